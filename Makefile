@@ -1,0 +1,59 @@
+# c360 — two commands on a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+DEMO_CUSTOMERS ?= 3000
+
+.PHONY: demo test test-all test-fast lint format bench docs clean venv sysdeps
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[identity,postgres]"
+	touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+venv: $(VENV)/.installed
+
+## demo: create .venv, install, run the end-to-end demo on embedded defaults
+demo: $(VENV)/.installed
+	$(BIN)/c360 demo --customers $(DEMO_CUSTOMERS) --dir demo-workspace
+
+## test: install test dependencies and run the whole suite (slow, postgres and browser tests included)
+test: $(STAMP) sysdeps
+	$(BIN)/pytest -q -p no:cacheprovider
+
+## test-fast: the default developer loop, without slow tests
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+
+## lint: ruff (lint + format check) and mypy
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+## bench: every benchmark at its default size (prints figures)
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## docs: regenerate the configuration reference from the pydantic models
+docs: $(VENV)/.installed
+	$(BIN)/python -m c360.scaffold docs/reference/configuration.md
+
+## sysdeps: Debian packages the browser tests need (installed only when missing)
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+clean:
+	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,28 @@
+"""Rich progress bars for long work, fed by the ``progress(task, done, total)`` callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[object]:
+    """Yield a callback; each distinct task name gets its own bar."""
+    if not enabled:
+        yield None
+        return
+    bars = Progress(TextColumn("[bold]{task.description:<12}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+    tasks: dict[str, int] = {}
+
+    def update(task: str, done: int, total: int) -> None:
+        if task not in tasks:
+            tasks[task] = bars.add_task(task, total=max(total, 1))
+        bars.update(tasks[task], completed=done, total=max(total, 1))
+
+    with bars:
+        yield update

@@ -1,0 +1,72 @@
+"""Moving many rows between the operational store and Arrow, per dialect.
+
+PostgreSQL uses COPY both ways; SQLite uses batched ``executemany`` and
+``fetchmany`` turned into Arrow columns chunk by chunk (never a list of a
+million dicts).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from sqlalchemy import Connection, Table, text
+
+CHUNK = 50_000
+
+
+def bulk_insert(conn: Connection, table: Table, data: pa.Table) -> int:
+    """Insert every row of ``data`` (columns named as in ``table``)."""
+    if data.num_rows == 0:
+        return 0
+    cols = data.column_names
+    if conn.dialect.name == "postgresql":
+        raw: Any = conn.connection.driver_connection
+        collist = ", ".join(f'"{c}"' for c in cols)
+        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({collist}) FROM STDIN') as cp:
+            for batch in data.to_batches(CHUNK):
+                for row in zip(*(batch.column(i).to_pylist() for i in range(len(cols))), strict=True):
+                    cp.write_row(row)
+        return data.num_rows
+    stmt = table.insert()
+    for batch in data.to_batches(CHUNK):
+        conn.execute(stmt, batch.to_pylist())
+    return data.num_rows
+
+
+def fetch_arrow(conn: Connection, sql: str, params: dict[str, Any], schema: pa.Schema) -> pa.Table:
+    """Run ``sql`` and return its rows as an Arrow table of ``schema`` (column order = SELECT order)."""
+    if conn.dialect.name == "postgresql" and not params:
+        raw: Any = conn.connection.driver_connection
+        buf = io.BytesIO()
+        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER false)") as cp:
+            for chunk in cp:
+                buf.write(chunk)
+        if buf.tell() == 0:
+            return schema.empty_table()
+        buf.seek(0)
+        return pacsv.read_csv(
+            buf,
+            read_options=pacsv.ReadOptions(column_names=schema.names),
+            convert_options=pacsv.ConvertOptions(
+                column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False
+            ),
+        )
+    result = conn.execute(text(sql), params)
+    batches: list[pa.RecordBatch] = []
+    while rows := result.fetchmany(CHUNK):
+        cols = list(zip(*rows, strict=True))
+        batches.append(
+            pa.record_batch([pa.array(list(c), type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema)
+        )
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def csv_quote(value: str) -> str:
+    """A value quoted for a one-line CSV literal (used for small COPY payloads)."""
+    out = io.StringIO()
+    csv.writer(out).writerow([value])
+    return out.getvalue().strip()

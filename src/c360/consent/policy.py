@@ -1,0 +1,228 @@
+"""The consent policy as data: ``extensions.consent.policy`` in c360.yaml.
+
+Rules are an ordered list; for a (purpose, channel) the *last* matching rule
+wins, so general rules come first and specific ones after. A jurisdiction
+(US state) appends its own rules after the base ones. When the customer's
+state is unknown, the most restrictive outcome over every jurisdiction applies
+(fail closed). Every decision names :attr:`Policy.version_id` — the label plus
+a hash of the policy's canonical content — so a changed rule is a new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from c360.consent.vocab import WILDCARD
+
+Basis = Literal["opt_in", "opt_out"]
+
+DEFAULT_PURPOSES = [
+    "marketing", "cross_sell", "retention", "service", "profiling",
+    "third_party_sharing", "affiliate_marketing",
+]
+DEFAULT_CHANNELS = ["email", "sms", "phone", "direct_mail", "push", "in_app", "agent_assisted"]
+NON_SERVICE = [p for p in DEFAULT_PURPOSES if p != "service"]
+TELEMARKETING = ["marketing", "cross_sell", "retention", "affiliate_marketing"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rule(_Model):
+    """How consent works for some purposes on some channels (``*`` = all)."""
+
+    purposes: list[str] = Field(default_factory=lambda: [WILDCARD])
+    channels: list[str] = Field(default_factory=lambda: [WILDCARD])
+    basis: Basis = Field(description="opt_in: consent required; opt_out: allowed unless objected.")
+    written: bool = Field(
+        False, description="Only grants captured by a written method count (TCPA PEWC for SMS/autodialled calls)."
+    )
+    expire_after_days: int | None = Field(None, ge=1, description="A grant older than this lapses.")
+    note: str = ""
+
+    def matches(self, purpose: str, channel: str) -> bool:
+        return (WILDCARD in self.purposes or purpose in self.purposes) and (
+            WILDCARD in self.channels or channel in self.channels
+        )
+
+
+class Scope(_Model):
+    """Which uses a suppression list (or the minors rule) blocks."""
+
+    purposes: list[str] = Field(default_factory=lambda: [WILDCARD])
+    channels: list[str] = Field(default_factory=lambda: [WILDCARD])
+
+    def covers(self, purpose: str, channel: str) -> bool:
+        return (WILDCARD in self.purposes or purpose in self.purposes) and (
+            WILDCARD in self.channels or channel in self.channels
+        )
+
+
+class Jurisdiction(_Model):
+    rules: list[Rule] = Field(default_factory=list)
+    note: str = ""
+
+
+class Cap(_Model):
+    channel: str = WILDCARD
+    window_days: int = Field(ge=1)
+    max_contacts: int = Field(ge=0)
+
+
+class QuietHours(_Model):
+    start: str = Field("21:00", pattern=r"^\d\d:\d\d$", description="Local time quiet hours begin.")
+    end: str = Field("08:00", pattern=r"^\d\d:\d\d$", description="Local time quiet hours end.")
+    channels: list[str] = Field(default_factory=lambda: ["phone", "sms"])
+
+
+class ContactPolicy(_Model):
+    """Frequency caps, cool-downs and quiet hours, checked for activations."""
+
+    caps: list[Cap] = Field(
+        default_factory=lambda: [
+            Cap(channel="email", window_days=7, max_contacts=3),
+            Cap(channel="sms", window_days=7, max_contacts=2),
+            Cap(channel="phone", window_days=7, max_contacts=2),
+            Cap(channel=WILDCARD, window_days=30, max_contacts=8),
+        ]
+    )
+    cooldown_hours: dict[str, int] = Field(
+        default_factory=lambda: {"email": 24, "sms": 48, "phone": 72},
+        description="After a contact on a channel, no further contact on it for this long.",
+    )
+    decline_cooldown_days: int = Field(
+        30, ge=0, description="After the customer declines an offer, no contact for that purpose."
+    )
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    exempt_purposes: list[str] = Field(default_factory=lambda: ["service"])
+
+
+def _default_rules() -> list[Rule]:
+    return [
+        Rule(basis="opt_out", note="default: allowed unless the customer objected"),
+        Rule(channels=["sms", "phone"], purposes=NON_SERVICE, basis="opt_in", written=True,
+             note="TCPA: prior express written consent for marketing texts/autodialled calls"),
+        Rule(channels=["push"], purposes=NON_SERVICE, basis="opt_in", note="push needs opt-in"),
+        Rule(purposes=["third_party_sharing"], basis="opt_out",
+             note="GLBA: non-affiliate sharing until the customer opts out (and CCPA do-not-sell/share)"),
+        Rule(purposes=["affiliate_marketing"], basis="opt_out",
+             note="FCRA 624: affiliate marketing honours the opt-out"),
+    ]
+
+
+def _default_jurisdictions() -> dict[str, Jurisdiction]:
+    sharing_opt_in = Jurisdiction(
+        rules=[Rule(purposes=["third_party_sharing"], basis="opt_in",
+                    note="state financial privacy law: opt-in to non-affiliate sharing")]
+    )
+    return {"CA": sharing_opt_in, "VT": sharing_opt_in}
+
+
+def _default_lists() -> dict[str, Scope]:
+    return {
+        "dnc_national": Scope(purposes=TELEMARKETING, channels=["phone", "sms"]),
+        "dnc_internal": Scope(purposes=TELEMARKETING, channels=["phone", "sms"]),
+        "email_unsubscribe_global": Scope(purposes=NON_SERVICE, channels=["email"]),
+        "deceased": Scope(),
+        "fraud_hold": Scope(),
+        "legal_hold": Scope(),
+        "bankruptcy": Scope(purposes=[*TELEMARKETING, "third_party_sharing"]),
+        "litigation": Scope(purposes=NON_SERVICE),
+        "vulnerable": Scope(purposes=["marketing", "cross_sell", "affiliate_marketing", "third_party_sharing"]),
+    }
+
+
+class Policy(_Model):
+    """The whole written consent policy."""
+
+    version: str = Field("builtin-1", description="Human label of this policy version.")
+    purposes: list[str] = Field(default_factory=lambda: list(DEFAULT_PURPOSES))
+    channels: list[str] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
+    rules: list[Rule] = Field(default_factory=_default_rules)
+    jurisdictions: dict[str, Jurisdiction] = Field(default_factory=_default_jurisdictions)
+    written_methods: list[str] = Field(
+        default_factory=lambda: ["written", "esign", "web_form", "sms_keyword", "paper", "recorded_verbal"]
+    )
+    suppression_lists: dict[str, Scope] = Field(default_factory=_default_lists)
+    minor_age: int = Field(18, ge=0)
+    minor_scope: Scope = Field(
+        default_factory=lambda: Scope(
+            purposes=["marketing", "cross_sell", "profiling", "third_party_sharing", "affiliate_marketing"]
+        )
+    )
+    unknown_dob: Literal["deny", "allow"] = Field(
+        "deny", description="Within the minors scope, a record without a birth date is denied."
+    )
+    require_address: list[str] = Field(
+        default_factory=lambda: ["email", "sms", "phone"],
+        description="Channels that need an email (email) or phone (sms, phone) on the record.",
+    )
+    contact: ContactPolicy = Field(default_factory=ContactPolicy)
+
+    @model_validator(mode="after")
+    def _known_names(self) -> Policy:
+        known_p, known_c = {*self.purposes, WILDCARD}, {*self.channels, WILDCARD}
+        rules = list(self.rules) + [r for j in self.jurisdictions.values() for r in j.rules]
+        scopes = [*self.suppression_lists.values(), self.minor_scope]
+        for where, ps, cs in [("rule", r.purposes, r.channels) for r in rules] + [
+            ("scope", s.purposes, s.channels) for s in scopes
+        ]:
+            for p in ps:
+                if p not in known_p:
+                    raise ValueError(f"{where} names unknown purpose {p!r}")
+            for c in cs:
+                if c not in known_c:
+                    raise ValueError(f"{where} names unknown channel {c!r}")
+        return self
+
+    # ----------------------------------------------------------------- identity
+    @property
+    def content_hash(self) -> str:
+        body = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(body.encode()).hexdigest()[:12]
+
+    @property
+    def version_id(self) -> str:
+        return f"{self.version}+{self.content_hash}"
+
+    # ----------------------------------------------------------------- resolution
+    def resolve(self, purpose: str, channel: str, state: str | None) -> Resolved:
+        """The applicable rule outcome for a customer in ``state`` (None = unknown)."""
+        if state is not None and state in self.jurisdictions:
+            return _fold(self.rules + self.jurisdictions[state].rules, purpose, channel)
+        if state is not None:
+            return _fold(self.rules, purpose, channel)
+        outcomes = [_fold(self.rules, purpose, channel)] + [
+            _fold(self.rules + j.rules, purpose, channel) for j in self.jurisdictions.values()
+        ]
+        return Resolved(
+            opt_in=any(o.opt_in for o in outcomes),
+            written=any(o.written for o in outcomes),
+            expire_after_days=min(
+                (o.expire_after_days for o in outcomes if o.expire_after_days), default=None
+            ),
+        )
+
+    def blocking_lists(self, purpose: str, channel: str) -> list[str]:
+        return sorted(n for n, s in self.suppression_lists.items() if s.covers(purpose, channel))
+
+
+@dataclass(frozen=True)
+class Resolved:
+    opt_in: bool
+    written: bool
+    expire_after_days: int | None
+
+
+def _fold(rules: list[Rule], purpose: str, channel: str) -> Resolved:
+    out = Resolved(opt_in=True, written=False, expire_after_days=None)  # no rule = opt-in
+    for r in rules:
+        if r.matches(purpose, channel):
+            out = Resolved(r.basis == "opt_in", r.written, r.expire_after_days)
+    return out

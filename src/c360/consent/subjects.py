@@ -1,0 +1,127 @@
+"""The subject index: golden_id → identifiers, rebuilt after each identity run.
+
+Identifiers of a golden record are its current ``gold.identity_links``
+(``source:source_key``), the emails and phones of ``gold.golden_customers``
+and its own golden_id. The ledger is never rewritten when identity changes:
+this index is, so consent attached to identifiers follows them through merges
+and splits.
+
+Facts recorded against a *golden_id* need lineage, because that id may vanish
+in a merge. On refresh, the previous index tells which old golden ids each new
+record descends from (through shared source keys):
+
+- a record that absorbed another (merge) gets the other's golden_id as a full
+  alias — all its facts apply;
+- when an old record's keys are spread over several new records (split), the
+  parts that did not keep the old id inherit it ``restrict_only`` — its
+  denials and suppressions still apply to them, its grants do not (we cannot
+  tell whose grant it was).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from c360.consent.bulk import bulk_insert, fetch_arrow
+from c360.consent.tables import consent_subject_index, consent_subjects
+from c360.consent.vocab import now_us
+from c360.errors import C360Error
+
+INDEX_SCHEMA = pa.schema(
+    [("golden_id", pa.string()), ("id_type", pa.string()), ("id_value", pa.string()),
+     ("id_hash", pa.string()), ("restrict_only", pa.bool_())]
+)
+SUBJECT_SCHEMA = pa.schema([("golden_id", pa.string()), ("dob", pa.string()), ("state", pa.string())])
+
+
+def identifiers_sql(links: str = "gold__identity_links", customers: str = "gold__golden_customers") -> str:
+    """DuckDB SQL: (golden_id, id_type, id_value) of every current golden record."""
+    return f"""
+    SELECT DISTINCT golden_id, id_type, id_value FROM (
+      SELECT golden_id, 'source_key' AS id_type, source || ':' || source_key AS id_value
+        FROM {links} WHERE is_current AND golden_id IS NOT NULL
+      UNION ALL
+      SELECT golden_id, 'golden_id', golden_id FROM {links} WHERE is_current AND golden_id IS NOT NULL
+      UNION ALL
+      SELECT golden_id, 'golden_id', golden_id FROM {customers}
+      UNION ALL
+      SELECT golden_id, 'email', lower(trim(e)) FROM
+        (SELECT golden_id, unnest(emails) AS e FROM {customers}) WHERE trim(coalesce(e, '')) <> ''
+      UNION ALL
+      SELECT golden_id, 'phone', trim(p) FROM
+        (SELECT golden_id, unnest(phones) AS p FROM {customers}) WHERE trim(coalesce(p, '')) <> ''
+    )
+    """
+
+
+def subjects_sql(customers: str = "gold__golden_customers", links: str = "gold__identity_links") -> str:
+    return f"""
+    SELECT g.golden_id, CAST(CAST(c.dob AS DATE) AS VARCHAR) AS dob, upper(trim(c.state)) AS state
+    FROM (SELECT golden_id FROM {customers} UNION SELECT golden_id FROM {links}
+          WHERE is_current AND golden_id IS NOT NULL) g
+    LEFT JOIN {customers} c USING (golden_id)
+    """
+
+
+_ALIASES = """
+WITH old_keys AS (SELECT golden_id AS old_g, id_value FROM old_idx WHERE id_type = 'source_key'),
+old_alias AS (SELECT golden_id AS old_g, id_value AS x, restrict_only FROM old_idx WHERE id_type = 'golden_id'),
+heirs AS (
+  SELECT DISTINCT k.old_g, n.golden_id AS new_g FROM old_keys k
+  JOIN new_idx n ON n.id_type = 'source_key' AND n.id_value = k.id_value
+  UNION
+  SELECT DISTINCT o.old_g, s.golden_id FROM old_alias o JOIN new_subjects s ON s.golden_id = o.old_g
+),
+fanout AS (SELECT old_g, count(*) AS n FROM heirs GROUP BY old_g)
+SELECT h.new_g AS golden_id, 'golden_id' AS id_type, a.x AS id_value,
+       bool_and(a.restrict_only OR (f.n > 1 AND h.new_g <> a.x)) AS restrict_only
+FROM heirs h JOIN fanout f USING (old_g) JOIN old_alias a USING (old_g)
+WHERE a.x <> h.new_g
+GROUP BY 1, 2, 3
+"""
+
+
+def refresh(ws: Any) -> dict[str, int]:
+    """Rebuild the index and subject attributes from the gold identity tables."""
+    lh = ws.lakehouse
+    for name in ("identity_links", "golden_customers"):
+        if not lh.exists("gold", name):
+            raise C360Error("consent.identity_missing", f"gold.{name} does not exist; run identity first")
+    con = lh.duckdb(duckdb.connect())
+    try:
+        new_idx = con.sql(identifiers_sql()).arrow()
+        new_subjects = con.sql(subjects_sql()).arrow()
+        with ws.store.begin() as conn:
+            old_idx = fetch_arrow(
+                conn,
+                "SELECT golden_id, id_type, id_value, id_hash, restrict_only FROM consent_subject_index "
+                "WHERE id_type IN ('golden_id', 'source_key')",
+                {},
+                INDEX_SCHEMA,
+            )
+            con.register("old_idx", old_idx)
+            con.register("new_idx", new_idx)
+            con.register("new_subjects", new_subjects)
+            full = con.sql(
+                f"""
+                WITH own AS (SELECT golden_id, id_type, id_value, false AS restrict_only FROM new_idx),
+                alias AS ({_ALIASES}),
+                allrows AS (SELECT * FROM own UNION ALL SELECT * FROM alias)
+                SELECT golden_id, id_type, id_value, sha256(id_value) AS id_hash,
+                       bool_and(restrict_only) AS restrict_only
+                FROM allrows GROUP BY 1, 2, 3
+                """
+            ).arrow()
+            conn.execute(consent_subject_index.delete())
+            conn.execute(consent_subjects.delete())
+            bulk_insert(conn, consent_subject_index, full.select(INDEX_SCHEMA.names))
+            stamp = now_us()
+            subj = new_subjects.append_column("refreshed_at_us", pa.array([stamp] * new_subjects.num_rows, pa.int64()))
+            bulk_insert(conn, consent_subjects, subj)
+    finally:
+        con.close()
+    aliases = int(sum(1 for t in full.column("id_type").to_pylist() if t == "golden_id")) - new_subjects.num_rows
+    return {"subjects": new_subjects.num_rows, "identifiers": full.num_rows, "aliases": max(aliases, 0)}

@@ -1,0 +1,216 @@
+"""Governance settings (``extensions: {governance: ...}`` in c360.yaml) and the default policy.
+
+The policy is data: roles, the purposes each may act for, the zones each may
+read, and per class (and optionally per purpose or per column) the masking
+rule. :func:`load_settings` validates it once, at load time: an unknown role,
+purpose, class, rule or zone is an error that names it. The restricted zone
+can only be granted to the Privacy and Data Governance roles.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from c360.config import PiiClass
+from c360.errors import ConfigError
+
+CLASSES: tuple[str, ...] = get_args(PiiClass)
+RULES: tuple[str, ...] = ("clear", "mask", "last4", "hash", "year_only", "null")
+ZONES: tuple[str, ...] = ("bronze", "silver", "gold", "restricted", "quarantine")
+RESTRICTED_ROLES: frozenset[str] = frozenset({"privacy", "governance"})
+# Most to least sensitive: used to combine a declared class with detector findings.
+SEVERITY: dict[str, int] = {
+    "none": 0, "derived": 1, "behavioural": 2, "financial": 3,
+    "pii": 4, "pci_adjacent": 5, "pii_sensitive": 6,
+}
+
+Rule = str
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RowFilter(_Model):
+    """Rows are visible only where ``column`` equals the principal's ``attribute``."""
+
+    column: str
+    attribute: str
+    tables: list[str] = Field(default_factory=lambda: ["*"], description="zone.table globs")
+
+
+class RoleSpec(_Model):
+    label: str = ""
+    purposes: list[str]
+    zones: list[str]
+    rules: dict[str, Rule] = Field(default_factory=dict, description="class -> rule")
+    purpose_rules: dict[str, dict[str, Rule]] = Field(
+        default_factory=dict, description="purpose -> class -> rule (overrides rules)"
+    )
+    columns: dict[str, Rule] = Field(
+        default_factory=dict, description="column-name glob -> rule (overrides classes)"
+    )
+    row_filters: list[RowFilter] = Field(default_factory=list)
+
+
+class LineageSettings(_Model):
+    transport: Literal["file", "http", "none"] = "file"
+    path: str = Field("lineage/events.jsonl", description="JSONL file, relative to the workspace")
+    url: str | None = Field(None, description="OpenLineage HTTP endpoint base, e.g. http://marquez:5000")
+    endpoint: str = "api/v1/lineage"
+    api_key_env: str | None = Field(None, description="env var holding a bearer token")
+    timeout: float = 5.0
+    namespace: str | None = Field(None, description="default: c360://<workspace name>")
+
+
+class AuditSettings(_Model):
+    checkpoint_every: int = Field(100, ge=1, description="sign a checkpoint every N entries")
+
+
+class RetentionRule(_Model):
+    table: str = Field(description="zone.table glob, e.g. 'bronze.*' or 'quarantine.*'")
+    keep_days: int = Field(ge=0)
+    column: str = "_ingested_at"
+
+
+class LegalHoldSpec(_Model):
+    table: str
+    reason: str
+
+
+class UcSettings(_Model):
+    catalog: str = "c360"
+    governance_schema: str = "governance"
+    group_prefix: str = "c360_"
+    hash_secret_scope: str = "c360"
+    hash_secret_key: str = "mask_hash_key"
+
+
+class GovernanceSettings(_Model):
+    purposes: list[str] = Field(default_factory=list, description="extra purposes")
+    roles: dict[str, RoleSpec] = Field(default_factory=dict, description="merged over defaults")
+    classes: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="zone.table -> column -> class (overrides)"
+    )
+    owners: dict[str, str] = Field(default_factory=dict, description="zone.table glob -> owner")
+    lineage: LineageSettings = Field(default_factory=LineageSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    retention: list[RetentionRule] = Field(default_factory=list)
+    legal_holds: list[LegalHoldSpec] = Field(default_factory=list)
+    unity_catalog: UcSettings = Field(default_factory=UcSettings)
+
+
+DEFAULT_PURPOSES = [
+    "marketing", "analytics", "modelling", "service", "stewardship",
+    "governance", "privacy", "dsr", "audit", "operations",
+]
+
+_DOB = ["dob", "*_dob", "date_of_birth", "birth_date"]
+_ALL_CLEAR = dict.fromkeys(CLASSES, "clear")
+
+DEFAULT_ROLES: dict[str, dict[str, Any]] = {
+    "marketing": {
+        "label": "Marketing / CRM", "purposes": ["marketing", "analytics"], "zones": ["gold", "silver"],
+        "rules": {"none": "clear", "derived": "clear", "behavioural": "clear", "financial": "null",
+                  "pii": "mask", "pii_sensitive": "null", "pci_adjacent": "null"},
+        "purpose_rules": {"analytics": {"pii": "hash"}},
+        "columns": dict.fromkeys(_DOB, "year_only"),
+    },
+    "governance": {
+        "label": "Data Governance", "purposes": ["governance", "audit", "dsr"],
+        "zones": list(ZONES), "rules": _ALL_CLEAR,
+    },
+    "privacy": {
+        "label": "Privacy", "purposes": ["privacy", "dsr", "audit"],
+        "zones": list(ZONES), "rules": _ALL_CLEAR,
+    },
+    "agent": {
+        "label": "Contact-centre agent", "purposes": ["service"], "zones": ["gold", "silver"],
+        "rules": {"none": "clear", "derived": "clear", "behavioural": "clear", "financial": "clear",
+                  "pii": "clear", "pii_sensitive": "last4", "pci_adjacent": "last4"},
+        "columns": dict.fromkeys(_DOB, "year_only"),
+        "row_filters": [{"column": "region", "attribute": "region"}],
+    },
+    "data_scientist": {
+        "label": "Data scientist", "purposes": ["analytics", "modelling"], "zones": ["gold", "silver"],
+        "rules": {"none": "clear", "derived": "clear", "behavioural": "clear", "financial": "clear",
+                  "pii": "hash", "pii_sensitive": "null", "pci_adjacent": "null"},
+        "columns": dict.fromkeys(_DOB, "year_only"),
+    },
+    "steward": {
+        "label": "Data steward", "purposes": ["stewardship"],
+        "zones": ["bronze", "silver", "gold", "quarantine"],
+        "rules": {"none": "clear", "derived": "clear", "behavioural": "mask", "financial": "mask",
+                  "pii": "clear", "pii_sensitive": "last4", "pci_adjacent": "null"},
+        "columns": dict.fromkeys(_DOB, "clear"),
+    },
+    "admin": {
+        "label": "Admin", "purposes": ["operations"], "zones": ["bronze", "silver", "gold", "quarantine"],
+        "rules": {"none": "clear", "derived": "clear", "behavioural": "null", "financial": "null",
+                  "pii": "null", "pii_sensitive": "null", "pci_adjacent": "null"},
+    },
+}
+
+
+def _fail(message: str, key: str) -> ConfigError:
+    return ConfigError("governance.invalid_policy", message, {"key": key})
+
+
+def _check_rule(rule: str, where: str) -> None:
+    if rule not in RULES:
+        raise _fail(f"{where}: unknown masking rule {rule!r} (rules: {', '.join(RULES)})", where)
+
+
+def _check_class(cls: str, where: str) -> None:
+    if cls not in CLASSES:
+        raise _fail(f"{where}: unknown class {cls!r} (classes: {', '.join(CLASSES)})", where)
+
+
+def validate_policy(s: GovernanceSettings) -> GovernanceSettings:
+    """Cross-check names: every role, purpose, class, rule and zone must be known."""
+    purposes = set(DEFAULT_PURPOSES) | set(s.purposes)
+    for name, role in s.roles.items():
+        at = f"extensions.governance.roles.{name}"
+        if not role.purposes:
+            raise _fail(f"{at}: a role needs at least one purpose", at)
+        for p in role.purposes:
+            if p not in purposes:
+                raise _fail(f"{at}.purposes: unknown purpose {p!r}", f"{at}.purposes")
+        for z in role.zones:
+            if z not in ZONES:
+                raise _fail(f"{at}.zones: unknown zone {z!r}", f"{at}.zones")
+        if "restricted" in role.zones and name not in RESTRICTED_ROLES:
+            raise _fail(f"{at}.zones: only {sorted(RESTRICTED_ROLES)} may read restricted", f"{at}.zones")
+        for cls, rule in role.rules.items():
+            _check_class(cls, f"{at}.rules")
+            _check_rule(rule, f"{at}.rules.{cls}")
+        for p, rules in role.purpose_rules.items():
+            if p not in role.purposes:
+                raise _fail(f"{at}.purpose_rules: unknown purpose {p!r} for this role", f"{at}.purpose_rules")
+            for cls, rule in rules.items():
+                _check_class(cls, f"{at}.purpose_rules.{p}")
+                _check_rule(rule, f"{at}.purpose_rules.{p}.{cls}")
+        for col, rule in role.columns.items():
+            _check_rule(rule, f"{at}.columns.{col}")
+    for table, cols in s.classes.items():
+        for col, cls in cols.items():
+            _check_class(cls, f"extensions.governance.classes.{table}.{col}")
+    return s
+
+
+def load_settings(raw: dict[str, Any]) -> GovernanceSettings:
+    """Validate ``extensions.governance``; configured roles replace defaults of the same name."""
+    data = dict(raw)
+    roles = {**DEFAULT_ROLES, **(data.get("roles") or {})}
+    data["roles"] = roles
+    try:
+        settings = GovernanceSettings.model_validate(data)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            loc = "extensions.governance." + ".".join(str(p) for p in err["loc"])
+            parts.append(f"unknown key '{loc}'" if err["type"] == "extra_forbidden" else f"'{loc}': {err['msg']}")
+        raise ConfigError("governance.invalid_policy", "; ".join(parts), {"errors": parts}) from exc
+    return validate_policy(settings)

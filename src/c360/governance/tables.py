@@ -1,0 +1,96 @@
+"""Operational-store tables of governance: principals, tokens, audit chain, DSR.
+
+Declared against :data:`c360.store.schema.metadata`; the migration
+``0200_governance`` creates them. The audit tables are append-only by
+contract: nothing in c360 updates or deletes an ``audit_log`` row, and
+``c360 audit verify`` detects anyone who does.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, String, Table, Text
+
+from c360.store.schema import metadata
+
+principals = Table(
+    "gov_principals",
+    metadata,
+    Column("name", String(120), primary_key=True),
+    Column("role", String(60), nullable=False),
+    Column("purposes", JSON, nullable=False),  # allowed subset of the role's purposes
+    Column("attributes", JSON, nullable=False),  # e.g. {"region": "west", "queue": "cards"}
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = Table(
+    "gov_api_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("principal", String(120), nullable=False, index=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("ts", String(40), nullable=False, index=True),  # ISO-8601 UTC, hashed as written
+    Column("actor", String(200), nullable=False, index=True),
+    Column("action", String(80), nullable=False, index=True),
+    Column("target", Text, nullable=False),
+    Column("details", Text, nullable=False),  # canonical JSON, exactly as hashed
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),  # always 1
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("mac", String(64), nullable=False),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("ts", String(40), nullable=False),
+    Column("mac", String(64), nullable=False),
+)
+
+dsr_tombstones = Table(
+    "dsr_tombstones",
+    metadata,
+    Column("id", String(64), primary_key=True),  # keyed hash of kind:value
+    Column("kind", String(40), nullable=False),  # source_key | email | phone | ssn_token | golden_id
+    Column("source", String(120)),
+    Column("request_id", String(40), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+legal_holds = Table(
+    "dsr_legal_holds",
+    metadata,
+    Column("hold_id", String(40), primary_key=True),
+    Column("table_name", String(200), nullable=False),  # zone.table or store:<table>
+    Column("subject", String(64)),  # keyed hash of an identifier, NULL = whole table
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True)),
+)
+
+column_classes = Table(
+    "gov_column_classes",
+    metadata,
+    Column("table_name", String(200), primary_key=True),  # zone.table
+    Column("column_name", String(200), primary_key=True),
+    Column("pii_class", String(40), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("declared_by", String(120), nullable=False),
+)

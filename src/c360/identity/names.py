@@ -1,0 +1,136 @@
+"""Person names: parsing, normalising, nickname keys and the first-name compatibility test.
+
+Parsing runs once per *distinct* raw value (callers cache through
+:func:`parse_names`), so a million records with a few hundred thousand distinct
+names stay cheap. The compatibility test is what the clusterer uses to refuse a
+merge: two first names are compatible when they are the same name, a nickname
+of one another (via the shared list ``c360/data/nicknames.csv``), a typo of
+either, or an initial of the other. Last names never refuse (marriages).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+import jellyfish
+
+SUFFIXES = {
+    "jr": "JR", "junior": "JR", "sr": "SR", "senior": "SR",
+    "ii": "II", "iii": "III", "iv": "IV", "2nd": "II", "3rd": "III",
+}
+_TITLES = {"mr", "mrs", "ms", "miss", "dr", "prof", "mx", "rev"}
+_NON_ALPHA = re.compile(r"[^a-z' -]+")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str | None) -> str | None:
+    """Lower case, accents removed, punctuation dropped, spaces collapsed."""
+    if text is None:
+        return None
+    t = unicodedata.normalize("NFKD", str(text))
+    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+    t = _NON_ALPHA.sub(" ", t.replace(".", " ").replace(",", " "))
+    t = _SPACES.sub(" ", t.replace("'", "")).strip()
+    return t or None
+
+
+def name_key(text: str | None) -> str | None:
+    """A folded name without spaces or hyphens (``Mc Donald`` == ``McDonald``)."""
+    f = fold(text)
+    return f.replace(" ", "").replace("-", "") if f else None
+
+
+@lru_cache(maxsize=1)
+def nickname_groups() -> dict[str, frozenset[str]]:
+    """name → every formal name it may stand for (itself included).
+
+    Reads ``c360/data/nicknames.csv`` (``name,nickname``); an absent file means
+    no nickname knowledge, never an error.
+    """
+    groups: dict[str, set[str]] = {}
+    try:
+        text = resources.files("c360.data").joinpath("nicknames.csv").read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError, OSError):
+        return {}
+    for row in csv.DictReader(io.StringIO(text)):
+        formal = name_key(row.get("name"))
+        nick = name_key(row.get("nickname"))
+        if not formal or not nick:
+            continue
+        groups.setdefault(formal, {formal}).add(formal)
+        groups.setdefault(nick, {nick}).add(formal)
+    return {k: frozenset(v) for k, v in groups.items()}
+
+
+def nickname_key(first: str | None) -> str | None:
+    """Canonical key of a first name: the alphabetically first formal name it may mean."""
+    k = name_key(first)
+    if not k:
+        return None
+    group = nickname_groups().get(k)
+    return min(group) if group else k
+
+
+@lru_cache(maxsize=200_000)
+def first_names_compatible(a: str, b: str) -> bool:
+    """Same name, nickname, typo (Jaro-Winkler ≥ 0.88 or one edit) or an initial."""
+    if a == b:
+        return True
+    if len(a) == 1 or len(b) == 1:
+        return a[0] == b[0]
+    groups = nickname_groups()
+    ga, gb = groups.get(a, frozenset({a})), groups.get(b, frozenset({b}))
+    if ga & gb or a in gb or b in ga:
+        return True
+    if jellyfish.damerau_levenshtein_distance(a, b) <= 1:
+        return True
+    return bool(jellyfish.jaro_winkler_similarity(a, b) >= 0.88 and min(len(a), len(b)) >= 4)
+
+
+def parse_full_name(raw: str | None, layout: str) -> tuple[str | None, ...]:
+    """``(first, middle, last, suffix)`` from one name field.
+
+    ``last_first`` expects ``LAST, FIRST M`` (a comma is honoured whatever the
+    layout); ``first_last`` expects ``First M Last Jr``.
+    """
+    if raw is None or not str(raw).strip():
+        return (None, None, None, None)
+    text = str(raw)
+    if "," in text:
+        head, _, tail = text.partition(",")
+        last_part, given_part = head, tail
+        tokens_given = (fold(given_part) or "").split()
+        tokens_last = (fold(last_part) or "").split()
+        # "Smith Jr, John" or "Smith, John Jr"
+        suffix = None
+        for tokens in (tokens_given, tokens_last):
+            while tokens and tokens[-1] in SUFFIXES:
+                suffix = SUFFIXES[tokens.pop()]
+        tokens_given = [t for t in tokens_given if t not in _TITLES]
+        first = tokens_given[0] if tokens_given else None
+        middle = " ".join(tokens_given[1:]) or None
+        last = " ".join(tokens_last) or None
+        return (first, middle, last, suffix)
+    tokens = (fold(text) or "").split()
+    tokens = [t for t in tokens if t not in _TITLES]
+    suffix = None
+    while tokens and tokens[-1] in SUFFIXES and len(tokens) > 1:
+        suffix = SUFFIXES[tokens.pop()]
+    if not tokens:
+        return (None, None, None, suffix)
+    if layout == "last_first":
+        last, rest = tokens[0], tokens[1:]
+        return (rest[0] if rest else None, " ".join(rest[1:]) or None, last, suffix)
+    if len(tokens) == 1:
+        return (tokens[0], None, None, suffix)
+    return (tokens[0], " ".join(tokens[1:-1]) or None, tokens[-1], suffix)
+
+
+def norm_suffix(raw: str | None) -> str | None:
+    f = fold(raw)
+    return SUFFIXES.get(f.replace(" ", "")) if f else None

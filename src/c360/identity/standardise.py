@@ -1,0 +1,228 @@
+"""Standardise every person-bearing silver table into ``silver.party_records``.
+
+Driven only by the contracts' ``identity:`` mappings, so onboarding a source
+is writing its contract. Set work is DuckDB SQL; the Python standardisers
+(names, phones, emails, addresses) run once per *distinct* raw value and are
+joined back, which keeps a million records to seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from c360.config import Contract
+from c360.errors import C360Error
+from c360.identity import addresses, names
+from c360.identity.schema import PARTY_RECORDS, conform
+
+Fn = Callable[..., tuple[Any, ...]]
+
+
+def _q(col: str) -> str:
+    return '"' + col.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def identity_contracts(contracts: dict[str, Contract]) -> dict[str, Contract]:
+    return {s: c for s, c in sorted(contracts.items()) if c.identity is not None}
+
+
+def _check_columns(contract: Contract, available: set[str]) -> None:
+    m = contract.identity
+    if m is None:
+        return
+    wanted = [c for c in m.columns() if c != m.ssn] + list(contract.key)
+    if m.ssn:
+        wanted.append(f"{m.ssn}_token")
+    missing = [c for c in wanted if c not in available]
+    if missing:
+        raise C360Error(
+            "identity.mapping_missing_column",
+            f"source {contract.source!r}: identity mapping names column(s) "
+            f"{', '.join(missing)} that silver.{contract.source} does not have",
+            {"source": contract.source, "missing": missing},
+        )
+
+
+def _source_sql(contract: Contract, view: str, types: dict[str, str]) -> str:
+    """SELECT of one source in the uniform raw shape."""
+    m = contract.identity
+    if m is None:  # pragma: no cover - filtered by the caller
+        raise C360Error("identity.no_mapping", f"{contract.source} has no identity mapping")
+
+    def col(name: str | None, cast: str = "VARCHAR") -> str:
+        return f"CAST({_q(name)} AS {cast})" if name else f"CAST(NULL AS {cast})"
+
+    def lst(cols: Sequence[str]) -> str:
+        if not cols:
+            return "CAST([] AS VARCHAR[])"
+        return "list_filter([" + ", ".join(col(c) for c in cols) + "], lambda x: x IS NOT NULL)"
+
+    key = " || '|' || ".join(f"CAST({_q(k)} AS VARCHAR)" for k in contract.key)
+    if m.dob is None:
+        dob = "CAST(NULL AS DATE)"
+    elif types.get(m.dob, "").upper() in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
+        dob = f"CAST({_q(m.dob)} AS DATE)"
+    else:
+        fmts = (contract.column(m.dob).format or "%Y-%m-%d").split(" | ")
+        tries = ", ".join(f"try_strptime(CAST({_q(m.dob)} AS VARCHAR), {_lit(f)})" for f in fmts)
+        dob = f"CAST(coalesce({tries}) AS DATE)"
+    if m.ssn:
+        variants = f"{m.ssn}_variants"
+        ssn = (
+            f"CAST({_q(m.ssn + '_token')} AS VARCHAR) AS ssn_token, "
+            f"{col(m.ssn + '_last4') if m.ssn + '_last4' in types else 'CAST(NULL AS VARCHAR)'} AS ssn_last4, "
+            + (
+                f"CAST({_q(variants)} AS VARCHAR[]) AS ssn_variants"
+                if variants in types
+                else "CAST([] AS VARCHAR[]) AS ssn_variants"
+            )
+        )
+    else:
+        ssn = "CAST(NULL AS VARCHAR) AS ssn_token, CAST(NULL AS VARCHAR) AS ssn_last4, CAST([] AS VARCHAR[]) AS ssn_variants"
+    refs = [
+        f"CASE WHEN {_q(r.column)} IS NOT NULL THEN {_lit(r.source + ':')} || CAST({_q(r.column)} AS VARCHAR) END"
+        for r in m.references
+    ]
+    refs_sql = ("list_filter([" + ", ".join(refs) + "], lambda x: x IS NOT NULL)") if refs else "CAST([] AS VARCHAR[])"
+    updated = f"TRY_CAST({_q(m.updated_at)} AS TIMESTAMPTZ)" if m.updated_at else "CAST(NULL AS TIMESTAMPTZ)"
+    hashed = ", ".join(f"CAST({_q(c)} AS VARCHAR)" for c in [*m.columns(), *contract.key] if c in types)
+    if m.ssn:
+        hashed += f", CAST({_q(m.ssn + '_token')} AS VARCHAR)"
+    return f"""
+        SELECT {_lit(contract.source)} AS source, {key} AS source_key,
+            {_lit(m.name_layout)} AS layout,
+            {col(m.full_name)} AS full_name, {col(m.first_name)} AS first_raw,
+            {col(m.middle_name)} AS middle_raw, {col(m.last_name)} AS last_raw,
+            {col(m.suffix)} AS suffix_raw, {dob} AS dob, {ssn},
+            {lst(m.emails)} AS emails_raw, {lst(m.phones)} AS phones_raw,
+            {col(m.address_line)} AS address_line, {col(m.street)} AS street_raw,
+            {col(m.city)} AS city_raw, {col(m.state)} AS state_raw, {col(m.zip)} AS zip_raw,
+            {refs_sql} AS refs, {updated} AS updated_at, CAST({m.trust} AS INTEGER) AS trust,
+            md5(concat_ws('|', {hashed})) AS row_hash
+        FROM {view}
+    """
+
+
+def _map_distinct(
+    con: duckdb.DuckDBPyConnection, name: str, sql: str, fn: Fn, out: pa.Schema
+) -> None:
+    """Run ``fn`` once per distinct input row of ``sql``; register the result as ``name``."""
+    inputs = con.execute(sql).to_arrow_table()
+    cols = [inputs.column(i).to_pylist() for i in range(inputs.num_columns)]
+    results = [fn(*args) for args in zip(*cols, strict=True)] if cols else []
+    data: dict[str, list[Any]] = {f.name: c for f, c in zip(inputs.schema, cols, strict=True)}
+    for i, field in enumerate(out):
+        data[field.name] = [r[i] for r in results]
+    schema = pa.schema(list(inputs.schema) + list(out))
+    con.register(name, pa.table(data, schema=schema))
+
+
+def _names(layout: str, full: Any, first: Any, middle: Any, last: Any, suffix: Any) -> tuple[Any, ...]:
+    if full is not None:
+        f, mid, la, suf = names.parse_full_name(full, layout)
+    else:
+        f, mid, la, suf = None, None, None, None
+    f = names.fold(first) or f
+    mid = names.fold(middle) or mid
+    la = names.fold(last) or la
+    suf = names.norm_suffix(suffix) or suf
+    if f and " " in f and not mid:  # "Mary Ann" in a first-name column stays whole
+        pass
+    return (f, mid, la, suf, names.nickname_key(f), names.name_key(la))
+
+
+def _address(line: Any, street: Any, city: Any, state: Any, zip_: Any) -> tuple[Any, ...]:
+    s, c, st, z = addresses.parse_address(line) if line else (None, None, None, None)
+    s = addresses.norm_street(street) or s
+    c = (str(city).strip().upper() or None) if city else c
+    st = (str(state).strip().upper() or None) if state else st
+    z = (str(zip_).strip()[:5] or None) if zip_ else z
+    return (s, c, st, z)
+
+
+def standardise(
+    silver: dict[str, tuple[Contract, Any]], *, email_provider_rules: bool = True
+) -> pa.Table:
+    """``silver``: source → (contract, pyarrow dataset/table of silver.<source>)."""
+    con = duckdb.connect()
+    parts: list[str] = []
+    for i, (_source, (contract, data)) in enumerate(sorted(silver.items())):
+        view = f"src_{i}"
+        con.register(view, data)
+        types = {
+            str(r[0]): str(r[1]) for r in con.execute(f"DESCRIBE {view}").fetchall()
+        }
+        _check_columns(contract, set(types))
+        parts.append(_source_sql(contract, view, types))
+    if not parts:
+        return PARTY_RECORDS.empty_table()
+    con.execute("CREATE TABLE raw AS " + " UNION ALL BY NAME ".join(parts))
+    str_ = pa.string()
+    _map_distinct(
+        con, "m_names",
+        "SELECT DISTINCT layout, full_name, first_raw, middle_raw, last_raw, suffix_raw FROM raw",
+        _names,
+        pa.schema([("first_name", str_), ("middle_name", str_), ("last_name", str_),
+                   ("suffix", str_), ("first_key", str_), ("last_key", str_)]),
+    )
+    _map_distinct(
+        con, "m_phones", "SELECT DISTINCT unnest(phones_raw) AS p FROM raw",
+        lambda p: (addresses.norm_phone(p),), pa.schema([("phone", str_)]),
+    )
+    _map_distinct(
+        con, "m_emails", "SELECT DISTINCT unnest(emails_raw) AS e FROM raw",
+        lambda e: (addresses.norm_email(e, email_provider_rules),), pa.schema([("email", str_)]),
+    )
+    _map_distinct(
+        con, "m_addr",
+        "SELECT DISTINCT address_line, street_raw, city_raw, state_raw, zip_raw FROM raw",
+        _address,
+        pa.schema([("street", str_), ("city", str_), ("state", str_), ("zip", str_)]),
+    )
+    nd = "IS NOT DISTINCT FROM"
+    table = con.execute(f"""
+        WITH r AS (SELECT row_number() OVER () AS rn, * FROM raw),
+        ph AS (
+            SELECT rn, list(m.phone ORDER BY u.i) FILTER (WHERE m.phone IS NOT NULL) AS phones
+            FROM (SELECT rn, unnest(phones_raw) AS p, generate_subscripts(phones_raw, 1) AS i FROM r) u
+            JOIN m_phones m ON m.p = u.p GROUP BY rn
+        ),
+        em AS (
+            SELECT rn, list(m.email ORDER BY u.i) FILTER (WHERE m.email IS NOT NULL) AS emails
+            FROM (SELECT rn, unnest(emails_raw) AS e, generate_subscripts(emails_raw, 1) AS i FROM r) u
+            JOIN m_emails m ON m.e = u.e GROUP BY rn
+        )
+        SELECT r.source || ':' || r.source_key AS record_id, r.source, r.source_key,
+            n.first_name, n.middle_name, n.last_name, n.suffix, n.first_key, n.last_key,
+            r.dob,
+            (day(r.dob) <= 12 AND day(r.dob) <> month(r.dob)) AS dob_ambiguous,
+            r.ssn_token, r.ssn_last4, coalesce(r.ssn_variants, []) AS ssn_variants,
+            em.emails[1] AS email,
+            list_sort(list_distinct(coalesce(em.emails, []))) AS emails,
+            ph.phones[1] AS phone,
+            list_sort(list_distinct(coalesce(ph.phones, []))) AS phones,
+            a.street, a.city, a.state, a.zip, r.refs, r.updated_at, r.trust, r.row_hash,
+            CASE WHEN n.first_key IS NULL AND n.last_key IS NULL AND r.dob IS NULL
+                  AND r.ssn_token IS NULL AND len(coalesce(em.emails, [])) = 0
+                  AND len(coalesce(ph.phones, [])) = 0 AND len(r.refs) = 0
+                 THEN 'no usable identity attributes' END AS no_identity_reason
+        FROM r
+        JOIN m_names n ON n.layout = r.layout AND n.full_name {nd} r.full_name
+            AND n.first_raw {nd} r.first_raw AND n.middle_raw {nd} r.middle_raw
+            AND n.last_raw {nd} r.last_raw AND n.suffix_raw {nd} r.suffix_raw
+        JOIN m_addr a ON a.address_line {nd} r.address_line AND a.street_raw {nd} r.street_raw
+            AND a.city_raw {nd} r.city_raw AND a.state_raw {nd} r.state_raw
+            AND a.zip_raw {nd} r.zip_raw
+        LEFT JOIN ph ON ph.rn = r.rn LEFT JOIN em ON em.rn = r.rn
+        ORDER BY record_id
+    """).to_arrow_table()
+    con.close()
+    return conform(table, PARTY_RECORDS, "silver.party_records")

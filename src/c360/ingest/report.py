@@ -1,0 +1,75 @@
+"""What an ingest run reports: per source and per batch, counts that reconcile."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+
+class Progress(Protocol):
+    """Callback for long work: ``progress(task, done, total)``."""
+
+    def __call__(self, task: str, done: int, total: int) -> None: ...
+
+
+@dataclass
+class BatchResult:
+    source: str
+    file: str
+    batch_id: str
+    status: str  # loaded | skipped | failed | empty
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    pii_found: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_in == self.rows_loaded + self.rows_quarantined
+
+
+@dataclass
+class SourceResult:
+    source: str
+    status: str = "ok"  # ok | failed | nothing_new
+    error: str | None = None
+    batches: list[BatchResult] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)
+
+    def total(self, attr: str) -> int:
+        return sum(int(getattr(b, attr)) for b in self.batches)
+
+
+@dataclass
+class IngestReport:
+    run_id: str
+    sources: list[SourceResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status != "failed" for s in self.sources)
+
+    def batches(self) -> list[BatchResult]:
+        return [b for s in self.sources for b in s.batches]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "ok": self.ok,
+            "sources": [
+                {
+                    "source": s.source,
+                    "status": s.status,
+                    "error": s.error,
+                    "skipped_files": s.skipped_files,
+                    "rows_in": s.total("rows_in"),
+                    "rows_loaded": s.total("rows_loaded"),
+                    "rows_quarantined": s.total("rows_quarantined"),
+                    "batches": [asdict(b) for b in s.batches],
+                }
+                for s in self.sources
+            ],
+        }

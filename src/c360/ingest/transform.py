@@ -1,0 +1,94 @@
+"""Per-batch transformations that need Python: tokenisation and free-text PII.
+
+Both work on distinct values only and hand DuckDB an Arrow table joined back by
+``_row_number``; raw SSN/TIN/PAN values leave this module only towards the
+restricted zone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from c360.config import Contract
+from c360.ingest.pii import find_pii, redact
+from c360.ingest.validate import q
+from c360.tokens import Tokenizer, last4
+
+VARIANT_KINDS = ("ssn", "tin")
+
+
+@dataclass
+class PiiScan:
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (column, kind) -> rows
+    samples: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    restricted: list[dict[str, object]] = field(default_factory=list)  # raw values found in text
+
+
+def tokenised_columns(contract: Contract, present: set[str]) -> list[tuple[str, str]]:
+    return [(c.name, c.tokenize) for c in contract.columns if c.tokenize and c.name in present]
+
+
+def scan_columns(contract: Contract, present: set[str], extra: list[str]) -> list[str]:
+    cols = [c.name for c in contract.columns
+            if c.name in present and (c.type == "text" or c.scan_pii) and not c.tokenize]
+    return cols + list(extra)
+
+
+def build_tokens(
+    con: duckdb.DuckDBPyConnection, contract: Contract, tokenizer: Tokenizer,
+    tok_cols: list[tuple[str, str]], text_cols: list[str],
+) -> PiiScan:
+    """Create temp table ``tok`` (_row_number, <col>_token/_last4/_variants, redacted text)."""
+    scan = PiiScan()
+    if not tok_cols and not text_cols:
+        con.execute("CREATE OR REPLACE TEMP TABLE tok AS SELECT _row_number FROM raw")
+        return scan
+    keys = contract.key
+    names = list(dict.fromkeys([c for c, _ in tok_cols] + text_cols + keys))
+    src = con.sql(f"SELECT _row_number, {', '.join(q(c) for c in names)} FROM raw").to_arrow_table()
+    out: dict[str, pa.Array] = {"_row_number": src["_row_number"].combine_chunks()}
+    for col, kind in tok_cols:
+        values = src[col].combine_chunks()
+        uniq = pc.unique(values).drop_null()
+        idx = pc.index_in(values, uniq)
+        u = uniq.to_pylist()
+        out[f"{col}_token"] = pc.take(pa.array([tokenizer.token(kind, v) for v in u], pa.string()), idx)
+        out[f"{col}_last4"] = pc.take(pa.array([last4(v) for v in u], pa.string()), idx)
+        if kind in VARIANT_KINDS:
+            out[f"{col}_variants"] = pc.take(
+                pa.array([tokenizer.transposition_tokens(kind, v) for v in u], pa.list_(pa.string())), idx)
+    key_vals = src if keys else None
+    for col in text_cols:
+        values = src[col].to_pylist()
+        red: list[str | None] = []
+        kinds: Counter[str] = Counter()
+        for i, text in enumerate(values):
+            findings = find_pii(text) if text else []
+            if not findings:
+                red.append(text)
+                continue
+            for kind in {f.kind for f in findings}:
+                kinds[kind] += 1
+                scan.samples.setdefault((col, kind), [])
+                if len(scan.samples[(col, kind)]) < 5:
+                    scan.samples[(col, kind)].append(int(out["_row_number"][i].as_py()))
+            for f in findings:
+                if f.kind in ("ssn", "pan"):
+                    scan.restricted.append({
+                        "column": col, "kind": f.kind, "_row_number": int(out["_row_number"][i].as_py()),
+                        "source_key": "|".join(str(key_vals[k][i].as_py()) for k in keys) if key_vals is not None else None,
+                        "value": f.value, "token": tokenizer.token(f.kind, f.value),
+                    })
+            red.append(redact(text, findings, tokenizer.token))
+        for kind, n in kinds.items():
+            scan.counts[(col, kind)] = n
+        out[col] = pa.array(red, pa.string())
+    con.register("tok_arrow", pa.table(out))
+    con.execute("CREATE OR REPLACE TEMP TABLE tok AS SELECT * FROM tok_arrow")
+    con.unregister("tok_arrow")
+    return scan

@@ -1,0 +1,191 @@
+"""Contract checks compiled to DuckDB SQL.
+
+Each contract column becomes a typed expression and a failure predicate; the
+row's ``_reason`` is the concatenation of every failure, so one pass over the
+``raw`` table types every row and explains every rejection. Whole-file checks
+(missing required columns, a column whose values mostly stop parsing — a type
+change upstream) raise :class:`ContractError` naming file, row and column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from c360.config import ColumnSpec, Contract, IngestConfig
+from c360.errors import ContractError
+
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "text": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "decimal": "DECIMAL(18,2)",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+}
+TYPED = "__t_"  # prefix of typed columns in the staged table
+TRUE_VALUES = ("y", "yes", "true", "t", "1")
+FALSE_VALUES = ("n", "no", "false", "f", "0")
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+@dataclass
+class Header:
+    present: list[str]  # contract columns present in the file
+    missing_optional: list[str]
+    extra: list[str]  # file columns the contract does not declare
+    warnings: list[str]
+
+
+def check_header(file: str, found: list[str], contract: Contract) -> Header:
+    """Missing required columns stop the source; extra columns are accepted with a warning."""
+    found_set = set(found)
+    declared = [c.name for c in contract.columns]
+    missing_req = [c.name for c in contract.columns if c.name not in found_set and (c.required or c.name in contract.key)]
+    if missing_req and found:
+        col = missing_req[0]
+        raise ContractError(
+            message=f"{file}: required column '{col}' is missing from the header "
+            f"(expected by contracts/{contract.source}.yaml; found: {', '.join(found)})",
+            details={"file": file, "row": 1, "column": col, "expected": "present", "missing": missing_req},
+        )
+    missing_opt = [c for c in declared if c not in found_set]
+    extra = [c for c in found if c not in set(declared)]
+    warnings = []
+    if extra and found:
+        warnings.append(f"{file}: undeclared column(s) accepted into bronze only: {', '.join(extra)}")
+    if missing_opt and found:
+        warnings.append(f"{file}: optional column(s) absent, loaded as null: {', '.join(missing_opt)}")
+    return Header([c for c in declared if c in found_set], missing_opt if found else declared, extra, warnings)
+
+
+def _value(col: str) -> str:
+    return f"NULLIF(trim(raw.{q(col)}), '')"
+
+
+def typed_expr(spec: ColumnSpec, native: bool) -> str:
+    """SQL producing the typed value (NULL when it does not parse)."""
+    v = _value(spec.name)
+    t = spec.type
+    if t in ("string", "text"):
+        return f"NULLIF(raw.{q(spec.name)}, '')"
+    if t == "int":
+        return f"TRY_CAST(replace({v}, ',', '') AS BIGINT)"
+    if t in ("float", "decimal"):
+        return f"TRY_CAST(regexp_replace({v}, '[$,]', '', 'g') AS {SQL_TYPES[t]})"
+    if t == "bool":
+        return (
+            f"CASE WHEN lower({v}) IN ({', '.join(map(lit, TRUE_VALUES))}) THEN true "
+            f"WHEN lower({v}) IN ({', '.join(map(lit, FALSE_VALUES))}) THEN false END"
+        )
+    target = "DATE" if t == "date" else "TIMESTAMPTZ"
+    if spec.format and not native:
+        fmts = [f.strip() for f in spec.format.split(" | ") if f.strip()]
+        parts = [f"TRY_STRPTIME({v}, {lit(f)})" for f in fmts]
+        expr = parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
+        return f"CAST({expr} AS {target})"
+    return f"TRY_CAST({v} AS {target})"
+
+
+def fail_expr(spec: ColumnSpec, native: bool) -> str | None:
+    if spec.type in ("string", "text"):
+        return None
+    return f"({_value(spec.name)} IS NOT NULL AND ({typed_expr(spec, native)}) IS NULL)"
+
+
+def expectation(spec: ColumnSpec) -> str:
+    return f"{spec.type}" + (f" in format {spec.format!r}" if spec.format else "")
+
+
+def build_typed(
+    con: duckdb.DuckDBPyConnection, file: str, contract: Contract, header: Header,
+    native: set[str], cfg: IngestConfig,
+) -> None:
+    """Create temp table ``staged``: every ``raw`` column, each contract column typed as
+    ``__t_<name>``, and ``_reason`` (NULL for a good row)."""
+    present = set(header.present)
+    selects, reasons, checks = ["raw.*"], [], []
+    for spec in contract.columns:
+        if spec.tokenize:
+            if spec.required and spec.name in present:
+                reasons.append(f"CASE WHEN raw.{q(spec.name + '_token')} IS NULL THEN 'missing required value in column {spec.name}' END")
+            continue
+        if spec.name not in present:
+            selects.append(f"CAST(NULL AS {SQL_TYPES[spec.type]}) AS {q(TYPED + spec.name)}")
+            continue
+        nat = spec.name in native
+        selects.append(f"{typed_expr(spec, nat)} AS {q(TYPED + spec.name)}")
+        fail = fail_expr(spec, nat)
+        if fail:
+            reasons.append(
+                f"CASE WHEN {fail} THEN 'unparsable {spec.type} in column {spec.name}: ' || "
+                f"left(raw.{q(spec.name)}, 60) END"
+            )
+            checks.append((spec, f"({_value(spec.name)} IS NOT NULL AND raw.{q(TYPED + spec.name)} IS NULL)"))
+        if spec.required or spec.name in contract.key:
+            reasons.append(f"CASE WHEN {_value(spec.name)} IS NULL THEN 'missing required value in column {spec.name}' END")
+    if contract.cdc:
+        cdc = contract.cdc
+        ops = ", ".join(lit(o) for o in cdc.insert + cdc.update + cdc.delete)
+        reasons.append(
+            f"CASE WHEN {_value(cdc.op_column)} NOT IN ({ops}) THEN 'unknown CDC operation in column {cdc.op_column}: ' || coalesce(raw.{q(cdc.op_column)}, 'null') END"
+        )
+    reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {', '.join(selects)}, {reason} AS _reason FROM raw")
+    _detect_type_change(con, file, checks, cfg)
+    if contract.key and not contract.cdc:
+        _mark_duplicate_keys(con, contract)
+
+
+def _detect_type_change(con: duckdb.DuckDBPyConnection, file: str, checks: list[tuple[ColumnSpec, str]], cfg: IngestConfig) -> None:
+    if not checks:
+        return
+    aggs = []
+    for spec, fail in checks:
+        aggs.append(f"count(*) FILTER (WHERE {fail})")
+        aggs.append(f"count({_value(spec.name)})")
+    row = con.execute(f"SELECT {', '.join(aggs)} FROM staged AS raw").fetchone() or ()
+    for i, (spec, fail) in enumerate(checks):
+        bad, nonnull = int(row[2 * i]), int(row[2 * i + 1])
+        if nonnull and bad >= cfg.type_change_min_rows and bad / nonnull > cfg.type_change_threshold:
+            first = con.execute(
+                f"SELECT _row_number, raw.{q(spec.name)} FROM staged AS raw WHERE {fail} ORDER BY _row_number LIMIT 1"
+            ).fetchone()
+            rown, val = (first or (None, None))
+            raise ContractError(
+                message=f"{file}: column '{spec.name}' expected {expectation(spec)} but {bad:,} of "
+                f"{nonnull:,} values do not parse (first at row {rown}: {val!r}) — the source's type "
+                "changed; fix the file or the contract and re-run",
+                details={"file": file, "row": rown, "column": spec.name, "expected": expectation(spec),
+                         "failed": bad, "values": nonnull},
+            )
+
+
+def _mark_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    keys = ", ".join(q(TYPED + k) for k in contract.key)
+    dup = con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM staged WHERE _reason IS NULL GROUP BY {keys} HAVING count(*) > 1)"
+    ).fetchone()
+    if not dup or not dup[0]:
+        return
+    con.execute(
+        f"""
+        UPDATE staged SET _reason = 'duplicate key within batch (first at row ' || d.first_row || ')'
+        FROM (
+          SELECT _row_number AS rn, first_value(_row_number) OVER w AS first_row, row_number() OVER w AS k
+          FROM staged WHERE _reason IS NULL
+          WINDOW w AS (PARTITION BY {keys} ORDER BY _row_number)
+        ) d
+        WHERE staged._row_number = d.rn AND d.k > 1
+        """
+    )

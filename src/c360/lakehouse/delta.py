@@ -1,0 +1,209 @@
+"""Delta table access for c360: one place that writes, merges and reads tables.
+
+Writers tag every commit with the batch or run that produced it
+(``c360.batch_id`` in the commit's custom metadata). That tag is how a stage
+killed half-way knows, on re-run, which of its commits already landed: each
+commit is atomic, so a table either has the batch or it has not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as pads
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from c360.errors import C360Error, NotFoundError
+from c360.lakehouse.zones import ZONES
+
+BATCH_KEY = "c360.batch_id"
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    zone: str
+    name: str
+    path: str
+    version: int
+    rows: int
+    columns: int
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.zone}.{self.name}"
+
+
+def _check(zone: str, name: str) -> None:
+    if zone not in ZONES:
+        raise C360Error("lakehouse.unknown_zone", f"unknown zone {zone!r}; zones: {', '.join(ZONES)}")
+    if not name or "/" in name or name.startswith("."):
+        raise C360Error("lakehouse.bad_table_name", f"bad table name {name!r}")
+
+
+class Lakehouse:
+    """Delta tables under ``root/<zone>/<name>``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    # ------------------------------------------------------------------ paths
+    def path(self, zone: str, name: str) -> Path:
+        _check(zone, name)
+        return self.root / zone / name
+
+    def exists(self, zone: str, name: str) -> bool:
+        return (self.path(zone, name) / "_delta_log").is_dir()
+
+    def table(self, zone: str, name: str) -> DeltaTable:
+        try:
+            return DeltaTable(str(self.path(zone, name)))
+        except TableNotFoundError as exc:
+            raise NotFoundError(message=f"table {zone}.{name} does not exist") from exc
+
+    # ------------------------------------------------------------------ writes
+    @staticmethod
+    def _props(batch_id: str | None, extra: dict[str, str] | None = None) -> CommitProperties:
+        meta: dict[str, str] = dict(extra or {})
+        if batch_id:
+            meta[BATCH_KEY] = batch_id
+        return CommitProperties(custom_metadata=meta)
+
+    def append(
+        self,
+        zone: str,
+        name: str,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        batch_id: str | None = None,
+        schema_merge: bool = False,
+        partition_by: list[str] | None = None,
+    ) -> None:
+        """Append rows in one atomic commit tagged with ``batch_id``."""
+        path = self.path(zone, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_deltalake(
+            str(path),
+            data,
+            mode="append",
+            schema_mode="merge" if schema_merge else None,
+            partition_by=partition_by,
+            commit_properties=self._props(batch_id),
+        )
+
+    def overwrite(
+        self, zone: str, name: str, data: pa.Table | pa.RecordBatchReader, *, batch_id: str | None = None
+    ) -> None:
+        """Replace the table's content in one commit (old versions stay readable)."""
+        path = self.path(zone, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_deltalake(
+            str(path),
+            data,
+            mode="overwrite",
+            schema_mode="overwrite",
+            commit_properties=self._props(batch_id),
+        )
+
+    def ensure(self, zone: str, name: str, schema: pa.Schema) -> None:
+        """Create an empty table with ``schema`` if it does not exist yet."""
+        if not self.exists(zone, name):
+            self.append(zone, name, schema.empty_table())
+
+    def merge(
+        self,
+        zone: str,
+        name: str,
+        data: pa.Table,
+        keys: Iterable[str],
+        *,
+        batch_id: str | None = None,
+        delete_column: str | None = None,
+    ) -> dict[str, Any]:
+        """Upsert ``data`` by ``keys``; rows whose ``delete_column`` is true delete the key.
+
+        The delete flag column itself is not stored. Creates the table on first use.
+        """
+        keys = list(keys)
+        stored = data.drop_columns([delete_column]) if delete_column else data
+        if not self.exists(zone, name):
+            if delete_column:
+                mask = pa.compute.invert(data[delete_column].fill_null(False))
+                stored = stored.filter(mask)
+            self.append(zone, name, stored, batch_id=batch_id)
+            return {"num_target_rows_inserted": stored.num_rows}
+        dt = self.table(zone, name)
+        pred = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+        merger = dt.merge(
+            data,
+            predicate=pred,
+            source_alias="s",
+            target_alias="t",
+            commit_properties=self._props(batch_id),
+            merge_schema=True,
+        )
+        cols = [f.name for f in stored.schema]
+        updates = {f'"{c}"': f's."{c}"' for c in cols}
+        if delete_column:
+            merger = merger.when_matched_delete(predicate=f's."{delete_column}" = true')
+            merger = merger.when_matched_update(updates, predicate=f's."{delete_column}" = false')
+            merger = merger.when_not_matched_insert(updates, predicate=f's."{delete_column}" = false')
+        else:
+            merger = merger.when_matched_update(updates).when_not_matched_insert(updates)
+        return dict(merger.execute())
+
+    def delete(self, zone: str, name: str, predicate: str, *, batch_id: str | None = None) -> int:
+        dt = self.table(zone, name)
+        res = dt.delete(predicate, commit_properties=self._props(batch_id))
+        return int(res.get("num_deleted_rows", 0))
+
+    # ------------------------------------------------------------------ reads
+    def dataset(self, zone: str, name: str) -> pads.Dataset:
+        return self.table(zone, name).to_pyarrow_dataset()
+
+    def read(self, zone: str, name: str, columns: list[str] | None = None) -> pa.Table:
+        return self.dataset(zone, name).to_table(columns=columns)
+
+    def count(self, zone: str, name: str) -> int:
+        return int(self.dataset(zone, name).count_rows())
+
+    def committed_batches(self, zone: str, name: str) -> set[str]:
+        """Batch ids of every commit in the table's history."""
+        if not self.exists(zone, name):
+            return set()
+        return {str(h[BATCH_KEY]) for h in self.table(zone, name).history() if BATCH_KEY in h}
+
+    def duckdb(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with every table registered as view ``<zone>__<name>``."""
+        con = con or duckdb.connect()
+        for info in self.tables(count_rows=False):
+            con.register(f"{info.zone}__{info.name}", self.dataset(info.zone, info.name))
+        return con
+
+    # ------------------------------------------------------------------ catalogue
+    def tables(self, *, count_rows: bool = True) -> list[TableInfo]:
+        out: list[TableInfo] = []
+        for zone in ZONES:
+            zdir = self.root / zone
+            if not zdir.is_dir():
+                continue
+            for tdir in sorted(p for p in zdir.iterdir() if (p / "_delta_log").is_dir()):
+                dt = DeltaTable(str(tdir))
+                schema = dt.schema().to_arrow() if count_rows else None
+                rows = int(dt.to_pyarrow_dataset().count_rows()) if count_rows else -1
+                out.append(
+                    TableInfo(
+                        zone=zone,
+                        name=tdir.name,
+                        path=str(tdir),
+                        version=int(dt.version()),
+                        rows=rows,
+                        columns=len(schema) if schema is not None else -1,
+                    )
+                )
+        return out

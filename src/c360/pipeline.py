@@ -1,0 +1,94 @@
+"""``c360 run``: every stage that exists, in order, as one recorded run.
+
+A stage is ``module:function(ws, run_id, progress) -> dict`` (its summary).
+Stages of capabilities that are not installed are skipped. Each run is a row
+in the store's ``runs`` table with the per-stage status and summaries; a
+failing stage marks the run failed and stops the ones after it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, update
+
+from c360.errors import C360Error
+from c360.ingest.pipeline import new_run_id
+from c360.store.schema import runs
+
+if TYPE_CHECKING:
+    from c360.ingest.report import Progress
+    from c360.workspace import Workspace
+
+# (stage name, "module:function") in execution order.
+STAGES: list[tuple[str, str]] = [
+    ("ingest", "c360.ingest.stage:run"),
+    ("identity", "c360.identity.stage:run"),
+    ("consent", "c360.consent.stage:run"),
+]
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str
+    seconds: float
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    status: str = "running"
+    stages: list[StageResult] = field(default_factory=list)
+
+    def stage(self, name: str) -> StageResult | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "status": self.status,
+                "stages": [s.__dict__ for s in self.stages]}
+
+
+def available_stages() -> list[tuple[str, Any]]:
+    out = []
+    for name, target in STAGES:
+        module, _, func = target.partition(":")
+        if importlib.util.find_spec(module) is None:
+            continue
+        out.append((name, getattr(importlib.import_module(module), func)))
+    return out
+
+
+def run_pipeline(ws: Workspace, progress: Progress | None = None) -> RunReport:
+    report = RunReport(run_id=new_run_id())
+    with ws.store.begin() as conn:
+        conn.execute(insert(runs).values(run_id=report.run_id, kind="run", status="running",
+                                         started_at=datetime.now(UTC), stages=[]))
+    status = "succeeded"
+    for name, fn in available_stages():
+        t0 = time.perf_counter()
+        try:
+            summary = fn(ws, report.run_id, progress) or {}
+            st = StageResult(name, summary.pop("_status", "succeeded"), round(time.perf_counter() - t0, 3), summary)
+        except C360Error as exc:
+            st = StageResult(name, "failed", round(time.perf_counter() - t0, 3), error=f"{exc.code}: {exc.message}")
+        report.stages.append(st)
+        if st.status == "failed":
+            status = "failed"
+            break
+        if st.status == "partial":
+            status = "partial"
+    report.status = status
+    with ws.store.begin() as conn:
+        conn.execute(update(runs).where(runs.c.run_id == report.run_id).values(
+            status=status, finished_at=datetime.now(UTC),
+            stages=[{"name": s.name, "status": s.status, "seconds": s.seconds, "error": s.error} for s in report.stages],
+            summary={s.name: s.summary for s in report.stages}))
+    return report

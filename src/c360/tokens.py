@@ -1,0 +1,89 @@
+"""Keyed tokenisation of SSN/TIN and card numbers.
+
+A token is ``HMAC-SHA256(key, kind ":" digits)`` in hex, truncated to 32
+characters. Equal numbers give equal tokens (so records can still be matched)
+while the raw value stays in the restricted zone. For SSN/TIN the tokens of
+every adjacent-digit transposition are also produced, so identity resolution
+can tell a typo'd SSN from a different person without the raw value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from pathlib import Path
+
+from c360.errors import C360Error
+
+_NON_DIGIT = re.compile(r"\D+")
+TOKEN_LEN = 32
+
+
+def digits(value: str | None) -> str | None:
+    if value is None:
+        return None
+    d = _NON_DIGIT.sub("", value)
+    return d or None
+
+
+def create_key_file(path: Path) -> None:
+    """Create a random 256-bit key readable by the owner only (no-op if present)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+
+
+class Tokenizer:
+    """Keyed HMAC tokens; key from ``C360_TOKEN_KEY`` or the workspace key file."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise C360Error("security.weak_key", "the tokenisation key must be at least 16 bytes")
+        self._key = key
+
+    @classmethod
+    def from_workspace(cls, key_file: Path, environ: dict[str, str] | None = None) -> Tokenizer:
+        env = os.environ if environ is None else environ
+        if env.get("C360_TOKEN_KEY"):
+            return cls(env["C360_TOKEN_KEY"].encode())
+        if not key_file.exists():
+            raise C360Error(
+                "security.no_key",
+                f"no tokenisation key: set C360_TOKEN_KEY or create {key_file} (c360 init does)",
+            )
+        return cls(key_file.read_text().strip().encode())
+
+    def token(self, kind: str, value: str | None) -> str | None:
+        d = digits(value)
+        if d is None:
+            return None
+        mac = hmac.new(self._key, f"{kind}:{d}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:TOKEN_LEN]
+
+    def keyed_hash(self, text: str) -> str:
+        """Keyed hash of arbitrary text (masking rule ``hash``, DSR tombstones)."""
+        return hmac.new(self._key, b"h:" + text.encode(), hashlib.sha256).hexdigest()[:TOKEN_LEN]
+
+    def transposition_tokens(self, kind: str, value: str | None) -> list[str]:
+        """Tokens of every adjacent-digit swap of ``value`` (distinct from the value)."""
+        d = digits(value)
+        if d is None:
+            return []
+        out: list[str] = []
+        for i in range(len(d) - 1):
+            if d[i] == d[i + 1]:
+                continue
+            v = d[:i] + d[i + 1] + d[i] + d[i + 2 :]
+            out.append(hmac.new(self._key, f"{kind}:{v}".encode(), hashlib.sha256).hexdigest()[:TOKEN_LEN])
+        return out
+
+
+def last4(value: str | None) -> str | None:
+    d = digits(value)
+    return d[-4:] if d and len(d) >= 4 else None

@@ -1,0 +1,155 @@
+"""``Workspace``: the one entry point. CLI, API and console are thin layers over it.
+
+A workspace is a folder with ``c360.yaml``, ``contracts/``, ``landing/``, the
+lakehouse, the operational store and a key file. Capabilities hang off it as
+small namespaces (``ws.ingest(...)``, later ``ws.identity``, ``ws.consent`` …),
+each created lazily so opening a workspace stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from c360.config import CONFIG_FILE, Config, Contract, load_config, load_contracts
+from c360.errors import C360Error
+from c360.lakehouse import Lakehouse, TableInfo
+from c360.store import Store
+from c360.store.db import resolve_url
+from c360.tokens import Tokenizer, create_key_file
+
+if TYPE_CHECKING:
+    from c360.ingest.report import IngestReport, Progress
+    from c360.pipeline import RunReport
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("C360_WORKSPACE") or Path.cwd())
+
+
+class Workspace:
+    """An opened c360 workspace."""
+
+    def __init__(self, root: str | Path | None = None, config: Config | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+        self.root = self.root.resolve()
+        self.config = config or load_config(self.root)
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(cls, root: str | Path | None = None) -> Workspace:
+        ws = cls(root)
+        if not (ws.root / CONFIG_FILE).exists():
+            raise C360Error(
+                "workspace.not_found",
+                f"{ws.root} is not a c360 workspace (no {CONFIG_FILE}); run `c360 init {ws.root}`",
+            )
+        return ws
+
+    @classmethod
+    def init(cls, root: str | Path, *, template: str = "bank-demo", force: bool = False) -> Workspace:
+        """Scaffold a workspace: commented config, contracts, folders and a key file."""
+        from c360.scaffold import scaffold
+
+        scaffold(Path(root), template=template, force=force)
+        return cls.open(root)
+
+    # ------------------------------------------------------------------ parts
+    @property
+    def landing_dir(self) -> Path:
+        return self.root / self.config.ingest.landing
+
+    @property
+    def contracts_dir(self) -> Path:
+        return self.root / self.config.ingest.contracts
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.root / "truth"
+
+    @cached_property
+    def lakehouse(self) -> Lakehouse:
+        return Lakehouse(self.root / self.config.lakehouse.path)
+
+    @cached_property
+    def store(self) -> Store:
+        store = Store(resolve_url(self.config.store.url, self.root))
+        store.migrate()
+        return store
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        return Tokenizer.from_workspace(self.root / self.config.security.token_key_file)
+
+    def contracts(self) -> dict[str, Contract]:
+        return load_contracts(self.contracts_dir)
+
+    def extension(self, name: str) -> dict[str, Any]:
+        """Raw settings of a later capability from ``extensions.<name>`` in c360.yaml."""
+        return dict(self.config.extensions.get(name, {}))
+
+    # ------------------------------------------------------------------ stages
+    def ingest(
+        self, sources: list[str] | None = None, *, run_id: str | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Ingest every new landing file of the given (default: all) sources."""
+        from c360.ingest.pipeline import ingest
+
+        return ingest(self, sources=sources, run_id=run_id, progress=progress)
+
+    def run(self, *, progress: Progress | None = None) -> RunReport:
+        """Run every stage of the pipeline in order as one recorded run."""
+        from c360.pipeline import run_pipeline
+
+        return run_pipeline(self, progress=progress)
+
+    def tables(self) -> list[TableInfo]:
+        return self.lakehouse.tables()
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.dispose()
+
+
+def copy_packaged(package: str, folder: str, dest: Path, pattern: str = "*") -> list[Path]:
+    """Copy package data files (e.g. demo contracts) into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    src = resources.files(package).joinpath(folder)
+    for entry in sorted(src.iterdir(), key=lambda e: e.name):
+        if entry.is_file() and Path(entry.name).match(pattern):
+            target = dest / entry.name
+            with resources.as_file(entry) as p:
+                shutil.copyfile(p, target)
+            out.append(target)
+    return out
+
+
+__all__ = ["Workspace", "create_key_file", "default_root"]
+
+
+def _hook(path: str) -> Any:
+    """Lazy namespace: ``module:Class`` instantiated with the workspace on first use."""
+    import importlib
+
+    module, _, cls = path.partition(":")
+
+    def get(self: Workspace) -> Any:
+        return getattr(importlib.import_module(module), cls)(self)
+
+    get.__doc__ = f"The {cls} of this workspace ({module})."
+    return cached_property(get)
+
+
+# Capability namespaces. Each lives in its own package and takes the workspace.
+Workspace.identity = _hook("c360.identity.service:IdentityService")  # type: ignore[attr-defined]
+Workspace.consent = _hook("c360.consent.service:ConsentService")  # type: ignore[attr-defined]
+Workspace.governance = _hook("c360.governance.service:GovernanceService")  # type: ignore[attr-defined]
+Workspace.audit = _hook("c360.governance.audit:AuditLog")  # type: ignore[attr-defined]
+for _name in ("identity", "consent", "governance", "audit"):
+    getattr(Workspace, _name).__set_name__(Workspace, _name)
