@@ -87,6 +87,3 @@ def main() -> None:
         console.print(f"[red]error[/red] {escape(f'[{exc.code}]')}: {escape(exc.message)}", highlight=False)
         sys.exit(1)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

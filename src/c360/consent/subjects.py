@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from c360.consent.bulk import bulk_insert, fetch_arrow
 from c360.consent.tables import consent_subject_index, consent_subjects
@@ -34,7 +35,10 @@ INDEX_SCHEMA = pa.schema(
     [("golden_id", pa.string()), ("id_type", pa.string()), ("id_value", pa.string()),
      ("id_hash", pa.string()), ("restrict_only", pa.bool_())]
 )
-SUBJECT_SCHEMA = pa.schema([("golden_id", pa.string()), ("dob", pa.string()), ("state", pa.string())])
+SUBJECT_SCHEMA = pa.schema(
+    [("golden_id", pa.string()), ("dob", pa.string()), ("state", pa.string()),
+     ("has_email", pa.bool_()), ("has_phone", pa.bool_())]
+)
 
 
 def identifiers_sql(links: str = "gold__identity_links", customers: str = "gold__golden_customers") -> str:
@@ -58,11 +62,13 @@ def identifiers_sql(links: str = "gold__identity_links", customers: str = "gold_
 
 
 def subjects_sql(customers: str = "gold__golden_customers", links: str = "gold__identity_links") -> str:
+    """DuckDB SQL over ``new_idx`` (the identifiers): one row per golden record."""
     return f"""
-    SELECT g.golden_id, CAST(CAST(c.dob AS DATE) AS VARCHAR) AS dob, upper(trim(c.state)) AS state
-    FROM (SELECT golden_id FROM {customers} UNION SELECT golden_id FROM {links}
-          WHERE is_current AND golden_id IS NOT NULL) g
-    LEFT JOIN {customers} c USING (golden_id)
+    WITH g AS (SELECT golden_id, bool_or(id_type = 'email') AS has_email, bool_or(id_type = 'phone') AS has_phone
+               FROM new_idx GROUP BY golden_id)
+    SELECT g.golden_id, CAST(CAST(c.dob AS DATE) AS VARCHAR) AS dob,
+           nullif(upper(trim(c.state)), '') AS state, g.has_email, g.has_phone
+    FROM g LEFT JOIN (SELECT DISTINCT ON (golden_id) * FROM {customers}) c USING (golden_id)
     """
 
 
@@ -93,6 +99,7 @@ def refresh(ws: Any) -> dict[str, int]:
     con = lh.duckdb(duckdb.connect())
     try:
         new_idx = con.sql(identifiers_sql()).arrow()
+        con.register("new_idx", new_idx)
         new_subjects = con.sql(subjects_sql()).arrow()
         with ws.store.begin() as conn:
             old_idx = fetch_arrow(
@@ -103,7 +110,6 @@ def refresh(ws: Any) -> dict[str, int]:
                 INDEX_SCHEMA,
             )
             con.register("old_idx", old_idx)
-            con.register("new_idx", new_idx)
             con.register("new_subjects", new_subjects)
             full = con.sql(
                 f"""
@@ -123,5 +129,9 @@ def refresh(ws: Any) -> dict[str, int]:
             bulk_insert(conn, consent_subjects, subj)
     finally:
         con.close()
-    aliases = int(sum(1 for t in full.column("id_type").to_pylist() if t == "golden_id")) - new_subjects.num_rows
-    return {"subjects": new_subjects.num_rows, "identifiers": full.num_rows, "aliases": max(aliases, 0)}
+    gids = pc.sum(pc.equal(full.column("id_type"), "golden_id")).as_py() or 0
+    return {
+        "subjects": new_subjects.num_rows,
+        "identifiers": full.num_rows,
+        "aliases": max(int(gids) - new_subjects.num_rows, 0),
+    }

@@ -88,6 +88,8 @@ consent_subjects = Table(
     Column("golden_id", String(64), primary_key=True),
     Column("dob", String(10)),
     Column("state", String(8)),
+    Column("has_email", Boolean, nullable=False),
+    Column("has_phone", Boolean, nullable=False),
     Column("refreshed_at_us", BigInteger, nullable=False),
 )
 

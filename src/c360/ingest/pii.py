@@ -37,9 +37,15 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
+ITIN_GROUPS = set(range(50, 66)) | set(range(70, 89)) | {90, 91, 92} | set(range(94, 100))
+
+
 def ssn_ok(area: str, group: str, serial: str) -> bool:
-    a = int(area)
-    return a not in (0, 666) and a < 900 and group != "00" and serial != "0000"
+    """SSA rules for SSNs; area 9xx is an ITIN (also a TIN) when its group is in ITIN ranges."""
+    a, g = int(area), int(group)
+    if a >= 900:
+        return g in ITIN_GROUPS and serial != "0000"
+    return a not in (0, 666) and g != 0 and serial != "0000"
 
 
 @dataclass(frozen=True)

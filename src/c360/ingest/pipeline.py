@@ -178,7 +178,7 @@ class SourceIngest:
                 f"tok.* EXCLUDE (_row_number) FROM raw JOIN tok USING (_row_number)"
             )
         build_typed(con, lf.relpath, c, header, loaded.native, self.ws.config.ingest)
-        good = int(con.execute("SELECT count(*) FROM staged WHERE _reason IS NULL").fetchone()[0])  # type: ignore[index]
+        good = int(con.execute("SELECT count(*) FROM staged WHERE _reason IS NULL").fetchall()[0][0])
         bad = loaded.rows - good
         res.rows_in = loaded.rows + len(loaded.rejects)
         res.rows_loaded, res.rows_quarantined = good, bad + len(loaded.rejects)
@@ -264,11 +264,11 @@ class SourceIngest:
             return
         keys = ", ".join(q(TYPED + k) for k in c.key)
         if c.cdc:
-            order = (f"{q(TYPED + c.cdc.sequence_column)}, " if c.cdc.sequence_column else "") + "_row_number"
+            order = (f"{q(TYPED + c.cdc.sequence_column)} DESC NULLS LAST, " if c.cdc.sequence_column else "") + "_row_number DESC"
             deletes = ", ".join(lit(d) for d in c.cdc.delete)
             sql = (f"SELECT * EXCLUDE (_k) FROM (SELECT {', '.join(cols)}, {lineage}, "
                    f"trim({q(TYPED + c.cdc.op_column)}) IN ({deletes}) AS _delete, "
-                   f"row_number() OVER (PARTITION BY {keys} ORDER BY {order} DESC) AS _k "
+                   f"row_number() OVER (PARTITION BY {keys} ORDER BY {order}) AS _k "
                    f"FROM staged WHERE _reason IS NULL) WHERE _k = 1")
             data = con.sql(sql).to_arrow_table()
             self._write("silver", c.source, bid, data, merge_keys=c.key, delete_column="_delete")

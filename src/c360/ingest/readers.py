@@ -93,7 +93,7 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> 
                FROM rej GROUP BY line ORDER BY line"""
         ).fetchall()
     ]
-    rows = int(con.execute("SELECT count(*) FROM raw").fetchone()[0])  # type: ignore[index]
+    rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
     return Loaded(header, rows, rejects, set())
 
 
@@ -163,12 +163,13 @@ def load_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract)
 
 
 def _register_raw(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
-    con.register("raw_arrow", table)
     if table.num_columns:
-        con.execute("CREATE OR REPLACE TEMP TABLE raw AS SELECT *, rowid + 1 AS _row_number FROM raw_arrow")
+        table = table.append_column("_row_number", pa.array(range(1, table.num_rows + 1), pa.int64()))
+        con.register("raw_arrow", table)
+        con.execute("CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM raw_arrow")
+        con.unregister("raw_arrow")
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE raw (_row_number BIGINT)")
-    con.unregister("raw_arrow")
 
 
 LOADERS = {"csv": load_csv, "jsonl": load_jsonl, "parquet": load_parquet}

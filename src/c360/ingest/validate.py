@@ -154,14 +154,14 @@ def _detect_type_change(con: duckdb.DuckDBPyConnection, file: str, checks: list[
     for spec, fail in checks:
         aggs.append(f"count(*) FILTER (WHERE {fail})")
         aggs.append(f"count({_value(spec.name)})")
-    row = con.execute(f"SELECT {', '.join(aggs)} FROM staged AS raw").fetchone() or ()
+    row = con.execute(f"SELECT {', '.join(aggs)} FROM staged AS raw").fetchall()[0]
     for i, (spec, fail) in enumerate(checks):
         bad, nonnull = int(row[2 * i]), int(row[2 * i + 1])
         if nonnull and bad >= cfg.type_change_min_rows and bad / nonnull > cfg.type_change_threshold:
             first = con.execute(
                 f"SELECT _row_number, raw.{q(spec.name)} FROM staged AS raw WHERE {fail} ORDER BY _row_number LIMIT 1"
-            ).fetchone()
-            rown, val = (first or (None, None))
+            ).fetchall()
+            rown, val = first[0] if first else (None, None)
             raise ContractError(
                 message=f"{file}: column '{spec.name}' expected {expectation(spec)} but {bad:,} of "
                 f"{nonnull:,} values do not parse (first at row {rown}: {val!r}) — the source's type "
@@ -175,8 +175,8 @@ def _mark_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract) -> 
     keys = ", ".join(q(TYPED + k) for k in contract.key)
     dup = con.execute(
         f"SELECT count(*) FROM (SELECT 1 FROM staged WHERE _reason IS NULL GROUP BY {keys} HAVING count(*) > 1)"
-    ).fetchone()
-    if not dup or not dup[0]:
+    ).fetchall()[0]
+    if not dup[0]:
         return
     con.execute(
         f"""

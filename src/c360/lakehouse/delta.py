@@ -8,6 +8,7 @@ commit is atomic, so a table either has the batch or it has not.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,19 @@ from c360.errors import C360Error, NotFoundError
 from c360.lakehouse.zones import ZONES
 
 BATCH_KEY = "c360.batch_id"
+
+# Crash-consistency testing: with C360_CRASH_AFTER_COMMITS=N the process dies
+# (as if killed) right after its N-th Delta commit. Tests use it to prove that
+# a stage killed between any two commits converges on re-run.
+_CRASH_AFTER = int(os.environ.get("C360_CRASH_AFTER_COMMITS", "0") or 0)
+_commits = 0
+
+
+def _committed() -> None:
+    global _commits
+    _commits += 1
+    if _CRASH_AFTER and _commits >= _CRASH_AFTER:
+        os._exit(137)
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,7 @@ class Lakehouse:
             partition_by=partition_by,
             commit_properties=self._props(batch_id),
         )
+        _committed()
 
     def overwrite(
         self, zone: str, name: str, data: pa.Table | pa.RecordBatchReader, *, batch_id: str | None = None
@@ -109,6 +124,7 @@ class Lakehouse:
             schema_mode="overwrite",
             commit_properties=self._props(batch_id),
         )
+        _committed()
 
     def ensure(self, zone: str, name: str, schema: pa.Schema) -> None:
         """Create an empty table with ``schema`` if it does not exist yet."""
@@ -155,11 +171,14 @@ class Lakehouse:
             merger = merger.when_not_matched_insert(updates, predicate=f's."{delete_column}" = false')
         else:
             merger = merger.when_matched_update(updates).when_not_matched_insert(updates)
-        return dict(merger.execute())
+        result = dict(merger.execute())
+        _committed()
+        return result
 
     def delete(self, zone: str, name: str, predicate: str, *, batch_id: str | None = None) -> int:
         dt = self.table(zone, name)
         res = dt.delete(predicate, commit_properties=self._props(batch_id))
+        _committed()
         return int(res.get("num_deleted_rows", 0))
 
     # ------------------------------------------------------------------ reads

@@ -81,3 +81,15 @@ def day_date(start: date, offset: int) -> date:
 
 def at_time(d: date, hour: int = 2) -> str:
     return datetime(d.year, d.month, d.day, hour).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def money_expr(cents: str) -> pl.Expr:
+    """Integer-cents column → exact decimal text, inside polars (fast for millions of rows)."""
+    c = pl.col(cents)
+    return pl.format("{}{}.{}", pl.when(c < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+                     (c.abs() // 100).cast(pl.String),
+                     (c.abs() % 100).cast(pl.String).str.zfill(2))
+
+
+def epoch_expr(seconds: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> pl.Expr:
+    return pl.from_epoch(pl.col(seconds), time_unit="s").dt.strftime(fmt)

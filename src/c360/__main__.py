@@ -1,0 +1,5 @@
+"""``python -m c360`` is the ``c360`` command."""
+
+from c360.cli.main import main
+
+main()

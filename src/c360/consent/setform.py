@@ -1,0 +1,254 @@
+"""The gate, set form: the written policy compiled to one DuckDB relation.
+
+:func:`register` loads the facts that matter for one (purpose, channel, at)
+from the operational store — already reduced there to the event in force per
+identifier and the active suppressions — and creates the view
+``consent_gate(golden_id, allowed, reasons)`` over every known subject.
+Audience queries join it; :func:`apply` does so for an audience relation and
+returns allowed rows and, separately, each excluded row with its reasons.
+The steps mirror :func:`c360.consent.evaluate.evaluate` one for one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import Connection
+
+from c360.consent.bulk import fetch_arrow
+from c360.consent.evaluate import ADDRESS_OF
+from c360.consent.policy import Policy
+from c360.consent.timezones import STATE_ZONES, is_quiet
+from c360.consent.vocab import DAY_US, HOUR_US, from_us
+
+_EVENTS = """
+SELECT i.golden_id, i.restrict_only, e.event_id, e.status, e.method, e.effective_at_us, e.expires_at_us
+FROM (SELECT id_type, id_value, event_id, status, method, effective_at_us, expires_at_us,
+             ROW_NUMBER() OVER (PARTITION BY id_type, id_value
+                                ORDER BY effective_at_us DESC, recorded_at_us DESC, event_id DESC) AS rn
+      FROM consent_events
+      WHERE purpose IN (:p, '*') AND channel IN (:c, '*') AND effective_at_us <= :at AND recorded_at_us <= :k) e
+JOIN consent_subject_index i ON i.id_type = e.id_type AND i.id_value = e.id_value
+WHERE e.rn = 1
+"""
+_EVENTS_SCHEMA = pa.schema(
+    [("golden_id", pa.string()), ("restrict_only", pa.bool_()), ("event_id", pa.string()),
+     ("status", pa.string()), ("method", pa.string()), ("effective_us", pa.int64()), ("expires_us", pa.int64())]
+)
+_SUPP = """
+SELECT DISTINCT i.golden_id, s.list_name
+FROM (SELECT list_name, id_hash, action, expires_at_us,
+             ROW_NUMBER() OVER (PARTITION BY list_name, id_hash
+                                ORDER BY effective_at_us DESC, recorded_at_us DESC, entry_id DESC) AS rn
+      FROM suppressions WHERE effective_at_us <= :at AND recorded_at_us <= :k {lists}) s
+JOIN consent_subject_index i ON i.id_hash = s.id_hash
+WHERE s.rn = 1 AND s.action = 'add' AND (s.expires_at_us IS NULL OR s.expires_at_us > :at)
+"""
+_SUPP_SCHEMA = pa.schema([("golden_id", pa.string()), ("list_name", pa.string())])
+_SUBJ_SCHEMA = pa.schema(
+    [("golden_id", pa.string()), ("dob", pa.string()), ("state", pa.string()),
+     ("has_email", pa.bool_()), ("has_phone", pa.bool_())]
+)
+_CONTACT_SCHEMA = pa.schema(
+    [("golden_id", pa.string()), ("channel", pa.string()), ("purpose", pa.string()),
+     ("outcome", pa.string()), ("contacted_us", pa.int64())]
+)
+
+
+def _lit(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _list(values: list[str]) -> str:
+    return "[" + ", ".join(_lit(v) for v in values) + "]::VARCHAR[]"
+
+
+def _fetch(conn: Connection, sql: str, params: dict[str, Any], schema: pa.Schema) -> pa.Table:
+    # inline the parameters (numbers and policy names only) so PostgreSQL can use COPY
+    for k, v in params.items():
+        sql = sql.replace(f":{k}", _lit(v))
+    return fetch_arrow(conn, sql, {}, schema)
+
+
+@dataclass
+class SetFacts:
+    subjects: pa.Table
+    events: pa.Table
+    suppressions: pa.Table
+    contacts: pa.Table | None
+
+
+def load_facts(conn: Connection, policy: Policy, purpose: str, channel: str, at_us: int, known_us: int,
+               activation: bool) -> SetFacts:
+    p = {"p": purpose, "c": channel, "at": at_us, "k": known_us}
+    lists = policy.blocking_lists(purpose, channel)
+    list_filter = ("AND list_name IN (" + ", ".join(_lit(n) for n in lists) + ")") if lists else "AND 1 = 0"
+    subjects = _fetch(conn, "SELECT golden_id, dob, state, has_email, has_phone FROM consent_subjects", {},
+                      _SUBJ_SCHEMA)
+    events = _fetch(conn, _EVENTS, p, _EVENTS_SCHEMA)
+    supp = _fetch(conn, _SUPP.format(lists=list_filter), {"at": at_us, "k": known_us}, _SUPP_SCHEMA)
+    contacts = None
+    if activation and purpose not in policy.contact.exempt_purposes:
+        cp = policy.contact
+        days = max([c.window_days for c in cp.caps] + [cp.decline_cooldown_days, 0])
+        hours = max([*cp.cooldown_hours.values(), 0])
+        lo = at_us - max(days * DAY_US, hours * HOUR_US)
+        contacts = _fetch(
+            conn,
+            "SELECT golden_id, channel, purpose, outcome, contacted_at_us FROM contact_log "
+            "WHERE contacted_at_us > :lo AND contacted_at_us <= :at AND recorded_at_us <= :k "
+            "AND outcome <> 'failed'",
+            {"lo": lo, "at": at_us, "k": known_us},
+            _CONTACT_SCHEMA,
+        )
+    return SetFacts(subjects, events, supp, contacts)
+
+
+def _rules_table(policy: Policy, purpose: str, channel: str) -> pa.Table:
+    states = sorted(set(policy.jurisdictions) | set(STATE_ZONES))
+    rows = [(s, policy.resolve(purpose, channel, s)) for s in states]
+    other = policy.resolve(purpose, channel, "__other__")
+    unknown = policy.resolve(purpose, channel, None)
+    return pa.table({
+        "state": [s for s, _ in rows] + ["__other__", "__unknown__"],
+        "opt_in": [r.opt_in for _, r in rows] + [other.opt_in, unknown.opt_in],
+        "written": [r.written for _, r in rows] + [other.written, unknown.written],
+        "expire_days": pa.array([r.expire_after_days for _, r in rows]
+                                + [other.expire_after_days, unknown.expire_after_days], pa.int64()),
+    })
+
+
+def register(con: duckdb.DuckDBPyConnection, facts: SetFacts, policy: Policy, purpose: str, channel: str,
+             at_us: int, *, activation: bool, view: str = "consent_gate") -> str:
+    """Create view ``view(golden_id, allowed, reasons)`` over every known subject."""
+    con.register("_cg_subjects", facts.subjects)
+    con.register("_cg_events", facts.events)
+    con.register("_cg_supp", facts.suppressions)
+    con.register("_cg_rules", _rules_table(policy, purpose, channel))
+    at_date = from_us(at_us).date().isoformat()  # type: ignore[union-attr]
+    written = _list(policy.written_methods)
+    need = ADDRESS_OF.get(channel) if channel in policy.require_address else None
+    address = f"CASE WHEN NOT s.has_{need} THEN 'gate.missing_address' END" if need else "NULL"
+    minor, dob = "NULL", "NULL"
+    if policy.minor_scope.covers(purpose, channel):
+        if policy.unknown_dob == "deny":
+            dob = "CASE WHEN s.dob IS NULL THEN 'gate.missing_dob' END"
+        minor = (
+            f"CASE WHEN (year(DATE '{at_date}') - year(CAST(s.dob AS DATE)) - "
+            f"CASE WHEN strftime(DATE '{at_date}', '%m%d') < strftime(CAST(s.dob AS DATE), '%m%d') "
+            f"THEN 1 ELSE 0 END) < {policy.minor_age} THEN 'suppressed.minor' END"
+        )
+    contact_sql, contact_join = "[]::VARCHAR[]", ""
+    if facts.contacts is not None:
+        con.register("_cg_contacts", facts.contacts)
+        contact_sql, contact_join = _contact_sql(con, policy, purpose, channel, at_us)
+    con.execute(f"""
+    CREATE OR REPLACE TEMP VIEW {view} AS
+    WITH rules AS (SELECT * FROM _cg_rules),
+    subj AS (
+      SELECT s.*, coalesce(r.opt_in, o.opt_in) AS opt_in, coalesce(r.written, o.written) AS written,
+             CASE WHEN r.state IS NOT NULL THEN r.expire_days ELSE o.expire_days END AS expire_days
+      FROM _cg_subjects s
+      LEFT JOIN rules r ON r.state = s.state
+      JOIN rules o ON o.state = CASE WHEN s.state IS NULL THEN '__unknown__' ELSE '__other__' END
+    ),
+    ev AS (
+      SELECT e.golden_id,
+        CASE WHEN e.status = 'expired' OR (e.expires_us IS NOT NULL AND e.expires_us <= {at_us})
+                  OR (e.status = 'granted' AND s.expire_days IS NOT NULL
+                      AND e.effective_us + s.expire_days * {DAY_US} <= {at_us}) THEN 'expired'
+             WHEN e.status IN ('denied', 'revoked') THEN e.status
+             WHEN e.restrict_only THEN NULL
+             WHEN s.written AND NOT list_contains({written}, e.method) THEN 'not_written'
+             ELSE 'granted' END AS cls
+      FROM _cg_events e JOIN subj s USING (golden_id)
+    ),
+    agg AS (
+      SELECT golden_id, bool_or(cls = 'revoked') AS revoked, bool_or(cls = 'denied') AS denied,
+             bool_or(cls = 'granted') AS granted, bool_or(cls = 'expired') AS expired,
+             bool_or(cls = 'not_written') AS not_written
+      FROM ev GROUP BY golden_id
+    ),
+    sup AS (SELECT golden_id, list('suppressed.' || list_name) AS codes FROM _cg_supp GROUP BY golden_id)
+    {contact_join}
+    SELECT s.golden_id,
+      list_filter(
+        list_sort(list_concat(coalesce(sup.codes, []::VARCHAR[]), list_filter([{minor}], x -> x IS NOT NULL)))
+        || [{dob}, {address},
+            CASE WHEN a.revoked THEN 'consent.revoked' END,
+            CASE WHEN a.denied THEN 'consent.denied' END,
+            CASE WHEN NOT coalesce(a.revoked OR a.denied, false) AND NOT coalesce(a.granted, false) AND s.opt_in
+                 THEN CASE WHEN a.expired THEN 'consent.expired' WHEN a.not_written THEN 'consent.not_written'
+                           ELSE 'consent.missing' END END]
+        || {contact_sql},
+        x -> x IS NOT NULL) AS reasons
+    FROM subj s LEFT JOIN agg a USING (golden_id) LEFT JOIN sup USING (golden_id)
+    {"LEFT JOIN cnt USING (golden_id)" if contact_join else ""}
+    """)
+    return view
+
+
+def _contact_sql(con: duckdb.DuckDBPyConnection, policy: Policy, purpose: str, channel: str,
+                 at_us: int) -> tuple[str, str]:
+    cp = policy.contact
+    cols, checks = [], []
+    for i, cap in enumerate(c for c in cp.caps if c.channel in (channel, "*")):
+        chan = "" if cap.channel == "*" else f" AND channel = {_lit(cap.channel)}"
+        cols.append(f"count(*) FILTER (WHERE contacted_us > {at_us - cap.window_days * DAY_US}{chan}) AS cap{i}")
+        checks.append(f"coalesce(cnt.cap{i}, 0) >= {cap.max_contacts}")
+    hours = cp.cooldown_hours.get(channel)
+    cool = (f"bool_or(channel = {_lit(channel)} AND contacted_us > {at_us - hours * HOUR_US})" if hours else "false")
+    lo = at_us - cp.decline_cooldown_days * DAY_US
+    decl = (f"bool_or(outcome = 'declined' AND purpose = {_lit(purpose)} AND contacted_us > {lo})"
+            if cp.decline_cooldown_days else "false")
+    cols += [f"{cool} AS cool", f"{decl} AS decl"]
+    join = f", cnt AS (SELECT golden_id, {', '.join(cols)} FROM _cg_contacts GROUP BY golden_id)"
+    tz = "NULL"
+    if channel in cp.quiet_hours.channels:
+        quiet = {s: is_quiet(s, at_us, cp.quiet_hours.start, cp.quiet_hours.end) for s in STATE_ZONES}
+        con.register("_cg_quiet", pa.table({"state": list(quiet), "quiet": list(quiet.values())}))
+        tz = ("CASE WHEN s.state IS NULL OR s.state NOT IN (SELECT state FROM _cg_quiet) "
+              "THEN 'contact.timezone_unknown' "
+              "WHEN (SELECT quiet FROM _cg_quiet q WHERE q.state = s.state) THEN 'contact.quiet_hours' END")
+    cap_expr = " OR ".join(checks) or "false"
+    sql = (f"[{tz}, CASE WHEN coalesce(cnt.decl, false) THEN 'contact.declined_cooldown' END, "
+           f"CASE WHEN coalesce(cnt.cool, false) THEN 'contact.cooldown' END, "
+           f"CASE WHEN {cap_expr} THEN 'contact.cap' END]")
+    return sql, join
+
+
+def unknown_reasons(policy: Policy, purpose: str, channel: str) -> list[str]:
+    out = []
+    if purpose not in policy.purposes:
+        out.append("gate.unknown_purpose")
+    if channel not in policy.channels:
+        out.append("gate.unknown_channel")
+    return out
+
+
+def apply(con: duckdb.DuckDBPyConnection, audience: str, policy: Policy, purpose: str, channel: str,
+          view: str, *, at: datetime) -> tuple[pa.Table, pa.Table]:
+    """Split ``audience`` (a relation name with ``golden_id``) into allowed rows and excluded rows."""
+    fixed = unknown_reasons(policy, purpose, channel)
+    if fixed:
+        reasons = f"{_list(fixed)}"
+        base = f"SELECT a.*, {reasons} AS reasons FROM {audience} a"
+    else:
+        base = (f"SELECT a.*, CASE WHEN g.golden_id IS NULL THEN ['gate.unknown_subject']::VARCHAR[] "
+                f"ELSE g.reasons END AS reasons FROM {audience} a LEFT JOIN {view} g USING (golden_id)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cg_result AS {base}")
+    allowed = con.sql("SELECT * EXCLUDE (reasons) FROM _cg_result WHERE len(reasons) = 0").arrow()
+    excluded = con.sql(
+        "SELECT * EXCLUDE (reasons), reasons[1] AS reason, reasons FROM _cg_result WHERE len(reasons) > 0"
+    ).arrow()
+    return allowed, excluded

@@ -1,0 +1,92 @@
+"""Principals and API tokens in the operational store.
+
+A token is shown once, at issue (``c360_<id>_<secret>``); the store keeps only
+its SHA-256 (the secret has 256 bits of entropy, so an unkeyed hash suffices
+and lets any replica authenticate). A principal's purposes must be a non-empty
+subset of its role's purposes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from c360.errors import C360Error, NotFoundError
+from c360.governance.policy import Principal, denied
+from c360.governance.settings import GovernanceSettings
+from c360.governance.tables import api_tokens, principals
+
+if TYPE_CHECKING:
+    from c360.workspace import Workspace
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Principals:
+    def __init__(self, ws: Workspace, settings: GovernanceSettings) -> None:
+        self._ws = ws
+        self._s = settings
+
+    def create(self, name: str, role: str, purposes: list[str],
+               attributes: dict[str, str] | None = None, *, actor: str = "system") -> Principal:
+        spec = self._s.roles.get(role)
+        if spec is None:
+            raise C360Error("governance.unknown_role", f"unknown role {role!r}", {"role": role})
+        if not purposes:
+            raise C360Error("governance.purpose_required", f"principal {name!r} needs at least one purpose")
+        bad = [p for p in purposes if p not in spec.purposes]
+        if bad:
+            raise C360Error("governance.purpose_not_allowed",
+                            f"role {role!r} may not act for purpose(s) {', '.join(bad)}",
+                            {"role": role, "purposes": bad})
+        attrs = dict(attributes or {})
+        with self._ws.store.begin() as conn:
+            exists = conn.execute(select(principals.c.name).where(principals.c.name == name)).first()
+            values = {"role": role, "purposes": list(purposes), "attributes": attrs, "active": True}
+            if exists:
+                conn.execute(update(principals).where(principals.c.name == name).values(**values))
+            else:
+                conn.execute(principals.insert().values(name=name, created_at=datetime.now(UTC), **values))
+        self._ws.audit.append(actor, "principal.upsert", name, {"role": role, "purposes": list(purposes)})
+        return Principal(name, role, tuple(purposes), attrs)
+
+    def get(self, name: str) -> Principal:
+        with self._ws.store.begin() as conn:
+            row = conn.execute(select(principals).where(principals.c.name == name)).first()
+        if row is None or not row.active:
+            raise NotFoundError(message=f"no active principal {name!r}")
+        return Principal(row.name, row.role, tuple(row.purposes), dict(row.attributes))
+
+    def issue_token(self, name: str, *, actor: str = "system") -> str:
+        self.get(name)
+        token_id = secrets.token_hex(8)
+        token = f"c360_{token_id}_{secrets.token_urlsafe(32)}"
+        with self._ws.store.begin() as conn:
+            conn.execute(api_tokens.insert().values(
+                token_id=token_id, principal=name, token_sha256=_sha(token), created_at=datetime.now(UTC)))
+        self._ws.audit.append(actor, "token.issue", name, {"token_id": token_id})
+        return token
+
+    def revoke_token(self, token_id: str, *, actor: str = "system") -> None:
+        with self._ws.store.begin() as conn:
+            conn.execute(update(api_tokens).where(api_tokens.c.token_id == token_id)
+                         .values(revoked_at=datetime.now(UTC)))
+        self._ws.audit.append(actor, "token.revoke", token_id, {})
+
+    def authenticate(self, token: str) -> Principal:
+        """The principal of a presented API token; ``governance.unauthenticated`` otherwise."""
+        parts = token.split("_")
+        if len(parts) < 3 or parts[0] != "c360":
+            raise denied("unauthenticated", "malformed API token")
+        with self._ws.store.begin() as conn:
+            row = conn.execute(select(api_tokens).where(api_tokens.c.token_id == parts[1])).first()
+        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_sha256, _sha(token)):
+            raise denied("unauthenticated", "unknown or revoked API token")
+        return self.get(row.principal)

@@ -1,0 +1,130 @@
+"""``ws.governance``: the one governed read path and the governance namespaces.
+
+``read(principal, zone, table, purpose)`` is the only way the API, console,
+exports and audience builds should read lakehouse tables on behalf of a person
+or a downstream system: it checks role, purpose and zone, resolves each
+column's class and rule from the policy data, compiles the masks and row
+filters to one DuckDB query over the table's Arrow dataset, and audits the
+read (principal, role, purpose, table, columns, rule per column, row count).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from c360.errors import C360Error, NotFoundError
+from c360.governance import masking
+from c360.governance.classification import Catalogue
+from c360.governance.policy import Principal, check_access, row_filters, rule_for
+from c360.governance.settings import CLASSES, GovernanceSettings, load_settings
+from c360.governance.tables import column_classes
+
+if TYPE_CHECKING:
+    from c360.governance.dsr import DataSubjectRequests
+    from c360.governance.lineage import Lineage
+    from c360.governance.principals import Principals
+    from c360.governance.retention import Retention
+    from c360.governance.trace import Tracer
+    from c360.workspace import Workspace
+
+
+class GovernanceService:
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self.settings: GovernanceSettings = load_settings(ws.extension("governance"))
+
+    # ------------------------------------------------------------------ namespaces
+    @cached_property
+    def principals(self) -> Principals:
+        from c360.governance.principals import Principals
+
+        return Principals(self._ws, self.settings)
+
+    @cached_property
+    def lineage(self) -> Lineage:
+        from c360.governance.lineage import Lineage
+
+        return Lineage(self._ws, self.settings.lineage)
+
+    @cached_property
+    def dsr(self) -> DataSubjectRequests:
+        from c360.governance.dsr import DataSubjectRequests
+
+        return DataSubjectRequests(self._ws, self.settings)
+
+    @cached_property
+    def retention(self) -> Retention:
+        from c360.governance.retention import Retention
+
+        return Retention(self._ws, self.settings)
+
+    @cached_property
+    def tracer(self) -> Tracer:
+        from c360.governance.trace import Tracer
+
+        return Tracer(self._ws)
+
+    # ------------------------------------------------------------------ catalogue
+    def catalogue(self, tables: list[str] | None = None) -> Catalogue:
+        return Catalogue(self._ws, self.settings, only=tables)
+
+    def declare(self, table: str, columns: dict[str, str], *, owner: str = "",
+                declared_by: str = "system") -> None:
+        """A stage declares the classes of the columns of a table it writes (e.g. gold)."""
+        bad = {c: k for c, k in columns.items() if k not in CLASSES}
+        if bad:
+            raise C360Error("governance.unknown_class", f"unknown class(es) {bad} for {table}", {"columns": bad})
+        with self._ws.store.begin() as conn:
+            conn.execute(column_classes.delete().where(column_classes.c.table_name == table)
+                         .where(column_classes.c.column_name.in_(list(columns))))
+            conn.execute(column_classes.insert(), [
+                {"table_name": table, "column_name": c, "pii_class": k, "owner": owner,
+                 "declared_by": declared_by} for c, k in columns.items()])
+        self._ws.audit.append(declared_by, "catalog.declare", table, {"columns": columns, "owner": owner})
+
+    # ------------------------------------------------------------------ governed read
+    def plan(self, principal: Principal, zone: str, table: str, purpose: str | None,
+             columns: list[str] | None = None, where: dict[str, Any] | None = None) -> masking.Plan:
+        """Compile (but do not run) a governed read — also used to explain a policy."""
+        role = check_access(self.settings, principal, zone, purpose)
+        purpose = str(purpose)  # check_access refused a missing one
+        lh = self._ws.lakehouse
+        if not lh.exists(zone, table):
+            raise NotFoundError(message=f"table {zone}.{table} does not exist")
+        schema = lh.table(zone, table).schema().to_arrow()
+        qualified = f"{zone}.{table}"
+        entry = self.catalogue([qualified]).table(zone, table)
+        cols = entry.columns if entry else {}
+        rules = {}
+        for f in schema:
+            info = cols.get(f.name)
+            cls = info.effective if info else "pii"
+            rules[f.name] = rule_for(role, purpose, f.name, cls)
+        filters = [(rf.column, principal.attributes.get(rf.attribute)) for rf in row_filters(role, qualified)]
+        return masking.compile_read(pa.schema(schema), rules, columns=columns, row_filters=filters, where=where)
+
+    def read(self, principal: Principal, zone: str, table: str, purpose: str | None,
+             columns: list[str] | None = None, where: dict[str, Any] | None = None) -> pa.Table:
+        try:
+            plan = self.plan(principal, zone, table, purpose, columns, where)
+        except C360Error as exc:
+            self._ws.audit.append(principal.name, "read.denied", f"{zone}.{table}", {
+                "role": principal.role, "purpose": purpose, "code": exc.code})
+            raise
+        data = self._ws.lakehouse.dataset(zone, table)
+        out = masking.execute(plan, data, self._ws.tokenizer.keyed_hash)
+        self._ws.audit.append(principal.name, "read", f"{zone}.{table}", {
+            "role": principal.role, "purpose": purpose, "columns": list(plan.rules),
+            "rules": {c: r for c, r in plan.rules.items() if r != "clear"},
+            "filters": sorted((where or {}).keys()), "rows": out.num_rows})
+        return out
+
+    # ------------------------------------------------------------------ UC SQL
+    def uc_sql(self) -> dict[str, str]:
+        """Unity Catalog SQL files (name -> text) generated from the same policy."""
+        from c360.governance.ucsql import generate
+
+        return generate(self.catalogue(), self.settings)

@@ -1,0 +1,219 @@
+"""Greedy constrained clustering: merge in descending match weight, refuse incompatible merges.
+
+Plain connected components over scored pairs chain households, Jr/Sr and
+common names together. Here edges are taken strongest first and a merge is
+refused when it would put into one cluster:
+
+* two birth dates that differ by more than a one-digit typo, a digit
+  transposition, a day/month swap or a day;
+* two SSN tokens that are neither equal nor one adjacent transposition apart
+  (checked with the ``ssn_variants`` tokens, never the raw number);
+* first names that are not the same, a nickname, a typo or an initial
+  (last names never refuse: marriages);
+* conflicting generational suffixes (Jr vs Sr);
+* a steward cannot-link between any two members.
+
+Edges are sorted by ``(-weight, record_id_l, record_id_r)``, so the result does
+not depend on input row order. Steward must-links are applied first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+
+from c360.identity.names import first_names_compatible
+
+
+def dobs_compatible(a: date, b: date) -> bool:
+    if a == b or abs((a - b).days) <= 1:
+        return True
+    if a.year == b.year and a.month == b.day and a.day == b.month:
+        return True
+    sa, sb = a.strftime("%Y%m%d"), b.strftime("%Y%m%d")
+    diff = [i for i in range(8) if sa[i] != sb[i]]
+    if len(diff) == 1:
+        return True
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and sa[diff[0]] == sb[diff[1]] and sa[diff[1]] == sb[diff[0]]
+
+
+@dataclass
+class _Cluster:
+    members: list[int]
+    firsts: set[str] = field(default_factory=set)
+    dobs: set[date] = field(default_factory=set)
+    ssns: set[str] = field(default_factory=set)
+    variants: set[str] = field(default_factory=set)
+    suffixes: set[str] = field(default_factory=set)
+    forbidden: set[int] = field(default_factory=set)
+
+
+def _some(xs: set[Any], ys: set[Any], ok: Callable[[Any, Any], bool]) -> bool:
+    """Every value of each side is compatible with some value of the other."""
+    return all(any(ok(x, y) for y in ys) for x in xs) and all(any(ok(x, y) for x in xs) for y in ys)
+
+
+def refusal(a: _Cluster, b: _Cluster) -> str | None:
+    """Why ``a`` and ``b`` may not merge, or None."""
+    if a.forbidden & set(b.members) or b.forbidden & set(a.members):
+        return "steward cannot-link"
+    if a.suffixes and b.suffixes and a.suffixes != b.suffixes and {"JR", "SR"} & (a.suffixes | b.suffixes):
+        return f"generational suffix differs ({'/'.join(sorted(a.suffixes | b.suffixes))})"
+    if a.ssns and b.ssns:
+        def ssn_ok(x: str, y: str) -> bool:
+            return x == y or x in b.variants or y in a.variants
+        if not _some(a.ssns, b.ssns, ssn_ok):
+            return "SSN tokens differ beyond one transposition"
+    if a.dobs and b.dobs and not _some(a.dobs, b.dobs, dobs_compatible):
+        return "birth dates differ beyond a typo, swap or a day"
+    if a.firsts and b.firsts and not _some(a.firsts, b.firsts, first_names_compatible):
+        return "first names are not the same, a nickname or a typo"
+    return None
+
+
+@dataclass
+class ClusterResult:
+    assignment: pa.Table  # record_id, cluster_key, rule, probability
+    refused: int
+    merged: int
+
+
+class Clusterer:
+    """Holds the per-record attributes; :meth:`run` clusters a set of edges."""
+
+    def __init__(self, records: pa.Table) -> None:
+        cols = records.to_pydict()
+        self.ids: list[str] = cols["record_id"]
+        self.index = {r: i for i, r in enumerate(self.ids)}
+        self._first = [f.replace(" ", "").replace("-", "") if f else None for f in cols["first_name"]]
+        self._dob = cols["dob"]
+        self._ssn = cols["ssn_token"]
+        self._var = cols["ssn_variants"]
+        self._suffix = cols["suffix"]
+
+    def singleton(self, i: int) -> _Cluster:
+        c = _Cluster([i])
+        if self._first[i]:
+            c.firsts.add(self._first[i])  # type: ignore[arg-type]
+        if self._dob[i] is not None:
+            c.dobs.add(self._dob[i])
+        if self._ssn[i]:
+            c.ssns.add(self._ssn[i])
+            c.variants.update(self._var[i] or [])
+        if self._suffix[i] in ("JR", "SR"):
+            c.suffixes.add(self._suffix[i])
+        return c
+
+    def run(
+        self,
+        edges: pa.Table,
+        *,
+        must: Sequence[tuple[str, str]] = (),
+        cannot: Sequence[tuple[str, str]] = (),
+    ) -> ClusterResult:
+        n = len(self.ids)
+        parent = list(range(n))
+        clusters: dict[int, _Cluster] = {}
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        def get(root: int) -> _Cluster:
+            c = clusters.get(root)
+            if c is None:
+                c = clusters[root] = self.singleton(root)
+            return c
+
+        for a, b in cannot:
+            ia, ib = self.index.get(a), self.index.get(b)
+            if ia is not None and ib is not None:
+                get(ia).forbidden.add(ib)
+                get(ib).forbidden.add(ia)
+
+        def union(ra: int, rb: int) -> None:
+            ca, cb = clusters.pop(ra, None) or self.singleton(ra), clusters.pop(rb, None) or self.singleton(rb)
+            if len(ca.members) < len(cb.members):
+                ra, rb, ca, cb = rb, ra, cb, ca
+            parent[rb] = ra
+            ca.members += cb.members
+            ca.firsts |= cb.firsts
+            ca.dobs |= cb.dobs
+            ca.ssns |= cb.ssns
+            ca.variants |= cb.variants
+            ca.suffixes |= cb.suffixes
+            ca.forbidden |= cb.forbidden
+            clusters[ra] = ca
+
+        best_rule: list[str | None] = [None] * n
+        best_w = [float("-inf")] * n
+        best_p: list[float | None] = [None] * n
+        merged = refused = 0
+        for a, b in sorted(must):
+            ia, ib = self.index.get(a), self.index.get(b)
+            if ia is None or ib is None:
+                continue
+            ra, rb = find(ia), find(ib)
+            if ra != rb and not (get(ra).forbidden & set(get(rb).members)):
+                union(ra, rb)
+                merged += 1
+            for i in (ia, ib):
+                best_rule[i], best_w[i], best_p[i] = "steward", float("inf"), 1.0
+        e = edges.sort_by([("match_weight", "descending"), ("record_id_l", "ascending"),
+                           ("record_id_r", "ascending")]).to_pydict()
+        for l_id, r_id, w, p, rule in zip(
+            e["record_id_l"], e["record_id_r"], e["match_weight"], e["match_probability"],
+            e["rule"], strict=True,
+        ):
+            ia, ib = self.index.get(l_id), self.index.get(r_id)
+            if ia is None or ib is None:
+                continue
+            ra, rb = find(ia), find(ib)
+            if ra != rb:
+                if refusal(get(ra), get(rb)) is not None:
+                    refused += 1
+                    continue
+                union(ra, rb)
+                merged += 1
+            for i in (ia, ib):
+                if w > best_w[i]:
+                    best_rule[i], best_w[i], best_p[i] = rule, w, p
+        roots = [find(i) for i in range(n)]
+        key_of: dict[int, str] = {}
+        for i, r in enumerate(roots):
+            if r not in key_of or self.ids[i] < key_of[r]:
+                key_of[r] = self.ids[i]
+        table = pa.table(
+            {
+                "record_id": self.ids,
+                "cluster_key": [key_of[r] for r in roots],
+                "rule": [r or "singleton" for r in best_rule],
+                "probability": pa.array(best_p, pa.float64()),
+            }
+        )
+        return ClusterResult(table, refused=refused, merged=merged)
+
+    def explain_refusal(self, members_a: list[str], members_b: list[str]) -> str | None:
+        """The constraint that keeps two groups of records apart, if any."""
+        ca = self._group(members_a)
+        cb = self._group(members_b)
+        return refusal(ca, cb)
+
+    def _group(self, members: list[str]) -> _Cluster:
+        idx = [self.index[m] for m in members if m in self.index]
+        c = _Cluster([])
+        for i in idx:
+            s = self.singleton(i)
+            c.members.append(i)
+            c.firsts |= s.firsts
+            c.dobs |= s.dobs
+            c.ssns |= s.ssns
+            c.variants |= s.variants
+            c.suffixes |= s.suffixes
+        return c

@@ -1,0 +1,112 @@
+"""Stable golden ids: assign this run's clusters the ids of the previous run by overlap.
+
+A golden_id, once issued, keeps pointing at the same person. Each previous id
+goes to the new cluster holding most of its records (ties: smaller cluster
+key). A cluster holding several previous ids keeps the one with the largest
+overlap (the survivor); the others become aliases through a ``merge`` event.
+A previous id whose records now sit in several clusters stays with the
+largest part; the other parts get new ids through ``split`` events. New ids
+are derived from the cluster's smallest record id, so a rebuild on the same
+data reissues the same ids; an id is never reused for a different cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from c360.identity.schema import IDENTITY_EVENTS
+
+
+def new_id(cluster_key: str, issued: set[str]) -> str:
+    salt = 0
+    while True:
+        text = cluster_key if salt == 0 else f"{cluster_key}#{salt}"
+        gid = "G" + hashlib.sha256(text.encode()).hexdigest()[:15].upper()
+        if gid not in issued:
+            return gid
+        salt += 1
+
+
+@dataclass
+class Assignment:
+    golden_of_cluster: dict[str, str]
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def events_table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.events, schema=IDENTITY_EVENTS)
+
+
+def assign(
+    clusters: dict[str, list[str]],
+    previous: dict[str, str],
+    issued: set[str],
+    *,
+    run_id: str,
+    at: datetime,
+) -> Assignment:
+    """``clusters``: cluster_key → record ids; ``previous``: record id → golden_id."""
+    overlap: dict[tuple[str, str], int] = defaultdict(int)
+    for key, members in clusters.items():
+        for rid in members:
+            gid = previous.get(rid)
+            if gid is not None:
+                overlap[(key, gid)] += 1
+    ranked = sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0][1], kv[0][0]))
+    golden: dict[str, str] = {}
+    taken: set[str] = set()
+    for (key, gid), _n in ranked:
+        if key in golden or gid in taken:
+            continue
+        golden[key] = gid
+        taken.add(gid)
+    issued = set(issued)
+    events: list[dict[str, Any]] = []
+
+    def event(kind: str, gid: str, related: str | None, records: list[str], reason: str) -> None:
+        events.append({
+            "event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"{run_id}/{kind}/{gid}/{related}").hex,
+            "run_id": run_id, "event_type": kind, "golden_id": gid,
+            "related_golden_id": related, "record_ids": sorted(records)[:50],
+            "reason": reason, "at": at,
+        })
+
+    prev_members: dict[str, list[str]] = defaultdict(list)
+    for rid, gid in previous.items():
+        prev_members[gid].append(rid)
+    for key in sorted(clusters):
+        if key in golden:
+            continue
+        gid = new_id(key, issued)
+        issued.add(gid)
+        golden[key] = gid
+        origins = sorted({previous[r] for r in clusters[key] if r in previous})
+        if origins:
+            for origin in origins:
+                moved = [r for r in clusters[key] if previous.get(r) == origin]
+                event("split", gid, origin, moved,
+                      f"{len(moved)} record(s) of {origin} no longer resolve with it")
+        elif previous:
+            event("create", gid, None, clusters[key], "new person")
+    # merges: previous ids that now have no cluster of their own
+    for (key, gid), n in sorted(overlap.items()):
+        survivor = golden[key]
+        if gid == survivor:
+            continue
+        moved = [r for r in clusters[key] if previous.get(r) == gid]
+        if gid not in taken:
+            event("merge", gid, survivor, moved,
+                  f"{n} record(s) of {gid} now resolve with {survivor}; {gid} is an alias")
+            taken.add(gid)
+        else:
+            event("reassign", survivor, gid, moved, f"{n} record(s) moved from {gid}")
+    still = set(golden.values())
+    for gid in sorted(set(prev_members) - still - {e["golden_id"] for e in events}):
+        event("retire", gid, None, prev_members[gid], "its records are no longer present")
+    return Assignment(golden, events)

@@ -1,0 +1,246 @@
+"""Probabilistic matching with Splink (Fellegi–Sunter on DuckDB, term-frequency adjusted).
+
+The model is trained with EM on the workspace's own records the first time (or
+on ``retrain``), saved as versioned JSON under ``<workspace>/models/identity/``
+and reused by later runs, so an incremental run and a ``--full`` rebuild score
+the same pairs identically. Incremental scoring adds ``(l.is_new OR r.is_new)``
+to every blocking rule: only pairs touching new or changed records are scored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from c360.errors import C360Error, require
+
+COMPARISONS = ("first_name", "last_name", "dob", "ssn", "email", "phone", "street", "zip")
+
+# Candidate pairs: every rule is an equi-join so DuckDB can hash-join it.
+BLOCKING = (
+    "l.ssn_token = r.ssn_token",
+    "l.email = r.email",
+    "l.phone = r.phone",
+    "l.first_key = r.first_key AND l.last_key = r.last_key",
+    "l.dob = r.dob AND l.last_key = r.last_key",
+    "l.dob = r.dob AND l.first_key = r.first_key",
+    "l.dob = r.dob AND l.zip = r.zip",
+    "l.zip = r.zip AND l.first_key = r.first_key",
+    "l.street = r.street AND l.zip = r.zip AND l.name_initials = r.name_initials",
+    "l.dob_swapped = r.dob AND l.last_key = r.last_key",
+)
+
+
+def _settings(n_records: int) -> dict[str, Any]:
+    from splink import comparison_level_library as cll
+    from splink import comparison_library as cl
+
+    def null(col: str) -> Any:
+        return cll.NullLevel(col)
+
+    comparisons = [
+        cl.CustomComparison(
+            [
+                null("first_key"),
+                cll.ExactMatchLevel("first_name").configure(tf_adjustment_column="first_name"),
+                cll.CustomLevel("first_key_l = first_key_r", "nickname"),
+                cll.JaroWinklerLevel("first_name", 0.92),
+                cll.JaroWinklerLevel("first_name", 0.8),
+                cll.CustomLevel("first_key_l = last_key_r OR last_key_l = first_key_r", "swapped"),
+                cll.ElseLevel(),
+            ],
+            output_column_name="first_name",
+        ),
+        cl.CustomComparison(
+            [
+                null("last_key"),
+                cll.ExactMatchLevel("last_key").configure(tf_adjustment_column="last_key"),
+                cll.JaroWinklerLevel("last_key", 0.92),
+                cll.JaroWinklerLevel("last_key", 0.8),
+                cll.ElseLevel(),
+            ],
+            output_column_name="last_name",
+        ),
+        cl.CustomComparison(
+            [
+                null("dob_str"),
+                cll.ExactMatchLevel("dob_str"),
+                cll.CustomLevel("dob_swapped_l = dob_r", "day/month swap"),
+                cll.DamerauLevenshteinLevel("dob_str", 1),
+                cll.CustomLevel("abs(date_diff('day', dob_l, dob_r)) <= 31", "within a month"),
+                cll.ElseLevel(),
+            ],
+            output_column_name="dob",
+        ),
+        cl.CustomComparison(
+            [
+                null("ssn_token"),
+                cll.ExactMatchLevel("ssn_token"),
+                cll.CustomLevel(
+                    "list_contains(ssn_variants_l, ssn_token_r)", "one transposition"
+                ),
+                cll.ElseLevel(),
+            ],
+            output_column_name="ssn",
+        ),
+        cl.CustomComparison(
+            [
+                null("email"),
+                cll.ExactMatchLevel("email").configure(tf_adjustment_column="email"),
+                cll.JaroWinklerLevel("email", 0.92),
+                cll.ElseLevel(),
+            ],
+            output_column_name="email",
+        ),
+        cl.CustomComparison(
+            [
+                null("phone"),
+                cll.ExactMatchLevel("phone").configure(tf_adjustment_column="phone"),
+                cll.ElseLevel(),
+            ],
+            output_column_name="phone",
+        ),
+        cl.CustomComparison(
+            [
+                null("street"),
+                cll.ExactMatchLevel("street").configure(tf_adjustment_column="street"),
+                cll.JaroWinklerLevel("street", 0.9),
+                cll.ElseLevel(),
+            ],
+            output_column_name="street",
+        ),
+        cl.CustomComparison(
+            [null("zip"), cll.ExactMatchLevel("zip"), cll.ElseLevel()], output_column_name="zip"
+        ),
+    ]
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "comparisons": comparisons,
+        "blocking_rules_to_generate_predictions": list(BLOCKING),
+        "retain_intermediate_calculation_columns": True,
+        "retain_matching_columns": False,
+        "additional_columns_to_retain": [],
+        "max_iterations": 20,
+        "em_convergence": 0.0001,
+    }
+
+
+MATCH_INPUT_SQL = """
+    SELECT record_id AS unique_id, first_name, first_key, last_key, dob,
+        strftime(dob, '%Y-%m-%d') AS dob_str,
+        CASE WHEN day(dob) <= 12 AND day(dob) <> month(dob)
+             THEN make_date(year(dob), day(dob), month(dob)) END AS dob_swapped,
+        CASE WHEN ssn_token IN (SELECT value FROM generic WHERE kind = 'ssn') THEN NULL
+             ELSE ssn_token END AS ssn_token,
+        ssn_variants,
+        CASE WHEN email IN (SELECT value FROM generic WHERE kind = 'email') THEN NULL
+             ELSE email END AS email,
+        CASE WHEN phone IN (SELECT value FROM generic WHERE kind = 'phone') THEN NULL
+             ELSE phone END AS phone,
+        street, zip,
+        substr(coalesce(first_key, ''), 1, 1) || substr(coalesce(last_key, ''), 1, 1) AS name_initials,
+        is_new
+    FROM party
+    WHERE no_identity_reason IS NULL
+"""
+
+
+def _linker(con: duckdb.DuckDBPyConnection, settings: dict[str, Any]) -> Any:
+    require("splink", "identity")
+    from splink import DuckDBAPI, Linker
+
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    db_api = DuckDBAPI(connection=con)
+    sdf = db_api.register("match_input", table_name="match_input_reg")
+    return Linker(sdf, settings, log_level=None)
+
+
+def count_input(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT count(*) FROM match_input").fetchone()
+    return int(row[0]) if row else 0
+
+
+def train(con: duckdb.DuckDBPyConnection, *, seed: int, max_pairs: int) -> dict[str, Any]:
+    """EM-train a model on table ``match_input`` of ``con``; returns the model JSON."""
+    from splink import block_on
+
+    n = count_input(con)
+    if n < 4:
+        raise C360Error("identity.too_few_records", "need at least 4 records to train a model")
+    linker = _linker(con, _settings(n))
+    t = linker.training
+    t.estimate_probability_two_random_records_match(
+        [block_on("ssn_token", "first_key"), block_on("first_key", "last_key", "dob")], recall=0.7
+    )
+    t.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    sample = min(1.0, 400_000 / max(n, 1))
+    for rule in (block_on("first_key", "last_key"), block_on("dob"), block_on("ssn_token")):
+        try:
+            t.estimate_parameters_using_expectation_maximisation(
+                rule, record_sample_proportion=sample
+            )
+        except Exception as exc:  # noqa: BLE001 - Splink raises plain Exceptions when a
+            # blocking rule yields no pairs (e.g. a dataset without SSNs); skip that session.
+            logging.getLogger(__name__).info("EM session %s skipped: %s", rule, exc)
+    return dict(linker.misc.save_model_to_json())
+
+
+def predict(
+    con: duckdb.DuckDBPyConnection, model: dict[str, Any], *, incremental: bool, min_probability: float
+) -> pa.Table:
+    """Scored pairs ``(record_id_l, record_id_r, match_weight, match_probability, rule, detail)``."""
+    rules = [f"({r}) AND (l.is_new OR r.is_new)" for r in BLOCKING] if incremental else list(BLOCKING)
+    settings = dict(model)
+    settings["blocking_rules_to_generate_predictions"] = rules
+    settings["retain_intermediate_calculation_columns"] = True
+    linker = _linker(con, settings)
+    df = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
+    cols = {c.unquote().name for c in df.columns}
+
+    def mw(c: str) -> str:
+        tf = f"bf_tf_adj_{c}" if f"bf_tf_adj_{c}" in cols else "1"
+        return f"'{c}', round(log2(greatest(coalesce(bf_{c}, 1) * coalesce({tf}, 1), 1e-300)), 2)"
+
+    detail = ", ".join(mw(c) for c in COMPARISONS)
+    out = con.sql(f"""
+        SELECT least(unique_id_l, unique_id_r) AS record_id_l,
+               greatest(unique_id_l, unique_id_r) AS record_id_r,
+               CAST(match_weight AS DOUBLE) AS match_weight,
+               CAST(match_probability AS DOUBLE) AS match_probability,
+               'splink' AS rule, CAST(json_object({detail}) AS VARCHAR) AS detail
+        FROM {df.physical_name}
+    """).to_arrow_table()
+    df.drop_table_from_database_and_remove_from_cache()
+    return out
+
+
+def model_version(model: dict[str, Any]) -> str:
+    blob = json.dumps(model, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def save_model(folder: Path, model: dict[str, Any]) -> str:
+    """Write ``splink-<version>.json`` and point ``current.json`` at it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    version = model_version(model)
+    (folder / f"splink-{version}.json").write_text(json.dumps(model, indent=1, default=str))
+    (folder / "current.json").write_text(json.dumps({"version": version}))
+    return version
+
+
+def load_model(folder: Path) -> tuple[str, dict[str, Any]] | None:
+    pointer = folder / "current.json"
+    if not pointer.exists():
+        return None
+    version = str(json.loads(pointer.read_text())["version"])
+    file = folder / f"splink-{version}.json"
+    if not file.exists():
+        raise C360Error("identity.model_missing", f"model file {file} is missing", {"file": str(file)})
+    return version, dict(json.loads(file.read_text()))

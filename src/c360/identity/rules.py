@@ -1,0 +1,90 @@
+"""Generic-value detection and the deterministic match rules, as DuckDB SQL.
+
+A value (email, phone, SSN token) held by records of more than
+``generic_value_max_people`` distinct first names is *generic*: a household
+phone, a branch number, a clerk's placeholder. Generic values carry no
+evidence — they are blanked before Splink and ignored by the rules. Detection
+is by the data's own diversity, plus the configured placeholder list.
+
+Deterministic rules give pairs probability 1.0 and a weight above any Splink
+weight so the greedy clusterer considers them first; the clusterer's
+constraints still guard every merge.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# weight of each rule's pairs; the clusterer merges in descending weight
+RULE_WEIGHTS = {"reference": 60.0, "ssn": 55.0, "email": 50.0, "phone": 45.0, "rare_id": 1.0}
+
+
+def detect_generic(
+    con: duckdb.DuckDBPyConnection, max_people: int, placeholders: list[str]
+) -> None:
+    """Create table ``generic(kind, value, people)`` from table ``party``."""
+    con.execute("CREATE OR REPLACE TEMP TABLE placeholders(value VARCHAR)")
+    if placeholders:
+        con.executemany("INSERT INTO placeholders VALUES (?)", [(p,) for p in placeholders])
+    con.execute(f"""
+        CREATE OR REPLACE TABLE id_values AS
+        SELECT 'email' AS kind, unnest(emails) AS value, record_id, first_key FROM party
+        UNION ALL SELECT 'phone', unnest(phones), record_id, first_key FROM party
+        UNION ALL SELECT 'ssn', ssn_token, record_id, first_key FROM party WHERE ssn_token IS NOT NULL;
+        CREATE OR REPLACE TABLE value_stats AS
+        SELECT kind, value, count(DISTINCT record_id) AS records,
+               count(DISTINCT substr(first_key, 1, 3)) AS people
+        FROM id_values GROUP BY kind, value;
+        CREATE OR REPLACE TABLE generic AS
+        SELECT kind, value, people FROM value_stats
+        WHERE people > {int(max_people)} OR value IN (SELECT value FROM placeholders);
+    """)
+
+
+def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
+    """Create table ``det_pairs`` with the same columns as scored pairs."""
+    new = "AND (a.is_new OR b.is_new)" if incremental else ""
+    agree_name = (
+        "(a.first_key = b.first_key OR jaro_winkler_similarity(a.first_name, b.first_name) >= 0.9)"
+    )
+    w = RULE_WEIGHTS
+    con.execute(f"""
+        CREATE OR REPLACE TABLE usable AS
+        SELECT v.kind, v.value, v.record_id FROM id_values v
+        JOIN value_stats s USING (kind, value)
+        WHERE (v.kind, v.value) NOT IN (SELECT (kind, value) FROM generic);
+        CREATE OR REPLACE TABLE det_raw AS
+        -- shared source references (CRM row names the core customer id)
+        SELECT a.record_id AS l, b.record_id AS r, 'reference' AS rule, {w['reference']} AS w
+        FROM (SELECT record_id, unnest(refs) AS ref, is_new FROM party) a
+        JOIN party b ON b.record_id = a.ref WHERE true {new}
+        UNION ALL
+        SELECT a.record_id, b.record_id, 'ssn', {w['ssn']}
+        FROM usable ua JOIN usable ub ON ua.kind = 'ssn' AND ub.kind = 'ssn'
+            AND ua.value = ub.value AND ua.record_id < ub.record_id
+        JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
+        WHERE ({agree_name} OR a.dob = b.dob) {new}
+        UNION ALL
+        SELECT a.record_id, b.record_id, ua.kind, CASE ua.kind WHEN 'email' THEN {w['email']}
+            ELSE {w['phone']} END
+        FROM usable ua JOIN usable ub ON ua.kind IN ('email', 'phone') AND ub.kind = ua.kind
+            AND ua.value = ub.value AND ua.record_id < ub.record_id
+        JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
+        WHERE {agree_name} AND (a.last_key = b.last_key OR a.dob = b.dob) {new}
+        UNION ALL
+        -- one rare identifier attaches a sparse record (no first name or no dob+surname)
+        SELECT a.record_id, b.record_id, 'rare_id', {w['rare_id']}
+        FROM usable ua JOIN value_stats s ON s.kind = ua.kind AND s.value = ua.value
+            AND s.people <= 1 AND s.records <= 4
+        JOIN usable ub ON ub.kind = ua.kind AND ub.value = ua.value
+            AND ua.record_id < ub.record_id
+        JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
+        WHERE (a.first_key IS NULL OR b.first_key IS NULL
+               OR (a.dob IS NULL AND a.last_key IS NULL) OR (b.dob IS NULL AND b.last_key IS NULL)
+               OR {agree_name}) {new};
+        CREATE OR REPLACE TABLE det_pairs AS
+        SELECT least(l, r) AS record_id_l, greatest(l, r) AS record_id_r,
+               max(w) AS match_weight, 1.0 AS match_probability,
+               arg_max(rule, w) AS rule, CAST(NULL AS VARCHAR) AS detail
+        FROM det_raw WHERE l <> r GROUP BY ALL;
+    """)
