@@ -76,6 +76,8 @@ def run_pipeline(ws: Workspace, progress: Progress | None = None) -> RunReport:
         t0 = time.perf_counter()
         try:
             summary = fn(ws, report.run_id, progress) or {}
+            if not isinstance(summary, dict):  # a stage may return its report object
+                summary = summary.to_dict()
             st = StageResult(name, summary.pop("_status", "succeeded"), round(time.perf_counter() - t0, 3), summary)
         except C360Error as exc:
             st = StageResult(name, "failed", round(time.perf_counter() - t0, 3), error=f"{exc.code}: {exc.message}")

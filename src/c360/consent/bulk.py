@@ -28,7 +28,9 @@ def bulk_insert(conn: Connection, table: Table, data: pa.Table) -> int:
         collist = ", ".join(f'"{c}"' for c in cols)
         with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({collist}) FROM STDIN') as cp:
             for batch in data.to_batches(CHUNK):
-                for row in zip(*(batch.column(i).to_pylist() for i in range(len(cols))), strict=True):
+                for row in zip(
+                    *(batch.column(i).to_pylist() for i in range(len(cols))), strict=True
+                ):
                     cp.write_row(row)
         return data.num_rows
     stmt = table.insert()
@@ -42,7 +44,10 @@ def fetch_arrow(conn: Connection, sql: str, params: dict[str, Any], schema: pa.S
     if conn.dialect.name == "postgresql" and not params:
         raw: Any = conn.connection.driver_connection
         buf = io.BytesIO()
-        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER false)") as cp:
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER false)") as cp,
+        ):
             for chunk in cp:
                 buf.write(chunk)
         if buf.tell() == 0:
@@ -52,7 +57,11 @@ def fetch_arrow(conn: Connection, sql: str, params: dict[str, Any], schema: pa.S
             buf,
             read_options=pacsv.ReadOptions(column_names=schema.names),
             convert_options=pacsv.ConvertOptions(
-                column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False
+                column_types=schema,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                true_values=["t", "true", "1"],
+                false_values=["f", "false", "0"],
             ),
         )
     result = conn.execute(text(sql), params)
@@ -60,9 +69,18 @@ def fetch_arrow(conn: Connection, sql: str, params: dict[str, Any], schema: pa.S
     while rows := result.fetchmany(CHUNK):
         cols = list(zip(*rows, strict=True))
         batches.append(
-            pa.record_batch([pa.array(list(c), type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema)
+            pa.record_batch(
+                [_column(c, f.type) for c, f in zip(cols, schema, strict=True)],
+                schema=schema,
+            )
         )
     return pa.Table.from_batches(batches, schema=schema)
+
+
+def _column(values: tuple[Any, ...], typ: pa.DataType) -> pa.Array:
+    if pa.types.is_boolean(typ):  # SQLite hands booleans back as 0/1
+        return pa.array([None if v is None else bool(v) for v in values], typ)
+    return pa.array(list(values), type=typ)
 
 
 def csv_quote(value: str) -> str:

@@ -98,19 +98,47 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "decision_id": self.decision_id, "allowed": self.allowed, "reasons": self.reasons,
-            "messages": self.messages, "evidence": self.evidence, "policy_version": self.policy_version,
-            "golden_id": self.golden_id, "purpose": self.purpose, "channel": self.channel,
-            "at": self.at.isoformat(), "known_at": self.known_at.isoformat() if self.known_at else None,
+            "decision_id": self.decision_id,
+            "allowed": self.allowed,
+            "reasons": self.reasons,
+            "messages": self.messages,
+            "evidence": self.evidence,
+            "policy_version": self.policy_version,
+            "golden_id": self.golden_id,
+            "purpose": self.purpose,
+            "channel": self.channel,
+            "at": self.at.isoformat(),
+            "known_at": self.known_at.isoformat() if self.known_at else None,
             "activation": self.activation,
         }
 
 
-def deny(reason: str, message: str, *, policy_version: str, golden_id: str | None, purpose: str,
-         channel: str, at: datetime, known_at: datetime | None = None, activation: bool = False) -> Decision:
+def deny(
+    reason: str,
+    message: str,
+    *,
+    policy_version: str,
+    golden_id: str | None,
+    purpose: str,
+    channel: str,
+    at: datetime,
+    known_at: datetime | None = None,
+    activation: bool = False,
+) -> Decision:
     """A fail-closed decision with one reason."""
-    return Decision(False, [reason], [], policy_version, golden_id, purpose, channel, at, known_at,
-                    activation, {reason: message})
+    return Decision(
+        False,
+        [reason],
+        [],
+        policy_version,
+        golden_id,
+        purpose,
+        channel,
+        at,
+        known_at,
+        activation,
+        {reason: message},
+    )
 
 
 def age_on(dob: date, at_us: int) -> int:
@@ -118,15 +146,25 @@ def age_on(dob: date, at_us: int) -> int:
     return d.year - dob.year - ((d.month, d.day) < (dob.month, dob.day))
 
 
-def latest_per_identifier(events: list[EventFact], purpose: str, channel: str, at_us: int) -> list[EventFact]:
+def latest_per_identifier(
+    events: list[EventFact], purpose: str, channel: str, at_us: int
+) -> list[EventFact]:
     """The event in force per identifier for (purpose, channel) at ``at``."""
     best: dict[tuple[str, str], EventFact] = {}
     for e in events:
-        if e.effective_us > at_us or e.purpose not in (purpose, WILDCARD) or e.channel not in (channel, WILDCARD):
+        if (
+            e.effective_us > at_us
+            or e.purpose not in (purpose, WILDCARD)
+            or e.channel not in (channel, WILDCARD)
+        ):
             continue
         k = (e.id_type, e.id_value)
         cur = best.get(k)
-        if cur is None or (e.effective_us, e.recorded_us, e.event_id) > (cur.effective_us, cur.recorded_us, cur.event_id):
+        if cur is None or (e.effective_us, e.recorded_us, e.event_id) > (
+            cur.effective_us,
+            cur.recorded_us,
+            cur.event_id,
+        ):
             best[k] = e
     return list(best.values())
 
@@ -138,13 +176,30 @@ def active_suppressions(sups: list[SuppressionFact], at_us: int) -> list[Suppres
             continue
         k = (s.list_name, s.id_hash)
         cur = best.get(k)
-        if cur is None or (s.effective_us, s.recorded_us, s.entry_id) > (cur.effective_us, cur.recorded_us, cur.entry_id):
+        if cur is None or (s.effective_us, s.recorded_us, s.entry_id) > (
+            cur.effective_us,
+            cur.recorded_us,
+            cur.entry_id,
+        ):
             best[k] = s
-    return [s for s in best.values() if s.action == "add" and (s.expires_us is None or s.expires_us > at_us)]
+    return [
+        s
+        for s in best.values()
+        if s.action == "add" and (s.expires_us is None or s.expires_us > at_us)
+    ]
 
 
-def evaluate(policy: Policy, facts: Facts, purpose: str, channel: str, at: datetime, at_us: int, *,
-             known_at: datetime | None = None, activation: bool = False) -> Decision:
+def evaluate(
+    policy: Policy,
+    facts: Facts,
+    purpose: str,
+    channel: str,
+    at: datetime,
+    at_us: int,
+    *,
+    known_at: datetime | None = None,
+    activation: bool = False,
+) -> Decision:
     """Apply the policy to the facts. Never raises for data reasons: it denies."""
     version = policy.version_id
     reasons: dict[str, str] = {}
@@ -154,9 +209,13 @@ def evaluate(policy: Policy, facts: Facts, purpose: str, channel: str, at: datet
     if channel not in policy.channels:
         reasons["gate.unknown_channel"] = f"channel {channel!r} is not in the policy"
     if not facts.known:
-        reasons["gate.unknown_subject"] = f"golden record {facts.golden_id!r} is not in the subject index"
+        reasons["gate.unknown_subject"] = (
+            f"golden record {facts.golden_id!r} is not in the subject index"
+        )
     if reasons:
-        return _decide(False, reasons, evidence, version, facts, purpose, channel, at, known_at, activation)
+        return _decide(
+            False, reasons, evidence, version, facts, purpose, channel, at, known_at, activation
+        )
 
     # 2. suppressions and minors
     blocking = set(policy.blocking_lists(purpose, channel))
@@ -180,7 +239,8 @@ def evaluate(policy: Policy, facts: Facts, purpose: str, channel: str, at: datet
     neutral: dict[str, str] = {}
     for e in latest_per_identifier(facts.events, purpose, channel, at_us):
         lapsed = (e.expires_us is not None and e.expires_us <= at_us) or (
-            e.status == "granted" and rule.expire_after_days is not None
+            e.status == "granted"
+            and rule.expire_after_days is not None
             and e.effective_us + rule.expire_after_days * DAY_US <= at_us
         )
         if e.status == "expired" or lapsed:
@@ -213,12 +273,26 @@ def evaluate(policy: Policy, facts: Facts, purpose: str, channel: str, at: datet
     if activation and purpose not in policy.contact.exempt_purposes:
         reasons.update(contact_reasons(policy, facts, purpose, channel, at_us))
     if reasons:
-        return _decide(False, reasons, evidence, version, facts, purpose, channel, at, known_at, activation)
-    return _decide(True, {allow_reason or "policy.opt_out_default": "allowed"}, evidence, version, facts,
-                   purpose, channel, at, known_at, activation)
+        return _decide(
+            False, reasons, evidence, version, facts, purpose, channel, at, known_at, activation
+        )
+    return _decide(
+        True,
+        {allow_reason or "policy.opt_out_default": "allowed"},
+        evidence,
+        version,
+        facts,
+        purpose,
+        channel,
+        at,
+        known_at,
+        activation,
+    )
 
 
-def contact_reasons(policy: Policy, facts: Facts, purpose: str, channel: str, at_us: int) -> dict[str, str]:
+def contact_reasons(
+    policy: Policy, facts: Facts, purpose: str, channel: str, at_us: int
+) -> dict[str, str]:
     cp = policy.contact
     out: dict[str, str] = {}
     past = [c for c in facts.contacts if c.contacted_us <= at_us and c.outcome != "failed"]
@@ -228,26 +302,55 @@ def contact_reasons(policy: Policy, facts: Facts, purpose: str, channel: str, at
         lo = at_us - cap.window_days * DAY_US
         n = sum(1 for c in past if c.contacted_us > lo and cap.channel in (c.channel, WILDCARD))
         if n >= cap.max_contacts:
-            out["contact.cap"] = f"{n} contacts on {cap.channel} in {cap.window_days} days (cap {cap.max_contacts})"
+            out["contact.cap"] = (
+                f"{n} contacts on {cap.channel} in {cap.window_days} days (cap {cap.max_contacts})"
+            )
     hours = cp.cooldown_hours.get(channel)
-    if hours and any(c.channel == channel and c.contacted_us > at_us - hours * HOUR_US for c in past):
+    if hours and any(
+        c.channel == channel and c.contacted_us > at_us - hours * HOUR_US for c in past
+    ):
         out["contact.cooldown"] = f"contacted on {channel} within {hours} h"
     lo = at_us - cp.decline_cooldown_days * DAY_US
     if cp.decline_cooldown_days and any(
         c.outcome == "declined" and c.purpose == purpose and c.contacted_us > lo for c in past
     ):
-        out["contact.declined_cooldown"] = f"declined {purpose} within {cp.decline_cooldown_days} days"
+        out["contact.declined_cooldown"] = (
+            f"declined {purpose} within {cp.decline_cooldown_days} days"
+        )
     if channel in cp.quiet_hours.channels:
         quiet = is_quiet(facts.state, at_us, cp.quiet_hours.start, cp.quiet_hours.end)
         if quiet is None:
-            out["contact.timezone_unknown"] = "no time zone for the customer: quiet hours cannot be checked"
+            out["contact.timezone_unknown"] = (
+                "no time zone for the customer: quiet hours cannot be checked"
+            )
         elif quiet:
             out["contact.quiet_hours"] = "within quiet hours in the customer's time zone"
     return out
 
 
-def _decide(allowed: bool, reasons: dict[str, str], evidence: list[str], version: str, facts: Facts,
-            purpose: str, channel: str, at: datetime, known_at: datetime | None, activation: bool) -> Decision:
+def _decide(
+    allowed: bool,
+    reasons: dict[str, str],
+    evidence: list[str],
+    version: str,
+    facts: Facts,
+    purpose: str,
+    channel: str,
+    at: datetime,
+    known_at: datetime | None,
+    activation: bool,
+) -> Decision:
     codes = sorted(reasons, key=lambda r: (reason_rank(r), r))
-    return Decision(allowed, codes, sorted(set(evidence)), version, facts.golden_id, purpose, channel, at,
-                    known_at, activation, {c: reasons[c] for c in codes})
+    return Decision(
+        allowed,
+        codes,
+        sorted(set(evidence)),
+        version,
+        facts.golden_id,
+        purpose,
+        channel,
+        at,
+        known_at,
+        activation,
+        {c: reasons[c] for c in codes},
+    )

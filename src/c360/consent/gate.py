@@ -17,7 +17,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from c360.consent.evaluate import ContactFact, Decision, EventFact, Facts, SuppressionFact, deny, evaluate
+from c360.consent.evaluate import (
+    ContactFact,
+    Decision,
+    EventFact,
+    Facts,
+    SuppressionFact,
+    deny,
+    evaluate,
+)
 from c360.consent.policy import Policy
 from c360.consent.tables import consent_events, gate_decisions, suppressions
 from c360.consent.vocab import DAY_US, WILDCARD, now_us, to_us
@@ -33,21 +41,31 @@ _CONTACTS = text(
     "SELECT channel, purpose, outcome, contacted_at_us FROM contact_log "
     "WHERE golden_id = :g AND contacted_at_us > :lo AND contacted_at_us <= :hi AND recorded_at_us <= :k"
 )
-_SUPP = (
-    select(
-        suppressions.c.entry_id, suppressions.c.list_name, suppressions.c.id_hash, suppressions.c.action,
-        suppressions.c.effective_at_us, suppressions.c.recorded_at_us, suppressions.c.expires_at_us,
-    )
-    .where(
-        suppressions.c.id_hash.in_(bindparam("hashes", expanding=True)),
-        suppressions.c.effective_at_us <= bindparam("at"),
-        suppressions.c.recorded_at_us <= bindparam("k"),
-    )
+_SUPP = select(
+    suppressions.c.entry_id,
+    suppressions.c.list_name,
+    suppressions.c.id_hash,
+    suppressions.c.action,
+    suppressions.c.effective_at_us,
+    suppressions.c.recorded_at_us,
+    suppressions.c.expires_at_us,
+).where(
+    suppressions.c.id_hash.in_(bindparam("hashes", expanding=True)),
+    suppressions.c.effective_at_us <= bindparam("at"),
+    suppressions.c.recorded_at_us <= bindparam("k"),
 )
 
 
-def gather(conn: Connection, golden_id: str, purpose: str, channel: str, at_us: int, known_us: int,
-           *, contacts_since_us: int | None = None) -> Facts:
+def gather(
+    conn: Connection,
+    golden_id: str,
+    purpose: str,
+    channel: str,
+    at_us: int,
+    known_us: int,
+    *,
+    contacts_since_us: int | None = None,
+) -> Facts:
     """Read the facts of one golden record from the store (as known at ``known_us``)."""
     rows = conn.execute(_SUBJECT, {"g": golden_id}).all()
     if not rows:
@@ -60,8 +78,16 @@ def gather(conn: Connection, golden_id: str, purpose: str, channel: str, at_us: 
     if ids:
         t = consent_events
         q = select(
-            t.c.event_id, t.c.id_type, t.c.id_value, t.c.purpose, t.c.channel, t.c.status, t.c.method,
-            t.c.effective_at_us, t.c.recorded_at_us, t.c.expires_at_us,
+            t.c.event_id,
+            t.c.id_type,
+            t.c.id_value,
+            t.c.purpose,
+            t.c.channel,
+            t.c.status,
+            t.c.method,
+            t.c.effective_at_us,
+            t.c.recorded_at_us,
+            t.c.expires_at_us,
         ).where(
             or_(*[and_(t.c.id_type == a, t.c.id_value == b) for a, b, _, _ in ids]),
             t.c.purpose.in_([purpose, WILDCARD]),
@@ -70,17 +96,32 @@ def gather(conn: Connection, golden_id: str, purpose: str, channel: str, at_us: 
             t.c.recorded_at_us <= known_us,
         )
         facts.events = [
-            EventFact(r[0], r[1], r[2], restrict.get((r[1], r[2]), False), r[3], r[4], r[5], r[6], r[7], r[8], r[9])
+            EventFact(
+                r[0],
+                r[1],
+                r[2],
+                restrict.get((r[1], r[2]), False),
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+            )
             for r in conn.execute(q)
         ]
         hashes = sorted({h for _, _, h, _ in ids})
         facts.suppressions = [
-            SuppressionFact(*r) for r in conn.execute(_SUPP, {"hashes": hashes, "at": at_us, "k": known_us})
+            SuppressionFact(*r)
+            for r in conn.execute(_SUPP, {"hashes": hashes, "at": at_us, "k": known_us})
         ]
     if contacts_since_us is not None:
         facts.contacts = [
             ContactFact(*r)
-            for r in conn.execute(_CONTACTS, {"g": golden_id, "lo": contacts_since_us, "hi": at_us, "k": known_us})
+            for r in conn.execute(
+                _CONTACTS, {"g": golden_id, "lo": contacts_since_us, "hi": at_us, "k": known_us}
+            )
         ]
     return facts
 
@@ -88,21 +129,38 @@ def gather(conn: Connection, golden_id: str, purpose: str, channel: str, at_us: 
 class Gate:
     """Point-form gate over an operational store and a policy provider."""
 
-    def __init__(self, store: Callable[[], Store], policy: Callable[[], Policy], *, record_all: bool = False) -> None:
+    def __init__(
+        self, store: Callable[[], Store], policy: Callable[[], Policy], *, record_all: bool = False
+    ) -> None:
         self._store = store
         self._policy = policy
         self.record_all = record_all
 
-    def check(self, golden_id: str, purpose: str, channel: str, at: datetime | None = None, *,
-              known_at: datetime | None = None, activation: bool = False, record: bool = False,
-              inputs: dict[str, Any] | None = None) -> Decision:
+    def check(
+        self,
+        golden_id: str,
+        purpose: str,
+        channel: str,
+        at: datetime | None = None,
+        *,
+        known_at: datetime | None = None,
+        activation: bool = False,
+        record: bool = False,
+        inputs: dict[str, Any] | None = None,
+    ) -> Decision:
         """Decide; with ``record`` (or ``record_all``) the decision is written to gate_decisions.
 
         A decision that must be recorded but cannot be is returned as a deny.
         """
         at = at or datetime.now(UTC)
-        ctx: dict[str, Any] = dict(golden_id=golden_id, purpose=purpose, channel=channel, at=at,
-                                   known_at=known_at, activation=activation)
+        ctx: dict[str, Any] = dict(
+            golden_id=golden_id,
+            purpose=purpose,
+            channel=channel,
+            at=at,
+            known_at=known_at,
+            activation=activation,
+        )
         try:
             policy = self._policy()
         except C360Error as exc:
@@ -117,31 +175,54 @@ class Gate:
             if activation:
                 cp = policy.contact
                 days = max([c.window_days for c in cp.caps] + [cp.decline_cooldown_days, 0])
-                hours = max(list(cp.cooldown_hours.values()) + [0])
+                hours = max([*list(cp.cooldown_hours.values()), 0])
                 since = at_us - max(days * DAY_US, hours * 3_600_000_000)
             store = self._store()
             with store.engine.connect() as conn:
-                facts = gather(conn, golden_id, purpose, channel, at_us, known_us, contacts_since_us=since)
-            decision = evaluate(policy, facts, purpose, channel, at, at_us, known_at=known_at, activation=activation)
+                facts = gather(
+                    conn, golden_id, purpose, channel, at_us, known_us, contacts_since_us=since
+                )
+            decision = evaluate(
+                policy, facts, purpose, channel, at, at_us, known_at=known_at, activation=activation
+            )
         except (C360Error, SQLAlchemyError, OSError) as exc:
-            return deny("gate.store_unavailable", f"cannot read consent facts: {exc}", policy_version=version, **ctx)
+            return deny(
+                "gate.store_unavailable",
+                f"cannot read consent facts: {exc}",
+                policy_version=version,
+                **ctx,
+            )
         except Exception as exc:  # fail closed: a bug must deny, never allow
             return deny("gate.error", f"unexpected failure: {exc!r}", policy_version=version, **ctx)
         if record or self.record_all:
             try:
                 record_decision(store, decision, "point", inputs or {})
             except (C360Error, SQLAlchemyError) as exc:
-                return deny("gate.store_unavailable", f"cannot record the decision: {exc}",
-                            policy_version=version, **ctx)
+                return deny(
+                    "gate.store_unavailable",
+                    f"cannot record the decision: {exc}",
+                    policy_version=version,
+                    **ctx,
+                )
         return decision
 
 
 def record_decision(store: Store, d: Decision, kind: str, inputs: dict[str, Any]) -> None:
     row = {
-        "decision_id": d.decision_id, "kind": kind, "golden_id": d.golden_id, "purpose": d.purpose,
-        "channel": d.channel, "at_us": to_us(d.at), "known_at_us": to_us(d.known_at) if d.known_at else None,
-        "activation": d.activation, "allowed": d.allowed, "reasons": d.reasons, "evidence": d.evidence,
-        "policy_version": d.policy_version, "inputs": inputs, "decided_at_us": now_us(),
+        "decision_id": d.decision_id,
+        "kind": kind,
+        "golden_id": d.golden_id,
+        "purpose": d.purpose,
+        "channel": d.channel,
+        "at_us": to_us(d.at),
+        "known_at_us": to_us(d.known_at) if d.known_at else None,
+        "activation": d.activation,
+        "allowed": d.allowed,
+        "reasons": d.reasons,
+        "evidence": d.evidence,
+        "policy_version": d.policy_version,
+        "inputs": inputs,
+        "decided_at_us": now_us(),
     }
     with store.begin() as conn:
         conn.execute(gate_decisions.insert(), [row])

@@ -10,10 +10,12 @@ the tie.
 
 from __future__ import annotations
 
+import csv
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
@@ -21,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from c360.consent.policy import Policy
 from c360.consent.tables import consent_events, consent_subject_index
-from c360.consent.vocab import STATUSES, WILDCARD, from_us, normalise, now_us, to_us
+from c360.consent.vocab import STATUSES, WILDCARD, from_us, normalise, now_us, parse_time, to_us
 from c360.errors import C360Error
 from c360.store import Store
 
@@ -121,7 +123,12 @@ def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict
     for i in range(0, len(rows), 2000):
         chunk = list(rows[i : i + 2000])
         keys = [r["capture_key"] for r in chunk if r["capture_key"]]
-        seen = {k for (k,) in conn.execute(select(table.c.capture_key).where(table.c.capture_key.in_(keys)))}
+        seen = {
+            k
+            for (k,) in conn.execute(
+                select(table.c.capture_key).where(table.c.capture_key.in_(keys))
+            )
+        }
         fresh, batch = [], set()
         for r in chunk:
             k = r["capture_key"]
@@ -138,10 +145,18 @@ def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict
 def row_to_event(r: Any) -> Event:
     m = r._mapping
     return Event(
-        event_id=m["event_id"], id_type=m["id_type"], id_value=m["id_value"], purpose=m["purpose"],
-        channel=m["channel"], status=m["status"], legal_basis=m["legal_basis"],
-        source_system=m["source_system"], method=m["method"], notice_hash=m["notice_hash"],
-        actor=m["actor"], evidence=m["evidence"],
+        event_id=m["event_id"],
+        id_type=m["id_type"],
+        id_value=m["id_value"],
+        purpose=m["purpose"],
+        channel=m["channel"],
+        status=m["status"],
+        legal_basis=m["legal_basis"],
+        source_system=m["source_system"],
+        method=m["method"],
+        notice_hash=m["notice_hash"],
+        actor=m["actor"],
+        evidence=m["evidence"],
         captured_at=from_us(m["captured_at_us"]),  # type: ignore[arg-type]
         effective_at=from_us(m["effective_at_us"]),  # type: ignore[arg-type]
         recorded_at=from_us(m["recorded_at_us"]),  # type: ignore[arg-type]
@@ -176,7 +191,11 @@ class Ledger:
         return [r["event_id"] for r in rows]
 
     def history(
-        self, golden_id: str | None = None, *, id_type: str | None = None, id_value: str | None = None,
+        self,
+        golden_id: str | None = None,
+        *,
+        id_type: str | None = None,
+        id_value: str | None = None,
         known_at: datetime | None = None,
     ) -> list[Event]:
         """Every event about a golden record (via all its identifiers) or one identifier."""
@@ -196,3 +215,47 @@ class Ledger:
         q = q.order_by(t.c.effective_at_us, t.c.recorded_at_us, t.c.event_id)
         with self.store.begin() as conn:
             return [row_to_event(r) for r in conn.execute(q)]
+
+
+def read_events_csv(path: str | Path, policy: Policy, *, actor: str = "import") -> list[NewEvent]:
+    """Parse a consent CSV (id_type, identifier, purpose, channel, status [, effective_at, expires_at,
+    legal_basis, method, source_system, evidence]); every bad row is reported, none applied."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise C360Error("consent.bad_file", f"{p}: cannot read: {exc}") from exc
+    out: list[NewEvent] = []
+    rejected: list[dict[str, Any]] = []
+    for n, raw in enumerate(csv.DictReader(text.splitlines()), start=2):
+        r = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        try:
+            ev = NewEvent(
+                id_type=r.get("id_type", ""),
+                id_value=r.get("identifier") or r.get("id_value", ""),
+                purpose=r.get("purpose", ""),
+                channel=r.get("channel", ""),
+                status=r.get("status", ""),
+                legal_basis=r.get("legal_basis") or "consent",
+                method=r.get("method") or "import",
+                source_system=r.get("source_system") or p.name,
+                actor=actor,
+                evidence=r.get("evidence") or None,
+                effective_at=parse_time(r.get("effective_at") or None),
+                expires_at=parse_time(r.get("expires_at") or None),
+            )
+        except C360Error as exc:
+            rejected.append({"row": n, "reason": exc.message})
+            continue
+        if err := validate(ev, policy):
+            rejected.append({"row": n, "reason": err})
+            continue
+        out.append(ev)
+    if rejected:
+        raise C360Error(
+            "consent.import_rejected",
+            f"{p}: {len(rejected)} row(s) rejected; nothing was imported",
+            {"rejected": rejected},
+            http_status=422,
+        )
+    return out

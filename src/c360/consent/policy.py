@@ -22,8 +22,13 @@ from c360.consent.vocab import WILDCARD
 Basis = Literal["opt_in", "opt_out"]
 
 DEFAULT_PURPOSES = [
-    "marketing", "cross_sell", "retention", "service", "profiling",
-    "third_party_sharing", "affiliate_marketing",
+    "marketing",
+    "cross_sell",
+    "retention",
+    "service",
+    "profiling",
+    "third_party_sharing",
+    "affiliate_marketing",
 ]
 DEFAULT_CHANNELS = ["email", "sms", "phone", "direct_mail", "push", "in_app", "agent_assisted"]
 NON_SERVICE = [p for p in DEFAULT_PURPOSES if p != "service"]
@@ -41,9 +46,12 @@ class Rule(_Model):
     channels: list[str] = Field(default_factory=lambda: [WILDCARD])
     basis: Basis = Field(description="opt_in: consent required; opt_out: allowed unless objected.")
     written: bool = Field(
-        False, description="Only grants captured by a written method count (TCPA PEWC for SMS/autodialled calls)."
+        default=False,
+        description="Only grants captured by a written method count (TCPA PEWC for SMS/autodialled calls).",
     )
-    expire_after_days: int | None = Field(None, ge=1, description="A grant older than this lapses.")
+    expire_after_days: int | None = Field(
+        default=None, ge=1, description="A grant older than this lapses."
+    )
     note: str = ""
 
     def matches(self, purpose: str, channel: str) -> bool:
@@ -76,8 +84,12 @@ class Cap(_Model):
 
 
 class QuietHours(_Model):
-    start: str = Field("21:00", pattern=r"^\d\d:\d\d$", description="Local time quiet hours begin.")
-    end: str = Field("08:00", pattern=r"^\d\d:\d\d$", description="Local time quiet hours end.")
+    start: str = Field(
+        default="21:00", pattern=r"^\d\d:\d\d$", description="Local time quiet hours begin."
+    )
+    end: str = Field(
+        default="08:00", pattern=r"^\d\d:\d\d$", description="Local time quiet hours end."
+    )
     channels: list[str] = Field(default_factory=lambda: ["phone", "sms"])
 
 
@@ -97,29 +109,47 @@ class ContactPolicy(_Model):
         description="After a contact on a channel, no further contact on it for this long.",
     )
     decline_cooldown_days: int = Field(
-        30, ge=0, description="After the customer declines an offer, no contact for that purpose."
+        default=30,
+        ge=0,
+        description="After the customer declines an offer, no contact for that purpose.",
     )
-    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    quiet_hours: QuietHours = Field(default_factory=lambda: QuietHours())
     exempt_purposes: list[str] = Field(default_factory=lambda: ["service"])
 
 
 def _default_rules() -> list[Rule]:
     return [
         Rule(basis="opt_out", note="default: allowed unless the customer objected"),
-        Rule(channels=["sms", "phone"], purposes=NON_SERVICE, basis="opt_in", written=True,
-             note="TCPA: prior express written consent for marketing texts/autodialled calls"),
+        Rule(
+            channels=["sms", "phone"],
+            purposes=NON_SERVICE,
+            basis="opt_in",
+            written=True,
+            note="TCPA: prior express written consent for marketing texts/autodialled calls",
+        ),
         Rule(channels=["push"], purposes=NON_SERVICE, basis="opt_in", note="push needs opt-in"),
-        Rule(purposes=["third_party_sharing"], basis="opt_out",
-             note="GLBA: non-affiliate sharing until the customer opts out (and CCPA do-not-sell/share)"),
-        Rule(purposes=["affiliate_marketing"], basis="opt_out",
-             note="FCRA 624: affiliate marketing honours the opt-out"),
+        Rule(
+            purposes=["third_party_sharing"],
+            basis="opt_out",
+            note="GLBA: non-affiliate sharing until the customer opts out (and CCPA do-not-sell/share)",
+        ),
+        Rule(
+            purposes=["affiliate_marketing"],
+            basis="opt_out",
+            note="FCRA 624: affiliate marketing honours the opt-out",
+        ),
     ]
 
 
 def _default_jurisdictions() -> dict[str, Jurisdiction]:
     sharing_opt_in = Jurisdiction(
-        rules=[Rule(purposes=["third_party_sharing"], basis="opt_in",
-                    note="state financial privacy law: opt-in to non-affiliate sharing")]
+        rules=[
+            Rule(
+                purposes=["third_party_sharing"],
+                basis="opt_in",
+                note="state financial privacy law: opt-in to non-affiliate sharing",
+            )
+        ]
     )
     return {"CA": sharing_opt_in, "VT": sharing_opt_in}
 
@@ -134,36 +164,52 @@ def _default_lists() -> dict[str, Scope]:
         "legal_hold": Scope(),
         "bankruptcy": Scope(purposes=[*TELEMARKETING, "third_party_sharing"]),
         "litigation": Scope(purposes=NON_SERVICE),
-        "vulnerable": Scope(purposes=["marketing", "cross_sell", "affiliate_marketing", "third_party_sharing"]),
+        "vulnerable": Scope(
+            purposes=["marketing", "cross_sell", "affiliate_marketing", "third_party_sharing"]
+        ),
     }
 
 
 class Policy(_Model):
     """The whole written consent policy."""
 
-    version: str = Field("builtin-1", description="Human label of this policy version.")
+    version: str = Field(default="builtin-1", description="Human label of this policy version.")
     purposes: list[str] = Field(default_factory=lambda: list(DEFAULT_PURPOSES))
     channels: list[str] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
     rules: list[Rule] = Field(default_factory=_default_rules)
     jurisdictions: dict[str, Jurisdiction] = Field(default_factory=_default_jurisdictions)
     written_methods: list[str] = Field(
-        default_factory=lambda: ["written", "esign", "web_form", "sms_keyword", "paper", "recorded_verbal"]
+        default_factory=lambda: [
+            "written",
+            "esign",
+            "web_form",
+            "sms_keyword",
+            "paper",
+            "recorded_verbal",
+        ]
     )
     suppression_lists: dict[str, Scope] = Field(default_factory=_default_lists)
-    minor_age: int = Field(18, ge=0)
+    minor_age: int = Field(default=18, ge=0)
     minor_scope: Scope = Field(
         default_factory=lambda: Scope(
-            purposes=["marketing", "cross_sell", "profiling", "third_party_sharing", "affiliate_marketing"]
+            purposes=[
+                "marketing",
+                "cross_sell",
+                "profiling",
+                "third_party_sharing",
+                "affiliate_marketing",
+            ]
         )
     )
     unknown_dob: Literal["deny", "allow"] = Field(
-        "deny", description="Within the minors scope, a record without a birth date is denied."
+        default="deny",
+        description="Within the minors scope, a record without a birth date is denied.",
     )
     require_address: list[str] = Field(
         default_factory=lambda: ["email", "sms", "phone"],
         description="Channels that need an email (email) or phone (sms, phone) on the record.",
     )
-    contact: ContactPolicy = Field(default_factory=ContactPolicy)
+    contact: ContactPolicy = Field(default_factory=lambda: ContactPolicy())
 
     @model_validator(mode="after")
     def _known_names(self) -> Policy:

@@ -36,8 +36,15 @@ JOIN consent_subject_index i ON i.id_type = e.id_type AND i.id_value = e.id_valu
 WHERE e.rn = 1
 """
 _EVENTS_SCHEMA = pa.schema(
-    [("golden_id", pa.string()), ("restrict_only", pa.bool_()), ("event_id", pa.string()),
-     ("status", pa.string()), ("method", pa.string()), ("effective_us", pa.int64()), ("expires_us", pa.int64())]
+    [
+        ("golden_id", pa.string()),
+        ("restrict_only", pa.bool_()),
+        ("event_id", pa.string()),
+        ("status", pa.string()),
+        ("method", pa.string()),
+        ("effective_us", pa.int64()),
+        ("expires_us", pa.int64()),
+    ]
 )
 _SUPP = """
 SELECT DISTINCT i.golden_id, s.list_name
@@ -50,12 +57,22 @@ WHERE s.rn = 1 AND s.action = 'add' AND (s.expires_at_us IS NULL OR s.expires_at
 """
 _SUPP_SCHEMA = pa.schema([("golden_id", pa.string()), ("list_name", pa.string())])
 _SUBJ_SCHEMA = pa.schema(
-    [("golden_id", pa.string()), ("dob", pa.string()), ("state", pa.string()),
-     ("has_email", pa.bool_()), ("has_phone", pa.bool_())]
+    [
+        ("golden_id", pa.string()),
+        ("dob", pa.string()),
+        ("state", pa.string()),
+        ("has_email", pa.bool_()),
+        ("has_phone", pa.bool_()),
+    ]
 )
 _CONTACT_SCHEMA = pa.schema(
-    [("golden_id", pa.string()), ("channel", pa.string()), ("purpose", pa.string()),
-     ("outcome", pa.string()), ("contacted_us", pa.int64())]
+    [
+        ("golden_id", pa.string()),
+        ("channel", pa.string()),
+        ("purpose", pa.string()),
+        ("outcome", pa.string()),
+        ("contacted_us", pa.int64()),
+    ]
 )
 
 
@@ -88,13 +105,26 @@ class SetFacts:
     contacts: pa.Table | None
 
 
-def load_facts(conn: Connection, policy: Policy, purpose: str, channel: str, at_us: int, known_us: int,
-               activation: bool) -> SetFacts:
+def load_facts(
+    conn: Connection,
+    policy: Policy,
+    purpose: str,
+    channel: str,
+    at_us: int,
+    known_us: int,
+    activation: bool,
+) -> SetFacts:
     p = {"p": purpose, "c": channel, "at": at_us, "k": known_us}
     lists = policy.blocking_lists(purpose, channel)
-    list_filter = ("AND list_name IN (" + ", ".join(_lit(n) for n in lists) + ")") if lists else "AND 1 = 0"
-    subjects = _fetch(conn, "SELECT golden_id, dob, state, has_email, has_phone FROM consent_subjects", {},
-                      _SUBJ_SCHEMA)
+    list_filter = (
+        ("AND list_name IN (" + ", ".join(_lit(n) for n in lists) + ")") if lists else "AND 1 = 0"
+    )
+    subjects = _fetch(
+        conn,
+        "SELECT golden_id, dob, state, has_email, has_phone FROM consent_subjects",
+        {},
+        _SUBJ_SCHEMA,
+    )
     events = _fetch(conn, _EVENTS, p, _EVENTS_SCHEMA)
     supp = _fetch(conn, _SUPP.format(lists=list_filter), {"at": at_us, "k": known_us}, _SUPP_SCHEMA)
     contacts = None
@@ -119,17 +149,31 @@ def _rules_table(policy: Policy, purpose: str, channel: str) -> pa.Table:
     rows = [(s, policy.resolve(purpose, channel, s)) for s in states]
     other = policy.resolve(purpose, channel, "__other__")
     unknown = policy.resolve(purpose, channel, None)
-    return pa.table({
-        "state": [s for s, _ in rows] + ["__other__", "__unknown__"],
-        "opt_in": [r.opt_in for _, r in rows] + [other.opt_in, unknown.opt_in],
-        "written": [r.written for _, r in rows] + [other.written, unknown.written],
-        "expire_days": pa.array([r.expire_after_days for _, r in rows]
-                                + [other.expire_after_days, unknown.expire_after_days], pa.int64()),
-    })
+    return pa.table(
+        {
+            "state": [s for s, _ in rows] + ["__other__", "__unknown__"],
+            "opt_in": [r.opt_in for _, r in rows] + [other.opt_in, unknown.opt_in],
+            "written": [r.written for _, r in rows] + [other.written, unknown.written],
+            "expire_days": pa.array(
+                [r.expire_after_days for _, r in rows]
+                + [other.expire_after_days, unknown.expire_after_days],
+                pa.int64(),
+            ),
+        }
+    )
 
 
-def register(con: duckdb.DuckDBPyConnection, facts: SetFacts, policy: Policy, purpose: str, channel: str,
-             at_us: int, *, activation: bool, view: str = "consent_gate") -> str:
+def register(
+    con: duckdb.DuckDBPyConnection,
+    facts: SetFacts,
+    policy: Policy,
+    purpose: str,
+    channel: str,
+    at_us: int,
+    *,
+    activation: bool,
+    view: str = "consent_gate",
+) -> str:
     """Create view ``view(golden_id, allowed, reasons)`` over every known subject."""
     con.register("_cg_subjects", facts.subjects)
     con.register("_cg_events", facts.events)
@@ -183,7 +227,7 @@ def register(con: duckdb.DuckDBPyConnection, facts: SetFacts, policy: Policy, pu
     {contact_join}
     SELECT s.golden_id,
       list_filter(
-        list_sort(list_concat(coalesce(sup.codes, []::VARCHAR[]), list_filter([{minor}], x -> x IS NOT NULL)))
+        list_sort(list_concat(coalesce(sup.codes, []::VARCHAR[]), list_filter([{minor}], lambda x: x IS NOT NULL)))
         || [{dob}, {address},
             CASE WHEN a.revoked THEN 'consent.revoked' END,
             CASE WHEN a.denied THEN 'consent.denied' END,
@@ -191,39 +235,55 @@ def register(con: duckdb.DuckDBPyConnection, facts: SetFacts, policy: Policy, pu
                  THEN CASE WHEN a.expired THEN 'consent.expired' WHEN a.not_written THEN 'consent.not_written'
                            ELSE 'consent.missing' END END]
         || {contact_sql},
-        x -> x IS NOT NULL) AS reasons
+        lambda x: x IS NOT NULL) AS reasons
     FROM subj s LEFT JOIN agg a USING (golden_id) LEFT JOIN sup USING (golden_id)
     {"LEFT JOIN cnt USING (golden_id)" if contact_join else ""}
     """)
     return view
 
 
-def _contact_sql(con: duckdb.DuckDBPyConnection, policy: Policy, purpose: str, channel: str,
-                 at_us: int) -> tuple[str, str]:
+def _contact_sql(
+    con: duckdb.DuckDBPyConnection, policy: Policy, purpose: str, channel: str, at_us: int
+) -> tuple[str, str]:
     cp = policy.contact
     cols, checks = [], []
     for i, cap in enumerate(c for c in cp.caps if c.channel in (channel, "*")):
         chan = "" if cap.channel == "*" else f" AND channel = {_lit(cap.channel)}"
-        cols.append(f"count(*) FILTER (WHERE contacted_us > {at_us - cap.window_days * DAY_US}{chan}) AS cap{i}")
+        cols.append(
+            f"count(*) FILTER (WHERE contacted_us > {at_us - cap.window_days * DAY_US}{chan}) AS cap{i}"
+        )
         checks.append(f"coalesce(cnt.cap{i}, 0) >= {cap.max_contacts}")
     hours = cp.cooldown_hours.get(channel)
-    cool = (f"bool_or(channel = {_lit(channel)} AND contacted_us > {at_us - hours * HOUR_US})" if hours else "false")
+    cool = (
+        f"bool_or(channel = {_lit(channel)} AND contacted_us > {at_us - hours * HOUR_US})"
+        if hours
+        else "false"
+    )
     lo = at_us - cp.decline_cooldown_days * DAY_US
-    decl = (f"bool_or(outcome = 'declined' AND purpose = {_lit(purpose)} AND contacted_us > {lo})"
-            if cp.decline_cooldown_days else "false")
+    decl = (
+        f"bool_or(outcome = 'declined' AND purpose = {_lit(purpose)} AND contacted_us > {lo})"
+        if cp.decline_cooldown_days
+        else "false"
+    )
     cols += [f"{cool} AS cool", f"{decl} AS decl"]
     join = f", cnt AS (SELECT golden_id, {', '.join(cols)} FROM _cg_contacts GROUP BY golden_id)"
     tz = "NULL"
     if channel in cp.quiet_hours.channels:
-        quiet = {s: is_quiet(s, at_us, cp.quiet_hours.start, cp.quiet_hours.end) for s in STATE_ZONES}
+        quiet = {
+            s: is_quiet(s, at_us, cp.quiet_hours.start, cp.quiet_hours.end) for s in STATE_ZONES
+        }
         con.register("_cg_quiet", pa.table({"state": list(quiet), "quiet": list(quiet.values())}))
-        tz = ("CASE WHEN s.state IS NULL OR s.state NOT IN (SELECT state FROM _cg_quiet) "
-              "THEN 'contact.timezone_unknown' "
-              "WHEN (SELECT quiet FROM _cg_quiet q WHERE q.state = s.state) THEN 'contact.quiet_hours' END")
+        tz = (
+            "CASE WHEN s.state IS NULL OR s.state NOT IN (SELECT state FROM _cg_quiet) "
+            "THEN 'contact.timezone_unknown' "
+            "WHEN (SELECT quiet FROM _cg_quiet q WHERE q.state = s.state) THEN 'contact.quiet_hours' END"
+        )
     cap_expr = " OR ".join(checks) or "false"
-    sql = (f"[{tz}, CASE WHEN coalesce(cnt.decl, false) THEN 'contact.declined_cooldown' END, "
-           f"CASE WHEN coalesce(cnt.cool, false) THEN 'contact.cooldown' END, "
-           f"CASE WHEN {cap_expr} THEN 'contact.cap' END]")
+    sql = (
+        f"[{tz}, CASE WHEN coalesce(cnt.decl, false) THEN 'contact.declined_cooldown' END, "
+        f"CASE WHEN coalesce(cnt.cool, false) THEN 'contact.cooldown' END, "
+        f"CASE WHEN {cap_expr} THEN 'contact.cap' END]"
+    )
     return sql, join
 
 
@@ -236,19 +296,31 @@ def unknown_reasons(policy: Policy, purpose: str, channel: str) -> list[str]:
     return out
 
 
-def apply(con: duckdb.DuckDBPyConnection, audience: str, policy: Policy, purpose: str, channel: str,
-          view: str, *, at: datetime) -> tuple[pa.Table, pa.Table]:
+def apply(
+    con: duckdb.DuckDBPyConnection,
+    audience: str,
+    policy: Policy,
+    purpose: str,
+    channel: str,
+    view: str,
+    *,
+    at: datetime,
+) -> tuple[pa.Table, pa.Table]:
     """Split ``audience`` (a relation name with ``golden_id``) into allowed rows and excluded rows."""
     fixed = unknown_reasons(policy, purpose, channel)
     if fixed:
         reasons = f"{_list(fixed)}"
         base = f"SELECT a.*, {reasons} AS reasons FROM {audience} a"
     else:
-        base = (f"SELECT a.*, CASE WHEN g.golden_id IS NULL THEN ['gate.unknown_subject']::VARCHAR[] "
-                f"ELSE g.reasons END AS reasons FROM {audience} a LEFT JOIN {view} g USING (golden_id)")
+        base = (
+            f"SELECT a.*, CASE WHEN g.golden_id IS NULL THEN ['gate.unknown_subject']::VARCHAR[] "
+            f"ELSE g.reasons END AS reasons FROM {audience} a LEFT JOIN {view} g USING (golden_id)"
+        )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cg_result AS {base}")
-    allowed = con.sql("SELECT * EXCLUDE (reasons) FROM _cg_result WHERE len(reasons) = 0").arrow()
+    allowed = con.sql(
+        "SELECT * EXCLUDE (reasons) FROM _cg_result WHERE len(reasons) = 0"
+    ).to_arrow_table()
     excluded = con.sql(
         "SELECT * EXCLUDE (reasons), reasons[1] AS reason, reasons FROM _cg_result WHERE len(reasons) > 0"
-    ).arrow()
+    ).to_arrow_table()
     return allowed, excluded

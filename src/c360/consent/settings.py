@@ -28,11 +28,15 @@ class _Model(BaseModel):
 class CaptureSource(_Model):
     """One silver table → consent events (or suppression entries)."""
 
-    name: str = Field(description="Stable name of this mapping; part of every event's idempotency key.")
+    name: str = Field(
+        description="Stable name of this mapping; part of every event's idempotency key."
+    )
     table: str = Field(description="Silver table name.")
     subject_type: Literal["email", "phone", "source_key", "golden_id"]
     subject: Columns = Field(description="Column(s) holding the identifier (or the source key).")
-    source: str | None = Field(None, description="For subject_type source_key: the identity source name.")
+    source: str | None = Field(
+        default=None, description="For subject_type source_key: the identity source name."
+    )
     purpose: str = "marketing"
     channel: str = "email"
     status: Columns = Field(description="Column whose value is mapped through `values`.")
@@ -40,50 +44,96 @@ class CaptureSource(_Model):
         description="Raw value (case-insensitive) → granted|denied|revoked|expired, or null to skip."
     )
     at: Columns = Field(description="Time column(s); the first non-null is the effective time.")
-    where: dict[str, str] = Field(default_factory=dict, description="column: required value (case-insensitive).")
+    where: dict[str, str] = Field(
+        default_factory=dict, description="column: required value (case-insensitive)."
+    )
     method: str = "source_system"
     target: Literal["ledger", "suppression"] = "ledger"
-    list_name: str | None = Field(None, description="For target suppression: the list (granted=remove, denied=add).")
+    list_name: str | None = Field(
+        default=None, description="For target suppression: the list (granted=remove, denied=add)."
+    )
 
 
 def default_capture() -> list[CaptureSource]:
     return [
         CaptureSource(
-            name="esp_subscribers", table="email_subscribers", subject_type="email", subject="email",
-            status="status", values={"unsubscribed": "revoked", "subscribed": "granted"},
-            at=["unsubscribed_at", "subscribed_at", "updated_at"], method="esp",
+            name="esp_subscribers",
+            table="email_subscribers",
+            subject_type="email",
+            subject="email",
+            status="status",
+            values={"unsubscribed": "revoked", "subscribed": "granted"},
+            at=["unsubscribed_at", "subscribed_at", "updated_at"],
+            method="esp",
         ),
         CaptureSource(
-            name="esp_unsubscribe_events", table="email_events", subject_type="email",
-            subject=["email", "email_address"], status="event_type", values={"unsubscribe": "revoked"},
+            name="esp_unsubscribe_events",
+            table="email_events",
+            subject_type="email",
+            subject=["email", "email_address"],
+            status="event_type",
+            values={"unsubscribe": "revoked"},
             at=["event_at", "occurred_at", "event_time", "timestamp", "ts"],
-            where={"event_type": "unsubscribe"}, method="esp",
+            where={"event_type": "unsubscribe"},
+            method="esp",
         ),
         CaptureSource(
-            name="sms_keywords", table="sms_consent", subject_type="phone", subject=["phone", "phone_number"],
-            purpose="*", channel="sms", status="keyword",
-            values={"start": "granted", "yes": "granted", "unstop": "granted", "stop": "revoked",
-                    "stopall": "revoked", "unsubscribe": "revoked", "cancel": "revoked", "end": "revoked",
-                    "quit": "revoked"},
-            at=["received_at"], method="sms_keyword",
+            name="sms_keywords",
+            table="sms_consent",
+            subject_type="phone",
+            subject=["phone", "phone_number"],
+            purpose="*",
+            channel="sms",
+            status="keyword",
+            values={
+                "start": "granted",
+                "yes": "granted",
+                "unstop": "granted",
+                "stop": "revoked",
+                "stopall": "revoked",
+                "unsubscribe": "revoked",
+                "cancel": "revoked",
+                "end": "revoked",
+                "quit": "revoked",
+            },
+            at=["received_at"],
+            method="sms_keyword",
         ),
         CaptureSource(
-            name="crm_email_pref", table="crm_contacts", subject_type="source_key", source="crm_contacts",
-            subject=["contact_id", "crm_contact_id", "crm_id", "id"], status="email_marketing_opt_in",
-            values={"y": "granted", "n": "denied"}, at=["updated_at", "modified_at"],
+            name="crm_email_pref",
+            table="crm_contacts",
+            subject_type="source_key",
+            source="crm_contacts",
+            subject=["contact_id", "crm_contact_id", "crm_id", "id"],
+            status="email_marketing_opt_in",
+            values={"y": "granted", "n": "denied"},
+            at=["updated_at", "modified_at"],
             method="preference_centre",
         ),
         CaptureSource(
-            name="crm_sms_pref", table="crm_contacts", subject_type="source_key", source="crm_contacts",
-            subject=["contact_id", "crm_contact_id", "crm_id", "id"], channel="sms", status="sms_opt_in",
-            values={"y": "granted", "n": "denied"}, at=["updated_at", "modified_at"],
+            name="crm_sms_pref",
+            table="crm_contacts",
+            subject_type="source_key",
+            source="crm_contacts",
+            subject=["contact_id", "crm_contact_id", "crm_id", "id"],
+            channel="sms",
+            status="sms_opt_in",
+            values={"y": "granted", "n": "denied"},
+            at=["updated_at", "modified_at"],
             method="preference_centre",
         ),
         CaptureSource(
-            name="core_dnc", table="core_customers", subject_type="source_key", source="core_customers",
-            subject=["customer_id", "cif", "id"], status="dnc", values={"y": "denied", "n": "granted"},
-            at=["updated_at", "modified_at", "opened_at", "open_date"], target="suppression",
-            list_name="dnc_internal", method="core_flag",
+            name="core_dnc",
+            table="core_customers",
+            subject_type="source_key",
+            source="core_customers",
+            subject=["customer_id", "cif", "id"],
+            status="dnc",
+            values={"y": "denied", "n": "granted"},
+            at=["updated_at", "modified_at", "opened_at", "open_date"],
+            target="suppression",
+            list_name="dnc_internal",
+            method="core_flag",
         ),
     ]
 
@@ -93,7 +143,8 @@ class ConsentSettings(_Model):
     policy_file: str | None = None
     capture: list[CaptureSource] = Field(default_factory=default_capture)
     record_point_checks: bool = Field(
-        False, description="Record every point check in gate_decisions, not only those with record=True."
+        default=False,
+        description="Record every point check in gate_decisions, not only those with record=True.",
     )
 
 
@@ -126,5 +177,7 @@ def _fmt(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
-        parts.append(f"unknown key '{loc}'" if err["type"] == "extra_forbidden" else f"'{loc}': {err['msg']}")
+        parts.append(
+            f"unknown key '{loc}'" if err["type"] == "extra_forbidden" else f"'{loc}': {err['msg']}"
+        )
     return "; ".join(parts)

@@ -30,18 +30,31 @@ from c360.consent.bulk import bulk_insert, fetch_arrow
 from c360.consent.tables import consent_subject_index, consent_subjects
 from c360.consent.vocab import now_us
 from c360.errors import C360Error
+from c360.store import Store
 
 INDEX_SCHEMA = pa.schema(
-    [("golden_id", pa.string()), ("id_type", pa.string()), ("id_value", pa.string()),
-     ("id_hash", pa.string()), ("restrict_only", pa.bool_())]
+    [
+        ("golden_id", pa.string()),
+        ("id_type", pa.string()),
+        ("id_value", pa.string()),
+        ("id_hash", pa.string()),
+        ("restrict_only", pa.bool_()),
+    ]
 )
 SUBJECT_SCHEMA = pa.schema(
-    [("golden_id", pa.string()), ("dob", pa.string()), ("state", pa.string()),
-     ("has_email", pa.bool_()), ("has_phone", pa.bool_())]
+    [
+        ("golden_id", pa.string()),
+        ("dob", pa.string()),
+        ("state", pa.string()),
+        ("has_email", pa.bool_()),
+        ("has_phone", pa.bool_()),
+    ]
 )
 
 
-def identifiers_sql(links: str = "gold__identity_links", customers: str = "gold__golden_customers") -> str:
+def identifiers_sql(
+    links: str = "gold__identity_links", customers: str = "gold__golden_customers"
+) -> str:
     """DuckDB SQL: (golden_id, id_type, id_value) of every current golden record."""
     return f"""
     SELECT DISTINCT golden_id, id_type, id_value FROM (
@@ -61,7 +74,9 @@ def identifiers_sql(links: str = "gold__identity_links", customers: str = "gold_
     """
 
 
-def subjects_sql(customers: str = "gold__golden_customers", links: str = "gold__identity_links") -> str:
+def subjects_sql(
+    customers: str = "gold__golden_customers", links: str = "gold__identity_links"
+) -> str:
     """DuckDB SQL over ``new_idx`` (the identifiers): one row per golden record."""
     return f"""
     WITH g AS (SELECT golden_id, bool_or(id_type = 'email') AS has_email, bool_or(id_type = 'phone') AS has_phone
@@ -95,13 +110,24 @@ def refresh(ws: Any) -> dict[str, int]:
     lh = ws.lakehouse
     for name in ("identity_links", "golden_customers"):
         if not lh.exists("gold", name):
-            raise C360Error("consent.identity_missing", f"gold.{name} does not exist; run identity first")
-    con = lh.duckdb(duckdb.connect())
+            raise C360Error(
+                "consent.identity_missing", f"gold.{name} does not exist; run identity first"
+            )
+    return refresh_from(
+        ws.store, lh.dataset("gold", "identity_links"), lh.dataset("gold", "golden_customers")
+    )
+
+
+def refresh_from(store: Store, links: Any, customers: Any) -> dict[str, int]:
+    """Rebuild from Arrow tables/datasets shaped like gold.identity_links / gold.golden_customers."""
+    con = duckdb.connect()
     try:
-        new_idx = con.sql(identifiers_sql()).arrow()
+        con.register("gold__identity_links", links)
+        con.register("gold__golden_customers", customers)
+        new_idx = con.sql(identifiers_sql()).to_arrow_table()
         con.register("new_idx", new_idx)
-        new_subjects = con.sql(subjects_sql()).arrow()
-        with ws.store.begin() as conn:
+        new_subjects = con.sql(subjects_sql()).to_arrow_table()
+        with store.begin() as conn:
             old_idx = fetch_arrow(
                 conn,
                 "SELECT golden_id, id_type, id_value, id_hash, restrict_only FROM consent_subject_index "
@@ -120,12 +146,14 @@ def refresh(ws: Any) -> dict[str, int]:
                        bool_and(restrict_only) AS restrict_only
                 FROM allrows GROUP BY 1, 2, 3
                 """
-            ).arrow()
+            ).to_arrow_table()
             conn.execute(consent_subject_index.delete())
             conn.execute(consent_subjects.delete())
             bulk_insert(conn, consent_subject_index, full.select(INDEX_SCHEMA.names))
             stamp = now_us()
-            subj = new_subjects.append_column("refreshed_at_us", pa.array([stamp] * new_subjects.num_rows, pa.int64()))
+            subj = new_subjects.append_column(
+                "refreshed_at_us", pa.array([stamp] * new_subjects.num_rows, pa.int64())
+            )
             bulk_insert(conn, consent_subjects, subj)
     finally:
         con.close()

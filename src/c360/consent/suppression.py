@@ -26,7 +26,16 @@ from c360.consent.vocab import ID_TYPES, check_hash, id_hash, normalise, now_us,
 from c360.errors import C360Error
 from c360.store import Store
 
-IDENTIFIER_COLUMNS = ("identifier", "value", "email", "phone", "golden_id", "source_key", "hash", "sha256")
+IDENTIFIER_COLUMNS = (
+    "identifier",
+    "value",
+    "email",
+    "phone",
+    "golden_id",
+    "source_key",
+    "hash",
+    "sha256",
+)
 
 
 @dataclass
@@ -54,13 +63,34 @@ def hint(id_type: str, value: str) -> str:
     return value if id_type in ("golden_id", "source_key") else "***"
 
 
-def entry_row(list_name: str, id_type: str, h: str, action: str, *, hint_text: str | None, reason: str | None,
-              effective_us: int, recorded_us: int, expires_us: int | None, import_id: str | None) -> dict[str, Any]:
-    key = hashlib.sha256(f"{list_name}|{h}|{action}|{effective_us}|{expires_us}".encode()).hexdigest()
+def entry_row(
+    list_name: str,
+    id_type: str,
+    h: str,
+    action: str,
+    *,
+    hint_text: str | None,
+    reason: str | None,
+    effective_us: int,
+    recorded_us: int,
+    expires_us: int | None,
+    import_id: str | None,
+) -> dict[str, Any]:
+    key = hashlib.sha256(
+        f"{list_name}|{h}|{action}|{effective_us}|{expires_us}".encode()
+    ).hexdigest()
     return {
-        "entry_id": uuid.uuid4().hex, "list_name": list_name, "id_type": id_type, "id_hash": h,
-        "id_hint": hint_text, "action": action, "reason": reason, "import_id": import_id,
-        "effective_at_us": effective_us, "recorded_at_us": recorded_us, "expires_at_us": expires_us,
+        "entry_id": uuid.uuid4().hex,
+        "list_name": list_name,
+        "id_type": id_type,
+        "id_hash": h,
+        "id_hint": hint_text,
+        "action": action,
+        "reason": reason,
+        "import_id": import_id,
+        "effective_at_us": effective_us,
+        "recorded_at_us": recorded_us,
+        "expires_at_us": expires_us,
         "capture_key": key,
     }
 
@@ -76,25 +106,53 @@ class Suppressions:
                 f"unknown suppression list {list_name!r}; lists: {', '.join(sorted(policy.suppression_lists))}",
             )
 
-    def add(self, list_name: str, id_type: str, value: str, policy: Policy, *, action: str = "add",
-            reason: str | None = None, effective_at: datetime | None = None,
-            expires_at: datetime | None = None, hashed: bool = False) -> str:
+    def add(
+        self,
+        list_name: str,
+        id_type: str,
+        value: str,
+        policy: Policy,
+        *,
+        action: str = "add",
+        reason: str | None = None,
+        effective_at: datetime | None = None,
+        expires_at: datetime | None = None,
+        hashed: bool = False,
+    ) -> str:
         self._check_list(list_name, policy)
         if action not in ("add", "remove"):
-            raise C360Error("suppression.bad_action", f"action must be add or remove, not {action!r}")
+            raise C360Error(
+                "suppression.bad_action", f"action must be add or remove, not {action!r}"
+            )
         h = check_hash(value) if hashed else id_hash(normalise(id_type, value))
         rec = now_us()
-        row = entry_row(list_name, id_type, h, action,
-                        hint_text=None if hashed else hint(id_type, normalise(id_type, value)), reason=reason,
-                        effective_us=to_us(effective_at) if effective_at else rec, recorded_us=rec,
-                        expires_us=to_us(expires_at) if expires_at else None, import_id=None)
+        row = entry_row(
+            list_name,
+            id_type,
+            h,
+            action,
+            hint_text=None if hashed else hint(id_type, normalise(id_type, value)),
+            reason=reason,
+            effective_us=to_us(effective_at) if effective_at else rec,
+            recorded_us=rec,
+            expires_us=to_us(expires_at) if expires_at else None,
+            import_id=None,
+        )
         row["capture_key"] = None
         with self.store.begin() as conn:
             conn.execute(suppressions.insert(), [row])
         return str(row["entry_id"])
 
-    def import_file(self, path: str | Path, list_name: str, policy: Policy, *, id_type: str | None = None,
-                    hashed: bool = False, reason: str | None = None) -> ImportReport:
+    def import_file(
+        self,
+        path: str | Path,
+        list_name: str,
+        policy: Policy,
+        *,
+        id_type: str | None = None,
+        hashed: bool = False,
+        reason: str | None = None,
+    ) -> ImportReport:
         """Import a CSV (header row; an identifier column, optional id_type/reason/effective_at/expires_at)."""
         self._check_list(list_name, policy)
         p = Path(path)
@@ -107,8 +165,10 @@ class Suppressions:
         cols = [c.strip().lower() for c in (reader.fieldnames or [])]
         ident = next((c for c in IDENTIFIER_COLUMNS if c in cols), None)
         if ident is None:
-            raise C360Error("suppression.bad_file",
-                            f"{p}: no identifier column (one of {', '.join(IDENTIFIER_COLUMNS)})")
+            raise C360Error(
+                "suppression.bad_file",
+                f"{p}: no identifier column (one of {', '.join(IDENTIFIER_COLUMNS)})",
+            )
         rec = now_us()
         import_id = uuid.uuid4().hex
         rows: list[dict[str, Any]] = []
@@ -131,11 +191,20 @@ class Suppressions:
             except C360Error as exc:
                 rejected.append({"row": n, "value": value[:80], "reason": exc.message})
                 continue
-            rows.append(entry_row(
-                list_name, assert_type, h, "add", hint_text=hint_text, reason=r.get("reason") or reason,
-                effective_us=to_us(eff) if eff else rec, recorded_us=rec,
-                expires_us=to_us(exp) if exp else None, import_id=import_id,
-            ))
+            rows.append(
+                entry_row(
+                    list_name,
+                    assert_type,
+                    h,
+                    "add",
+                    hint_text=hint_text,
+                    reason=r.get("reason") or reason,
+                    effective_us=to_us(eff) if eff else rec,
+                    recorded_us=rec,
+                    expires_us=to_us(exp) if exp else None,
+                    import_id=import_id,
+                )
+            )
         total = len(rows) + len(rejected)
         if rejected:
             raise C360Error(
@@ -149,35 +218,62 @@ class Suppressions:
             hashes = sorted({r["id_hash"] for r in rows})
             for i in range(0, len(hashes), 1000):
                 chunk = hashes[i : i + 1000]
-                q = select(consent_subject_index.c.id_hash).where(consent_subject_index.c.id_hash.in_(chunk))
+                q = select(consent_subject_index.c.id_hash).where(
+                    consent_subject_index.c.id_hash.in_(chunk)
+                )
                 matched_hashes.update(h for (h,) in conn.execute(q))
             inserted = insert_ignoring_duplicates(conn, suppressions, rows)
             matched = sum(1 for r in rows if r["id_hash"] in matched_hashes)
-            conn.execute(suppression_imports.insert(), [{
-                "import_id": import_id, "list_name": list_name, "file": str(p),
-                "file_sha256": hashlib.sha256(raw).hexdigest(), "hashed": hashed, "rows": total,
-                "matched": matched, "unmatched": total - matched, "recorded_at_us": rec,
-            }])
+            conn.execute(
+                suppression_imports.insert(),
+                [
+                    {
+                        "import_id": import_id,
+                        "list_name": list_name,
+                        "file": str(p),
+                        "file_sha256": hashlib.sha256(raw).hexdigest(),
+                        "hashed": hashed,
+                        "rows": total,
+                        "matched": matched,
+                        "unmatched": total - matched,
+                        "recorded_at_us": rec,
+                    }
+                ],
+            )
         return ImportReport(list_name, str(p), total, matched, total - matched, inserted, import_id)
 
     def summary(self) -> list[dict[str, Any]]:
         """Per list: entries added, removed, distinct identifiers."""
         s = suppressions
-        q = select(s.c.list_name, s.c.action, func.count(), func.count(func.distinct(s.c.id_hash))).group_by(
-            s.c.list_name, s.c.action
-        )
+        q = select(
+            s.c.list_name, s.c.action, func.count(), func.count(func.distinct(s.c.id_hash))
+        ).group_by(s.c.list_name, s.c.action)
         out: dict[str, dict[str, Any]] = {}
         with self.store.begin() as conn:
             for name, action, n, distinct in conn.execute(q):
-                d = out.setdefault(name, {"list_name": name, "added": 0, "removed": 0, "identifiers": 0})
+                d = out.setdefault(
+                    name, {"list_name": name, "added": 0, "removed": 0, "identifiers": 0}
+                )
                 d["added" if action == "add" else "removed"] += int(n)
                 d["identifiers"] = max(d["identifiers"], int(distinct))
         return sorted(out.values(), key=lambda d: d["list_name"])
 
     def entries(self, list_name: str, limit: int = 100) -> list[dict[str, Any]]:
         s = suppressions
-        q = (select(s.c.entry_id, s.c.id_type, s.c.id_hint, s.c.id_hash, s.c.action, s.c.reason,
-                    s.c.effective_at_us, s.c.expires_at_us)
-             .where(s.c.list_name == list_name).order_by(s.c.recorded_at_us.desc()).limit(limit))
+        q = (
+            select(
+                s.c.entry_id,
+                s.c.id_type,
+                s.c.id_hint,
+                s.c.id_hash,
+                s.c.action,
+                s.c.reason,
+                s.c.effective_at_us,
+                s.c.expires_at_us,
+            )
+            .where(s.c.list_name == list_name)
+            .order_by(s.c.recorded_at_us.desc())
+            .limit(limit)
+        )
         with self.store.begin() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]

@@ -128,6 +128,11 @@ gate_decisions = Table(
 )
 
 ALL_TABLES = [
-    consent_events, suppressions, suppression_imports, consent_subject_index,
-    consent_subjects, contact_log, gate_decisions,
+    consent_events,
+    suppressions,
+    suppression_imports,
+    consent_subject_index,
+    consent_subjects,
+    contact_log,
+    gate_decisions,
 ]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from c360.governance._ws import table_schema
 from c360.governance.settings import SEVERITY, GovernanceSettings
 from c360.governance.tables import column_classes
 from c360.store.schema import pii_findings
@@ -92,10 +93,12 @@ class TableEntry:
     owner: str
     exists: bool
     columns: dict[str, ColumnInfo] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)  # column -> arrow type (existing tables)
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "owner": self.owner, "exists": self.exists,
-                "columns": [asdict(c) | {"findings": list(c.findings)} for c in self.columns.values()]}
+                "columns": [asdict(c) | {"findings": list(c.findings), "type": self.types.get(c.column)}
+                            for c in self.columns.values()]}
 
 
 def _max(a: str, b: str) -> str:
@@ -150,14 +153,14 @@ class Catalogue:
         contracts = ws.contracts()
         declared = self._declared()
         findings = self._findings()
-        present: dict[str, list[str]] = {}
+        present: dict[str, dict[str, str]] = {}
         if only is None:
             qualified = [i.qualified for i in ws.lakehouse.tables(count_rows=False)]
         else:
             qualified = [t for t in only if ws.lakehouse.exists(*t.split(".", 1))]
         for table in qualified:
-            schema = ws.lakehouse.table(*table.split(".", 1)).schema().to_arrow()
-            present[table] = [f.name for f in schema]
+            schema = table_schema(ws, *table.split(".", 1))
+            present[table] = {f.name: str(f.type) for f in schema}
         names = sorted(set(present) | set(declared) | set(self._s.classes))
         if only is not None:
             names = [n for n in names if n in only]
@@ -167,7 +170,7 @@ class Catalogue:
             decl = declared.get(table, {})
             decl_owner = next((o for _, o in decl.values() if o), "")
             owner = self.owner_of(table, decl_owner or (contract.owner if contract else ""))
-            entry = TableEntry(table, owner, table in present)
+            entry = TableEntry(table, owner, table in present, types=present.get(table, {}))
             cols = present.get(table) or list(decl) or list(self._s.classes.get(table, {}))
             for col in cols:
                 cls, origin = self._resolve(table, col, decl, contract)

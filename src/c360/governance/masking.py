@@ -113,8 +113,8 @@ def _hash_udf(keyed_hash: Callable[[str], str]) -> Callable[[pa.Array], pa.Array
 def execute(plan: Plan, data: pads.Dataset | pa.Table, keyed_hash: Callable[[str], str]) -> pa.Table:
     con = duckdb.connect()
     try:
-        con.create_function(HASH_UDF, _hash_udf(keyed_hash), [duckdb.sqltype("VARCHAR")],
-                            duckdb.sqltype("VARCHAR"), type="arrow")
+        con.create_function(HASH_UDF, _hash_udf(keyed_hash), ["VARCHAR"], "VARCHAR",  # type: ignore[call-overload]
+                            type="arrow")
         con.register("governed_source", data)
         return con.sql(plan.sql, params=plan.params).to_arrow_table()
     finally:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from c360.errors import C360Error, NotFoundError
+from c360.governance._ws import audit
 from c360.governance.policy import Principal, denied
 from c360.governance.settings import GovernanceSettings
 from c360.governance.tables import api_tokens, principals
@@ -54,7 +55,7 @@ class Principals:
                 conn.execute(update(principals).where(principals.c.name == name).values(**values))
             else:
                 conn.execute(principals.insert().values(name=name, created_at=datetime.now(UTC), **values))
-        self._ws.audit.append(actor, "principal.upsert", name, {"role": role, "purposes": list(purposes)})
+        audit(self._ws).append(actor, "principal.upsert", name, {"role": role, "purposes": list(purposes)})
         return Principal(name, role, tuple(purposes), attrs)
 
     def get(self, name: str) -> Principal:
@@ -71,14 +72,14 @@ class Principals:
         with self._ws.store.begin() as conn:
             conn.execute(api_tokens.insert().values(
                 token_id=token_id, principal=name, token_sha256=_sha(token), created_at=datetime.now(UTC)))
-        self._ws.audit.append(actor, "token.issue", name, {"token_id": token_id})
+        audit(self._ws).append(actor, "token.issue", name, {"token_id": token_id})
         return token
 
     def revoke_token(self, token_id: str, *, actor: str = "system") -> None:
         with self._ws.store.begin() as conn:
             conn.execute(update(api_tokens).where(api_tokens.c.token_id == token_id)
                          .values(revoked_at=datetime.now(UTC)))
-        self._ws.audit.append(actor, "token.revoke", token_id, {})
+        audit(self._ws).append(actor, "token.revoke", token_id, {})
 
     def authenticate(self, token: str) -> Principal:
         """The principal of a presented API token; ``governance.unauthenticated`` otherwise."""

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from c360.errors import C360Error, NotFoundError
 from c360.governance import masking
+from c360.governance._ws import audit, table_schema
 from c360.governance.classification import Catalogue
 from c360.governance.policy import Principal, check_access, row_filters, rule_for
 from c360.governance.settings import CLASSES, GovernanceSettings, load_settings
@@ -83,7 +84,7 @@ class GovernanceService:
             conn.execute(column_classes.insert(), [
                 {"table_name": table, "column_name": c, "pii_class": k, "owner": owner,
                  "declared_by": declared_by} for c, k in columns.items()])
-        self._ws.audit.append(declared_by, "catalog.declare", table, {"columns": columns, "owner": owner})
+        audit(self._ws).append(declared_by, "catalog.declare", table, {"columns": columns, "owner": owner})
 
     # ------------------------------------------------------------------ governed read
     def plan(self, principal: Principal, zone: str, table: str, purpose: str | None,
@@ -94,7 +95,7 @@ class GovernanceService:
         lh = self._ws.lakehouse
         if not lh.exists(zone, table):
             raise NotFoundError(message=f"table {zone}.{table} does not exist")
-        schema = lh.table(zone, table).schema().to_arrow()
+        schema = table_schema(self._ws, zone, table)
         qualified = f"{zone}.{table}"
         entry = self.catalogue([qualified]).table(zone, table)
         cols = entry.columns if entry else {}
@@ -104,19 +105,19 @@ class GovernanceService:
             cls = info.effective if info else "pii"
             rules[f.name] = rule_for(role, purpose, f.name, cls)
         filters = [(rf.column, principal.attributes.get(rf.attribute)) for rf in row_filters(role, qualified)]
-        return masking.compile_read(pa.schema(schema), rules, columns=columns, row_filters=filters, where=where)
+        return masking.compile_read(schema, rules, columns=columns, row_filters=filters, where=where)
 
     def read(self, principal: Principal, zone: str, table: str, purpose: str | None,
              columns: list[str] | None = None, where: dict[str, Any] | None = None) -> pa.Table:
         try:
             plan = self.plan(principal, zone, table, purpose, columns, where)
         except C360Error as exc:
-            self._ws.audit.append(principal.name, "read.denied", f"{zone}.{table}", {
+            audit(self._ws).append(principal.name, "read.denied", f"{zone}.{table}", {
                 "role": principal.role, "purpose": purpose, "code": exc.code})
             raise
         data = self._ws.lakehouse.dataset(zone, table)
         out = masking.execute(plan, data, self._ws.tokenizer.keyed_hash)
-        self._ws.audit.append(principal.name, "read", f"{zone}.{table}", {
+        audit(self._ws).append(principal.name, "read", f"{zone}.{table}", {
             "role": principal.role, "purpose": purpose, "columns": list(plan.rules),
             "rules": {c: r for c, r in plan.rules.items() if r != "clear"},
             "filters": sorted((where or {}).keys()), "rows": out.num_rows})

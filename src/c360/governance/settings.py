@@ -95,11 +95,11 @@ class GovernanceSettings(_Model):
         default_factory=dict, description="zone.table -> column -> class (overrides)"
     )
     owners: dict[str, str] = Field(default_factory=dict, description="zone.table glob -> owner")
-    lineage: LineageSettings = Field(default_factory=LineageSettings)
-    audit: AuditSettings = Field(default_factory=AuditSettings)
+    lineage: LineageSettings = Field(default_factory=lambda: LineageSettings.model_validate({}))
+    audit: AuditSettings = Field(default_factory=lambda: AuditSettings.model_validate({}))
     retention: list[RetentionRule] = Field(default_factory=list)
     legal_holds: list[LegalHoldSpec] = Field(default_factory=list)
-    unity_catalog: UcSettings = Field(default_factory=UcSettings)
+    unity_catalog: UcSettings = Field(default_factory=lambda: UcSettings.model_validate({}))
 
 
 DEFAULT_PURPOSES = [

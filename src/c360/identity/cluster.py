@@ -57,20 +57,23 @@ def _some(xs: set[Any], ys: set[Any], ok: Callable[[Any, Any], bool]) -> bool:
     return all(any(ok(x, y) for y in ys) for x in xs) and all(any(ok(x, y) for x in xs) for y in ys)
 
 
-def refusal(a: _Cluster, b: _Cluster) -> str | None:
-    """Why ``a`` and ``b`` may not merge, or None."""
+CHECKED = frozenset({"first_name", "dob", "ssn"})
+
+
+def refusal(a: _Cluster, b: _Cluster, hard: frozenset[str] = CHECKED) -> str | None:
+    """Why ``a`` and ``b`` may not merge, or None. ``hard``: attributes that may refuse."""
     if a.forbidden & set(b.members) or b.forbidden & set(a.members):
         return "steward cannot-link"
     if a.suffixes and b.suffixes and a.suffixes != b.suffixes and {"JR", "SR"} & (a.suffixes | b.suffixes):
         return f"generational suffix differs ({'/'.join(sorted(a.suffixes | b.suffixes))})"
-    if a.ssns and b.ssns:
+    if "ssn" in hard and a.ssns and b.ssns:
         def ssn_ok(x: str, y: str) -> bool:
             return x == y or x in b.variants or y in a.variants
         if not _some(a.ssns, b.ssns, ssn_ok):
             return "SSN tokens differ beyond one transposition"
-    if a.dobs and b.dobs and not _some(a.dobs, b.dobs, dobs_compatible):
+    if "dob" in hard and a.dobs and b.dobs and not _some(a.dobs, b.dobs, dobs_compatible):
         return "birth dates differ beyond a typo, swap or a day"
-    if a.firsts and b.firsts and not _some(a.firsts, b.firsts, first_names_compatible):
+    if "first_name" in hard and a.firsts and b.firsts and not _some(a.firsts, b.firsts, first_names_compatible):
         return "first names are not the same, a nickname or a typo"
     return None
 
@@ -85,7 +88,8 @@ class ClusterResult:
 class Clusterer:
     """Holds the per-record attributes; :meth:`run` clusters a set of edges."""
 
-    def __init__(self, records: pa.Table) -> None:
+    def __init__(self, records: pa.Table, hard: frozenset[str] = CHECKED) -> None:
+        self.hard = hard
         cols = records.to_pydict()
         self.ids: list[str] = cols["record_id"]
         self.index = {r: i for i, r in enumerate(self.ids)}
@@ -176,7 +180,7 @@ class Clusterer:
                 continue
             ra, rb = find(ia), find(ib)
             if ra != rb:
-                if refusal(get(ra), get(rb)) is not None:
+                if refusal(get(ra), get(rb), self.hard) is not None:
                     refused += 1
                     continue
                 union(ra, rb)
@@ -203,7 +207,7 @@ class Clusterer:
         """The constraint that keeps two groups of records apart, if any."""
         ca = self._group(members_a)
         cb = self._group(members_b)
-        return refusal(ca, cb)
+        return refusal(ca, cb, self.hard)
 
     def _group(self, members: list[str]) -> _Cluster:
         idx = [self.index[m] for m in members if m in self.index]

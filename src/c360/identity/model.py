@@ -156,14 +156,14 @@ def _linker(con: duckdb.DuckDBPyConnection, settings: dict[str, Any]) -> Any:
     require("splink", "identity")
     from splink import DuckDBAPI, Linker
 
-    logging.getLogger("splink").setLevel(logging.WARNING)
+    logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = DuckDBAPI(connection=con)
     sdf = db_api.register("match_input", table_name="match_input_reg")
     return Linker(sdf, settings, log_level=None)
 
 
 def count_input(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT count(*) FROM match_input").fetchone()
+    row = con.sql("SELECT count(*) FROM match_input").fetchall()[0]
     return int(row[0]) if row else 0
 
 
@@ -205,8 +205,9 @@ def predict(
     cols = {c.unquote().name for c in df.columns}
 
     def mw(c: str) -> str:
-        tf = f"bf_tf_adj_{c}" if f"bf_tf_adj_{c}" in cols else "1"
-        return f"'{c}', round(log2(greatest(coalesce(bf_{c}, 1) * coalesce({tf}, 1), 1e-300)), 2)"
+        tf = f"coalesce(mw_tf_adj_{c}, 0)" if f"mw_tf_adj_{c}" in cols else "0"
+        base = f"coalesce(mw_{c}, 0)" if f"mw_{c}" in cols else "0"
+        return f"'{c}', round({base} + {tf}, 2)"
 
     detail = ", ".join(mw(c) for c in COMPARISONS)
     out = con.sql(f"""
@@ -219,6 +220,27 @@ def predict(
     """).to_arrow_table()
     df.drop_table_from_database_and_remove_from_cache()
     return out
+
+
+def hard_attributes(model: dict[str, Any], max_disagreement: float) -> frozenset[str]:
+    """Attributes on which true matches (almost) never disagree, by the trained model.
+
+    An attribute refuses merges only if the model's m-probability of its
+    "all other comparisons" level (P(disagree | same person)) is at most
+    ``max_disagreement``. In bank data SSN, dob and first name are reliable;
+    in data that corrupts them wholesale (FEBRL) they are not, and refusing on
+    them would only split true matches.
+    """
+    out: set[str] = set()
+    for comp in model.get("comparisons", []):
+        name = comp.get("output_column_name")
+        if name not in ("first_name", "dob", "ssn"):
+            continue
+        levels = comp.get("comparison_levels", [])
+        m_else = levels[-1].get("m_probability") if levels else None
+        if m_else is not None and float(m_else) <= max_disagreement:
+            out.add(str(name))
+    return frozenset(out)
 
 
 def model_version(model: dict[str, Any]) -> str:

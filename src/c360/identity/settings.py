@@ -40,6 +40,11 @@ class IdentitySettings(BaseModel):
     )
     em_max_pairs: int = Field(1_000_000, ge=1000, description="Pairs sampled to estimate u.")
     seed: int = Field(42, description="Seed of every random step of model training.")
+    strict_max_disagreement: float = Field(
+        0.03, ge=0, le=1,
+        description="SSN, dob and first name refuse merges only if the trained model says true "
+        "matches disagree on them at most this often (m-probability of the 'else' level).",
+    )
     placeholders: list[str] = Field(
         default_factory=list,
         description="Extra emails/phones (standardised form) that never carry evidence.",

@@ -115,7 +115,7 @@ def _map_distinct(
     con: duckdb.DuckDBPyConnection, name: str, sql: str, fn: Fn, out: pa.Schema
 ) -> None:
     """Run ``fn`` once per distinct input row of ``sql``; register the result as ``name``."""
-    inputs = con.execute(sql).to_arrow_table()
+    inputs = con.sql(sql).to_arrow_table()
     cols = [inputs.column(i).to_pylist() for i in range(inputs.num_columns)]
     results = [fn(*args) for args in zip(*cols, strict=True)] if cols else []
     data: dict[str, list[Any]] = {f.name: c for f, c in zip(inputs.schema, cols, strict=True)}
@@ -188,7 +188,7 @@ def standardise(
         pa.schema([("street", str_), ("city", str_), ("state", str_), ("zip", str_)]),
     )
     nd = "IS NOT DISTINCT FROM"
-    table = con.execute(f"""
+    table = con.sql(f"""
         WITH r AS (SELECT row_number() OVER () AS rn, * FROM raw),
         ph AS (
             SELECT rn, list(m.phone ORDER BY u.i) FILTER (WHERE m.phone IS NOT NULL) AS phones

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -174,27 +175,33 @@ class SourceIngest:
         if tok_cols or text_cols:
             replaced = [name for name, _ in tok_cols] + text_cols
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE raw AS SELECT raw.* EXCLUDE ({', '.join(q(x) for x in replaced)}), "
+                f"CREATE OR REPLACE TABLE raw_tok AS SELECT raw.* EXCLUDE ({', '.join(q(x) for x in replaced)}), "
                 f"tok.* EXCLUDE (_row_number) FROM raw JOIN tok USING (_row_number)"
             )
-        build_typed(con, lf.relpath, c, header, loaded.native, self.ws.config.ingest)
+            con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_tok")
+        visible = self._visible_columns(header, tok_cols)
+        build_typed(con, lf.relpath, c, header, loaded.native, self.ws.config.ingest, hash_columns=visible)
         good = int(con.execute("SELECT count(*) FROM staged WHERE _reason IS NULL").fetchall()[0][0])
         bad = loaded.rows - good
         res.rows_in = loaded.rows + len(loaded.rejects)
         res.rows_loaded, res.rows_quarantined = good, bad + len(loaded.rejects)
-        visible = self._visible_columns(header, tok_cols)
         lineage = (f"{lit(bid)} AS _batch_id, {lit(lf.relpath)} AS _source_file, _row_number, "
-                   f"TIMESTAMPTZ {lit(datetime.now(UTC).isoformat())} AS _ingested_at, "
-                   f"md5(concat_ws(chr(31), {', '.join(f'coalesce(CAST({q(v)} AS VARCHAR), chr(0))' for v in visible)})) AS _row_hash")
+                   f"TIMESTAMPTZ {lit(datetime.now(UTC).isoformat())} AS _ingested_at, _row_hash")
         cols_sql = ", ".join(f"CAST({q(v)} AS VARCHAR) AS {q(v)}" if not v.endswith("_variants") else q(v) for v in visible)
-        if good:
-            self._write("bronze", c.source, bid, con.sql(
-                f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL ORDER BY _row_number"
-            ).to_arrow_reader(), schema_merge=True)
         if res.rows_quarantined:
             self._write_quarantine(con, bid, lf, cols_sql, lineage, loaded.rejects)
         if good:
-            self._write_silver(con, bid, header, tok_cols, lineage)
+            # bronze and silver are independent commits from the same staged rows: write both at
+            # once (each on its own cursor; Delta writers release the GIL).
+            bronze_sql = f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL ORDER BY _row_number"
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                jobs = [
+                    pool.submit(lambda cur: self._write("bronze", c.source, bid, cur.sql(bronze_sql).to_arrow_reader(),
+                                                        schema_merge=True), con.cursor()),
+                    pool.submit(self._write_silver, con.cursor(), bid, header, tok_cols, lineage),
+                ]
+                for job in jobs:
+                    job.result()
         self._record_pii(bid, scan, res)
 
     def _visible_columns(self, header: Header, tok_cols: list[tuple[str, str]]) -> list[str]:

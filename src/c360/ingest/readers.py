@@ -24,6 +24,9 @@ from c360.config import Contract
 from c360.errors import ContractError
 
 
+EMPTY_RAW = "CREATE OR REPLACE VIEW raw AS SELECT CAST(NULL AS BIGINT) AS _row_number WHERE false"
+
+
 @dataclass
 class Reject:
     line: int | None
@@ -58,7 +61,7 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> 
     opts = contract.csv
     header = _read_header(path, contract)
     if header is None:
-        con.execute("CREATE OR REPLACE TEMP TABLE raw (_row_number BIGINT)")
+        con.execute(EMPTY_RAW)
         return Loaded([], 0, [], set())
     if not opts.header:
         raise ContractError(message=f"{path.name}: files without a header row are not supported yet")
@@ -75,7 +78,7 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> 
     con.execute("DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan")
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE raw_in AS
+        CREATE OR REPLACE TABLE raw_in AS
         SELECT * FROM read_csv({_sql_str(str(path))}, columns={cols}, header=true,
             auto_detect=false, delim={_sql_str(opts.delimiter)}, quote={_sql_str(opts.quote)},
             escape={_sql_str(opts.quote)}, strict_mode=true, store_rejects=true,
@@ -83,8 +86,8 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> 
             null_padding=false, parallel=true)
         """
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE raw AS SELECT *, rowid + 1 AS _row_number FROM raw_in")
-    con.execute("DROP TABLE raw_in")
+    # A view, not a copy: rowid of a freshly loaded table is its record order.
+    con.execute("CREATE OR REPLACE VIEW raw AS SELECT *, rowid + 1 AS _row_number FROM raw_in")
     rejects = [
         Reject(line=int(line), reason=f"malformed row: {etype.lower()}: {msg}", raw=raw or "")
         for line, etype, msg, raw in con.execute(
@@ -166,10 +169,11 @@ def _register_raw(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     if table.num_columns:
         table = table.append_column("_row_number", pa.array(range(1, table.num_rows + 1), pa.int64()))
         con.register("raw_arrow", table)
-        con.execute("CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM raw_arrow")
+        con.execute("CREATE OR REPLACE TABLE raw_in AS SELECT * FROM raw_arrow")
+        con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_in")
         con.unregister("raw_arrow")
     else:
-        con.execute("CREATE OR REPLACE TEMP TABLE raw (_row_number BIGINT)")
+        con.execute(EMPTY_RAW)
 
 
 LOADERS = {"csv": load_csv, "jsonl": load_jsonl, "parquet": load_parquet}
@@ -177,6 +181,6 @@ LOADERS = {"csv": load_csv, "jsonl": load_jsonl, "parquet": load_parquet}
 
 def load(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> Loaded:
     if path.stat().st_size == 0:
-        con.execute("CREATE OR REPLACE TEMP TABLE raw (_row_number BIGINT)")
+        con.execute(EMPTY_RAW)
         return Loaded([], 0, [], set())
     return LOADERS[contract.format](con, path, contract)

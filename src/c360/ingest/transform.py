@@ -46,7 +46,7 @@ def build_tokens(
     """Create temp table ``tok`` (_row_number, <col>_token/_last4/_variants, redacted text)."""
     scan = PiiScan()
     if not tok_cols and not text_cols:
-        con.execute("CREATE OR REPLACE TEMP TABLE tok AS SELECT _row_number FROM raw")
+        con.execute("CREATE OR REPLACE TABLE tok AS SELECT _row_number FROM raw")
         return scan
     keys = contract.key
     names = list(dict.fromkeys([c for c, _ in tok_cols] + text_cols + keys))
@@ -89,6 +89,6 @@ def build_tokens(
             scan.counts[(col, kind)] = n
         out[col] = pa.array(red, pa.string())
     con.register("tok_arrow", pa.table(out))
-    con.execute("CREATE OR REPLACE TEMP TABLE tok AS SELECT * FROM tok_arrow")
+    con.execute("CREATE OR REPLACE TABLE tok AS SELECT * FROM tok_arrow")
     con.unregister("tok_arrow")
     return scan

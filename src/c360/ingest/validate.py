@@ -82,7 +82,7 @@ def typed_expr(spec: ColumnSpec, native: bool) -> str:
     if t == "int":
         return f"TRY_CAST(replace({v}, ',', '') AS BIGINT)"
     if t in ("float", "decimal"):
-        return f"TRY_CAST(regexp_replace({v}, '[$,]', '', 'g') AS {SQL_TYPES[t]})"
+        return f"TRY_CAST(replace(replace({v}, ',', ''), '$', '') AS {SQL_TYPES[t]})"
     if t == "bool":
         return (
             f"CASE WHEN lower({v}) IN ({', '.join(map(lit, TRUE_VALUES))}) THEN true "
@@ -109,7 +109,7 @@ def expectation(spec: ColumnSpec) -> str:
 
 def build_typed(
     con: duckdb.DuckDBPyConnection, file: str, contract: Contract, header: Header,
-    native: set[str], cfg: IngestConfig,
+    native: set[str], cfg: IngestConfig, hash_columns: list[str] | None = None,
 ) -> None:
     """Create temp table ``staged``: every ``raw`` column, each contract column typed as
     ``__t_<name>``, and ``_reason`` (NULL for a good row)."""
@@ -141,7 +141,15 @@ def build_typed(
             f"CASE WHEN {_value(cdc.op_column)} NOT IN ({ops}) THEN 'unknown CDC operation in column {cdc.op_column}: ' || coalesce(raw.{q(cdc.op_column)}, 'null') END"
         )
     reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {', '.join(selects)}, {reason} AS _reason FROM raw")
+    row_hash = (
+        "md5(concat_ws(chr(31), "
+        + ", ".join(f"coalesce(CAST(raw.{q(v)} AS VARCHAR), chr(0))" for v in hash_columns or ["_row_number"])
+        + "))"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE staged AS SELECT {', '.join(selects)}, {reason} AS _reason, "
+        f"{row_hash} AS _row_hash FROM raw"
+    )
     _detect_type_change(con, file, checks, cfg)
     if contract.key and not contract.cdc:
         _mark_duplicate_keys(con, contract)

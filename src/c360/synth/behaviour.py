@@ -18,9 +18,14 @@ from c360.synth import fmt
 from c360.synth.bank_sources import SourceData
 from c360.synth.options import SynthOptions
 
-PRODUCTS = (("checking", 0.95, 3_000, 1.0), ("savings", 0.6, 12_000, 1.2),
-            ("cd", 0.12, 25_000, 0.8), ("money_market", 0.08, 40_000, 1.0),
-            ("mortgage", 0.15, 210_000, 0.5), ("heloc", 0.04, 30_000, 0.7))
+PRODUCTS = (
+    ("checking", 0.95, 3_000, 1.0),
+    ("savings", 0.6, 12_000, 1.2),
+    ("cd", 0.12, 25_000, 0.8),
+    ("money_market", 0.08, 40_000, 1.0),
+    ("mortgage", 0.15, 210_000, 0.5),
+    ("heloc", 0.04, 30_000, 0.7),
+)
 DEPOSITS = ("checking", "savings", "cd", "money_market")
 DIP_DAYS = 30
 #: segment → (definition, base response rate, true uplift of an offer)
@@ -34,8 +39,9 @@ SEGMENTS = {
 }
 
 
-def churn(people: pl.DataFrame, core: SourceData, opts: SynthOptions,
-          rng: np.random.Generator) -> dict[str, np.ndarray]:
+def churn(
+    people: pl.DataFrame, core: SourceData, opts: SynthOptions, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Per person: propensity, churned flag and churn day (only core customers churn)."""
     n = people.height
     age = people["age"].to_numpy()
@@ -58,8 +64,9 @@ def _dip(t: int, churn_day: np.ndarray, floor: float) -> np.ndarray:
     return np.where(t >= churn_day, 0.0, m)
 
 
-def accounts(core: SourceData, ch: dict[str, np.ndarray], opts: SynthOptions,
-             rng: np.random.Generator) -> SourceData:
+def accounts(
+    core: SourceData, ch: dict[str, np.ndarray], opts: SynthOptions, rng: np.random.Generator
+) -> SourceData:
     """core_accounts snapshot rows (closures of churners arrive as changed rows)."""
     n = len(core.keys)
     rec_i, prod_i = [], []
@@ -85,31 +92,49 @@ def accounts(core: SourceData, ch: dict[str, np.ndarray], opts: SynthOptions,
     rec_day = core.extra["day"][ri]  # type: ignore[index]
     closed_date = start + np.minimum(closed_day, 10**4).astype("timedelta64[D]")
     prod = np.array([p[0] for p in PRODUCTS], dtype=object)[pi]
-    base = pl.DataFrame({
-        "account_no": keys,
-        "customer_no": np.array(core.keys, dtype=object)[ri].tolist(),
-        "product": prod.tolist(),
-        "opened_at": fmt.dates(np.where(rec_day > 0, start + rec_day.astype("timedelta64[D]"),
-                                        opened), "%m/%d/%Y"),
-        "status": status.tolist(),
-        "closed_at": fmt.dates(closed_date, "%m/%d/%Y", closed_day <= 0),
-        "_day": rec_day, "_seq": np.arange(m),
-    })
+    base = pl.DataFrame(
+        {
+            "account_no": keys,
+            "customer_no": np.array(core.keys, dtype=object)[ri].tolist(),
+            "product": prod.tolist(),
+            "opened_at": fmt.dates(
+                np.where(rec_day > 0, start + rec_day.astype("timedelta64[D]"), opened), "%m/%d/%Y"
+            ),
+            "status": status.tolist(),
+            "closed_at": fmt.dates(closed_date, "%m/%d/%Y", closed_day <= 0),
+            "_day": rec_day,
+            "_seq": np.arange(m),
+        }
+    )
     later = (closed_day >= 1) & (closed_day <= opts.days) & (closed_day > rec_day)
     change = base.filter(pl.Series(later)).with_columns(
         status=pl.lit("closed"),
         closed_at=pl.Series(fmt.dates(closed_date[later], "%m/%d/%Y"), dtype=pl.String),
-        _day=pl.Series(closed_day[later]), _seq=pl.Series(np.arange(m)[later] + m))
+        _day=pl.Series(closed_day[later]),
+        _seq=pl.Series(np.arange(m)[later] + m),
+    )
     frame = pl.concat([base, change]).sort(["_day", "_seq"], maintain_order=True)
-    return SourceData("core_accounts", frame, keys, person, pl.DataFrame(),
-                      {"product": prod, "person": person, "closed_day": closed_day,
-                       "rec_day": rec_day, "hist_closed": hist_closed,
-                       "base": np.array([PRODUCTS[i][2] for i in pi], float)
-                       * rng.lognormal(0, np.array([PRODUCTS[i][3] for i in pi]))})
+    return SourceData(
+        "core_accounts",
+        frame,
+        keys,
+        person,
+        pl.DataFrame(),
+        {
+            "product": prod,
+            "person": person,
+            "closed_day": closed_day,
+            "rec_day": rec_day,
+            "hist_closed": hist_closed,
+            "base": np.array([PRODUCTS[i][2] for i in pi], float)
+            * rng.lognormal(0, np.array([PRODUCTS[i][3] for i in pi])),
+        },
+    )
 
 
-def balances(acc: SourceData, ch: dict[str, np.ndarray], opts: SynthOptions,
-             rng: np.random.Generator) -> pl.DataFrame:
+def balances(
+    acc: SourceData, ch: dict[str, np.ndarray], opts: SynthOptions, rng: np.random.Generator
+) -> pl.DataFrame:
     """core_balances: weekly history in the full load, then one row per account per day."""
     x = acc.extra
     person, base = x["person"], x["base"]  # type: ignore[index]
@@ -126,8 +151,11 @@ def balances(acc: SourceData, ch: dict[str, np.ndarray], opts: SynthOptions,
         alive = (m > 0) & (x["rec_day"] <= max(t, 0))  # type: ignore[operator]
         idx = np.flatnonzero(alive)
         bal = base[idx] * m[idx] * rng.lognormal(0, 0.05, len(idx))
-        parts.append(pl.DataFrame({"i": idx, "t": np.full(len(idx), t),
-                                   "cents": np.round(bal * 100).astype(np.int64)}))
+        parts.append(
+            pl.DataFrame(
+                {"i": idx, "t": np.full(len(idx), t), "cents": np.round(bal * 100).astype(np.int64)}
+            )
+        )
     df = pl.concat(parts)
     keys = pl.Series(acc.keys)
     start = np.datetime64(opts.start_date, "D")
@@ -139,8 +167,13 @@ def balances(acc: SourceData, ch: dict[str, np.ndarray], opts: SynthOptions,
     )
 
 
-def logins(core: SourceData, people: pl.DataFrame, ch: dict[str, np.ndarray],
-           opts: SynthOptions, rng: np.random.Generator) -> tuple[pl.DataFrame, np.ndarray]:
+def logins(
+    core: SourceData,
+    people: pl.DataFrame,
+    ch: dict[str, np.ndarray],
+    opts: SynthOptions,
+    rng: np.random.Generator,
+) -> tuple[pl.DataFrame, np.ndarray]:
     """digital_logins events; returns them and the per-person enrolment flag."""
     primary = np.flatnonzero(~core.extra["dup"])  # type: ignore[operator]
     person = core.person[primary]
@@ -166,25 +199,34 @@ def logins(core: SourceData, people: pl.DataFrame, ch: dict[str, np.ndarray],
     k = df.height
     sec = fmt.day_seconds(opts.start_date, df["t"].to_numpy(), rng, (0, 24))
     dev = np.array(["ios", "android", "web"])
-    out = pl.DataFrame({
-        "login_id": [f"LG{v:010d}" for v in np.arange(1, k + 1)],
-        "username": user[df["i"].to_numpy()].tolist() if k else [],
-        "customer_no": np.array(core.keys, dtype=object)[primary][df["i"].to_numpy()].tolist()
-        if k else [],
-        "_sec": sec,
-        "device": dev[device[df["i"].to_numpy()]] if k else [],
-        "success": np.where(rng.random(k) < 0.96, "true", "false"),
-        "_day": np.clip(df["t"].to_numpy(), 0, None),
-    }).sort(["_day", "_sec"], maintain_order=True)
-    out = out.with_columns(at=fmt.epoch_expr("_sec")).select(
-        "login_id", "username", "customer_no", "at", "device", "success", "_day")
+    out = pl.DataFrame(
+        {
+            "username": user[df["i"].to_numpy()].tolist() if k else [],
+            "customer_no": np.array(core.keys, dtype=object)[primary][df["i"].to_numpy()].tolist()
+            if k
+            else [],
+            "_sec": sec,
+            "device": dev[device[df["i"].to_numpy()]] if k else [],
+            "success": np.where(rng.random(k) < 0.96, "true", "false"),
+            "_day": np.clip(df["t"].to_numpy(), 0, None),
+        }
+    ).sort(["_day", "_sec"], maintain_order=True)
+    out = out.with_columns(
+        login_id=pl.format("LG{}", (pl.int_range(pl.len()) + 1).cast(pl.String).str.zfill(10)),
+        at=fmt.epoch_expr("_sec"),
+    ).select("login_id", "username", "customer_no", "at", "device", "success", "_day")
     is_enrolled = np.zeros(people.height, bool)
     is_enrolled[person] = True
     return out, is_enrolled
 
 
-def segments(people: pl.DataFrame, acc: SourceData, ch: dict[str, np.ndarray],
-             enrolled: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def segments(
+    people: pl.DataFrame,
+    acc: SourceData,
+    ch: dict[str, np.ndarray],
+    enrolled: np.ndarray,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
     """Segment, response probabilities under control/treatment, per person."""
     n = people.height
     x = acc.extra
@@ -203,5 +245,9 @@ def segments(people: pl.DataFrame, acc: SourceData, ch: dict[str, np.ndarray],
     seg[~ch["customer"]] = "prospect"
     base = np.array([SEGMENTS[s][1] for s in seg])
     lift = np.array([SEGMENTS[s][2] for s in seg])
-    return {"segment": seg, "p_control": base, "p_treated": np.clip(base + lift, 0, 1),
-            "deposit_balance": np.round(dep, 2)}
+    return {
+        "segment": seg,
+        "p_control": base,
+        "p_treated": np.clip(base + lift, 0, 1),
+        "deposit_balance": np.round(dep, 2),
+    }

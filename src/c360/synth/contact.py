@@ -9,12 +9,21 @@ from c360.synth import fmt
 from c360.synth.bank_sources import SourceData
 from c360.synth.options import SynthOptions
 
-TOPICS = ("balance_inquiry", "card_dispute", "address_change", "fraud_report", "loan_payoff",
-          "rate_inquiry", "close_account")
+TOPICS = (
+    "balance_inquiry",
+    "card_dispute",
+    "address_change",
+    "fraud_report",
+    "loan_payoff",
+    "rate_inquiry",
+    "close_account",
+)
 _TOPIC_P = np.array([0.3, 0.18, 0.1, 0.08, 0.1, 0.14, 0.1])
-_OPENERS = ("Thank you for calling, this is {agent}, how can I help you today?",
-            "Good {part}, you've reached member services, my name is {agent}.",
-            "Hi, thanks for holding, this is {agent}. What can I do for you?")
+_OPENERS = (
+    "Thank you for calling, this is {agent}, how can I help you today?",
+    "Good {part}, you've reached member services, my name is {agent}.",
+    "Hi, thanks for holding, this is {agent}. What can I do for you?",
+)
 _ASKS = {
     "balance_inquiry": "Hi, I just wanted to check the balance on my checking account.",
     "card_dispute": "There's a charge on my card I don't recognise, about {amt} dollars.",
@@ -54,28 +63,52 @@ def sms_consent(people: pl.DataFrame, opts: SynthOptions, rng: np.random.Generat
             words[low] = np.char.lower(words[low].astype(str)).astype(object)
             if kw == "STOP":
                 words[rng.random(len(i)) < 0.05] = "Stop"
-        ev.append(pl.DataFrame({"i": i, "t": t[i], "keyword": words.tolist()},
-                               schema={"i": pl.Int64, "t": pl.Int64, "keyword": pl.String}))
+        ev.append(
+            pl.DataFrame(
+                {"i": i, "t": t[i], "keyword": words.tolist()},
+                schema={"i": pl.Int64, "t": pl.Int64, "keyword": pl.String},
+            )
+        )
     df = pl.concat(ev)
     sec = fmt.day_seconds(opts.start_date, df["t"].to_numpy(), rng, (0, 24))
     phone = fmt.phone(mob[cand[df["i"].to_numpy()]], "e164")
-    df = df.with_columns(_sec=pl.Series(sec), phone=pl.Series(phone.tolist(), dtype=pl.String),
-                         _day=pl.col("t").clip(0, None)).sort(["_day", "_sec"], maintain_order=True)
+    df = df.with_columns(
+        _sec=pl.Series(sec),
+        phone=pl.Series(phone.tolist(), dtype=pl.String),
+        _day=pl.col("t").clip(0, None),
+    ).sort(["_day", "_sec"], maintain_order=True)
     return df.select(
         message_id=pl.format("SM{}", (pl.int_range(pl.len()) + 1).cast(pl.String).str.zfill(10)),
-        phone="phone", keyword="keyword", received_at=fmt.epoch_expr("_sec"),
-        short_code=pl.lit("72345"), _day="_day")
+        phone="phone",
+        keyword="keyword",
+        received_at=fmt.epoch_expr("_sec"),
+        short_code=pl.lit("72345"),
+        _day="_day",
+    )
 
 
-def _call_text(rng: np.random.Generator, topic: str, agent: str, name: str, ssn: str,
-               pan: str, email: str, phone: str) -> str:
-    parts = [_OPENERS[int(rng.integers(0, 3))].format(agent=agent, part="morning"),
-             _ASKS[topic].format(amt=int(rng.integers(20, 900)))]
+def _call_text(
+    rng: np.random.Generator,
+    topic: str,
+    agent: str,
+    name: str,
+    ssn: str,
+    pan: str,
+    email: str,
+    phone: str,
+) -> str:
+    parts = [
+        _OPENERS[int(rng.integers(0, 3))].format(agent=agent, part="morning"),
+        _ASKS[topic].format(amt=int(rng.integers(20, 900))),
+    ]
     what = "full name and date of birth"
     if ssn and rng.random() < 0.12:
-        parts += [_VERIFY.format(what="social security number"),
-                  f"Yeah it's {ssn[:3]} {ssn[3:5]} {ssn[5:]}." if rng.random() < 0.6
-                  else f"My social is {ssn}."]
+        parts += [
+            _VERIFY.format(what="social security number"),
+            f"Yeah it's {ssn[:3]} {ssn[3:5]} {ssn[5:]}."
+            if rng.random() < 0.6
+            else f"My social is {ssn}.",
+        ]
     else:
         parts += [_VERIFY.format(what=what), f"It's {name}."]
     if pan and topic in ("card_dispute", "fraud_report") and rng.random() < 0.4:
@@ -90,8 +123,13 @@ def _call_text(rng: np.random.Generator, topic: str, agent: str, name: str, ssn:
     return " ".join(parts)
 
 
-def cc_transcripts(people: pl.DataFrame, card: SourceData, ch: dict[str, np.ndarray],
-                   opts: SynthOptions, rng: np.random.Generator) -> pl.DataFrame:
+def cc_transcripts(
+    people: pl.DataFrame,
+    card: SourceData,
+    ch: dict[str, np.ndarray],
+    opts: SynthOptions,
+    rng: np.random.Generator,
+) -> pl.DataFrame:
     """Calls from customers; churners call to close accounts in their last month."""
     who = np.flatnonzero((people["in_core"] | people["in_card"]).to_numpy())
     cday = ch["churn_day"][who]
@@ -113,24 +151,48 @@ def cc_transcripts(people: pl.DataFrame, card: SourceData, ch: dict[str, np.ndar
     sec = fmt.day_seconds(opts.start_date, tt, rng, (8, 20))
     o = np.lexsort((sec, tt))
     idx, tt, sec, topic = idx[o], tt[o], sec[o], topic[o]
-    cols = {c: people[c].to_numpy() for c in ("first_name", "last_name", "ssn", "email",
-                                             "mobile", "home_phone")}
+    cols = {
+        c: people[c].to_numpy()
+        for c in ("first_name", "last_name", "ssn", "email", "mobile", "home_phone")
+    }
     agents = rng.integers(100, 180, m)
     caller = np.where(rng.random(m) < 0.6, cols["mobile"][idx], cols["home_phone"][idx])
     caller = np.where(rng.random(m) < 0.07, "", caller)  # withheld / unknown
-    text = [_call_text(rng, topic[k], f"agent {agents[k]}",
-                       f"{cols['first_name'][p].title()} {cols['last_name'][p].title()}",
-                       cols["ssn"][p], pan_of.get(int(p), ""), cols["email"][p], cols["mobile"][p])
-            for k, p in enumerate(idx)]
-    return pl.DataFrame({
-        "call_id": [f"CALL-{v:09d}" for v in range(1, m + 1)],
-        "agent_id": [f"AG{a}" for a in agents],
-        "caller_phone": fmt.phone(caller.astype(object), "e164").tolist(),
-        "_sec": sec,
-        "duration_s": np.round(rng.lognormal(5.6, 0.6, m)).astype(np.int64),
-        "transcript": text,
-        "topic": topic.tolist(),
-        "_day": np.clip(tt, 0, None),
-    }).with_columns(started_at=fmt.epoch_expr("_sec", "%Y-%m-%dT%H:%M:%SZ")).select(
-        "call_id", "agent_id", "caller_phone", "started_at", "duration_s", "transcript", "topic",
-        "_day")
+    text = [
+        _call_text(
+            rng,
+            topic[k],
+            f"agent {agents[k]}",
+            f"{cols['first_name'][p].title()} {cols['last_name'][p].title()}",
+            cols["ssn"][p],
+            pan_of.get(int(p), ""),
+            cols["email"][p],
+            cols["mobile"][p],
+        )
+        for k, p in enumerate(idx)
+    ]
+    return (
+        pl.DataFrame(
+            {
+                "call_id": [f"CALL-{v:09d}" for v in range(1, m + 1)],
+                "agent_id": [f"AG{a}" for a in agents],
+                "caller_phone": fmt.phone(caller.astype(object), "e164").tolist(),
+                "_sec": sec,
+                "duration_s": np.round(rng.lognormal(5.6, 0.6, m)).astype(np.int64),
+                "transcript": text,
+                "topic": topic.tolist(),
+                "_day": np.clip(tt, 0, None),
+            }
+        )
+        .with_columns(started_at=fmt.epoch_expr("_sec", "%Y-%m-%dT%H:%M:%SZ"))
+        .select(
+            "call_id",
+            "agent_id",
+            "caller_phone",
+            "started_at",
+            "duration_s",
+            "transcript",
+            "topic",
+            "_day",
+        )
+    )

@@ -38,7 +38,7 @@ def txn_columns(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     k = rng.choice(len(MCC), n, p=_W)
     mean = np.array([m[1] for m in MCC])[k]
     sig = np.array([m[2] for m in MCC])[k]
-    cents = np.round(mean * rng.lognormal(-sig**2 / 2, sig) * 100).astype(np.int64) + 1
+    cents = np.round(mean * rng.lognormal(-(sig**2) / 2, sig) * 100).astype(np.int64) + 1
     cents[rng.random(n) < 0.01] *= -1  # refunds
     cnt = np.diff(_OFF)[k]
     mi = _OFF[k] + (rng.random(n) * cnt).astype(np.int64)
@@ -46,26 +46,38 @@ def txn_columns(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {"mcc": np.array([m[0] for m in MCC])[k], "mi": mi, "store": store, "cents": cents}
 
 
-def txn_frame(acct: pl.Series, sec: np.ndarray, cols: dict[str, np.ndarray],
-              first_id: int = 1) -> pl.DataFrame:
+def txn_frame(
+    acct: pl.Series, sec: np.ndarray, cols: dict[str, np.ndarray], first_id: int = 1
+) -> pl.DataFrame:
     """The card_transactions layout from account ids, epoch seconds and txn columns."""
     n = len(sec)
-    return pl.DataFrame({"_n": np.arange(first_id, first_id + n), "_sec": sec,
-                         "_mi": cols["mi"], "_store": cols["store"], "_cents": cols["cents"],
-                         "card_account_id": acct, "mcc": cols["mcc"]}).select(
+    return pl.DataFrame(
+        {
+            "_n": np.arange(first_id, first_id + n),
+            "_sec": sec,
+            "_mi": cols["mi"],
+            "_store": cols["store"],
+            "_cents": cols["cents"],
+            "card_account_id": acct,
+            "mcc": cols["mcc"],
+        }
+    ).select(
         txn_id=pl.format("TX{}", pl.col("_n").cast(pl.String).str.zfill(12)),
         card_account_id="card_account_id",
         posted_at=fmt.epoch_expr("_sec"),
         amount=fmt.money_expr("_cents"),
         mcc="mcc",
-        merchant=pl.format("{} #{}", pl.col("_mi").replace_strict(
-            list(range(len(_MERCH))), _MERCH, return_dtype=pl.String),
-            pl.col("_store").cast(pl.String)),
+        merchant=pl.format(
+            "{} #{}",
+            pl.col("_mi").replace_strict(list(range(len(_MERCH))), _MERCH, return_dtype=pl.String),
+            pl.col("_store").cast(pl.String),
+        ),
     )
 
 
-def card_transactions(card: SourceData, ch: dict[str, np.ndarray], opts: SynthOptions,
-                      rng: np.random.Generator) -> pl.DataFrame:
+def card_transactions(
+    card: SourceData, ch: dict[str, np.ndarray], opts: SynthOptions, rng: np.random.Generator
+) -> pl.DataFrame:
     n = len(card.keys)
     rate = opts.transactions_per_customer_per_day * rng.lognormal(-0.5, 1.0, n)
     start = np.datetime64(opts.start_date, "D")
@@ -93,8 +105,17 @@ def email_events(esp: SourceData, opts: SynthOptions, rng: np.random.Generator) 
     email = x["email"]
     n = len(esp.keys)
     open_p = np.clip(rng.beta(2, 6, n), 0, 1)
-    bad = np.isin(email, ["noemail@none.com", "na@na.com", "none@bank.com", "x@x.com",
-                          "noemail@noemail.com", "customer@declined.com"])  # type: ignore[arg-type]
+    bad = np.isin(
+        email,
+        [
+            "noemail@none.com",
+            "na@na.com",
+            "none@bank.com",
+            "x@x.com",
+            "noemail@noemail.com",
+            "customer@declined.com",
+        ],
+    )  # type: ignore[arg-type]
     period = {"newsletter": 7, "offers": 3, "rate_alerts": 5}
     rows: list[pl.DataFrame] = []
     start = np.datetime64(opts.start_date, "D")
@@ -102,8 +123,9 @@ def email_events(esp: SourceData, opts: SynthOptions, rng: np.random.Generator) 
         for name in LISTS:
             if t % period[name]:
                 continue
-            who = np.flatnonzero((lst == name) & (sub_day <= t) & (unsub_day > t)
-                                 & (rec_day <= max(t, 0)))
+            who = np.flatnonzero(
+                (lst == name) & (sub_day <= t) & (unsub_day > t) & (rec_day <= max(t, 0))
+            )
             m = len(who)
             d = str(start + np.timedelta64(t, "D")).replace("-", "")
             camp = f"CMP-{d}-{name[:3].upper()}"
@@ -112,19 +134,47 @@ def email_events(esp: SourceData, opts: SynthOptions, rng: np.random.Generator) 
             opened = ~bounce & (rng.random(m) < open_p[who])
             click = opened & (rng.random(m) < 0.18)
             delay = rng.integers(60, 86400, m)
-            for kind, mask, s in (("sent", np.ones(m, bool), sent), ("bounce", bounce, sent + 5),
-                                  ("open", opened, sent + delay),
-                                  ("click", click, sent + delay + rng.integers(5, 600, m))):
-                rows.append(pl.DataFrame({"i": who[mask], "event_type": kind, "campaign_id": camp,
-                                          "_sec": s[mask], "_t": np.full(int(mask.sum()), t)}))
+            for kind, mask, s in (
+                ("sent", np.ones(m, bool), sent),
+                ("bounce", bounce, sent + 5),
+                ("open", opened, sent + delay),
+                ("click", click, sent + delay + rng.integers(5, 600, m)),
+            ):
+                rows.append(
+                    pl.DataFrame(
+                        {
+                            "i": who[mask],
+                            "event_type": kind,
+                            "campaign_id": camp,
+                            "_sec": s[mask],
+                            "_t": np.full(int(mask.sum()), t),
+                        }
+                    )
+                )
     uns = np.flatnonzero((unsub_day >= -opts.history_days) & (unsub_day <= opts.days))
-    rows.append(pl.DataFrame({"i": uns, "event_type": "unsubscribe", "campaign_id": "",
-                              "_sec": x["unsub_sec"][uns], "_t": unsub_day[uns]}))  # type: ignore[index]
-    df = pl.concat(rows).with_columns(_day=pl.col("_t").clip(0, None)).sort(
-        ["_day", "_sec"], maintain_order=True)
+    rows.append(
+        pl.DataFrame(
+            {
+                "i": uns,
+                "event_type": "unsubscribe",
+                "campaign_id": "",
+                "_sec": x["unsub_sec"][uns],
+                "_t": unsub_day[uns],
+            }
+        )
+    )  # type: ignore[index]
+    df = (
+        pl.concat(rows)
+        .with_columns(_day=pl.col("_t").clip(0, None))
+        .sort(["_day", "_sec"], maintain_order=True)
+    )
     keys, emails = pl.Series(esp.keys), pl.Series(email.tolist(), dtype=pl.String)
     return df.select(
         event_id=pl.format("EV{}", (pl.int_range(pl.len()) + 1).cast(pl.String).str.zfill(11)),
-        subscriber_id=keys.gather(df["i"]), email=emails.gather(df["i"]),
-        event_type="event_type", campaign_id="campaign_id",
-        at=fmt.epoch_expr("_sec", "%Y-%m-%dT%H:%M:%SZ"), _day="_day")
+        subscriber_id=keys.gather(df["i"]),
+        email=emails.gather(df["i"]),
+        event_type="event_type",
+        campaign_id="campaign_id",
+        at=fmt.epoch_expr("_sec", "%Y-%m-%dT%H:%M:%SZ"),
+        _day="_day",
+    )

@@ -48,11 +48,13 @@ def dates(values: np.ndarray, fmt: str, known: np.ndarray | None = None) -> list
 
 def timestamps(seconds: np.ndarray, fmt: str = "%Y-%m-%d %H:%M:%S") -> list[str]:
     """Epoch seconds (int64) → strings."""
-    return pl.Series(seconds.astype("datetime64[s]")).dt.strftime(fmt).to_list()
+    df = pl.DataFrame({"s": np.asarray(seconds, dtype=np.int64)})
+    return df.select(epoch_expr("s", fmt)).to_series().to_list()
 
 
-def day_seconds(start: date, day_offset: np.ndarray, rng: np.random.Generator,
-                hours: tuple[int, int] = (7, 22)) -> np.ndarray:
+def day_seconds(
+    start: date, day_offset: np.ndarray, rng: np.random.Generator, hours: tuple[int, int] = (7, 22)
+) -> np.ndarray:
     """Epoch seconds at a random time of day ``start + day_offset`` (UTC)."""
     base = (np.datetime64(start, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64) * 86400
     sec = rng.integers(hours[0] * 3600, hours[1] * 3600, len(day_offset))
@@ -63,9 +65,12 @@ def money(cents: np.ndarray) -> list[str]:
     """Integer cents → '1234.56' (exact, no float rounding)."""
     c = np.asarray(cents, dtype=np.int64)
     s = pl.Series(np.abs(c))
-    txt = (np.where(c < 0, "-", "").astype(object)
-           + np.array((s // 100).cast(pl.String).to_list(), dtype=object) + "."
-           + np.array((s % 100).cast(pl.String).str.zfill(2).to_list(), dtype=object))
+    txt = (
+        np.where(c < 0, "-", "").astype(object)
+        + np.array((s // 100).cast(pl.String).to_list(), dtype=object)
+        + "."
+        + np.array((s % 100).cast(pl.String).str.zfill(2).to_list(), dtype=object)
+    )
     return txt.tolist()
 
 
@@ -86,10 +91,18 @@ def at_time(d: date, hour: int = 2) -> str:
 def money_expr(cents: str) -> pl.Expr:
     """Integer-cents column → exact decimal text, inside polars (fast for millions of rows)."""
     c = pl.col(cents)
-    return pl.format("{}{}.{}", pl.when(c < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-                     (c.abs() // 100).cast(pl.String),
-                     (c.abs() % 100).cast(pl.String).str.zfill(2))
+    return pl.format(
+        "{}{}.{}",
+        pl.when(c < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (c.abs() // 100).cast(pl.String),
+        (c.abs() % 100).cast(pl.String).str.zfill(2),
+    )
 
 
 def epoch_expr(seconds: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> pl.Expr:
     return pl.from_epoch(pl.col(seconds), time_unit="s").dt.strftime(fmt)
+
+
+def strs(values: np.ndarray | list[str]) -> pl.Series:
+    """A String series from object/unicode arrays (polars would make object ones Object)."""
+    return pl.Series(np.asarray(values, dtype=object).tolist(), dtype=pl.String)

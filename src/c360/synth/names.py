@@ -24,25 +24,146 @@ PLACEHOLDER_EMAILS = (
 )
 PLACEHOLDER_PHONES = ("0000000000", "9999999999", "1111111111")
 
-STREET_NAMES = (
-    "Main Oak Maple Cedar Pine Elm Washington Lake Hill Park Walnut Sunset Lincoln "
-    "Jackson Church Highland Madison River Spring Ridge Meadow Chestnut Franklin Center "
-    "Willow Jefferson Forest Cherry Adams Mill Sycamore Dogwood Hickory Birch Lakeview "
-    "Valley Grant Broad Market Prospect Union Liberty Fairview Woodland Green Poplar "
-    "Magnolia Laurel Aspen Summit Harbor Bayview Cypress Hillcrest Kingston Monroe"
-).split()
+STREET_NAMES = tuple(
+    [
+        "Main",
+        "Oak",
+        "Maple",
+        "Cedar",
+        "Pine",
+        "Elm",
+        "Washington",
+        "Lake",
+        "Hill",
+        "Park",
+        "Walnut",
+        "Sunset",
+        "Lincoln",
+        "Jackson",
+        "Church",
+        "Highland",
+        "Madison",
+        "River",
+        "Spring",
+        "Ridge",
+        "Meadow",
+        "Chestnut",
+        "Franklin",
+        "Center",
+        "Willow",
+        "Jefferson",
+        "Forest",
+        "Cherry",
+        "Adams",
+        "Mill",
+        "Sycamore",
+        "Dogwood",
+        "Hickory",
+        "Birch",
+        "Lakeview",
+        "Valley",
+        "Grant",
+        "Broad",
+        "Market",
+        "Prospect",
+        "Union",
+        "Liberty",
+        "Fairview",
+        "Woodland",
+        "Green",
+        "Poplar",
+        "Magnolia",
+        "Laurel",
+        "Aspen",
+        "Summit",
+        "Harbor",
+        "Bayview",
+        "Cypress",
+        "Hillcrest",
+        "Kingston",
+        "Monroe",
+    ]
+)
 STREET_TYPES = ("St", "Ave", "Rd", "Dr", "Ln", "Blvd", "Ct", "Way", "Pl", "Ter")
-EMAIL_DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com",
-                 "icloud.com", "comcast.net", "att.net", "msn.com", "live.com")
+EMAIL_DOMAINS = (
+    "gmail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "aol.com",
+    "icloud.com",
+    "comcast.net",
+    "att.net",
+    "msn.com",
+    "live.com",
+)
 EMAIL_DOMAIN_WEIGHTS = (0.42, 0.16, 0.09, 0.08, 0.06, 0.07, 0.04, 0.03, 0.02, 0.03)
 
-_RARE_PREFIX = ("hol", "brin", "kess", "mar", "wint", "ash", "whit", "blom", "dunk", "fair",
-                "hart", "lind", "stan", "cor", "rad", "vor", "kov", "pet", "ost", "ber",
-                "gal", "fern", "mont", "sand", "bel", "quin", "ross", "mel", "dar", "tal")
+_RARE_PREFIX = (
+    "hol",
+    "brin",
+    "kess",
+    "mar",
+    "wint",
+    "ash",
+    "whit",
+    "blom",
+    "dunk",
+    "fair",
+    "hart",
+    "lind",
+    "stan",
+    "cor",
+    "rad",
+    "vor",
+    "kov",
+    "pet",
+    "ost",
+    "ber",
+    "gal",
+    "fern",
+    "mont",
+    "sand",
+    "bel",
+    "quin",
+    "ross",
+    "mel",
+    "dar",
+    "tal",
+)
 _RARE_MID = ("", "a", "en", "er", "i", "o", "an", "el")
-_RARE_SUFFIX = ("ling", "berg", "ton", "ford", "ley", "wick", "man", "stein", "ski", "ova",
-                "ez", "elli", "ard", "enko", "ham", "worth", "son", "gard", "field", "by",
-                "mond", "ak", "ian", "ini", "etti", "ner", "dale", "well", "strom", "house")
+_RARE_SUFFIX = (
+    "ling",
+    "berg",
+    "ton",
+    "ford",
+    "ley",
+    "wick",
+    "man",
+    "stein",
+    "ski",
+    "ova",
+    "ez",
+    "elli",
+    "ard",
+    "enko",
+    "ham",
+    "worth",
+    "son",
+    "gard",
+    "field",
+    "by",
+    "mond",
+    "ak",
+    "ian",
+    "ini",
+    "etti",
+    "ner",
+    "dale",
+    "well",
+    "strom",
+    "house",
+)
 
 _KEYBOARD = {
     row[i]: row[max(i - 1, 0)] + row[min(i + 1, len(row) - 1)]
@@ -129,13 +250,13 @@ def typo(value: str, rng: np.random.Generator) -> str:
         if op == 0 and c.lower() in _KEYBOARD:
             near = _KEYBOARD[c.lower()]
             r = near[int(rng.integers(0, len(near)))]
-            new = value[:i] + (r.upper() if c.isupper() else r) + value[i + 1:]
+            new = value[:i] + (r.upper() if c.isupper() else r) + value[i + 1 :]
         elif op == 1:
-            new = value[:i] + value[i + 1:]
+            new = value[:i] + value[i + 1 :]
         elif op == 2:
             new = value[:i] + c + value[i:]
         else:
-            new = value[: i - 1] + value[i] + value[i - 1] + value[i + 1:]
+            new = value[: i - 1] + value[i] + value[i - 1] + value[i + 1 :]
         if new != value:
             return new
     return value + value[-1]
@@ -166,7 +287,7 @@ def transpose_digits(ssn9: str, rng: np.random.Generator) -> str:
     if not idx:
         return ssn9
     i = idx[int(rng.integers(0, len(idx)))]
-    return ssn9[:i] + ssn9[i + 1] + ssn9[i] + ssn9[i + 2:]
+    return ssn9[:i] + ssn9[i + 1] + ssn9[i] + ssn9[i + 2 :]
 
 
 def luhn_complete(prefix15: np.ndarray) -> np.ndarray:
@@ -183,6 +304,7 @@ def luhn_complete(prefix15: np.ndarray) -> np.ndarray:
 
 def luhn_valid(number: str) -> bool:
     digits = [int(c) for c in number if c.isdigit()][::-1]
-    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2)
-                for i, d in enumerate(digits))
+    total = sum(
+        d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits)
+    )
     return total % 10 == 0

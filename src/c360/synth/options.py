@@ -90,7 +90,10 @@ class SynthOptions:
     """Share of surnames drawn from a generated long tail rather than the
     frequency table, so name collisions happen at a realistic (not inflated) rate."""
 
-    churn_base_rate: float = 0.08
+    churn_base_rate: float = 0.04
+    """Mean churn propensity of core customers over the simulated span (history + days).
+    A real bank loses 10–15% a year (≈2% in two months); this is about double so that
+    small worlds still have enough churners to train and check a model on."""
     transactions_per_customer_per_day: float = 0.5
     logins_per_customer_per_day: float = 0.4
     calls_per_customer_per_day: float = 0.004

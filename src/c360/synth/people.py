@@ -50,8 +50,9 @@ def _phones(area: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     exch = rng.integers(200, 1000, n)
     exch[exch % 100 == 11] += 1  # no N11 exchanges
     line = rng.integers(0, 10_000, n)
-    return np.array([f"{a}{e:03d}{ln:04d}" for a, e, ln in zip(area, exch, line, strict=True)],
-                    dtype=object)
+    return np.array(
+        [f"{a}{e:03d}{ln:04d}" for a, e, ln in zip(area, exch, line, strict=True)], dtype=object
+    )
 
 
 def _addresses(city_idx: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -61,38 +62,57 @@ def _addresses(city_idx: np.ndarray, rng: np.random.Generator) -> dict[str, np.n
     sname = np.array(names.STREET_NAMES, dtype=object)[rng.integers(0, len(names.STREET_NAMES), n)]
     stype = np.array(names.STREET_TYPES, dtype=object)[rng.integers(0, len(names.STREET_TYPES), n)]
     apt = np.where(rng.random(n) < 0.22, rng.integers(1, 40, n), 0)
-    street = np.array([f"{a} {b} {c}" + (f" Apt {d}" if d else "")
-                       for a, b, c, d in zip(num, sname, stype, apt, strict=True)], dtype=object)
+    street = np.array(
+        [
+            f"{a} {b} {c}" + (f" Apt {d}" if d else "")
+            for a, b, c, d in zip(num, sname, stype, apt, strict=True)
+        ],
+        dtype=object,
+    )
     zip_off = rng.integers(0, 25, n)
     return {
         "street": street,
         "city": np.array([tab[i]["city"] for i in city_idx], dtype=object),
         "state": np.array([tab[i]["state"] for i in city_idx], dtype=object),
-        "zip": np.array([f"{int(tab[i]['zip']) + o:05d}" for i, o in zip(city_idx, zip_off,
-                                                                         strict=True)],
-                        dtype=object),
+        "zip": np.array(
+            [f"{int(tab[i]['zip']) + o:05d}" for i, o in zip(city_idx, zip_off, strict=True)],
+            dtype=object,
+        ),
         "area": np.array([tab[i]["area_code"] for i in city_idx], dtype=object),
     }
 
 
-def _emails(first: np.ndarray, last: np.ndarray, nick: np.ndarray, yob: np.ndarray,
-            rng: np.random.Generator) -> np.ndarray:
+def _emails(
+    first: np.ndarray, last: np.ndarray, nick: np.ndarray, yob: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     n = len(first)
     pat = rng.integers(0, 7, n)
     num = rng.integers(1, 99, n)
     dom = np.array(names.EMAIL_DOMAINS, dtype=object)[
-        rng.choice(len(names.EMAIL_DOMAINS), n, p=names.EMAIL_DOMAIN_WEIGHTS)]
+        rng.choice(len(names.EMAIL_DOMAINS), n, p=names.EMAIL_DOMAIN_WEIGHTS)
+    ]
     local = np.empty(n, dtype=object)
     for i in range(n):
         f, la = first[i], last[i].replace(" ", "").replace("'", "")
         f2 = nick[i] if nick[i] and pat[i] == 6 else f
-        local[i] = (f"{f}.{la}", f"{f}{la}", f"{f[0]}{la}", f"{f}_{la}{num[i]}",
-                    f"{f}{la[0]}{yob[i] % 100:02d}", f"{f}.{la}{num[i]}", f"{f2}{la}")[pat[i]]
+        local[i] = (
+            f"{f}.{la}",
+            f"{f}{la}",
+            f"{f[0]}{la}",
+            f"{f}_{la}{num[i]}",
+            f"{f}{la[0]}{yob[i] % 100:02d}",
+            f"{f}.{la}{num[i]}",
+            f"{f2}{la}",
+        )[pat[i]]
     df = pl.DataFrame({"l": local.tolist(), "d": dom.tolist()})
     df = df.with_columns(k=pl.int_range(pl.len()).over(["l", "d"]))
     df = df.with_columns(
-        e=pl.when(pl.col("k") == 0).then(pl.col("l"))
-        .otherwise(pl.col("l") + pl.col("k").cast(pl.String)) + "@" + pl.col("d"))
+        e=pl.when(pl.col("k") == 0)
+        .then(pl.col("l"))
+        .otherwise(pl.col("l") + pl.col("k").cast(pl.String))
+        + "@"
+        + pl.col("d")
+    )
     return np.array(df["e"].to_list(), dtype=object)
 
 
@@ -130,7 +150,9 @@ def generate_people(opts: SynthOptions, rng: np.random.Generator) -> pl.DataFram
     last[own] = names.sample_surnames(rng, int(own.sum()), opts.rate("rare_surname_share"))
     maiden = np.full(n, "", dtype=object)
     married = partner & ~own & (sex == "F") & (rng.random(n) < opts.rate("married_name_rate"))
-    maiden[married] = names.sample_surnames(rng, int(married.sum()), opts.rate("rare_surname_share"))
+    maiden[married] = names.sample_surnames(
+        rng, int(married.sum()), opts.rate("rare_surname_share")
+    )
     suffix = np.full(n, "", dtype=object)
     twin_of = np.full(n, -1, dtype=np.int64)
 
@@ -146,8 +168,9 @@ def generate_people(opts: SynthOptions, rng: np.random.Generator) -> pl.DataFram
         twin_of[a], twin_of[b] = b, a
 
     # Jr/Sr: a male head names a grown son after himself
-    son = np.flatnonzero(kids & (sex == "M") & (age >= 16) & (sex[np.searchsorted(hh, hh)] == "M")
-                         & (twin_of < 0))
+    son = np.flatnonzero(
+        kids & (sex == "M") & (age >= 16) & (sex[np.searchsorted(hh, hh)] == "M") & (twin_of < 0)
+    )
     son = son[np.unique(hh[son], return_index=True)[1]]  # one son per household
     want = min(len(son), round(opts.rate("jr_sr_household_rate") * h))
     for s in np.sort(rng.choice(son, want, replace=False)) if want else []:
@@ -183,13 +206,17 @@ def generate_people(opts: SynthOptions, rng: np.random.Generator) -> pl.DataFram
     for p in share:
         head = p - 1
         dom = names.EMAIL_DOMAINS[int(rng.integers(0, 3))]
-        local = (f"{first[head]}and{first[p]}" if rng.random() < 0.5
-                 else f"{last[head]}family{int(rng.integers(1, 99))}")
+        local = (
+            f"{first[head]}and{first[p]}"
+            if rng.random() < 0.5
+            else f"{last[head]}family{int(rng.integers(1, 99))}"
+        )
         shared_email[head] = shared_email[p] = f"{local}@{dom}"
 
     # which systems know each person (Gumbel top-k over system popularity)
-    k = np.where(rng.random(n) < opts.rate("one_system_only_rate"), 1,
-                 rng.choice(_K_SYSTEMS, n, p=_K_P))
+    k = np.where(
+        rng.random(n) < opts.rate("one_system_only_rate"), 1, rng.choice(_K_SYSTEMS, n, p=_K_P)
+    )
     logw = np.log(np.broadcast_to(SYSTEM_WEIGHTS, (n, len(SYSTEMS))).copy())
     minor = age < 18
     logw[minor, 1:4] = -np.inf
@@ -235,5 +262,8 @@ def generate_people(opts: SynthOptions, rng: np.random.Generator) -> pl.DataFram
     for s, col in zip(SYSTEMS, member.T, strict=True):
         cols[f"in_{s}"] = col
     df = pl.DataFrame(cols)
-    return df.with_columns(is_minor=pl.col("age") < 18, is_senior=pl.col("age") >= 65,
-                           n_systems=pl.sum_horizontal([f"in_{s}" for s in SYSTEMS]))
+    return df.with_columns(
+        is_minor=pl.col("age") < 18,
+        is_senior=pl.col("age") >= 65,
+        n_systems=pl.sum_horizontal([f"in_{s}" for s in SYSTEMS]),
+    )

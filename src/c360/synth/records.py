@@ -16,18 +16,29 @@ from c360.synth import names
 from c360.synth.options import SynthOptions
 
 #: Extra records per member of a system (second card, second policy …).
-MULTI_RECORD_RATE = {"core": 0.0, "card": 0.15, "loan": 0.2, "policy": 0.3, "crm": 0.0,
-                     "esp": 0.2}
+MULTI_RECORD_RATE = {"core": 0.0, "card": 0.15, "loan": 0.2, "policy": 0.3, "crm": 0.0, "esp": 0.2}
 #: Daily probability that a record is new (arrives in a drop instead of the full load).
 NEW_RECORD_RATE_PER_DAY = 0.002
 BRANCH_PHONES = ("2175550100", "3125550142", "6155550187")
-FLAGS = ("nickname", "maiden_name", "old_address", "typo_fields", "placeholder_email",
-         "placeholder_phone", "dob_swapped", "ssn_transposed", "ssn_missing", "sparse",
-         "shared_email", "duplicate")
+FLAGS = (
+    "nickname",
+    "maiden_name",
+    "old_address",
+    "typo_fields",
+    "placeholder_email",
+    "placeholder_phone",
+    "dob_swapped",
+    "ssn_transposed",
+    "ssn_missing",
+    "sparse",
+    "shared_email",
+    "duplicate",
+)
 
 
-def allocate(people: pl.DataFrame, system: str, opts: SynthOptions,
-             rng: np.random.Generator) -> pl.DataFrame:
+def allocate(
+    people: pl.DataFrame, system: str, opts: SynthOptions, rng: np.random.Generator
+) -> pl.DataFrame:
     """Records of one system: ``person`` (row index), ``dup`` flag, arrival ``day``."""
     member = np.flatnonzero(people[f"in_{system}"].to_numpy())
     extra_rate = MULTI_RECORD_RATE[system]
@@ -52,10 +63,19 @@ def _swap_day_month(dob: np.ndarray) -> np.ndarray:
     return (y.astype("datetime64[M]") + day).astype("datetime64[D]") + month
 
 
-def observe(people: pl.DataFrame, recs: pl.DataFrame, opts: SynthOptions,
-            rng: np.random.Generator, *, nickname_share: float, old_address_p: float,
-            maiden_p: float, shared_email_p: float, phone_pref: str,
-            legal: bool = False) -> dict[str, np.ndarray]:
+def observe(
+    people: pl.DataFrame,
+    recs: pl.DataFrame,
+    opts: SynthOptions,
+    rng: np.random.Generator,
+    *,
+    nickname_share: float,
+    old_address_p: float,
+    maiden_p: float,
+    shared_email_p: float,
+    phone_pref: str,
+    legal: bool = False,
+) -> dict[str, np.ndarray]:
     """What one system holds about each record's person, with realistic noise.
 
     ``phone_pref`` is ``home`` or ``mobile``; ``legal`` systems (core banking)
@@ -67,7 +87,12 @@ def observe(people: pl.DataFrame, recs: pl.DataFrame, opts: SynthOptions,
     def col(name: str) -> np.ndarray:
         return people[name].to_numpy()[p].astype(object) if n else np.empty(0, object)
 
-    first, last, nick, maiden = col("first_name"), col("last_name"), col("nickname"), col("maiden_name")
+    first, last, nick, maiden = (
+        col("first_name"),
+        col("last_name"),
+        col("nickname"),
+        col("maiden_name"),
+    )
     out: dict[str, np.ndarray] = {"person": p}
     flags = {f: np.zeros(n, bool) for f in FLAGS}
     flags["duplicate"] = recs["dup"].to_numpy()
@@ -80,9 +105,11 @@ def observe(people: pl.DataFrame, recs: pl.DataFrame, opts: SynthOptions,
 
     dob = people["dob"].to_numpy()[p]
     d = (dob - dob.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
-    m = (dob.astype("datetime64[M]") - dob.astype("datetime64[Y]").astype("datetime64[M]")
-         ).astype(np.int64) + 1
-    swap = (d <= 12) & (d != m) & (rng.random(n) < opts.rate("day_month_swap_rate"))
+    m = (dob.astype("datetime64[M]") - dob.astype("datetime64[Y]").astype("datetime64[M]")).astype(
+        np.int64
+    ) + 1
+    # the rate is per record; only days 1-12 can be swapped into a valid date, so scale up
+    swap = (d <= 12) & (d != m) & (rng.random(n) < opts.rate("day_month_swap_rate") * 31 / 11)
     dob = np.where(swap, _swap_day_month(dob), dob)
     flags["dob_swapped"] = swap
 
@@ -116,7 +143,8 @@ def observe(people: pl.DataFrame, recs: pl.DataFrame, opts: SynthOptions,
     email = np.where(use_shared, shared, email)
     ph_em = rng.random(n) < opts.rate("placeholder_email_rate")
     email[ph_em] = np.array(names.PLACEHOLDER_EMAILS, dtype=object)[
-        rng.integers(0, len(names.PLACEHOLDER_EMAILS), int(ph_em.sum()))]
+        rng.integers(0, len(names.PLACEHOLDER_EMAILS), int(ph_em.sum()))
+    ]
     flags["placeholder_email"], flags["shared_email"] = ph_em, use_shared
 
     sparse_rate = opts.rate("sparse_record_rate") * (0.3 if legal else 1.0)
@@ -136,19 +164,33 @@ def observe(people: pl.DataFrame, recs: pl.DataFrame, opts: SynthOptions,
         typo_count += names.apply_typos(arr, rate, rng)
     flags["typo_fields"] = typo_count
 
-    out.update(first=first, middle=col("middle_name"), last=last, suffix=col("suffix"),
-               dob=dob, dob_known=dob_known, ssn=ssn, phone=phone, email=email,
-               mobile=col("mobile"), **addr)
+    out.update(
+        first=first,
+        middle=col("middle_name"),
+        last=last,
+        suffix=col("suffix"),
+        dob=dob,
+        dob_known=dob_known,
+        ssn=ssn,
+        phone=phone,
+        email=email,
+        mobile=col("mobile"),
+        **addr,
+    )
     out["flags"] = flags  # type: ignore[assignment]
     return out
 
 
-def flags_frame(source: str, keys: list[str], obs: dict[str, np.ndarray],
-                person_ids: np.ndarray) -> pl.DataFrame:
+def flags_frame(
+    source: str, keys: list[str], obs: dict[str, np.ndarray], person_ids: np.ndarray
+) -> pl.DataFrame:
     """``truth/records.csv`` rows for one source."""
     flags = obs["flags"]
-    data: dict[str, object] = {"source": [source] * len(keys), "source_key": keys,
-                               "person_id": person_ids[obs["person"]].tolist()}
+    data: dict[str, object] = {
+        "source": [source] * len(keys),
+        "source_key": keys,
+        "person_id": person_ids[obs["person"]].tolist(),
+    }
     for f in FLAGS:
         data[f] = np.asarray(flags[f]).astype(np.int64)  # type: ignore[index]
     return pl.DataFrame(data)

@@ -15,8 +15,15 @@ EXT = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
 
 
 def public(frame: pl.DataFrame) -> pl.DataFrame:
-    """Drop the generator's private ``_columns`` (truth never reaches landing)."""
-    return frame.select([c for c in frame.columns if not c.startswith("_")])
+    """Drop the generator's private ``_columns`` (truth never reaches landing) and
+    write empty strings as missing values (bare empty CSV field, JSON null)."""
+    cols = [c for c in frame.columns if not c.startswith("_")]
+    return frame.select(
+        pl.when(pl.col(c) != "").then(pl.col(c)).otherwise(None).alias(c)
+        if frame.schema[c] == pl.String
+        else pl.col(c)
+        for c in cols
+    )
 
 
 def write_frame(frame: pl.DataFrame, path: Path, kind: str) -> None:
@@ -31,8 +38,9 @@ def write_frame(frame: pl.DataFrame, path: Path, kind: str) -> None:
     tmp.replace(path)
 
 
-def write_source(frame: pl.DataFrame, source: str, kind: str, landing: Path, start: date,
-                 days: int) -> tuple[list[Path], int]:
+def write_source(
+    frame: pl.DataFrame, source: str, kind: str, landing: Path, start: date, days: int
+) -> tuple[list[Path], int]:
     """``landing/<source>/<YYYY-MM-DD>.<ext>``: the full load, then one file per day."""
     files: list[Path] = []
     rows = 0
@@ -47,8 +55,9 @@ def write_source(frame: pl.DataFrame, source: str, kind: str, landing: Path, sta
     return files, rows
 
 
-def write_card_transactions_csv(path: str | Path, rows: int, seed: int,
-                                accounts: int = 100_000) -> int:
+def write_card_transactions_csv(
+    path: str | Path, rows: int, seed: int, accounts: int = 100_000
+) -> int:
     """A large ``card_transactions`` CSV (contract layout) for the ingest benchmark.
 
     Vectorised in chunks of 1M rows; deterministic by ``seed``. Returns rows written.

@@ -1,0 +1,82 @@
+"""Ingest benchmark: a 5M-row card-transaction CSV drop through bronze and silver.
+
+Prints rows/s end to end, peak RSS of the ingesting process, and the ratio to a
+bare DuckDB ``COPY csv TO parquet`` of the same file measured in the same run
+(the near-physical limit on this machine). Targets (issue 3): ≥ 500k rows/s,
+within 4× of the bare copy, peak RSS ≤ 4 GB.
+
+    python benchmarks/ingest.py [--rows 5000000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _util import CHILD_RSS, run_child  # noqa: E402
+
+BASELINE = CHILD_RSS + """
+import duckdb
+con = duckdb.connect()
+t0 = time.perf_counter()
+con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', header=true)) TO '{sys.argv[2]}' (FORMAT parquet)")
+report(seconds=time.perf_counter() - t0)
+"""
+
+INGEST = CHILD_RSS + """
+from c360.workspace import Workspace
+ws = Workspace.open(sys.argv[1])
+t0 = time.perf_counter()
+r = ws.ingest(["card_transactions"])
+secs = time.perf_counter() - t0
+(b,) = r.batches()
+report(seconds=secs, rows_in=b.rows_in, rows_loaded=b.rows_loaded, rows_quarantined=b.rows_quarantined,
+       status=b.status, error=b.error)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--keep", type=Path, help="Keep the workspace in this folder.")
+    args = ap.parse_args()
+
+    from c360.synth import write_card_transactions_csv
+    from c360.workspace import Workspace, copy_packaged
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="c360-bench-ingest-"))
+    os.environ.setdefault("C360_TOKEN_KEY", "benchmark-key-0123456789abcdef0123456789")
+    ws = Workspace.init(root, template="empty", force=True)
+    copy_packaged("c360.synth", "contracts", ws.contracts_dir, "card_transactions.yaml")
+    drop = ws.landing_dir / "card_transactions" / "2026-01-01.csv"
+    drop.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    write_card_transactions_csv(drop, rows=args.rows, seed=7)
+    size_mb = drop.stat().st_size / 1e6
+    print(f"generated {args.rows:,} rows ({size_mb:,.0f} MB) in {time.perf_counter() - t0:.1f}s")
+
+    base = run_child(BASELINE, str(drop), str(root / "baseline.parquet"))
+    ing = run_child(INGEST, str(root))
+    if ing["status"] != "loaded":
+        raise SystemExit(f"ingest failed: {ing['error']}")
+    rate = ing["rows_in"] / ing["seconds"]
+    print(f"bare DuckDB COPY csv→parquet : {base['seconds']:.2f}s  ({args.rows / base['seconds']:,.0f} rows/s, "
+          f"peak RSS {base['peak_rss_mb']:,.0f} MB)")
+    print(f"c360 ingest (bronze+silver)  : {ing['seconds']:.2f}s  ({rate:,.0f} rows/s, "
+          f"peak RSS {ing['peak_rss_mb']:,.0f} MB)")
+    print(f"rows in/loaded/quarantined   : {ing['rows_in']:,} / {ing['rows_loaded']:,} / {ing['rows_quarantined']:,}")
+    print(f"ratio ingest / bare copy     : {ing['seconds'] / base['seconds']:.2f}x   (target ≤ 4x)")
+    print(f"throughput target ≥ 500k/s   : {'met' if rate >= 500_000 else 'NOT met'}; "
+          f"RSS target ≤ 4096 MB: {'met' if ing['peak_rss_mb'] <= 4096 else 'NOT met'}")
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""``c360 identity``: run, explain and evaluate identity resolution (thin over ``ws.identity``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from c360.cli.main import JsonOpt, WorkspaceOpt, open_workspace, out, print_json
+from c360.cli.progress import progress_bar
+
+app = typer.Typer(help="Identity resolution: golden records from every source.", no_args_is_help=True)
+
+
+@app.command("run")
+def run(
+    workspace: WorkspaceOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="Rescore every pair instead of only new/changed records.")] = False,
+    retrain: Annotated[bool, typer.Option("--retrain", help="Re-estimate the Splink model (implies --full).")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Resolve identities after new drops (incremental unless --full)."""
+    ws = open_workspace(workspace)
+    with progress_bar(not json_) as bar:
+        report = ws.identity.run(full=full or retrain, retrain=retrain, progress=bar)
+    if json_:
+        print_json(report.to_dict())
+        return
+    if report.status == "skipped":
+        out.print("no contract has an identity mapping; nothing to do")
+        return
+    mode = "full" if report.full else "incremental"
+    out.print(
+        f"{mode} run {report.run_id}: {report.records} records → {report.golden_ids} golden ids; "
+        f"{report.merges} merges, {report.merges_refused} refused by constraints; "
+        f"{report.review_tasks_created} new review tasks; events {report.events or '{}'}"
+    )
+
+
+@app.command("explain")
+def explain(
+    key1: Annotated[str, typer.Argument(help="SOURCE:KEY")],
+    key2: Annotated[str, typer.Argument(help="SOURCE:KEY")],
+    workspace: WorkspaceOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Why two records did or did not link."""
+    data = open_workspace(workspace).identity.explain(key1, key2)
+    if json_:
+        print_json(data)
+        return
+    out.print(f"{data['records'][0]} → {data['golden_ids'][0]}")
+    out.print(f"{data['records'][1]} → {data['golden_ids'][1]}")
+    out.print(f"linked: {data['linked']}   band: {data['band']}")
+    for e in data["evidence"]:
+        out.print(f"  rule {e['rule']}: weight {e['match_weight']:.2f}, probability {e['match_probability']:.4f}")
+        for comp, weight in (e["detail"] or {}).items():
+            out.print(f"      {comp:<11} {weight:+.2f}")
+    if data["refused_by"]:
+        out.print(f"kept apart by: {data['refused_by']}")
+
+
+@app.command("eval")
+def evaluate(
+    truth: Annotated[Path, typer.Option("--truth", help="CSV source,source_key,person_id")],
+    workspace: WorkspaceOpt = None,
+    auto_link: Annotated[float | None, typer.Option("--auto-link", help="Re-cluster at this threshold (nothing written).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Pairwise precision/recall/F1, false-merge and split rates against ground truth."""
+    data = open_workspace(workspace).identity.evaluate(truth, auto_link=auto_link)
+    if json_:
+        print_json(data)
+        return
+    for k, v in data.items():
+        out.print(f"{k:<30} {v}")

@@ -1,0 +1,112 @@
+"""Consent attributes of golden records and the before/after audience report.
+
+:func:`golden_attributes` gives one row per golden_id — a per purpose/channel
+summary (allowed + headline reason) and the active suppression flags — as an
+Arrow table for ``gold.golden_customers``. :func:`audience_report` shows an
+audience before and after the gate with exclusion reasons counted (demo).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+
+from c360.consent import setform
+from c360.consent.bulk import fetch_arrow
+from c360.consent.vocab import now_us, to_us
+
+if TYPE_CHECKING:
+    from c360.consent.service import ConsentService
+
+_FLAGS = """
+SELECT i.golden_id, s.list_name
+FROM (SELECT list_name, id_hash, action, expires_at_us,
+             ROW_NUMBER() OVER (PARTITION BY list_name, id_hash
+                                ORDER BY effective_at_us DESC, recorded_at_us DESC, entry_id DESC) AS rn
+      FROM suppressions WHERE effective_at_us <= {at} AND recorded_at_us <= {k}) s
+JOIN consent_subject_index i ON i.id_hash = s.id_hash
+WHERE s.rn = 1 AND s.action = 'add' AND (s.expires_at_us IS NULL OR s.expires_at_us > {at})
+"""
+
+
+def golden_attributes(
+    svc: ConsentService,
+    at: datetime,
+    *,
+    purposes: list[str] | None = None,
+    channels: list[str] | None = None,
+) -> pa.Table:
+    """golden_id, consent list<struct<purpose, channel, allowed, reason>>, suppression_flags, policy version."""
+    pol = svc.policy()
+    at_us, k = to_us(at), now_us()
+    con = duckdb.connect()
+    parts: list[str] = []
+    try:
+        with svc.store.engine.connect() as conn:
+            for i, p in enumerate(purposes or pol.purposes):
+                for j, c in enumerate(channels or pol.channels):
+                    facts = setform.load_facts(conn, pol, p, c, at_us, k, activation=False)
+                    view = setform.register(
+                        con, facts, pol, p, c, at_us, activation=False, view=f"_g_{i}_{j}"
+                    )
+                    con.execute(
+                        f"CREATE TEMP TABLE _a_{i}_{j} AS SELECT golden_id, '{p}' AS purpose, '{c}' AS channel, "
+                        f"len(reasons) = 0 AS allowed, coalesce(reasons[1], "
+                        f"'allowed') AS reason FROM {view}"
+                    )
+                    parts.append(f"SELECT * FROM _a_{i}_{j}")
+            flags = fetch_arrow(
+                conn,
+                _FLAGS.format(at=at_us, k=k),
+                {},
+                pa.schema([("golden_id", pa.string()), ("list_name", pa.string())]),
+            )
+        con.register("_flags", flags)
+        return con.sql(
+            f"""
+            WITH g AS ({" UNION ALL ".join(parts)}),
+            c AS (SELECT golden_id, list({{'purpose': purpose, 'channel': channel, 'allowed': allowed,
+                                          'reason': reason}} ORDER BY purpose, channel) AS consent
+                  FROM g GROUP BY golden_id),
+            f AS (SELECT golden_id, list(DISTINCT list_name ORDER BY list_name) AS suppression_flags
+                  FROM _flags GROUP BY golden_id)
+            SELECT c.golden_id, c.consent, coalesce(f.suppression_flags, []::VARCHAR[]) AS suppression_flags,
+                   '{pol.version_id}' AS consent_policy_version, TIMESTAMPTZ '{at.isoformat()}' AS consent_as_of
+            FROM c LEFT JOIN f USING (golden_id) ORDER BY golden_id
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
+def audience_report(
+    svc: ConsentService,
+    audience: str | pa.Table,
+    purpose: str,
+    channel: str,
+    at: datetime,
+    *,
+    activation: bool = False,
+) -> dict[str, Any]:
+    """Counts before/after the gate, exclusions by headline reason and by any reason."""
+    res = svc.audience(audience, purpose, channel, at, activation=activation)
+    any_reason: dict[str, int] = {}
+    for reasons in res.excluded.column("reasons").to_pylist():
+        for r in reasons:
+            any_reason[r] = any_reason.get(r, 0) + 1
+    return {
+        "purpose": purpose,
+        "channel": channel,
+        "at": at.isoformat(),
+        "activation": activation,
+        "policy_version": res.policy_version,
+        "decision_id": res.decision_id,
+        "before": res.total,
+        "after": res.allowed.num_rows,
+        "excluded": res.excluded.num_rows,
+        "excluded_by_reason": dict(sorted(res.counts.items(), key=lambda kv: -kv[1])),
+        "excluded_by_any_reason": dict(sorted(any_reason.items(), key=lambda kv: -kv[1])),
+    }

@@ -1,0 +1,377 @@
+"""``ws.consent``: the consent capability's façade (CLI, API and console call this).
+
+Everything that lets data be *used* goes through :attr:`ConsentService.gate`
+(point form) or :meth:`ConsentService.audience` (set form); both apply the
+same written policy (:mod:`c360.consent.evaluate`, :mod:`c360.consent.setform`)
+and both fail closed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy.exc import SQLAlchemyError
+
+from c360.consent import setform, subjects
+from c360.consent.capture import CaptureResult, capture
+from c360.consent.evaluate import Decision
+from c360.consent.gate import Gate, record_decision
+from c360.consent.ledger import Event, Ledger, NewEvent
+from c360.consent.policy import Policy
+from c360.consent.settings import ConsentSettings, load_policy, load_settings
+from c360.consent.suppression import ImportReport, Suppressions
+from c360.consent.tables import contact_log
+from c360.consent.vocab import now_us, to_us
+from c360.errors import C360Error
+from c360.store import Store
+
+
+@dataclass
+class GateResult:
+    """Set-form outcome: allowed rows, excluded rows (with ``reason`` and ``reasons``), counts."""
+
+    allowed: pa.Table
+    excluded: pa.Table
+    counts: dict[str, int]
+    policy_version: str
+    decision_id: str
+    purpose: str
+    channel: str
+    at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.allowed.num_rows + self.excluded.num_rows
+
+
+class ConsentService:
+    """Consent ledger, suppressions, subject index, contact log and the gate of a workspace."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self._settings: ConsentSettings | None = None
+        self._policy: tuple[Any, Policy] | None = None
+        self.gate = Gate(lambda: self.ws.store, self.policy, record_all=self._record_all())
+
+    # ------------------------------------------------------------------ config
+    def _record_all(self) -> bool:
+        try:
+            return self.settings.record_point_checks
+        except C360Error:
+            return False
+
+    @property
+    def settings(self) -> ConsentSettings:
+        if self._settings is None:
+            self._settings = load_settings(self.ws.extension("consent"))
+        return self._settings
+
+    def policy(self) -> Policy:
+        """The policy in force (re-read when the policy file changes)."""
+        s = self.settings
+        stamp: Any = None
+        if s.policy_file:
+            p = Path(s.policy_file)
+            p = p if p.is_absolute() else self.ws.root / p
+            try:
+                st = p.stat()
+                stamp = (st.st_mtime_ns, st.st_size)
+            except OSError:
+                stamp = "missing"
+        if self._policy is None or self._policy[0] != stamp:
+            self._policy = (stamp, load_policy(s, self.ws.root))
+        return self._policy[1]
+
+    @property
+    def store(self) -> Store:
+        store: Store = self.ws.store
+        return store
+
+    @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.store)
+
+    @property
+    def suppressions(self) -> Suppressions:
+        return Suppressions(self.store)
+
+    # ------------------------------------------------------------------ ledger
+    def record(self, events: list[NewEvent]) -> list[str]:
+        """Append consent events (all or none)."""
+        return self.ledger.append(events, self.policy())
+
+    def set(
+        self,
+        golden_id: str,
+        purpose: str,
+        channel: str,
+        status: str,
+        *,
+        evidence: str | None = None,
+        effective_at: datetime | None = None,
+        expires_at: datetime | None = None,
+        actor: str = "cli",
+        method: str = "manual",
+        legal_basis: str = "consent",
+        source_system: str = "c360",
+        notice_text: str | None = None,
+    ) -> str:
+        """Record a consent fact against a golden record; returns the event id."""
+        notice = hashlib.sha256(notice_text.encode()).hexdigest() if notice_text else None
+        ev = NewEvent(
+            "golden_id",
+            golden_id,
+            purpose,
+            channel,
+            status,
+            legal_basis=legal_basis,
+            source_system=source_system,
+            method=method,
+            notice_hash=notice,
+            actor=actor,
+            evidence=evidence,
+            effective_at=effective_at,
+            expires_at=expires_at,
+        )
+        return self.record([ev])[0]
+
+    def import_events(self, path: str | Path, *, actor: str = "import") -> list[str]:
+        """Append every consent event of a CSV file, or none if any row is bad."""
+        from c360.consent.ledger import read_events_csv
+
+        pol = self.policy()
+        return self.ledger.append(read_events_csv(path, pol, actor=actor), pol)
+
+    def history(self, golden_id: str, *, known_at: datetime | None = None) -> list[Event]:
+        return self.ledger.history(golden_id, known_at=known_at)
+
+    def show(self, golden_id: str, at: datetime | None = None) -> dict[str, Any]:
+        """Every purpose × channel decision for one golden record (no contact policy)."""
+        at = at or datetime.now(UTC)
+        pol = self.policy()
+        grid = [
+            self.gate.check(golden_id, p, c, at).to_dict()
+            for p in pol.purposes
+            for c in pol.channels
+        ]
+        return {
+            "golden_id": golden_id,
+            "at": at.isoformat(),
+            "policy_version": pol.version_id,
+            "decisions": grid,
+        }
+
+    # ------------------------------------------------------------------ gate
+    def check(
+        self,
+        golden_id: str,
+        purpose: str,
+        channel: str,
+        at: datetime | None = None,
+        *,
+        known_at: datetime | None = None,
+        activation: bool = False,
+        record: bool = False,
+    ) -> Decision:
+        """Point form of the gate (never raises; denies on any failure)."""
+        return self.gate.check(
+            golden_id, purpose, channel, at, known_at=known_at, activation=activation, record=record
+        )
+
+    def audience(
+        self,
+        audience: str | pa.Table,
+        purpose: str,
+        channel: str,
+        at: datetime | None = None,
+        *,
+        known_at: datetime | None = None,
+        activation: bool = False,
+        record: bool = True,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> GateResult:
+        """Set form: filter an audience (SQL over the lakehouse views, or an Arrow table with golden_id).
+
+        Raises ``consent.gate_unavailable`` if the policy or the store cannot be read — a set
+        cannot be partially allowed, so the caller gets no rows at all.
+        """
+        at = at or datetime.now(UTC)
+        at_us, known_us = to_us(at), to_us(known_at) if known_at else now_us()
+        try:
+            pol = self.policy()
+        except C360Error as exc:
+            raise C360Error(
+                "consent.gate_unavailable", f"policy unreadable: {exc.message}"
+            ) from exc
+        own = con is None
+        con = con or self.ws.lakehouse.duckdb(duckdb.connect())
+        try:
+            if isinstance(audience, pa.Table):
+                con.register("_cg_audience", audience)
+            else:
+                con.execute(f"CREATE OR REPLACE TEMP VIEW _cg_audience AS {audience}")
+            try:
+                with self.store.engine.connect() as conn:
+                    facts = setform.load_facts(
+                        conn, pol, purpose, channel, at_us, known_us, activation
+                    )
+            except (C360Error, SQLAlchemyError, OSError) as exc:
+                raise C360Error(
+                    "consent.gate_unavailable", f"cannot read consent facts: {exc}"
+                ) from exc
+            view = setform.register(con, facts, pol, purpose, channel, at_us, activation=activation)
+            allowed, excluded = setform.apply(
+                con, "_cg_audience", pol, purpose, channel, view, at=at
+            )
+            counts: dict[str, int] = {}
+            for r in excluded.column("reason").to_pylist():
+                counts[r] = counts.get(r, 0) + 1
+        finally:
+            if own:
+                con.close()
+        result = GateResult(
+            allowed, excluded, counts, pol.version_id, uuid.uuid4().hex, purpose, channel, at
+        )
+        if record:
+            ids = (
+                allowed.column("golden_id").to_pylist()
+                if "golden_id" in allowed.column_names
+                else []
+            )
+            digest = hashlib.sha256("\n".join(sorted(map(str, ids))).encode()).hexdigest()
+            d = Decision(
+                allowed.num_rows > 0,
+                sorted(counts),
+                [],
+                pol.version_id,
+                None,
+                purpose,
+                channel,
+                at,
+                known_at,
+                activation,
+                decision_id=result.decision_id,
+            )
+            record_decision(
+                self.store,
+                d,
+                "set",
+                {
+                    "audience_rows": result.total,
+                    "allowed_rows": allowed.num_rows,
+                    "excluded_by_reason": counts,
+                    "allowed_sha256": digest,
+                },
+            )
+        return result
+
+    # ------------------------------------------------------------------ identity, suppression, contacts
+    def refresh_identity_index(self) -> dict[str, int]:
+        """Rebuild the subject index from gold.identity_links / gold.golden_customers."""
+        return subjects.refresh(self.ws)
+
+    def import_suppressions(
+        self,
+        path: str | Path,
+        list_name: str,
+        *,
+        id_type: str | None = None,
+        hashed: bool = False,
+        reason: str | None = None,
+    ) -> ImportReport:
+        return self.suppressions.import_file(
+            path, list_name, self.policy(), id_type=id_type, hashed=hashed, reason=reason
+        )
+
+    def suppress(
+        self,
+        list_name: str,
+        id_type: str,
+        value: str,
+        *,
+        action: str = "add",
+        reason: str | None = None,
+        effective_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> str:
+        return self.suppressions.add(
+            list_name,
+            id_type,
+            value,
+            self.policy(),
+            action=action,
+            reason=reason,
+            effective_at=effective_at,
+            expires_at=expires_at,
+        )
+
+    def record_contact(
+        self,
+        golden_id: str,
+        channel: str,
+        purpose: str,
+        *,
+        outcome: str = "sent",
+        at: datetime | None = None,
+        decision_id: str | None = None,
+    ) -> str:
+        """Log a contact (or a decline: ``outcome="declined"``) for caps and cool-downs."""
+        cid = uuid.uuid4().hex
+        with self.store.begin() as conn:
+            conn.execute(
+                contact_log.insert(),
+                [
+                    {
+                        "contact_id": cid,
+                        "golden_id": golden_id,
+                        "channel": channel,
+                        "purpose": purpose,
+                        "outcome": outcome,
+                        "contacted_at_us": to_us(at or datetime.now(UTC)),
+                        "decision_id": decision_id,
+                        "recorded_at_us": now_us(),
+                    }
+                ],
+            )
+        return cid
+
+    def capture_from_sources(self) -> list[CaptureResult]:
+        """Append consent facts from the silver tables named in ``extensions.consent.capture``."""
+        return capture(self.ws, self.settings.capture, self.policy())
+
+    # ------------------------------------------------------------------ reports
+    def golden_attributes(
+        self,
+        at: datetime | None = None,
+        *,
+        purposes: list[str] | None = None,
+        channels: list[str] | None = None,
+    ) -> pa.Table:
+        from c360.consent.report import golden_attributes
+
+        return golden_attributes(
+            self, at or datetime.now(UTC), purposes=purposes, channels=channels
+        )
+
+    def audience_report(
+        self,
+        audience: str | pa.Table,
+        purpose: str,
+        channel: str,
+        at: datetime | None = None,
+        *,
+        activation: bool = False,
+    ) -> dict[str, Any]:
+        from c360.consent.report import audience_report
+
+        return audience_report(
+            self, audience, purpose, channel, at or datetime.now(UTC), activation=activation
+        )

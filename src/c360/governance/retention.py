@@ -1,0 +1,82 @@
+"""``c360 retention apply``: delete rows older than each table's retention period.
+
+Rules are data (``extensions.governance.retention``: table glob, keep_days,
+timestamp column). Tables under a legal hold are kept and listed. Deleted rows
+are really gone: the table is rewritten, old files vacuumed and old log
+entries dropped (see :func:`c360.governance.dsr.scrub_history`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+from deltalake import write_deltalake
+
+from c360.governance._ws import audit, governance
+from c360.governance.dsr import scrub_history
+from c360.governance.masking import q
+from c360.governance.settings import GovernanceSettings
+
+if TYPE_CHECKING:
+    from c360.workspace import Workspace
+
+
+@dataclass
+class RetentionReport:
+    as_of: str
+    dry_run: bool
+    deleted: dict[str, int] = field(default_factory=dict)
+    kept: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Retention:
+    def __init__(self, ws: Workspace, settings: GovernanceSettings) -> None:
+        self._ws = ws
+        self._s = settings
+
+    def apply(self, *, as_of: datetime | None = None, dry_run: bool = False, actor: str = "system") -> RetentionReport:
+        as_of = (as_of or datetime.now(UTC)).astimezone(UTC)
+        report = RetentionReport(as_of.isoformat(), dry_run)
+        holds = {h.table: h.reason for h in self._s.legal_holds}
+        holds.update(governance(self._ws).dsr.holds())
+        lh = self._ws.lakehouse
+        for info in lh.tables(count_rows=False):
+            rule = next((r for r in self._s.retention if fnmatch.fnmatchcase(info.qualified, r.table)), None)
+            if rule is None:
+                continue
+            dt = lh.table(info.zone, info.name)
+            ds = dt.to_pyarrow_dataset()
+            if rule.column not in ds.schema.names:
+                continue
+            cutoff = as_of - timedelta(days=rule.keep_days)
+            con = duckdb.connect()
+            try:
+                con.register("t", ds)
+                old = f"TRY_CAST({q(rule.column)} AS TIMESTAMPTZ) < ?::TIMESTAMPTZ"
+                row = con.execute(f"SELECT count(*) FROM t WHERE {old}", [cutoff.isoformat()]).fetchone()
+                n = int(row[0]) if row else 0
+                if n == 0:
+                    continue
+                if info.qualified in holds:
+                    report.kept.append({"table": info.qualified, "rows": n, "reason": holds[info.qualified]})
+                    continue
+                report.deleted[info.qualified] = n
+                if dry_run:
+                    continue
+                keep = con.sql(f"SELECT * FROM t WHERE NOT coalesce({old}, false)",
+                               params=[cutoff.isoformat()]).to_arrow_table()
+            finally:
+                con.close()
+            write_deltalake(str(info.path), keep, mode="overwrite",
+                            partition_by=dt.metadata().partition_columns or None)
+            scrub_history(lh.path(info.zone, info.name))
+        if not dry_run:
+            audit(self._ws).append(actor, "retention.apply", "lakehouse", report.to_dict())
+        return report

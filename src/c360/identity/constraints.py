@@ -1,0 +1,138 @@
+"""Steward review: tasks for the review band, decisions as link constraints, audited.
+
+Approving a task adds a must-link, rejecting adds a cannot-link; every later
+run (incremental or ``--full``) reads the active constraints and honours them.
+Decisions are written to the audit log when ``c360.governance.audit`` is
+installed, and always to the task row itself (who, when, why).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlalchemy import and_, insert, or_, select, update
+
+from c360.errors import C360Error, NotFoundError
+from c360.identity.tables import link_constraints, review_tasks
+
+if TYPE_CHECKING:
+    from c360.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+def active(ws: Workspace) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(must_links, cannot_links)`` currently in force."""
+    with ws.store.begin() as conn:
+        rows = conn.execute(
+            select(link_constraints.c.kind, link_constraints.c.record_id_l, link_constraints.c.record_id_r)
+            .where(link_constraints.c.active.is_(True))
+        ).all()
+    must = [(r.record_id_l, r.record_id_r) for r in rows if r.kind == "must_link"]
+    cannot = [(r.record_id_l, r.record_id_r) for r in rows if r.kind == "cannot_link"]
+    return must, cannot
+
+
+def create_tasks(
+    ws: Workspace, pairs: pa.Table, golden_of: dict[str, str], *, run_id: str, at: datetime
+) -> int:
+    """Open a task for each review-band pair that sits in two golden records and is undecided."""
+    if pairs.num_rows == 0:
+        return 0
+    with ws.store.begin() as conn:
+        seen = {
+            (r.record_id_l, r.record_id_r)
+            for r in conn.execute(select(review_tasks.c.record_id_l, review_tasks.c.record_id_r)).all()
+        }
+        seen |= {
+            (r.record_id_l, r.record_id_r)
+            for r in conn.execute(select(link_constraints.c.record_id_l, link_constraints.c.record_id_r)).all()
+        }
+        rows: list[dict[str, Any]] = []
+        for p in pairs.sort_by([("match_probability", "descending"), ("record_id_l", "ascending")]).to_pylist():
+            key = (p["record_id_l"], p["record_id_r"])
+            gl, gr = golden_of.get(key[0]), golden_of.get(key[1])
+            if key in seen or gl is None or gl == gr:
+                continue
+            seen.add(key)
+            rows.append({
+                "run_id": run_id, "record_id_l": key[0], "record_id_r": key[1],
+                "golden_id_l": gl, "golden_id_r": gr,
+                "probability": float(p["match_probability"]), "match_weight": float(p["match_weight"]),
+                "detail": {"rule": p["rule"], "detail": p["detail"]}, "status": "open",
+                "created_at": at,
+            })
+        if rows:
+            conn.execute(insert(review_tasks), rows)
+    return len(rows)
+
+
+def list_tasks(ws: Workspace, status: str | None = "open", limit: int = 50) -> list[dict[str, Any]]:
+    q = select(review_tasks).order_by(review_tasks.c.probability.desc(), review_tasks.c.task_id)
+    if status:
+        q = q.where(review_tasks.c.status == status)
+    with ws.store.begin() as conn:
+        return [dict(r._mapping) for r in conn.execute(q.limit(limit)).all()]
+
+
+def get_task(ws: Workspace, task_id: int) -> dict[str, Any]:
+    with ws.store.begin() as conn:
+        row = conn.execute(select(review_tasks).where(review_tasks.c.task_id == task_id)).first()
+    if row is None:
+        raise NotFoundError("identity.task_not_found", f"review task {task_id} does not exist")
+    return dict(row._mapping)
+
+
+def add_constraint(
+    ws: Workspace, kind: str, a: str, b: str, *, actor: str, reason: str, task_id: int | None = None
+) -> int:
+    """Record a must-link or cannot-link between two records (``source:key``)."""
+    if kind not in ("must_link", "cannot_link"):
+        raise C360Error("identity.bad_constraint", f"unknown constraint kind {kind!r}")
+    if not reason.strip():
+        raise C360Error("identity.reason_required", "a steward decision needs a reason")
+    left, right = sorted((a, b))
+    now = datetime.now(UTC)
+    with ws.store.begin() as conn:
+        # a new decision on the same pair supersedes the old one
+        conn.execute(
+            update(link_constraints)
+            .where(or_(and_(link_constraints.c.record_id_l == left, link_constraints.c.record_id_r == right)))
+            .values(active=False)
+        )
+        res = conn.execute(insert(link_constraints).values(
+            kind=kind, record_id_l=left, record_id_r=right, task_id=task_id,
+            created_by=actor, reason=reason, created_at=now, active=True,
+        ))
+        cid = int(res.inserted_primary_key[0]) if res.inserted_primary_key else 0
+    _audit(ws, actor, f"identity.{kind}", f"{left}|{right}", {"reason": reason, "task_id": task_id})
+    return cid
+
+
+def decide(ws: Workspace, task_id: int, *, approve: bool, actor: str, reason: str) -> dict[str, Any]:
+    task = get_task(ws, task_id)
+    if task["status"] != "open":
+        raise C360Error(
+            "identity.task_closed", f"review task {task_id} is already {task['status']}",
+            {"task_id": task_id, "status": task["status"]},
+        )
+    kind = "must_link" if approve else "cannot_link"
+    add_constraint(ws, kind, task["record_id_l"], task["record_id_r"], actor=actor, reason=reason, task_id=task_id)
+    with ws.store.begin() as conn:
+        conn.execute(update(review_tasks).where(review_tasks.c.task_id == task_id).values(
+            status="approved" if approve else "rejected", decided_at=datetime.now(UTC),
+            decided_by=actor, reason=reason,
+        ))
+    return get_task(ws, task_id)
+
+
+def _audit(ws: Workspace, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
+    """Write to the hash-chained audit log when governance is installed; log otherwise."""
+    if importlib.util.find_spec("c360.governance.audit") is None:
+        log.info("audit (governance not installed): %s %s %s %s", actor, action, target, details)
+        return
+    ws.audit.append(actor, action, target, details)  # type: ignore[attr-defined]

@@ -1,0 +1,264 @@
+"""One identity run: standardise → rules + Splink → constrained clustering → ids → gold.
+
+Incremental runs score only pairs touching new or changed records (or records
+holding a value whose generic status flipped) and reuse every other stored
+pair; clustering then runs over all pairs, so an incremental run and a
+``--full`` rebuild on the same data give the same clusters.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import duckdb
+import pyarrow as pa
+
+from c360.identity import constraints, model, rules
+from c360.identity.cluster import Clusterer
+from c360.identity.ids import assign
+from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, conform
+from c360.identity.settings import IdentitySettings, load_settings
+from c360.identity.standardise import identity_contracts, standardise
+from c360.identity.survivorship import golden_records
+
+if TYPE_CHECKING:
+    from c360.workspace import Workspace
+
+
+class Progress(Protocol):
+    def __call__(self, task: str, done: int, total: int) -> None: ...
+
+
+STEPS = ("standardise", "rules", "model", "score", "cluster", "ids", "golden", "review")
+
+
+@dataclass
+class IdentityReport:
+    run_id: str
+    status: str  # ok | skipped
+    full: bool = True
+    sources: list[str] = field(default_factory=list)
+    missing_sources: list[str] = field(default_factory=list)
+    records: int = 0
+    records_without_identity: int = 0
+    new_or_changed: int = 0
+    pairs_scored: int = 0
+    pairs_total: int = 0
+    generic_values: int = 0
+    merges: int = 0
+    merges_refused: int = 0
+    golden_ids: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+    review_tasks_created: int = 0
+    model_version: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def read_or_empty(ws: Workspace, zone: str, name: str, schema: pa.Schema) -> pa.Table:
+    if ws.lakehouse.exists(zone, name):
+        return ws.lakehouse.read(zone, name)
+    return schema.empty_table()
+
+
+def settings_of(ws: Workspace) -> IdentitySettings:
+    return load_settings(ws.extension("identity"))
+
+
+def run_identity(
+    ws: Workspace,
+    *,
+    full: bool = False,
+    run_id: str | None = None,
+    retrain: bool = False,
+    progress: Progress | None = None,
+    as_of: datetime | None = None,
+) -> IdentityReport:
+    run_id = run_id or uuid.uuid4().hex[:16]
+    at = as_of or _now()
+    report = IdentityReport(run_id=run_id, status="ok", full=full)
+    contracts = identity_contracts(ws.contracts())
+    if not contracts:
+        report.status = "skipped"
+        return report
+    cfg = ws.config.identity
+    st = settings_of(ws)
+    clock = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        report.seconds[name] = round(now - clock, 3)
+        clock = now
+        if progress is not None:
+            progress(name, STEPS.index(name) + 1, len(STEPS))
+
+    silver: dict[str, tuple[Any, Any]] = {}
+    for source, contract in contracts.items():
+        if ws.lakehouse.exists("silver", source):
+            silver[source] = (contract, ws.lakehouse.dataset("silver", source))
+            report.sources.append(source)
+        else:
+            report.missing_sources.append(source)
+    party = standardise(silver, email_provider_rules=st.email_provider_rules)
+    report.records = party.num_rows
+    step("standardise")
+
+    con = duckdb.connect()
+    con.register("party_new", party)
+    prev_party = read_or_empty(ws, "silver", "party_records", PARTY_RECORDS)
+    prev_generic = read_or_empty(ws, "silver", "identity_generic", _GENERIC)
+    loaded = model.load_model(ws.root / "models" / "identity")
+    incremental = not full and loaded is not None and not retrain and prev_party.num_rows > 0
+    report.full = not incremental
+    con.register("prev_party", prev_party.select(["record_id", "row_hash"]))
+    con.register("prev_generic", prev_generic)
+    con.execute("CREATE TABLE party AS SELECT *, true AS is_new FROM party_new")
+    rules.detect_generic(con, cfg.generic_value_max_people, st.placeholders)
+    if incremental:
+        con.execute("""
+            CREATE TEMP TABLE flipped AS
+            (SELECT kind, value FROM generic EXCEPT SELECT kind, value FROM prev_generic)
+            UNION (SELECT kind, value FROM prev_generic EXCEPT SELECT kind, value FROM generic);
+            UPDATE party SET is_new = false
+            WHERE (record_id, row_hash) IN (SELECT (record_id, row_hash) FROM prev_party);
+            UPDATE party SET is_new = true WHERE record_id IN (
+                SELECT record_id FROM id_values WHERE (kind, value) IN (SELECT (kind, value) FROM flipped));
+        """)
+    row = con.sql(
+        "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE no_identity_reason IS NOT NULL),"
+        " (SELECT count(*) FROM generic) FROM party"
+    ).fetchall()[0]
+    report.new_or_changed, report.records_without_identity, report.generic_values = (
+        int(row[0]), int(row[1]), int(row[2])  # type: ignore[index]
+    )
+    rules.deterministic_pairs(con, incremental=False)
+    step("rules")
+
+    con.execute("CREATE TABLE match_input AS " + model.MATCH_INPUT_SQL)
+    if loaded is None or retrain:
+        trained = model.train(con, seed=st.seed, max_pairs=st.em_max_pairs)
+        version = model.save_model(ws.root / "models" / "identity", trained)
+        loaded = (version, trained)
+    report.model_version = loaded[0]
+    step("model")
+
+    floor = min(cfg.thresholds.review, 0.5)
+    n_input = model.count_input(con)
+    new_in_input = int(con.sql("SELECT count(*) FROM match_input WHERE is_new").fetchall()[0][0])
+    if n_input >= 2 and new_in_input > 0:
+        scored = model.predict(con, loaded[1], incremental=incremental, min_probability=floor)
+    else:
+        scored = PAIRS.empty_table()
+    report.pairs_scored = scored.num_rows
+    con.register("scored", scored)
+    prev_pairs = read_or_empty(ws, "silver", "identity_pairs", PAIRS) if incremental else PAIRS.empty_table()
+    con.register("prev_pairs", prev_pairs)
+    pairs = con.sql("""
+        SELECT * FROM det_pairs
+        UNION ALL SELECT * FROM scored
+        UNION ALL SELECT p.* FROM prev_pairs p
+            JOIN party a ON a.record_id = p.record_id_l AND NOT a.is_new
+            JOIN party b ON b.record_id = p.record_id_r AND NOT b.is_new
+            WHERE p.rule = 'splink'
+    """).to_arrow_table()
+    pairs = conform(pairs, PAIRS, "silver.identity_pairs")
+    report.pairs_total = pairs.num_rows
+    step("score")
+
+    must, cannot = constraints.active(ws)
+    hard = model.hard_attributes(loaded[1], st.strict_max_disagreement)
+    clusterer = Clusterer(party, hard)
+    auto = pairs.filter(pa.compute.greater_equal(pairs["match_probability"], cfg.thresholds.auto_link))
+    result = clusterer.run(auto, must=must, cannot=cannot)
+    report.merges, report.merges_refused = result.merged, result.refused
+    step("cluster")
+
+    links_prev = read_or_empty(ws, "gold", "identity_links", IDENTITY_LINKS)
+    current = links_prev.filter(links_prev["is_current"]) if links_prev.num_rows else links_prev
+    previous = dict(zip(current["record_id"].to_pylist(), current["golden_id"].to_pylist(), strict=True))
+    issued = set(links_prev["golden_id"].to_pylist())
+    members: dict[str, list[str]] = defaultdict(list)
+    for rid, key in zip(result.assignment["record_id"].to_pylist(),
+                        result.assignment["cluster_key"].to_pylist(), strict=True):
+        members[key].append(rid)
+    assignment = assign(members, previous, issued, run_id=run_id, at=at)
+    gid_col = [assignment.golden_of_cluster[k] for k in result.assignment["cluster_key"].to_pylist()]
+    membership = result.assignment.append_column("golden_id", pa.array(gid_col, pa.string()))
+    con.register("membership", membership)
+    con.register("links_prev", links_prev)
+    links = _links(con, run_id, at)
+    report.golden_ids = len(members)
+    for e in assignment.events:
+        report.events[e["event_type"]] = report.events.get(e["event_type"], 0) + 1
+    step("ids")
+
+    golden = golden_records(con, st.survivorship, run_id)
+    lh = ws.lakehouse
+    lh.overwrite("silver", "identity_pairs", pairs, batch_id=run_id)
+    lh.overwrite("silver", "identity_generic", con.sql("SELECT kind, value, people FROM generic").to_arrow_table().cast(_GENERIC), batch_id=run_id)
+    lh.overwrite("silver", "party_records", party, batch_id=run_id)
+    lh.overwrite("gold", "identity_links", links, batch_id=run_id)
+    if assignment.events:
+        lh.append("gold", "identity_events", assignment.events_table(), batch_id=run_id)
+    else:
+        lh.ensure("gold", "identity_events", assignment.events_table().schema)
+    lh.overwrite("gold", "golden_customers", golden, batch_id=run_id)
+    step("golden")
+
+    review = pairs.filter(
+        pa.compute.and_(
+            pa.compute.greater_equal(pairs["match_probability"], cfg.thresholds.review),
+            pa.compute.less(pairs["match_probability"], cfg.thresholds.auto_link),
+        )
+    )
+    gid_of = dict(zip(membership["record_id"].to_pylist(), gid_col, strict=True))
+    report.review_tasks_created = constraints.create_tasks(ws, review, gid_of, run_id=run_id, at=at)
+    step("review")
+    con.close()
+    return report
+
+
+_GENERIC = pa.schema([("kind", pa.string()), ("value", pa.string()), ("people", pa.int64())])
+
+
+def _links(con: duckdb.DuckDBPyConnection, run_id: str, at: datetime) -> pa.Table:
+    """The crosswalk with history: unchanged rows kept, changed rows closed and re-opened."""
+    con.execute("SET TimeZone = 'UTC'")
+    table = con.execute(
+        """
+        WITH cur AS (
+            SELECT p.source, p.source_key, m.golden_id, m.rule, m.probability, p.record_id,
+                   p.no_identity_reason AS reason
+            FROM party p JOIN membership m USING (record_id)
+        ),
+        prev_cur AS (SELECT * FROM links_prev WHERE is_current),
+        keep AS (
+            SELECT pc.* FROM prev_cur pc JOIN cur c
+              ON c.record_id = pc.record_id AND c.golden_id = pc.golden_id AND c.rule = pc.rule
+        )
+        SELECT * FROM links_prev WHERE NOT is_current
+        UNION ALL SELECT * FROM keep
+        UNION ALL
+        SELECT pc.* REPLACE (false AS is_current, CAST($at AS TIMESTAMPTZ) AS valid_to)
+        FROM prev_cur pc WHERE pc.record_id NOT IN (SELECT record_id FROM keep)
+        UNION ALL
+        SELECT c.source, c.source_key, c.golden_id, c.rule, c.probability, $run_id AS run_id,
+               true AS is_current, c.record_id, c.reason, CAST($at AS TIMESTAMPTZ) AS valid_from,
+               CAST(NULL AS TIMESTAMPTZ) AS valid_to
+        FROM cur c WHERE c.record_id NOT IN (SELECT record_id FROM keep)
+        """,
+        {"at": at, "run_id": run_id},
+    ).to_arrow_table()
+    return conform(table, IDENTITY_LINKS, "gold.identity_links")

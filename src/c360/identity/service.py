@@ -1,0 +1,160 @@
+"""``ws.identity``: the Python API of identity resolution.
+
+Everything the CLI, API and console do with identities goes through here:
+``run``, ``explain``, ``evaluate``, the review queue and the crosswalk export.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from c360.errors import C360Error, NotFoundError
+from c360.identity import constraints, model
+from c360.identity.cluster import CHECKED, Clusterer
+from c360.identity.evaluate import evaluate_assignment
+from c360.identity.pipeline import IdentityReport, Progress, read_or_empty, run_identity, settings_of
+from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS
+
+if TYPE_CHECKING:
+    from c360.workspace import Workspace
+
+
+def parse_key(key: str) -> str:
+    """``source:key`` → record id (the same text); a bare key is an error."""
+    if ":" not in key:
+        raise C360Error("identity.bad_key", f"expected SOURCE:KEY, got {key!r}", {"key": key})
+    return key
+
+
+class IdentityService:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    # ------------------------------------------------------------------ runs
+    def run(
+        self, full: bool = False, run_id: str | None = None, progress: Progress | None = None,
+        *, retrain: bool = False, as_of: datetime | None = None,
+    ) -> IdentityReport:
+        """Resolve identities; incremental unless ``full`` (or nothing was resolved before)."""
+        return run_identity(self.ws, full=full, run_id=run_id, retrain=retrain, progress=progress, as_of=as_of)
+
+    def links(self, current: bool = True) -> pa.Table:
+        t = read_or_empty(self.ws, "gold", "identity_links", IDENTITY_LINKS)
+        return t.filter(t["is_current"]) if current and t.num_rows else t
+
+    def golden_id(self, key: str) -> str | None:
+        links = self.links()
+        hit = links.filter(pc.equal(links["record_id"], parse_key(key)))
+        return str(hit["golden_id"][0]) if hit.num_rows else None
+
+    # ------------------------------------------------------------------ explain
+    def explain(self, key1: str, key2: str) -> dict[str, Any]:
+        """Why two records did or did not link: rules, weights, band, refusing constraint."""
+        a, b = sorted((parse_key(key1), parse_key(key2)))
+        party = read_or_empty(self.ws, "silver", "party_records", PARTY_RECORDS)
+        found = set(party.filter(pc.is_in(party["record_id"], pa.array([a, b])))["record_id"].to_pylist())
+        for k in (a, b):
+            if k not in found:
+                raise NotFoundError("identity.record_not_found", f"record {k} is not in silver.party_records")
+        pairs = read_or_empty(self.ws, "silver", "identity_pairs", PAIRS)
+        mask = pc.and_(pc.equal(pairs["record_id_l"], a), pc.equal(pairs["record_id_r"], b))
+        evidence = pairs.filter(mask).to_pylist()
+        for e in evidence:
+            e["detail"] = json.loads(e["detail"]) if e["detail"] else None
+        links = self.links()
+        gid = dict(zip(links["record_id"].to_pylist(), links["golden_id"].to_pylist(), strict=True))
+        th = self.ws.config.identity.thresholds
+        best = max((e["match_probability"] for e in evidence), default=None)
+        band = "not compared" if best is None else (
+            "auto_link" if best >= th.auto_link else "review" if best >= th.review else "reject"
+        )
+        members_a = [r for r, g in gid.items() if g == gid.get(a)]
+        members_b = [r for r, g in gid.items() if g == gid.get(b)]
+        refusal = None
+        if gid.get(a) != gid.get(b):
+            group = party.filter(pc.is_in(party["record_id"], pa.array(members_a + members_b)))
+            refusal = Clusterer(group, self._hard()).explain_refusal(members_a, members_b)
+            must, cannot = constraints.active(self.ws)
+            if (a, b) in cannot:
+                refusal = "steward cannot-link"
+        return {
+            "records": [a, b],
+            "golden_ids": [gid.get(a), gid.get(b)],
+            "linked": gid.get(a) is not None and gid.get(a) == gid.get(b),
+            "evidence": evidence,
+            "band": band,
+            "refused_by": refusal,
+        }
+
+    def _hard(self) -> frozenset[str]:
+        loaded = model.load_model(self.ws.root / "models" / "identity")
+        if loaded is None:
+            return CHECKED
+        return model.hard_attributes(loaded[1], settings_of(self.ws).strict_max_disagreement)
+
+    # ------------------------------------------------------------------ evaluate
+    def evaluate(self, truth_path: str | Path, *, auto_link: float | None = None) -> dict[str, Any]:
+        """Pairwise precision/recall/F1, false-merge and split rates against truth.
+
+        With ``auto_link`` the stored pairs are re-clustered at that threshold
+        (nothing is written) so several thresholds can be compared cheaply.
+        """
+        if auto_link is None:
+            links = self.links()
+            out = evaluate_assignment(links, truth_path)
+            out["auto_link"] = self.ws.config.identity.thresholds.auto_link
+            return out
+        party = read_or_empty(self.ws, "silver", "party_records", PARTY_RECORDS)
+        pairs = read_or_empty(self.ws, "silver", "identity_pairs", PAIRS)
+        edges = pairs.filter(pc.greater_equal(pairs["match_probability"], auto_link))
+        must, cannot = constraints.active(self.ws)
+        result = Clusterer(party, self._hard()).run(edges, must=must, cannot=cannot)
+        assignment = party.select(["record_id", "source", "source_key"]).join(
+            result.assignment.select(["record_id", "cluster_key"]), "record_id"
+        ).rename_columns(["record_id", "source", "source_key", "golden_id"])
+        out = evaluate_assignment(assignment, truth_path)
+        out["auto_link"] = auto_link
+        return out
+
+    # ------------------------------------------------------------------ review
+    def review_list(self, status: str | None = "open", limit: int = 50) -> list[dict[str, Any]]:
+        return constraints.list_tasks(self.ws, status, limit)
+
+    def review_show(self, task_id: int) -> dict[str, Any]:
+        task = constraints.get_task(self.ws, task_id)
+        task["explain"] = self.explain(task["record_id_l"], task["record_id_r"])
+        return task
+
+    def review_approve(self, task_id: int, *, actor: str, reason: str) -> dict[str, Any]:
+        return constraints.decide(self.ws, task_id, approve=True, actor=actor, reason=reason)
+
+    def review_reject(self, task_id: int, *, actor: str, reason: str) -> dict[str, Any]:
+        return constraints.decide(self.ws, task_id, approve=False, actor=actor, reason=reason)
+
+    def must_link(self, key1: str, key2: str, *, actor: str, reason: str) -> int:
+        return constraints.add_constraint(self.ws, "must_link", parse_key(key1), parse_key(key2), actor=actor, reason=reason)
+
+    def cannot_link(self, key1: str, key2: str, *, actor: str, reason: str) -> int:
+        return constraints.add_constraint(self.ws, "cannot_link", parse_key(key1), parse_key(key2), actor=actor, reason=reason)
+
+    # ------------------------------------------------------------------ export
+    def export_crosswalk(self, out: str | Path) -> int:
+        """Write the current crosswalk (CSV or Parquet by suffix); returns rows written."""
+        links = self.links().select(["source", "source_key", "golden_id", "rule", "probability", "run_id"])
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(links, path)
+        else:
+            import pyarrow.csv as pcsv
+
+            pcsv.write_csv(links, path)
+        return links.num_rows

@@ -1,0 +1,166 @@
+"""A deliberately simple reference implementation of the written consent policy.
+
+It knows only the subset of the default policy the property tests generate
+(purposes marketing/service/third_party_sharing, channels email/sms, states
+NY/CA/unknown, four suppression lists) and spells it out as tables and loops —
+no SQL, no shared code with the gate beyond identifier hashing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+PURPOSES = ["marketing", "service", "third_party_sharing"]
+CHANNELS = ["email", "sms"]
+WRITTEN = {"written", "esign", "web_form", "sms_keyword", "paper", "recorded_verbal"}
+DAY = 86_400_000_000
+
+# (purpose, channel, state) -> (opt_in, written); state None = unknown
+RULES: dict[tuple[str, str, str | None], tuple[bool, bool]] = {}
+for _st in ("NY", "CA", None):
+    RULES[("marketing", "email", _st)] = (False, False)
+    RULES[("marketing", "sms", _st)] = (True, True)
+    RULES[("service", "email", _st)] = (False, False)
+    RULES[("service", "sms", _st)] = (False, False)
+    RULES[("third_party_sharing", "sms", _st)] = (True, True)
+    # CA (and, when the state is unknown, possibly CA): sharing is opt-in
+    RULES[("third_party_sharing", "email", _st)] = (_st != "NY", False)
+
+# list -> set of (purpose, channel) it blocks
+BLOCKS = {
+    "deceased": {(p, c) for p in PURPOSES for c in CHANNELS},
+    "dnc_national": {("marketing", "sms")},
+    "email_unsubscribe_global": {("marketing", "email"), ("third_party_sharing", "email")},
+    "bankruptcy": {("marketing", "email"), ("marketing", "sms"), ("third_party_sharing", "email"),
+                   ("third_party_sharing", "sms")},
+}
+MINOR_BLOCKS = {("marketing", "email"), ("marketing", "sms"), ("third_party_sharing", "email"),
+                ("third_party_sharing", "sms")}
+
+
+@dataclass
+class Person:
+    emails: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    dob: date | None = None
+    state: str | None = None
+
+
+@dataclass
+class Snapshot:
+    keys: dict[str, str]  # "source:key" -> golden_id
+    people: dict[str, Person]  # golden_id -> attributes (every golden of `keys` is here)
+
+
+@dataclass
+class Ev:
+    id: str
+    id_type: str
+    id_value: str
+    purpose: str
+    channel: str
+    status: str
+    method: str
+    eff: int
+    rec: int
+    exp: int | None
+
+
+@dataclass
+class Sup:
+    id: str
+    list_name: str
+    hash: str
+    action: str
+    eff: int
+    rec: int
+    exp: int | None
+
+
+def sha(v: str) -> str:
+    return hashlib.sha256(v.encode()).hexdigest()
+
+
+def ancestry(snaps: list[Snapshot]) -> dict[str, dict[str, bool]]:
+    """golden -> {old golden id whose facts apply: restrict_only} after the last snapshot."""
+    anc: dict[str, dict[str, bool]] = {g: {g: False} for g in snaps[0].people}
+    for prev, cur in zip(snaps, snaps[1:], strict=False):
+        flows: dict[str, set[str]] = {}
+        for h in prev.people:
+            targets = {cur.keys[k] for k, g in prev.keys.items() if g == h and k in cur.keys}
+            if h in cur.people:
+                targets.add(h)
+            flows[h] = targets
+        new: dict[str, dict[str, bool]] = {g: {g: False} for g in cur.people}
+        for h, targets in flows.items():
+            for g in targets:
+                for x, restrict in anc.get(h, {}).items():
+                    if x == g:
+                        continue
+                    r = restrict or (len(targets) > 1 and x != g)
+                    new[g][x] = new[g].get(x, True) and r
+        anc = new
+    return anc
+
+
+def decide(snaps: list[Snapshot], events: list[Ev], sups: list[Sup], g: str, purpose: str, channel: str,
+           at: int, known: int) -> tuple[bool, set[str]]:
+    """(allowed, reasons) by the written policy."""
+    cur = snaps[-1]
+    if g not in cur.people:
+        return False, {"gate.unknown_subject"}
+    person = cur.people[g]
+    ids: dict[tuple[str, str], bool] = {("golden_id", x): r for x, r in ancestry(snaps)[g].items()}
+    for k, owner in cur.keys.items():
+        if owner == g:
+            ids[("source_key", k)] = False
+    for e in person.emails:
+        ids[("email", e)] = False
+    for p in person.phones:
+        ids[("phone", p)] = False
+    reasons: set[str] = set()
+    hashes = {sha(v) for (_, v) in ids}
+    latest: dict[tuple[str, str], Sup] = {}
+    for s in sups:
+        if s.eff <= at and s.rec <= known and s.hash in hashes:
+            k = (s.list_name, s.hash)
+            if k not in latest or (s.eff, s.rec, s.id) > (latest[k].eff, latest[k].rec, latest[k].id):
+                latest[k] = s
+    for s in latest.values():
+        if s.action == "add" and (s.exp is None or s.exp > at) and (purpose, channel) in BLOCKS[s.list_name]:
+            reasons.add(f"suppressed.{s.list_name}")
+    if (purpose, channel) in MINOR_BLOCKS:
+        if person.dob is None:
+            reasons.add("gate.missing_dob")
+        else:
+            today = date.fromtimestamp(at / 1_000_000)
+            age = today.year - person.dob.year - ((today.month, today.day) < (person.dob.month, person.dob.day))
+            if age < 18:
+                reasons.add("suppressed.minor")
+    if channel == "email" and not person.emails:
+        reasons.add("gate.missing_address")
+    if channel == "sms" and not person.phones:
+        reasons.add("gate.missing_address")
+    opt_in, written = RULES[(purpose, channel, person.state)]
+    denied, granted = False, False
+    for (t, v), restrict in ids.items():
+        best: Ev | None = None
+        for e in events:
+            if (e.id_type, e.id_value) != (t, v) or e.eff > at or e.rec > known:
+                continue
+            if e.purpose not in (purpose, "*") or e.channel not in (channel, "*"):
+                continue
+            if best is None or (e.eff, e.rec, e.id) > (best.eff, best.rec, best.id):
+                best = e
+        if best is None or best.status == "expired" or (best.exp is not None and best.exp <= at):
+            continue
+        if best.status in ("denied", "revoked"):
+            denied = True
+            reasons.add(f"consent.{best.status}")
+        elif not restrict and (not written or best.method in WRITTEN):
+            granted = True
+    if not denied and not granted and opt_in:
+        reasons.add("consent.missing-ish")
+    return not reasons, reasons
