@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 PURPOSES = ["marketing", "service", "third_party_sharing"]
 CHANNELS = ["email", "sms"]
@@ -135,7 +135,7 @@ def decide(snaps: list[Snapshot], events: list[Ev], sups: list[Sup], g: str, pur
         if person.dob is None:
             reasons.add("gate.missing_dob")
         else:
-            today = date.fromtimestamp(at / 1_000_000)
+            today = datetime.fromtimestamp(at / 1_000_000, tz=UTC).date()
             age = today.year - person.dob.year - ((today.month, today.day) < (person.dob.month, person.dob.day))
             if age < 18:
                 reasons.add("suppressed.minor")

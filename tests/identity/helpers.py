@@ -45,7 +45,8 @@ def write_silver(ws: Workspace, source: str, rows: list[dict[str, Any]], *, batc
         if spec.tokenize:
             kind = spec.tokenize
             cols[f"{spec.name}_token"] = pa.array([tok.token(kind, v) for v in values], pa.string())
-            cols[f"{spec.name}_last4"] = pa.array([last4(v) for v in values], pa.string())
+            if f"{spec.name}_last4" not in {c.name for c in contract.columns}:
+                cols[f"{spec.name}_last4"] = pa.array([last4(v) for v in values], pa.string())
             cols[f"{spec.name}_variants"] = pa.array(
                 [tok.transposition_tokens(kind, v) for v in values], pa.list_(pa.string())
             )

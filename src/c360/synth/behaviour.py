@@ -15,8 +15,8 @@ import numpy as np
 import polars as pl
 
 from c360.synth import fmt
-from c360.synth.bank_sources import SourceData
 from c360.synth.options import SynthOptions
+from c360.synth.source_data import SourceData
 
 PRODUCTS = (
     ("checking", 0.95, 3_000, 1.0),

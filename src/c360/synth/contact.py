@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 
 from c360.synth import fmt
-from c360.synth.bank_sources import SourceData
 from c360.synth.options import SynthOptions
+from c360.synth.source_data import SourceData
 
 TOPICS = (
     "balance_inquiry",

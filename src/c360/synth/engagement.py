@@ -6,10 +6,10 @@ import numpy as np
 import polars as pl
 
 from c360.synth import fmt
-from c360.synth.bank_sources import SourceData
 from c360.synth.behaviour import _dip
 from c360.synth.marketing_sources import LISTS
 from c360.synth.options import SynthOptions
+from c360.synth.source_data import SourceData
 
 # mcc, mean amount ($), sigma, weight, merchants
 MCC = (

@@ -7,9 +7,9 @@ import numpy as np
 import polars as pl
 
 from c360.synth import fmt
-from c360.synth.bank_sources import SourceData, _core_ref, _title, _versions
 from c360.synth.options import SynthOptions
 from c360.synth.records import allocate, flags_frame, observe
+from c360.synth.source_data import SourceData, _core_ref, _title, _versions
 
 LISTS = ("newsletter", "offers", "rate_alerts")
 UNSUB_PER_DAY = 0.0015

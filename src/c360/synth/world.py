@@ -15,6 +15,7 @@ import polars as pl
 from c360.synth import bank_sources, behaviour, contact, engagement, marketing_sources, writers
 from c360.synth.options import SynthOptions, WorldSummary
 from c360.synth.people import SYSTEMS, generate_people
+from c360.synth.source_data import SourceData
 
 Progress = Callable[[str, int, int], None]
 
@@ -178,7 +179,7 @@ def generate_world(
 def _write_truth(
     truth: Path,
     people: pl.DataFrame,
-    data: dict[str, bank_sources.SourceData],
+    data: dict[str, SourceData],
     ch: dict[str, np.ndarray],
     seg: dict[str, np.ndarray],
     enrolled: np.ndarray,
