@@ -12,7 +12,9 @@ import time
 def run_child(code: str, *args: str) -> dict:
     """Run ``code`` in a fresh interpreter; it prints one JSON line. Adds wall time and peak RSS."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{proc.stderr}")

@@ -19,17 +19,22 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import CHILD_RSS, run_child  # noqa: E402
+from _util import CHILD_RSS, run_child
 
-BASELINE = CHILD_RSS + """
+BASELINE = (
+    CHILD_RSS
+    + """
 import duckdb
 con = duckdb.connect()
 t0 = time.perf_counter()
 con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', header=true)) TO '{sys.argv[2]}' (FORMAT parquet)")
 report(seconds=time.perf_counter() - t0)
 """
+)
 
-INGEST = CHILD_RSS + """
+INGEST = (
+    CHILD_RSS
+    + """
 from c360.workspace import Workspace
 ws = Workspace.open(sys.argv[1])
 t0 = time.perf_counter()
@@ -39,10 +44,13 @@ secs = time.perf_counter() - t0
 report(seconds=secs, rows_in=b.rows_in, rows_loaded=b.rows_loaded, rows_quarantined=b.rows_quarantined,
        status=b.status, error=b.error)
 """
+)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, default=5_000_000)
     ap.add_argument("--keep", type=Path, help="Keep the workspace in this folder.")
     args = ap.parse_args()
@@ -66,14 +74,22 @@ def main() -> None:
     if ing["status"] != "loaded":
         raise SystemExit(f"ingest failed: {ing['error']}")
     rate = ing["rows_in"] / ing["seconds"]
-    print(f"bare DuckDB COPY csv→parquet : {base['seconds']:.2f}s  ({args.rows / base['seconds']:,.0f} rows/s, "
-          f"peak RSS {base['peak_rss_mb']:,.0f} MB)")
-    print(f"c360 ingest (bronze+silver)  : {ing['seconds']:.2f}s  ({rate:,.0f} rows/s, "
-          f"peak RSS {ing['peak_rss_mb']:,.0f} MB)")
-    print(f"rows in/loaded/quarantined   : {ing['rows_in']:,} / {ing['rows_loaded']:,} / {ing['rows_quarantined']:,}")
+    print(
+        f"bare DuckDB COPY csv→parquet : {base['seconds']:.2f}s  ({args.rows / base['seconds']:,.0f} rows/s, "
+        f"peak RSS {base['peak_rss_mb']:,.0f} MB)"
+    )
+    print(
+        f"c360 ingest (bronze+silver)  : {ing['seconds']:.2f}s  ({rate:,.0f} rows/s, "
+        f"peak RSS {ing['peak_rss_mb']:,.0f} MB)"
+    )
+    print(
+        f"rows in/loaded/quarantined   : {ing['rows_in']:,} / {ing['rows_loaded']:,} / {ing['rows_quarantined']:,}"
+    )
     print(f"ratio ingest / bare copy     : {ing['seconds'] / base['seconds']:.2f}x   (target ≤ 4x)")
-    print(f"throughput target ≥ 500k/s   : {'met' if rate >= 500_000 else 'NOT met'}; "
-          f"RSS target ≤ 4096 MB: {'met' if ing['peak_rss_mb'] <= 4096 else 'NOT met'}")
+    print(
+        f"throughput target ≥ 500k/s   : {'met' if rate >= 500_000 else 'NOT met'}; "
+        f"RSS target ≤ 4096 MB: {'met' if ing['peak_rss_mb'] <= 4096 else 'NOT met'}"
+    )
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
 

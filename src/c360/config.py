@@ -35,7 +35,9 @@ class _Model(BaseModel):
 class LakehouseConfig(_Model):
     """Where the Delta tables live."""
 
-    path: str = Field("lakehouse", description="Folder of the Delta tables, relative to the workspace.")
+    path: str = Field(
+        "lakehouse", description="Folder of the Delta tables, relative to the workspace."
+    )
 
 
 class StoreConfig(_Model):
@@ -156,7 +158,9 @@ class ColumnSpec(_Model):
         description="Raw value goes only to restricted.<source>; silver/bronze carry "
         "<name>_token (keyed HMAC) and <name>_last4.",
     )
-    scan_pii: bool = Field(False, description="Scan free text for undeclared PII (text columns always are).")
+    scan_pii: bool = Field(
+        False, description="Scan free text for undeclared PII (text columns always are)."
+    )
     description: str = ""
 
 
@@ -191,9 +195,19 @@ class IdentityMapping(_Model):
 
     def columns(self) -> list[str]:
         cols = [
-            self.full_name, self.first_name, self.middle_name, self.last_name, self.suffix,
-            self.dob, self.ssn, self.address_line, self.street, self.city, self.state,
-            self.zip, self.updated_at,
+            self.full_name,
+            self.first_name,
+            self.middle_name,
+            self.last_name,
+            self.suffix,
+            self.dob,
+            self.ssn,
+            self.address_line,
+            self.street,
+            self.city,
+            self.state,
+            self.zip,
+            self.updated_at,
         ]
         cols += self.phones + self.emails + [r.column for r in self.references]
         return [c for c in cols if c]
@@ -281,11 +295,17 @@ def _read_yaml(file: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(message=f"{file}: not valid YAML: {exc}", details={"file": str(file)}) from exc
+        raise ConfigError(
+            message=f"{file}: not valid YAML: {exc}", details={"file": str(file)}
+        ) from exc
     except OSError as exc:
-        raise ConfigError(message=f"{file}: cannot read: {exc}", details={"file": str(file)}) from exc
+        raise ConfigError(
+            message=f"{file}: cannot read: {exc}", details={"file": str(file)}
+        ) from exc
     if not isinstance(data, dict):
-        raise ConfigError(message=f"{file}: expected a mapping at the top level", details={"file": str(file)})
+        raise ConfigError(
+            message=f"{file}: expected a mapping at the top level", details={"file": str(file)}
+        )
     return data
 
 
@@ -310,7 +330,9 @@ def load_config(workspace: str | Path, environ: dict[str, str] | None = None) ->
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(message=_format_validation(exc, file), details={"file": str(file)}) from exc
+        raise ConfigError(
+            message=_format_validation(exc, file), details={"file": str(file)}
+        ) from exc
 
 
 def load_contract(file: str | Path) -> Contract:

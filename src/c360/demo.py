@@ -20,7 +20,9 @@ from c360.ingest.report import Progress
 DEMO_MARKER = ".c360-demo"
 
 
-def run_demo(directory: Path, customers: int = 3000, seed: int = 42, progress: Progress | None = None) -> dict[str, Any]:
+def run_demo(
+    directory: Path, customers: int = 3000, seed: int = 42, progress: Progress | None = None
+) -> dict[str, Any]:
     from c360.synth import SynthOptions, generate_world
     from c360.workspace import Workspace
 
@@ -29,24 +31,41 @@ def run_demo(directory: Path, customers: int = 3000, seed: int = 42, progress: P
         if (directory / DEMO_MARKER).exists():
             shutil.rmtree(directory)
         elif any(directory.iterdir()):
-            raise C360Error("demo.dir_not_empty", f"{directory} exists and is not a demo workspace; choose another --dir")
+            raise C360Error(
+                "demo.dir_not_empty",
+                f"{directory} exists and is not a demo workspace; choose another --dir",
+            )
     t0 = time.perf_counter()
     ws = Workspace.init(directory, template="bank-demo")
     (directory / DEMO_MARKER).write_text("created by c360 demo; safe to delete\n")
-    generate_world(ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=customers, seed=seed), progress=progress)
+    generate_world(
+        ws.landing_dir,
+        ws.truth_dir,
+        None,
+        SynthOptions(customers=customers, seed=seed),
+        progress=progress,
+    )
     t_synth = time.perf_counter() - t0
     report = ws.run(progress=progress)
     summary: dict[str, Any] = {
-        "workspace": str(ws.root), "run_id": report.run_id, "status": report.status,
+        "workspace": str(ws.root),
+        "run_id": report.run_id,
+        "status": report.status,
         "seconds": {"synth": round(t_synth, 1), **{s.name: s.seconds for s in report.stages}},
         "stages": [{"name": s.name, "status": s.status, "error": s.error} for s in report.stages],
     }
     ing = report.stage("ingest")
     if ing is not None and ing.summary:
         summary["sources"] = [
-            {"source": s["source"], "status": s["status"], "files": len(s["batches"]),
-             "rows_in": s["rows_in"], "rows_loaded": s["rows_loaded"], "rows_quarantined": s["rows_quarantined"],
-             "pii_found": sum(sum(b["pii_found"].values()) for b in s["batches"])}
+            {
+                "source": s["source"],
+                "status": s["status"],
+                "files": len(s["batches"]),
+                "rows_in": s["rows_in"],
+                "rows_loaded": s["rows_loaded"],
+                "rows_quarantined": s["rows_quarantined"],
+                "pii_found": sum(sum(b["pii_found"].values()) for b in s["batches"]),
+            }
             for s in ing.summary.get("sources", [])
         ]
     for name in ("identity", "consent"):
@@ -72,18 +91,29 @@ def print_summary(summary: dict[str, Any], console: Any) -> None:
         for col in ("source", "status", "files", "rows in", "loaded", "quarantined", "PII found"):
             t.add_column(col, justify="left" if col in ("source", "status") else "right")
         for s in summary["sources"]:
-            t.add_row(s["source"], s["status"], str(s["files"]), f"{s['rows_in']:,}", f"{s['rows_loaded']:,}",
-                      f"{s['rows_quarantined']:,}", f"{s['pii_found']:,}")
+            t.add_row(
+                s["source"],
+                s["status"],
+                str(s["files"]),
+                f"{s['rows_in']:,}",
+                f"{s['rows_loaded']:,}",
+                f"{s['rows_quarantined']:,}",
+                f"{s['pii_found']:,}",
+            )
         console.print(t)
     ev = summary.get("identity_eval")
     if ev and "precision" in ev:
-        console.print(f"identity vs truth: precision {ev['precision']:.4f}  recall {ev['recall']:.4f}  "
-                      f"F1 {ev['f1']:.4f}  false-merge rate {ev.get('false_merge_rate', 0):.4f}")
+        console.print(
+            f"identity vs truth: precision {ev['precision']:.4f}  recall {ev['recall']:.4f}  "
+            f"F1 {ev['f1']:.4f}  false-merge rate {ev.get('false_merge_rate', 0):.4f}"
+        )
     for st in summary["stages"]:
         if st["error"]:
             console.print(f"[red]{st['name']} failed[/red]: {st['error']}")
-    console.print(f"run {summary['run_id']}: {summary['status']} in {summary['seconds']['total']}s — "
-                  f"workspace {summary['workspace']} (try `c360 tables -w {summary['workspace']}`)")
+    console.print(
+        f"run {summary['run_id']}: {summary['status']} in {summary['seconds']['total']}s — "
+        f"workspace {summary['workspace']} (try `c360 tables -w {summary['workspace']}`)"
+    )
 
 
 __all__ = ["CONFIG_FILE", "run_demo"]

@@ -52,8 +52,11 @@ class RunReport:
         return next((s for s in self.stages if s.name == name), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "status": self.status,
-                "stages": [s.__dict__ for s in self.stages]}
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "stages": [s.__dict__ for s in self.stages],
+        }
 
 
 def available_stages() -> list[tuple[str, Any]]:
@@ -69,8 +72,15 @@ def available_stages() -> list[tuple[str, Any]]:
 def run_pipeline(ws: Workspace, progress: Progress | None = None) -> RunReport:
     report = RunReport(run_id=new_run_id())
     with ws.store.begin() as conn:
-        conn.execute(insert(runs).values(run_id=report.run_id, kind="run", status="running",
-                                         started_at=datetime.now(UTC), stages=[]))
+        conn.execute(
+            insert(runs).values(
+                run_id=report.run_id,
+                kind="run",
+                status="running",
+                started_at=datetime.now(UTC),
+                stages=[],
+            )
+        )
     status = "succeeded"
     for name, fn in available_stages():
         t0 = time.perf_counter()
@@ -78,9 +88,19 @@ def run_pipeline(ws: Workspace, progress: Progress | None = None) -> RunReport:
             summary = fn(ws, report.run_id, progress) or {}
             if not isinstance(summary, dict):  # a stage may return its report object
                 summary = summary.to_dict()
-            st = StageResult(name, summary.pop("_status", "succeeded"), round(time.perf_counter() - t0, 3), summary)
+            st = StageResult(
+                name,
+                summary.pop("_status", "succeeded"),
+                round(time.perf_counter() - t0, 3),
+                summary,
+            )
         except C360Error as exc:
-            st = StageResult(name, "failed", round(time.perf_counter() - t0, 3), error=f"{exc.code}: {exc.message}")
+            st = StageResult(
+                name,
+                "failed",
+                round(time.perf_counter() - t0, 3),
+                error=f"{exc.code}: {exc.message}",
+            )
         report.stages.append(st)
         if st.status == "failed":
             status = "failed"
@@ -89,8 +109,17 @@ def run_pipeline(ws: Workspace, progress: Progress | None = None) -> RunReport:
             status = "partial"
     report.status = status
     with ws.store.begin() as conn:
-        conn.execute(update(runs).where(runs.c.run_id == report.run_id).values(
-            status=status, finished_at=datetime.now(UTC),
-            stages=[{"name": s.name, "status": s.status, "seconds": s.seconds, "error": s.error} for s in report.stages],
-            summary={s.name: s.summary for s in report.stages}))
+        conn.execute(
+            update(runs)
+            .where(runs.c.run_id == report.run_id)
+            .values(
+                status=status,
+                finished_at=datetime.now(UTC),
+                stages=[
+                    {"name": s.name, "status": s.status, "seconds": s.seconds, "error": s.error}
+                    for s in report.stages
+                ],
+                summary={s.name: s.summary for s in report.stages},
+            )
+        )
     return report

@@ -31,7 +31,7 @@ def _default(field: FieldInfo) -> Any:
 def _yaml_value(v: Any) -> str:
     if isinstance(v, BaseModel):
         return ""
-    return json.dumps(v) if not isinstance(v, str) else json.dumps(v)
+    return json.dumps(v)
 
 
 def render_yaml(model: type[BaseModel], indent: int = 0) -> list[str]:
@@ -78,11 +78,24 @@ def _md_table(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 def render_reference() -> str:
     """Markdown reference of c360.yaml and of source contracts."""
-    out = ["# Configuration and contract reference", "",
-           "Generated from `c360.config` by `python -m c360.scaffold`; a test fails when it is stale.", "",
-           "## c360.yaml", "", "| key | type | default | meaning |", "|---|---|---|---|"]
+    out = [
+        "# Configuration and contract reference",
+        "",
+        "Generated from `c360.config` by `python -m c360.scaffold`; a test fails when it is stale.",
+        "",
+        "## c360.yaml",
+        "",
+        "| key | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
     out += _md_table(Config)
-    out += ["", "## contracts/<source>.yaml", "", "| key | type | default | meaning |", "|---|---|---|---|"]
+    out += [
+        "",
+        "## contracts/<source>.yaml",
+        "",
+        "| key | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
     out += _md_table(Contract)
     from c360.config import ColumnSpec, IdentityMapping
 
@@ -94,7 +107,10 @@ def render_reference() -> str:
 
 def scaffold(root: Path, template: str = "bank-demo", force: bool = False) -> None:
     if template not in TEMPLATES:
-        raise C360Error("workspace.bad_template", f"unknown template {template!r}; choose {', '.join(TEMPLATES)}")
+        raise C360Error(
+            "workspace.bad_template",
+            f"unknown template {template!r}; choose {', '.join(TEMPLATES)}",
+        )
     cfg = root / CONFIG_FILE
     if cfg.exists() and not force:
         raise C360Error("workspace.exists", f"{cfg} already exists (use --force to rewrite it)")

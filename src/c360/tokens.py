@@ -80,7 +80,9 @@ class Tokenizer:
             if d[i] == d[i + 1]:
                 continue
             v = d[:i] + d[i + 1] + d[i] + d[i + 2 :]
-            out.append(hmac.new(self._key, f"{kind}:{v}".encode(), hashlib.sha256).hexdigest()[:TOKEN_LEN])
+            out.append(
+                hmac.new(self._key, f"{kind}:{v}".encode(), hashlib.sha256).hexdigest()[:TOKEN_LEN]
+            )
         return out
 
 

@@ -51,7 +51,9 @@ class Workspace:
         return ws
 
     @classmethod
-    def init(cls, root: str | Path, *, template: str = "bank-demo", force: bool = False) -> Workspace:
+    def init(
+        cls, root: str | Path, *, template: str = "bank-demo", force: bool = False
+    ) -> Workspace:
         """Scaffold a workspace: commented config, contracts, folders and a key file."""
         from c360.scaffold import scaffold
 
@@ -94,7 +96,10 @@ class Workspace:
 
     # ------------------------------------------------------------------ stages
     def ingest(
-        self, sources: list[str] | None = None, *, run_id: str | None = None,
+        self,
+        sources: list[str] | None = None,
+        *,
+        run_id: str | None = None,
         progress: Progress | None = None,
     ) -> IngestReport:
         """Ingest every new landing file of the given (default: all) sources."""

@@ -61,7 +61,7 @@ def test_imports_point_down():
                 if target not in SYNTH_ALLOWED:
                     bad.append(f"{rel} imports c360.{target}")
                 continue
-            if target == top or target == "synth" and top in {"cli", "demo"}:
+            if target == top or (target == "synth" and top in {"cli", "demo"}):
                 continue
             # lazy imports inside functions of the façade layers may reach any capability
             if _layer(target) < _layer(top):

@@ -11,7 +11,9 @@ from c360.cli.main import app
 
 
 def _c360(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "c360", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "c360", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_init_ingest_tables_json(tmp_path):
@@ -19,7 +21,8 @@ def test_init_ingest_tables_json(tmp_path):
     r = _c360("init", str(ws), "--template", "empty")
     assert r.returncode == 0, r.stderr
     (ws / "contracts" / "acct.yaml").write_text(
-        "source: acct\nkey: [id]\ncolumns:\n  - {name: id, required: true}\n  - {name: amount, type: float}\n")
+        "source: acct\nkey: [id]\ncolumns:\n  - {name: id, required: true}\n  - {name: amount, type: float}\n"
+    )
     (ws / "landing" / "acct").mkdir(parents=True)
     (ws / "landing" / "acct" / "a.csv").write_text("id,amount\n1,2.5\n2,x\n")
     r = _c360("ingest", "--json", "-w", str(ws))
@@ -27,9 +30,17 @@ def test_init_ingest_tables_json(tmp_path):
     data = json.loads(r.stdout)
     (src,) = data["sources"]
     (batch,) = src["batches"]
-    assert {k: batch[k] for k in ("file", "rows_in", "rows_loaded", "rows_quarantined", "status", "error")} == {
-        "file": "acct/a.csv", "rows_in": 2, "rows_loaded": 1, "rows_quarantined": 1, "status": "loaded",
-        "error": None}
+    assert {
+        k: batch[k]
+        for k in ("file", "rows_in", "rows_loaded", "rows_quarantined", "status", "error")
+    } == {
+        "file": "acct/a.csv",
+        "rows_in": 2,
+        "rows_loaded": 1,
+        "rows_quarantined": 1,
+        "status": "loaded",
+        "error": None,
+    }
     r = _c360("tables", "--json", "-w", str(ws))
     tables = {t["table"]: t["rows"] for t in json.loads(r.stdout)}
     assert tables == {"bronze.acct": 1, "silver.acct": 1, "quarantine.acct": 1}
@@ -38,7 +49,9 @@ def test_init_ingest_tables_json(tmp_path):
 def test_contract_violation_exits_3_with_message(tmp_path):
     ws = tmp_path / "w"
     _c360("init", str(ws), "--template", "empty")
-    (ws / "contracts" / "acct.yaml").write_text("source: acct\nkey: [id]\ncolumns:\n  - {name: id, required: true}\n")
+    (ws / "contracts" / "acct.yaml").write_text(
+        "source: acct\nkey: [id]\ncolumns:\n  - {name: id, required: true}\n"
+    )
     (ws / "landing" / "acct").mkdir(parents=True)
     (ws / "landing" / "acct" / "a.csv").write_text("ident\n1\n")
     r = _c360("ingest", "-w", str(ws))

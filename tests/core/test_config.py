@@ -17,8 +17,10 @@ def test_unknown_key_names_key_and_file(tmp_path):
 
 def test_env_overrides(tmp_path):
     (tmp_path / "c360.yaml").write_text("store:\n  url: sqlite:///a.db\n")
-    cfg = load_config(tmp_path, environ={"C360_STORE_URL": "sqlite:///b.db",
-                                         "C360_INGEST__MIN_FILE_AGE_SECONDS": "30"})
+    cfg = load_config(
+        tmp_path,
+        environ={"C360_STORE_URL": "sqlite:///b.db", "C360_INGEST__MIN_FILE_AGE_SECONDS": "30"},
+    )
     assert cfg.store.url == "sqlite:///b.db"
     assert cfg.ingest.min_file_age_seconds == 30
 
@@ -32,13 +34,17 @@ def test_bad_yaml_is_a_clear_error(tmp_path):
 def test_contract_errors(tmp_path):
     f = tmp_path / "x.yaml"
     f.write_text("source: x\nkey: [id]\ncolumns:\n  - {name: idd}\n")
-    with pytest.raises(C360Error, match=r"x.yaml: '': Value error, key column 'id' is not a declared column"):
+    with pytest.raises(
+        C360Error, match=r"x.yaml: '': Value error, key column 'id' is not a declared column"
+    ):
         load_contract(f)
     f.write_text("source: x\nkey: [id]\ncolumns:\n  - {name: id, typ: int}\n")
     with pytest.raises(C360Error, match=r"unknown key 'columns.0.typ'"):
         load_contract(f)
     f.write_text("source: x\nkey: [id]\ncolumns:\n  - {name: id}\nidentity: {dob: birth}\n")
-    with pytest.raises(C360Error, match="identity maps to column 'birth', which the contract does not declare"):
+    with pytest.raises(
+        C360Error, match="identity maps to column 'birth', which the contract does not declare"
+    ):
         load_contract(f)
 
 

@@ -40,7 +40,7 @@ def test_run_recorded_through_workspace(tmp_path, store_url, monkeypatch):
     with ws.store.begin() as conn:
         row = conn.execute(select(runs).where(runs.c.run_id == report.run_id)).mappings().one()
     assert row["status"] == "succeeded"
-    assert [s["name"] for s in row["stages"]][0] == "ingest"
+    assert next(s["name"] for s in row["stages"]) == "ingest"
     ws.close()
 
 

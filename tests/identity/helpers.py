@@ -43,7 +43,7 @@ def write_silver(ws: Workspace, source: str, rows: list[dict[str, Any]], *, batc
         values = [r.get(spec.name) for r in rows]
         values = [None if v is None or (isinstance(v, float) and v != v) else v for v in values]
         if spec.tokenize:
-            kind = spec.tokenize
+            kind = "ssn" if spec.tokenize == "tin" else spec.tokenize  # a person's TIN is the SSN
             cols[f"{spec.name}_token"] = pa.array([tok.token(kind, v) for v in values], pa.string())
             if f"{spec.name}_last4" not in {c.name for c in contract.columns}:
                 cols[f"{spec.name}_last4"] = pa.array([last4(v) for v in values], pa.string())

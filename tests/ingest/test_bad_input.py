@@ -13,9 +13,19 @@ def _one_batch(report):
 
 
 def test_good_file_loads_typed_with_lineage(cust_ws):
-    drop(cust_ws, "customers", "d1.csv", HEADER + 'C1,"SMITH, JOHN",01/02/1980,123-45-6789,"1,100.50",hello\n')
+    drop(
+        cust_ws,
+        "customers",
+        "d1.csv",
+        HEADER + 'C1,"SMITH, JOHN",01/02/1980,123-45-6789,"1,100.50",hello\n',
+    )
     batch = _one_batch(cust_ws.ingest())
-    assert (batch.status, batch.rows_in, batch.rows_loaded, batch.rows_quarantined) == ("loaded", 1, 1, 0)
+    assert (batch.status, batch.rows_in, batch.rows_loaded, batch.rows_quarantined) == (
+        "loaded",
+        1,
+        1,
+        0,
+    )
     (row,) = silver(cust_ws, "customers")
     assert row["name"] == "SMITH, JOHN"
     assert str(row["dob"]) == "1980-01-02"
@@ -27,7 +37,10 @@ def test_good_file_loads_typed_with_lineage(cust_ws):
 
 
 def test_wrong_column_count_and_bad_quoting(cust_ws):
-    body = HEADER + "C1,A,01/02/1980,,1,\nC2,B,01/02/1980\nC3,C,01/02/1980,,1,x,EXTRA\nC4,\"D,01/02/1980,,1,\n"
+    body = (
+        HEADER
+        + 'C1,A,01/02/1980,,1,\nC2,B,01/02/1980\nC3,C,01/02/1980,,1,x,EXTRA\nC4,"D,01/02/1980,,1,\n'
+    )
     drop(cust_ws, "customers", "d1.csv", body)
     batch = _one_batch(cust_ws.ingest())
     assert (batch.rows_in, batch.rows_loaded, batch.rows_quarantined) == (4, 1, 3)
@@ -35,12 +48,16 @@ def test_wrong_column_count_and_bad_quoting(cust_ws):
     assert any("missing columns" in r for r in reasons)
     assert any("too many columns" in r for r in reasons)
     assert any("unquoted value" in r or "unterminated quote" in r.lower() for r in reasons)
-    lines = sorted(x for x in cust_ws.lakehouse.read("quarantine", "customers").column("_line").to_pylist())
+    lines = sorted(
+        x for x in cust_ws.lakehouse.read("quarantine", "customers").column("_line").to_pylist()
+    )
     assert lines == [3, 4, 5]
 
 
 def test_bad_encoding_is_quarantined_and_bom_is_accepted(cust_ws):
-    body = ("\ufeff" + HEADER + "C1,Ann,01/02/1980,,1,\n").encode() + b"C2,B\xff\xfeb,01/02/1980,,1,\n"
+    body = (
+        "\ufeff" + HEADER + "C1,Ann,01/02/1980,,1,\n"
+    ).encode() + b"C2,B\xff\xfeb,01/02/1980,,1,\n"
     drop(cust_ws, "customers", "d1.csv", body)
     batch = _one_batch(cust_ws.ingest())
     assert (batch.rows_in, batch.rows_loaded, batch.rows_quarantined) == (2, 1, 1)
@@ -83,7 +100,9 @@ def test_in_flight_files_are_skipped_until_complete(cust_ws):
     report = cust_ws.ingest()
     assert report.sources[0].status == "nothing_new"
     assert "in-flight" in report.sources[0].skipped_files[0]
-    (cust_ws.landing_dir / "customers" / "d1.csv.part").rename(cust_ws.landing_dir / "customers" / "d1.csv")
+    (cust_ws.landing_dir / "customers" / "d1.csv.part").rename(
+        cust_ws.landing_dir / "customers" / "d1.csv"
+    )
     assert cust_ws.ingest().batches()[0].rows_loaded == 1
 
 
@@ -93,7 +112,9 @@ def test_recently_modified_files_wait_when_configured(tmp_path):
 
     ws = Workspace.init(tmp_path / "w", template="empty")
     cfg = ws.root / "c360.yaml"
-    cfg.write_text(cfg.read_text().replace("min_file_age_seconds: 0.0", "min_file_age_seconds: 3600"))
+    cfg.write_text(
+        cfg.read_text().replace("min_file_age_seconds: 0.0", "min_file_age_seconds: 3600")
+    )
     ws = Workspace.open(ws.root)
     contract(ws, CUSTOMERS)
     drop(ws, "customers", "d1.csv", HEADER + "C1,A,01/02/1980,,1,\n")
@@ -105,7 +126,9 @@ def test_recently_modified_files_wait_when_configured(tmp_path):
 def test_jsonl_bad_lines_keep_their_reason(workspace):
     from tests.ingest.conftest import contract
 
-    contract(workspace, """
+    contract(
+        workspace,
+        """
 source: events
 format: jsonl
 mode: events
@@ -113,18 +136,25 @@ columns:
   - {name: id, type: int, required: true}
   - {name: at, type: timestamp, format: "%Y-%m-%d %H:%M:%S"}
   - {name: payload, type: text}
-""")
-    drop(workspace, "events", "e.jsonl",
-         '{"id": 1, "at": "2026-01-01 10:00:00", "payload": "hi"}\n'
-         '{"id": 2, "at": "2026-01-01 10:00:00", "payload": \n'
-         '[1,2]\n'
-         '{"id": "x", "at": "yesterday"}\n')
+""",
+    )
+    drop(
+        workspace,
+        "events",
+        "e.jsonl",
+        '{"id": 1, "at": "2026-01-01 10:00:00", "payload": "hi"}\n'
+        '{"id": 2, "at": "2026-01-01 10:00:00", "payload": \n'
+        "[1,2]\n"
+        '{"id": "x", "at": "yesterday"}\n',
+    )
     batch = _one_batch(workspace.ingest())
     assert (batch.rows_in, batch.rows_loaded, batch.rows_quarantined) == (4, 1, 3)
     reasons = quarantine_reasons(workspace, "events")
     assert reasons[0].startswith("malformed row: a JSON object was expected")
     assert reasons[1].startswith("malformed row: invalid JSON")
-    assert reasons[2] == "unparsable int in column id: x; unparsable timestamp in column at: yesterday"
+    assert (
+        reasons[2] == "unparsable int in column id: x; unparsable timestamp in column at: yesterday"
+    )
 
 
 def test_parquet_native_types(workspace):
@@ -135,7 +165,9 @@ def test_parquet_native_types(workspace):
 
     from tests.ingest.conftest import contract
 
-    contract(workspace, """
+    contract(
+        workspace,
+        """
 source: policies
 format: parquet
 key: [policy_no]
@@ -143,11 +175,20 @@ columns:
   - {name: policy_no, type: string, required: true}
   - {name: start, type: date}
   - {name: premium, type: float}
-""")
+""",
+    )
     folder = workspace.landing_dir / "policies"
     folder.mkdir(parents=True)
-    pq.write_table(pa.table({"policy_no": ["P1", "P2"], "start": [dt.date(2026, 1, 5), None],
-                             "premium": [12.5, 3.0]}), folder / "p.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "policy_no": ["P1", "P2"],
+                "start": [dt.date(2026, 1, 5), None],
+                "premium": [12.5, 3.0],
+            }
+        ),
+        folder / "p.parquet",
+    )
     batch = _one_batch(workspace.ingest())
     assert batch.rows_loaded == 2
     rows = silver(workspace, "policies")

@@ -35,18 +35,31 @@ def test_new_drop_merges_by_key(cust_ws):
     drop(cust_ws, "customers", "d2.csv", HEADER + "C2,B2,01/02/1980,,5,\nC3,C,01/02/1980,,3,\n")
     cust_ws.ingest()
     assert [(r["customer_no"], r["name"]) for r in silver(cust_ws, "customers")] == [
-        ("C1", "A"), ("C2", "B2"), ("C3", "C")]
+        ("C1", "A"),
+        ("C2", "B2"),
+        ("C3", "C"),
+    ]
     assert cust_ws.lakehouse.count("bronze", "customers") == 4  # bronze is append-only
 
 
 def test_cdc_inserts_updates_and_deletes(workspace):
     contract(workspace, CDC)
-    drop(workspace, "crm", "1.csv", "id,op,seq,email\nA,I,1,a@x.com\nB,I,1,b@x.com\nC,I,1,c@x.com\n")
+    drop(
+        workspace, "crm", "1.csv", "id,op,seq,email\nA,I,1,a@x.com\nB,I,1,b@x.com\nC,I,1,c@x.com\n"
+    )
     workspace.ingest()
-    drop(workspace, "crm", "2.csv", "id,op,seq,email\nA,U,3,a2@x.com\nA,U,2,stale@x.com\nB,D,2,\nD,I,1,d@x.com\nD,D,2,\n")
+    drop(
+        workspace,
+        "crm",
+        "2.csv",
+        "id,op,seq,email\nA,U,3,a2@x.com\nA,U,2,stale@x.com\nB,D,2,\nD,I,1,d@x.com\nD,D,2,\n",
+    )
     batch = workspace.ingest().batches()[0]
     assert batch.reconciles and batch.rows_loaded == 5
-    assert [(r["id"], r["email"]) for r in silver(workspace, "crm")] == [("A", "a2@x.com"), ("C", "c@x.com")]
+    assert [(r["id"], r["email"]) for r in silver(workspace, "crm")] == [
+        ("A", "a2@x.com"),
+        ("C", "c@x.com"),
+    ]
 
 
 def test_unknown_cdc_operation_is_quarantined(workspace):
@@ -67,7 +80,9 @@ def test_missing_required_column_stops_only_that_source(cust_ws):
     by = {s.source: s for s in report.sources}
     assert not report.ok
     assert by["customers"].status == "failed"
-    assert by["customers"].error.startswith("customers/d1.csv: required column 'customer_no' is missing")
+    assert by["customers"].error.startswith(
+        "customers/d1.csv: required column 'customer_no' is missing"
+    )
     assert len(by["customers"].batches) == 1  # stopped before d2
     assert by["crm"].status == "ok"
     assert (cust_ws.landing_dir / "customers" / "d1.csv").exists()
@@ -76,34 +91,42 @@ def test_missing_required_column_stops_only_that_source(cust_ws):
     from c360.store.schema import ingest_batches
 
     with cust_ws.store.begin() as conn:
-        status = conn.execute(select(ingest_batches.c.status).where(
-            ingest_batches.c.file == "customers/d1.csv")).scalar()
+        status = conn.execute(
+            select(ingest_batches.c.status).where(ingest_batches.c.file == "customers/d1.csv")
+        ).scalar()
     assert status == "failed"
 
 
 def test_missing_required_column_message_names_file_row_column(workspace):
-    contract(workspace, """
+    contract(
+        workspace,
+        """
 source: acct
 key: [id]
 columns:
   - {name: id, type: string, required: true}
   - {name: owner, type: string, required: true}
-""")
+""",
+    )
     drop(workspace, "acct", "a.csv", "id,holder\n1,x\n")
     report = workspace.ingest()
     assert report.sources[0].error == (
         "acct/a.csv: required column 'owner' is missing from the header "
-        "(expected by contracts/acct.yaml; found: id, holder)")
+        "(expected by contracts/acct.yaml; found: id, holder)"
+    )
 
 
 def test_fixed_file_reruns_after_failure(workspace):
-    contract(workspace, """
+    contract(
+        workspace,
+        """
 source: acct
 key: [id]
 columns:
   - {name: id, type: string, required: true}
   - {name: owner, type: string, required: true}
-""")
+""",
+    )
     path = drop(workspace, "acct", "a.csv", "id,holder\n1,x\n")
     assert workspace.ingest().sources[0].status == "failed"
     path.write_text("id,owner\n1,x\n")
@@ -112,25 +135,33 @@ columns:
 
 
 def test_type_change_stops_source_with_column_and_row(workspace):
-    contract(workspace, """
+    contract(
+        workspace,
+        """
 source: txn
 mode: events
 columns:
   - {name: id, type: string, required: true}
   - {name: amount, type: decimal}
-""")
+""",
+    )
     rows = "".join(f"{i},USD{i}\n" for i in range(30))
     drop(workspace, "txn", "t.csv", "id,amount\n" + rows)
     report = workspace.ingest()
     assert report.sources[0].status == "failed"
     assert report.sources[0].error.startswith(
-        "txn/t.csv: column 'amount' expected decimal but 30 of 30 values do not parse (first at row 1: 'USD0')")
+        "txn/t.csv: column 'amount' expected decimal but 30 of 30 values do not parse (first at row 1: 'USD0')"
+    )
     assert not workspace.lakehouse.exists("bronze", "txn")
 
 
 def test_additive_column_is_accepted_with_a_warning(cust_ws):
-    drop(cust_ws, "customers", "d1.csv",
-         "customer_no,name,dob,ssn,balance,note,loyalty_tier\nC1,A,01/02/1980,,1,,gold\n")
+    drop(
+        cust_ws,
+        "customers",
+        "d1.csv",
+        "customer_no,name,dob,ssn,balance,note,loyalty_tier\nC1,A,01/02/1980,,1,,gold\n",
+    )
     batch = cust_ws.ingest().batches()[0]
     assert batch.status == "loaded"
     assert "undeclared column(s) accepted into bronze only: loyalty_tier" in batch.warnings[0]
@@ -140,12 +171,23 @@ def test_additive_column_is_accepted_with_a_warning(cust_ws):
 
 @pytest.mark.parametrize("ssn", ["123-45-6789", "123456789"])
 def test_raw_ssn_and_pan_only_in_restricted(cust_ws, ssn):
-    drop(cust_ws, "customers", "d1.csv", HEADER +
-         f'C1,A,01/02/1980,{ssn},1,"my card is 4111-1111-1111-1111 and ssn 987-65-4329"\n'
-         f'C2,B,99/99/1980,{ssn},1,\n'  # quarantined row carries the ssn too
-         f'C3,"broken\n')
+    drop(
+        cust_ws,
+        "customers",
+        "d1.csv",
+        HEADER + f'C1,A,01/02/1980,{ssn},1,"my card is 4111-1111-1111-1111 and ssn 987-65-4329"\n'
+        f"C2,B,99/99/1980,{ssn},1,\n"  # quarantined row carries the ssn too
+        f'C3,"broken\n',
+    )
     cust_ws.ingest()
-    raw_values = ["123456789", "123-45-6789", "4111111111111111", "4111-1111-1111-1111", "987-65-4329", "987654329"]
+    raw_values = [
+        "123456789",
+        "123-45-6789",
+        "4111111111111111",
+        "4111-1111-1111-1111",
+        "987-65-4329",
+        "987654329",
+    ]
     leaks = []
     for info in cust_ws.tables():
         if info.zone == "restricted":
@@ -164,8 +206,12 @@ def test_raw_ssn_and_pan_only_in_restricted(cust_ws, ssn):
 
 
 def test_undeclared_pii_is_reported(cust_ws):
-    drop(cust_ws, "customers", "d1.csv",
-         "customer_no,name,dob,ssn,balance,note,remarks\nC1,A,01/02/1980,,1,,call 217-555-0134 or a@b.com\n")
+    drop(
+        cust_ws,
+        "customers",
+        "d1.csv",
+        "customer_no,name,dob,ssn,balance,note,remarks\nC1,A,01/02/1980,,1,,call 217-555-0134 or a@b.com\n",
+    )
     batch = cust_ws.ingest().batches()[0]
     assert batch.pii_found == {"remarks:email": 1, "remarks:phone": 1}
     from sqlalchemy import select
@@ -173,5 +219,7 @@ def test_undeclared_pii_is_reported(cust_ws):
     from c360.store.schema import pii_findings
 
     with cust_ws.store.begin() as conn:
-        rows = conn.execute(select(pii_findings.c.column_name, pii_findings.c.kind, pii_findings.c.declared)).all()
+        rows = conn.execute(
+            select(pii_findings.c.column_name, pii_findings.c.kind, pii_findings.c.declared)
+        ).all()
     assert sorted(rows) == [("remarks", "email", "undeclared"), ("remarks", "phone", "undeclared")]

@@ -24,9 +24,16 @@ columns:
 
 def _files(ws, n_files: int, rows: int) -> None:
     for f in range(n_files):
-        body = "".join(f"C{f}_{i},N{i},01/02/1980,123-45-{i % 10000:04d},{i}.5,\n" for i in range(rows))
+        body = "".join(
+            f"C{f}_{i},N{i},01/02/1980,123-45-{i % 10000:04d},{i}.5,\n" for i in range(rows)
+        )
         drop(ws, "customers", f"d{f:03d}.csv", HEADER + body)
-        drop(ws, "txn", f"t{f:03d}.csv", "id,amount\n" + "".join(f"T{f}_{i},{i}\n" for i in range(rows)))
+        drop(
+            ws,
+            "txn",
+            f"t{f:03d}.csv",
+            "id,amount\n" + "".join(f"T{f}_{i},{i}\n" for i in range(rows)),
+        )
 
 
 def _counts(ws) -> dict[str, int]:
@@ -34,7 +41,8 @@ def _counts(ws) -> dict[str, int]:
     out = {}
     for t in ("bronze__customers", "silver__customers", "bronze__txn", "silver__txn"):
         total, distinct = con.execute(
-            f"SELECT count(*), count(DISTINCT (_batch_id, _row_number)) FROM {t}").fetchall()[0]
+            f"SELECT count(*), count(DISTINCT (_batch_id, _row_number)) FROM {t}"
+        ).fetchall()[0]
         assert total == distinct, f"{t} holds a row twice"
         out[t] = total
     return out
@@ -50,16 +58,22 @@ def _check_converges(workspace, n_files: int, rows: int) -> None:
     assert report.ok
     assert all(b.reconciles for b in report.batches())
     assert _counts(workspace) == {
-        "bronze__customers": n_files * rows, "silver__customers": n_files * rows,
-        "bronze__txn": n_files * rows, "silver__txn": n_files * rows,
+        "bronze__customers": n_files * rows,
+        "silver__customers": n_files * rows,
+        "bronze__txn": n_files * rows,
+        "silver__txn": n_files * rows,
     }
     assert workspace.ingest().batches() == []
 
 
 def _start(workspace, extra_env: dict[str, str]) -> subprocess.Popen:
     env = {**os.environ, "C360_WORKSPACE": str(workspace.root), **extra_env}
-    return subprocess.Popen([sys.executable, "-m", "c360", "ingest", "--json"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "c360", "ingest", "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.parametrize("crash_after", range(1, COMMITS, 3))

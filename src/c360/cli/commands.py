@@ -14,8 +14,12 @@ from c360.cli.progress import progress_bar
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")] = Path("."),
-    template: Annotated[str, typer.Option(help="bank-demo (contracts of the synthetic bank) or empty.")] = "bank-demo",
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")] = Path(
+        "."
+    ),
+    template: Annotated[
+        str, typer.Option(help="bank-demo (contracts of the synthetic bank) or empty.")
+    ] = "bank-demo",
     force: Annotated[bool, typer.Option(help="Rewrite c360.yaml if it exists.")] = False,
 ) -> None:
     """Scaffold a workspace: commented c360.yaml, contracts/, landing/, a tokenisation key."""
@@ -30,9 +34,15 @@ def synth(
     customers: Annotated[int, typer.Option(help="Number of real people to simulate.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 42,
     days: Annotated[int, typer.Option(help="Daily incremental drops after the initial load.")] = 5,
-    hard: Annotated[bool, typer.Option(help="Multiply the hard identity cases (stress profile).")] = False,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Landing folder (default: the workspace's).")] = None,
-    truth: Annotated[Path | None, typer.Option(help="Ground-truth folder (default: <workspace>/truth).")] = None,
+    hard: Annotated[
+        bool, typer.Option(help="Multiply the hard identity cases (stress profile).")
+    ] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Landing folder (default: the workspace's).")
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Ground-truth folder (default: <workspace>/truth).")
+    ] = None,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -48,8 +58,13 @@ def synth(
     truth_dir = truth or Path(root) / "truth"
     contracts = ws.contracts_dir if ws else None
     with progress_bar(not json) as cb:
-        summary = generate_world(landing, truth_dir, contracts,
-                                 SynthOptions(customers=customers, seed=seed, days=days, hard=hard), progress=cb)
+        summary = generate_world(
+            landing,
+            truth_dir,
+            contracts,
+            SynthOptions(customers=customers, seed=seed, days=days, hard=hard),
+            progress=cb,
+        )
     if json:
         print_json(asdict(summary))
     else:
@@ -58,7 +73,9 @@ def synth(
 
 @app.command()
 def ingest(
-    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only these sources (repeatable).")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only these sources (repeatable).")
+    ] = None,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -84,8 +101,15 @@ def _print_ingest(report) -> None:  # type: ignore[no-untyped-def]
         t.add_column(col, justify="right" if col not in ("source", "status") else "left")
     for s in report.sources:
         pii = sum(sum(b.pii_found.values()) for b in s.batches)
-        t.add_row(s.source, s.status, str(len(s.batches)), f"{s.total('rows_in'):,}",
-                  f"{s.total('rows_loaded'):,}", f"{s.total('rows_quarantined'):,}", f"{pii:,}")
+        t.add_row(
+            s.source,
+            s.status,
+            str(len(s.batches)),
+            f"{s.total('rows_in'):,}",
+            f"{s.total('rows_loaded'):,}",
+            f"{s.total('rows_quarantined'):,}",
+            f"{pii:,}",
+        )
     out.print(t)
     for s in report.sources:
         if s.error:
@@ -120,7 +144,12 @@ def tables(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     ws = open_workspace(workspace)
     infos = ws.tables()
     if json:
-        print_json([{"table": i.qualified, "version": i.version, "rows": i.rows, "columns": i.columns} for i in infos])
+        print_json(
+            [
+                {"table": i.qualified, "version": i.version, "rows": i.rows, "columns": i.columns}
+                for i in infos
+            ]
+        )
         return
     t = Table(title=f"tables in {ws.lakehouse.root}")
     for col in ("table", "version", "rows", "columns"):
@@ -143,7 +172,11 @@ def runs(
 
     ws = open_workspace(workspace)
     with ws.store.begin() as conn:
-        rows = conn.execute(select(runs_t).order_by(runs_t.c.started_at.desc()).limit(limit)).mappings().all()
+        rows = (
+            conn.execute(select(runs_t).order_by(runs_t.c.started_at.desc()).limit(limit))
+            .mappings()
+            .all()
+        )
     if json:
         print_json([dict(r) for r in rows])
         return
@@ -151,15 +184,21 @@ def runs(
     for col in ("run_id", "status", "started", "stages"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r["run_id"], r["status"], str(r["started_at"])[:19],
-                  ", ".join(f"{s['name']}:{s['status']}" for s in r["stages"] or []))
+        t.add_row(
+            r["run_id"],
+            r["status"],
+            str(r["started_at"])[:19],
+            ", ".join(f"{s['name']}:{s['status']}" for s in r["stages"] or []),
+        )
     out.print(t)
 
 
 @app.command()
 def demo(
     customers: Annotated[int, typer.Option(help="People in the synthetic bank.")] = 3000,
-    directory: Annotated[Path, typer.Option("--dir", help="Workspace folder for the demo.")] = Path("demo-workspace"),
+    directory: Annotated[Path, typer.Option("--dir", help="Workspace folder for the demo.")] = Path(
+        "demo-workspace"
+    ),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     json: JsonOpt = False,
 ) -> None:

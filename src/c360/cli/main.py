@@ -33,7 +33,8 @@ out = Console()
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option(
-        "--workspace", "-w",
+        "--workspace",
+        "-w",
         help="Workspace folder (default: $C360_WORKSPACE or the current directory).",
         show_default=False,
     ),
@@ -84,6 +85,7 @@ def main() -> None:
             print_json({"error": exc.to_dict()})
         from rich.markup import escape
 
-        console.print(f"[red]error[/red] {escape(f'[{exc.code}]')}: {escape(exc.message)}", highlight=False)
+        console.print(
+            f"[red]error[/red] {escape(f'[{exc.code}]')}: {escape(exc.message)}", highlight=False
+        )
         sys.exit(1)
-

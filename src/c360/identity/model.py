@@ -181,7 +181,11 @@ def train(con: duckdb.DuckDBPyConnection, *, seed: int, max_pairs: int) -> dict[
     )
     t.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     sample = min(1.0, 400_000 / max(n, 1))
-    for rule in (block_on("first_key", "last_key"), block_on("dob"), block_on("ssn_token")):
+    # Sessions are chosen so households, twins and Jr/Sr pairs (which share address,
+    # phone, surname, sometimes dob) cannot pose as matches and poison the m values:
+    # an SSN block trains everything but SSN; a first-name + dob block trains SSN and
+    # the contact attributes (twins and Jr/Sr differ in one of the two).
+    for rule in (block_on("ssn_token"), block_on("first_key", "dob")):
         try:
             t.estimate_parameters_using_expectation_maximisation(
                 rule, record_sample_proportion=sample
@@ -238,7 +242,8 @@ def hard_attributes(model: dict[str, Any], max_disagreement: float) -> frozenset
             continue
         levels = comp.get("comparison_levels", [])
         m_else = levels[-1].get("m_probability") if levels else None
-        if m_else is not None and float(m_else) <= max_disagreement:
+        # never observed disagreeing among matches: as reliable as it gets
+        if m_else is None or float(m_else) <= max_disagreement:
             out.add(str(name))
     return frozenset(out)
 

@@ -54,12 +54,16 @@ def discover(
         name = p.name
         if any(fnmatch.fnmatch(name, pat) for pat in cfg.ignore_patterns):
             if not name.startswith("."):
-                skipped.append(f"{p.relative_to(landing)}: in-flight or marker file (ignored pattern)")
+                skipped.append(
+                    f"{p.relative_to(landing)}: in-flight or marker file (ignored pattern)"
+                )
             continue
         if not fnmatch.fnmatch(name, contract.pattern):
             continue
         if cfg.min_file_age_seconds and now - p.stat().st_mtime < cfg.min_file_age_seconds:
-            skipped.append(f"{p.relative_to(landing)}: modified in the last {cfg.min_file_age_seconds:g}s, may still be written")
+            skipped.append(
+                f"{p.relative_to(landing)}: modified in the last {cfg.min_file_age_seconds:g}s, may still be written"
+            )
             continue
         ready.append(p)
     return ready, skipped
@@ -68,5 +72,10 @@ def discover(
 def describe(landing: Path, source: str, path: Path) -> LandingFile:
     rel = str(path.relative_to(landing))
     sha = file_sha256(path)
-    return LandingFile(path=path, relpath=rel, size=path.stat().st_size, sha256=sha,
-                       batch_id=batch_id_for(source, rel, sha))
+    return LandingFile(
+        path=path,
+        relpath=rel,
+        size=path.stat().st_size,
+        sha256=sha,
+        batch_id=batch_id_for(source, rel, sha),
+    )

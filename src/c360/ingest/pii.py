@@ -17,8 +17,12 @@ from dataclasses import dataclass
 SSN_RE = re.compile(r"(?<![\d-])(\d{3})[- ]?(\d{2})[- ]?(\d{4})(?![\d-])")
 PAN_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-PHONE_RE = re.compile(r"(?<!\d)(?:\+?1[ .-]?)?\(?([2-9]\d{2})\)?[ .-]?([2-9]\d{2})[ .-]?(\d{4})(?!\d)")
-ACCOUNT_RE = re.compile(r"\b(?:account|acct|a/c)(?:\s+(?:number|no\.?|#))?\s*[:#]?\s*(\d{6,17})\b", re.I)
+PHONE_RE = re.compile(
+    r"(?<!\d)(?:\+?1[ .-]?)?\(?([2-9]\d{2})\)?[ .-]?([2-9]\d{2})[ .-]?(\d{4})(?!\d)"
+)
+ACCOUNT_RE = re.compile(
+    r"\b(?:account|acct|a/c)(?:\s+(?:number|no\.?|#))?\s*[:#]?\s*(\d{6,17})\b", re.I
+)
 # Fast pre-filter: only strings with a run of digits or an @ can hold anything.
 CANDIDATE_RE = re.compile(r"\d{4}|@")
 

@@ -49,18 +49,23 @@ def new_run_id() -> str:
 
 
 def ingest(
-    ws: Workspace, sources: list[str] | None = None, run_id: str | None = None,
+    ws: Workspace,
+    sources: list[str] | None = None,
+    run_id: str | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
     contracts = ws.contracts()
     if sources:
         unknown = [s for s in sources if s not in contracts]
         if unknown:
-            raise C360Error("ingest.unknown_source", f"no contract for source(s): {', '.join(unknown)}; "
-                            f"known: {', '.join(sorted(contracts)) or 'none'}")
+            raise C360Error(
+                "ingest.unknown_source",
+                f"no contract for source(s): {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(contracts)) or 'none'}",
+            )
         contracts = {s: contracts[s] for s in sources}
     report = IngestReport(run_id=run_id or new_run_id())
-    for n, (name, contract) in enumerate(sorted(contracts.items())):
+    for n, (_name, contract) in enumerate(sorted(contracts.items())):
         if progress:
             progress("ingest", n, len(contracts))
         report.sources.append(SourceIngest(ws, contract, report.run_id).run())
@@ -101,7 +106,9 @@ class SourceIngest:
     # ------------------------------------------------------------------ store
     def _status(self, batch_id: str) -> str | None:
         with self.ws.store.begin() as conn:
-            return conn.execute(select(ingest_batches.c.status).where(ingest_batches.c.batch_id == batch_id)).scalar()
+            return conn.execute(
+                select(ingest_batches.c.status).where(ingest_batches.c.batch_id == batch_id)
+            ).scalar()
 
     def _mark(self, lf: LandingFile, **values: object) -> None:
         now = datetime.now(UTC)
@@ -110,15 +117,34 @@ class SourceIngest:
                 select(ingest_batches.c.attempts).where(ingest_batches.c.batch_id == lf.batch_id)
             ).scalar()
             if exists is None:
-                conn.execute(insert(ingest_batches).values(
-                    batch_id=lf.batch_id, source=self.c.source, file=lf.relpath, file_size=lf.size,
-                    file_sha256=lf.sha256, run_id=self.run_id, started_at=now, attempts=1, **values))
+                conn.execute(
+                    insert(ingest_batches).values(
+                        batch_id=lf.batch_id,
+                        source=self.c.source,
+                        file=lf.relpath,
+                        file_size=lf.size,
+                        file_sha256=lf.sha256,
+                        run_id=self.run_id,
+                        started_at=now,
+                        attempts=1,
+                        **values,
+                    )
+                )
             else:
                 if values.get("status") == "running":
-                    values = {**values, "attempts": exists + 1, "started_at": now, "run_id": self.run_id}
+                    values = {
+                        **values,
+                        "attempts": exists + 1,
+                        "started_at": now,
+                        "run_id": self.run_id,
+                    }
                 else:
                     values = {**values, "finished_at": now}
-                conn.execute(update(ingest_batches).where(ingest_batches.c.batch_id == lf.batch_id).values(**values))
+                conn.execute(
+                    update(ingest_batches)
+                    .where(ingest_batches.c.batch_id == lf.batch_id)
+                    .values(**values)
+                )
 
     # ------------------------------------------------------------------ lakehouse
     def _has(self, zone: str, name: str, batch_id: str) -> bool:
@@ -127,14 +153,24 @@ class SourceIngest:
             self._committed[key] = self.lh.committed_batches(zone, name)
         return batch_id in self._committed[key]
 
-    def _write(self, zone: str, name: str, batch_id: str, data: pa.Table | pa.RecordBatchReader,
-               *, merge_keys: list[str] | None = None, delete_column: str | None = None,
-               schema_merge: bool = False) -> None:
+    def _write(
+        self,
+        zone: str,
+        name: str,
+        batch_id: str,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        merge_keys: list[str] | None = None,
+        delete_column: str | None = None,
+        schema_merge: bool = False,
+    ) -> None:
         if self._has(zone, name, batch_id):
             return
         if merge_keys:
             table = data.read_all() if isinstance(data, pa.RecordBatchReader) else data
-            self.lh.merge(zone, name, table, merge_keys, batch_id=batch_id, delete_column=delete_column)
+            self.lh.merge(
+                zone, name, table, merge_keys, batch_id=batch_id, delete_column=delete_column
+            )
         else:
             self.lh.append(zone, name, data, batch_id=batch_id, schema_merge=schema_merge)
         self._committed[(zone, name)].add(batch_id)
@@ -154,8 +190,15 @@ class SourceIngest:
         finally:
             con.close()
         res.seconds = round(time.perf_counter() - t0, 3)
-        self._mark(lf, status=res.status, rows_in=res.rows_in, rows_loaded=res.rows_loaded,
-                   rows_quarantined=res.rows_quarantined, error=res.error, warnings=res.warnings)
+        self._mark(
+            lf,
+            status=res.status,
+            rows_in=res.rows_in,
+            rows_loaded=res.rows_loaded,
+            rows_quarantined=res.rows_quarantined,
+            error=res.error,
+            warnings=res.warnings,
+        )
         return res
 
     def _process(self, con: duckdb.DuckDBPyConnection, lf: LandingFile, res: BatchResult) -> None:
@@ -164,7 +207,11 @@ class SourceIngest:
         if loaded.rows == 0 and not loaded.rejects:
             res.warnings.append(f"{lf.relpath}: empty file, nothing to load")
             return
-        header = check_header(lf.relpath, loaded.columns, c) if loaded.columns else Header([], [], [], [])
+        header = (
+            check_header(lf.relpath, loaded.columns, c)
+            if loaded.columns
+            else Header([], [], [], [])
+        )
         res.warnings += header.warnings
         present = set(header.present)
         tok_cols = tokenised_columns(c, present)
@@ -180,14 +227,23 @@ class SourceIngest:
             )
             con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_tok")
         visible = self._visible_columns(header, tok_cols)
-        build_typed(con, lf.relpath, c, header, loaded.native, self.ws.config.ingest, hash_columns=visible)
-        good = int(con.execute("SELECT count(*) FROM staged WHERE _reason IS NULL").fetchall()[0][0])
+        build_typed(
+            con, lf.relpath, c, header, loaded.native, self.ws.config.ingest, hash_columns=visible
+        )
+        good = int(
+            con.execute("SELECT count(*) FROM staged WHERE _reason IS NULL").fetchall()[0][0]
+        )
         bad = loaded.rows - good
         res.rows_in = loaded.rows + len(loaded.rejects)
         res.rows_loaded, res.rows_quarantined = good, bad + len(loaded.rejects)
-        lineage = (f"{lit(bid)} AS _batch_id, {lit(lf.relpath)} AS _source_file, _row_number, "
-                   f"TIMESTAMPTZ {lit(datetime.now(UTC).isoformat())} AS _ingested_at, _row_hash")
-        cols_sql = ", ".join(f"CAST({q(v)} AS VARCHAR) AS {q(v)}" if not v.endswith("_variants") else q(v) for v in visible)
+        lineage = (
+            f"{lit(bid)} AS _batch_id, {lit(lf.relpath)} AS _source_file, _row_number, "
+            f"TIMESTAMPTZ {lit(datetime.now(UTC).isoformat())} AS _ingested_at, _row_hash"
+        )
+        cols_sql = ", ".join(
+            f"CAST({q(v)} AS VARCHAR) AS {q(v)}" if not v.endswith("_variants") else q(v)
+            for v in visible
+        )
         if res.rows_quarantined:
             self._write_quarantine(con, bid, lf, cols_sql, lineage, loaded.rejects)
         if good:
@@ -196,8 +252,16 @@ class SourceIngest:
             bronze_sql = f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL ORDER BY _row_number"
             with ThreadPoolExecutor(max_workers=2) as pool:
                 jobs = [
-                    pool.submit(lambda cur: self._write("bronze", c.source, bid, cur.sql(bronze_sql).to_arrow_reader(),
-                                                        schema_merge=True), con.cursor()),
+                    pool.submit(
+                        lambda cur: self._write(
+                            "bronze",
+                            c.source,
+                            bid,
+                            cur.sql(bronze_sql).to_arrow_reader(),
+                            schema_merge=True,
+                        ),
+                        con.cursor(),
+                    ),
                     pool.submit(self._write_silver, con.cursor(), bid, header, tok_cols, lineage),
                 ]
                 for job in jobs:
@@ -209,12 +273,16 @@ class SourceIngest:
         out: list[str] = []
         for name in header.present + header.extra:
             if name in tok:
-                out += [f"{name}_token", f"{name}_last4"] + ([f"{name}_variants"] if tok[name] in ("ssn", "tin") else [])
+                out += [f"{name}_token", f"{name}_last4"] + (
+                    [f"{name}_variants"] if tok[name] in ("ssn", "tin") else []
+                )
             else:
                 out.append(name)
         return out
 
-    def _write_restricted(self, con: duckdb.DuckDBPyConnection, bid: str, tok_cols: list[tuple[str, str]]) -> None:
+    def _write_restricted(
+        self, con: duckdb.DuckDBPyConnection, bid: str, tok_cols: list[tuple[str, str]]
+    ) -> None:
         keys = [k for k in self.c.key]
         cols = [f"CAST(raw.{q(k)} AS VARCHAR) AS {q(k)}" for k in keys]
         for name, _ in tok_cols:
@@ -224,8 +292,15 @@ class SourceIngest:
         ).to_arrow_table()
         self._write("restricted", self.c.source, bid, data, schema_merge=True)
 
-    def _write_quarantine(self, con: duckdb.DuckDBPyConnection, bid: str, lf: LandingFile,
-                          cols_sql: str, lineage: str, rejects: list[readers.Reject]) -> None:
+    def _write_quarantine(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        bid: str,
+        lf: LandingFile,
+        cols_sql: str,
+        lineage: str,
+        rejects: list[readers.Reject],
+    ) -> None:
         from c360.ingest.pii import find_pii, redact
 
         typed_bad = con.sql(
@@ -234,20 +309,30 @@ class SourceIngest:
         ).to_arrow_table()
         if rejects:
             tk = self.ws.tokenizer.token
-            parse_bad = pa.table({
-                "_batch_id": [bid] * len(rejects),
-                "_source_file": [lf.relpath] * len(rejects),
-                "_row_number": pa.array([None] * len(rejects), pa.int64()),
-                "_ingested_at": pa.array([datetime.now(UTC)] * len(rejects), pa.timestamp("us", tz="UTC")),
-                "_reason": [r.reason for r in rejects],
-                "_line": pa.array([r.line for r in rejects], pa.int64()),
-                "_raw_line": [redact(r.raw, find_pii(r.raw), tk) for r in rejects],
-            })
+            parse_bad = pa.table(
+                {
+                    "_batch_id": [bid] * len(rejects),
+                    "_source_file": [lf.relpath] * len(rejects),
+                    "_row_number": pa.array([None] * len(rejects), pa.int64()),
+                    "_ingested_at": pa.array(
+                        [datetime.now(UTC)] * len(rejects), pa.timestamp("us", tz="UTC")
+                    ),
+                    "_reason": [r.reason for r in rejects],
+                    "_line": pa.array([r.line for r in rejects], pa.int64()),
+                    "_raw_line": [redact(r.raw, find_pii(r.raw), tk) for r in rejects],
+                }
+            )
             typed_bad = pa.concat_tables([typed_bad, parse_bad], promote_options="permissive")
         self._write("quarantine", self.c.source, bid, typed_bad, schema_merge=True)
 
-    def _write_silver(self, con: duckdb.DuckDBPyConnection, bid: str, header: Header,
-                      tok_cols: list[tuple[str, str]], lineage: str) -> None:
+    def _write_silver(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        bid: str,
+        header: Header,
+        tok_cols: list[tuple[str, str]],
+        lineage: str,
+    ) -> None:
         c = self.c
         tok = {name: kind for name, kind in tok_cols}
         cols: list[str] = []
@@ -259,40 +344,70 @@ class SourceIngest:
                 if tok[spec.name] in ("ssn", "tin"):
                     cols.append(q(f"{spec.name}_variants"))
             elif spec.tokenize:  # declared but absent from this file
-                cols += [f"CAST(NULL AS VARCHAR) AS {q(spec.name + '_token')}",
-                         f"CAST(NULL AS VARCHAR) AS {q(spec.name + '_last4')}"]
+                cols += [
+                    f"CAST(NULL AS VARCHAR) AS {q(spec.name + '_token')}",
+                    f"CAST(NULL AS VARCHAR) AS {q(spec.name + '_last4')}",
+                ]
                 if spec.tokenize in ("ssn", "tin"):
                     cols.append(f"CAST(NULL AS VARCHAR[]) AS {q(spec.name + '_variants')}")
             else:
                 cols.append(f"{q(TYPED + spec.name)} AS {q(spec.name)}")
         select_sql = f"SELECT {', '.join(cols)}, {lineage} FROM staged WHERE _reason IS NULL"
         if c.mode == "events" or not c.key:
-            self._write("silver", c.source, bid, con.sql(select_sql + " ORDER BY _row_number").to_arrow_reader())
+            self._write(
+                "silver",
+                c.source,
+                bid,
+                con.sql(select_sql + " ORDER BY _row_number").to_arrow_reader(),
+            )
             return
         keys = ", ".join(q(TYPED + k) for k in c.key)
         if c.cdc:
-            order = (f"{q(TYPED + c.cdc.sequence_column)} DESC NULLS LAST, " if c.cdc.sequence_column else "") + "_row_number DESC"
+            order = (
+                f"{q(TYPED + c.cdc.sequence_column)} DESC NULLS LAST, "
+                if c.cdc.sequence_column
+                else ""
+            ) + "_row_number DESC"
             deletes = ", ".join(lit(d) for d in c.cdc.delete)
-            sql = (f"SELECT * EXCLUDE (_k) FROM (SELECT {', '.join(cols)}, {lineage}, "
-                   f"trim({q(TYPED + c.cdc.op_column)}) IN ({deletes}) AS _delete, "
-                   f"row_number() OVER (PARTITION BY {keys} ORDER BY {order}) AS _k "
-                   f"FROM staged WHERE _reason IS NULL) WHERE _k = 1")
+            sql = (
+                f"SELECT * EXCLUDE (_k) FROM (SELECT {', '.join(cols)}, {lineage}, "
+                f"trim({q(TYPED + c.cdc.op_column)}) IN ({deletes}) AS _delete, "
+                f"row_number() OVER (PARTITION BY {keys} ORDER BY {order}) AS _k "
+                f"FROM staged WHERE _reason IS NULL) WHERE _k = 1"
+            )
             data = con.sql(sql).to_arrow_table()
             self._write("silver", c.source, bid, data, merge_keys=c.key, delete_column="_delete")
         else:
-            self._write("silver", c.source, bid, con.sql(select_sql).to_arrow_table(), merge_keys=c.key)
+            self._write(
+                "silver", c.source, bid, con.sql(select_sql).to_arrow_table(), merge_keys=c.key
+            )
 
     def _record_pii(self, bid: str, scan: PiiScan, res: BatchResult) -> None:
         if scan.restricted:
             rows = [{**r, "source": self.c.source, "_batch_id": bid} for r in scan.restricted]
-            self._write("restricted", RESTRICTED_TEXT, bid, pa.Table.from_pylist(rows), schema_merge=True)
+            self._write(
+                "restricted", RESTRICTED_TEXT, bid, pa.Table.from_pylist(rows), schema_merge=True
+            )
         if not scan.counts:
             return
         with self.ws.store.begin() as conn:
             conn.execute(pii_findings.delete().where(pii_findings.c.batch_id == bid))
             for (col, kind), n in sorted(scan.counts.items()):
-                declared = self.c.column(col).pii if col in {x.name for x in self.c.columns} else "undeclared"
-                conn.execute(insert(pii_findings).values(
-                    batch_id=bid, source=self.c.source, column_name=col, kind=kind, declared=declared,
-                    rows=n, redacted=int(kind in ("ssn", "pan")), sample_rows=scan.samples.get((col, kind), [])))
+                declared = (
+                    self.c.column(col).pii
+                    if col in {x.name for x in self.c.columns}
+                    else "undeclared"
+                )
+                conn.execute(
+                    insert(pii_findings).values(
+                        batch_id=bid,
+                        source=self.c.source,
+                        column_name=col,
+                        kind=kind,
+                        declared=declared,
+                        rows=n,
+                        redacted=int(kind in ("ssn", "pan")),
+                        sample_rows=scan.samples.get((col, kind), []),
+                    )
+                )
                 res.pii_found[f"{col}:{kind}"] = n

@@ -23,7 +23,6 @@ import pyarrow.parquet as pq
 from c360.config import Contract
 from c360.errors import ContractError
 
-
 EMPTY_RAW = "CREATE OR REPLACE VIEW raw AS SELECT CAST(NULL AS BIGINT) AS _row_number WHERE false"
 
 
@@ -64,7 +63,9 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> 
         con.execute(EMPTY_RAW)
         return Loaded([], 0, [], set())
     if not opts.header:
-        raise ContractError(message=f"{path.name}: files without a header row are not supported yet")
+        raise ContractError(
+            message=f"{path.name}: files without a header row are not supported yet"
+        )
     seen: set[str] = set()
     for i, name in enumerate(header):
         if not name or name in seen:
@@ -112,16 +113,29 @@ def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -
             try:
                 text = raw_line.decode("utf-8").lstrip("\ufeff")
             except UnicodeDecodeError as exc:
-                rejects.append(Reject(lineno, f"malformed row: invalid utf-8 at byte {exc.start}",
-                                      raw_line.decode("utf-8", "replace")))
+                rejects.append(
+                    Reject(
+                        lineno,
+                        f"malformed row: invalid utf-8 at byte {exc.start}",
+                        raw_line.decode("utf-8", "replace"),
+                    )
+                )
                 continue
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                rejects.append(Reject(lineno, f"malformed row: invalid JSON: {exc.msg} at column {exc.colno}", text.rstrip("\n")))
+                rejects.append(
+                    Reject(
+                        lineno,
+                        f"malformed row: invalid JSON: {exc.msg} at column {exc.colno}",
+                        text.rstrip("\n"),
+                    )
+                )
                 continue
             if not isinstance(obj, dict):
-                rejects.append(Reject(lineno, "malformed row: a JSON object was expected", text.rstrip("\n")))
+                rejects.append(
+                    Reject(lineno, "malformed row: a JSON object was expected", text.rstrip("\n"))
+                )
                 continue
             rec: dict[str, str | None] = {}
             for k, v in obj.items():
@@ -138,7 +152,11 @@ def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -
                     rec[k] = json.dumps(v, sort_keys=True)
             records.append(rec)
     names = list(columns)
-    table = pa.table({n: pa.array([r.get(n) for r in records], pa.string()) for n in names}) if names else pa.table({})
+    table = (
+        pa.table({n: pa.array([r.get(n) for r in records], pa.string()) for n in names})
+        if names
+        else pa.table({})
+    )
     _register_raw(con, table)
     return Loaded(names, len(records), rejects, set())
 
@@ -147,8 +165,9 @@ def load_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract)
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several unrelated types for corrupt files
-        raise ContractError(message=f"{path.name}: not a readable Parquet file: {exc}",
-                            details={"file": str(path)}) from exc
+        raise ContractError(
+            message=f"{path.name}: not a readable Parquet file: {exc}", details={"file": str(path)}
+        ) from exc
     native: set[str] = set()
     cols = {}
     for f in table.schema:
@@ -157,7 +176,9 @@ def load_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract)
             cols[f.name] = col.cast(pa.string())
         elif pa.types.is_date(f.type) or pa.types.is_timestamp(f.type):
             native.add(f.name)
-            cols[f.name] = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S" if pa.types.is_timestamp(f.type) else "%Y-%m-%d")
+            cols[f.name] = pc.strftime(
+                col, format="%Y-%m-%dT%H:%M:%S" if pa.types.is_timestamp(f.type) else "%Y-%m-%d"
+            )
         else:
             native.add(f.name)
             cols[f.name] = col.cast(pa.string())
@@ -167,7 +188,9 @@ def load_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract)
 
 def _register_raw(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     if table.num_columns:
-        table = table.append_column("_row_number", pa.array(range(1, table.num_rows + 1), pa.int64()))
+        table = table.append_column(
+            "_row_number", pa.array(range(1, table.num_rows + 1), pa.int64())
+        )
         con.register("raw_arrow", table)
         con.execute("CREATE OR REPLACE TABLE raw_in AS SELECT * FROM raw_arrow")
         con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_in")

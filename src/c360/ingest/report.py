@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 
-class Progress(Protocol):
-    """Callback for long work: ``progress(task, done, total)``."""
-
-    def __call__(self, task: str, done: int, total: int) -> None: ...
+# Callback for long work: ``progress(task, done, total)``; the CLI turns it into bars.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass

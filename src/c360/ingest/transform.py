@@ -34,14 +34,20 @@ def tokenised_columns(contract: Contract, present: set[str]) -> list[tuple[str, 
 
 
 def scan_columns(contract: Contract, present: set[str], extra: list[str]) -> list[str]:
-    cols = [c.name for c in contract.columns
-            if c.name in present and (c.type == "text" or c.scan_pii) and not c.tokenize]
+    cols = [
+        c.name
+        for c in contract.columns
+        if c.name in present and (c.type == "text" or c.scan_pii) and not c.tokenize
+    ]
     return cols + list(extra)
 
 
 def build_tokens(
-    con: duckdb.DuckDBPyConnection, contract: Contract, tokenizer: Tokenizer,
-    tok_cols: list[tuple[str, str]], text_cols: list[str],
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    tokenizer: Tokenizer,
+    tok_cols: list[tuple[str, str]],
+    text_cols: list[str],
 ) -> PiiScan:
     """Create temp table ``tok`` (_row_number, <col>_token/_last4/_variants, redacted text)."""
     scan = PiiScan()
@@ -57,11 +63,17 @@ def build_tokens(
         uniq = pc.unique(values).drop_null()
         idx = pc.index_in(values, uniq)
         u = uniq.to_pylist()
-        out[f"{col}_token"] = pc.take(pa.array([tokenizer.token(kind, v) for v in u], pa.string()), idx)
+        out[f"{col}_token"] = pc.take(
+            pa.array([tokenizer.token(kind, v) for v in u], pa.string()), idx
+        )
         out[f"{col}_last4"] = pc.take(pa.array([last4(v) for v in u], pa.string()), idx)
         if kind in VARIANT_KINDS:
             out[f"{col}_variants"] = pc.take(
-                pa.array([tokenizer.transposition_tokens(kind, v) for v in u], pa.list_(pa.string())), idx)
+                pa.array(
+                    [tokenizer.transposition_tokens(kind, v) for v in u], pa.list_(pa.string())
+                ),
+                idx,
+            )
     key_vals = src if keys else None
     for col in text_cols:
         values = src[col].to_pylist()
@@ -79,11 +91,18 @@ def build_tokens(
                     scan.samples[(col, kind)].append(int(out["_row_number"][i].as_py()))
             for f in findings:
                 if f.kind in ("ssn", "pan"):
-                    scan.restricted.append({
-                        "column": col, "kind": f.kind, "_row_number": int(out["_row_number"][i].as_py()),
-                        "source_key": "|".join(str(key_vals[k][i].as_py()) for k in keys) if key_vals is not None else None,
-                        "value": f.value, "token": tokenizer.token(f.kind, f.value),
-                    })
+                    scan.restricted.append(
+                        {
+                            "column": col,
+                            "kind": f.kind,
+                            "_row_number": int(out["_row_number"][i].as_py()),
+                            "source_key": "|".join(str(key_vals[k][i].as_py()) for k in keys)
+                            if key_vals is not None
+                            else None,
+                            "value": f.value,
+                            "token": tokenizer.token(f.kind, f.value),
+                        }
+                    )
             red.append(redact(text, findings, tokenizer.token))
         for kind, n in kinds.items():
             scan.counts[(col, kind)] = n

@@ -51,22 +51,38 @@ def check_header(file: str, found: list[str], contract: Contract) -> Header:
     """Missing required columns stop the source; extra columns are accepted with a warning."""
     found_set = set(found)
     declared = [c.name for c in contract.columns]
-    missing_req = [c.name for c in contract.columns if c.name not in found_set and (c.required or c.name in contract.key)]
+    missing_req = [
+        c.name
+        for c in contract.columns
+        if c.name not in found_set and (c.required or c.name in contract.key)
+    ]
     if missing_req and found:
         col = missing_req[0]
         raise ContractError(
             message=f"{file}: required column '{col}' is missing from the header "
             f"(expected by contracts/{contract.source}.yaml; found: {', '.join(found)})",
-            details={"file": file, "row": 1, "column": col, "expected": "present", "missing": missing_req},
+            details={
+                "file": file,
+                "row": 1,
+                "column": col,
+                "expected": "present",
+                "missing": missing_req,
+            },
         )
     missing_opt = [c for c in declared if c not in found_set]
     extra = [c for c in found if c not in set(declared)]
     warnings = []
     if extra and found:
-        warnings.append(f"{file}: undeclared column(s) accepted into bronze only: {', '.join(extra)}")
+        warnings.append(
+            f"{file}: undeclared column(s) accepted into bronze only: {', '.join(extra)}"
+        )
     if missing_opt and found:
-        warnings.append(f"{file}: optional column(s) absent, loaded as null: {', '.join(missing_opt)}")
-    return Header([c for c in declared if c in found_set], missing_opt if found else declared, extra, warnings)
+        warnings.append(
+            f"{file}: optional column(s) absent, loaded as null: {', '.join(missing_opt)}"
+        )
+    return Header(
+        [c for c in declared if c in found_set], missing_opt if found else declared, extra, warnings
+    )
 
 
 def _value(col: str) -> str:
@@ -108,8 +124,13 @@ def expectation(spec: ColumnSpec) -> str:
 
 
 def build_typed(
-    con: duckdb.DuckDBPyConnection, file: str, contract: Contract, header: Header,
-    native: set[str], cfg: IngestConfig, hash_columns: list[str] | None = None,
+    con: duckdb.DuckDBPyConnection,
+    file: str,
+    contract: Contract,
+    header: Header,
+    native: set[str],
+    cfg: IngestConfig,
+    hash_columns: list[str] | None = None,
 ) -> None:
     """Create temp table ``staged``: every ``raw`` column, each contract column typed as
     ``__t_<name>``, and ``_reason`` (NULL for a good row)."""
@@ -118,7 +139,9 @@ def build_typed(
     for spec in contract.columns:
         if spec.tokenize:
             if spec.required and spec.name in present:
-                reasons.append(f"CASE WHEN raw.{q(spec.name + '_token')} IS NULL THEN 'missing required value in column {spec.name}' END")
+                reasons.append(
+                    f"CASE WHEN raw.{q(spec.name + '_token')} IS NULL THEN 'missing required value in column {spec.name}' END"
+                )
             continue
         if spec.name not in present:
             selects.append(f"CAST(NULL AS {SQL_TYPES[spec.type]}) AS {q(TYPED + spec.name)}")
@@ -131,19 +154,28 @@ def build_typed(
                 f"CASE WHEN {fail} THEN 'unparsable {spec.type} in column {spec.name}: ' || "
                 f"left(raw.{q(spec.name)}, 60) END"
             )
-            checks.append((spec, f"({_value(spec.name)} IS NOT NULL AND raw.{q(TYPED + spec.name)} IS NULL)"))
+            checks.append(
+                (spec, f"({_value(spec.name)} IS NOT NULL AND raw.{q(TYPED + spec.name)} IS NULL)")
+            )
         if spec.required or spec.name in contract.key:
-            reasons.append(f"CASE WHEN {_value(spec.name)} IS NULL THEN 'missing required value in column {spec.name}' END")
+            reasons.append(
+                f"CASE WHEN {_value(spec.name)} IS NULL THEN 'missing required value in column {spec.name}' END"
+            )
     if contract.cdc:
         cdc = contract.cdc
         ops = ", ".join(lit(o) for o in cdc.insert + cdc.update + cdc.delete)
         reasons.append(
             f"CASE WHEN {_value(cdc.op_column)} NOT IN ({ops}) THEN 'unknown CDC operation in column {cdc.op_column}: ' || coalesce(raw.{q(cdc.op_column)}, 'null') END"
         )
-    reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
+    reason = (
+        f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
+    )
     row_hash = (
         "md5(concat_ws(chr(31), "
-        + ", ".join(f"coalesce(CAST(raw.{q(v)} AS VARCHAR), chr(0))" for v in hash_columns or ["_row_number"])
+        + ", ".join(
+            f"coalesce(CAST(raw.{q(v)} AS VARCHAR), chr(0))"
+            for v in hash_columns or ["_row_number"]
+        )
         + "))"
     )
     con.execute(
@@ -155,7 +187,12 @@ def build_typed(
         _mark_duplicate_keys(con, contract)
 
 
-def _detect_type_change(con: duckdb.DuckDBPyConnection, file: str, checks: list[tuple[ColumnSpec, str]], cfg: IngestConfig) -> None:
+def _detect_type_change(
+    con: duckdb.DuckDBPyConnection,
+    file: str,
+    checks: list[tuple[ColumnSpec, str]],
+    cfg: IngestConfig,
+) -> None:
     if not checks:
         return
     aggs = []
@@ -165,7 +202,11 @@ def _detect_type_change(con: duckdb.DuckDBPyConnection, file: str, checks: list[
     row = con.execute(f"SELECT {', '.join(aggs)} FROM staged AS raw").fetchall()[0]
     for i, (spec, fail) in enumerate(checks):
         bad, nonnull = int(row[2 * i]), int(row[2 * i + 1])
-        if nonnull and bad >= cfg.type_change_min_rows and bad / nonnull > cfg.type_change_threshold:
+        if (
+            nonnull
+            and bad >= cfg.type_change_min_rows
+            and bad / nonnull > cfg.type_change_threshold
+        ):
             first = con.execute(
                 f"SELECT _row_number, raw.{q(spec.name)} FROM staged AS raw WHERE {fail} ORDER BY _row_number LIMIT 1"
             ).fetchall()
@@ -174,8 +215,14 @@ def _detect_type_change(con: duckdb.DuckDBPyConnection, file: str, checks: list[
                 message=f"{file}: column '{spec.name}' expected {expectation(spec)} but {bad:,} of "
                 f"{nonnull:,} values do not parse (first at row {rown}: {val!r}) — the source's type "
                 "changed; fix the file or the contract and re-run",
-                details={"file": file, "row": rown, "column": spec.name, "expected": expectation(spec),
-                         "failed": bad, "values": nonnull},
+                details={
+                    "file": file,
+                    "row": rown,
+                    "column": spec.name,
+                    "expected": expectation(spec),
+                    "failed": bad,
+                    "values": nonnull,
+                },
             )
 
 

@@ -55,7 +55,9 @@ class TableInfo:
 
 def _check(zone: str, name: str) -> None:
     if zone not in ZONES:
-        raise C360Error("lakehouse.unknown_zone", f"unknown zone {zone!r}; zones: {', '.join(ZONES)}")
+        raise C360Error(
+            "lakehouse.unknown_zone", f"unknown zone {zone!r}; zones: {', '.join(ZONES)}"
+        )
     if not name or "/" in name or name.startswith("."):
         raise C360Error("lakehouse.bad_table_name", f"bad table name {name!r}")
 
@@ -112,7 +114,12 @@ class Lakehouse:
         _committed()
 
     def overwrite(
-        self, zone: str, name: str, data: pa.Table | pa.RecordBatchReader, *, batch_id: str | None = None
+        self,
+        zone: str,
+        name: str,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        batch_id: str | None = None,
     ) -> None:
         """Replace the table's content in one commit (old versions stay readable)."""
         path = self.path(zone, name)
@@ -168,7 +175,9 @@ class Lakehouse:
         if delete_column:
             merger = merger.when_matched_delete(predicate=f's."{delete_column}" = true')
             merger = merger.when_matched_update(updates, predicate=f's."{delete_column}" = false')
-            merger = merger.when_not_matched_insert(updates, predicate=f's."{delete_column}" = false')
+            merger = merger.when_not_matched_insert(
+                updates, predicate=f's."{delete_column}" = false'
+            )
         else:
             merger = merger.when_matched_update(updates).when_not_matched_insert(updates)
         result = dict(merger.execute())

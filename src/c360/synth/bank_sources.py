@@ -15,11 +15,11 @@ from c360.synth.options import SynthOptions
 from c360.synth.records import allocate, flags_frame, observe
 from c360.synth.source_data import (
     SourceData,
-    _core_ref,
-    _opened,
-    _order_by_open,
-    _title,
-    _versions,
+    core_ref,
+    opened_dates,
+    order_by_open,
+    title_case,
+    versions,
 )
 
 
@@ -27,8 +27,8 @@ def core_customers(
     people: pl.DataFrame, opts: SynthOptions, rng: np.random.Generator, ids: np.ndarray
 ) -> SourceData:
     recs = allocate(people, "core", opts, rng)
-    opened = _opened(people, recs, opts, rng)
-    recs, opened = _order_by_open(recs, opened)
+    opened = opened_dates(people, recs, opts, rng)
+    recs, opened = order_by_open(recs, opened)
     obs = observe(
         people,
         recs,
@@ -131,7 +131,7 @@ def core_customers(
     flags = flags_frame("core_customers", keys, obs, ids)
     return SourceData(
         "core_customers",
-        _versions(base, changes),
+        versions(base, changes),
         keys,
         obs["person"],
         flags,
@@ -149,8 +149,8 @@ def card_holders(
     people: pl.DataFrame, opts: SynthOptions, rng: np.random.Generator, ids: np.ndarray
 ) -> SourceData:
     recs = allocate(people, "card", opts, rng)
-    opened = _opened(people, recs, opts, rng, 12)
-    recs, opened = _order_by_open(recs, opened)
+    opened = opened_dates(people, recs, opts, rng, 12)
+    recs, opened = order_by_open(recs, opened)
     obs = observe(
         people,
         recs,
@@ -175,12 +175,12 @@ def card_holders(
     base = pl.DataFrame(
         {
             "card_account_id": keys,
-            "first_name": _title(obs["first"]).tolist(),
+            "first_name": title_case(obs["first"]).tolist(),
             "middle_initial": [
                 m[0].upper() if r < 0.6 else ""
                 for m, r in zip(obs["middle"], rng.random(n), strict=True)
             ],
-            "last_name": _title(obs["last"]).tolist(),
+            "last_name": title_case(obs["last"]).tolist(),
             "dob": fmt.dates(obs["dob"], "%Y-%m-%d", obs["dob_known"]),
             "pan": pan_txt,
             "mobile_phone": fmt.mixed_phone(obs["phone"], ("intl", "plain"), rng).tolist(),
@@ -217,7 +217,7 @@ def card_holders(
     flags = flags_frame("card_holders", keys, obs, ids)
     return SourceData(
         "card_holders",
-        _versions(base, changes),
+        versions(base, changes),
         keys,
         obs["person"],
         flags,
@@ -233,8 +233,8 @@ def loan_borrowers(
     core: SourceData,
 ) -> SourceData:
     recs = allocate(people, "loan", opts, rng)
-    opened = _opened(people, recs, opts, rng, 8)
-    recs, opened = _order_by_open(recs, opened)
+    opened = opened_dates(people, recs, opts, rng, 8)
+    recs, opened = order_by_open(recs, opened)
     obs = observe(
         people,
         recs,
@@ -275,7 +275,7 @@ def loan_borrowers(
             "zip": obs["zip"].tolist(),
             "product": prod.tolist(),
             "principal": principal.astype(np.float64),
-            "customer_no": _core_ref(core, obs["person"], 0.8, 0.01, rng),
+            "customer_no": core_ref(core, obs["person"], 0.8, 0.01, rng),
             "originated_at": fmt.dates(opened, "%Y-%m-%d"),
             "_day": recs["day"].to_numpy(),
             "_seq": np.arange(n),
@@ -289,8 +289,8 @@ def policy_holders(
     people: pl.DataFrame, opts: SynthOptions, rng: np.random.Generator, ids: np.ndarray
 ) -> SourceData:
     recs = allocate(people, "policy", opts, rng)
-    opened = _opened(people, recs, opts, rng, 10)
-    recs, opened = _order_by_open(recs, opened)
+    opened = opened_dates(people, recs, opts, rng, 10)
+    recs, opened = order_by_open(recs, opened)
     obs = observe(
         people,
         recs,

@@ -57,7 +57,7 @@ def churn(
     return {"propensity": prop, "churned": churned, "churn_day": day, "customer": customer}
 
 
-def _dip(t: int, churn_day: np.ndarray, floor: float) -> np.ndarray:
+def dip(t: int, churn_day: np.ndarray, floor: float) -> np.ndarray:
     """Multiplier: 1 until DIP_DAYS before churn, linearly down to ``floor``, 0 after."""
     frac = np.clip((churn_day - t) / DIP_DAYS, 0, 1)
     m = floor + (1 - floor) * frac
@@ -145,7 +145,7 @@ def balances(
     days = sorted({*range(-(opts.history_days // 7) * 7, 0, 7), *range(0, opts.days + 1)})
     parts = []
     for t in days:
-        m = _dip(t, cday, 0.3)
+        m = dip(t, cday, 0.3)
         m = np.where(deposit, m, np.where(t >= cday, 0.0, 1.0))
         m = np.where(false_alarm & (t >= fa_day - 14) & (t < fa_day), m * 0.5, m)
         alive = (m > 0) & (x["rec_day"] <= max(t, 0))  # type: ignore[operator]
@@ -191,7 +191,7 @@ def logins(
     rec_day = core.extra["day"][primary]  # type: ignore[index]
     parts = []
     for t in range(-opts.history_days, opts.days + 1):
-        lam = rate * _dip(t, cday, 0.15) * (rec_day <= max(t, 0))
+        lam = rate * dip(t, cday, 0.15) * (rec_day <= max(t, 0))
         cnt = rng.poisson(lam)
         idx = np.repeat(np.arange(n), cnt)
         parts.append(pl.DataFrame({"i": idx, "t": np.full(len(idx), t)}))

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from c360.synth import fmt
-from c360.synth.behaviour import _dip
+from c360.synth.behaviour import dip
 from c360.synth.marketing_sources import LISTS
 from c360.synth.options import SynthOptions
 from c360.synth.source_data import SourceData
@@ -85,7 +85,7 @@ def card_transactions(
     cday = ch["churn_day"][card.person]
     idx_parts, t_parts = [], []
     for t in range(-opts.history_days, opts.days + 1):
-        lam = rate * _dip(t, cday, 0.5) * (open_off <= t)
+        lam = rate * dip(t, cday, 0.5) * (open_off <= t)
         cnt = rng.poisson(lam)
         idx_parts.append(np.repeat(np.arange(n), cnt))
         t_parts.append(np.full(int(cnt.sum()), t))

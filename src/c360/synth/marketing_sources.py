@@ -9,7 +9,7 @@ import polars as pl
 from c360.synth import fmt
 from c360.synth.options import SynthOptions
 from c360.synth.records import allocate, flags_frame, observe
-from c360.synth.source_data import SourceData, _core_ref, _title, _versions
+from c360.synth.source_data import SourceData, core_ref, title_case, versions
 
 LISTS = ("newsletter", "offers", "rate_alerts")
 UNSUB_PER_DAY = 0.0015
@@ -60,15 +60,15 @@ def crm_contacts(
     base = pl.DataFrame(
         {
             "contact_id": keys,
-            "first": _title(obs["first"]).tolist(),
-            "last": _title(obs["last"]).tolist(),
+            "first": title_case(obs["first"]).tolist(),
+            "last": title_case(obs["last"]).tolist(),
             "email": obs["email"].tolist(),
             "secondary_email": secondary.tolist(),
             "phone": fmt.mixed_phone(obs["phone"], ("e164", "paren"), rng).tolist(),
             "preferred_channel": np.array(["email", "sms", "phone", "mail"], dtype=object)[
                 rng.choice(4, n, p=[0.5, 0.2, 0.2, 0.1])
             ].tolist(),
-            "customer_no": _core_ref(core, p, 0.7, 0.005, rng),
+            "customer_no": core_ref(core, p, 0.7, 0.005, rng),
             "email_marketing_opt_in": np.where(email_in, "Y", "N").tolist(),
             "sms_opt_in": np.where(sms_in, "Y", "N").tolist(),
             "updated_at": fmt.timestamps(upd_sec),
@@ -100,7 +100,7 @@ def crm_contacts(
             ).filter(pl.Series(ch))
         )
     flags = flags_frame("crm_contacts", keys, obs, ids)
-    return SourceData("crm_contacts", _versions(base, changes), keys, p, flags)
+    return SourceData("crm_contacts", versions(base, changes), keys, p, flags)
 
 
 def email_subscribers(
@@ -167,7 +167,7 @@ def email_subscribers(
     flags = flags_frame("email_subscribers", keys, obs, ids)
     return SourceData(
         "email_subscribers",
-        _versions(base, [change]),
+        versions(base, [change]),
         keys,
         p,
         flags,

@@ -173,7 +173,7 @@ _KEYBOARD = {
 
 
 def _read(name: str) -> list[dict[str, str]]:
-    text = resources.files("c360").joinpath("data", name).read_text(encoding="utf-8")
+    text = resources.files("c360").joinpath("data").joinpath(name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
 
 

@@ -20,11 +20,11 @@ class SourceData:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def _title(a: np.ndarray) -> np.ndarray:
+def title_case(a: np.ndarray) -> np.ndarray:
     return np.array([v.title() if v else v for v in a], dtype=object)
 
 
-def _opened(
+def opened_dates(
     people: pl.DataFrame,
     recs: pl.DataFrame,
     opts: SynthOptions,
@@ -42,16 +42,16 @@ def _opened(
     )
 
 
-def _order_by_open(recs: pl.DataFrame, opened: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
+def order_by_open(recs: pl.DataFrame, opened: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
     o = np.argsort(opened, kind="stable")
     return recs[o], opened[o]
 
 
-def _versions(base: pl.DataFrame, changes: list[pl.DataFrame]) -> pl.DataFrame:
+def versions(base: pl.DataFrame, changes: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat([base, *changes], how="vertical").sort(["_day", "_seq"], maintain_order=True)
 
 
-def _core_ref(
+def core_ref(
     core: SourceData, person: np.ndarray, share: float, wrong: float, rng: np.random.Generator
 ) -> list[str]:
     """The core customer_no of each record's person in ``share`` of rows (if any)."""

@@ -50,7 +50,9 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
         sa.Column("mac", sa.String(64), nullable=False),
     )
-    head = sa.table("audit_head", sa.column("id"), sa.column("seq"), sa.column("hash"), sa.column("mac"))
+    head = sa.table(
+        "audit_head", sa.column("id"), sa.column("seq"), sa.column("hash"), sa.column("mac")
+    )
     op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": GENESIS, "mac": "genesis"}])
     op.create_table(
         "audit_checkpoints",
@@ -87,6 +89,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("gov_column_classes", "dsr_legal_holds", "dsr_tombstones", "audit_checkpoints",
-                 "audit_head", "audit_log", "gov_api_tokens", "gov_principals"):
+    for name in (
+        "gov_column_classes",
+        "dsr_legal_holds",
+        "dsr_tombstones",
+        "audit_checkpoints",
+        "audit_head",
+        "audit_log",
+        "gov_api_tokens",
+        "gov_principals",
+    ):
         op.drop_table(name)

@@ -1,0 +1,66 @@
+"""CLI: run, explain, eval, review, export — thin over ws.identity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from c360.cli import export, identity, review
+from c360.workspace import Workspace
+
+runner = CliRunner()
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.add_typer(identity.app, name="identity")
+    app.add_typer(review.app, name="review")
+    app.add_typer(export.app, name="export")
+    return app
+
+
+def test_cli_end_to_end(febrl_small: tuple[Workspace, Path], tmp_path: Path) -> None:
+    ws, truth = febrl_small
+    w = ["-w", str(ws.root)]
+    app = _app()
+    res = runner.invoke(app, ["identity", "run", *w, "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["status"] == "ok"
+    res = runner.invoke(app, ["identity", "eval", "--truth", str(truth), *w, "--json"])
+    assert json.loads(res.stdout)["f1"] > 0.95
+    res = runner.invoke(app, ["identity", "explain", "febrl_a:rec-10-org", "febrl_b:rec-10-dup-0", *w, "--json"])
+    data = json.loads(res.stdout)
+    assert data["linked"] and data["band"] == "auto_link" and data["evidence"]
+    out = tmp_path / "xwalk.csv"
+    res = runner.invoke(app, ["export", "crosswalk", "--out", str(out), *w])
+    assert res.exit_code == 0 and out.read_text().startswith('"source","source_key","golden_id"')
+
+
+def test_review_decisions_become_constraints(febrl_small: tuple[Workspace, Path]) -> None:
+    ws, _ = febrl_small
+    ws.config.identity.thresholds.auto_link = 0.999999
+    ws.config.identity.thresholds.review = 0.5
+    ws.identity.run()
+    tasks = ws.identity.review_list()
+    assert tasks, "expected review-band pairs at this threshold"
+    task = tasks[0]
+    app = _app()
+    w = ["-w", str(ws.root)]
+    res = runner.invoke(app, ["review", "show", str(task["task_id"]), *w, "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["explain"]["records"]
+    res = runner.invoke(app, ["review", "approve", str(task["task_id"]), "--reason", "same DOB and SSN", "--by", "stew", *w])
+    assert res.exit_code == 0, res.output
+    assert ws.identity.review_list("approved")[0]["decided_by"] == "stew"
+    ws.identity.run(full=True)
+    gid = ws.identity.golden_id
+    assert gid(task["record_id_l"]) == gid(task["record_id_r"])
+
+
+def test_stage_noops_without_identity_contracts(ws: Workspace) -> None:
+    from c360.identity.stage import run
+
+    report = run(ws, "r1", None)
+    assert report.status == "skipped" and report.records == 0
