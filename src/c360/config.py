@@ -251,6 +251,15 @@ class Contract(_Model):
                 raise ValueError(f"key column {k!r} is not a declared column")
         if self.mode == "snapshot" and not self.key:
             raise ValueError("a snapshot source needs a key (or use mode: events)")
+        for col in self.columns:
+            if col.tokenize:
+                derived = [f"{col.name}_token", f"{col.name}_last4", f"{col.name}_variants"]
+                clash = [d for d in derived if d in names]
+                if clash:
+                    raise ValueError(
+                        f"column {clash[0]!r} collides with the token columns c360 derives from "
+                        f"tokenised column {col.name!r}; rename it"
+                    )
         if self.cdc and self.cdc.op_column not in names:
             raise ValueError(f"cdc.op_column {self.cdc.op_column!r} is not a declared column")
         if self.identity:

@@ -24,8 +24,8 @@ for _st in ("NY", "CA", None):
     RULES[("marketing", "sms", _st)] = (True, True)
     RULES[("service", "email", _st)] = (False, False)
     RULES[("service", "sms", _st)] = (False, False)
-    RULES[("third_party_sharing", "sms", _st)] = (True, True)
-    # CA (and, when the state is unknown, possibly CA): sharing is opt-in
+    # GLBA opt-out on every channel, except CA (and, when the state is unknown, possibly CA): opt-in
+    RULES[("third_party_sharing", "sms", _st)] = (_st != "NY", False)
     RULES[("third_party_sharing", "email", _st)] = (_st != "NY", False)
 
 # list -> set of (purpose, channel) it blocks

@@ -164,7 +164,7 @@ def _check_outcome() -> None:
 _HC = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=_HC)
+@settings(max_examples=int(os.environ.get("C360_ORACLE_FAST", "40")), deadline=None, suppress_health_check=_HC)
 @given(hist=history, qs=st.lists(queries, min_size=2, max_size=3))
 def test_gate_agrees_with_oracle(shared_ws: Workspace, hist: Any, qs: list[tuple[int, int]]) -> None:
     _run(shared_ws, hist, qs)

@@ -52,39 +52,79 @@ columns:
 """
 
 PEOPLE: list[dict[str, Any]] = [
-    {"customer_id": "C001", "full_name": "Annabel Leeworth", "email": "annabel.leeworth@example.com",
-     "phone": "+15550001111", "dob": date(1980, 5, 17), "ssn": "123-45-6789", "region": "west",
-     "balance": 1234.56, "logins_30d": 12, "pan": "4111111111111111", "card_id": "K001"},
-    {"customer_id": "C002", "full_name": "Boris Diazmond", "email": "boris.diazmond@example.org",
-     "phone": "+15550002222", "dob": date(1975, 11, 3), "ssn": "987-65-4321", "region": "east",
-     "balance": 98765.43, "logins_30d": 3, "pan": "5500005555555559", "card_id": "K002"},
-    {"customer_id": "C003", "full_name": "Carmen Quillfeather", "email": "carmen.q@example.net",
-     "phone": "+15550003333", "dob": date(1992, 2, 29), "ssn": "222-33-4444", "region": "west",
-     "balance": 555.01, "logins_30d": 40, "pan": "340000000000009", "card_id": "K003"},
+    {
+        "customer_id": "C001",
+        "full_name": "Annabel Leeworth",
+        "email": "annabel.leeworth@example.com",
+        "phone": "+15550001111",
+        "dob": date(1980, 5, 17),
+        "ssn": "123-45-6789",
+        "region": "west",
+        "balance": 1234.56,
+        "logins_30d": 12,
+        "pan": "4111111111111111",
+        "card_id": "K001",
+    },
+    {
+        "customer_id": "C002",
+        "full_name": "Boris Diazmond",
+        "email": "boris.diazmond@example.org",
+        "phone": "+15550002222",
+        "dob": date(1975, 11, 3),
+        "ssn": "987-65-4321",
+        "region": "east",
+        "balance": 98765.43,
+        "logins_30d": 3,
+        "pan": "5500005555555559",
+        "card_id": "K002",
+    },
+    {
+        "customer_id": "C003",
+        "full_name": "Carmen Quillfeather",
+        "email": "carmen.q@example.net",
+        "phone": "+15550003333",
+        "dob": date(1992, 2, 29),
+        "ssn": "222-33-4444",
+        "region": "west",
+        "balance": 555.01,
+        "logins_30d": 40,
+        "pan": "340000000000009",
+        "card_id": "K003",
+    },
 ]
 
 
 def lineage(n: int, batch: str = "B-crm-1", file: str = "crm/crm_2024.csv") -> dict[str, Any]:
-    return {"_batch_id": [batch] * n, "_source_file": [file] * n, "_row_number": list(range(1, n + 1)),
-            "_ingested_at": pa.array([datetime(2024, 1, 5, tzinfo=UTC)] * n, pa.timestamp("us", tz="UTC"))}
+    return {
+        "_batch_id": [batch] * n,
+        "_source_file": [file] * n,
+        "_row_number": list(range(1, n + 1)),
+        "_ingested_at": pa.array(
+            [datetime(2024, 1, 5, tzinfo=UTC)] * n, pa.timestamp("us", tz="UTC")
+        ),
+    }
 
 
 def crm_silver(ws: Workspace, people: list[dict[str, Any]]) -> pa.Table:
     tk = ws.tokenizer
-    return pa.table({
-        "customer_id": [p["customer_id"] for p in people],
-        "full_name": [p["full_name"] for p in people],
-        "email": [p["email"] for p in people],
-        "phone": [p["phone"] for p in people],
-        "dob": pa.array([p["dob"] for p in people], pa.date32()),
-        "ssn_token": [tk.token("ssn", p["ssn"]) for p in people],
-        "ssn_last4": [p["ssn"][-4:] for p in people],
-        "ssn_variants": pa.array([tk.transposition_tokens("ssn", p["ssn"]) for p in people], pa.list_(pa.string())),
-        "region": [p["region"] for p in people],
-        "balance": [p["balance"] for p in people],
-        "logins_30d": [p["logins_30d"] for p in people],
-        **lineage(len(people)),
-    })
+    return pa.table(
+        {
+            "customer_id": [p["customer_id"] for p in people],
+            "full_name": [p["full_name"] for p in people],
+            "email": [p["email"] for p in people],
+            "phone": [p["phone"] for p in people],
+            "dob": pa.array([p["dob"] for p in people], pa.date32()),
+            "ssn_token": [tk.token("ssn", p["ssn"]) for p in people],
+            "ssn_last4": [p["ssn"][-4:] for p in people],
+            "ssn_variants": pa.array(
+                [tk.transposition_tokens("ssn", p["ssn"]) for p in people], pa.list_(pa.string())
+            ),
+            "region": [p["region"] for p in people],
+            "balance": [p["balance"] for p in people],
+            "logins_30d": [p["logins_30d"] for p in people],
+            **lineage(len(people)),
+        }
+    )
 
 
 def load(ws: Workspace, people: list[dict[str, Any]] = PEOPLE) -> None:
@@ -92,30 +132,79 @@ def load(ws: Workspace, people: list[dict[str, Any]] = PEOPLE) -> None:
     lh = ws.lakehouse
     silver = crm_silver(ws, people)
     lh.append("silver", "crm", silver)
-    lh.append("bronze", "crm", silver.drop_columns(["dob"]).append_column(
-        "dob", pa.array([p["dob"].isoformat() for p in people])))
-    lh.append("restricted", "crm", pa.table({
-        "customer_id": [p["customer_id"] for p in people], "ssn": [p["ssn"] for p in people],
-        "ssn_token": [tk.token("ssn", p["ssn"]) for p in people],
-        "_row_number": list(range(1, len(people) + 1)), "_batch_id": ["B-crm-1"] * len(people)}))
-    lh.append("silver", "cards", pa.table({
-        "card_id": [p["card_id"] for p in people], "customer_id": [p["customer_id"] for p in people],
-        "pan_token": [tk.token("pan", p["pan"]) for p in people], "pan_last4": [p["pan"][-4:] for p in people],
-        "credit_limit": [5000.0 + i for i in range(len(people))], "region": [p["region"] for p in people],
-        **lineage(len(people), "B-cards-1", "cards/cards.csv")}))
-    lh.append("restricted", "cards", pa.table({
-        "card_id": [p["card_id"] for p in people], "pan": [p["pan"] for p in people],
-        "pan_token": [tk.token("pan", p["pan"]) for p in people]}))
-    lh.append("gold", "golden_customers", pa.table({
-        "golden_id": [f"G{i}" for i in range(1, len(people) + 1)],
-        "full_name": [p["full_name"] for p in people], "email": [p["email"] for p in people],
-        "phone": [p["phone"] for p in people], "dob": pa.array([p["dob"] for p in people], pa.date32()),
-        "ssn_token": [tk.token("ssn", p["ssn"]) for p in people],
-        "ssn_last4": [p["ssn"][-4:] for p in people], "region": [p["region"] for p in people]}))
-    lh.append("gold", "identity_links", pa.table({
-        "source": ["crm"] * len(people) + ["cards"] * len(people),
-        "source_key": [p["customer_id"] for p in people] + [p["card_id"] for p in people],
-        "golden_id": [f"G{i}" for i in range(1, len(people) + 1)] * 2}))
+    lh.append(
+        "bronze",
+        "crm",
+        silver.drop_columns(["dob"]).append_column(
+            "dob", pa.array([p["dob"].isoformat() for p in people])
+        ),
+    )
+    lh.append(
+        "restricted",
+        "crm",
+        pa.table(
+            {
+                "customer_id": [p["customer_id"] for p in people],
+                "ssn": [p["ssn"] for p in people],
+                "ssn_token": [tk.token("ssn", p["ssn"]) for p in people],
+                "_row_number": list(range(1, len(people) + 1)),
+                "_batch_id": ["B-crm-1"] * len(people),
+            }
+        ),
+    )
+    lh.append(
+        "silver",
+        "cards",
+        pa.table(
+            {
+                "card_id": [p["card_id"] for p in people],
+                "customer_id": [p["customer_id"] for p in people],
+                "pan_token": [tk.token("pan", p["pan"]) for p in people],
+                "pan_last4": [p["pan"][-4:] for p in people],
+                "credit_limit": [5000.0 + i for i in range(len(people))],
+                "region": [p["region"] for p in people],
+                **lineage(len(people), "B-cards-1", "cards/cards.csv"),
+            }
+        ),
+    )
+    lh.append(
+        "restricted",
+        "cards",
+        pa.table(
+            {
+                "card_id": [p["card_id"] for p in people],
+                "pan": [p["pan"] for p in people],
+                "pan_token": [tk.token("pan", p["pan"]) for p in people],
+            }
+        ),
+    )
+    lh.append(
+        "gold",
+        "golden_customers",
+        pa.table(
+            {
+                "golden_id": [f"G{i}" for i in range(1, len(people) + 1)],
+                "full_name": [p["full_name"] for p in people],
+                "email": [p["email"] for p in people],
+                "phone": [p["phone"] for p in people],
+                "dob": pa.array([p["dob"] for p in people], pa.date32()),
+                "ssn_token": [tk.token("ssn", p["ssn"]) for p in people],
+                "ssn_last4": [p["ssn"][-4:] for p in people],
+                "region": [p["region"] for p in people],
+            }
+        ),
+    )
+    lh.append(
+        "gold",
+        "identity_links",
+        pa.table(
+            {
+                "source": ["crm"] * len(people) + ["cards"] * len(people),
+                "source_key": [p["customer_id"] for p in people] + [p["card_id"] for p in people],
+                "golden_id": [f"G{i}" for i in range(1, len(people) + 1)] * 2,
+            }
+        ),
+    )
 
 
 @pytest.fixture
@@ -131,10 +220,22 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     (landing / "crm_2024.csv").write_bytes(body)
     ws = Workspace.open(tmp_path)
     with ws.store.begin() as conn:
-        conn.execute(ingest_batches.insert().values(
-            batch_id="B-crm-1", source="crm", file="crm/crm_2024.csv", file_size=len(body),
-            file_sha256=hashlib.sha256(body).hexdigest(), status="loaded", rows_in=3, rows_loaded=3,
-            rows_quarantined=0, run_id="R1", attempts=1, started_at=datetime.now(UTC)))
+        conn.execute(
+            ingest_batches.insert().values(
+                batch_id="B-crm-1",
+                source="crm",
+                file="crm/crm_2024.csv",
+                file_size=len(body),
+                file_sha256=hashlib.sha256(body).hexdigest(),
+                status="loaded",
+                rows_in=3,
+                rows_loaded=3,
+                rows_quarantined=0,
+                run_id="R1",
+                attempts=1,
+                started_at=datetime.now(UTC),
+            )
+        )
     return ws
 
 

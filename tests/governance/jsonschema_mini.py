@@ -14,9 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-_TYPES = {
-    "object": dict, "array": list, "string": str, "boolean": bool,
-    "number": (int, float), "integer": int, "null": type(None),
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+    "number": (int, float),
+    "integer": int,
+    "null": type(None),
 }
 
 

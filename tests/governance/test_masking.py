@@ -76,19 +76,40 @@ def test_raw_ssn_and_pan_only_in_restricted_and_only_for_privacy_roles(loaded: W
 def test_rules_apply_per_class_and_purpose(loaded: Workspace) -> None:
     gov = loaded.governance
     mk = Principal("mia", "marketing")
-    out = gov.read(mk, "silver", "crm", "marketing", columns=["email", "dob", "ssn_token", "balance", "logins_30d"])
+    out = gov.read(
+        mk,
+        "silver",
+        "crm",
+        "marketing",
+        columns=["email", "dob", "ssn_token", "balance", "logins_30d"],
+    )
     row = out.to_pylist()[0]
-    assert row == {"email": "****", "dob": 1980, "ssn_token": None, "balance": None, "logins_30d": 12}
+    assert row == {
+        "email": "****",
+        "dob": 1980,
+        "ssn_token": None,
+        "balance": None,
+        "logins_30d": 12,
+    }
     hashed = gov.read(mk, "silver", "crm", "analytics", columns=["email"])["email"].to_pylist()
-    assert hashed[0] == loaded.tokenizer.keyed_hash(PEOPLE[0]["email"])  # keyed hash: joinable, not raw
-    agent = gov.read(Principal("al", "agent", attributes={"region": "west"}), "silver", "crm", "service")
+    assert hashed[0] == loaded.tokenizer.keyed_hash(
+        PEOPLE[0]["email"]
+    )  # keyed hash: joinable, not raw
+    agent = gov.read(
+        Principal("al", "agent", attributes={"region": "west"}), "silver", "crm", "service"
+    )
     assert agent["ssn_last4"].to_pylist() == ["6789", "4444"]
     assert agent["ssn_variants"].to_pylist() == [None, None]  # nested columns are clear or null
 
 
 def test_row_filter_limits_agent_to_region_and_fails_closed(loaded: Workspace) -> None:
     gov = loaded.governance
-    west = gov.read(Principal("al", "agent", attributes={"region": "west"}), "gold", "golden_customers", "service")
+    west = gov.read(
+        Principal("al", "agent", attributes={"region": "west"}),
+        "gold",
+        "golden_customers",
+        "service",
+    )
     assert sorted(west["golden_id"].to_pylist()) == ["G1", "G3"]
     nowhere = gov.read(Principal("al", "agent"), "gold", "golden_customers", "service")
     assert nowhere.num_rows == 0
@@ -118,7 +139,13 @@ def test_filters_only_on_clear_columns(loaded: Workspace) -> None:
     got = gov.read(agent, "silver", "crm", "service", where={"email": PEOPLE[2]["email"]})
     assert got["customer_id"].to_pylist() == ["C003"]
     with pytest.raises(C360Error) as err:  # marketing must not probe raw emails through a filter
-        gov.read(Principal("mia", "marketing"), "silver", "crm", "marketing", where={"email": PEOPLE[0]["email"]})
+        gov.read(
+            Principal("mia", "marketing"),
+            "silver",
+            "crm",
+            "marketing",
+            where={"email": PEOPLE[0]["email"]},
+        )
     assert err.value.code == "governance.filter_on_masked"
 
 
@@ -129,12 +156,20 @@ def test_every_read_and_refusal_is_audited(loaded: Workspace) -> None:
         gov.read(Principal("mia", "marketing"), "silver", "crm", None)
     reads = loaded.audit.query(actor="mia")
     assert [e.action for e in reads] == ["read", "read.denied"]
-    assert reads[0].details == {"role": "marketing", "purpose": "marketing", "columns": ["email"],
-                                "rules": {"email": "mask"}, "filters": [], "rows": 3}
+    assert reads[0].details == {
+        "role": "marketing",
+        "purpose": "marketing",
+        "columns": ["email"],
+        "rules": {"email": "mask"},
+        "filters": [],
+        "rows": 3,
+    }
 
 
 def test_unclassified_columns_fail_closed(loaded: Workspace) -> None:
-    loaded.lakehouse.append("gold", "mystery", pa.table({"golden_id": ["G1"], "zzz_notes": ["secret stuff"]}))
+    loaded.lakehouse.append(
+        "gold", "mystery", pa.table({"golden_id": ["G1"], "zzz_notes": ["secret stuff"]})
+    )
     cat = loaded.governance.catalogue(["gold.mystery"])
     assert cat.column("gold", "mystery", "zzz_notes").pii_class == "unclassified"
     out = loaded.governance.read(Principal("d", "data_scientist"), "gold", "mystery", "analytics")
@@ -144,11 +179,28 @@ def test_unclassified_columns_fail_closed(loaded: Workspace) -> None:
 @pytest.mark.parametrize(
     ("raw", "needle"),
     [
-        ({"roles": {"x": {"purposes": ["marketing"], "zones": ["gold"], "rules": {"piii": "clear"}}}}, "piii"),
+        (
+            {
+                "roles": {
+                    "x": {"purposes": ["marketing"], "zones": ["gold"], "rules": {"piii": "clear"}}
+                }
+            },
+            "piii",
+        ),
         ({"roles": {"x": {"purposes": ["telepathy"], "zones": ["gold"]}}}, "telepathy"),
-        ({"roles": {"x": {"purposes": ["marketing"], "zones": ["gold"], "rules": {"pii": "blur"}}}}, "blur"),
+        (
+            {
+                "roles": {
+                    "x": {"purposes": ["marketing"], "zones": ["gold"], "rules": {"pii": "blur"}}
+                }
+            },
+            "blur",
+        ),
         ({"roles": {"x": {"purposes": ["marketing"], "zones": ["attic"]}}}, "attic"),
-        ({"roles": {"marketing": {"purposes": ["marketing"], "zones": ["restricted"]}}}, "restricted"),
+        (
+            {"roles": {"marketing": {"purposes": ["marketing"], "zones": ["restricted"]}}},
+            "restricted",
+        ),
         ({"roles": {"x": {"purposes": ["marketing"], "zones": ["gold"], "colour": 1}}}, "colour"),
         ({"classes": {"gold.t": {"c": "secret"}}}, "secret"),
         ({"roles": {"x": {"purposes": [], "zones": ["gold"]}}}, "at least one purpose"),
@@ -161,10 +213,13 @@ def test_bad_policy_is_an_error_naming_it(raw: dict, needle: str) -> None:  # ty
     assert needle in err.value.message
 
 
-def test_bad_policy_in_workspace_config_fails_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_policy_in_workspace_config_fails_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("C360_TOKEN_KEY", "k" * 40)
     (tmp_path / "c360.yaml").write_text(
-        "extensions:\n  governance:\n    roles:\n      agent: {purposes: [service], zones: [gold], rules: {pci: clear}}\n")
+        "extensions:\n  governance:\n    roles:\n      agent: {purposes: [service], zones: [gold], rules: {pci: clear}}\n"
+    )
     with pytest.raises(C360Error, match="unknown class 'pci'"):
         _ = Workspace.open(tmp_path).governance
 
@@ -173,21 +228,40 @@ def test_catalogue_classes_tokens_gold_and_findings(loaded: Workspace) -> None:
     from c360.store.schema import pii_findings
 
     with loaded.store.begin() as conn:
-        conn.execute(pii_findings.insert().values(batch_id="B-crm-1", source="crm", column_name="region",
-                                                  kind="email", declared="none", rows=1, redacted=0))
+        conn.execute(
+            pii_findings.insert().values(
+                batch_id="B-crm-1",
+                source="crm",
+                column_name="region",
+                kind="email",
+                declared="none",
+                rows=1,
+                redacted=0,
+            )
+        )
     cat = loaded.governance.catalogue()
     crm = cat.table("silver", "crm")
     assert crm is not None and crm.owner == "crm-team"
     classes = {c: i.pii_class for c, i in crm.columns.items()}
-    assert classes["ssn_token"] == classes["ssn_last4"] == classes["ssn_variants"] == "pii_sensitive"
+    assert (
+        classes["ssn_token"] == classes["ssn_last4"] == classes["ssn_variants"] == "pii_sensitive"
+    )
     assert classes["dob"] == "pii_sensitive" and classes["balance"] == "financial"
     assert classes["_batch_id"] == "none" and classes["logins_30d"] == "behavioural"
     assert classes["region"] == "pii" and crm.columns["region"].findings == ("email",)
     assert cat.column("silver", "cards", "pan_token").pii_class == "pci_adjacent"
     assert cat.column("gold", "golden_customers", "email").origin == "declared"
-    loaded.governance.declare("gold.golden_customers", {"region": "behavioural"}, owner="identity-team",
-                              declared_by="identity")
+    loaded.governance.declare(
+        "gold.golden_customers",
+        {"region": "behavioural"},
+        owner="identity-team",
+        declared_by="identity",
+    )
     g = loaded.governance.catalogue(["gold.golden_customers"]).table("gold", "golden_customers")
-    assert g is not None and g.columns["region"].pii_class == "behavioural" and g.owner == "identity-team"
+    assert (
+        g is not None
+        and g.columns["region"].pii_class == "behavioural"
+        and g.owner == "identity-team"
+    )
     with pytest.raises(C360Error, match="unknown class"):
         loaded.governance.declare("gold.x", {"a": "sekret"})

@@ -34,7 +34,9 @@ def write_contract(ws: Workspace, contract: dict[str, Any]) -> Contract:
     return ws.contracts()[contract["source"]]
 
 
-def write_silver(ws: Workspace, source: str, rows: list[dict[str, Any]], *, batch: str = "b1") -> None:
+def write_silver(
+    ws: Workspace, source: str, rows: list[dict[str, Any]], *, batch: str = "b1"
+) -> None:
     """Merge ``rows`` (raw strings) into ``silver.<source>`` typed per its contract."""
     contract = ws.contracts()[source]
     tok = ws.tokenizer
@@ -61,7 +63,9 @@ def write_silver(ws: Workspace, source: str, rows: list[dict[str, Any]], *, batc
     cols["_source_file"] = pa.array([f"{source}.csv"] * n, pa.string())
     cols["_row_number"] = pa.array(range(n), pa.int64())
     cols["_ingested_at"] = pa.array([now] * n, pa.timestamp("us", tz="UTC"))
-    cols["_row_hash"] = pa.array([str(hash(tuple(sorted(map(str, r.items()))))) for r in rows], pa.string())
+    cols["_row_hash"] = pa.array(
+        [str(hash(tuple(sorted(map(str, r.items()))))) for r in rows], pa.string()
+    )
     ws.lakehouse.merge("silver", source, pa.table(cols), contract.key, batch_id=batch)
 
 
@@ -77,9 +81,20 @@ def _date(value: Any, fmts: list[str]) -> Any:
 
 
 def febrl_contract(source: str) -> dict[str, Any]:
-    cols = ["rec_id", "given_name", "surname", "street_number", "address_1", "address_2",
-            "suburb", "postcode", "state"]
-    columns: list[dict[str, Any]] = [{"name": c, "pii": "pii" if c != "rec_id" else "none"} for c in cols]
+    cols = [
+        "rec_id",
+        "given_name",
+        "surname",
+        "street_number",
+        "address_1",
+        "address_2",
+        "suburb",
+        "postcode",
+        "state",
+    ]
+    columns: list[dict[str, Any]] = [
+        {"name": c, "pii": "pii" if c != "rec_id" else "none"} for c in cols
+    ]
     columns.append({"name": "date_of_birth", "type": "date", "format": "%Y%m%d", "pii": "pii"})
     columns.append({"name": "soc_sec_id", "tokenize": "ssn", "pii": "pii_sensitive"})
     return {
@@ -87,9 +102,15 @@ def febrl_contract(source: str) -> dict[str, Any]:
         "key": ["rec_id"],
         "columns": columns,
         "identity": {
-            "first_name": "given_name", "last_name": "surname", "dob": "date_of_birth",
-            "ssn": "soc_sec_id", "street": "address_1", "city": "suburb", "state": "state",
-            "zip": "postcode", "trust": 60 if source.endswith("a") else 40,
+            "first_name": "given_name",
+            "last_name": "surname",
+            "dob": "date_of_birth",
+            "ssn": "soc_sec_id",
+            "street": "address_1",
+            "city": "suburb",
+            "state": "state",
+            "zip": "postcode",
+            "trust": 60 if source.endswith("a") else 40,
         },
     }
 

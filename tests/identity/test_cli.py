@@ -31,7 +31,9 @@ def test_cli_end_to_end(febrl_small: tuple[Workspace, Path], tmp_path: Path) -> 
     assert json.loads(res.stdout)["status"] == "ok"
     res = runner.invoke(app, ["identity", "eval", "--truth", str(truth), *w, "--json"])
     assert json.loads(res.stdout)["f1"] > 0.95
-    res = runner.invoke(app, ["identity", "explain", "febrl_a:rec-10-org", "febrl_b:rec-10-dup-0", *w, "--json"])
+    res = runner.invoke(
+        app, ["identity", "explain", "febrl_a:rec-10-org", "febrl_b:rec-10-dup-0", *w, "--json"]
+    )
     data = json.loads(res.stdout)
     assert data["linked"] and data["band"] == "auto_link" and data["evidence"]
     out = tmp_path / "xwalk.csv"
@@ -51,7 +53,19 @@ def test_review_decisions_become_constraints(febrl_small: tuple[Workspace, Path]
     w = ["-w", str(ws.root)]
     res = runner.invoke(app, ["review", "show", str(task["task_id"]), *w, "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["explain"]["records"]
-    res = runner.invoke(app, ["review", "approve", str(task["task_id"]), "--reason", "same DOB and SSN", "--by", "stew", *w])
+    res = runner.invoke(
+        app,
+        [
+            "review",
+            "approve",
+            str(task["task_id"]),
+            "--reason",
+            "same DOB and SSN",
+            "--by",
+            "stew",
+            *w,
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert ws.identity.review_list("approved")[0]["decided_by"] == "stew"
     ws.identity.run(full=True)

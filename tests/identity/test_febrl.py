@@ -19,9 +19,15 @@ def test_febrl4_two_sources_by_contract_only(ws: Workspace, tmp_path: Path) -> N
     assert metrics["precision"] >= 0.995, metrics
     # crosswalk has the required columns and one current row per record
     links = ws.identity.links()
-    assert {"source", "source_key", "golden_id", "rule", "probability", "run_id", "is_current"} <= set(
-        links.column_names
-    )
+    assert {
+        "source",
+        "source_key",
+        "golden_id",
+        "rule",
+        "probability",
+        "run_id",
+        "is_current",
+    } <= set(links.column_names)
     assert links.num_rows == 10_000
     golden = ws.lakehouse.read("gold", "golden_customers")
     assert golden.num_rows == metrics["clusters"]

@@ -55,7 +55,10 @@ def test_phone_email_address() -> None:
     assert norm_email(" John.Smith+news@GMAIL.com ") == "johnsmith@gmail.com"
     assert norm_email("noemail@none.com") is None
     assert parse_address("12 North Main Street Apt 4, Springfield, IL 62701-1234") == (
-        "12 N MAIN ST APT 4", "SPRINGFIELD", "IL", "62701",
+        "12 N MAIN ST APT 4",
+        "SPRINGFIELD",
+        "IL",
+        "62701",
     )
 
 
@@ -74,16 +77,25 @@ def test_parse_never_fails(text: str, layout: str) -> None:
 def _contract(identity: dict[str, object]) -> Contract:
     cols = ["id", "name", "phone", "email"]
     return Contract.model_validate(
-        {"source": "crm", "key": ["id"], "columns": [{"name": c} for c in cols], "identity": identity}
+        {
+            "source": "crm",
+            "key": ["id"],
+            "columns": [{"name": c} for c in cols],
+            "identity": identity,
+        }
     )
 
 
 def test_records_without_identity_are_kept_with_a_reason() -> None:
     c = _contract({"full_name": "name", "phones": ["phone"], "emails": ["email"]})
-    t = pa.table({"id": ["1", "2"], "name": ["Ann Lee", None], "phone": [None, "n/a"], "email": [None, "x"]})
+    t = pa.table(
+        {"id": ["1", "2"], "name": ["Ann Lee", None], "phone": [None, "n/a"], "email": [None, "x"]}
+    )
     out = standardise({"crm": (c, t)})
     assert out.num_rows == 2
-    reasons = dict(zip(out["record_id"].to_pylist(), out["no_identity_reason"].to_pylist(), strict=True))
+    reasons = dict(
+        zip(out["record_id"].to_pylist(), out["no_identity_reason"].to_pylist(), strict=True)
+    )
     assert reasons["crm:1"] is None
     assert reasons["crm:2"] == "no usable identity attributes"
 

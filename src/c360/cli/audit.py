@@ -35,7 +35,9 @@ def _since(value: str | None) -> datetime | None:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise C360Error("audit.bad_since", f"--since must be an ISO date or time, got {value!r}") from exc
+        raise C360Error(
+            "audit.bad_since", f"--since must be an ISO date or time, got {value!r}"
+        ) from exc
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
@@ -50,8 +52,9 @@ def query(
     limit: Annotated[int, typer.Option(help="At most this many entries")] = 1000,
 ) -> None:
     """Filter the audit log."""
-    entries = open_workspace(workspace).audit.query(actor=actor, action=action, target=target,
-                                                    since=_since(since), limit=limit)
+    entries = open_workspace(workspace).audit.query(
+        actor=actor, action=action, target=target, since=_since(since), limit=limit
+    )
     if json:
         print_json([e.to_dict() for e in entries])
         return

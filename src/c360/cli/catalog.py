@@ -10,13 +10,19 @@ from rich.table import Table
 
 from c360.cli.main import JsonOpt, WorkspaceOpt, open_workspace, out, print_json
 
-app = typer.Typer(help="The classification catalogue and the Unity Catalog SQL generated from it.",
-                  invoke_without_command=True)
+app = typer.Typer(
+    help="The classification catalogue and the Unity Catalog SQL generated from it.",
+    invoke_without_command=True,
+)
 
 
 @app.callback()
-def catalog(ctx: typer.Context, workspace: WorkspaceOpt = None, json: JsonOpt = False,
-            table: Annotated[str | None, typer.Option(help="Only this zone.table")] = None) -> None:
+def catalog(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+    table: Annotated[str | None, typer.Option(help="Only this zone.table")] = None,
+) -> None:
     """Show every table's columns with their class, origin and owner."""
     if ctx.invoked_subcommand is not None:
         return
@@ -28,14 +34,23 @@ def catalog(ctx: typer.Context, workspace: WorkspaceOpt = None, json: JsonOpt = 
     grid = Table("table", "column", "class", "origin", "owner", "findings")
     for e in entries:
         for c in e.columns.values():
-            grid.add_row(e.table + ("" if e.exists else " (declared)"), c.column, c.pii_class, c.origin,
-                         c.owner, ",".join(c.findings))
+            grid.add_row(
+                e.table + ("" if e.exists else " (declared)"),
+                c.column,
+                c.pii_class,
+                c.origin,
+                c.owner,
+                ",".join(c.findings),
+            )
     out.print(grid)
 
 
 @app.command("uc-sql")
-def uc_sql(out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the .sql files to")],
-           workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+def uc_sql(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the .sql files to")],
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
     """Write Databricks Unity Catalog SQL (mask functions, column masks, row filters, grants)."""
     ws = open_workspace(workspace)
     files = ws.governance.uc_sql()

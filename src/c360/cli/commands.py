@@ -46,7 +46,7 @@ def synth(
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Generate the synthetic bank world: eight source systems as daily drops, plus ground truth."""
+    """Generate the synthetic bank world: 13 source tables from 9 systems as daily drops, plus ground truth."""
     from dataclasses import asdict
 
     from c360.synth import SynthOptions, generate_world
@@ -66,7 +66,7 @@ def synth(
             progress=cb,
         )
     if json:
-        print_json(asdict(summary))
+        print_json(asdict(summary))  # paths become strings
     else:
         out.print(f"wrote {landing} and {truth_dir}")
 

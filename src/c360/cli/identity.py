@@ -10,14 +10,20 @@ import typer
 from c360.cli.main import JsonOpt, WorkspaceOpt, open_workspace, out, print_json
 from c360.cli.progress import progress_bar
 
-app = typer.Typer(help="Identity resolution: golden records from every source.", no_args_is_help=True)
+app = typer.Typer(
+    help="Identity resolution: golden records from every source.", no_args_is_help=True
+)
 
 
 @app.command("run")
 def run(
     workspace: WorkspaceOpt = None,
-    full: Annotated[bool, typer.Option("--full", help="Rescore every pair instead of only new/changed records.")] = False,
-    retrain: Annotated[bool, typer.Option("--retrain", help="Re-estimate the Splink model (implies --full).")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Rescore every pair instead of only new/changed records.")
+    ] = False,
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="Re-estimate the Splink model (implies --full).")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Resolve identities after new drops (incremental unless --full)."""
@@ -54,7 +60,9 @@ def explain(
     out.print(f"{data['records'][1]} → {data['golden_ids'][1]}")
     out.print(f"linked: {data['linked']}   band: {data['band']}")
     for e in data["evidence"]:
-        out.print(f"  rule {e['rule']}: weight {e['match_weight']:.2f}, probability {e['match_probability']:.4f}")
+        out.print(
+            f"  rule {e['rule']}: weight {e['match_weight']:.2f}, probability {e['match_probability']:.4f}"
+        )
         for comp, weight in (e["detail"] or {}).items():
             out.print(f"      {comp:<11} {weight:+.2f}")
     if data["refused_by"]:
@@ -65,7 +73,10 @@ def explain(
 def evaluate(
     truth: Annotated[Path, typer.Option("--truth", help="CSV source,source_key,person_id")],
     workspace: WorkspaceOpt = None,
-    auto_link: Annotated[float | None, typer.Option("--auto-link", help="Re-cluster at this threshold (nothing written).")] = None,
+    auto_link: Annotated[
+        float | None,
+        typer.Option("--auto-link", help="Re-cluster at this threshold (nothing written)."),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Pairwise precision/recall/F1, false-merge and split rates against ground truth."""

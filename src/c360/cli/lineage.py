@@ -44,10 +44,17 @@ def trace(
 
 
 @app.command()
-def events(workspace: WorkspaceOpt = None, json: JsonOpt = False,
-           job: Annotated[str | None, typer.Option(help="Only this job")] = None) -> None:
+def events(
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+    job: Annotated[str | None, typer.Option(help="Only this job")] = None,
+) -> None:
     """List the events of the local lineage file."""
-    evs = [e for e in open_workspace(workspace).governance.lineage.events() if not job or e["job"]["name"] == job]
+    evs = [
+        e
+        for e in open_workspace(workspace).governance.lineage.events()
+        if not job or e["job"]["name"] == job
+    ]
     if json:
         print_json(evs)
         return

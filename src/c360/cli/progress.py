@@ -16,7 +16,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
         yield None
         return
     bars = Progress(
-        TextColumn("[bold]{task.description:<12}"),
+        TextColumn("[bold]{task.description:<28}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -26,6 +26,15 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
     tasks: dict[str, int] = {}
 
     def update(task: str, done: int, total: int) -> None:
+        # "group:step" shares one bar per group, its description naming the step
+        group, _, step = task.partition(":")
+        if step:
+            if group not in tasks:
+                tasks[group] = bars.add_task(group, total=max(total, 1))
+            bars.update(
+                tasks[group], completed=done, total=max(total, 1), description=f"{group}: {step}"
+            )
+            return
         if task not in tasks:
             tasks[task] = bars.add_task(task, total=max(total, 1))
         bars.update(tasks[task], completed=done, total=max(total, 1))

@@ -13,14 +13,19 @@ app = typer.Typer(help="Retention: delete rows past their retention period.")
 
 
 @app.command()
-def apply(workspace: WorkspaceOpt = None, json: JsonOpt = False,
-          dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count")] = False,
-          as_of: Annotated[str | None, typer.Option(help="ISO date/time to measure ages from")] = None) -> None:
+def apply(
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count")] = False,
+    as_of: Annotated[str | None, typer.Option(help="ISO date/time to measure ages from")] = None,
+) -> None:
     """Delete expired rows (tables under legal hold are kept and listed)."""
     when = datetime.fromisoformat(as_of) if as_of else None
     if when and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    report = open_workspace(workspace).governance.retention.apply(as_of=when, dry_run=dry_run, actor="cli")
+    report = open_workspace(workspace).governance.retention.apply(
+        as_of=when, dry_run=dry_run, actor="cli"
+    )
     if json:
         print_json(report.to_dict())
         return

@@ -22,12 +22,16 @@ def list_(
     json_: JsonOpt = False,
 ) -> None:
     """Review tasks, most probable first."""
-    tasks = open_workspace(workspace).identity.review_list(None if status == "all" else status, limit)
+    tasks = open_workspace(workspace).identity.review_list(
+        None if status == "all" else status, limit
+    )
     if json_:
         print_json(tasks)
         return
     for t in tasks:
-        out.print(f"#{t['task_id']:<5} {t['probability']:.3f}  {t['record_id_l']}  ~  {t['record_id_r']}  [{t['status']}]")
+        out.print(
+            f"#{t['task_id']:<5} {t['probability']:.3f}  {t['record_id_l']}  ~  {t['record_id_r']}  [{t['status']}]"
+        )
     if not tasks:
         out.print("no review tasks")
 
@@ -48,7 +52,9 @@ def show(task_id: int, workspace: WorkspaceOpt = None, json_: JsonOpt = False) -
             out.print(f"      {comp:<11} {weight:+.2f}")
 
 
-def _decide(task_id: int, approve: bool, workspace: object, by: str | None, reason: str, json_: bool) -> None:
+def _decide(
+    task_id: int, approve: bool, workspace: object, by: str | None, reason: str, json_: bool
+) -> None:
     ws = open_workspace(workspace)  # type: ignore[arg-type]
     actor = by or getpass.getuser()
     fn = ws.identity.review_approve if approve else ws.identity.review_reject
@@ -56,16 +62,30 @@ def _decide(task_id: int, approve: bool, workspace: object, by: str | None, reas
     if json_:
         print_json(task)
     else:
-        out.print(f"task #{task_id} {task['status']} by {actor}; takes effect on the next identity run")
+        out.print(
+            f"task #{task_id} {task['status']} by {actor}; takes effect on the next identity run"
+        )
 
 
 @app.command("approve")
-def approve(task_id: int, reason: ReasonOpt, workspace: WorkspaceOpt = None, by: ActorOpt = None, json_: JsonOpt = False) -> None:
+def approve(
+    task_id: int,
+    reason: ReasonOpt,
+    workspace: WorkspaceOpt = None,
+    by: ActorOpt = None,
+    json_: JsonOpt = False,
+) -> None:
     """Same person: becomes a must-link."""
     _decide(task_id, True, workspace, by, reason, json_)
 
 
 @app.command("reject")
-def reject(task_id: int, reason: ReasonOpt, workspace: WorkspaceOpt = None, by: ActorOpt = None, json_: JsonOpt = False) -> None:
+def reject(
+    task_id: int,
+    reason: ReasonOpt,
+    workspace: WorkspaceOpt = None,
+    by: ActorOpt = None,
+    json_: JsonOpt = False,
+) -> None:
     """Different people: becomes a cannot-link."""
     _decide(task_id, False, workspace, by, reason, json_)

@@ -38,9 +38,20 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def entry_hash(seq: int, ts: str, actor: str, action: str, target: str, details: str, prev: str) -> str:
-    body = canonical({"seq": seq, "ts": ts, "actor": actor, "action": action, "target": target,
-                      "details": details, "prev": prev})
+def entry_hash(
+    seq: int, ts: str, actor: str, action: str, target: str, details: str, prev: str
+) -> str:
+    body = canonical(
+        {
+            "seq": seq,
+            "ts": ts,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "details": details,
+            "prev": prev,
+        }
+    )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -89,10 +100,14 @@ class AuditLog:
         self._key = ws.tokenizer.keyed_hash("c360/audit-checkpoint-key/v1").encode()
 
     def _mac(self, *parts: object) -> str:
-        return hmac.new(self._key, ":".join(str(p) for p in parts).encode(), hashlib.sha256).hexdigest()
+        return hmac.new(
+            self._key, ":".join(str(p) for p in parts).encode(), hashlib.sha256
+        ).hexdigest()
 
     # ------------------------------------------------------------------ write
-    def append(self, actor: str, action: str, target: str, details: dict[str, Any] | None = None) -> AuditEntry:
+    def append(
+        self, actor: str, action: str, target: str, details: dict[str, Any] | None = None
+    ) -> AuditEntry:
         """Append one entry; never put raw personal identifiers in ``details``."""
         if not actor or not action:
             raise C360Error("audit.invalid", "an audit entry needs an actor and an action")
@@ -100,31 +115,52 @@ class AuditLog:
         ts = datetime.now(UTC).isoformat(timespec="microseconds")
         with self._ws.store.begin() as conn:
             # lock the chain head first: serialises concurrent appenders
-            conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
+            conn.execute(
+                update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq)
+            )
             head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
             seq = int(head.seq) + 1
             digest = entry_hash(seq, ts, actor, action, target, text, head.hash)
-            conn.execute(audit_log.insert().values(
-                seq=seq, ts=ts, actor=actor, action=action, target=target, details=text,
-                prev_hash=head.hash, hash=digest))
-            conn.execute(update(audit_head).where(audit_head.c.id == 1).values(
-                seq=seq, hash=digest, mac=self._mac(seq, digest)))
+            conn.execute(
+                audit_log.insert().values(
+                    seq=seq,
+                    ts=ts,
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    details=text,
+                    prev_hash=head.hash,
+                    hash=digest,
+                )
+            )
+            conn.execute(
+                update(audit_head)
+                .where(audit_head.c.id == 1)
+                .values(seq=seq, hash=digest, mac=self._mac(seq, digest))
+            )
             if seq % self._every == 0:
                 self._checkpoint(conn, seq, digest)
         return AuditEntry(seq, ts, actor, action, target, json.loads(text), head.hash, digest)
 
     def _checkpoint(self, conn: Connection, seq: int, digest: str) -> None:
-        exists = conn.execute(select(audit_checkpoints.c.seq).where(audit_checkpoints.c.seq == seq)).first()
+        exists = conn.execute(
+            select(audit_checkpoints.c.seq).where(audit_checkpoints.c.seq == seq)
+        ).first()
         if exists:
             return
         ts = datetime.now(UTC).isoformat(timespec="microseconds")
-        conn.execute(audit_checkpoints.insert().values(seq=seq, hash=digest, ts=ts,
-                                                       mac=self._mac(seq, digest, ts)))
+        conn.execute(
+            audit_checkpoints.insert().values(
+                seq=seq, hash=digest, ts=ts, mac=self._mac(seq, digest, ts)
+            )
+        )
 
     def checkpoint(self) -> int:
         """Sign a checkpoint at the current head now; returns its sequence number."""
         with self._ws.store.begin() as conn:
-            conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
+            conn.execute(
+                update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq)
+            )
             head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
             if head.seq:
                 self._checkpoint(conn, int(head.seq), head.hash)
@@ -144,42 +180,94 @@ class AuditLog:
                 seq = int(r.seq)
                 gap = seq != expected
                 if gap:
-                    problems.append(Problem(expected, "deleted",
-                                            f"entries {expected}..{seq - 1} are missing (deleted)"))
-                computed = entry_hash(seq, r.ts, r.actor, r.action, r.target, r.details, r.prev_hash)
+                    problems.append(
+                        Problem(
+                            expected,
+                            "deleted",
+                            f"entries {expected}..{seq - 1} are missing (deleted)",
+                        )
+                    )
+                computed = entry_hash(
+                    seq, r.ts, r.actor, r.action, r.target, r.details, r.prev_hash
+                )
                 if computed != r.hash:
-                    problems.append(Problem(seq, "edited", f"entry {seq} does not match its hash "
-                                            "(edited, or moved from another position)"))
+                    problems.append(
+                        Problem(
+                            seq,
+                            "edited",
+                            f"entry {seq} does not match its hash "
+                            "(edited, or moved from another position)",
+                        )
+                    )
                 elif r.prev_hash != prev and not gap:
-                    problems.append(Problem(seq, "broken_link", f"entry {seq} does not follow entry "
-                                            f"{seq - 1} (inserted or reordered)"))
+                    problems.append(
+                        Problem(
+                            seq,
+                            "broken_link",
+                            f"entry {seq} does not follow entry {seq - 1} (inserted or reordered)",
+                        )
+                    )
                 cp = cps.get(seq)
                 if cp is not None and cp.hash != r.hash:
-                    problems.append(Problem(seq, "bad_checkpoint",
-                                            f"checkpoint at {seq} signs a different entry"))
+                    problems.append(
+                        Problem(
+                            seq, "bad_checkpoint", f"checkpoint at {seq} signs a different entry"
+                        )
+                    )
                 prev, expected, last_seq = r.hash, seq + 1, seq
         for seq, cp in sorted(cps.items()):
             if not hmac.compare_digest(cp.mac, self._mac(seq, cp.hash, cp.ts)):
-                problems.append(Problem(seq, "bad_checkpoint", f"checkpoint at {seq} has a bad signature"))
+                problems.append(
+                    Problem(seq, "bad_checkpoint", f"checkpoint at {seq} has a bad signature")
+                )
             if seq > last_seq:
-                problems.append(Problem(last_seq + 1, "truncated",
-                                        f"log ends at {last_seq} but a checkpoint signs entry {seq}"))
+                problems.append(
+                    Problem(
+                        last_seq + 1,
+                        "truncated",
+                        f"log ends at {last_seq} but a checkpoint signs entry {seq}",
+                    )
+                )
         if head is None or not hmac.compare_digest(
             head.mac, self._mac(head.seq, head.hash) if head.seq else "genesis"
         ):
-            problems.append(Problem(last_seq, "bad_head", "the chain head's signature is invalid"))
+            problems.append(
+                Problem(
+                    last_seq + 1,
+                    "bad_head",
+                    f"the chain head's signature is invalid: entries after {last_seq} "
+                    "may have been removed",
+                )
+            )
         elif int(head.seq) > last_seq:
-            problems.append(Problem(last_seq + 1, "truncated",
-                                    f"log ends at {last_seq} but the signed head is at {head.seq}"))
+            problems.append(
+                Problem(
+                    last_seq + 1,
+                    "truncated",
+                    f"log ends at {last_seq} but the signed head is at {head.seq}",
+                )
+            )
         elif int(head.seq) != last_seq or (last_seq and head.hash != prev):
-            problems.append(Problem(int(head.seq) + 1, "bad_head",
-                                    f"entries after the signed head {head.seq} were appended outside c360"))
+            problems.append(
+                Problem(
+                    int(head.seq) + 1,
+                    "bad_head",
+                    f"entries after the signed head {head.seq} were appended outside c360",
+                )
+            )
         problems.sort(key=lambda p: p.seq)
         return VerifyReport(not problems, count, last_seq, len(cps), problems)
 
     # ------------------------------------------------------------------ query
-    def query(self, *, actor: str | None = None, action: str | None = None, target: str | None = None,
-              since: datetime | str | None = None, limit: int = 1000) -> list[AuditEntry]:
+    def query(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: datetime | str | None = None,
+        limit: int = 1000,
+    ) -> list[AuditEntry]:
         stmt = select(audit_log).order_by(audit_log.c.seq)
         if actor:
             stmt = stmt.where(audit_log.c.actor == actor)
@@ -188,9 +276,24 @@ class AuditLog:
         if target:
             stmt = stmt.where(audit_log.c.target == target)
         if since:
-            ts = since if isinstance(since, str) else since.astimezone(UTC).isoformat(timespec="microseconds")
+            ts = (
+                since
+                if isinstance(since, str)
+                else since.astimezone(UTC).isoformat(timespec="microseconds")
+            )
             stmt = stmt.where(audit_log.c.ts >= ts)
         with self._ws.store.begin() as conn:
             rows = conn.execute(stmt.limit(limit)).all()
-        return [AuditEntry(int(r.seq), r.ts, r.actor, r.action, r.target, json.loads(r.details),
-                           r.prev_hash, r.hash) for r in rows]
+        return [
+            AuditEntry(
+                int(r.seq),
+                r.ts,
+                r.actor,
+                r.action,
+                r.target,
+                json.loads(r.details),
+                r.prev_hash,
+                r.hash,
+            )
+            for r in rows
+        ]

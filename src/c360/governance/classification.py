@@ -33,42 +33,102 @@ from c360.store.schema import pii_findings
 if TYPE_CHECKING:
     from c360.workspace import Workspace
 
-LINEAGE = {"_batch_id", "_source_file", "_row_number", "_ingested_at", "_row_hash",
-           "_reason", "_line", "_delete", "_run_id"}
+LINEAGE = {
+    "_batch_id",
+    "_source_file",
+    "_row_number",
+    "_ingested_at",
+    "_row_hash",
+    "_reason",
+    "_line",
+    "_delete",
+    "_run_id",
+}
 TOKEN_SUFFIXES = ("_token", "_last4", "_variants")
 TOKEN_CLASS = {"ssn": "pii_sensitive", "tin": "pii_sensitive", "pan": "pci_adjacent"}
-FINDING_CLASS = {"ssn": "pii_sensitive", "pan": "pci_adjacent", "email": "pii", "phone": "pii",
-                 "account": "financial"}
+FINDING_CLASS = {
+    "ssn": "pii_sensitive",
+    "pan": "pci_adjacent",
+    "email": "pii",
+    "phone": "pii",
+    "account": "financial",
+}
 
 # Gold tables whose producers are not written yet declare their columns here;
 # a stage's own `declare()` call overrides these.
 BUILTIN: dict[str, dict[str, str]] = {
     "gold.golden_customers": {
-        "golden_id": "derived", "first_name": "pii", "middle_name": "pii", "last_name": "pii",
-        "full_name": "pii", "suffix": "pii", "dob": "pii_sensitive", "email": "pii",
-        "emails": "pii", "phone": "pii", "phones": "pii", "address_line": "pii", "street": "pii",
-        "city": "pii", "state": "pii", "zip": "pii", "region": "none",
-        "ssn_token": "pii_sensitive", "ssn_last4": "pii_sensitive", "provenance": "derived",
-        "sources": "derived", "updated_at": "none",
+        "golden_id": "derived",
+        "first_name": "pii",
+        "middle_name": "pii",
+        "last_name": "pii",
+        "full_name": "pii",
+        "suffix": "pii",
+        "dob": "pii_sensitive",
+        "email": "pii",
+        "emails": "pii",
+        "phone": "pii",
+        "phones": "pii",
+        "address_line": "pii",
+        "street": "pii",
+        "city": "pii",
+        "state": "pii",
+        "zip": "pii",
+        "region": "none",
+        "ssn_token": "pii_sensitive",
+        "ssn_last4": "pii_sensitive",
+        "provenance": "derived",
+        "sources": "derived",
+        "updated_at": "none",
     },
-    "gold.identity_links": {"source": "none", "source_key": "derived", "golden_id": "derived",
-                            "rule": "derived", "probability": "derived", "run_id": "none"},
+    "gold.identity_links": {
+        "source": "none",
+        "source_key": "derived",
+        "golden_id": "derived",
+        "rule": "derived",
+        "probability": "derived",
+        "run_id": "none",
+    },
     "gold.identity_events": {"golden_id": "derived", "event": "derived", "reason": "derived"},
     "gold.scores": {"golden_id": "derived", "model": "none", "score": "derived"},
     "gold.audiences": {"golden_id": "derived", "audience": "none"},
-    "restricted.pii_in_text": {"source": "none", "column": "none", "kind": "none",
-                               "value": "pii_sensitive", "token": "pii_sensitive"},
+    "restricted.pii_in_text": {
+        "source": "none",
+        "column": "none",
+        "kind": "none",
+        "value": "pii_sensitive",
+        "token": "pii_sensitive",
+    },
 }
 
 PATTERNS: list[tuple[str, str]] = [
-    ("*ssn*", "pii_sensitive"), ("tin", "pii_sensitive"), ("tin_*", "pii_sensitive"),
-    ("*_tin", "pii_sensitive"), ("*dob*", "pii_sensitive"), ("*birth*", "pii_sensitive"),
-    ("pan", "pci_adjacent"), ("pan_*", "pci_adjacent"), ("*_pan", "pci_adjacent"),
-    ("*card_number*", "pci_adjacent"), ("*email*", "pii"), ("*phone*", "pii"), ("*mobile*", "pii"),
-    ("*name", "pii"), ("*address*", "pii"), ("street*", "pii"), ("zip*", "pii"),
-    ("postcode", "pii"), ("city", "pii"), ("*balance*", "financial"), ("*amount*", "financial"),
-    ("*income*", "financial"), ("*limit*", "financial"), ("*score*", "derived"),
-    ("*propensity*", "derived"), ("*login*", "behavioural"), ("*_count", "behavioural"),
+    ("*ssn*", "pii_sensitive"),
+    ("tin", "pii_sensitive"),
+    ("tin_*", "pii_sensitive"),
+    ("*_tin", "pii_sensitive"),
+    ("*dob*", "pii_sensitive"),
+    ("*birth*", "pii_sensitive"),
+    ("pan", "pci_adjacent"),
+    ("pan_*", "pci_adjacent"),
+    ("*_pan", "pci_adjacent"),
+    ("*card_number*", "pci_adjacent"),
+    ("*email*", "pii"),
+    ("*phone*", "pii"),
+    ("*mobile*", "pii"),
+    ("*name", "pii"),
+    ("*address*", "pii"),
+    ("street*", "pii"),
+    ("zip*", "pii"),
+    ("postcode", "pii"),
+    ("city", "pii"),
+    ("*balance*", "financial"),
+    ("*amount*", "financial"),
+    ("*income*", "financial"),
+    ("*limit*", "financial"),
+    ("*score*", "derived"),
+    ("*propensity*", "derived"),
+    ("*login*", "behavioural"),
+    ("*_count", "behavioural"),
 ]
 
 
@@ -96,9 +156,15 @@ class TableEntry:
     types: dict[str, str] = field(default_factory=dict)  # column -> arrow type (existing tables)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "owner": self.owner, "exists": self.exists,
-                "columns": [asdict(c) | {"findings": list(c.findings), "type": self.types.get(c.column)}
-                            for c in self.columns.values()]}
+        return {
+            "table": self.table,
+            "owner": self.owner,
+            "exists": self.exists,
+            "columns": [
+                asdict(c) | {"findings": list(c.findings), "type": self.types.get(c.column)}
+                for c in self.columns.values()
+            ],
+        }
 
 
 def _max(a: str, b: str) -> str:
@@ -116,7 +182,9 @@ def _pattern(column: str) -> str | None:
 class Catalogue:
     """Classes of every column of every table in the lakehouse plus declared tables."""
 
-    def __init__(self, ws: Workspace, settings: GovernanceSettings, only: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, ws: Workspace, settings: GovernanceSettings, only: Iterable[str] | None = None
+    ) -> None:
         self._ws = ws
         self._s = settings
         self.tables: dict[str, TableEntry] = {}
@@ -136,7 +204,9 @@ class Catalogue:
         out: dict[tuple[str, str], set[str]] = {}
         with self._ws.store.begin() as conn:
             rows = conn.execute(
-                select(pii_findings.c.source, pii_findings.c.column_name, pii_findings.c.kind).distinct()
+                select(
+                    pii_findings.c.source, pii_findings.c.column_name, pii_findings.c.kind
+                ).distinct()
             )
             for source, col, kind in rows:
                 out.setdefault((source, col), set()).add(kind)
@@ -166,7 +236,11 @@ class Catalogue:
             names = [n for n in names if n in only]
         for table in names:
             zone, _, name = table.partition(".")
-            contract = contracts.get(name) if zone in ("bronze", "silver", "restricted", "quarantine") else None
+            contract = (
+                contracts.get(name)
+                if zone in ("bronze", "silver", "restricted", "quarantine")
+                else None
+            )
             decl = declared.get(table, {})
             decl_owner = next((o for _, o in decl.values() if o), "")
             owner = self.owner_of(table, decl_owner or (contract.owner if contract else ""))
@@ -182,8 +256,9 @@ class Catalogue:
                 entry.columns[col] = ColumnInfo(table, col, cls, origin, owner, found)
             self.tables[table] = entry
 
-    def _resolve(self, table: str, col: str, decl: dict[str, tuple[str, str]],
-                 contract: Any) -> tuple[str, str]:
+    def _resolve(
+        self, table: str, col: str, decl: dict[str, tuple[str, str]], contract: Any
+    ) -> tuple[str, str]:
         override = self._s.classes.get(table, {}).get(col)
         if override:
             return override, "config"

@@ -68,8 +68,10 @@ class Identifiers:
 
     def table(self) -> pa.Table:
         rows = [(k, v) for k, vs in sorted(self.values.items()) for v in sorted(vs)]
-        return pa.table({"kind": [r[0] for r in rows], "v": [r[1] for r in rows]},
-                        schema=pa.schema([("kind", pa.string()), ("v", pa.string())]))
+        return pa.table(
+            {"kind": [r[0] for r in rows], "v": [r[1] for r in rows]},
+            schema=pa.schema([("kind", pa.string()), ("v", pa.string())]),
+        )
 
 
 @dataclass
@@ -82,16 +84,25 @@ class DsrResult:
     tombstones: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"request_id": self.request_id, "action": self.action, "tables": self.tables,
-                "kept": self.kept, "records": self.records, "tombstones": self.tombstones}
+        return {
+            "request_id": self.request_id,
+            "action": self.action,
+            "tables": self.tables,
+            "kept": self.kept,
+            "records": self.records,
+            "tombstones": self.tombstones,
+        }
 
 
 def parse_subject(subject: str, ws: Workspace) -> Identifiers:
     kind, _, value = subject.partition(":")
     ids = Identifiers()
     if kind not in KINDS or not value:
-        raise C360Error("dsr.bad_subject", f"subject must be one of {', '.join(k + ':<value>' for k in KINDS)}",
-                        {"subject_kind": kind})
+        raise C360Error(
+            "dsr.bad_subject",
+            f"subject must be one of {', '.join(k + ':<value>' for k in KINDS)}",
+            {"subject_kind": kind},
+        )
     if kind == "email":
         ids.add("email", value.strip().lower())
     elif kind == "phone":
@@ -118,12 +129,18 @@ class DataSubjectRequests:
         conds: list[str] = []
         for col, kind in pt.columns.items():
             if col in names and kind in _NORM:
-                conds.append(f"{_NORM[kind].format(c=q(col))} IN (SELECT v FROM ids WHERE kind = '{kind}')")
+                conds.append(
+                    f"{_NORM[kind].format(c=q(col))} IN (SELECT v FROM ids WHERE kind = '{kind}')"
+                )
         if pt.key and all(k in names for k in pt.key):
-            keyexpr = "concat_ws('|', " + ", ".join(f"CAST({q(k)} AS VARCHAR)" for k in pt.key) + ")"
+            keyexpr = (
+                "concat_ws('|', " + ", ".join(f"CAST({q(k)} AS VARCHAR)" for k in pt.key) + ")"
+            )
             prefix = f"'{pt.source}:' || " if pt.source else ""
             if not pt.source:  # identity_links: (source, source_key)
-                keyexpr = f"CAST({q(pt.key[0])} AS VARCHAR) || ':' || CAST({q(pt.key[1])} AS VARCHAR)"
+                keyexpr = (
+                    f"CAST({q(pt.key[0])} AS VARCHAR) || ':' || CAST({q(pt.key[1])} AS VARCHAR)"
+                )
             conds.append(f"{prefix}{keyexpr} IN (SELECT v FROM ids WHERE kind = 'source_key')")
         return "coalesce(" + " OR ".join(conds) + ", false)" if conds else "false"
 
@@ -140,7 +157,9 @@ class DataSubjectRequests:
                     continue
                 ds = lh.dataset(zone, name)
                 con.register("t", ds)
-                rows = con.sql(f"SELECT * FROM t WHERE {self._condition(pt, set(ds.schema.names))}").to_arrow_table()
+                rows = con.sql(
+                    f"SELECT * FROM t WHERE {self._condition(pt, set(ds.schema.names))}"
+                ).to_arrow_table()
                 if rows.num_rows:
                     found[pt.table] = (pt, rows)
                     grew |= self._expand(ids, pt, rows)
@@ -164,7 +183,9 @@ class DataSubjectRequests:
         if pt.key and all(k in names for k in pt.key):
             for r in rows.select(list(pt.key)).to_pylist():
                 parts = [str(r[k]) for k in pt.key]
-                grew |= ids.add("source_key", f"{pt.source}:{'|'.join(parts)}" if pt.source else ":".join(parts))
+                grew |= ids.add(
+                    "source_key", f"{pt.source}:{'|'.join(parts)}" if pt.source else ":".join(parts)
+                )
         return grew
 
     def _store_matches(self, ids: Identifiers) -> dict[str, int]:
@@ -176,7 +197,9 @@ class DataSubjectRequests:
                     vals = sorted(ids.values.get(kind, set()))
                     if vals:
                         stmt = text(f'SELECT count(*) FROM {name} WHERE "{col}" IN :v')
-                        n = conn.execute(stmt.bindparams(bindparam("v", expanding=True)), {"v": vals}).scalar()
+                        n = conn.execute(
+                            stmt.bindparams(bindparam("v", expanding=True)), {"v": vals}
+                        ).scalar()
                         out[pt.table] = out.get(pt.table, 0) + int(n or 0)
         return out
 
@@ -214,7 +237,9 @@ class DataSubjectRequests:
                     vals = sorted(ids.values.get(kind, set()))
                     if vals and pt.table not in holds:
                         stmt = text(f'DELETE FROM {name} WHERE "{col}" IN :v')
-                        r = conn.execute(stmt.bindparams(bindparam("v", expanding=True)), {"v": vals})
+                        r = conn.execute(
+                            stmt.bindparams(bindparam("v", expanding=True)), {"v": vals}
+                        )
                         res.tables[pt.table] = res.tables.get(pt.table, 0) + int(r.rowcount or 0)
             res.tombstones = self._tombstone(conn, ids, res.request_id)
         self._compact_store()
@@ -257,8 +282,11 @@ class DataSubjectRequests:
                 tid = self._ws.tokenizer.keyed_hash(f"{kind}:{v}")
                 conn.execute(delete(dsr_tombstones).where(dsr_tombstones.c.id == tid))
                 source = v.split(":", 1)[0] if kind == "source_key" else None
-                conn.execute(dsr_tombstones.insert().values(id=tid, kind=kind, source=source,
-                                                            request_id=request_id, created_at=now))
+                conn.execute(
+                    dsr_tombstones.insert().values(
+                        id=tid, kind=kind, source=source, request_id=request_id, created_at=now
+                    )
+                )
                 n += 1
         return n
 
@@ -269,15 +297,26 @@ class DataSubjectRequests:
                 conn.exec_driver_sql("VACUUM")
 
     def _audit(self, principal: Principal, res: DsrResult, subject: str) -> None:
-        audit(self._ws).append(principal.name, f"dsr.{res.action}", res.request_id, {
-            "subject": self._ws.tokenizer.keyed_hash(subject), "tables": res.tables,
-            "kept": res.kept, "tombstones": res.tombstones})
+        audit(self._ws).append(
+            principal.name,
+            f"dsr.{res.action}",
+            res.request_id,
+            {
+                "subject": self._ws.tokenizer.keyed_hash(subject),
+                "tables": res.tables,
+                "kept": res.kept,
+                "tombstones": res.tombstones,
+            },
+        )
 
     # ------------------------------------------------------------------ ingestion interface
     def is_tombstoned(self, source: str, source_key: str) -> bool:
         tid = self._ws.tokenizer.keyed_hash(f"source_key:{source}:{source_key}")
         with self._ws.store.begin() as conn:
-            return conn.execute(select(dsr_tombstones.c.id).where(dsr_tombstones.c.id == tid)).first() is not None
+            return (
+                conn.execute(select(dsr_tombstones.c.id).where(dsr_tombstones.c.id == tid)).first()
+                is not None
+            )
 
     def filter_tombstoned(self, source: str, rows: pa.Table) -> tuple[pa.Table, int]:
         """Drop rows of ``source`` whose key or SSN token is tombstoned; returns (kept, dropped)."""
@@ -290,22 +329,37 @@ class DataSubjectRequests:
         drop = pa.array([False] * rows.num_rows)
         names = set(rows.column_names)
         if contract.key and all(k in names for k in contract.key):
-            keys = [("|".join(str(r[k]) for k in contract.key)) for r in rows.select(contract.key).to_pylist()]
+            keys = [
+                ("|".join(str(r[k]) for k in contract.key))
+                for r in rows.select(contract.key).to_pylist()
+            ]
             drop = pc.or_(drop, pa.array([kh(f"source_key:{source}:{k}") in ids for k in keys]))
         for spec in contract.columns:
             col = spec.name + "_token"
             if spec.tokenize in ("ssn", "tin") and col in names:
-                drop = pc.or_(drop, pa.array([v is not None and kh(f"ssn_token:{v}") in ids
-                                              for v in rows[col].to_pylist()]))
+                drop = pc.or_(
+                    drop,
+                    pa.array(
+                        [
+                            v is not None and kh(f"ssn_token:{v}") in ids
+                            for v in rows[col].to_pylist()
+                        ]
+                    ),
+                )
         kept = rows.filter(pc.invert(drop))
         return kept, rows.num_rows - kept.num_rows
 
     def hold(self, table: str, reason: str, *, actor: str) -> str:
         hold_id = _request_id()
         with self._ws.store.begin() as conn:
-            conn.execute(legal_holds.insert().values(hold_id=hold_id, table_name=table, reason=reason,
-                                                     created_at=datetime.now(UTC)))
-        audit(self._ws).append(actor, "dsr.legal_hold", table, {"hold_id": hold_id, "reason": reason})
+            conn.execute(
+                legal_holds.insert().values(
+                    hold_id=hold_id, table_name=table, reason=reason, created_at=datetime.now(UTC)
+                )
+            )
+        audit(self._ws).append(
+            actor, "dsr.legal_hold", table, {"hold_id": hold_id, "reason": reason}
+        )
         return hold_id
 
 

@@ -35,7 +35,9 @@ RUN_EVENT_SCHEMA = SPEC + "#/$defs/RunEvent"
 PRODUCER = "https://github.com/c360-oss/c360/tree/main/src/c360/governance"
 FACETS = "https://openlineage.io/spec/facets/"
 SCHEMA_FACET = FACETS + "1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
-COLUMN_LINEAGE_FACET = FACETS + "1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
+COLUMN_LINEAGE_FACET = (
+    FACETS + "1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
+)
 ERROR_FACET = FACETS + "1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
 C360_RUN_FACET = PRODUCER + "/lineage.py#C360RunFacet"
 
@@ -66,14 +68,23 @@ class RunContext:
     def add_output(self, ds: dict[str, Any]) -> None:
         self.outputs.append(ds)
 
-    def column_lineage(self, output: str, fields: Mapping[str, Sequence[tuple[str, str]]],
-                       namespace: str) -> None:
+    def column_lineage(
+        self, output: str, fields: Mapping[str, Sequence[tuple[str, str]]], namespace: str
+    ) -> None:
         """``fields``: output column -> [(input dataset name, input column), ...]."""
         for ds in self.outputs:
             if ds["name"] == output:
-                ds.setdefault("facets", {})["columnLineage"] = facet(COLUMN_LINEAGE_FACET, fields={
-                    col: {"inputFields": [{"namespace": namespace, "name": n, "field": f} for n, f in srcs]}
-                    for col, srcs in fields.items()})
+                ds.setdefault("facets", {})["columnLineage"] = facet(
+                    COLUMN_LINEAGE_FACET,
+                    fields={
+                        col: {
+                            "inputFields": [
+                                {"namespace": namespace, "name": n, "field": f} for n, f in srcs
+                            ]
+                        }
+                        for col, srcs in fields.items()
+                    },
+                )
                 return
         raise C360Error("lineage.unknown_output", f"{output!r} is not an output of this run")
 
@@ -101,17 +112,32 @@ class Lineage:
         ds: dict[str, Any] = {"namespace": self.namespace, "name": ref}
         zone, _, name = ref.partition(".")
         lh = self._ws.lakehouse
-        if with_schema and name and zone in ("bronze", "silver", "gold", "restricted", "quarantine") \
-                and lh.exists(zone, name):
+        if (
+            with_schema
+            and name
+            and zone in ("bronze", "silver", "gold", "restricted", "quarantine")
+            and lh.exists(zone, name)
+        ):
             schema = table_schema(self._ws, zone, name)
-            ds["facets"] = {"schema": facet(SCHEMA_FACET, fields=[
-                {"name": f.name, "type": str(f.type)} for f in schema])}
+            ds["facets"] = {
+                "schema": facet(
+                    SCHEMA_FACET, fields=[{"name": f.name, "type": str(f.type)} for f in schema]
+                )
+            }
         return ds
 
     # ------------------------------------------------------------------ events
-    def event(self, event_type: str, job: str, run_id: str, *, inputs: Sequence[DatasetRef] = (),
-              outputs: Sequence[DatasetRef] = (), run_facets: Mapping[str, Any] | None = None,
-              event_time: datetime | None = None) -> dict[str, Any]:
+    def event(
+        self,
+        event_type: str,
+        job: str,
+        run_id: str,
+        *,
+        inputs: Sequence[DatasetRef] = (),
+        outputs: Sequence[DatasetRef] = (),
+        run_facets: Mapping[str, Any] | None = None,
+        event_time: datetime | None = None,
+    ) -> dict[str, Any]:
         facets = {"c360_run": facet(C360_RUN_FACET, runId=run_id), **(run_facets or {})}
         return {
             "eventType": event_type,
@@ -141,7 +167,9 @@ class Lineage:
 
     def _post(self, body: str) -> None:
         if not self._s.url:
-            raise C360Error("lineage.misconfigured", "lineage.transport is http but lineage.url is not set")
+            raise C360Error(
+                "lineage.misconfigured", "lineage.transport is http but lineage.url is not set"
+            )
         url = self._s.url.rstrip("/") + "/" + self._s.endpoint.lstrip("/")
         headers = {"Content-Type": "application/json"}
         if self._s.api_key_env and os.environ.get(self._s.api_key_env):
@@ -156,21 +184,44 @@ class Lineage:
             raise C360Error("lineage.unavailable", f"{url} answered {status}")
 
     @contextmanager
-    def run(self, job: str, run_id: str, *, inputs: Sequence[DatasetRef] = (),
-            outputs: Sequence[DatasetRef] = ()) -> Iterator[RunContext]:
-        ctx = RunContext(job, run_id, [self.dataset(d, with_schema=False) for d in inputs],
-                         [self.dataset(d, with_schema=False) for d in outputs])
+    def run(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        inputs: Sequence[DatasetRef] = (),
+        outputs: Sequence[DatasetRef] = (),
+    ) -> Iterator[RunContext]:
+        ctx = RunContext(
+            job,
+            run_id,
+            [self.dataset(d, with_schema=False) for d in inputs],
+            [self.dataset(d, with_schema=False) for d in outputs],
+        )
         self.emit(self.event("START", job, run_id, inputs=ctx.inputs, outputs=ctx.outputs))
         try:
             yield ctx
         except BaseException as exc:
-            err = facet(ERROR_FACET, message=f"{type(exc).__name__}: {exc}", programmingLanguage="python")
-            self.emit(self.event("FAIL", job, run_id, inputs=ctx.inputs, outputs=ctx.outputs,
-                                 run_facets={**ctx.run_facets, "errorMessage": err}))
+            err = facet(
+                ERROR_FACET, message=f"{type(exc).__name__}: {exc}", programmingLanguage="python"
+            )
+            self.emit(
+                self.event(
+                    "FAIL",
+                    job,
+                    run_id,
+                    inputs=ctx.inputs,
+                    outputs=ctx.outputs,
+                    run_facets={**ctx.run_facets, "errorMessage": err},
+                )
+            )
             raise
         outs = [self._with_schema(d) for d in ctx.outputs]
-        self.emit(self.event("COMPLETE", job, run_id, inputs=ctx.inputs, outputs=outs,
-                             run_facets=ctx.run_facets))
+        self.emit(
+            self.event(
+                "COMPLETE", job, run_id, inputs=ctx.inputs, outputs=outs, run_facets=ctx.run_facets
+            )
+        )
 
     def _with_schema(self, ds: dict[str, Any]) -> dict[str, Any]:
         if ds.get("namespace") != self.namespace:

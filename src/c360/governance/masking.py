@@ -68,8 +68,12 @@ def compile_read(
     wanted = list(columns) if columns else names
     unknown = [c for c in wanted if c not in names]
     if unknown:
-        raise C360Error("governance.unknown_column", f"unknown column(s): {', '.join(unknown)}",
-                        {"columns": unknown}, http_status=400)
+        raise C360Error(
+            "governance.unknown_column",
+            f"unknown column(s): {', '.join(unknown)}",
+            {"columns": unknown},
+            http_status=400,
+        )
     exprs = [expression(c, rules[c], schema.field(c).type) for c in wanted]
     conds: list[str] = []
     params: list[Any] = []
@@ -81,12 +85,19 @@ def compile_read(
             params.append(str(value))
     for col, value in (where or {}).items():
         if col not in names:
-            raise C360Error("governance.unknown_column", f"unknown filter column {col!r}",
-                            {"column": col}, http_status=400)
+            raise C360Error(
+                "governance.unknown_column",
+                f"unknown filter column {col!r}",
+                {"column": col},
+                http_status=400,
+            )
         if rules.get(col) != "clear":
-            raise C360Error("governance.filter_on_masked",
-                            f"cannot filter on {col!r}: it is masked ({rules.get(col)}) for you",
-                            {"column": col}, http_status=403)
+            raise C360Error(
+                "governance.filter_on_masked",
+                f"cannot filter on {col!r}: it is masked ({rules.get(col)}) for you",
+                {"column": col},
+                http_status=403,
+            )
         values = list(value) if isinstance(value, list | tuple | set) else [value]
         if not values:
             conds.append("false")
@@ -110,11 +121,18 @@ def _hash_udf(keyed_hash: Callable[[str], str]) -> Callable[[pa.Array], pa.Array
     return fn
 
 
-def execute(plan: Plan, data: pads.Dataset | pa.Table, keyed_hash: Callable[[str], str]) -> pa.Table:
+def execute(
+    plan: Plan, data: pads.Dataset | pa.Table, keyed_hash: Callable[[str], str]
+) -> pa.Table:
     con = duckdb.connect()
     try:
-        con.create_function(HASH_UDF, _hash_udf(keyed_hash), ["VARCHAR"], "VARCHAR",  # type: ignore[call-overload]
-                            type="arrow")
+        con.create_function(
+            HASH_UDF,
+            _hash_udf(keyed_hash),
+            ["VARCHAR"],
+            "VARCHAR",  # type: ignore[call-overload]
+            type="arrow",
+        )
         con.register("governed_source", data)
         return con.sql(plan.sql, params=plan.params).to_arrow_table()
     finally:

@@ -26,8 +26,12 @@ class Principal:
     attributes: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "role": self.role, "purposes": list(self.purposes),
-                "attributes": dict(self.attributes)}
+        return {
+            "name": self.name,
+            "role": self.role,
+            "purposes": list(self.purposes),
+            "attributes": dict(self.attributes),
+        }
 
 
 def denied(code: str, message: str, **details: Any) -> C360Error:
@@ -41,23 +45,39 @@ def role_of(settings: GovernanceSettings, principal: Principal) -> RoleSpec:
     return role
 
 
-def check_access(settings: GovernanceSettings, principal: Principal, zone: str, purpose: str | None) -> RoleSpec:
+def check_access(
+    settings: GovernanceSettings, principal: Principal, zone: str, purpose: str | None
+) -> RoleSpec:
     """Return the principal's role if it may read ``zone`` for ``purpose``; raise otherwise."""
     role = role_of(settings, principal)
     if not purpose:
-        raise denied("purpose_required", f"{principal.name} must declare a purpose for this access",
-                     principal=principal.name)
+        raise denied(
+            "purpose_required",
+            f"{principal.name} must declare a purpose for this access",
+            principal=principal.name,
+        )
     if purpose not in role.purposes:
-        raise denied("purpose_not_allowed",
-                     f"role {principal.role!r} may not act for purpose {purpose!r}",
-                     role=principal.role, purpose=purpose, allowed=role.purposes)
+        raise denied(
+            "purpose_not_allowed",
+            f"role {principal.role!r} may not act for purpose {purpose!r}",
+            role=principal.role,
+            purpose=purpose,
+            allowed=role.purposes,
+        )
     if principal.purposes and purpose not in principal.purposes:
-        raise denied("purpose_not_allowed",
-                     f"principal {principal.name!r} is not allowed purpose {purpose!r}",
-                     principal=principal.name, purpose=purpose)
+        raise denied(
+            "purpose_not_allowed",
+            f"principal {principal.name!r} is not allowed purpose {purpose!r}",
+            principal=principal.name,
+            purpose=purpose,
+        )
     if zone not in role.zones:
-        raise denied("zone_denied", f"role {principal.role!r} may not read zone {zone!r}",
-                     role=principal.role, zone=zone)
+        raise denied(
+            "zone_denied",
+            f"role {principal.role!r} may not read zone {zone!r}",
+            role=principal.role,
+            zone=zone,
+        )
     return role
 
 

@@ -35,27 +35,44 @@ class Principals:
         self._ws = ws
         self._s = settings
 
-    def create(self, name: str, role: str, purposes: list[str],
-               attributes: dict[str, str] | None = None, *, actor: str = "system") -> Principal:
+    def create(
+        self,
+        name: str,
+        role: str,
+        purposes: list[str],
+        attributes: dict[str, str] | None = None,
+        *,
+        actor: str = "system",
+    ) -> Principal:
         spec = self._s.roles.get(role)
         if spec is None:
             raise C360Error("governance.unknown_role", f"unknown role {role!r}", {"role": role})
         if not purposes:
-            raise C360Error("governance.purpose_required", f"principal {name!r} needs at least one purpose")
+            raise C360Error(
+                "governance.purpose_required", f"principal {name!r} needs at least one purpose"
+            )
         bad = [p for p in purposes if p not in spec.purposes]
         if bad:
-            raise C360Error("governance.purpose_not_allowed",
-                            f"role {role!r} may not act for purpose(s) {', '.join(bad)}",
-                            {"role": role, "purposes": bad})
+            raise C360Error(
+                "governance.purpose_not_allowed",
+                f"role {role!r} may not act for purpose(s) {', '.join(bad)}",
+                {"role": role, "purposes": bad},
+            )
         attrs = dict(attributes or {})
         with self._ws.store.begin() as conn:
-            exists = conn.execute(select(principals.c.name).where(principals.c.name == name)).first()
+            exists = conn.execute(
+                select(principals.c.name).where(principals.c.name == name)
+            ).first()
             values = {"role": role, "purposes": list(purposes), "attributes": attrs, "active": True}
             if exists:
                 conn.execute(update(principals).where(principals.c.name == name).values(**values))
             else:
-                conn.execute(principals.insert().values(name=name, created_at=datetime.now(UTC), **values))
-        audit(self._ws).append(actor, "principal.upsert", name, {"role": role, "purposes": list(purposes)})
+                conn.execute(
+                    principals.insert().values(name=name, created_at=datetime.now(UTC), **values)
+                )
+        audit(self._ws).append(
+            actor, "principal.upsert", name, {"role": role, "purposes": list(purposes)}
+        )
         return Principal(name, role, tuple(purposes), attrs)
 
     def get(self, name: str) -> Principal:
@@ -70,15 +87,24 @@ class Principals:
         token_id = secrets.token_hex(8)
         token = f"c360_{token_id}_{secrets.token_urlsafe(32)}"
         with self._ws.store.begin() as conn:
-            conn.execute(api_tokens.insert().values(
-                token_id=token_id, principal=name, token_sha256=_sha(token), created_at=datetime.now(UTC)))
+            conn.execute(
+                api_tokens.insert().values(
+                    token_id=token_id,
+                    principal=name,
+                    token_sha256=_sha(token),
+                    created_at=datetime.now(UTC),
+                )
+            )
         audit(self._ws).append(actor, "token.issue", name, {"token_id": token_id})
         return token
 
     def revoke_token(self, token_id: str, *, actor: str = "system") -> None:
         with self._ws.store.begin() as conn:
-            conn.execute(update(api_tokens).where(api_tokens.c.token_id == token_id)
-                         .values(revoked_at=datetime.now(UTC)))
+            conn.execute(
+                update(api_tokens)
+                .where(api_tokens.c.token_id == token_id)
+                .values(revoked_at=datetime.now(UTC))
+            )
         audit(self._ws).append(actor, "token.revoke", token_id, {})
 
     def authenticate(self, token: str) -> Principal:
@@ -88,6 +114,10 @@ class Principals:
             raise denied("unauthenticated", "malformed API token")
         with self._ws.store.begin() as conn:
             row = conn.execute(select(api_tokens).where(api_tokens.c.token_id == parts[1])).first()
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_sha256, _sha(token)):
+        if (
+            row is None
+            or row.revoked_at is not None
+            or not hmac.compare_digest(row.token_sha256, _sha(token))
+        ):
             raise denied("unauthenticated", "unknown or revoked API token")
         return self.get(row.principal)

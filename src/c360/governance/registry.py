@@ -29,11 +29,15 @@ class PersonalTable:
 
 _LAKE: dict[str, PersonalTable] = {
     "gold.identity_links": PersonalTable("gold.identity_links", {"golden_id": "golden_id"}),
-    "gold.golden_customers": PersonalTable("gold.golden_customers", {
-        "golden_id": "golden_id", "email": "email", "phone": "phone", "ssn_token": "ssn_token"}),
+    "gold.golden_customers": PersonalTable(
+        "gold.golden_customers",
+        {"golden_id": "golden_id", "email": "email", "phone": "phone", "ssn_token": "ssn_token"},
+    ),
     "gold.scores": PersonalTable("gold.scores", {"golden_id": "golden_id"}),
     "gold.audiences": PersonalTable("gold.audiences", {"golden_id": "golden_id"}),
-    "restricted.pii_in_text": PersonalTable("restricted.pii_in_text", {"value": "ssn", "token": "ssn_token"}),
+    "restricted.pii_in_text": PersonalTable(
+        "restricted.pii_in_text", {"value": "ssn", "token": "ssn_token"}
+    ),
 }
 _STORE: dict[str, PersonalTable] = {}
 
@@ -74,8 +78,9 @@ def lake_tables(ws: Workspace) -> list[PersonalTable]:
                     if spec.tokenize in ("ssn", "tin"):
                         zcols[spec.name] = "ssn"
             out[f"{zone}.{source}"] = PersonalTable(f"{zone}.{source}", zcols, source, tuple(c.key))
-    out["gold.identity_links"] = PersonalTable("gold.identity_links", {"golden_id": "golden_id"},
-                                               None, ("source", "source_key"))
+    out["gold.identity_links"] = PersonalTable(
+        "gold.identity_links", {"golden_id": "golden_id"}, None, ("source", "source_key")
+    )
     return sorted(out.values(), key=lambda t: t.table)
 
 

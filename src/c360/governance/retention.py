@@ -41,14 +41,18 @@ class Retention:
         self._ws = ws
         self._s = settings
 
-    def apply(self, *, as_of: datetime | None = None, dry_run: bool = False, actor: str = "system") -> RetentionReport:
+    def apply(
+        self, *, as_of: datetime | None = None, dry_run: bool = False, actor: str = "system"
+    ) -> RetentionReport:
         as_of = (as_of or datetime.now(UTC)).astimezone(UTC)
         report = RetentionReport(as_of.isoformat(), dry_run)
         holds = {h.table: h.reason for h in self._s.legal_holds}
         holds.update(governance(self._ws).dsr.holds())
         lh = self._ws.lakehouse
         for info in lh.tables(count_rows=False):
-            rule = next((r for r in self._s.retention if fnmatch.fnmatchcase(info.qualified, r.table)), None)
+            rule = next(
+                (r for r in self._s.retention if fnmatch.fnmatchcase(info.qualified, r.table)), None
+            )
             if rule is None:
                 continue
             dt = lh.table(info.zone, info.name)
@@ -60,22 +64,31 @@ class Retention:
             try:
                 con.register("t", ds)
                 old = f"TRY_CAST({q(rule.column)} AS TIMESTAMPTZ) < ?::TIMESTAMPTZ"
-                row = con.execute(f"SELECT count(*) FROM t WHERE {old}", [cutoff.isoformat()]).fetchone()
-                n = int(row[0]) if row else 0
+                rows = con.execute(
+                    f"SELECT count(*) FROM t WHERE {old}", [cutoff.isoformat()]
+                ).fetchall()
+                n = int(rows[0][0])
                 if n == 0:
                     continue
                 if info.qualified in holds:
-                    report.kept.append({"table": info.qualified, "rows": n, "reason": holds[info.qualified]})
+                    report.kept.append(
+                        {"table": info.qualified, "rows": n, "reason": holds[info.qualified]}
+                    )
                     continue
                 report.deleted[info.qualified] = n
                 if dry_run:
                     continue
-                keep = con.sql(f"SELECT * FROM t WHERE NOT coalesce({old}, false)",
-                               params=[cutoff.isoformat()]).to_arrow_table()
+                keep = con.sql(
+                    f"SELECT * FROM t WHERE NOT coalesce({old}, false)", params=[cutoff.isoformat()]
+                ).to_arrow_table()
             finally:
                 con.close()
-            write_deltalake(str(info.path), keep, mode="overwrite",
-                            partition_by=dt.metadata().partition_columns or None)
+            write_deltalake(
+                str(info.path),
+                keep,
+                mode="overwrite",
+                partition_by=dt.metadata().partition_columns or None,
+            )
             scrub_history(lh.path(info.zone, info.name))
         if not dry_run:
             audit(self._ws).append(actor, "retention.apply", "lakehouse", report.to_dict())

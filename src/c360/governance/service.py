@@ -72,23 +72,48 @@ class GovernanceService:
     def catalogue(self, tables: list[str] | None = None) -> Catalogue:
         return Catalogue(self._ws, self.settings, only=tables)
 
-    def declare(self, table: str, columns: dict[str, str], *, owner: str = "",
-                declared_by: str = "system") -> None:
+    def declare(
+        self, table: str, columns: dict[str, str], *, owner: str = "", declared_by: str = "system"
+    ) -> None:
         """A stage declares the classes of the columns of a table it writes (e.g. gold)."""
         bad = {c: k for c, k in columns.items() if k not in CLASSES}
         if bad:
-            raise C360Error("governance.unknown_class", f"unknown class(es) {bad} for {table}", {"columns": bad})
+            raise C360Error(
+                "governance.unknown_class", f"unknown class(es) {bad} for {table}", {"columns": bad}
+            )
         with self._ws.store.begin() as conn:
-            conn.execute(column_classes.delete().where(column_classes.c.table_name == table)
-                         .where(column_classes.c.column_name.in_(list(columns))))
-            conn.execute(column_classes.insert(), [
-                {"table_name": table, "column_name": c, "pii_class": k, "owner": owner,
-                 "declared_by": declared_by} for c, k in columns.items()])
-        audit(self._ws).append(declared_by, "catalog.declare", table, {"columns": columns, "owner": owner})
+            conn.execute(
+                column_classes.delete()
+                .where(column_classes.c.table_name == table)
+                .where(column_classes.c.column_name.in_(list(columns)))
+            )
+            conn.execute(
+                column_classes.insert(),
+                [
+                    {
+                        "table_name": table,
+                        "column_name": c,
+                        "pii_class": k,
+                        "owner": owner,
+                        "declared_by": declared_by,
+                    }
+                    for c, k in columns.items()
+                ],
+            )
+        audit(self._ws).append(
+            declared_by, "catalog.declare", table, {"columns": columns, "owner": owner}
+        )
 
     # ------------------------------------------------------------------ governed read
-    def plan(self, principal: Principal, zone: str, table: str, purpose: str | None,
-             columns: list[str] | None = None, where: dict[str, Any] | None = None) -> masking.Plan:
+    def plan(
+        self,
+        principal: Principal,
+        zone: str,
+        table: str,
+        purpose: str | None,
+        columns: list[str] | None = None,
+        where: dict[str, Any] | None = None,
+    ) -> masking.Plan:
         """Compile (but do not run) a governed read — also used to explain a policy."""
         role = check_access(self.settings, principal, zone, purpose)
         purpose = str(purpose)  # check_access refused a missing one
@@ -104,23 +129,48 @@ class GovernanceService:
             info = cols.get(f.name)
             cls = info.effective if info else "pii"
             rules[f.name] = rule_for(role, purpose, f.name, cls)
-        filters = [(rf.column, principal.attributes.get(rf.attribute)) for rf in row_filters(role, qualified)]
-        return masking.compile_read(schema, rules, columns=columns, row_filters=filters, where=where)
+        filters = [
+            (rf.column, principal.attributes.get(rf.attribute))
+            for rf in row_filters(role, qualified)
+        ]
+        return masking.compile_read(
+            schema, rules, columns=columns, row_filters=filters, where=where
+        )
 
-    def read(self, principal: Principal, zone: str, table: str, purpose: str | None,
-             columns: list[str] | None = None, where: dict[str, Any] | None = None) -> pa.Table:
+    def read(
+        self,
+        principal: Principal,
+        zone: str,
+        table: str,
+        purpose: str | None,
+        columns: list[str] | None = None,
+        where: dict[str, Any] | None = None,
+    ) -> pa.Table:
         try:
             plan = self.plan(principal, zone, table, purpose, columns, where)
         except C360Error as exc:
-            audit(self._ws).append(principal.name, "read.denied", f"{zone}.{table}", {
-                "role": principal.role, "purpose": purpose, "code": exc.code})
+            audit(self._ws).append(
+                principal.name,
+                "read.denied",
+                f"{zone}.{table}",
+                {"role": principal.role, "purpose": purpose, "code": exc.code},
+            )
             raise
         data = self._ws.lakehouse.dataset(zone, table)
         out = masking.execute(plan, data, self._ws.tokenizer.keyed_hash)
-        audit(self._ws).append(principal.name, "read", f"{zone}.{table}", {
-            "role": principal.role, "purpose": purpose, "columns": list(plan.rules),
-            "rules": {c: r for c, r in plan.rules.items() if r != "clear"},
-            "filters": sorted((where or {}).keys()), "rows": out.num_rows})
+        audit(self._ws).append(
+            principal.name,
+            "read",
+            f"{zone}.{table}",
+            {
+                "role": principal.role,
+                "purpose": purpose,
+                "columns": list(plan.rules),
+                "rules": {c: r for c, r in plan.rules.items() if r != "clear"},
+                "filters": sorted((where or {}).keys()),
+                "rows": out.num_rows,
+            },
+        )
         return out
 
     # ------------------------------------------------------------------ UC SQL

@@ -22,8 +22,13 @@ ZONES: tuple[str, ...] = ("bronze", "silver", "gold", "restricted", "quarantine"
 RESTRICTED_ROLES: frozenset[str] = frozenset({"privacy", "governance"})
 # Most to least sensitive: used to combine a declared class with detector findings.
 SEVERITY: dict[str, int] = {
-    "none": 0, "derived": 1, "behavioural": 2, "financial": 3,
-    "pii": 4, "pci_adjacent": 5, "pii_sensitive": 6,
+    "none": 0,
+    "derived": 1,
+    "behavioural": 2,
+    "financial": 3,
+    "pii": 4,
+    "pci_adjacent": 5,
+    "pii_sensitive": 6,
 }
 
 Rule = str
@@ -58,7 +63,9 @@ class RoleSpec(_Model):
 class LineageSettings(_Model):
     transport: Literal["file", "http", "none"] = "file"
     path: str = Field("lineage/events.jsonl", description="JSONL file, relative to the workspace")
-    url: str | None = Field(None, description="OpenLineage HTTP endpoint base, e.g. http://marquez:5000")
+    url: str | None = Field(
+        None, description="OpenLineage HTTP endpoint base, e.g. http://marquez:5000"
+    )
     endpoint: str = "api/v1/lineage"
     api_key_env: str | None = Field(None, description="env var holding a bearer token")
     timeout: float = 5.0
@@ -103,8 +110,16 @@ class GovernanceSettings(_Model):
 
 
 DEFAULT_PURPOSES = [
-    "marketing", "analytics", "modelling", "service", "stewardship",
-    "governance", "privacy", "dsr", "audit", "operations",
+    "marketing",
+    "analytics",
+    "modelling",
+    "service",
+    "stewardship",
+    "governance",
+    "privacy",
+    "dsr",
+    "audit",
+    "operations",
 ]
 
 _DOB = ["dob", "*_dob", "date_of_birth", "birth_date"]
@@ -112,44 +127,92 @@ _ALL_CLEAR = dict.fromkeys(CLASSES, "clear")
 
 DEFAULT_ROLES: dict[str, dict[str, Any]] = {
     "marketing": {
-        "label": "Marketing / CRM", "purposes": ["marketing", "analytics"], "zones": ["gold", "silver"],
-        "rules": {"none": "clear", "derived": "clear", "behavioural": "clear", "financial": "null",
-                  "pii": "mask", "pii_sensitive": "null", "pci_adjacent": "null"},
+        "label": "Marketing / CRM",
+        "purposes": ["marketing", "analytics"],
+        "zones": ["gold", "silver"],
+        "rules": {
+            "none": "clear",
+            "derived": "clear",
+            "behavioural": "clear",
+            "financial": "null",
+            "pii": "mask",
+            "pii_sensitive": "null",
+            "pci_adjacent": "null",
+        },
         "purpose_rules": {"analytics": {"pii": "hash"}},
         "columns": dict.fromkeys(_DOB, "year_only"),
     },
     "governance": {
-        "label": "Data Governance", "purposes": ["governance", "audit", "dsr"],
-        "zones": list(ZONES), "rules": _ALL_CLEAR,
+        "label": "Data Governance",
+        "purposes": ["governance", "audit", "dsr"],
+        "zones": list(ZONES),
+        "rules": _ALL_CLEAR,
     },
     "privacy": {
-        "label": "Privacy", "purposes": ["privacy", "dsr", "audit"],
-        "zones": list(ZONES), "rules": _ALL_CLEAR,
+        "label": "Privacy",
+        "purposes": ["privacy", "dsr", "audit"],
+        "zones": list(ZONES),
+        "rules": _ALL_CLEAR,
     },
     "agent": {
-        "label": "Contact-centre agent", "purposes": ["service"], "zones": ["gold", "silver"],
-        "rules": {"none": "clear", "derived": "clear", "behavioural": "clear", "financial": "clear",
-                  "pii": "clear", "pii_sensitive": "last4", "pci_adjacent": "last4"},
+        "label": "Contact-centre agent",
+        "purposes": ["service"],
+        "zones": ["gold", "silver"],
+        "rules": {
+            "none": "clear",
+            "derived": "clear",
+            "behavioural": "clear",
+            "financial": "clear",
+            "pii": "clear",
+            "pii_sensitive": "last4",
+            "pci_adjacent": "last4",
+        },
         "columns": dict.fromkeys(_DOB, "year_only"),
         "row_filters": [{"column": "region", "attribute": "region"}],
     },
     "data_scientist": {
-        "label": "Data scientist", "purposes": ["analytics", "modelling"], "zones": ["gold", "silver"],
-        "rules": {"none": "clear", "derived": "clear", "behavioural": "clear", "financial": "clear",
-                  "pii": "hash", "pii_sensitive": "null", "pci_adjacent": "null"},
+        "label": "Data scientist",
+        "purposes": ["analytics", "modelling"],
+        "zones": ["gold", "silver"],
+        "rules": {
+            "none": "clear",
+            "derived": "clear",
+            "behavioural": "clear",
+            "financial": "clear",
+            "pii": "hash",
+            "pii_sensitive": "null",
+            "pci_adjacent": "null",
+        },
         "columns": dict.fromkeys(_DOB, "year_only"),
     },
     "steward": {
-        "label": "Data steward", "purposes": ["stewardship"],
+        "label": "Data steward",
+        "purposes": ["stewardship"],
         "zones": ["bronze", "silver", "gold", "quarantine"],
-        "rules": {"none": "clear", "derived": "clear", "behavioural": "mask", "financial": "mask",
-                  "pii": "clear", "pii_sensitive": "last4", "pci_adjacent": "null"},
+        "rules": {
+            "none": "clear",
+            "derived": "clear",
+            "behavioural": "mask",
+            "financial": "mask",
+            "pii": "clear",
+            "pii_sensitive": "last4",
+            "pci_adjacent": "null",
+        },
         "columns": dict.fromkeys(_DOB, "clear"),
     },
     "admin": {
-        "label": "Admin", "purposes": ["operations"], "zones": ["bronze", "silver", "gold", "quarantine"],
-        "rules": {"none": "clear", "derived": "clear", "behavioural": "null", "financial": "null",
-                  "pii": "null", "pii_sensitive": "null", "pci_adjacent": "null"},
+        "label": "Admin",
+        "purposes": ["operations"],
+        "zones": ["bronze", "silver", "gold", "quarantine"],
+        "rules": {
+            "none": "clear",
+            "derived": "clear",
+            "behavioural": "null",
+            "financial": "null",
+            "pii": "null",
+            "pii_sensitive": "null",
+            "pci_adjacent": "null",
+        },
     },
 }
 
@@ -182,13 +245,18 @@ def validate_policy(s: GovernanceSettings) -> GovernanceSettings:
             if z not in ZONES:
                 raise _fail(f"{at}.zones: unknown zone {z!r}", f"{at}.zones")
         if "restricted" in role.zones and name not in RESTRICTED_ROLES:
-            raise _fail(f"{at}.zones: only {sorted(RESTRICTED_ROLES)} may read restricted", f"{at}.zones")
+            raise _fail(
+                f"{at}.zones: only {sorted(RESTRICTED_ROLES)} may read restricted", f"{at}.zones"
+            )
         for cls, rule in role.rules.items():
             _check_class(cls, f"{at}.rules")
             _check_rule(rule, f"{at}.rules.{cls}")
         for p, rules in role.purpose_rules.items():
             if p not in role.purposes:
-                raise _fail(f"{at}.purpose_rules: unknown purpose {p!r} for this role", f"{at}.purpose_rules")
+                raise _fail(
+                    f"{at}.purpose_rules: unknown purpose {p!r} for this role",
+                    f"{at}.purpose_rules",
+                )
             for cls, rule in rules.items():
                 _check_class(cls, f"{at}.purpose_rules.{p}")
                 _check_rule(rule, f"{at}.purpose_rules.{p}.{cls}")
@@ -211,6 +279,10 @@ def load_settings(raw: dict[str, Any]) -> GovernanceSettings:
         parts = []
         for err in exc.errors():
             loc = "extensions.governance." + ".".join(str(p) for p in err["loc"])
-            parts.append(f"unknown key '{loc}'" if err["type"] == "extra_forbidden" else f"'{loc}': {err['msg']}")
+            parts.append(
+                f"unknown key '{loc}'"
+                if err["type"] == "extra_forbidden"
+                else f"'{loc}': {err['msg']}"
+            )
         raise ConfigError("governance.invalid_policy", "; ".join(parts), {"errors": parts}) from exc
     return validate_policy(settings)

@@ -68,7 +68,9 @@ dsr_tombstones = Table(
     "dsr_tombstones",
     metadata,
     Column("id", String(64), primary_key=True),  # keyed hash of kind:value
-    Column("kind", String(40), nullable=False),  # source_key | email | phone | ssn_token | golden_id
+    Column(
+        "kind", String(40), nullable=False
+    ),  # source_key | email | phone | ssn_token | golden_id
     Column("source", String(120)),
     Column("request_id", String(40), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -51,7 +51,9 @@ def register_hop(kind: str, hop: Hop) -> None:
     HOPS.setdefault(kind, []).append(hop)
 
 
-def _rows(ws: Workspace, zone: str, table: str, where: dict[str, Any], cols: list[str]) -> list[dict[str, Any]]:
+def _rows(
+    ws: Workspace, zone: str, table: str, where: dict[str, Any], cols: list[str]
+) -> list[dict[str, Any]]:
     lh = ws.lakehouse
     if not lh.exists(zone, table):
         return []
@@ -65,8 +67,11 @@ def _rows(ws: Workspace, zone: str, table: str, where: dict[str, Any], cols: lis
         con.register("t", ds)
         cond = " AND ".join(f'CAST("{c}" AS VARCHAR) = ?' for c in where)
         sel = ", ".join(f'"{c}"' for c in keep)
-        return con.sql(f"SELECT {sel} FROM t WHERE {cond}", params=[str(v) for v in where.values()]) \
-            .to_arrow_table().to_pylist()
+        return (
+            con.sql(f"SELECT {sel} FROM t WHERE {cond}", params=[str(v) for v in where.values()])
+            .to_arrow_table()
+            .to_pylist()
+        )
     finally:
         con.close()
 
@@ -76,8 +81,14 @@ LINEAGE_COLS = ["_batch_id", "_source_file", "_row_number", "_ingested_at"]
 
 def _golden(ws: Workspace, node: Node) -> list[Node]:
     rows = _rows(ws, "gold", "identity_links", {"golden_id": node.id}, ["source", "source_key"])
-    return [Node("source_record", f"{r['source']}:{r['source_key']}",
-                 {"source": r["source"], "key": r["source_key"]}) for r in rows]
+    return [
+        Node(
+            "source_record",
+            f"{r['source']}:{r['source_key']}",
+            {"source": r["source"], "key": r["source_key"]},
+        )
+        for r in rows
+    ]
 
 
 def _source_record(ws: Workspace, node: Node) -> list[Node]:
@@ -92,8 +103,13 @@ def _source_record(ws: Workspace, node: Node) -> list[Node]:
     out: list[Node] = []
     for zone in ("silver", "bronze"):
         for r in _rows(ws, zone, source, where, LINEAGE_COLS):
-            out.append(Node(f"{zone}_row", f"{zone}.{source}#{r.get('_batch_id')}:{r.get('_row_number')}",
-                            {"table": f"{zone}.{source}", **{k: str(v) for k, v in r.items()}}))
+            out.append(
+                Node(
+                    f"{zone}_row",
+                    f"{zone}.{source}#{r.get('_batch_id')}:{r.get('_row_number')}",
+                    {"table": f"{zone}.{source}", **{k: str(v) for k, v in r.items()}},
+                )
+            )
     return out
 
 
@@ -105,8 +121,20 @@ def _row(ws: Workspace, node: Node) -> list[Node]:
         b = conn.execute(select(ingest_batches).where(ingest_batches.c.batch_id == bid)).first()
     if b is None:
         return [Node("batch", bid, {"missing": True})]
-    return [Node("batch", bid, {"source": b.source, "file": b.file, "file_sha256": b.file_sha256,
-                                "status": b.status, "run_id": b.run_id, "rows_loaded": b.rows_loaded})]
+    return [
+        Node(
+            "batch",
+            bid,
+            {
+                "source": b.source,
+                "file": b.file,
+                "file_sha256": b.file_sha256,
+                "status": b.status,
+                "run_id": b.run_id,
+                "rows_loaded": b.rows_loaded,
+            },
+        )
+    ]
 
 
 def _batch(ws: Workspace, node: Node) -> list[Node]:
@@ -116,12 +144,19 @@ def _batch(ws: Workspace, node: Node) -> list[Node]:
     path = ws.landing_dir / file
     data: dict[str, Any] = {"path": str(path), "present": path.is_file()}
     if path.is_file():
-        data["sha256_matches"] = hashlib.sha256(path.read_bytes()).hexdigest() == node.data.get("file_sha256")
+        data["sha256_matches"] = hashlib.sha256(path.read_bytes()).hexdigest() == node.data.get(
+            "file_sha256"
+        )
     return [Node("landing_file", str(file), data)]
 
 
-for _kind, _hop in (("golden", _golden), ("source_record", _source_record), ("silver_row", _row),
-                    ("bronze_row", _row), ("batch", _batch)):
+for _kind, _hop in (
+    ("golden", _golden),
+    ("source_record", _source_record),
+    ("silver_row", _row),
+    ("bronze_row", _row),
+    ("batch", _batch),
+):
     register_hop(_kind, _hop)
 
 
@@ -151,4 +186,6 @@ class Tracer:
         return self.trace(Node("golden", golden_id), **kw)
 
     def source_record(self, source: str, key: str, **kw: Any) -> Node:
-        return self.trace(Node("source_record", f"{source}:{key}", {"source": source, "key": key}), **kw)
+        return self.trace(
+            Node("source_record", f"{source}:{key}", {"source": source, "key": key}), **kw
+        )

@@ -12,23 +12,70 @@ import re
 import phonenumbers
 
 STREET_SUFFIX = {
-    "street": "ST", "st": "ST", "str": "ST", "avenue": "AVE", "ave": "AVE", "av": "AVE",
-    "road": "RD", "rd": "RD", "drive": "DR", "dr": "DR", "lane": "LN", "ln": "LN",
-    "boulevard": "BLVD", "blvd": "BLVD", "court": "CT", "ct": "CT", "place": "PL", "pl": "PL",
-    "terrace": "TER", "ter": "TER", "circle": "CIR", "cir": "CIR", "highway": "HWY",
-    "hwy": "HWY", "parkway": "PKWY", "pkwy": "PKWY", "way": "WAY", "trail": "TRL",
-    "trl": "TRL", "square": "SQ", "sq": "SQ",
+    "street": "ST",
+    "st": "ST",
+    "str": "ST",
+    "avenue": "AVE",
+    "ave": "AVE",
+    "av": "AVE",
+    "road": "RD",
+    "rd": "RD",
+    "drive": "DR",
+    "dr": "DR",
+    "lane": "LN",
+    "ln": "LN",
+    "boulevard": "BLVD",
+    "blvd": "BLVD",
+    "court": "CT",
+    "ct": "CT",
+    "place": "PL",
+    "pl": "PL",
+    "terrace": "TER",
+    "ter": "TER",
+    "circle": "CIR",
+    "cir": "CIR",
+    "highway": "HWY",
+    "hwy": "HWY",
+    "parkway": "PKWY",
+    "pkwy": "PKWY",
+    "way": "WAY",
+    "trail": "TRL",
+    "trl": "TRL",
+    "square": "SQ",
+    "sq": "SQ",
 }
 DIRECTIONS = {
-    "north": "N", "south": "S", "east": "E", "west": "W", "n": "N", "s": "S", "e": "E",
-    "w": "W", "northeast": "NE", "northwest": "NW", "southeast": "SE", "southwest": "SW",
-    "ne": "NE", "nw": "NW", "se": "SE", "sw": "SW",
+    "north": "N",
+    "south": "S",
+    "east": "E",
+    "west": "W",
+    "n": "N",
+    "s": "S",
+    "e": "E",
+    "w": "W",
+    "northeast": "NE",
+    "northwest": "NW",
+    "southeast": "SE",
+    "southwest": "SW",
+    "ne": "NE",
+    "nw": "NW",
+    "se": "SE",
+    "sw": "SW",
 }
 UNITS = {"apartment": "APT", "apt": "APT", "unit": "UNIT", "suite": "STE", "ste": "STE", "#": "#"}
 _STATE_ZIP = re.compile(r"^(?P<state>[A-Za-z]{2})\s*(?P<zip>\d{5})?(?:-\d{4})?$")
 _TOKEN = re.compile(r"[A-Za-z0-9#]+")
 _PLACEHOLDER_LOCAL = {
-    "noemail", "none", "na", "no", "test", "unknown", "noreply", "donotreply", "null", "email",
+    "noemail",
+    "none",
+    "na",
+    "no",
+    "test",
+    "unknown",
+    "noreply",
+    "donotreply",
+    "null",
+    "email",
 }
 _PLACEHOLDER_DOMAIN = {"none.com", "noemail.com", "example.com", "test.com", "email.com"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
@@ -77,7 +124,7 @@ def norm_phone(raw: str | None) -> str | None:
     digits = re.sub(r"\D", "", text)
     if len(digits) == 11 and digits[0] == "1":
         digits = digits[1:]
-    if len(digits) == 10 and not text.strip().startswith("+") or (
+    if (len(digits) == 10 and not text.strip().startswith("+")) or (
         text.strip().startswith("+1") and len(digits) == 10
     ):
         if digits[0] in "01" or digits[3] in "01" or len(set(digits)) == 1:

@@ -19,8 +19,8 @@ not depend on input row order. Steward must-links are applied first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -38,7 +38,12 @@ def dobs_compatible(a: date, b: date) -> bool:
     diff = [i for i in range(8) if sa[i] != sb[i]]
     if len(diff) == 1:
         return True
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and sa[diff[0]] == sb[diff[1]] and sa[diff[1]] == sb[diff[0]]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and sa[diff[0]] == sb[diff[1]]
+        and sa[diff[1]] == sb[diff[0]]
+    )
 
 
 @dataclass
@@ -64,16 +69,28 @@ def refusal(a: _Cluster, b: _Cluster, hard: frozenset[str] = CHECKED) -> str | N
     """Why ``a`` and ``b`` may not merge, or None. ``hard``: attributes that may refuse."""
     if a.forbidden & set(b.members) or b.forbidden & set(a.members):
         return "steward cannot-link"
-    if a.suffixes and b.suffixes and a.suffixes != b.suffixes and {"JR", "SR"} & (a.suffixes | b.suffixes):
+    if (
+        a.suffixes
+        and b.suffixes
+        and a.suffixes != b.suffixes
+        and {"JR", "SR"} & (a.suffixes | b.suffixes)
+    ):
         return f"generational suffix differs ({'/'.join(sorted(a.suffixes | b.suffixes))})"
     if "ssn" in hard and a.ssns and b.ssns:
+
         def ssn_ok(x: str, y: str) -> bool:
             return x == y or x in b.variants or y in a.variants
+
         if not _some(a.ssns, b.ssns, ssn_ok):
             return "SSN tokens differ beyond one transposition"
     if "dob" in hard and a.dobs and b.dobs and not _some(a.dobs, b.dobs, dobs_compatible):
         return "birth dates differ beyond a typo, swap or a day"
-    if "first_name" in hard and a.firsts and b.firsts and not _some(a.firsts, b.firsts, first_names_compatible):
+    if (
+        "first_name" in hard
+        and a.firsts
+        and b.firsts
+        and not _some(a.firsts, b.firsts, first_names_compatible)
+    ):
         return "first names are not the same, a nickname or a typo"
     return None
 
@@ -93,7 +110,9 @@ class Clusterer:
         cols = records.to_pydict()
         self.ids: list[str] = cols["record_id"]
         self.index = {r: i for i, r in enumerate(self.ids)}
-        self._first = [f.replace(" ", "").replace("-", "") if f else None for f in cols["first_name"]]
+        self._first = [
+            f.replace(" ", "").replace("-", "") if f else None for f in cols["first_name"]
+        ]
         self._dob = cols["dob"]
         self._ssn = cols["ssn_token"]
         self._var = cols["ssn_variants"]
@@ -142,7 +161,10 @@ class Clusterer:
                 get(ib).forbidden.add(ia)
 
         def union(ra: int, rb: int) -> None:
-            ca, cb = clusters.pop(ra, None) or self.singleton(ra), clusters.pop(rb, None) or self.singleton(rb)
+            ca, cb = (
+                clusters.pop(ra, None) or self.singleton(ra),
+                clusters.pop(rb, None) or self.singleton(rb),
+            )
             if len(ca.members) < len(cb.members):
                 ra, rb, ca, cb = rb, ra, cb, ca
             parent[rb] = ra
@@ -169,11 +191,20 @@ class Clusterer:
                 merged += 1
             for i in (ia, ib):
                 best_rule[i], best_w[i], best_p[i] = "steward", float("inf"), 1.0
-        e = edges.sort_by([("match_weight", "descending"), ("record_id_l", "ascending"),
-                           ("record_id_r", "ascending")]).to_pydict()
+        e = edges.sort_by(
+            [
+                ("match_weight", "descending"),
+                ("record_id_l", "ascending"),
+                ("record_id_r", "ascending"),
+            ]
+        ).to_pydict()
         for l_id, r_id, w, p, rule in zip(
-            e["record_id_l"], e["record_id_r"], e["match_weight"], e["match_probability"],
-            e["rule"], strict=True,
+            e["record_id_l"],
+            e["record_id_r"],
+            e["match_weight"],
+            e["match_probability"],
+            e["rule"],
+            strict=True,
         ):
             ia, ib = self.index.get(l_id), self.index.get(r_id)
             if ia is None or ib is None:

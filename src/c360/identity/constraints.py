@@ -29,8 +29,11 @@ def active(ws: Workspace) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]
     """``(must_links, cannot_links)`` currently in force."""
     with ws.store.begin() as conn:
         rows = conn.execute(
-            select(link_constraints.c.kind, link_constraints.c.record_id_l, link_constraints.c.record_id_r)
-            .where(link_constraints.c.active.is_(True))
+            select(
+                link_constraints.c.kind,
+                link_constraints.c.record_id_l,
+                link_constraints.c.record_id_r,
+            ).where(link_constraints.c.active.is_(True))
         ).all()
     must = [(r.record_id_l, r.record_id_r) for r in rows if r.kind == "must_link"]
     cannot = [(r.record_id_l, r.record_id_r) for r in rows if r.kind == "cannot_link"]
@@ -46,26 +49,39 @@ def create_tasks(
     with ws.store.begin() as conn:
         seen = {
             (r.record_id_l, r.record_id_r)
-            for r in conn.execute(select(review_tasks.c.record_id_l, review_tasks.c.record_id_r)).all()
+            for r in conn.execute(
+                select(review_tasks.c.record_id_l, review_tasks.c.record_id_r)
+            ).all()
         }
         seen |= {
             (r.record_id_l, r.record_id_r)
-            for r in conn.execute(select(link_constraints.c.record_id_l, link_constraints.c.record_id_r)).all()
+            for r in conn.execute(
+                select(link_constraints.c.record_id_l, link_constraints.c.record_id_r)
+            ).all()
         }
         rows: list[dict[str, Any]] = []
-        for p in pairs.sort_by([("match_probability", "descending"), ("record_id_l", "ascending")]).to_pylist():
+        for p in pairs.sort_by(
+            [("match_probability", "descending"), ("record_id_l", "ascending")]
+        ).to_pylist():
             key = (p["record_id_l"], p["record_id_r"])
             gl, gr = golden_of.get(key[0]), golden_of.get(key[1])
             if key in seen or gl is None or gl == gr:
                 continue
             seen.add(key)
-            rows.append({
-                "run_id": run_id, "record_id_l": key[0], "record_id_r": key[1],
-                "golden_id_l": gl, "golden_id_r": gr,
-                "probability": float(p["match_probability"]), "match_weight": float(p["match_weight"]),
-                "detail": {"rule": p["rule"], "detail": p["detail"]}, "status": "open",
-                "created_at": at,
-            })
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "record_id_l": key[0],
+                    "record_id_r": key[1],
+                    "golden_id_l": gl,
+                    "golden_id_r": gr,
+                    "probability": float(p["match_probability"]),
+                    "match_weight": float(p["match_weight"]),
+                    "detail": {"rule": p["rule"], "detail": p["detail"]},
+                    "status": "open",
+                    "created_at": at,
+                }
+            )
         if rows:
             conn.execute(insert(review_tasks), rows)
     return len(rows)
@@ -101,32 +117,64 @@ def add_constraint(
         # a new decision on the same pair supersedes the old one
         conn.execute(
             update(link_constraints)
-            .where(or_(and_(link_constraints.c.record_id_l == left, link_constraints.c.record_id_r == right)))
+            .where(
+                or_(
+                    and_(
+                        link_constraints.c.record_id_l == left,
+                        link_constraints.c.record_id_r == right,
+                    )
+                )
+            )
             .values(active=False)
         )
-        res = conn.execute(insert(link_constraints).values(
-            kind=kind, record_id_l=left, record_id_r=right, task_id=task_id,
-            created_by=actor, reason=reason, created_at=now, active=True,
-        ))
+        res = conn.execute(
+            insert(link_constraints).values(
+                kind=kind,
+                record_id_l=left,
+                record_id_r=right,
+                task_id=task_id,
+                created_by=actor,
+                reason=reason,
+                created_at=now,
+                active=True,
+            )
+        )
         cid = int(res.inserted_primary_key[0]) if res.inserted_primary_key else 0
     _audit(ws, actor, f"identity.{kind}", f"{left}|{right}", {"reason": reason, "task_id": task_id})
     return cid
 
 
-def decide(ws: Workspace, task_id: int, *, approve: bool, actor: str, reason: str) -> dict[str, Any]:
+def decide(
+    ws: Workspace, task_id: int, *, approve: bool, actor: str, reason: str
+) -> dict[str, Any]:
     task = get_task(ws, task_id)
     if task["status"] != "open":
         raise C360Error(
-            "identity.task_closed", f"review task {task_id} is already {task['status']}",
+            "identity.task_closed",
+            f"review task {task_id} is already {task['status']}",
             {"task_id": task_id, "status": task["status"]},
         )
     kind = "must_link" if approve else "cannot_link"
-    add_constraint(ws, kind, task["record_id_l"], task["record_id_r"], actor=actor, reason=reason, task_id=task_id)
+    add_constraint(
+        ws,
+        kind,
+        task["record_id_l"],
+        task["record_id_r"],
+        actor=actor,
+        reason=reason,
+        task_id=task_id,
+    )
     with ws.store.begin() as conn:
-        conn.execute(update(review_tasks).where(review_tasks.c.task_id == task_id).values(
-            status="approved" if approve else "rejected", decided_at=datetime.now(UTC),
-            decided_by=actor, reason=reason,
-        ))
+        conn.execute(
+            update(review_tasks)
+            .where(review_tasks.c.task_id == task_id)
+            .values(
+                status="approved" if approve else "rejected",
+                decided_at=datetime.now(UTC),
+                decided_by=actor,
+                reason=reason,
+            )
+        )
     return get_task(ws, task_id)
 
 

@@ -19,7 +19,9 @@ def evaluate_assignment(assignment: pa.Table, truth_path: str | Path) -> dict[st
     """``assignment``: columns ``source, source_key, golden_id``."""
     path = Path(truth_path)
     if not path.exists():
-        raise C360Error("identity.truth_missing", f"truth file {path} does not exist", {"file": str(path)})
+        raise C360Error(
+            "identity.truth_missing", f"truth file {path} does not exist", {"file": str(path)}
+        )
     con = duckdb.connect()
     con.register("links", assignment.select(["source", "source_key", "golden_id"]))
     con.execute(

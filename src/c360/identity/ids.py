@@ -70,12 +70,18 @@ def assign(
     events: list[dict[str, Any]] = []
 
     def event(kind: str, gid: str, related: str | None, records: list[str], reason: str) -> None:
-        events.append({
-            "event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"{run_id}/{kind}/{gid}/{related}").hex,
-            "run_id": run_id, "event_type": kind, "golden_id": gid,
-            "related_golden_id": related, "record_ids": sorted(records)[:50],
-            "reason": reason, "at": at,
-        })
+        events.append(
+            {
+                "event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"{run_id}/{kind}/{gid}/{related}").hex,
+                "run_id": run_id,
+                "event_type": kind,
+                "golden_id": gid,
+                "related_golden_id": related,
+                "record_ids": sorted(records)[:50],
+                "reason": reason,
+                "at": at,
+            }
+        )
 
     prev_members: dict[str, list[str]] = defaultdict(list)
     for rid, gid in previous.items():
@@ -90,8 +96,13 @@ def assign(
         if origins:
             for origin in origins:
                 moved = [r for r in clusters[key] if previous.get(r) == origin]
-                event("split", gid, origin, moved,
-                      f"{len(moved)} record(s) of {origin} no longer resolve with it")
+                event(
+                    "split",
+                    gid,
+                    origin,
+                    moved,
+                    f"{len(moved)} record(s) of {origin} no longer resolve with it",
+                )
         elif previous:
             event("create", gid, None, clusters[key], "new person")
     # merges: previous ids that now have no cluster of their own
@@ -101,8 +112,13 @@ def assign(
             continue
         moved = [r for r in clusters[key] if previous.get(r) == gid]
         if gid not in taken:
-            event("merge", gid, survivor, moved,
-                  f"{n} record(s) of {gid} now resolve with {survivor}; {gid} is an alias")
+            event(
+                "merge",
+                gid,
+                survivor,
+                moved,
+                f"{n} record(s) of {gid} now resolve with {survivor}; {gid} is an alias",
+            )
             taken.add(gid)
         else:
             event("reassign", survivor, gid, moved, f"{n} record(s) moved from {gid}")

@@ -82,9 +82,7 @@ def _settings(n_records: int) -> dict[str, Any]:
             [
                 null("ssn_token"),
                 cll.ExactMatchLevel("ssn_token"),
-                cll.CustomLevel(
-                    "list_contains(ssn_variants_l, ssn_token_r)", "one transposition"
-                ),
+                cll.CustomLevel("list_contains(ssn_variants_l, ssn_token_r)", "one transposition"),
                 cll.ElseLevel(),
             ],
             output_column_name="ssn",
@@ -190,17 +188,23 @@ def train(con: duckdb.DuckDBPyConnection, *, seed: int, max_pairs: int) -> dict[
             t.estimate_parameters_using_expectation_maximisation(
                 rule, record_sample_proportion=sample
             )
-        except Exception as exc:  # noqa: BLE001 - Splink raises plain Exceptions when a
+        except Exception as exc:
             # blocking rule yields no pairs (e.g. a dataset without SSNs); skip that session.
             logging.getLogger(__name__).info("EM session %s skipped: %s", rule, exc)
     return dict(linker.misc.save_model_to_json())
 
 
 def predict(
-    con: duckdb.DuckDBPyConnection, model: dict[str, Any], *, incremental: bool, min_probability: float
+    con: duckdb.DuckDBPyConnection,
+    model: dict[str, Any],
+    *,
+    incremental: bool,
+    min_probability: float,
 ) -> pa.Table:
     """Scored pairs ``(record_id_l, record_id_r, match_weight, match_probability, rule, detail)``."""
-    rules = [f"({r}) AND (l.is_new OR r.is_new)" for r in BLOCKING] if incremental else list(BLOCKING)
+    rules = (
+        [f"({r}) AND (l.is_new OR r.is_new)" for r in BLOCKING] if incremental else list(BLOCKING)
+    )
     settings = dict(model)
     settings["blocking_rules_to_generate_predictions"] = rules
     settings["retain_intermediate_calculation_columns"] = True
@@ -269,5 +273,7 @@ def load_model(folder: Path) -> tuple[str, dict[str, Any]] | None:
     version = str(json.loads(pointer.read_text())["version"])
     file = folder / f"splink-{version}.json"
     if not file.exists():
-        raise C360Error("identity.model_missing", f"model file {file} is missing", {"file": str(file)})
+        raise C360Error(
+            "identity.model_missing", f"model file {file} is missing", {"file": str(file)}
+        )
     return version, dict(json.loads(file.read_text()))

@@ -20,8 +20,15 @@ from importlib import resources
 import jellyfish
 
 SUFFIXES = {
-    "jr": "JR", "junior": "JR", "sr": "SR", "senior": "SR",
-    "ii": "II", "iii": "III", "iv": "IV", "2nd": "II", "3rd": "III",
+    "jr": "JR",
+    "junior": "JR",
+    "sr": "SR",
+    "senior": "SR",
+    "ii": "II",
+    "iii": "III",
+    "iv": "IV",
+    "2nd": "II",
+    "3rd": "III",
 }
 _TITLES = {"mr", "mrs", "ms", "miss", "dr", "prof", "mx", "rev"}
 _NON_ALPHA = re.compile(r"[^a-z' -]+")
@@ -62,8 +69,8 @@ def nickname_groups() -> dict[str, frozenset[str]]:
         nick = name_key(row.get("nickname"))
         if not formal or not nick:
             continue
-        groups.setdefault(formal, {formal}).add(formal)
-        groups.setdefault(nick, {nick}).add(formal)
+        groups.setdefault(formal, set()).add(formal)
+        groups.setdefault(nick, set()).add(formal)
     return {k: frozenset(v) for k, v in groups.items()}
 
 
@@ -84,7 +91,7 @@ def first_names_compatible(a: str, b: str) -> bool:
     if len(a) == 1 or len(b) == 1:
         return a[0] == b[0]
     groups = nickname_groups()
-    ga, gb = groups.get(a, frozenset({a})), groups.get(b, frozenset({b}))
+    ga, gb = groups.get(a, frozenset({a})) | {a}, groups.get(b, frozenset({b})) | {b}
     if ga & gb or a in gb or b in ga:
         return True
     if jellyfish.damerau_levenshtein_distance(a, b) <= 1:

@@ -141,7 +141,9 @@ def run_identity(
         " (SELECT count(*) FROM generic) FROM party"
     ).fetchall()[0]
     report.new_or_changed, report.records_without_identity, report.generic_values = (
-        int(row[0]), int(row[1]), int(row[2])  # type: ignore[index]
+        int(row[0]),
+        int(row[1]),
+        int(row[2]),  # type: ignore[index]
     )
     rules.deterministic_pairs(con, incremental=False)
     step("rules")
@@ -163,7 +165,9 @@ def run_identity(
         scored = PAIRS.empty_table()
     report.pairs_scored = scored.num_rows
     con.register("scored", scored)
-    prev_pairs = read_or_empty(ws, "silver", "identity_pairs", PAIRS) if incremental else PAIRS.empty_table()
+    prev_pairs = (
+        read_or_empty(ws, "silver", "identity_pairs", PAIRS) if incremental else PAIRS.empty_table()
+    )
     con.register("prev_pairs", prev_pairs)
     pairs = con.sql("""
         SELECT * FROM det_pairs
@@ -180,21 +184,30 @@ def run_identity(
     must, cannot = constraints.active(ws)
     hard = model.hard_attributes(loaded[1], st.strict_max_disagreement)
     clusterer = Clusterer(party, hard)
-    auto = pairs.filter(pa.compute.greater_equal(pairs["match_probability"], cfg.thresholds.auto_link))
+    auto = pairs.filter(
+        pa.compute.greater_equal(pairs["match_probability"], cfg.thresholds.auto_link)
+    )
     result = clusterer.run(auto, must=must, cannot=cannot)
     report.merges, report.merges_refused = result.merged, result.refused
     step("cluster")
 
     links_prev = read_or_empty(ws, "gold", "identity_links", IDENTITY_LINKS)
     current = links_prev.filter(links_prev["is_current"]) if links_prev.num_rows else links_prev
-    previous = dict(zip(current["record_id"].to_pylist(), current["golden_id"].to_pylist(), strict=True))
+    previous = dict(
+        zip(current["record_id"].to_pylist(), current["golden_id"].to_pylist(), strict=True)
+    )
     issued = set(links_prev["golden_id"].to_pylist())
     members: dict[str, list[str]] = defaultdict(list)
-    for rid, key in zip(result.assignment["record_id"].to_pylist(),
-                        result.assignment["cluster_key"].to_pylist(), strict=True):
+    for rid, key in zip(
+        result.assignment["record_id"].to_pylist(),
+        result.assignment["cluster_key"].to_pylist(),
+        strict=True,
+    ):
         members[key].append(rid)
     assignment = assign(members, previous, issued, run_id=run_id, at=at)
-    gid_col = [assignment.golden_of_cluster[k] for k in result.assignment["cluster_key"].to_pylist()]
+    gid_col = [
+        assignment.golden_of_cluster[k] for k in result.assignment["cluster_key"].to_pylist()
+    ]
     membership = result.assignment.append_column("golden_id", pa.array(gid_col, pa.string()))
     con.register("membership", membership)
     con.register("links_prev", links_prev)
@@ -207,7 +220,12 @@ def run_identity(
     golden = golden_records(con, st.survivorship, run_id)
     lh = ws.lakehouse
     lh.overwrite("silver", "identity_pairs", pairs, batch_id=run_id)
-    lh.overwrite("silver", "identity_generic", con.sql("SELECT kind, value, people FROM generic").to_arrow_table().cast(_GENERIC), batch_id=run_id)
+    lh.overwrite(
+        "silver",
+        "identity_generic",
+        con.sql("SELECT kind, value, people FROM generic").to_arrow_table().cast(_GENERIC),
+        batch_id=run_id,
+    )
     lh.overwrite("silver", "party_records", party, batch_id=run_id)
     lh.overwrite("gold", "identity_links", links, batch_id=run_id)
     if assignment.events:
@@ -236,7 +254,7 @@ _GENERIC = pa.schema([("kind", pa.string()), ("value", pa.string()), ("people", 
 def _links(con: duckdb.DuckDBPyConnection, run_id: str, at: datetime) -> pa.Table:
     """The crosswalk with history: unchanged rows kept, changed rows closed and re-opened."""
     con.execute("SET TimeZone = 'UTC'")
-    table = con.execute(
+    table = con.sql(
         """
         WITH cur AS (
             SELECT p.source, p.source_key, m.golden_id, m.rule, m.probability, p.record_id,
@@ -259,6 +277,6 @@ def _links(con: duckdb.DuckDBPyConnection, run_id: str, at: datetime) -> pa.Tabl
                CAST(NULL AS TIMESTAMPTZ) AS valid_to
         FROM cur c WHERE c.record_id NOT IN (SELECT record_id FROM keep)
         """,
-        {"at": at, "run_id": run_id},
+        params={"at": at, "run_id": run_id},
     ).to_arrow_table()
     return conform(table, IDENTITY_LINKS, "gold.identity_links")

@@ -55,25 +55,25 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         WHERE (v.kind, v.value) NOT IN (SELECT (kind, value) FROM generic);
         CREATE OR REPLACE TABLE det_raw AS
         -- shared source references (CRM row names the core customer id)
-        SELECT a.record_id AS l, b.record_id AS r, 'reference' AS rule, {w['reference']} AS w
+        SELECT a.record_id AS l, b.record_id AS r, 'reference' AS rule, {w["reference"]} AS w
         FROM (SELECT record_id, unnest(refs) AS ref, is_new FROM party) a
         JOIN party b ON b.record_id = a.ref WHERE true {new}
         UNION ALL
-        SELECT a.record_id, b.record_id, 'ssn', {w['ssn']}
+        SELECT a.record_id, b.record_id, 'ssn', {w["ssn"]}
         FROM usable ua JOIN usable ub ON ua.kind = 'ssn' AND ub.kind = 'ssn'
             AND ua.value = ub.value AND ua.record_id < ub.record_id
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
         WHERE ({agree_name} OR a.dob = b.dob) {new}
         UNION ALL
-        SELECT a.record_id, b.record_id, ua.kind, CASE ua.kind WHEN 'email' THEN {w['email']}
-            ELSE {w['phone']} END
+        SELECT a.record_id, b.record_id, ua.kind, CASE ua.kind WHEN 'email' THEN {w["email"]}
+            ELSE {w["phone"]} END
         FROM usable ua JOIN usable ub ON ua.kind IN ('email', 'phone') AND ub.kind = ua.kind
             AND ua.value = ub.value AND ua.record_id < ub.record_id
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
         WHERE {agree_name} AND (a.last_key = b.last_key OR a.dob = b.dob) {new}
         UNION ALL
         -- one rare identifier attaches a sparse record (no first name or no dob+surname)
-        SELECT a.record_id, b.record_id, 'rare_id', {w['rare_id']}
+        SELECT a.record_id, b.record_id, 'rare_id', {w["rare_id"]}
         FROM usable ua JOIN value_stats s ON s.kind = ua.kind AND s.value = ua.value
             AND s.people <= 1 AND s.records <= 4
         JOIN usable ub ON ub.kind = ua.kind AND ub.value = ua.value

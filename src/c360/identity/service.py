@@ -18,7 +18,13 @@ from c360.errors import C360Error, NotFoundError
 from c360.identity import constraints, model
 from c360.identity.cluster import CHECKED, Clusterer
 from c360.identity.evaluate import evaluate_assignment
-from c360.identity.pipeline import IdentityReport, Progress, read_or_empty, run_identity, settings_of
+from c360.identity.pipeline import (
+    IdentityReport,
+    Progress,
+    read_or_empty,
+    run_identity,
+    settings_of,
+)
 from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS
 
 if TYPE_CHECKING:
@@ -38,11 +44,18 @@ class IdentityService:
 
     # ------------------------------------------------------------------ runs
     def run(
-        self, full: bool = False, run_id: str | None = None, progress: Progress | None = None,
-        *, retrain: bool = False, as_of: datetime | None = None,
+        self,
+        full: bool = False,
+        run_id: str | None = None,
+        progress: Progress | None = None,
+        *,
+        retrain: bool = False,
+        as_of: datetime | None = None,
     ) -> IdentityReport:
         """Resolve identities; incremental unless ``full`` (or nothing was resolved before)."""
-        return run_identity(self.ws, full=full, run_id=run_id, retrain=retrain, progress=progress, as_of=as_of)
+        return run_identity(
+            self.ws, full=full, run_id=run_id, retrain=retrain, progress=progress, as_of=as_of
+        )
 
     def links(self, current: bool = True) -> pa.Table:
         t = read_or_empty(self.ws, "gold", "identity_links", IDENTITY_LINKS)
@@ -58,10 +71,14 @@ class IdentityService:
         """Why two records did or did not link: rules, weights, band, refusing constraint."""
         a, b = sorted((parse_key(key1), parse_key(key2)))
         party = read_or_empty(self.ws, "silver", "party_records", PARTY_RECORDS)
-        found = set(party.filter(pc.is_in(party["record_id"], pa.array([a, b])))["record_id"].to_pylist())
+        found = set(
+            party.filter(pc.is_in(party["record_id"], pa.array([a, b])))["record_id"].to_pylist()
+        )
         for k in (a, b):
             if k not in found:
-                raise NotFoundError("identity.record_not_found", f"record {k} is not in silver.party_records")
+                raise NotFoundError(
+                    "identity.record_not_found", f"record {k} is not in silver.party_records"
+                )
         pairs = read_or_empty(self.ws, "silver", "identity_pairs", PAIRS)
         mask = pc.and_(pc.equal(pairs["record_id_l"], a), pc.equal(pairs["record_id_r"], b))
         evidence = pairs.filter(mask).to_pylist()
@@ -71,8 +88,12 @@ class IdentityService:
         gid = dict(zip(links["record_id"].to_pylist(), links["golden_id"].to_pylist(), strict=True))
         th = self.ws.config.identity.thresholds
         best = max((e["match_probability"] for e in evidence), default=None)
-        band = "not compared" if best is None else (
-            "auto_link" if best >= th.auto_link else "review" if best >= th.review else "reject"
+        band = (
+            "not compared"
+            if best is None
+            else (
+                "auto_link" if best >= th.auto_link else "review" if best >= th.review else "reject"
+            )
         )
         members_a = [r for r, g in gid.items() if g == gid.get(a)]
         members_b = [r for r, g in gid.items() if g == gid.get(b)]
@@ -80,7 +101,7 @@ class IdentityService:
         if gid.get(a) != gid.get(b):
             group = party.filter(pc.is_in(party["record_id"], pa.array(members_a + members_b)))
             refusal = Clusterer(group, self._hard()).explain_refusal(members_a, members_b)
-            must, cannot = constraints.active(self.ws)
+            _must, cannot = constraints.active(self.ws)
             if (a, b) in cannot:
                 refusal = "steward cannot-link"
         return {
@@ -115,9 +136,11 @@ class IdentityService:
         edges = pairs.filter(pc.greater_equal(pairs["match_probability"], auto_link))
         must, cannot = constraints.active(self.ws)
         result = Clusterer(party, self._hard()).run(edges, must=must, cannot=cannot)
-        assignment = party.select(["record_id", "source", "source_key"]).join(
-            result.assignment.select(["record_id", "cluster_key"]), "record_id"
-        ).rename_columns(["record_id", "source", "source_key", "golden_id"])
+        assignment = (
+            party.select(["record_id", "source", "source_key"])
+            .join(result.assignment.select(["record_id", "cluster_key"]), "record_id")
+            .rename_columns(["record_id", "source", "source_key", "golden_id"])
+        )
         out = evaluate_assignment(assignment, truth_path)
         out["auto_link"] = auto_link
         return out
@@ -138,15 +161,21 @@ class IdentityService:
         return constraints.decide(self.ws, task_id, approve=False, actor=actor, reason=reason)
 
     def must_link(self, key1: str, key2: str, *, actor: str, reason: str) -> int:
-        return constraints.add_constraint(self.ws, "must_link", parse_key(key1), parse_key(key2), actor=actor, reason=reason)
+        return constraints.add_constraint(
+            self.ws, "must_link", parse_key(key1), parse_key(key2), actor=actor, reason=reason
+        )
 
     def cannot_link(self, key1: str, key2: str, *, actor: str, reason: str) -> int:
-        return constraints.add_constraint(self.ws, "cannot_link", parse_key(key1), parse_key(key2), actor=actor, reason=reason)
+        return constraints.add_constraint(
+            self.ws, "cannot_link", parse_key(key1), parse_key(key2), actor=actor, reason=reason
+        )
 
     # ------------------------------------------------------------------ export
     def export_crosswalk(self, out: str | Path) -> int:
         """Write the current crosswalk (CSV or Parquet by suffix); returns rows written."""
-        links = self.links().select(["source", "source_key", "golden_id", "rule", "probability", "run_id"])
+        links = self.links().select(
+            ["source", "source_key", "golden_id", "rule", "probability", "run_id"]
+        )
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix == ".parquet":

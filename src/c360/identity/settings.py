@@ -41,7 +41,9 @@ class IdentitySettings(BaseModel):
     em_max_pairs: int = Field(1_000_000, ge=1000, description="Pairs sampled to estimate u.")
     seed: int = Field(42, description="Seed of every random step of model training.")
     strict_max_disagreement: float = Field(
-        0.03, ge=0, le=1,
+        0.03,
+        ge=0,
+        le=1,
         description="SSN, dob and first name refuse merges only if the trained model says true "
         "matches disagree on them at most this often (m-probability of the 'else' level).",
     )
@@ -66,5 +68,9 @@ def load_settings(raw: dict[str, Any]) -> IdentitySettings:
         parts = []
         for err in exc.errors():
             loc = ".".join(["extensions", "identity", *(str(p) for p in err["loc"])])
-            parts.append(f"unknown key '{loc}'" if err["type"] == "extra_forbidden" else f"'{loc}': {err['msg']}")
+            parts.append(
+                f"unknown key '{loc}'"
+                if err["type"] == "extra_forbidden"
+                else f"'{loc}': {err['msg']}"
+            )
         raise ConfigError(message="c360.yaml: " + "; ".join(parts)) from exc

@@ -14,5 +14,7 @@ if TYPE_CHECKING:
     from c360.workspace import Workspace
 
 
-def run(ws: Workspace, run_id: str | None = None, progress: Progress | None = None) -> IdentityReport:
+def run(
+    ws: Workspace, run_id: str | None = None, progress: Progress | None = None
+) -> IdentityReport:
     return run_identity(ws, full=False, run_id=run_id, progress=progress)

@@ -91,9 +91,19 @@ def _source_sql(contract: Contract, view: str, types: dict[str, str]) -> str:
         f"CASE WHEN {_q(r.column)} IS NOT NULL THEN {_lit(r.source + ':')} || CAST({_q(r.column)} AS VARCHAR) END"
         for r in m.references
     ]
-    refs_sql = ("list_filter([" + ", ".join(refs) + "], lambda x: x IS NOT NULL)") if refs else "CAST([] AS VARCHAR[])"
-    updated = f"TRY_CAST({_q(m.updated_at)} AS TIMESTAMPTZ)" if m.updated_at else "CAST(NULL AS TIMESTAMPTZ)"
-    hashed = ", ".join(f"CAST({_q(c)} AS VARCHAR)" for c in [*m.columns(), *contract.key] if c in types)
+    refs_sql = (
+        ("list_filter([" + ", ".join(refs) + "], lambda x: x IS NOT NULL)")
+        if refs
+        else "CAST([] AS VARCHAR[])"
+    )
+    updated = (
+        f"TRY_CAST({_q(m.updated_at)} AS TIMESTAMPTZ)"
+        if m.updated_at
+        else "CAST(NULL AS TIMESTAMPTZ)"
+    )
+    hashed = ", ".join(
+        f"CAST({_q(c)} AS VARCHAR)" for c in [*m.columns(), *contract.key] if c in types
+    )
     if m.ssn:
         hashed += f", CAST({_q(m.ssn + '_token')} AS VARCHAR)"
     return f"""
@@ -125,7 +135,9 @@ def _map_distinct(
     con.register(name, pa.table(data, schema=schema))
 
 
-def _names(layout: str, full: Any, first: Any, middle: Any, last: Any, suffix: Any) -> tuple[Any, ...]:
+def _names(
+    layout: str, full: Any, first: Any, middle: Any, last: Any, suffix: Any
+) -> tuple[Any, ...]:
     if full is not None:
         f, mid, la, suf = names.parse_full_name(full, layout)
     else:
@@ -157,9 +169,7 @@ def standardise(
     for i, (_source, (contract, data)) in enumerate(sorted(silver.items())):
         view = f"src_{i}"
         con.register(view, data)
-        types = {
-            str(r[0]): str(r[1]) for r in con.execute(f"DESCRIBE {view}").fetchall()
-        }
+        types = {str(r[0]): str(r[1]) for r in con.execute(f"DESCRIBE {view}").fetchall()}
         _check_columns(contract, set(types))
         parts.append(_source_sql(contract, view, types))
     if not parts:
@@ -167,22 +177,38 @@ def standardise(
     con.execute("CREATE TABLE raw AS " + " UNION ALL BY NAME ".join(parts))
     str_ = pa.string()
     _map_distinct(
-        con, "m_names",
+        con,
+        "m_names",
         "SELECT DISTINCT layout, full_name, first_raw, middle_raw, last_raw, suffix_raw FROM raw",
         _names,
-        pa.schema([("first_name", str_), ("middle_name", str_), ("last_name", str_),
-                   ("suffix", str_), ("first_key", str_), ("last_key", str_)]),
+        pa.schema(
+            [
+                ("first_name", str_),
+                ("middle_name", str_),
+                ("last_name", str_),
+                ("suffix", str_),
+                ("first_key", str_),
+                ("last_key", str_),
+            ]
+        ),
     )
     _map_distinct(
-        con, "m_phones", "SELECT DISTINCT unnest(phones_raw) AS p FROM raw",
-        lambda p: (addresses.norm_phone(p),), pa.schema([("phone", str_)]),
+        con,
+        "m_phones",
+        "SELECT DISTINCT unnest(phones_raw) AS p FROM raw",
+        lambda p: (addresses.norm_phone(p),),
+        pa.schema([("phone", str_)]),
     )
     _map_distinct(
-        con, "m_emails", "SELECT DISTINCT unnest(emails_raw) AS e FROM raw",
-        lambda e: (addresses.norm_email(e, email_provider_rules),), pa.schema([("email", str_)]),
+        con,
+        "m_emails",
+        "SELECT DISTINCT unnest(emails_raw) AS e FROM raw",
+        lambda e: (addresses.norm_email(e, email_provider_rules),),
+        pa.schema([("email", str_)]),
     )
     _map_distinct(
-        con, "m_addr",
+        con,
+        "m_addr",
         "SELECT DISTINCT address_line, street_raw, city_raw, state_raw, zip_raw FROM raw",
         _address,
         pa.schema([("street", str_), ("city", str_), ("state", str_), ("zip", str_)]),

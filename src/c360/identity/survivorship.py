@@ -8,6 +8,8 @@ All of it is one DuckDB query over ``party`` and ``membership``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import duckdb
 import pyarrow as pa
 
@@ -39,7 +41,7 @@ def _order(rule: str, cols: list[str]) -> str:
     return _TIE  # most_trusted
 
 
-def golden_sql(rules: dict[str, str], run_id: str) -> str:
+def golden_sql(rules: Mapping[str, str], run_id: str) -> str:
     ctes = []
     for attr, cols in GROUPS.items():
         present = _PRESENT.get(attr, f"p.{cols[0]} IS NOT NULL")
@@ -49,14 +51,14 @@ def golden_sql(rules: dict[str, str], run_id: str) -> str:
         a_{attr} AS (
             SELECT * EXCLUDE (rk) FROM (
                 SELECT m.golden_id, {sel}, p.source, p.source_key, p.updated_at,
-                    row_number() OVER (PARTITION BY m.golden_id ORDER BY {_order(rules.get(attr, 'most_trusted'), cols)}) AS rk
+                    row_number() OVER (PARTITION BY m.golden_id ORDER BY {_order(rules.get(attr, "most_trusted"), cols)}) AS rk
                 FROM party p
                 JOIN membership m USING (record_id)
-                JOIN (SELECT m2.golden_id, {part.replace('p.', 'p2.')}, count(*) AS freq
+                JOIN (SELECT m2.golden_id, {part.replace("p.", "p2.")}, count(*) AS freq
                       FROM party p2 JOIN membership m2 USING (record_id)
                       GROUP BY ALL) f
                   ON f.golden_id = m.golden_id
-                  AND {' AND '.join(f'f.{c} IS NOT DISTINCT FROM p.{c}' for c in cols)}
+                  AND {" AND ".join(f"f.{c} IS NOT DISTINCT FROM p.{c}" for c in cols)}
                 WHERE {present}
             ) WHERE rk = 1
         )""")
@@ -67,7 +69,7 @@ def golden_sql(rules: dict[str, str], run_id: str) -> str:
     )
     joins = "\n".join(f"LEFT JOIN a_{a} USING (golden_id)" for a in GROUPS)
     return f"""
-        WITH {','.join(ctes)},
+        WITH {",".join(ctes)},
         agg AS (
             SELECT m.golden_id, count(*) AS record_count,
                 list_sort(list_distinct(list(p.source))) AS sources,
@@ -89,7 +91,9 @@ def golden_sql(rules: dict[str, str], run_id: str) -> str:
     """
 
 
-def golden_records(con: duckdb.DuckDBPyConnection, rules: dict[str, str], run_id: str) -> pa.Table:
+def golden_records(
+    con: duckdb.DuckDBPyConnection, rules: Mapping[str, str], run_id: str
+) -> pa.Table:
     """Golden customers from tables ``party`` and ``membership(record_id, golden_id)``."""
     table = con.sql(golden_sql(rules, run_id)).to_arrow_table()
     return conform(table, GOLDEN_CUSTOMERS, "gold.golden_customers")

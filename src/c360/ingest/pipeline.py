@@ -67,10 +67,10 @@ def ingest(
     report = IngestReport(run_id=run_id or new_run_id())
     for n, (_name, contract) in enumerate(sorted(contracts.items())):
         if progress:
-            progress("ingest", n, len(contracts))
+            progress(f"ingest:{name}", n, len(contracts))
         report.sources.append(SourceIngest(ws, contract, report.run_id).run())
     if progress:
-        progress("ingest", len(contracts), len(contracts))
+        progress("ingest:done", len(contracts), len(contracts))
     return report
 
 

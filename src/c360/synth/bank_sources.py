@@ -326,7 +326,7 @@ def policy_holders(
                 f"{s[:3]}-{s[3:5]}-{s[5:]}" if s and f else ""
                 for s, f in zip(ssn, full, strict=True)
             ],
-            "ssn_last4": [s[5:] if s else "" for s in ssn],
+            "ssn_last_four": [s[5:] if s else "" for s in ssn],
             "phone": fmt.phone(obs["phone"], "dot").tolist(),
             "email": obs["email"].tolist(),
             "address": [

@@ -86,6 +86,10 @@ class SynthOptions:
     second CIF opened at a branch, a second CRM contact) beyond the normal
     multi-product records (two cards, two policies)."""
     missing_ssn_rate: float = 0.05
+    dirty_row_rate: float = 0.002
+    """Share of extra, malformed lines appended to daily CSV drops (a truncated row, a row
+    with an extra field, a bad byte): what clerks' exports and broken jobs really deliver.
+    Each is listed in ``truth/dirty_rows.csv`` so quarantine counts can be checked."""
     rare_surname_share: float = 0.35
     """Share of surnames drawn from a generated long tail rather than the
     frequency table, so name collisions happen at a realistic (not inflated) rate."""

@@ -106,7 +106,7 @@ def generate_world(
     def step(name: str) -> np.random.Generator:
         nonlocal done
         if progress:
-            progress(name, done, len(stages))
+            progress(f"synth:{name}", done, len(stages))
         done += 1
         return np.random.default_rng([opts.seed, stages.index(name)])
 
@@ -146,11 +146,22 @@ def generate_world(
 
     step("write")
     summary = WorldSummary(people=people.height, rates=opts.effective_rates())
+    dirty: list[dict[str, object]] = []
     for i, (source, kind) in enumerate(SOURCES.items()):
         if progress:
-            progress("write", i, len(SOURCES))
+            progress(f"synth:write {source}", len(stages) - 2, len(stages))
         frame = builders[source](np.random.default_rng([opts.seed, 100 + i]))
-        files, rows = writers.write_source(frame, source, kind, landing, opts.start_date, opts.days)
+        files, rows, bad = writers.write_source(
+            frame,
+            source,
+            kind,
+            landing,
+            opts.start_date,
+            opts.days,
+            dirty_rate=opts.dirty_row_rate,
+            rng=np.random.default_rng([opts.seed, 200 + i]),
+        )
+        dirty += bad
         del frame
         summary.files += files
         summary.records[source] = rows
@@ -165,6 +176,10 @@ def generate_world(
         "email_subscribers": esp,
     }
     summary.truth = _write_truth(truth, people, person_data, ch, seg, enrolled, opts)
+    summary.truth["dirty_rows"] = truth / "dirty_rows.csv"
+    pl.DataFrame(
+        dirty, schema={"source": pl.String, "file": pl.String, "line": pl.Int64, "kind": pl.String}
+    ).write_csv(summary.truth["dirty_rows"])
     if contracts is not None:
         contracts = Path(contracts)
         contracts.mkdir(parents=True, exist_ok=True)
@@ -172,7 +187,7 @@ def generate_world(
             shutil.copyfile(src, contracts / src.name)
             summary.contracts.append(contracts / src.name)
     if progress:
-        progress("done", len(stages), len(stages))
+        progress("synth:done", len(stages), len(stages))
     return summary
 
 

@@ -26,11 +26,14 @@ def public(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_frame(frame: pl.DataFrame, path: Path, kind: str) -> None:
+def write_frame(frame: pl.DataFrame, path: Path, kind: str, extra: bytes = b"") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")  # ingest ignores *.part until renamed
     if kind == "csv":
         frame.write_csv(tmp)
+        if extra:
+            with tmp.open("ab") as fh:
+                fh.write(extra)
     elif kind == "jsonl":
         frame.write_ndjson(tmp)
     else:
@@ -38,21 +41,76 @@ def write_frame(frame: pl.DataFrame, path: Path, kind: str) -> None:
     tmp.replace(path)
 
 
+DIRTY_KINDS = ("missing_columns", "too_many_columns", "invalid_encoding")
+
+
 def write_source(
-    frame: pl.DataFrame, source: str, kind: str, landing: Path, start: date, days: int
-) -> tuple[list[Path], int]:
-    """``landing/<source>/<YYYY-MM-DD>.<ext>``: the full load, then one file per day."""
+    frame: pl.DataFrame,
+    source: str,
+    kind: str,
+    landing: Path,
+    start: date,
+    days: int,
+    dirty_rate: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> tuple[list[Path], int, list[dict[str, object]]]:
+    """``landing/<source>/<YYYY-MM-DD>.<ext>``: the full load, then one file per day.
+
+    Daily CSV drops get ``Binomial(rows, dirty_rate)`` malformed lines appended; they are
+    returned (source, file, line, kind) for ``truth/dirty_rows.csv``.
+    """
     files: list[Path] = []
     rows = 0
+    dirty: list[dict[str, object]] = []
     parts = frame.partition_by("_day", as_dict=True, maintain_order=True)
     for d in range(days + 1):
         sub = parts.get((d,))
         out = public(sub if sub is not None else frame.clear())
         path = landing / source / f"{start + timedelta(days=d):%Y-%m-%d}.{EXT[kind]}"
-        write_frame(out, path, kind)
+        extra = b""
+        if kind == "csv" and d > 0 and out.height and dirty_rate > 0 and rng is not None:
+            n_bad = int(rng.binomial(out.height, dirty_rate))
+            extra, bad = _dirty_lines(path, out, n_bad, rng, landing)
+            dirty += bad
+        write_frame(out, path, kind, extra)
         files.append(path)
         rows += out.height
-    return files, rows
+    return files, rows, dirty
+
+
+def _dirty_lines(
+    path: Path, out: pl.DataFrame, n: int, rng: np.random.Generator, landing: Path
+) -> tuple[bytes, list[dict[str, object]]]:
+    """``n`` malformed copies of rows of ``out`` (never loadable, always quarantined),
+    to append after the file's rows; with their physical line numbers."""
+    if n == 0:
+        return b"", []
+    first_line = out.height + 2  # header is line 1; generated fields hold no newlines
+    width = out.width
+    added: list[bytes] = []
+    rows: list[dict[str, object]] = []
+    for i in range(n):
+        src = [
+            ("" if v is None else str(v)).replace(",", " ").replace('"', "")
+            for v in out.row(int(rng.integers(0, out.height)))
+        ]
+        kind = DIRTY_KINDS[int(rng.integers(0, len(DIRTY_KINDS)))]
+        if kind == "missing_columns":
+            line = ",".join(src[: max(1, width // 2)]).encode()
+        elif kind == "too_many_columns":
+            line = ",".join([*src, "EXTRA"]).encode()
+        else:  # a byte that is not UTF-8 at the end of the last field
+            line = ",".join(src).encode() + b"\xff"
+        added.append(line)
+        rows.append(
+            {
+                "source": path.parent.name,
+                "file": str(path.relative_to(landing)),
+                "line": first_line + i,
+                "kind": kind,
+            }
+        )
+    return b"\n".join(added) + b"\n", rows
 
 
 def write_card_transactions_csv(
