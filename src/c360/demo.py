@@ -75,9 +75,10 @@ def run_demo(
     truth = ws.truth_dir / "identity.csv"
     if report.stage("identity") is not None and truth.exists():
         try:
-            summary["identity_eval"] = ws.identity.evaluate(truth).to_dict()  # type: ignore[attr-defined]
-        except (C360Error, AttributeError) as exc:  # identity may be partially installed
-            summary["identity_eval"] = {"error": str(exc)}
+            ev = ws.identity.evaluate(truth)  # type: ignore[attr-defined]
+            summary["identity_eval"] = ev if isinstance(ev, dict) else ev.to_dict()
+        except C360Error as exc:
+            summary["identity_eval"] = {"error": exc.message}
     ws.close()
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     return summary

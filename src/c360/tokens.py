@@ -20,6 +20,8 @@ from c360.errors import C360Error
 
 _NON_DIGIT = re.compile(r"\D+")
 TOKEN_LEN = 32
+# An SSN is a TIN: one token space, so a loan system's TIN matches a core system's SSN.
+_TOKEN_SPACE = {"tin": "ssn"}
 
 
 def digits(value: str | None) -> str | None:
@@ -63,6 +65,7 @@ class Tokenizer:
         d = digits(value)
         if d is None:
             return None
+        kind = _TOKEN_SPACE.get(kind, kind)
         mac = hmac.new(self._key, f"{kind}:{d}".encode(), hashlib.sha256)
         return mac.hexdigest()[:TOKEN_LEN]
 
@@ -75,6 +78,7 @@ class Tokenizer:
         d = digits(value)
         if d is None:
             return []
+        kind = _TOKEN_SPACE.get(kind, kind)
         out: list[str] = []
         for i in range(len(d) - 1):
             if d[i] == d[i + 1]:

@@ -23,6 +23,10 @@ from c360.store.db import resolve_url
 from c360.tokens import Tokenizer, create_key_file
 
 if TYPE_CHECKING:
+    from c360.consent.service import ConsentService
+    from c360.governance.audit import AuditLog
+    from c360.governance.service import GovernanceService
+    from c360.identity.service import IdentityService
     from c360.ingest.report import IngestReport, Progress
     from c360.pipeline import RunReport
 
@@ -33,6 +37,12 @@ def default_root() -> Path:
 
 class Workspace:
     """An opened c360 workspace."""
+
+    if TYPE_CHECKING:  # capability namespaces, attached lazily at the end of this module
+        identity: IdentityService
+        consent: ConsentService
+        governance: GovernanceService
+        audit: AuditLog
 
     def __init__(self, root: str | Path | None = None, config: Config | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()

@@ -57,31 +57,58 @@ def ws(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Itera
     w.close()
 
 
-LINKS_SCHEMA = pa.schema([
-    ("source", pa.string()), ("source_key", pa.string()), ("golden_id", pa.string()), ("rule", pa.string()),
-    ("probability", pa.float64()), ("run_id", pa.string()), ("is_current", pa.bool_()),
-])
-GOLDEN_SCHEMA = pa.schema([
-    ("golden_id", pa.string()), ("emails", pa.list_(pa.string())), ("phones", pa.list_(pa.string())),
-    ("dob", pa.date32()), ("state", pa.string()),
-])
+LINKS_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("source_key", pa.string()),
+        ("golden_id", pa.string()),
+        ("rule", pa.string()),
+        ("probability", pa.float64()),
+        ("run_id", pa.string()),
+        ("is_current", pa.bool_()),
+    ]
+)
+GOLDEN_SCHEMA = pa.schema(
+    [
+        ("golden_id", pa.string()),
+        ("emails", pa.list_(pa.string())),
+        ("phones", pa.list_(pa.string())),
+        ("dob", pa.date32()),
+        ("state", pa.string()),
+    ]
+)
 
 
-def write_identity(ws: Workspace, golden: dict[str, dict[str, Any]], links: dict[tuple[str, str], str],
-                   *, refresh: bool = True) -> None:
+def write_identity(
+    ws: Workspace,
+    golden: dict[str, dict[str, Any]],
+    links: dict[tuple[str, str], str],
+    *,
+    refresh: bool = True,
+) -> None:
     """golden: id → {emails, phones, dob, state}; links: (source, key) → golden_id."""
-    lt = pa.table({
-        "source": [s for s, _ in links], "source_key": [k for _, k in links],
-        "golden_id": list(links.values()), "rule": ["test"] * len(links),
-        "probability": [1.0] * len(links), "run_id": ["r1"] * len(links), "is_current": [True] * len(links),
-    }, schema=LINKS_SCHEMA)
-    gt = pa.table({
-        "golden_id": list(golden),
-        "emails": [g.get("emails", []) for g in golden.values()],
-        "phones": [g.get("phones", []) for g in golden.values()],
-        "dob": [g.get("dob", date(1980, 1, 1)) for g in golden.values()],
-        "state": [g.get("state", "NY") for g in golden.values()],
-    }, schema=GOLDEN_SCHEMA)
+    lt = pa.table(
+        {
+            "source": [s for s, _ in links],
+            "source_key": [k for _, k in links],
+            "golden_id": list(links.values()),
+            "rule": ["test"] * len(links),
+            "probability": [1.0] * len(links),
+            "run_id": ["r1"] * len(links),
+            "is_current": [True] * len(links),
+        },
+        schema=LINKS_SCHEMA,
+    )
+    gt = pa.table(
+        {
+            "golden_id": list(golden),
+            "emails": [g.get("emails", []) for g in golden.values()],
+            "phones": [g.get("phones", []) for g in golden.values()],
+            "dob": [g.get("dob", date(1980, 1, 1)) for g in golden.values()],
+            "state": [g.get("state", "NY") for g in golden.values()],
+        },
+        schema=GOLDEN_SCHEMA,
+    )
     ws.lakehouse.overwrite("gold", "identity_links", lt)
     ws.lakehouse.overwrite("gold", "golden_customers", gt)
     if refresh:
@@ -91,10 +118,22 @@ def write_identity(ws: Workspace, golden: dict[str, dict[str, Any]], links: dict
 @pytest.fixture
 def people(ws: Workspace) -> Workspace:
     """Three golden records: G1 (email+phone, NY), G2 (email only, CA), G3 (minor)."""
-    write_identity(ws, {
-        "G1": {"emails": ["ann@example.com"], "phones": ["+12125550101"], "state": "NY"},
-        "G2": {"emails": ["bob@example.com"], "phones": [], "state": "CA"},
-        "G3": {"emails": ["kid@example.com"], "phones": ["+12125550103"], "dob": date(2015, 5, 5)},
-    }, {("core_customers", "C1"): "G1", ("crm_contacts", "K1"): "G1", ("core_customers", "C2"): "G2",
-        ("core_customers", "C3"): "G3"})
+    write_identity(
+        ws,
+        {
+            "G1": {"emails": ["ann@example.com"], "phones": ["+12125550101"], "state": "NY"},
+            "G2": {"emails": ["bob@example.com"], "phones": [], "state": "CA"},
+            "G3": {
+                "emails": ["kid@example.com"],
+                "phones": ["+12125550103"],
+                "dob": date(2015, 5, 5),
+            },
+        },
+        {
+            ("core_customers", "C1"): "G1",
+            ("crm_contacts", "K1"): "G1",
+            ("core_customers", "C2"): "G2",
+            ("core_customers", "C3"): "G3",
+        },
+    )
     return ws

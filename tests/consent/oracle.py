@@ -33,11 +33,19 @@ BLOCKS = {
     "deceased": {(p, c) for p in PURPOSES for c in CHANNELS},
     "dnc_national": {("marketing", "sms")},
     "email_unsubscribe_global": {("marketing", "email"), ("third_party_sharing", "email")},
-    "bankruptcy": {("marketing", "email"), ("marketing", "sms"), ("third_party_sharing", "email"),
-                   ("third_party_sharing", "sms")},
+    "bankruptcy": {
+        ("marketing", "email"),
+        ("marketing", "sms"),
+        ("third_party_sharing", "email"),
+        ("third_party_sharing", "sms"),
+    },
 }
-MINOR_BLOCKS = {("marketing", "email"), ("marketing", "sms"), ("third_party_sharing", "email"),
-                ("third_party_sharing", "sms")}
+MINOR_BLOCKS = {
+    ("marketing", "email"),
+    ("marketing", "sms"),
+    ("third_party_sharing", "email"),
+    ("third_party_sharing", "sms"),
+}
 
 
 @dataclass
@@ -105,8 +113,16 @@ def ancestry(snaps: list[Snapshot]) -> dict[str, dict[str, bool]]:
     return anc
 
 
-def decide(snaps: list[Snapshot], events: list[Ev], sups: list[Sup], g: str, purpose: str, channel: str,
-           at: int, known: int) -> tuple[bool, set[str]]:
+def decide(
+    snaps: list[Snapshot],
+    events: list[Ev],
+    sups: list[Sup],
+    g: str,
+    purpose: str,
+    channel: str,
+    at: int,
+    known: int,
+) -> tuple[bool, set[str]]:
     """(allowed, reasons) by the written policy."""
     cur = snaps[-1]
     if g not in cur.people:
@@ -126,17 +142,29 @@ def decide(snaps: list[Snapshot], events: list[Ev], sups: list[Sup], g: str, pur
     for s in sups:
         if s.eff <= at and s.rec <= known and s.hash in hashes:
             k = (s.list_name, s.hash)
-            if k not in latest or (s.eff, s.rec, s.id) > (latest[k].eff, latest[k].rec, latest[k].id):
+            if k not in latest or (s.eff, s.rec, s.id) > (
+                latest[k].eff,
+                latest[k].rec,
+                latest[k].id,
+            ):
                 latest[k] = s
     for s in latest.values():
-        if s.action == "add" and (s.exp is None or s.exp > at) and (purpose, channel) in BLOCKS[s.list_name]:
+        if (
+            s.action == "add"
+            and (s.exp is None or s.exp > at)
+            and (purpose, channel) in BLOCKS[s.list_name]
+        ):
             reasons.add(f"suppressed.{s.list_name}")
     if (purpose, channel) in MINOR_BLOCKS:
         if person.dob is None:
             reasons.add("gate.missing_dob")
         else:
             today = datetime.fromtimestamp(at / 1_000_000, tz=UTC).date()
-            age = today.year - person.dob.year - ((today.month, today.day) < (person.dob.month, person.dob.day))
+            age = (
+                today.year
+                - person.dob.year
+                - ((today.month, today.day) < (person.dob.month, person.dob.day))
+            )
             if age < 18:
                 reasons.add("suppressed.minor")
     if channel == "email" and not person.emails:

@@ -14,11 +14,16 @@ from .conftest import write_identity
 T0 = datetime(2024, 6, 3, 15, 0, tzinfo=UTC)  # 11:00 in New York
 
 
-def _set_form(ws: Workspace, purpose: str, channel: str, at: datetime, ids: list[str]) -> dict[str, list[str]]:
+def _set_form(
+    ws: Workspace, purpose: str, channel: str, at: datetime, ids: list[str]
+) -> dict[str, list[str]]:
     res = ws.consent.audience(pa.table({"golden_id": ids}), purpose, channel, at)
     out = {g: [] for g in res.allowed.column("golden_id").to_pylist()}
-    for g, reasons in zip(res.excluded.column("golden_id").to_pylist(),
-                          res.excluded.column("reasons").to_pylist(), strict=True):
+    for g, reasons in zip(
+        res.excluded.column("golden_id").to_pylist(),
+        res.excluded.column("reasons").to_pylist(),
+        strict=True,
+    ):
         out[g] = reasons
     return out
 
@@ -28,19 +33,43 @@ def test_email_marketing_is_opt_out_and_unsubscribe_wins(people: Workspace) -> N
     d = c.check("G1", "marketing", "email", T0)
     assert d.allowed and d.reasons == ["policy.opt_out_default"]
     assert d.policy_version.startswith("builtin-1+")
-    c.record([NewEvent("email", "ANN@example.com ", "marketing", "email", "revoked", method="esp",
-                       effective_at=T0 - timedelta(days=1))])
+    c.record(
+        [
+            NewEvent(
+                "email",
+                "ANN@example.com ",
+                "marketing",
+                "email",
+                "revoked",
+                method="esp",
+                effective_at=T0 - timedelta(days=1),
+            )
+        ]
+    )
     d = c.check("G1", "marketing", "email", T0)
     assert not d.allowed and d.reasons == ["consent.revoked"] and d.evidence
 
 
 def test_revocation_effective_on_next_check_point_and_set(people: Workspace) -> None:
     c = people.consent
-    c.set("G1", "marketing", "sms", "granted", method="written", effective_at=T0 - timedelta(days=3))
+    c.set(
+        "G1", "marketing", "sms", "granted", method="written", effective_at=T0 - timedelta(days=3)
+    )
     assert c.check("G1", "marketing", "sms", T0).allowed
     assert _set_form(people, "marketing", "sms", T0, ["G1"])["G1"] == []
-    c.record([NewEvent("phone", "(212) 555-0101", "*", "sms", "revoked", method="sms_keyword",
-                       effective_at=T0 - timedelta(seconds=1))])
+    c.record(
+        [
+            NewEvent(
+                "phone",
+                "(212) 555-0101",
+                "*",
+                "sms",
+                "revoked",
+                method="sms_keyword",
+                effective_at=T0 - timedelta(seconds=1),
+            )
+        ]
+    )
     d = c.check("G1", "marketing", "sms", T0)
     assert not d.allowed and d.reasons == ["consent.revoked"]
     assert _set_form(people, "marketing", "sms", T0, ["G1"])["G1"] == ["consent.revoked"]
@@ -48,7 +77,9 @@ def test_revocation_effective_on_next_check_point_and_set(people: Workspace) -> 
 
 def test_future_effective_consent_is_not_yet_effective(people: Workspace) -> None:
     c = people.consent
-    c.set("G1", "marketing", "sms", "granted", method="written", effective_at=T0 + timedelta(days=1))
+    c.set(
+        "G1", "marketing", "sms", "granted", method="written", effective_at=T0 + timedelta(days=1)
+    )
     d = c.check("G1", "marketing", "sms", T0)
     assert not d.allowed and d.reasons == ["consent.missing"]
     assert c.check("G1", "marketing", "sms", T0 + timedelta(days=2)).allowed
@@ -74,10 +105,27 @@ def test_bitemporal_what_we_knew_then(people: Workspace) -> None:
 
 def test_most_restrictive_identifier_wins_and_minors(people: Workspace) -> None:
     c = people.consent
-    c.record([NewEvent("source_key", "crm_contacts:K1", "marketing", "email", "granted", method="web_form",
-                       effective_at=T0 - timedelta(days=5)),
-              NewEvent("source_key", "core_customers:C1", "marketing", "email", "denied",
-                       effective_at=T0 - timedelta(days=9))])
+    c.record(
+        [
+            NewEvent(
+                "source_key",
+                "crm_contacts:K1",
+                "marketing",
+                "email",
+                "granted",
+                method="web_form",
+                effective_at=T0 - timedelta(days=5),
+            ),
+            NewEvent(
+                "source_key",
+                "core_customers:C1",
+                "marketing",
+                "email",
+                "denied",
+                effective_at=T0 - timedelta(days=9),
+            ),
+        ]
+    )
     assert c.check("G1", "marketing", "email", T0).reasons == ["consent.denied"]
     d = c.check("G3", "marketing", "email", T0)
     assert d.reasons == ["suppressed.minor"]
@@ -109,10 +157,18 @@ def test_suppression_lists(people: Workspace) -> None:
     c.suppress("deceased", "email", "bob@example.com", effective_at=T0 - timedelta(days=1))
     assert c.check("G2", "service", "email", T0).reasons == ["suppressed.deceased"]
     c.suppress("dnc_national", "phone", "+1 212 555 0101", effective_at=T0 - timedelta(days=1))
-    c.set("G1", "marketing", "phone", "granted", method="written", effective_at=T0 - timedelta(days=2))
+    c.set(
+        "G1", "marketing", "phone", "granted", method="written", effective_at=T0 - timedelta(days=2)
+    )
     assert c.check("G1", "marketing", "phone", T0).reasons == ["suppressed.dnc_national"]
     assert c.check("G1", "service", "phone", T0).allowed
-    c.suppress("dnc_national", "phone", "+1 212 555 0101", action="remove", effective_at=T0 - timedelta(hours=1))
+    c.suppress(
+        "dnc_national",
+        "phone",
+        "+1 212 555 0101",
+        action="remove",
+        effective_at=T0 - timedelta(hours=1),
+    )
     assert c.check("G1", "marketing", "phone", T0).allowed
     got = _set_form(people, "service", "email", T0, ["G1", "G2"])
     assert got == {"G1": [], "G2": ["suppressed.deceased"]}
@@ -127,16 +183,29 @@ def test_contact_policy(people: Workspace) -> None:
     assert c.check("G1", "marketing", "email", T0).allowed  # audience build ignores contact policy
     for h in (30, 60):
         c.record_contact("G1", "email", "marketing", at=T0 - timedelta(hours=h))
-    assert c.check("G1", "marketing", "email", T0 + timedelta(days=1), activation=True).reasons == ["contact.cap"]
+    assert c.check("G1", "marketing", "email", T0 + timedelta(days=1), activation=True).reasons == [
+        "contact.cap"
+    ]
     c.record_contact("G2", "email", "cross_sell", outcome="declined", at=T0 - timedelta(days=3))
-    assert c.check("G2", "cross_sell", "email", T0, activation=True).reasons == ["contact.declined_cooldown"]
+    assert c.check("G2", "cross_sell", "email", T0, activation=True).reasons == [
+        "contact.declined_cooldown"
+    ]
     c.set("G1", "service", "sms", "granted", method="written")
     night = datetime(2024, 6, 4, 3, 0, tzinfo=UTC)  # 23:00 in New York
-    assert c.check("G1", "retention", "sms", night, activation=True).reasons[-1] == "contact.quiet_hours"
-    res = people.consent.audience(pa.table({"golden_id": ["G1", "G2"]}), "cross_sell", "email", T0,
-                                  activation=True)
-    got = dict(zip(res.excluded.column("golden_id").to_pylist(), res.excluded.column("reasons").to_pylist(),
-                   strict=True))
+    assert (
+        c.check("G1", "retention", "sms", night, activation=True).reasons[-1]
+        == "contact.quiet_hours"
+    )
+    res = people.consent.audience(
+        pa.table({"golden_id": ["G1", "G2"]}), "cross_sell", "email", T0, activation=True
+    )
+    got = dict(
+        zip(
+            res.excluded.column("golden_id").to_pylist(),
+            res.excluded.column("reasons").to_pylist(),
+            strict=True,
+        )
+    )
     assert got == {"G1": ["contact.cooldown", "contact.cap"], "G2": ["contact.declined_cooldown"]}
     for g in ("G1", "G2"):
         assert c.check(g, "cross_sell", "email", T0, activation=True).reasons == got[g]
@@ -147,20 +216,36 @@ def test_merge_and_split_remap(people: Workspace) -> None:
     c.set("G2", "marketing", "email", "denied", effective_at=T0 - timedelta(days=1))
     c.set("G2", "cross_sell", "email", "granted", effective_at=T0 - timedelta(days=1))
     # merge G2 into G1
-    write_identity(people, {
-        "G1": {"emails": ["ann@example.com", "bob@example.com"], "phones": ["+12125550101"]},
-        "G3": {"emails": ["kid@example.com"]},
-    }, {("core_customers", "C1"): "G1", ("crm_contacts", "K1"): "G1", ("core_customers", "C2"): "G1",
-        ("core_customers", "C3"): "G3"})
+    write_identity(
+        people,
+        {
+            "G1": {"emails": ["ann@example.com", "bob@example.com"], "phones": ["+12125550101"]},
+            "G3": {"emails": ["kid@example.com"]},
+        },
+        {
+            ("core_customers", "C1"): "G1",
+            ("crm_contacts", "K1"): "G1",
+            ("core_customers", "C2"): "G1",
+            ("core_customers", "C3"): "G3",
+        },
+    )
     assert c.check("G1", "marketing", "email", T0).reasons == ["consent.denied"]
     assert c.check("G2", "marketing", "email", T0).reasons == ["gate.unknown_subject"]
     # split again: C2 goes to a new G9 that does not keep G2's id; it keeps the denial, not the grant
-    write_identity(people, {
-        "G1": {"emails": ["ann@example.com"], "phones": ["+12125550101"]},
-        "G9": {"emails": ["bob2@example.com"]},
-        "G3": {"emails": ["kid@example.com"]},
-    }, {("core_customers", "C1"): "G1", ("crm_contacts", "K1"): "G1", ("core_customers", "C2"): "G9",
-        ("core_customers", "C3"): "G3"})
+    write_identity(
+        people,
+        {
+            "G1": {"emails": ["ann@example.com"], "phones": ["+12125550101"]},
+            "G9": {"emails": ["bob2@example.com"]},
+            "G3": {"emails": ["kid@example.com"]},
+        },
+        {
+            ("core_customers", "C1"): "G1",
+            ("crm_contacts", "K1"): "G1",
+            ("core_customers", "C2"): "G9",
+            ("core_customers", "C3"): "G3",
+        },
+    )
     assert c.check("G9", "marketing", "email", T0).reasons == ["consent.denied"]
     events = c.history("G9")
     assert {e.purpose for e in events} == {"marketing", "cross_sell"}

@@ -68,3 +68,12 @@ def test_reference_doc_is_current():
 
     doc = Path(__file__).parents[2] / "docs" / "reference" / "configuration.md"
     assert doc.read_text() == render_reference(), "run `make docs` to regenerate the reference"
+
+
+def test_ssn_and_tin_share_one_token_space():
+    from c360.tokens import Tokenizer
+
+    tk = Tokenizer(b"k" * 32)
+    assert tk.token("tin", "123456789") == tk.token("ssn", "123-45-6789")
+    assert tk.token("pan", "123456789") != tk.token("ssn", "123456789")
+    assert tk.transposition_tokens("tin", "123456789") == tk.transposition_tokens("ssn", "123-45-6789")

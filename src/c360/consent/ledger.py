@@ -227,7 +227,9 @@ def read_events_csv(path: str | Path, policy: Policy, *, actor: str = "import") 
         raise C360Error("consent.bad_file", f"{p}: cannot read: {exc}") from exc
     out: list[NewEvent] = []
     rejected: list[dict[str, Any]] = []
-    for n, raw in enumerate(csv.DictReader(text.splitlines()), start=2):
+    reader = csv.DictReader(text.splitlines())
+    for raw in reader:
+        n = reader.line_num
         r = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
         try:
             ev = NewEvent(

@@ -170,10 +170,12 @@ class Suppressions:
                 f"{p}: no identifier column (one of {', '.join(IDENTIFIER_COLUMNS)})",
             )
         rec = now_us()
+        file_sha = hashlib.sha256(raw).hexdigest()
         import_id = uuid.uuid4().hex
         rows: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
-        for n, raw_row in enumerate(reader, start=2):
+        for raw_row in reader:
+            n = reader.line_num
             r = {k.strip().lower(): (v or "").strip() for k, v in raw_row.items() if k}
             value = r.get(ident, "")
             t = r.get("id_type") or id_type or (ident if ident in ID_TYPES else None)
@@ -205,6 +207,10 @@ class Suppressions:
                     import_id=import_id,
                 )
             )
+            # re-importing the same file is a no-op: the key names the file content, not the clock
+            rows[-1]["capture_key"] = hashlib.sha256(
+                f"{list_name}|{h}|add|{file_sha}|{r.get('effective_at', '')}|{r.get('expires_at', '')}".encode()
+            ).hexdigest()
         total = len(rows) + len(rejected)
         if rejected:
             raise C360Error(
@@ -231,7 +237,7 @@ class Suppressions:
                         "import_id": import_id,
                         "list_name": list_name,
                         "file": str(p),
-                        "file_sha256": hashlib.sha256(raw).hexdigest(),
+                        "file_sha256": file_sha,
                         "hashed": hashed,
                         "rows": total,
                         "matched": matched,

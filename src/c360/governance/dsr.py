@@ -310,6 +310,11 @@ class DataSubjectRequests:
         )
 
     # ------------------------------------------------------------------ ingestion interface
+    def has_tombstones(self) -> bool:
+        """Cheap check so ingestion only looks rows up when someone was ever erased."""
+        with self._ws.store.begin() as conn:
+            return conn.execute(select(dsr_tombstones.c.id).limit(1)).first() is not None
+
     def is_tombstoned(self, source: str, source_key: str) -> bool:
         tid = self._ws.tokenizer.keyed_hash(f"source_key:{source}:{source_key}")
         with self._ws.store.begin() as conn:

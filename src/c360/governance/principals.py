@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from c360.errors import C360Error, NotFoundError
 from c360.governance._ws import audit
-from c360.governance.policy import Principal, denied
+from c360.governance.policy import Principal
 from c360.governance.settings import GovernanceSettings
 from c360.governance.tables import api_tokens, principals
 
@@ -111,7 +111,7 @@ class Principals:
         """The principal of a presented API token; ``governance.unauthenticated`` otherwise."""
         parts = token.split("_")
         if len(parts) < 3 or parts[0] != "c360":
-            raise denied("unauthenticated", "malformed API token")
+            raise C360Error("governance.unauthenticated", "malformed API token", http_status=401)
         with self._ws.store.begin() as conn:
             row = conn.execute(select(api_tokens).where(api_tokens.c.token_id == parts[1])).first()
         if (
@@ -119,5 +119,7 @@ class Principals:
             or row.revoked_at is not None
             or not hmac.compare_digest(row.token_sha256, _sha(token))
         ):
-            raise denied("unauthenticated", "unknown or revoked API token")
+            raise C360Error(
+                "governance.unauthenticated", "unknown or revoked API token", http_status=401
+            )
         return self.get(row.principal)

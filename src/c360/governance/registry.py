@@ -28,15 +28,18 @@ class PersonalTable:
 
 
 _LAKE: dict[str, PersonalTable] = {
-    "gold.identity_links": PersonalTable("gold.identity_links", {"golden_id": "golden_id"}),
+    "gold.identity_links": PersonalTable(
+        "gold.identity_links", {"golden_id": "golden_id"}, key=("source", "source_key")
+    ),
     "gold.golden_customers": PersonalTable(
         "gold.golden_customers",
         {"golden_id": "golden_id", "email": "email", "phone": "phone", "ssn_token": "ssn_token"},
     ),
     "gold.scores": PersonalTable("gold.scores", {"golden_id": "golden_id"}),
     "gold.audiences": PersonalTable("gold.audiences", {"golden_id": "golden_id"}),
+    # SSNs/card numbers found in free text, per (source, source_key) of the row they were in
     "restricted.pii_in_text": PersonalTable(
-        "restricted.pii_in_text", {"value": "ssn", "token": "ssn_token"}
+        "restricted.pii_in_text", {"value": "ssn", "token": "ssn_token"}, key=("source", "source_key")
     ),
 }
 _STORE: dict[str, PersonalTable] = {}

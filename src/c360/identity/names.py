@@ -74,25 +74,85 @@ def nickname_groups() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in groups.items()}
 
 
+@lru_cache(maxsize=1)
+def _known_names() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """Every first name the reference tables know, and a one-deletion index over them.
+
+    The index maps each name and each of its one-character deletions to the
+    names it came from (the "symmetric delete" trick), so the known names one
+    edit or one adjacent transposition away from a value are found without
+    comparing against the whole list.
+    """
+    known = set(nickname_groups())
+    try:
+        text = resources.files("c360.data").joinpath("first_names.csv").read_text(encoding="utf-8")
+        known |= {k for r in csv.DictReader(io.StringIO(text)) if (k := name_key(r.get("name")))}
+    except (FileNotFoundError, ModuleNotFoundError, OSError):
+        pass
+    index: dict[str, set[str]] = {}
+    for name in known:
+        for d in _deletions(name):
+            index.setdefault(d, set()).add(name)
+    return frozenset(known), {k: frozenset(v) for k, v in index.items()}
+
+
+def _deletions(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+@lru_cache(maxsize=200_000)
+def correct_first(key: str) -> str:
+    """A first-name key with a typo mapped to the one known name it is an edit away from.
+
+    Known names and names with no (or several) known neighbours stay as they
+    are: only an unambiguous typo of a known name is corrected (``rovert`` →
+    ``robert``, ``itna`` → ``tina``, ``ussie`` → ``susie``).
+    """
+    near = near_known(key)
+    return next(iter(near)) if len(near) == 1 else key
+
+
+@lru_cache(maxsize=200_000)
+def near_known(key: str) -> frozenset[str]:
+    """Known names one edit or one adjacent transposition from an unknown ``key``."""
+    known, index = _known_names()
+    if key in known or len(key) < 3:
+        return frozenset()
+    near = {n for d in _deletions(key) for n in index.get(d, ())}
+    return frozenset(n for n in near if jellyfish.damerau_levenshtein_distance(key, n) <= 1)
+
+
 def nickname_key(first: str | None) -> str | None:
-    """Canonical key of a first name: the alphabetically first formal name it may mean."""
+    """Canonical key of a first name: the alphabetically first formal name it may mean.
+
+    An unambiguous typo of a known name is corrected first (:func:`correct_first`).
+    """
     k = name_key(first)
     if not k:
         return None
+    k = correct_first(k)
     group = nickname_groups().get(k)
     return min(group) if group else k
 
 
+def _formal(name: str) -> frozenset[str]:
+    """The name, its typo correction, and every formal name either may stand for."""
+    groups = nickname_groups()
+    out = set(groups.get(name, frozenset())) | {name}
+    for n in near_known(name):
+        out |= groups.get(n, frozenset()) | {n}
+    return frozenset(out)
+
+
 @lru_cache(maxsize=200_000)
 def first_names_compatible(a: str, b: str) -> bool:
-    """Same name, nickname, typo (Jaro-Winkler ≥ 0.88 or one edit) or an initial."""
+    """Same name, nickname (also of a corrected typo), typo (Jaro-Winkler ≥ 0.88 or one
+    edit) or an initial."""
     if a == b:
         return True
     if len(a) == 1 or len(b) == 1:
         return a[0] == b[0]
-    groups = nickname_groups()
-    ga, gb = groups.get(a, frozenset({a})) | {a}, groups.get(b, frozenset({b})) | {b}
-    if ga & gb or a in gb or b in ga:
+    if _formal(a) & _formal(b):
         return True
     if jellyfish.damerau_levenshtein_distance(a, b) <= 1:
         return True

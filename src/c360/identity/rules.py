@@ -33,7 +33,8 @@ def detect_generic(
         UNION ALL SELECT 'ssn', ssn_token, record_id, first_key FROM party WHERE ssn_token IS NOT NULL;
         CREATE OR REPLACE TABLE value_stats AS
         SELECT kind, value, count(DISTINCT record_id) AS records,
-               count(DISTINCT substr(first_key, 1, 3)) AS people
+               count(DISTINCT substr(first_key, 1, 3)) AS people,
+               count(DISTINCT substr(first_key, 1, 1)) AS initials
         FROM id_values GROUP BY kind, value;
         CREATE OR REPLACE TABLE generic AS
         SELECT kind, value, people FROM value_stats
@@ -75,7 +76,7 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         -- one rare identifier attaches a sparse record (no first name or no dob+surname)
         SELECT a.record_id, b.record_id, 'rare_id', {w["rare_id"]}
         FROM usable ua JOIN value_stats s ON s.kind = ua.kind AND s.value = ua.value
-            AND s.people <= 1 AND s.records <= 4
+            AND s.initials <= 1 AND s.records <= 20
         JOIN usable ub ON ub.kind = ua.kind AND ub.value = ua.value
             AND ua.record_id < ub.record_id
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id

@@ -65,7 +65,7 @@ def ingest(
             )
         contracts = {s: contracts[s] for s in sources}
     report = IngestReport(run_id=run_id or new_run_id())
-    for n, (_name, contract) in enumerate(sorted(contracts.items())):
+    for n, (name, contract) in enumerate(sorted(contracts.items())):
         if progress:
             progress(f"ingest:{name}", n, len(contracts))
         report.sources.append(SourceIngest(ws, contract, report.run_id).run())
@@ -95,12 +95,18 @@ class SourceIngest:
         if not pending:
             result.status = "nothing_new"
             return result
-        for lf in pending:
-            batch = self._batch(lf)
-            result.batches.append(batch)
-            if batch.status == "failed":
-                result.status, result.error = "failed", batch.error
-                break
+        zones = ["restricted", "bronze", "quarantine", "silver"]
+        with self.ws.governance.lineage.run(
+            f"ingest.{self.c.source}", self.run_id,
+            inputs=[f"file:{lf.path}" for lf in pending],
+            outputs=[f"{z}.{self.c.source}" for z in zones],
+        ):
+            for lf in pending:
+                batch = self._batch(lf)
+                result.batches.append(batch)
+                if batch.status == "failed":
+                    result.status, result.error = "failed", batch.error
+                    break
         return result
 
     # ------------------------------------------------------------------ store
@@ -217,6 +223,10 @@ class SourceIngest:
         tok_cols = tokenised_columns(c, present)
         text_cols = scan_columns(c, present, header.extra)
         scan = build_tokens(con, c, self.ws.tokenizer, tok_cols, text_cols)
+        erased = self._drop_erased(con, tok_cols)
+        if erased:
+            scan.restricted = [r for r in scan.restricted if r["_row_number"] not in erased]
+            res.warnings.append(f"{lf.relpath}: {len(erased)} row(s) of erased data subjects not loaded")
         if tok_cols:
             self._write_restricted(con, bid, tok_cols)
         if tok_cols or text_cols:
@@ -235,7 +245,8 @@ class SourceIngest:
         )
         bad = loaded.rows - good
         res.rows_in = loaded.rows + len(loaded.rejects)
-        res.rows_loaded, res.rows_quarantined = good, bad + len(loaded.rejects)
+        res.rows_erased = len(erased)
+        res.rows_loaded, res.rows_quarantined = good, bad - len(erased) + len(loaded.rejects)
         lineage = (
             f"{lit(bid)} AS _batch_id, {lit(lf.relpath)} AS _source_file, _row_number, "
             f"TIMESTAMPTZ {lit(datetime.now(UTC).isoformat())} AS _ingested_at, _row_hash"
@@ -267,6 +278,29 @@ class SourceIngest:
                 for job in jobs:
                     job.result()
         self._record_pii(bid, scan, res)
+
+    def _drop_erased(self, con: duckdb.DuckDBPyConnection, tok_cols: list[tuple[str, str]]) -> set[int]:
+        """Rows of data subjects erased by a DSR (keyed tombstones) never load again.
+
+        They are removed from ``raw`` before anything is written and counted as erased.
+        """
+        if not self.ws.governance.dsr.has_tombstones():
+            return set()
+        cols = ["raw._row_number"] + [f"CAST(raw.{q(k)} AS VARCHAR) AS {q(k)}" for k in self.c.key]
+        cols += [f"tok.{q(name + '_token')}" for name, _ in tok_cols]
+        rows = con.sql(f"SELECT {', '.join(cols)} FROM raw JOIN tok USING (_row_number)").to_arrow_table()
+        kept, dropped = self.ws.governance.dsr.filter_tombstoned(self.c.source, rows)
+        if not dropped:
+            return set()
+        erased = set(rows["_row_number"].to_pylist()) - set(kept["_row_number"].to_pylist())
+        con.register("erased_arrow", pa.table({"_row_number": pa.array(sorted(erased), pa.int64())}))
+        con.execute("CREATE OR REPLACE TABLE erased AS SELECT * FROM erased_arrow")
+        con.execute("CREATE OR REPLACE TABLE raw_kept AS SELECT * FROM raw WHERE _row_number NOT IN (SELECT _row_number FROM erased)")
+        con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_kept")
+        con.execute("CREATE OR REPLACE TABLE tok_kept AS SELECT * FROM tok WHERE _row_number NOT IN (SELECT _row_number FROM erased)")
+        con.execute("DROP TABLE tok")
+        con.execute("ALTER TABLE tok_kept RENAME TO tok")
+        return erased
 
     def _visible_columns(self, header: Header, tok_cols: list[tuple[str, str]]) -> list[str]:
         tok = {name: kind for name, kind in tok_cols}

@@ -20,6 +20,7 @@ class BatchResult:
     rows_in: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    rows_erased: int = 0  # rows of erased data subjects (DSR tombstones), deliberately not loaded
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     pii_found: dict[str, int] = field(default_factory=dict)
@@ -27,7 +28,7 @@ class BatchResult:
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_in == self.rows_loaded + self.rows_quarantined
+        return self.rows_in == self.rows_loaded + self.rows_quarantined + self.rows_erased
 
 
 @dataclass
