@@ -127,29 +127,37 @@ def run(store_url: str, root: Path, n: int, events: int, checks: int) -> None:
             base.append((time.perf_counter() - t) * 1000)
     lat.sort()
     p50, p99 = statistics.median(lat), lat[int(len(lat) * 0.99) - 1]
-    print(f"  point check ({checks:,}): p50 {p50:.3f} ms  p99 {p99:.3f} ms  "
-          f"(bare PK lookup p50 {statistics.median(base):.3f} ms → ratio {p50 / statistics.median(base):.1f}x); "
-          f"{allowed / checks:.0%} allowed")
+    print(
+        f"  point check ({checks:,}): p50 {p50:.3f} ms  p99 {p99:.3f} ms  "
+        f"(bare PK lookup p50 {statistics.median(base):.3f} ms → ratio {p50 / statistics.median(base):.1f}x); "
+        f"{allowed / checks:.0%} allowed"
+    )
     lat_rec = []
     for _ in range(min(checks, 500)):
         t = time.perf_counter()
         gate.check(f"G{rng.randrange(n)}", "marketing", "email", AT, record=True)
         lat_rec.append((time.perf_counter() - t) * 1000)
     lat_rec.sort()
-    print(f"  point check + recorded decision: p50 {statistics.median(lat_rec):.3f} ms  "
-          f"p99 {lat_rec[int(len(lat_rec) * 0.99) - 1]:.3f} ms")
+    print(
+        f"  point check + recorded decision: p50 {statistics.median(lat_rec):.3f} ms  "
+        f"p99 {lat_rec[int(len(lat_rec) * 0.99) - 1]:.3f} ms"
+    )
     aud = pa.table({"golden_id": data["golden"].column("golden_id")})
     for p, c in (("marketing", "email"), ("marketing", "sms")):
         t = time.perf_counter()
         r = ws.consent.audience(aud, p, c, AT, con=con)
         el = time.perf_counter() - t
-        print(f"  set form {p}/{c}: {r.total:,} rows in {el:.2f} s → {r.allowed.num_rows:,} allowed; "
-              f"top reasons {sorted(r.counts.items(), key=lambda kv: -kv[1])[:3]}")
+        print(
+            f"  set form {p}/{c}: {r.total:,} rows in {el:.2f} s → {r.allowed.num_rows:,} allowed; "
+            f"top reasons {sorted(r.counts.items(), key=lambda kv: -kv[1])[:3]}"
+        )
     ws.close()
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--golden", type=int, default=1_000_000)
     ap.add_argument("--events", type=int, default=5_000_000)
     ap.add_argument("--checks", type=int, default=5_000)
@@ -163,14 +171,26 @@ def main() -> None:
         for s in stores:
             print(f"[{s}] {a.golden:,} golden records, {a.events:,} consent events")
             if s == "sqlite":
-                run(f"sqlite:///{tmp}/bench.db", Path(tmp) / "ws_sqlite", a.golden, a.events, a.checks)
+                run(
+                    f"sqlite:///{tmp}/bench.db",
+                    Path(tmp) / "ws_sqlite",
+                    a.golden,
+                    a.events,
+                    a.checks,
+                )
                 continue
             name = f"c360_bench_{uuid.uuid4().hex[:8]}"
             admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
             with admin.connect() as c:
                 c.execute(text(f'CREATE DATABASE "{name}"'))
             try:
-                run(PG_ADMIN.rsplit("/", 1)[0] + "/" + name, Path(tmp) / "ws_pg", a.golden, a.events, a.checks)
+                run(
+                    PG_ADMIN.rsplit("/", 1)[0] + "/" + name,
+                    Path(tmp) / "ws_pg",
+                    a.golden,
+                    a.events,
+                    a.checks,
+                )
             finally:
                 with admin.connect() as c:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

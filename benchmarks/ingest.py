@@ -42,7 +42,7 @@ r = ws.ingest(["card_transactions"])
 secs = time.perf_counter() - t0
 (b,) = r.batches()
 report(seconds=secs, rows_in=b.rows_in, rows_loaded=b.rows_loaded, rows_quarantined=b.rows_quarantined,
-       status=b.status, error=b.error)
+       status=b.status, error=b.error, timings=b.timings)
 """
 )
 
@@ -85,6 +85,7 @@ def main() -> None:
     print(
         f"rows in/loaded/quarantined   : {ing['rows_in']:,} / {ing['rows_loaded']:,} / {ing['rows_quarantined']:,}"
     )
+    print("phases (s)                   : " + ", ".join(f"{k} {v:.2f}" for k, v in ing["timings"].items()))
     print(f"ratio ingest / bare copy     : {ing['seconds'] / base['seconds']:.2f}x   (target ≤ 4x)")
     print(
         f"throughput target ≥ 500k/s   : {'met' if rate >= 500_000 else 'NOT met'}; "

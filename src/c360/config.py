@@ -85,6 +85,11 @@ class IngestConfig(_Model):
         "schema change and the source stops; below it, the bad rows go to quarantine.",
     )
     type_change_min_rows: int = Field(20, ge=1, description="See type_change_threshold.")
+    memory_limit: str = Field(
+        "2GB",
+        description="DuckDB memory limit while ingesting one file; larger files spill to "
+        "<workspace>/.c360/tmp instead of growing the process.",
+    )
 
 
 class IdentityThresholds(_Model):

@@ -9,6 +9,7 @@ no SQL, no shared code with the gate beyond identifier hashing.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -94,7 +95,7 @@ def sha(v: str) -> str:
 def ancestry(snaps: list[Snapshot]) -> dict[str, dict[str, bool]]:
     """golden -> {old golden id whose facts apply: restrict_only} after the last snapshot."""
     anc: dict[str, dict[str, bool]] = {g: {g: False} for g in snaps[0].people}
-    for prev, cur in zip(snaps, snaps[1:], strict=False):
+    for prev, cur in itertools.pairwise(snaps):
         flows: dict[str, set[str]] = {}
         for h in prev.people:
             targets = {cur.keys[k] for k, g in prev.keys.items() if g == h and k in cur.keys}
@@ -132,8 +133,8 @@ def decide(
     for k, owner in cur.keys.items():
         if owner == g:
             ids[("source_key", k)] = False
-    for e in person.emails:
-        ids[("email", e)] = False
+    for mail in person.emails:
+        ids[("email", mail)] = False
     for p in person.phones:
         ids[("phone", p)] = False
     reasons: set[str] = set()
@@ -141,13 +142,13 @@ def decide(
     latest: dict[tuple[str, str], Sup] = {}
     for s in sups:
         if s.eff <= at and s.rec <= known and s.hash in hashes:
-            k = (s.list_name, s.hash)
-            if k not in latest or (s.eff, s.rec, s.id) > (
-                latest[k].eff,
-                latest[k].rec,
-                latest[k].id,
+            lk = (s.list_name, s.hash)
+            if lk not in latest or (s.eff, s.rec, s.id) > (
+                latest[lk].eff,
+                latest[lk].rec,
+                latest[lk].id,
             ):
-                latest[k] = s
+                latest[lk] = s
     for s in latest.values():
         if (
             s.action == "add"

@@ -18,7 +18,7 @@ def _set_form(
     ws: Workspace, purpose: str, channel: str, at: datetime, ids: list[str]
 ) -> dict[str, list[str]]:
     res = ws.consent.audience(pa.table({"golden_id": ids}), purpose, channel, at)
-    out = {g: [] for g in res.allowed.column("golden_id").to_pylist()}
+    out: dict[str, list[str]] = {g: [] for g in res.allowed.column("golden_id").to_pylist()}
     for g, reasons in zip(
         res.excluded.column("golden_id").to_pylist(),
         res.excluded.column("reasons").to_pylist(),

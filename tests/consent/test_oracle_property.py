@@ -281,3 +281,27 @@ def test_gate_agrees_with_oracle_10k(
 ) -> None:
     _run(shared_ws, hist, qs, combo)
     _check_outcome()
+
+
+@pytest.fixture(scope="module")
+def shared_pg_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    from .conftest import _pg_database
+
+    os.environ.setdefault("C360_TOKEN_KEY", "k" * 40)
+    root: Path = tmp_path_factory.mktemp("oracle_pg")
+    gen = _pg_database()
+    url = next(gen)
+    ws = make_ws(root / "ws", url)
+    yield ws
+    ws.close()
+    next(gen, None)
+
+
+@pytest.mark.postgres
+@settings(max_examples=15, deadline=None, suppress_health_check=_HC)
+@given(hist=history, qs=st.lists(queries, min_size=2, max_size=3), combo=combos)
+def test_gate_agrees_with_oracle_postgres(
+    shared_pg_ws: Workspace, hist: Any, qs: list[tuple[int, int]], combo: tuple[str, str]
+) -> None:
+    _run(shared_pg_ws, hist, qs, combo)
+    _check_outcome()

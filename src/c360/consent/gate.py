@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from c360.consent.evaluate import (
@@ -27,8 +27,8 @@ from c360.consent.evaluate import (
     evaluate,
 )
 from c360.consent.policy import Policy
-from c360.consent.tables import consent_events, gate_decisions, suppressions
-from c360.consent.vocab import DAY_US, WILDCARD, now_us, to_us
+from c360.consent.tables import gate_decisions
+from c360.consent.vocab import DAY_US, now_us, to_us
 from c360.errors import C360Error
 from c360.store import Store
 
@@ -41,18 +41,17 @@ _CONTACTS = text(
     "SELECT channel, purpose, outcome, contacted_at_us FROM contact_log "
     "WHERE golden_id = :g AND contacted_at_us > :lo AND contacted_at_us <= :hi AND recorded_at_us <= :k"
 )
-_SUPP = select(
-    suppressions.c.entry_id,
-    suppressions.c.list_name,
-    suppressions.c.id_hash,
-    suppressions.c.action,
-    suppressions.c.effective_at_us,
-    suppressions.c.recorded_at_us,
-    suppressions.c.expires_at_us,
-).where(
-    suppressions.c.id_hash.in_(bindparam("hashes", expanding=True)),
-    suppressions.c.effective_at_us <= bindparam("at"),
-    suppressions.c.recorded_at_us <= bindparam("k"),
+_EVENTS = text(
+    "SELECT e.event_id, e.id_type, e.id_value, i.restrict_only, e.purpose, e.channel, e.status, e.method, "
+    "e.effective_at_us, e.recorded_at_us, e.expires_at_us "
+    "FROM consent_subject_index i JOIN consent_events e ON e.id_type = i.id_type AND e.id_value = i.id_value "
+    "WHERE i.golden_id = :g AND e.purpose IN (:p, '*') AND e.channel IN (:c, '*') "
+    "AND e.effective_at_us <= :at AND e.recorded_at_us <= :k"
+)
+_SUPP = text(
+    "SELECT DISTINCT s.entry_id, s.list_name, s.id_hash, s.action, s.effective_at_us, s.recorded_at_us, "
+    "s.expires_at_us FROM consent_subject_index i JOIN suppressions s ON s.id_hash = i.id_hash "
+    "WHERE i.golden_id = :g AND s.effective_at_us <= :at AND s.recorded_at_us <= :k"
 )
 
 
@@ -74,48 +73,13 @@ def gather(
     facts = Facts(golden_id=golden_id, known=True, dob=dob, state=rows[0][1] or None)
     ids = [(r[2], r[3], r[4], bool(r[5])) for r in rows if r[2] is not None]
     facts.id_types = {t for t, _, _, restrict in ids if not restrict}
-    restrict = {(t, v): r for t, v, _, r in ids}
     if ids:
-        t = consent_events
-        q = select(
-            t.c.event_id,
-            t.c.id_type,
-            t.c.id_value,
-            t.c.purpose,
-            t.c.channel,
-            t.c.status,
-            t.c.method,
-            t.c.effective_at_us,
-            t.c.recorded_at_us,
-            t.c.expires_at_us,
-        ).where(
-            or_(*[and_(t.c.id_type == a, t.c.id_value == b) for a, b, _, _ in ids]),
-            t.c.purpose.in_([purpose, WILDCARD]),
-            t.c.channel.in_([channel, WILDCARD]),
-            t.c.effective_at_us <= at_us,
-            t.c.recorded_at_us <= known_us,
-        )
+        params = {"g": golden_id, "p": purpose, "c": channel, "at": at_us, "k": known_us}
         facts.events = [
-            EventFact(
-                r[0],
-                r[1],
-                r[2],
-                restrict.get((r[1], r[2]), False),
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-                r[9],
-            )
-            for r in conn.execute(q)
+            EventFact(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+            for r in conn.execute(_EVENTS, params)
         ]
-        hashes = sorted({h for _, _, h, _ in ids})
-        facts.suppressions = [
-            SuppressionFact(*r)
-            for r in conn.execute(_SUPP, {"hashes": hashes, "at": at_us, "k": known_us})
-        ]
+        facts.suppressions = [SuppressionFact(*r) for r in conn.execute(_SUPP, params)]
     if contacts_since_us is not None:
         facts.contacts = [
             ContactFact(*r)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -228,12 +229,12 @@ class Policy(_Model):
         return self
 
     # ----------------------------------------------------------------- identity
-    @property
+    @cached_property
     def content_hash(self) -> str:
         body = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(body.encode()).hexdigest()[:12]
 
-    @property
+    @cached_property
     def version_id(self) -> str:
         return f"{self.version}+{self.content_hash}"
 

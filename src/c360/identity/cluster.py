@@ -63,6 +63,7 @@ def _some(xs: set[Any], ys: set[Any], ok: Callable[[Any, Any], bool]) -> bool:
 
 
 CHECKED = frozenset({"first_name", "dob", "ssn"})
+_NEW = 2**62  # epoch of records not resolved before
 
 
 def refusal(a: _Cluster, b: _Cluster, hard: frozenset[str] = CHECKED) -> str | None:
@@ -137,7 +138,16 @@ class Clusterer:
         *,
         must: Sequence[tuple[str, str]] = (),
         cannot: Sequence[tuple[str, str]] = (),
+        first_seen: dict[str, int] | None = None,
     ) -> ClusterResult:
+        """Cluster ``edges``; ``first_seen``: record id → the epoch it was first resolved in.
+
+        Edges are taken by epoch first (the later of its two records), then by
+        weight: records resolved before cluster exactly as they did then, and a
+        new record can only join or bridge existing clusters, never re-order
+        the merges that formed them (which would split an existing person).
+        A rebuild with the same epochs gives the same clusters.
+        """
         n = len(self.ids)
         parent = list(range(n))
         clusters: dict[int, _Cluster] = {}
@@ -191,8 +201,19 @@ class Clusterer:
                 merged += 1
             for i in (ia, ib):
                 best_rule[i], best_w[i], best_p[i] = "steward", float("inf"), 1.0
-        e = edges.sort_by(
+        seen = first_seen or {}
+        epoch = pa.array(
             [
+                max(seen.get(a, _NEW), seen.get(b, _NEW))
+                for a, b in zip(
+                    edges["record_id_l"].to_pylist(), edges["record_id_r"].to_pylist(), strict=True
+                )
+            ],
+            pa.int64(),
+        )
+        e = edges.append_column("_epoch", epoch).sort_by(
+            [
+                ("_epoch", "ascending"),
                 ("match_weight", "descending"),
                 ("record_id_l", "ascending"),
                 ("record_id_r", "ascending"),

@@ -20,6 +20,8 @@ import pyarrow as pa
 
 from c360.errors import C360Error, require
 
+TF_COLUMNS = ("first_name", "last_key", "email", "phone", "street")
+
 COMPARISONS = ("first_name", "last_name", "dob", "ssn", "email", "phone", "street", "zip")
 
 # Candidate pairs: every rule is an equi-join so DuckDB can hash-join it.
@@ -150,14 +152,42 @@ MATCH_INPUT_SQL = """
 """
 
 
-def _linker(con: duckdb.DuckDBPyConnection, settings: dict[str, Any]) -> Any:
+def _linker(
+    con: duckdb.DuckDBPyConnection,
+    settings: dict[str, Any],
+    tf: dict[str, pa.Table] | None = None,
+) -> Any:
     require("splink", "identity")
     from splink import DuckDBAPI, Linker
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = DuckDBAPI(connection=con)
     sdf = db_api.register("match_input", table_name="match_input_reg")
-    return Linker(sdf, settings, log_level=None)
+    linker = Linker(sdf, settings, log_level=None)
+    for col, table in (tf or {}).items():
+        name = f"c360_tf_{col}"
+        con.register(name, table)
+        linker.table_management.register_term_frequency_lookup(
+            db_api.register(name, table_name=f"{name}_reg"), col
+        )
+    return linker
+
+
+def term_frequencies(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+    """Term frequencies of the training data, saved with the model.
+
+    Prediction uses these frozen tables, not frequencies recomputed from the
+    current data, so a stored pair scores the same in every later run and an
+    incremental run equals a ``--full`` rebuild. Values first seen after
+    training get no adjustment.
+    """
+    return {
+        col: con.sql(f"""
+            SELECT {col}, CAST(count(*) AS DOUBLE) / sum(count(*)) OVER () AS tf_{col}
+            FROM match_input WHERE {col} IS NOT NULL GROUP BY {col} ORDER BY {col}
+        """).to_arrow_table()
+        for col in TF_COLUMNS
+    }
 
 
 def count_input(con: duckdb.DuckDBPyConnection) -> int:
@@ -200,6 +230,7 @@ def predict(
     *,
     incremental: bool,
     min_probability: float,
+    tf: dict[str, pa.Table] | None = None,
 ) -> pa.Table:
     """Scored pairs ``(record_id_l, record_id_r, match_weight, match_probability, rule, detail)``."""
     rules = (
@@ -208,7 +239,7 @@ def predict(
     settings = dict(model)
     settings["blocking_rules_to_generate_predictions"] = rules
     settings["retain_intermediate_calculation_columns"] = True
-    linker = _linker(con, settings)
+    linker = _linker(con, settings, tf)
     df = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
     cols = {c.unquote().name for c in df.columns}
 
@@ -257,11 +288,17 @@ def model_version(model: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def save_model(folder: Path, model: dict[str, Any]) -> str:
-    """Write ``splink-<version>.json`` and point ``current.json`` at it."""
+def save_model(
+    folder: Path, model: dict[str, Any], tf: dict[str, pa.Table] | None = None
+) -> str:
+    """Write ``splink-<version>.json`` (+ term frequencies) and point ``current.json`` at it."""
+    import pyarrow.parquet as pq
+
     folder.mkdir(parents=True, exist_ok=True)
     version = model_version(model)
     (folder / f"splink-{version}.json").write_text(json.dumps(model, indent=1, default=str))
+    for col, table in (tf or {}).items():
+        pq.write_table(table, folder / f"splink-{version}.tf_{col}.parquet")
     (folder / "current.json").write_text(json.dumps({"version": version}))
     return version
 
@@ -277,3 +314,15 @@ def load_model(folder: Path) -> tuple[str, dict[str, Any]] | None:
             "identity.model_missing", f"model file {file} is missing", {"file": str(file)}
         )
     return version, dict(json.loads(file.read_text()))
+
+
+def load_term_frequencies(folder: Path, version: str) -> dict[str, pa.Table]:
+    """The frozen term-frequency tables of a saved model (empty for older models)."""
+    import pyarrow.parquet as pq
+
+    out: dict[str, pa.Table] = {}
+    for col in TF_COLUMNS:
+        file = folder / f"splink-{version}.tf_{col}.parquet"
+        if file.exists():
+            out[col] = pq.read_table(file)
+    return out

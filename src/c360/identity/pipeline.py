@@ -102,7 +102,11 @@ def run_identity(
         report.seconds[name] = round(now - clock, 3)
         clock = now
         if progress is not None:
-            progress(name, STEPS.index(name) + 1, len(STEPS))
+            i = STEPS.index(name) + 1
+            progress(f"identity:{STEPS[i] if i < len(STEPS) else 'done'}", i, len(STEPS))
+
+    if progress is not None:
+        progress(f"identity:{STEPS[0]}", 0, len(STEPS))
 
     silver: dict[str, tuple[Any, Any]] = {}
     for source, contract in contracts.items():
@@ -119,7 +123,8 @@ def run_identity(
     con.register("party_new", party)
     prev_party = read_or_empty(ws, "silver", "party_records", PARTY_RECORDS)
     prev_generic = read_or_empty(ws, "silver", "identity_generic", _GENERIC)
-    loaded = model.load_model(ws.root / "models" / "identity")
+    models = ws.root / "models" / "identity"
+    loaded = model.load_model(models)
     incremental = not full and loaded is not None and not retrain and prev_party.num_rows > 0
     report.full = not incremental
     con.register("prev_party", prev_party.select(["record_id", "row_hash"]))
@@ -151,16 +156,19 @@ def run_identity(
     con.execute("CREATE TABLE match_input AS " + model.MATCH_INPUT_SQL)
     if loaded is None or retrain:
         trained = model.train(con, seed=st.seed, max_pairs=st.em_max_pairs)
-        version = model.save_model(ws.root / "models" / "identity", trained)
+        version = model.save_model(models, trained, model.term_frequencies(con))
         loaded = (version, trained)
     report.model_version = loaded[0]
+    tf = model.load_term_frequencies(models, loaded[0])
     step("model")
 
     floor = min(cfg.thresholds.review, 0.5)
     n_input = model.count_input(con)
     new_in_input = int(con.sql("SELECT count(*) FROM match_input WHERE is_new").fetchall()[0][0])
     if n_input >= 2 and new_in_input > 0:
-        scored = model.predict(con, loaded[1], incremental=incremental, min_probability=floor)
+        scored = model.predict(
+            con, loaded[1], incremental=incremental, min_probability=floor, tf=tf
+        )
     else:
         scored = PAIRS.empty_table()
     report.pairs_scored = scored.num_rows
@@ -187,11 +195,11 @@ def run_identity(
     auto = pairs.filter(
         pa.compute.greater_equal(pairs["match_probability"], cfg.thresholds.auto_link)
     )
-    result = clusterer.run(auto, must=must, cannot=cannot)
+    links_prev = read_or_empty(ws, "gold", "identity_links", IDENTITY_LINKS)
+    result = clusterer.run(auto, must=must, cannot=cannot, first_seen=first_seen(links_prev))
     report.merges, report.merges_refused = result.merged, result.refused
     step("cluster")
 
-    links_prev = read_or_empty(ws, "gold", "identity_links", IDENTITY_LINKS)
     current = links_prev.filter(links_prev["is_current"]) if links_prev.num_rows else links_prev
     previous = dict(
         zip(current["record_id"].to_pylist(), current["golden_id"].to_pylist(), strict=True)
@@ -246,6 +254,19 @@ def run_identity(
     step("review")
     con.close()
     return report
+
+
+def first_seen(links: pa.Table) -> dict[str, int]:
+    """Record id → epoch (microseconds) of the first run that resolved it, from the crosswalk."""
+    if links.num_rows == 0:
+        return {}
+    con = duckdb.connect()
+    con.register("links", links.select(["record_id", "valid_from"]))
+    rows = con.sql(
+        "SELECT record_id, CAST(epoch_us(min(valid_from)) AS BIGINT) FROM links GROUP BY 1"
+    ).fetchall()
+    con.close()
+    return {str(r): int(e) for r, e in rows}
 
 
 _GENERIC = pa.schema([("kind", pa.string()), ("value", pa.string()), ("people", pa.int64())])

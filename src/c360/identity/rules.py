@@ -14,6 +14,9 @@ constraints still guard every merge.
 from __future__ import annotations
 
 import duckdb
+from duckdb.sqltypes import BOOLEAN, VARCHAR
+
+from c360.identity import names
 
 # weight of each rule's pairs; the clusterer merges in descending weight
 RULE_WEIGHTS = {"reference": 60.0, "ssn": 55.0, "email": 50.0, "phone": 45.0, "rare_id": 1.0}
@@ -42,12 +45,29 @@ def detect_generic(
     """)
 
 
+def _compatible(a: str | None, b: str | None) -> bool | None:
+    ka, kb = names.name_key(a), names.name_key(b)
+    if not ka or not kb:
+        return None
+    return names.first_names_compatible(ka, kb)
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """``first_compatible(a, b)``: the clusterer's first-name test, usable in SQL."""
+    try:
+        con.create_function(
+            "first_compatible", _compatible, [VARCHAR, VARCHAR], BOOLEAN, side_effects=False
+        )
+    except duckdb.CatalogException:  # already registered on this connection
+        pass
+
+
 def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
     """Create table ``det_pairs`` with the same columns as scored pairs."""
+    register_functions(con)
     new = "AND (a.is_new OR b.is_new)" if incremental else ""
-    agree_name = (
-        "(a.first_key = b.first_key OR jaro_winkler_similarity(a.first_name, b.first_name) >= 0.9)"
-    )
+    agree_name = "(a.first_key = b.first_key OR first_compatible(a.first_name, b.first_name))"
+    sparse = "({x}.first_key IS NULL OR ({x}.dob IS NULL AND {x}.last_key IS NULL))"
     w = RULE_WEIGHTS
     con.execute(f"""
         CREATE OR REPLACE TABLE usable AS
@@ -73,16 +93,19 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
         WHERE {agree_name} AND (a.last_key = b.last_key OR a.dob = b.dob) {new}
         UNION ALL
-        -- one rare identifier attaches a sparse record (no first name or no dob+surname)
+        -- a sparse record (no first name, or neither surname nor dob) attaches through a
+        -- non-generic identifier to holders with a compatible first name, or, without a
+        -- first name, to the holders of a value that points at one person (one initial);
+        -- the clusterer's constraints then pick its one best cluster.
         SELECT a.record_id, b.record_id, 'rare_id', {w["rare_id"]}
         FROM usable ua JOIN value_stats s ON s.kind = ua.kind AND s.value = ua.value
-            AND s.initials <= 1 AND s.records <= 20
+            AND s.records <= 20
         JOIN usable ub ON ub.kind = ua.kind AND ub.value = ua.value
             AND ua.record_id < ub.record_id
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
-        WHERE (a.first_key IS NULL OR b.first_key IS NULL
-               OR (a.dob IS NULL AND a.last_key IS NULL) OR (b.dob IS NULL AND b.last_key IS NULL)
-               OR {agree_name}) {new};
+        WHERE ((({sparse.format(x="a")} OR {sparse.format(x="b")}) AND {agree_name})
+               OR (s.initials <= 1 AND ({sparse.format(x="a")} OR {sparse.format(x="b")}
+                                        OR {agree_name}))) {new};
         CREATE OR REPLACE TABLE det_pairs AS
         SELECT least(l, r) AS record_id_l, greatest(l, r) AS record_id_r,
                max(w) AS match_weight, 1.0 AS match_probability,

@@ -21,6 +21,7 @@ from c360.identity.evaluate import evaluate_assignment
 from c360.identity.pipeline import (
     IdentityReport,
     Progress,
+    first_seen,
     read_or_empty,
     run_identity,
     settings_of,
@@ -135,7 +136,10 @@ class IdentityService:
         pairs = read_or_empty(self.ws, "silver", "identity_pairs", PAIRS)
         edges = pairs.filter(pc.greater_equal(pairs["match_probability"], auto_link))
         must, cannot = constraints.active(self.ws)
-        result = Clusterer(party, self._hard()).run(edges, must=must, cannot=cannot)
+        seen = first_seen(read_or_empty(self.ws, "gold", "identity_links", IDENTITY_LINKS))
+        result = Clusterer(party, self._hard()).run(
+            edges, must=must, cannot=cannot, first_seen=seen
+        )
         assignment = (
             party.select(["record_id", "source", "source_key"])
             .join(result.assignment.select(["record_id", "cluster_key"]), "record_id")

@@ -44,6 +44,19 @@ if TYPE_CHECKING:
 RESTRICTED_TEXT = "pii_in_text"
 
 
+class _Clock:
+    """Accumulates seconds per phase of a batch into ``timings`` (shown by --json)."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.t = time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = round(self.timings.get(phase, 0.0) + now - self.t, 3)
+        self.t = now
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
@@ -188,7 +201,11 @@ class SourceIngest:
         self._mark(lf, status="running", error=None)
         con = duckdb.connect()
         try:
+            tmp = self.ws.root / ".c360" / "tmp"
+            tmp.mkdir(parents=True, exist_ok=True)
             con.execute("SET TimeZone='UTC'")
+            con.execute(f"SET memory_limit={lit(self.ws.config.ingest.memory_limit)}")
+            con.execute(f"SET temp_directory={lit(str(tmp))}")
             self._process(con, lf, res)
             res.status = "loaded"
         except C360Error as exc:
@@ -209,7 +226,9 @@ class SourceIngest:
 
     def _process(self, con: duckdb.DuckDBPyConnection, lf: LandingFile, res: BatchResult) -> None:
         c, bid = self.c, lf.batch_id
+        clock = _Clock(res.timings)
         loaded = readers.load(con, lf.path, c)
+        clock("parse")
         if loaded.rows == 0 and not loaded.rejects:
             res.warnings.append(f"{lf.relpath}: empty file, nothing to load")
             return
@@ -223,6 +242,7 @@ class SourceIngest:
         tok_cols = tokenised_columns(c, present)
         text_cols = scan_columns(c, present, header.extra)
         scan = build_tokens(con, c, self.ws.tokenizer, tok_cols, text_cols)
+        clock("tokens_pii")
         erased = self._drop_erased(con, tok_cols)
         if erased:
             scan.restricted = [r for r in scan.restricted if r["_row_number"] not in erased]
@@ -255,12 +275,14 @@ class SourceIngest:
             f"CAST({q(v)} AS VARCHAR) AS {q(v)}" if not v.endswith("_variants") else q(v)
             for v in visible
         )
+        clock("validate")
         if res.rows_quarantined:
             self._write_quarantine(con, bid, lf, cols_sql, lineage, loaded.rejects)
+        clock("quarantine")
         if good:
             # bronze and silver are independent commits from the same staged rows: write both at
             # once (each on its own cursor; Delta writers release the GIL).
-            bronze_sql = f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL ORDER BY _row_number"
+            bronze_sql = f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL"
             with ThreadPoolExecutor(max_workers=2) as pool:
                 jobs = [
                     pool.submit(
@@ -277,6 +299,7 @@ class SourceIngest:
                 ]
                 for job in jobs:
                     job.result()
+        clock("bronze_silver")
         self._record_pii(bid, scan, res)
 
     def _drop_erased(self, con: duckdb.DuckDBPyConnection, tok_cols: list[tuple[str, str]]) -> set[int]:
@@ -392,7 +415,7 @@ class SourceIngest:
                 "silver",
                 c.source,
                 bid,
-                con.sql(select_sql + " ORDER BY _row_number").to_arrow_reader(),
+                con.sql(select_sql).to_arrow_reader(),
             )
             return
         keys = ", ".join(q(TYPED + k) for k in c.key)

@@ -25,6 +25,7 @@ class BatchResult:
     warnings: list[str] = field(default_factory=list)
     pii_found: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     @property
     def reconciles(self) -> bool:

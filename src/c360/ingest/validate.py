@@ -89,34 +89,42 @@ def _value(col: str) -> str:
     return f"NULLIF(trim(raw.{q(col)}), '')"
 
 
+ISO_FORMATS = {"%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"}
+
+
 def typed_expr(spec: ColumnSpec, native: bool) -> str:
-    """SQL producing the typed value (NULL when it does not parse)."""
+    """SQL producing the typed value (NULL when it does not parse).
+
+    Each type tries DuckDB's fast cast first and only falls back to the slower,
+    more lenient parse (thousands separators, currency signs, strptime) for
+    values the fast path rejects.
+    """
     v = _value(spec.name)
+    col = f"raw.{q(spec.name)}"
     t = spec.type
     if t in ("string", "text"):
-        return f"NULLIF(raw.{q(spec.name)}, '')"
+        return f"NULLIF({col}, '')"
     if t == "int":
-        return f"TRY_CAST(replace({v}, ',', '') AS BIGINT)"
+        return f"COALESCE(TRY_CAST({col} AS BIGINT), TRY_CAST(replace({v}, ',', '') AS BIGINT))"
     if t in ("float", "decimal"):
-        return f"TRY_CAST(replace(replace({v}, ',', ''), '$', '') AS {SQL_TYPES[t]})"
+        typ = SQL_TYPES[t]
+        return f"COALESCE(TRY_CAST({col} AS {typ}), TRY_CAST(replace(replace({v}, ',', ''), '$', '') AS {typ}))"
     if t == "bool":
         return (
             f"CASE WHEN lower({v}) IN ({', '.join(map(lit, TRUE_VALUES))}) THEN true "
             f"WHEN lower({v}) IN ({', '.join(map(lit, FALSE_VALUES))}) THEN false END"
         )
     target = "DATE" if t == "date" else "TIMESTAMPTZ"
+    naive = "DATE" if t == "date" else "TIMESTAMP"
     if spec.format and not native:
         fmts = [f.strip() for f in spec.format.split(" | ") if f.strip()]
-        parts = [f"TRY_STRPTIME({v}, {lit(f)})" for f in fmts]
+        parts = [
+            f"TRY_CAST({v} AS {naive})" if f in ISO_FORMATS else f"TRY_STRPTIME({v}, {lit(f)})"
+            for f in fmts
+        ]
         expr = parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
         return f"CAST({expr} AS {target})"
-    return f"TRY_CAST({v} AS {target})"
-
-
-def fail_expr(spec: ColumnSpec, native: bool) -> str | None:
-    if spec.type in ("string", "text"):
-        return None
-    return f"({_value(spec.name)} IS NOT NULL AND ({typed_expr(spec, native)}) IS NULL)"
+    return f"CAST(TRY_CAST({v} AS {naive}) AS {target})"
 
 
 def expectation(spec: ColumnSpec) -> str:
@@ -132,8 +140,12 @@ def build_typed(
     cfg: IngestConfig,
     hash_columns: list[str] | None = None,
 ) -> None:
-    """Create temp table ``staged``: every ``raw`` column, each contract column typed as
-    ``__t_<name>``, and ``_reason`` (NULL for a good row)."""
+    """Create table ``staged``: every ``raw`` column, each contract column typed as
+    ``__t_<name>``, ``_reason`` (NULL for a good row) and ``_row_hash``.
+
+    Two projection levels: the inner one parses each value once, the outer one
+    derives the reasons from the parsed columns.
+    """
     present = set(header.present)
     selects, reasons, checks = ["raw.*"], [], []
     for spec in contract.columns:
@@ -146,17 +158,14 @@ def build_typed(
         if spec.name not in present:
             selects.append(f"CAST(NULL AS {SQL_TYPES[spec.type]}) AS {q(TYPED + spec.name)}")
             continue
-        nat = spec.name in native
-        selects.append(f"{typed_expr(spec, nat)} AS {q(TYPED + spec.name)}")
-        fail = fail_expr(spec, nat)
-        if fail:
+        selects.append(f"{typed_expr(spec, spec.name in native)} AS {q(TYPED + spec.name)}")
+        if spec.type not in ("string", "text"):
+            fail = f"({_value(spec.name)} IS NOT NULL AND raw.{q(TYPED + spec.name)} IS NULL)"
             reasons.append(
                 f"CASE WHEN {fail} THEN 'unparsable {spec.type} in column {spec.name}: ' || "
                 f"left(raw.{q(spec.name)}, 60) END"
             )
-            checks.append(
-                (spec, f"({_value(spec.name)} IS NOT NULL AND raw.{q(TYPED + spec.name)} IS NULL)")
-            )
+            checks.append((spec, fail))
         if spec.required or spec.name in contract.key:
             reasons.append(
                 f"CASE WHEN {_value(spec.name)} IS NULL THEN 'missing required value in column {spec.name}' END"
@@ -170,17 +179,12 @@ def build_typed(
     reason = (
         f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
     )
-    row_hash = (
-        "md5(concat_ws(chr(31), "
-        + ", ".join(
-            f"coalesce(CAST(raw.{q(v)} AS VARCHAR), chr(0))"
-            for v in hash_columns or ["_row_number"]
-        )
-        + "))"
-    )
+    # A 64-bit engine hash of the row as delivered: cheap change detection between
+    # batches (see ADR 0002); not a cryptographic digest.
+    row_hash = "CAST(hash(" + ", ".join(f"raw.{q(v)}" for v in hash_columns or ["_row_number"]) + ") >> 1 AS BIGINT)"
     con.execute(
-        f"CREATE OR REPLACE TABLE staged AS SELECT {', '.join(selects)}, {reason} AS _reason, "
-        f"{row_hash} AS _row_hash FROM raw"
+        f"CREATE OR REPLACE TABLE staged AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
+        f"FROM (SELECT {', '.join(selects)} FROM raw) AS raw"
     )
     _detect_type_change(con, file, checks, cfg)
     if contract.key and not contract.cdc:

@@ -1,0 +1,37 @@
+"""Accuracy on the synthetic bank world, through generate → ingest → identity → evaluate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.identity.synthetic import synthetic_workspace
+
+
+def _resolve(root: Path, customers: int, *, hard: bool) -> dict[str, float]:
+    ws = synthetic_workspace(root, customers, hard=hard)
+    try:
+        ws.ingest()
+        report = ws.identity.run()
+        assert report.status == "ok" and report.records > 2 * customers
+        return ws.identity.evaluate(ws.truth_dir / "identity.csv")
+    finally:
+        ws.close()
+
+
+def test_small_world_default_profile(tmp_path: Path) -> None:
+    m = _resolve(tmp_path / "ws", 2000, hard=False)
+    assert m["people"] == 2000, m
+    assert m["precision"] >= 0.99, m
+    assert m["recall"] >= 0.94, m
+    assert m["false_merge_rate"] <= 0.01, m
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hard", [False, True], ids=["default", "hard"])
+def test_large_world_meets_acceptance(tmp_path: Path, hard: bool) -> None:
+    m = _resolve(tmp_path / "ws", 20_000, hard=hard)
+    assert m["precision"] >= 0.995, m
+    assert m["recall"] >= 0.97, m
+    assert m["false_merge_rate"] <= 0.005, m

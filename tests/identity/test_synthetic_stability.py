@@ -1,0 +1,75 @@
+"""Golden ids on the synthetic world through real ingestion: re-runs, daily drops, --full."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from c360.workspace import Workspace
+from tests.identity.synthetic import (
+    clusters,
+    gids,
+    hold_back_after,
+    release,
+    synthetic_workspace,
+)
+
+
+@pytest.fixture
+def two_drops(tmp_path: Path) -> tuple[Workspace, Path]:
+    """1,500 people over 3 days: day one ingested and resolved, later drops held back."""
+    ws = synthetic_workspace(tmp_path / "ws", 1500, days=3, seed=5)
+    hold = tmp_path / "held"
+    assert hold_back_after(ws, "2026-01-01", hold) > 0
+    ws.ingest()
+    ws.identity.run()
+    yield ws, hold
+    ws.close()
+
+
+def test_rerun_without_new_data_changes_no_golden_id(two_drops: tuple[Workspace, Path]) -> None:
+    ws, _ = two_drops
+    before = gids(ws)
+    report = ws.identity.run()
+    assert report.new_or_changed == 0 and report.events == {}
+    assert gids(ws) == before
+
+
+def test_daily_drop_keeps_ids_and_incremental_equals_full(
+    two_drops: tuple[Workspace, Path],
+) -> None:
+    ws, hold = two_drops
+    before = gids(ws)
+    release(ws, hold)
+    ws.ingest()
+    report = ws.identity.run()
+    assert not report.full and report.new_or_changed > 0
+    after = gids(ws)
+    events = [
+        e
+        for e in ws.lakehouse.read("gold", "identity_events").to_pylist()
+        if e["run_id"] == report.run_id
+    ]
+    assert not [e for e in events if e["event_type"] in ("split", "reassign", "retire")], events
+    merged = {r for e in events if e["event_type"] == "merge" for r in e["record_ids"]}
+    moved = {r for r, g in before.items() if r in after and after[r] != g}
+    assert moved <= merged
+    ws.identity.run(full=True)
+    assert clusters(gids(ws)) == clusters(after)
+    assert gids(ws) == after
+
+
+def test_cannot_link_holds_after_full_rebuild(two_drops: tuple[Workspace, Path]) -> None:
+    ws, _ = two_drops
+    ids = gids(ws)
+    by_gid: dict[str, list[str]] = {}
+    for rid, gid in sorted(ids.items()):
+        by_gid.setdefault(gid, []).append(rid)
+    a, b = next(m[:2] for m in by_gid.values() if len(m) >= 2)
+    ws.identity.cannot_link(a, b, actor="steward1", reason="different people per branch")
+    ws.identity.run(full=True)
+    assert gids(ws)[a] != gids(ws)[b]
+    assert ws.identity.explain(a, b)["refused_by"] == "steward cannot-link"
+    ws.identity.run()
+    assert gids(ws)[a] != gids(ws)[b]
