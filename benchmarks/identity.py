@@ -99,7 +99,8 @@ def main() -> None:
         print(
             f"auto_link={m['auto_link']:<6} precision {m['precision']:.4f} recall {m['recall']:.4f}"
             f" f1 {m['f1']:.4f} false-merge {m['false_merge_rate']:.4f} split {m['split_rate']:.4f}"
-            f" clusters {m['clusters']} people {m['people']}" + (" (default)" if auto is None else ""),
+            f" clusters {m['clusters']} people {m['people']}"
+            + (" (default)" if auto is None else ""),
             flush=True,
         )
     ws.close()

@@ -85,7 +85,10 @@ def main() -> None:
     print(
         f"rows in/loaded/quarantined   : {ing['rows_in']:,} / {ing['rows_loaded']:,} / {ing['rows_quarantined']:,}"
     )
-    print("phases (s)                   : " + ", ".join(f"{k} {v:.2f}" for k, v in ing["timings"].items()))
+    print(
+        "phases (s)                   : "
+        + ", ".join(f"{k} {v:.2f}" for k, v in ing["timings"].items())
+    )
     print(f"ratio ingest / bare copy     : {ing['seconds'] / base['seconds']:.2f}x   (target ≤ 4x)")
     print(
         f"throughput target ≥ 500k/s   : {'met' if rate >= 500_000 else 'NOT met'}; "

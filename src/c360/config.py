@@ -268,10 +268,10 @@ class Contract(_Model):
         if self.cdc and self.cdc.op_column not in names:
             raise ValueError(f"cdc.op_column {self.cdc.op_column!r} is not a declared column")
         if self.identity:
-            for col in self.identity.columns():
-                if col not in names:
+            for mapped in self.identity.columns():
+                if mapped not in names:
                     raise ValueError(
-                        f"identity maps to column {col!r}, which the contract does not declare"
+                        f"identity maps to column {mapped!r}, which the contract does not declare"
                     )
         return self
 

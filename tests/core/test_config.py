@@ -76,4 +76,6 @@ def test_ssn_and_tin_share_one_token_space():
     tk = Tokenizer(b"k" * 32)
     assert tk.token("tin", "123456789") == tk.token("ssn", "123-45-6789")
     assert tk.token("pan", "123456789") != tk.token("ssn", "123456789")
-    assert tk.transposition_tokens("tin", "123456789") == tk.transposition_tokens("ssn", "123-45-6789")
+    assert tk.transposition_tokens("tin", "123456789") == tk.transposition_tokens(
+        "ssn", "123-45-6789"
+    )

@@ -18,8 +18,8 @@ from tests.identity.synthetic import (
 
 @pytest.fixture
 def two_drops(tmp_path: Path) -> tuple[Workspace, Path]:
-    """1,500 people over 3 days: day one ingested and resolved, later drops held back."""
-    ws = synthetic_workspace(tmp_path / "ws", 1500, days=3, seed=5)
+    """1,000 people over 3 days: day one ingested and resolved, later drops held back."""
+    ws = synthetic_workspace(tmp_path / "ws", 1000, days=3, seed=5)
     hold = tmp_path / "held"
     assert hold_back_after(ws, "2026-01-01", hold) > 0
     ws.ingest()

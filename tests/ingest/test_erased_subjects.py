@@ -18,10 +18,20 @@ def test_reingested_drop_keeps_person_erased(cust_ws):
     res = cust_ws.governance.dsr.erase(Principal("pat", "privacy"), "source:customers:C1")
     assert res.tables["silver.customers"] == 1
     # the same rows are delivered again, and C1's SSN shows up under a new key too
-    drop(cust_ws, "customers", "d1-redelivered.csv", HEADER + ROWS + "C7,\"LEE, A\",01/02/1980,123456789,5,\n")
+    drop(
+        cust_ws,
+        "customers",
+        "d1-redelivered.csv",
+        HEADER + ROWS + 'C7,"LEE, A",01/02/1980,123456789,5,\n',
+    )
     (batch,) = cust_ws.ingest().batches()
     assert batch.reconciles
-    assert (batch.rows_in, batch.rows_loaded, batch.rows_quarantined, batch.rows_erased) == (3, 1, 0, 2)
+    assert (batch.rows_in, batch.rows_loaded, batch.rows_quarantined, batch.rows_erased) == (
+        3,
+        1,
+        0,
+        2,
+    )
     assert [r["customer_no"] for r in silver(cust_ws, "customers")] == ["C2"]
     needles = {"123-45-6789", "123456789", "LEE, ANN", "4111 1111 1111 1111"}
     assert _search_store(cust_ws, needles) == []

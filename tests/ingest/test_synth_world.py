@@ -29,7 +29,7 @@ def world_ws(tmp_path_factory):
 
 
 def test_every_source_loads_and_counts_reconcile(world_ws):
-    ws, report = world_ws
+    _, report = world_ws
     assert report.ok, [s.error for s in report.sources]
     assert len(report.sources) == 13
     assert all(b.reconciles for b in report.batches())

@@ -33,6 +33,17 @@ def bulk_insert(conn: Connection, table: Table, data: pa.Table) -> int:
                 ):
                     cp.write_row(row)
         return data.num_rows
+    if conn.dialect.name == "sqlite":
+        # the DBAPI's executemany on tuples is ~5x faster than Core with dicts
+        dbapi: Any = conn.connection.driver_connection
+        sql = (
+            f'INSERT INTO "{table.name}" ({", ".join(cols)}) VALUES ({", ".join("?" * len(cols))})'
+        )
+        for batch in data.to_batches(CHUNK):
+            dbapi.executemany(
+                sql, zip(*(batch.column(i).to_pylist() for i in range(len(cols))), strict=True)
+            )
+        return data.num_rows
     stmt = table.insert()
     for batch in data.to_batches(CHUNK):
         conn.execute(stmt, batch.to_pylist())

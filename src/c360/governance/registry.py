@@ -39,7 +39,9 @@ _LAKE: dict[str, PersonalTable] = {
     "gold.audiences": PersonalTable("gold.audiences", {"golden_id": "golden_id"}),
     # SSNs/card numbers found in free text, per (source, source_key) of the row they were in
     "restricted.pii_in_text": PersonalTable(
-        "restricted.pii_in_text", {"value": "ssn", "token": "ssn_token"}, key=("source", "source_key")
+        "restricted.pii_in_text",
+        {"value": "ssn", "token": "ssn_token"},
+        key=("source", "source_key"),
     ),
 }
 _STORE: dict[str, PersonalTable] = {}

@@ -211,14 +211,18 @@ class Clusterer:
             ],
             pa.int64(),
         )
-        e = edges.append_column("_epoch", epoch).sort_by(
-            [
-                ("_epoch", "ascending"),
-                ("match_weight", "descending"),
-                ("record_id_l", "ascending"),
-                ("record_id_r", "ascending"),
-            ]
-        ).to_pydict()
+        e = (
+            edges.append_column("_epoch", epoch)
+            .sort_by(
+                [
+                    ("_epoch", "ascending"),
+                    ("match_weight", "descending"),
+                    ("record_id_l", "ascending"),
+                    ("record_id_r", "ascending"),
+                ]
+            )
+            .to_pydict()
+        )
         for l_id, r_id, w, p, rule in zip(
             e["record_id_l"],
             e["record_id_r"],

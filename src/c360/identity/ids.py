@@ -106,9 +106,10 @@ def assign(
         elif previous:
             event("create", gid, None, clusters[key], "new person")
     # merges: previous ids that now have no cluster of their own
+    fresh = {golden[k] for k in clusters if golden[k] not in taken}
     for (key, gid), n in sorted(overlap.items()):
         survivor = golden[key]
-        if gid == survivor:
+        if gid == survivor or survivor in fresh:  # a split-off part: its split event says it
             continue
         moved = [r for r in clusters[key] if previous.get(r) == gid]
         if gid not in taken:

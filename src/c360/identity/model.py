@@ -288,9 +288,7 @@ def model_version(model: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def save_model(
-    folder: Path, model: dict[str, Any], tf: dict[str, pa.Table] | None = None
-) -> str:
+def save_model(folder: Path, model: dict[str, Any], tf: dict[str, pa.Table] | None = None) -> str:
     """Write ``splink-<version>.json`` (+ term frequencies) and point ``current.json`` at it."""
     import pyarrow.parquet as pq
 

@@ -13,6 +13,8 @@ constraints still guard every merge.
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
@@ -54,12 +56,10 @@ def _compatible(a: str | None, b: str | None) -> bool | None:
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """``first_compatible(a, b)``: the clusterer's first-name test, usable in SQL."""
-    try:
+    with contextlib.suppress(duckdb.CatalogException):  # already registered here
         con.create_function(
             "first_compatible", _compatible, [VARCHAR, VARCHAR], BOOLEAN, side_effects=False
         )
-    except duckdb.CatalogException:  # already registered on this connection
-        pass
 
 
 def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
@@ -74,6 +74,17 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         SELECT v.kind, v.value, v.record_id FROM id_values v
         JOIN value_stats s USING (kind, value)
         WHERE (v.kind, v.value) NOT IN (SELECT (kind, value) FROM generic);
+        -- values whose holders all carry compatible first names: they point at one person
+        CREATE OR REPLACE TABLE value_names AS
+        SELECT DISTINCT u.kind, u.value, p.first_name FROM usable u
+        JOIN value_stats s USING (kind, value) JOIN party p USING (record_id)
+        WHERE s.records <= 20 AND p.first_name IS NOT NULL;
+        CREATE OR REPLACE TABLE one_person AS
+        SELECT kind, value FROM value_stats WHERE records <= 20
+        EXCEPT
+        SELECT a.kind, a.value FROM value_names a JOIN value_names b
+            ON a.kind = b.kind AND a.value = b.value AND a.first_name < b.first_name
+        WHERE NOT first_compatible(a.first_name, b.first_name);
         CREATE OR REPLACE TABLE det_raw AS
         -- shared source references (CRM row names the core customer id)
         SELECT a.record_id AS l, b.record_id AS r, 'reference' AS rule, {w["reference"]} AS w
@@ -95,16 +106,18 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         UNION ALL
         -- a sparse record (no first name, or neither surname nor dob) attaches through a
         -- non-generic identifier to holders with a compatible first name, or, without a
-        -- first name, to the holders of a value that points at one person (one initial);
+        -- first name, to the holders of a value that points at one person (all its
+        -- holders' first names compatible);
         -- the clusterer's constraints then pick its one best cluster.
         SELECT a.record_id, b.record_id, 'rare_id', {w["rare_id"]}
         FROM usable ua JOIN value_stats s ON s.kind = ua.kind AND s.value = ua.value
             AND s.records <= 20
+        LEFT JOIN one_person o ON o.kind = ua.kind AND o.value = ua.value
         JOIN usable ub ON ub.kind = ua.kind AND ub.value = ua.value
             AND ua.record_id < ub.record_id
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
         WHERE ((({sparse.format(x="a")} OR {sparse.format(x="b")}) AND {agree_name})
-               OR (s.initials <= 1 AND ({sparse.format(x="a")} OR {sparse.format(x="b")}
+               OR (o.value IS NOT NULL AND ({sparse.format(x="a")} OR {sparse.format(x="b")}
                                         OR {agree_name}))) {new};
         CREATE OR REPLACE TABLE det_pairs AS
         SELECT least(l, r) AS record_id_l, greatest(l, r) AS record_id_r,

@@ -110,7 +110,8 @@ class SourceIngest:
             return result
         zones = ["restricted", "bronze", "quarantine", "silver"]
         with self.ws.governance.lineage.run(
-            f"ingest.{self.c.source}", self.run_id,
+            f"ingest.{self.c.source}",
+            self.run_id,
             inputs=[f"file:{lf.path}" for lf in pending],
             outputs=[f"{z}.{self.c.source}" for z in zones],
         ):
@@ -246,7 +247,9 @@ class SourceIngest:
         erased = self._drop_erased(con, tok_cols)
         if erased:
             scan.restricted = [r for r in scan.restricted if r["_row_number"] not in erased]
-            res.warnings.append(f"{lf.relpath}: {len(erased)} row(s) of erased data subjects not loaded")
+            res.warnings.append(
+                f"{lf.relpath}: {len(erased)} row(s) of erased data subjects not loaded"
+            )
         if tok_cols:
             self._write_restricted(con, bid, tok_cols)
         if tok_cols or text_cols:
@@ -302,7 +305,9 @@ class SourceIngest:
         clock("bronze_silver")
         self._record_pii(bid, scan, res)
 
-    def _drop_erased(self, con: duckdb.DuckDBPyConnection, tok_cols: list[tuple[str, str]]) -> set[int]:
+    def _drop_erased(
+        self, con: duckdb.DuckDBPyConnection, tok_cols: list[tuple[str, str]]
+    ) -> set[int]:
         """Rows of data subjects erased by a DSR (keyed tombstones) never load again.
 
         They are removed from ``raw`` before anything is written and counted as erased.
@@ -311,16 +316,24 @@ class SourceIngest:
             return set()
         cols = ["raw._row_number"] + [f"CAST(raw.{q(k)} AS VARCHAR) AS {q(k)}" for k in self.c.key]
         cols += [f"tok.{q(name + '_token')}" for name, _ in tok_cols]
-        rows = con.sql(f"SELECT {', '.join(cols)} FROM raw JOIN tok USING (_row_number)").to_arrow_table()
+        rows = con.sql(
+            f"SELECT {', '.join(cols)} FROM raw JOIN tok USING (_row_number)"
+        ).to_arrow_table()
         kept, dropped = self.ws.governance.dsr.filter_tombstoned(self.c.source, rows)
         if not dropped:
             return set()
         erased = set(rows["_row_number"].to_pylist()) - set(kept["_row_number"].to_pylist())
-        con.register("erased_arrow", pa.table({"_row_number": pa.array(sorted(erased), pa.int64())}))
+        con.register(
+            "erased_arrow", pa.table({"_row_number": pa.array(sorted(erased), pa.int64())})
+        )
         con.execute("CREATE OR REPLACE TABLE erased AS SELECT * FROM erased_arrow")
-        con.execute("CREATE OR REPLACE TABLE raw_kept AS SELECT * FROM raw WHERE _row_number NOT IN (SELECT _row_number FROM erased)")
+        con.execute(
+            "CREATE OR REPLACE TABLE raw_kept AS SELECT * FROM raw WHERE _row_number NOT IN (SELECT _row_number FROM erased)"
+        )
         con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_kept")
-        con.execute("CREATE OR REPLACE TABLE tok_kept AS SELECT * FROM tok WHERE _row_number NOT IN (SELECT _row_number FROM erased)")
+        con.execute(
+            "CREATE OR REPLACE TABLE tok_kept AS SELECT * FROM tok WHERE _row_number NOT IN (SELECT _row_number FROM erased)"
+        )
         con.execute("DROP TABLE tok")
         con.execute("ALTER TABLE tok_kept RENAME TO tok")
         return erased

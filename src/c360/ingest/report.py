@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
-
 
 # Callback for long work: ``progress(task, done, total)``; the CLI turns it into bars.
 Progress = Callable[[str, int, int], None]

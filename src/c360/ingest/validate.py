@@ -181,7 +181,11 @@ def build_typed(
     )
     # A 64-bit engine hash of the row as delivered: cheap change detection between
     # batches (see ADR 0002); not a cryptographic digest.
-    row_hash = "CAST(hash(" + ", ".join(f"raw.{q(v)}" for v in hash_columns or ["_row_number"]) + ") >> 1 AS BIGINT)"
+    row_hash = (
+        "CAST(hash("
+        + ", ".join(f"raw.{q(v)}" for v in hash_columns or ["_row_number"])
+        + ") >> 1 AS BIGINT)"
+    )
     con.execute(
         f"CREATE OR REPLACE TABLE staged AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
         f"FROM (SELECT {', '.join(selects)} FROM raw) AS raw"

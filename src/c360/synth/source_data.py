@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +19,7 @@ class SourceData:
     keys: list[str]
     person: np.ndarray
     flags: pl.DataFrame
-    extra: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def title_case(a: np.ndarray) -> np.ndarray:
@@ -56,7 +58,7 @@ def core_ref(
 ) -> list[str]:
     """The core customer_no of each record's person in ``share`` of rows (if any)."""
     first_key: dict[int, str] = {}
-    for k, p, d in zip(core.keys, core.person, core.extra["dup"], strict=True):  # type: ignore[call-overload]
+    for k, p, d in zip(core.keys, core.person, core.extra["dup"], strict=True):
         if not d:
             first_key.setdefault(int(p), k)
     u = rng.random(len(person))
