@@ -108,6 +108,14 @@ def print_summary(summary: dict[str, Any], console: Any) -> None:
             f"identity vs truth: precision {ev['precision']:.4f}  recall {ev['recall']:.4f}  "
             f"F1 {ev['f1']:.4f}  false-merge rate {ev.get('false_merge_rate', 0):.4f}"
         )
+    aud = (summary.get("consent") or {}).get("audience")
+    if aud:
+        console.print(
+            f"audience {aud['purpose']}/{aud['channel']}: {aud['before']:,} golden records before the "
+            f"consent gate, {aud['after']:,} after"
+        )
+        for reason, n in sorted(aud.get("excluded", {}).items(), key=lambda kv: -kv[1]):
+            console.print(f"  excluded {n:>7,}  {reason}")
     for st in summary["stages"]:
         if st["error"]:
             console.print(f"[red]{st['name']} failed[/red]: {st['error']}")

@@ -193,3 +193,53 @@ columns:
     assert batch.rows_loaded == 2
     rows = silver(workspace, "policies")
     assert rows[0]["start"] == dt.date(2026, 1, 5) and rows[0]["premium"] == 12.5
+
+
+PLAIN = """
+source: accounts
+key: [acct]
+columns:
+  - {name: acct, type: string, required: true}
+  - {name: opened, type: date, format: "%Y-%m-%d"}
+  - {name: balance, type: decimal}
+"""
+
+
+def test_streaming_path_keeps_every_bad_row(workspace):
+    """A source with no tokens or free text is parsed in one streaming pass: same outcomes."""
+    from tests.ingest.conftest import contract
+
+    contract(workspace, PLAIN)
+    body = (
+        "acct,opened,balance\n"
+        "A1,2026-01-02,1.50\n"
+        "A2,2026-13-40,2\n"  # bad date
+        "A3,2026-01-02\n"  # missing column
+        "A4,2026-01-02,3,x\n"  # too many
+        "A1,2026-01-03,9\n"  # duplicate key
+        ",2026-01-03,9\n"  # missing key
+        'A5,2026-01-02,"1,234.50"\n'
+    )
+    drop(workspace, "accounts", "a.csv", body)
+    batch = _one_batch(workspace.ingest())
+    assert (batch.rows_in, batch.rows_loaded, batch.rows_quarantined) == (7, 2, 5)
+    assert quarantine_reasons(workspace, "accounts") == [
+        "duplicate key within batch (first at row 1)",
+        "malformed row: missing columns: Expected Number of Columns: 3 Found: 2",
+        "malformed row: too many columns: Expected Number of Columns: 3 Found: 4",
+        "missing required value in column acct",
+        "unparsable date in column opened: 2026-13-40",
+    ]
+    rows = {r["acct"]: r for r in silver(workspace, "accounts")}
+    assert str(rows["A5"]["balance"]) == "1234.50" and rows["A1"]["_row_number"] == 1
+    assert rows["A5"]["_row_number"] == 5  # ordinal among parsed records
+
+
+def test_streaming_path_empty_and_header_only(workspace):
+    from tests.ingest.conftest import contract
+
+    contract(workspace, PLAIN)
+    drop(workspace, "accounts", "a.csv", "acct,opened,balance\n")
+    (batch,) = workspace.ingest().batches()
+    assert (batch.status, batch.rows_in) == ("loaded", 0)
+    assert "empty file" in batch.warnings[0]

@@ -37,3 +37,19 @@ def test_reingested_drop_keeps_person_erased(cust_ws):
     assert _search_store(cust_ws, needles) == []
     # landing keeps the delivered files (immutable); everything c360 wrote is clean
     assert _search_disk(cust_ws.lakehouse.root, needles) == []
+
+
+def test_erased_key_in_a_source_without_tokens(workspace):
+    from tests.ingest.conftest import contract
+
+    contract(
+        workspace,
+        "source: acct\nkey: [id]\ncolumns:\n  - {name: id, required: true}\n  - {name: owner}\n",
+    )
+    drop(workspace, "acct", "a.csv", "id,owner\nK1,ann\nK2,bo\n")
+    workspace.ingest()
+    workspace.governance.dsr.erase(Principal("pat", "privacy"), "source:acct:K1")
+    drop(workspace, "acct", "b.csv", "id,owner\nK1,ann\nK3,cy\n")
+    (batch,) = workspace.ingest().batches()
+    assert (batch.rows_loaded, batch.rows_erased) == (1, 1)
+    assert sorted(r["id"] for r in silver(workspace, "acct")) == ["K2", "K3"]

@@ -228,9 +228,13 @@ class SourceIngest:
     def _process(self, con: duckdb.DuckDBPyConnection, lf: LandingFile, res: BatchResult) -> None:
         c, bid = self.c, lf.batch_id
         clock = _Clock(res.timings)
-        loaded = readers.load(con, lf.path, c)
+        # A CSV needing no Python pass (no tokens, free text, undeclared columns or erased
+        # subjects) is parsed, typed and hashed in one streaming pass; others are copied first.
+        peeked = readers.peek_columns(lf.path, c)
+        stream = peeked is not None and not self._needs_python_pass(peeked)
+        loaded = readers.load(con, lf.path, c, stream=stream)
         clock("parse")
-        if loaded.rows == 0 and not loaded.rejects:
+        if not stream and loaded.rows == 0 and not loaded.rejects:
             res.warnings.append(f"{lf.relpath}: empty file, nothing to load")
             return
         header = (
@@ -263,9 +267,14 @@ class SourceIngest:
         build_typed(
             con, lf.relpath, c, header, loaded.native, self.ws.config.ingest, hash_columns=visible
         )
-        good = int(
-            con.execute("SELECT count(*) FROM staged WHERE _reason IS NULL").fetchall()[0][0]
-        )
+        good, total = con.execute(
+            "SELECT count(*) FILTER (WHERE _reason IS NULL), count(*) FROM staged"
+        ).fetchall()[0]
+        if stream:
+            loaded.rows, loaded.rejects = int(total), readers.csv_rejects(con)
+            if loaded.rows == 0 and not loaded.rejects:
+                res.warnings.append(f"{lf.relpath}: empty file, nothing to load")
+                return
         bad = loaded.rows - good
         res.rows_in = loaded.rows + len(loaded.rejects)
         res.rows_erased = len(erased)
@@ -305,6 +314,15 @@ class SourceIngest:
         clock("bronze_silver")
         self._record_pii(bid, scan, res)
 
+    def _needs_python_pass(self, columns: list[str]) -> bool:
+        present = set(columns)
+        declared = {col.name for col in self.c.columns}
+        if present - declared:
+            return True  # undeclared columns are scanned for PII
+        if tokenised_columns(self.c, present) or scan_columns(self.c, present, []):
+            return True
+        return bool(self.ws.governance.dsr.has_tombstones())
+
     def _drop_erased(
         self, con: duckdb.DuckDBPyConnection, tok_cols: list[tuple[str, str]]
     ) -> set[int]:
@@ -316,9 +334,8 @@ class SourceIngest:
             return set()
         cols = ["raw._row_number"] + [f"CAST(raw.{q(k)} AS VARCHAR) AS {q(k)}" for k in self.c.key]
         cols += [f"tok.{q(name + '_token')}" for name, _ in tok_cols]
-        rows = con.sql(
-            f"SELECT {', '.join(cols)} FROM raw JOIN tok USING (_row_number)"
-        ).to_arrow_table()
+        join = " JOIN tok USING (_row_number)" if tok_cols else ""
+        rows = con.sql(f"SELECT {', '.join(cols)} FROM raw{join}").to_arrow_table()
         kept, dropped = self.ws.governance.dsr.filter_tombstoned(self.c.source, rows)
         if not dropped:
             return set()
@@ -331,11 +348,14 @@ class SourceIngest:
             "CREATE OR REPLACE TABLE raw_kept AS SELECT * FROM raw WHERE _row_number NOT IN (SELECT _row_number FROM erased)"
         )
         con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_kept")
-        con.execute(
-            "CREATE OR REPLACE TABLE tok_kept AS SELECT * FROM tok WHERE _row_number NOT IN (SELECT _row_number FROM erased)"
-        )
-        con.execute("DROP TABLE tok")
-        con.execute("ALTER TABLE tok_kept RENAME TO tok")
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'tok'").fetchall()[
+            0
+        ][0]:
+            con.execute(
+                "CREATE OR REPLACE TABLE tok_kept AS SELECT * FROM tok WHERE _row_number NOT IN (SELECT _row_number FROM erased)"
+            )
+            con.execute("DROP TABLE tok")
+            con.execute("ALTER TABLE tok_kept RENAME TO tok")
         return erased
 
     def _visible_columns(self, header: Header, tok_cols: list[tuple[str, str]]) -> list[str]:

@@ -56,7 +56,22 @@ def _read_header(path: Path, contract: Contract) -> list[str] | None:
     return [c.strip() for c in row]
 
 
-def load_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> Loaded:
+def peek_columns(path: Path, contract: Contract) -> list[str] | None:
+    """The file's columns without reading its rows (CSV header only; None otherwise)."""
+    if contract.format != "csv" or path.stat().st_size == 0:
+        return None
+    return _read_header(path, contract)
+
+
+def load_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, contract: Contract, *, stream: bool = False
+) -> Loaded:
+    """``raw`` from a CSV file.
+
+    With ``stream`` the file is not copied: ``raw`` is a view over the reader and the
+    caller's single pass over it (the staging query) parses it; ``rows`` is then -1 and
+    the rejects come from :func:`csv_rejects` after that pass.
+    """
     opts = contract.csv
     header = _read_header(path, contract)
     if header is None:
@@ -77,19 +92,27 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> 
     cols = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in header) + "}"
     enc = "utf-8" if opts.encoding == "utf-8" else "latin-1"
     con.execute("DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE raw_in AS
-        SELECT * FROM read_csv({_sql_str(str(path))}, columns={cols}, header=true,
+    reader = f"""read_csv({_sql_str(str(path))}, columns={cols}, header=true,
             auto_detect=false, delim={_sql_str(opts.delimiter)}, quote={_sql_str(opts.quote)},
             escape={_sql_str(opts.quote)}, strict_mode=true, store_rejects=true,
             rejects_table='rej', rejects_scan='rej_scan', encoding={_sql_str(enc)},
-            null_padding=false, parallel=true)
-        """
-    )
+            null_padding=false, parallel=true)"""
+    if stream:
+        # row_number() OVER () is a streaming window in DuckDB: record order, no sort
+        con.execute(
+            f"CREATE OR REPLACE VIEW raw AS SELECT *, row_number() OVER () AS _row_number FROM {reader}"
+        )
+        return Loaded(header, -1, [], set())
+    con.execute(f"CREATE OR REPLACE TABLE raw_in AS SELECT * FROM {reader}")
     # A view, not a copy: rowid of a freshly loaded table is its record order.
     con.execute("CREATE OR REPLACE VIEW raw AS SELECT *, rowid + 1 AS _row_number FROM raw_in")
-    rejects = [
+    rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
+    return Loaded(header, rows, csv_rejects(con), set())
+
+
+def csv_rejects(con: duckdb.DuckDBPyConnection) -> list[Reject]:
+    """Records the CSV reader rejected, one per physical line, first error of each."""
+    return [
         Reject(line=int(line), reason=f"malformed row: {etype.lower()}: {msg}", raw=raw or "")
         for line, etype, msg, raw in con.execute(
             """SELECT line, arg_min(error_type, column_idx), arg_min(error_message, column_idx),
@@ -97,8 +120,6 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> 
                FROM rej GROUP BY line ORDER BY line"""
         ).fetchall()
     ]
-    rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
-    return Loaded(header, rows, rejects, set())
 
 
 def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> Loaded:
@@ -202,8 +223,12 @@ def _register_raw(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
 LOADERS = {"csv": load_csv, "jsonl": load_jsonl, "parquet": load_parquet}
 
 
-def load(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> Loaded:
+def load(
+    con: duckdb.DuckDBPyConnection, path: Path, contract: Contract, *, stream: bool = False
+) -> Loaded:
     if path.stat().st_size == 0:
         con.execute(EMPTY_RAW)
         return Loaded([], 0, [], set())
+    if contract.format == "csv":
+        return load_csv(con, path, contract, stream=stream)
     return LOADERS[contract.format](con, path, contract)

@@ -52,8 +52,7 @@ def build_tokens(
     """Create temp table ``tok`` (_row_number, <col>_token/_last4/_variants, redacted text)."""
     scan = PiiScan()
     if not tok_cols and not text_cols:
-        con.execute("CREATE OR REPLACE TABLE tok AS SELECT _row_number FROM raw")
-        return scan
+        return scan  # nothing to add: no ``tok`` table, and ``raw`` is not scanned
     keys = contract.key
     names = list(dict.fromkeys([c for c, _ in tok_cols] + text_cols + keys))
     src = con.sql(f"SELECT _row_number, {', '.join(q(c) for c in names)} FROM raw").to_arrow_table()
