@@ -192,7 +192,14 @@ class SourceIngest:
                 zone, name, table, merge_keys, batch_id=batch_id, delete_column=delete_column
             )
         else:
-            self.lh.append(zone, name, data, batch_id=batch_id, schema_merge=schema_merge)
+            self.lh.append(
+                zone,
+                name,
+                data,
+                batch_id=batch_id,
+                schema_merge=schema_merge,
+                raw_text=zone == "bronze",
+            )
         self._committed[(zone, name)].add(batch_id)
 
     # ------------------------------------------------------------------ one batch
