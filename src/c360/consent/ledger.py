@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from c360.consent import current
 from c360.consent.policy import Policy
 from c360.consent.tables import consent_events, consent_subject_index
 from c360.consent.vocab import STATUSES, WILDCARD, from_us, normalise, now_us, parse_time, to_us
@@ -113,7 +114,10 @@ def to_row(ev: NewEvent, recorded_us: int) -> dict[str, Any]:
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert rows, skipping those whose unique ``capture_key`` already exists."""
+    """Insert rows, skipping those whose unique ``capture_key`` already exists.
+
+    Ledger rows that are inserted are folded into ``consent_current`` in the same transaction.
+    """
     if not rows:
         return 0
     dialect = conn.dialect.name
@@ -138,6 +142,8 @@ def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict
                     batch.add(k)
         if fresh:
             conn.execute(stmt, fresh)
+            if table is consent_events:
+                current.upsert(conn, fresh)
         inserted += len(fresh)
     return inserted
 
@@ -188,6 +194,7 @@ class Ledger:
                 insert_ignoring_duplicates(conn, consent_events, rows)
             else:
                 conn.execute(consent_events.insert(), rows)
+                current.upsert(conn, rows)
         return [r["event_id"] for r in rows]
 
     def history(

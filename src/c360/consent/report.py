@@ -11,11 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 
-from c360.consent import setform
-from c360.consent.bulk import fetch_arrow
+from c360.consent import setfacts, setform
+from c360.consent.bulk import duck, fetch_arrow
 from c360.consent.vocab import now_us, to_us
 
 if TYPE_CHECKING:
@@ -42,13 +41,14 @@ def golden_attributes(
     """golden_id, consent list<struct<purpose, channel, allowed, reason>>, suppression_flags, policy version."""
     pol = svc.policy()
     at_us, k = to_us(at), now_us()
-    con = duckdb.connect()
+    con = duck()
     parts: list[str] = []
     try:
         with svc.store.engine.connect() as conn:
+            setfacts.register_base(con, conn, svc._lakehouse())
             for i, p in enumerate(purposes or pol.purposes):
                 for j, c in enumerate(channels or pol.channels):
-                    facts = setform.load_facts(conn, pol, p, c, at_us, k, activation=False)
+                    facts = setfacts.load_facts(con, conn, pol, p, c, at_us, k, activation=False)
                     view = setform.register(
                         con, facts, pol, p, c, at_us, activation=False, view=f"_g_{i}_{j}"
                     )
@@ -110,3 +110,17 @@ def audience_report(
         "excluded_by_reason": dict(sorted(res.counts.items(), key=lambda kv: -kv[1])),
         "excluded_by_any_reason": dict(sorted(any_reason.items(), key=lambda kv: -kv[1])),
     }
+
+
+def demo_lines(summary: dict[str, Any]) -> list[str]:
+    """Printable lines of the consent stage's audience report (``c360 demo``)."""
+    aud = summary.get("audience")
+    if not aud:
+        return [f"consent: {summary.get('reason', 'no audience report')}"]
+    lines = [
+        f"audience {aud['purpose']}/{aud['channel']}: {aud['before']:,} golden records before the "
+        f"consent gate, {aud['after']:,} after"
+    ]
+    for reason, n in sorted(aud.get("excluded", {}).items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  excluded {n:>7,}  {reason}")
+    return lines

@@ -19,7 +19,8 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy.exc import SQLAlchemyError
 
-from c360.consent import setform, subjects
+from c360.consent import setfacts, setform, subjects
+from c360.consent.bulk import duck
 from c360.consent.capture import CaptureResult, capture
 from c360.consent.evaluate import Decision
 from c360.consent.gate import Gate, record_decision
@@ -30,6 +31,7 @@ from c360.consent.suppression import ImportReport, Suppressions
 from c360.consent.tables import contact_log
 from c360.consent.vocab import now_us, to_us
 from c360.errors import C360Error
+from c360.lakehouse import Lakehouse
 from c360.store import Store
 
 
@@ -94,6 +96,11 @@ class ConsentService:
     def store(self) -> Store:
         store: Store = self.ws.store
         return store
+
+    def _lakehouse(self) -> Lakehouse | None:
+        """The workspace lakehouse, if it has one (the set form's fast path reads it)."""
+        lh = getattr(self.ws, "lakehouse", None)
+        return lh if isinstance(lh, Lakehouse) else None
 
     @property
     def ledger(self) -> Ledger:
@@ -212,18 +219,21 @@ class ConsentService:
                 "consent.gate_unavailable", f"policy unreadable: {exc.message}"
             ) from exc
         own = con is None
-        con = con or self.ws.lakehouse.duckdb(duckdb.connect())
+        con = con or duck()
         try:
             if isinstance(audience, pa.Table):
                 con.register("_cg_audience", audience)
             else:
+                if own:  # the SQL reads lakehouse tables as <zone>__<name> views
+                    self.ws.lakehouse.duckdb(con)
                 con.execute(f"CREATE OR REPLACE TEMP VIEW _cg_audience AS {audience}")
             try:
                 with self.store.engine.connect() as conn:
-                    facts = setform.load_facts(
-                        conn, pol, purpose, channel, at_us, known_us, activation
+                    base = setfacts.register_base(con, conn, self._lakehouse())
+                    facts = setfacts.load_facts(
+                        con, conn, pol, purpose, channel, at_us, known_us, activation
                     )
-            except (C360Error, SQLAlchemyError, OSError) as exc:
+            except (C360Error, SQLAlchemyError, OSError, duckdb.Error) as exc:
                 raise C360Error(
                     "consent.gate_unavailable", f"cannot read consent facts: {exc}"
                 ) from exc
@@ -238,7 +248,15 @@ class ConsentService:
             if own:
                 con.close()
         result = GateResult(
-            allowed, excluded, counts, pol.version_id, uuid.uuid4().hex, purpose, channel, at
+            allowed,
+            excluded,
+            counts,
+            pol.version_id,
+            uuid.uuid4().hex,
+            purpose,
+            channel,
+            at,
+            {"facts_from": base},
         )
         if record:
             ids = (

@@ -1,9 +1,10 @@
 """The gate, set form: the written policy compiled to one DuckDB relation.
 
-:func:`register` loads the facts that matter for one (purpose, channel, at)
-from the operational store — already reduced there to the event in force per
-identifier and the active suppressions — and creates the view
-``consent_gate(golden_id, allowed, reasons)`` over every known subject.
+:func:`register` takes the facts that matter for one (purpose, channel, at)
+(:mod:`c360.consent.setfacts`: subjects and index from the lakehouse, the
+event in force per identifier from ``consent_current``, active suppressions)
+and creates the view ``consent_gate(golden_id, allowed, reasons)`` over every
+known subject.
 Audience queries join it; :func:`apply` does so for an audience relation and
 returns allowed rows and, separately, each excluded row with its reasons.
 The steps mirror :func:`c360.consent.evaluate.evaluate` one for one.
@@ -11,137 +12,21 @@ The steps mirror :func:`c360.consent.evaluate.evaluate` one for one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Connection
 
-from c360.consent.bulk import fetch_arrow
 from c360.consent.evaluate import ADDRESS_OF
 from c360.consent.policy import Policy
+from c360.consent.setfacts import SetFacts
+from c360.consent.setfacts import lit as _lit
 from c360.consent.timezones import STATE_ZONES, is_quiet
 from c360.consent.vocab import DAY_US, HOUR_US, from_us
-
-_EVENTS = """
-SELECT i.golden_id, i.restrict_only, e.event_id, e.status, e.method, e.effective_at_us, e.expires_at_us
-FROM (SELECT id_type, id_value, event_id, status, method, effective_at_us, expires_at_us,
-             ROW_NUMBER() OVER (PARTITION BY id_type, id_value
-                                ORDER BY effective_at_us DESC, recorded_at_us DESC, event_id DESC) AS rn
-      FROM consent_events
-      WHERE purpose IN (:p, '*') AND channel IN (:c, '*') AND effective_at_us <= :at AND recorded_at_us <= :k) e
-JOIN consent_subject_index i ON i.id_type = e.id_type AND i.id_value = e.id_value
-WHERE e.rn = 1
-"""
-_EVENTS_SCHEMA = pa.schema(
-    [
-        ("golden_id", pa.string()),
-        ("restrict_only", pa.bool_()),
-        ("event_id", pa.string()),
-        ("status", pa.string()),
-        ("method", pa.string()),
-        ("effective_us", pa.int64()),
-        ("expires_us", pa.int64()),
-    ]
-)
-_SUPP = """
-SELECT DISTINCT i.golden_id, s.list_name
-FROM (SELECT list_name, id_hash, action, expires_at_us,
-             ROW_NUMBER() OVER (PARTITION BY list_name, id_hash
-                                ORDER BY effective_at_us DESC, recorded_at_us DESC, entry_id DESC) AS rn
-      FROM suppressions WHERE effective_at_us <= :at AND recorded_at_us <= :k {lists}) s
-JOIN consent_subject_index i ON i.id_hash = s.id_hash
-WHERE s.rn = 1 AND s.action = 'add' AND (s.expires_at_us IS NULL OR s.expires_at_us > :at)
-"""
-_SUPP_SCHEMA = pa.schema([("golden_id", pa.string()), ("list_name", pa.string())])
-_SUBJ_SCHEMA = pa.schema(
-    [
-        ("golden_id", pa.string()),
-        ("dob", pa.string()),
-        ("state", pa.string()),
-        ("has_email", pa.bool_()),
-        ("has_phone", pa.bool_()),
-    ]
-)
-_CONTACT_SCHEMA = pa.schema(
-    [
-        ("golden_id", pa.string()),
-        ("channel", pa.string()),
-        ("purpose", pa.string()),
-        ("outcome", pa.string()),
-        ("contacted_us", pa.int64()),
-    ]
-)
-
-
-def _lit(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _list(values: list[str]) -> str:
     return "[" + ", ".join(_lit(v) for v in values) + "]::VARCHAR[]"
-
-
-def _fetch(conn: Connection, sql: str, params: dict[str, Any], schema: pa.Schema) -> pa.Table:
-    # inline the parameters (numbers and policy names only) so PostgreSQL can use COPY
-    for k, v in params.items():
-        sql = sql.replace(f":{k}", _lit(v))
-    return fetch_arrow(conn, sql, {}, schema)
-
-
-@dataclass
-class SetFacts:
-    subjects: pa.Table
-    events: pa.Table
-    suppressions: pa.Table
-    contacts: pa.Table | None
-
-
-def load_facts(
-    conn: Connection,
-    policy: Policy,
-    purpose: str,
-    channel: str,
-    at_us: int,
-    known_us: int,
-    activation: bool,
-) -> SetFacts:
-    p = {"p": purpose, "c": channel, "at": at_us, "k": known_us}
-    lists = policy.blocking_lists(purpose, channel)
-    list_filter = (
-        ("AND list_name IN (" + ", ".join(_lit(n) for n in lists) + ")") if lists else "AND 1 = 0"
-    )
-    subjects = _fetch(
-        conn,
-        "SELECT golden_id, dob, state, has_email, has_phone FROM consent_subjects",
-        {},
-        _SUBJ_SCHEMA,
-    )
-    events = _fetch(conn, _EVENTS, p, _EVENTS_SCHEMA)
-    supp = _fetch(conn, _SUPP.format(lists=list_filter), {"at": at_us, "k": known_us}, _SUPP_SCHEMA)
-    contacts = None
-    if activation and purpose not in policy.contact.exempt_purposes:
-        cp = policy.contact
-        days = max([c.window_days for c in cp.caps] + [cp.decline_cooldown_days, 0])
-        hours = max([*cp.cooldown_hours.values(), 0])
-        lo = at_us - max(days * DAY_US, hours * HOUR_US)
-        contacts = _fetch(
-            conn,
-            "SELECT golden_id, channel, purpose, outcome, contacted_at_us FROM contact_log "
-            "WHERE contacted_at_us > :lo AND contacted_at_us <= :at AND recorded_at_us <= :k "
-            "AND outcome <> 'failed'",
-            {"lo": lo, "at": at_us, "k": known_us},
-            _CONTACT_SCHEMA,
-        )
-    return SetFacts(subjects, events, supp, contacts)
 
 
 def _rules_table(policy: Policy, purpose: str, channel: str) -> pa.Table:
@@ -175,7 +60,6 @@ def register(
     view: str = "consent_gate",
 ) -> str:
     """Create view ``view(golden_id, allowed, reasons)`` over every known subject."""
-    con.register("_cg_subjects", facts.subjects)
     con.register("_cg_events", facts.events)
     con.register("_cg_supp", facts.suppressions)
     con.register("_cg_rules", _rules_table(policy, purpose, channel))

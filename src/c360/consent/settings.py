@@ -54,7 +54,21 @@ class CaptureSource(_Model):
     )
 
 
+# Y/N flags arrive as text ("Y", "n") or, where a contract types them bool, as true/false.
+_YES_NO_GRANT: dict[str, str | None] = {
+    "y": "granted",
+    "yes": "granted",
+    "true": "granted",
+    "1": "granted",
+    "n": "denied",
+    "no": "denied",
+    "false": "denied",
+    "0": "denied",
+}
+
+
 def default_capture() -> list[CaptureSource]:
+    """Mappings for the synthetic bank's sources (``c360/synth/contracts``); each hits a real column."""
     return [
         CaptureSource(
             name="esp_subscribers",
@@ -73,7 +87,7 @@ def default_capture() -> list[CaptureSource]:
             subject=["email", "email_address"],
             status="event_type",
             values={"unsubscribe": "revoked"},
-            at=["event_at", "occurred_at", "event_time", "timestamp", "ts"],
+            at=["at", "event_at", "occurred_at", "event_time", "timestamp", "ts"],
             where={"event_type": "unsubscribe"},
             method="esp",
         ),
@@ -106,7 +120,7 @@ def default_capture() -> list[CaptureSource]:
             source="crm_contacts",
             subject=["contact_id", "crm_contact_id", "crm_id", "id"],
             status="email_marketing_opt_in",
-            values={"y": "granted", "n": "denied"},
+            values=_YES_NO_GRANT,
             at=["updated_at", "modified_at"],
             method="preference_centre",
         ),
@@ -118,7 +132,7 @@ def default_capture() -> list[CaptureSource]:
             subject=["contact_id", "crm_contact_id", "crm_id", "id"],
             channel="sms",
             status="sms_opt_in",
-            values={"y": "granted", "n": "denied"},
+            values=_YES_NO_GRANT,
             at=["updated_at", "modified_at"],
             method="preference_centre",
         ),
@@ -127,10 +141,12 @@ def default_capture() -> list[CaptureSource]:
             table="core_customers",
             subject_type="source_key",
             source="core_customers",
-            subject=["customer_id", "cif", "id"],
+            subject=["customer_no", "customer_id", "cif", "id"],
             status="dnc",
-            values={"y": "denied", "n": "granted"},
-            at=["updated_at", "modified_at", "opened_at", "open_date"],
+            values={
+                k: ("granted" if v == "denied" else "denied") for k, v in _YES_NO_GRANT.items()
+            },
+            at=["changed_at", "updated_at", "modified_at", "opened_at", "open_date"],
             target="suppression",
             list_name="dnc_internal",
             method="core_flag",

@@ -22,15 +22,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from c360.consent.bulk import bulk_insert, fetch_arrow
-from c360.consent.tables import consent_subject_index, consent_subjects
-from c360.consent.vocab import now_us
+from c360.consent.bulk import bulk_insert, duck, fetch_arrow
+from c360.consent.tables import consent_index_meta, consent_subject_index, consent_subjects
+from c360.consent.vocab import fold_email_sql, now_us
 from c360.errors import C360Error
+from c360.lakehouse import Lakehouse
 from c360.store import Store
+
+LAKE_SUBJECTS = ("gold", "consent_subjects")
+LAKE_INDEX = ("gold", "consent_subject_index")
 
 INDEX_SCHEMA = pa.schema(
     [
@@ -55,7 +58,11 @@ SUBJECT_SCHEMA = pa.schema(
 def identifiers_sql(
     links: str = "gold__identity_links", customers: str = "gold__golden_customers"
 ) -> str:
-    """DuckDB SQL: (golden_id, id_type, id_value) of every current golden record."""
+    """DuckDB SQL: (golden_id, id_type, id_value) of every current golden record.
+
+    Emails appear as stored and folded (:func:`~c360.consent.vocab.fold_email`): the
+    ledger holds folded emails; a hashed vendor list may hash either form.
+    """
     return f"""
     SELECT DISTINCT golden_id, id_type, id_value FROM (
       SELECT golden_id, 'source_key' AS id_type, source || ':' || source_key AS id_value
@@ -66,6 +73,9 @@ def identifiers_sql(
       SELECT golden_id, 'golden_id', golden_id FROM {customers}
       UNION ALL
       SELECT golden_id, 'email', lower(trim(e)) FROM
+        (SELECT golden_id, unnest(emails) AS e FROM {customers}) WHERE trim(coalesce(e, '')) <> ''
+      UNION ALL
+      SELECT golden_id, 'email', {fold_email_sql("lower(trim(e))")} FROM
         (SELECT golden_id, unnest(emails) AS e FROM {customers}) WHERE trim(coalesce(e, '')) <> ''
       UNION ALL
       SELECT golden_id, 'phone', trim(p) FROM
@@ -114,13 +124,24 @@ def refresh(ws: Any) -> dict[str, int]:
                 "consent.identity_missing", f"gold.{name} does not exist; run identity first"
             )
     return refresh_from(
-        ws.store, lh.dataset("gold", "identity_links"), lh.dataset("gold", "golden_customers")
+        ws.store,
+        lh.dataset("gold", "identity_links"),
+        lh.dataset("gold", "golden_customers"),
+        lakehouse=lh,
     )
 
 
-def refresh_from(store: Store, links: Any, customers: Any) -> dict[str, int]:
-    """Rebuild from Arrow tables/datasets shaped like gold.identity_links / gold.golden_customers."""
-    con = duckdb.connect()
+def refresh_from(
+    store: Store, links: Any, customers: Any, *, lakehouse: Lakehouse | None = None
+) -> dict[str, int]:
+    """Rebuild from Arrow tables/datasets shaped like gold.identity_links / gold.golden_customers.
+
+    The store's tables are replaced in one transaction, which also stamps
+    ``consent_index_meta``; then (with a ``lakehouse``) the same rows and stamp
+    are written to ``gold.consent_subjects`` / ``gold.consent_subject_index``,
+    which the set form joins in DuckDB when their stamp matches the store's.
+    """
+    con = duck()
     try:
         con.register("gold__identity_links", links)
         con.register("gold__golden_customers", customers)
@@ -149,12 +170,27 @@ def refresh_from(store: Store, links: Any, customers: Any) -> dict[str, int]:
             ).to_arrow_table()
             conn.execute(consent_subject_index.delete())
             conn.execute(consent_subjects.delete())
-            bulk_insert(conn, consent_subject_index, full.select(INDEX_SCHEMA.names))
+            full = full.select(INDEX_SCHEMA.names)
+            bulk_insert(conn, consent_subject_index, full)
             stamp = now_us()
             subj = new_subjects.append_column(
                 "refreshed_at_us", pa.array([stamp] * new_subjects.num_rows, pa.int64())
             )
             bulk_insert(conn, consent_subjects, subj)
+            conn.execute(consent_index_meta.delete())
+            conn.execute(
+                consent_index_meta.insert(),
+                [
+                    {
+                        "id": 1,
+                        "refreshed_at_us": stamp,
+                        "subjects": new_subjects.num_rows,
+                        "identifiers": full.num_rows,
+                    }
+                ],
+            )
+        if lakehouse is not None:
+            write_lakehouse_copy(lakehouse, subj, full, stamp)
     finally:
         con.close()
     gids = pc.sum(pc.equal(full.column("id_type"), "golden_id")).as_py() or 0
@@ -163,3 +199,10 @@ def refresh_from(store: Store, links: Any, customers: Any) -> dict[str, int]:
         "identifiers": full.num_rows,
         "aliases": max(int(gids) - new_subjects.num_rows, 0),
     }
+
+
+def write_lakehouse_copy(lh: Lakehouse, subjects: pa.Table, index: pa.Table, stamp: int) -> None:
+    """Copy the rebuilt index to Delta, each table carrying the store's refresh stamp."""
+    stamp_col = pa.array([stamp] * index.num_rows, pa.int64())
+    lh.overwrite(*LAKE_INDEX, index.append_column("refreshed_at_us", stamp_col))
+    lh.overwrite(*LAKE_SUBJECTS, subjects)

@@ -4,8 +4,14 @@ The ledger (``consent_events``) and suppression entries are append-only: a
 change of mind is a new row, a correction is a new row with a later
 ``recorded_at_us``. Times are UTC epoch microseconds (see :mod:`vocab`).
 ``consent_subject_index`` and ``consent_subjects`` are *derived* from the
-identity tables and rebuilt by ``refresh_identity_index``; they are the only
-consent tables ever rewritten.
+identity tables and rebuilt by ``refresh_identity_index`` (which also copies
+them to the lakehouse and stamps ``consent_index_meta``). ``consent_current``
+is derived from the ledger: the event in force per identifier, purpose and
+channel, maintained in the same transaction as every append. The derived
+tables are the only consent tables ever rewritten.
+
+The schema is created by the frozen migration ``0100_consent``; a test checks
+that the migrated schema equals these definitions.
 """
 
 from __future__ import annotations
@@ -69,6 +75,31 @@ suppression_imports = Table(
     Column("recorded_at_us", BigInteger, nullable=False),
 )
 
+consent_current = Table(
+    "consent_current",
+    metadata,
+    Column("id_type", String(16), primary_key=True),
+    Column("id_value", String(320), primary_key=True),
+    Column("purpose", String(40), primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    Column("event_id", String(32), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("method", String(40), nullable=False),
+    Column("effective_at_us", BigInteger, nullable=False),
+    Column("recorded_at_us", BigInteger, nullable=False),
+    Column("expires_at_us", BigInteger),
+    Index("ix_consent_current_pc", "purpose", "channel"),
+)
+
+consent_index_meta = Table(
+    "consent_index_meta",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("refreshed_at_us", BigInteger, nullable=False),
+    Column("subjects", BigInteger, nullable=False),
+    Column("identifiers", BigInteger, nullable=False),
+)
+
 consent_subject_index = Table(
     "consent_subject_index",
     metadata,
@@ -129,6 +160,8 @@ gate_decisions = Table(
 
 ALL_TABLES = [
     consent_events,
+    consent_current,
+    consent_index_meta,
     suppressions,
     suppression_imports,
     consent_subject_index,

@@ -4,6 +4,8 @@ Identifiers are normalised once, here, so the ledger, suppression imports, the
 subject index and the set form all compare the same strings:
 
 - ``email``: trimmed, lower-cased, must contain one ``@`` with text either side;
+  Gmail addresses fold dots and ``+tags`` of the local part (one mailbox, and
+  the identity standardiser stores golden emails folded the same way);
 - ``phone``: E.164 via ``phonenumbers`` (US default region);
 - ``source_key``: ``<source>:<key>``;
 - ``golden_id``: trimmed.
@@ -75,7 +77,7 @@ def normalise(id_type: str, value: str) -> str:
         v = v.lower()
         if not _EMAIL.match(v):
             raise C360Error("consent.bad_identifier", f"not an email address: {value!r}")
-        return v
+        return fold_email(v)
     if id_type == "phone":
         try:
             num = phonenumbers.parse(v, "US")
@@ -87,6 +89,32 @@ def normalise(id_type: str, value: str) -> str:
     if id_type == "source_key" and ":" not in v:
         raise C360Error("consent.bad_identifier", f"source_key must be '<source>:<key>': {value!r}")
     return v
+
+
+GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+
+
+def fold_email(email: str) -> str:
+    """One form per mailbox: Gmail ignores dots and ``+tag`` in the local part.
+
+    Mirrors ``c360.identity.addresses.norm_email`` (provider rules), so a fact
+    about ``Ann.Lee+promo@gmail.com`` reaches the golden record that holds
+    ``annlee@gmail.com``. Folding only ever joins facts, never splits them.
+    """
+    local, _, domain = email.rpartition("@")
+    if domain in GMAIL_DOMAINS:
+        return local.split("+", 1)[0].replace(".", "") + "@gmail.com"
+    return email
+
+
+def fold_email_sql(expr: str) -> str:
+    """DuckDB SQL of :func:`fold_email` over a lower-cased, trimmed ``expr``."""
+    local = f"regexp_extract({expr}, '^(.*)@[^@]*$', 1)"
+    domain = f"regexp_extract({expr}, '@([^@]*)$', 1)"
+    return (
+        f"CASE WHEN {domain} IN {GMAIL_DOMAINS!r} "
+        f"THEN replace(split_part({local}, '+', 1), '.', '') || '@gmail.com' ELSE {expr} END"
+    )
 
 
 def id_hash(normalised: str) -> str:

@@ -13,8 +13,15 @@ refused when it would put into one cluster:
 * conflicting generational suffixes (Jr vs Sr);
 * a steward cannot-link between any two members.
 
-Edges are sorted by ``(-weight, record_id_l, record_id_r)``, so the result does
-not depend on input row order. Steward must-links are applied first.
+Edges are sorted by ``(epoch, -weight, record_id_l, record_id_r)``, so the
+result does not depend on input row order. Steward must-links are applied first.
+A sparse record (no first name, or neither surname nor dob) joins through its
+attachment edges only when they point at exactly one cluster.
+
+The result also names each record's *component*: the connected component of
+every edge (refused or not, and the steward constraints). Clusters never cross
+components, so a later run that re-clusters only the components a drop touches
+gets exactly what clustering everything would.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 
 from c360.identity.names import first_names_compatible
+from c360.identity.rules import ATTACH_RULES
 
 
 def dobs_compatible(a: date, b: date) -> bool:
@@ -55,6 +63,7 @@ class _Cluster:
     variants: set[str] = field(default_factory=set)
     suffixes: set[str] = field(default_factory=set)
     forbidden: set[int] = field(default_factory=set)
+    anchors: int = 0  # members that are not sparse
 
 
 def _some(xs: set[Any], ys: set[Any], ok: Callable[[Any, Any], bool]) -> bool:
@@ -98,7 +107,7 @@ def refusal(a: _Cluster, b: _Cluster, hard: frozenset[str] = CHECKED) -> str | N
 
 @dataclass
 class ClusterResult:
-    assignment: pa.Table  # record_id, cluster_key, rule, probability
+    assignment: pa.Table  # record_id, cluster_key, component, rule, probability
     refused: int
     merged: int
 
@@ -118,6 +127,16 @@ class Clusterer:
         self._ssn = cols["ssn_token"]
         self._var = cols["ssn_variants"]
         self._suffix = cols["suffix"]
+        # too sparse to stand alone: no first name, or neither surname nor dob (rules.SPARSE_SQL)
+        self._sparse = [
+            f is None or (d is None and la is None)
+            for f, d, la in zip(
+                cols.get("first_key", cols["first_name"]),
+                cols["dob"],
+                cols.get("last_key", [None] * len(self.ids)),
+                strict=True,
+            )
+        ]
 
     def singleton(self, i: int) -> _Cluster:
         c = _Cluster([i])
@@ -130,6 +149,7 @@ class Clusterer:
             c.variants.update(self._var[i] or [])
         if self._suffix[i] in ("JR", "SR"):
             c.suffixes.add(self._suffix[i])
+        c.anchors = 0 if self._sparse[i] else 1
         return c
 
     def run(
@@ -185,12 +205,18 @@ class Clusterer:
             ca.variants |= cb.variants
             ca.suffixes |= cb.suffixes
             ca.forbidden |= cb.forbidden
+            ca.anchors += cb.anchors
             clusters[ra] = ca
 
         best_rule: list[str | None] = [None] * n
         best_w = [float("-inf")] * n
         best_p: list[float | None] = [None] * n
         merged = refused = 0
+
+        def note(i: int, rule: str, w: float, p: float) -> None:
+            if w > best_w[i]:
+                best_rule[i], best_w[i], best_p[i] = rule, w, p
+
         for a, b in sorted(must):
             ia, ib = self.index.get(a), self.index.get(b)
             if ia is None or ib is None:
@@ -223,16 +249,94 @@ class Clusterer:
             )
             .to_pydict()
         )
-        for l_id, r_id, w, p, rule in zip(
+        sparse = self._sparse
+        attach: list[tuple[int, int, str, float, float]] = []
+
+        def attach_sparse() -> None:
+            """Attach each sparse record of ``attach`` to its one candidate cluster, if one."""
+            nonlocal merged, refused
+            cand: dict[int, list[tuple[int, str, float, float]]] = {}
+            for ia, ib, rule, w, p in attach:
+                if sparse[ia]:
+                    cand.setdefault(ia, []).append((ib, rule, w, p))
+                if sparse[ib]:
+                    cand.setdefault(ib, []).append((ia, rule, w, p))
+            attach.clear()
+            for s, cs in cand.items():  # an exact identifier outranks a typo'd one
+                exact = [c for c in cs if c[1] == "rare_id"]
+                cand[s] = exact or cs
+            pending = sorted(cand, key=lambda i: self.ids[i])
+            anchored_only = True
+            while pending:
+                left: list[int] = []
+                progress = False
+                for s in pending:
+                    rs = find(s)
+                    roots: dict[int, tuple[int, str, float, float]] = {}
+                    for c, rule, w, p in cand[s]:
+                        rc = find(c)
+                        if rc != rs and rc not in roots:
+                            roots[rc] = (c, rule, w, p)
+                    if not roots:  # already together through stronger edges
+                        c, rule, w, p = cand[s][0]
+                        note(s, rule, w, p)
+                        continue
+                    if anchored_only:
+                        if not any(get(rc).anchors for rc in roots):
+                            left.append(s)  # wait: a candidate may be anchored later
+                            continue
+                        roots = {rc: v for rc, v in roots.items() if get(rc).anchors}
+                    ok = [rc for rc in roots if refusal(get(rs), get(rc), self.hard) is None]
+                    if len(ok) != 1:
+                        refused += 1 if roots else 0  # ambiguous, or refused by a constraint
+                        continue
+                    c, rule, w, p = roots[ok[0]]
+                    union(rs, ok[0])
+                    merged += 1
+                    progress = True
+                    note(s, rule, w, p)
+                    note(c, rule, w, p)
+                if not progress:
+                    if not anchored_only:
+                        break
+                    anchored_only = False  # last round: sparse records among themselves
+                pending = left
+
+        comp = list(range(n))  # connected components over every edge, refused or not
+
+        def cfind(i: int) -> int:
+            while comp[i] != i:
+                comp[i] = comp[comp[i]]
+                i = comp[i]
+            return i
+
+        for a, b in must:
+            ia, ib = self.index.get(a), self.index.get(b)
+            if ia is not None and ib is not None:
+                comp[cfind(ia)] = cfind(ib)
+        for a, b in cannot:
+            ia, ib = self.index.get(a), self.index.get(b)
+            if ia is not None and ib is not None:
+                comp[cfind(ia)] = cfind(ib)
+        current = None
+        for l_id, r_id, w, p, rule, ep in zip(
             e["record_id_l"],
             e["record_id_r"],
             e["match_weight"],
             e["match_probability"],
             e["rule"],
+            e["_epoch"],
             strict=True,
         ):
+            if ep != current:
+                attach_sparse()
+                current = ep
             ia, ib = self.index.get(l_id), self.index.get(r_id)
             if ia is None or ib is None:
+                continue
+            comp[cfind(ia)] = cfind(ib)
+            if rule in ATTACH_RULES and (sparse[ia] or sparse[ib]):
+                attach.append((ia, ib, rule, w, p))
                 continue
             ra, rb = find(ia), find(ib)
             if ra != rb:
@@ -241,18 +345,24 @@ class Clusterer:
                     continue
                 union(ra, rb)
                 merged += 1
-            for i in (ia, ib):
-                if w > best_w[i]:
-                    best_rule[i], best_w[i], best_p[i] = rule, w, p
+            note(ia, rule, w, p)
+            note(ib, rule, w, p)
+        attach_sparse()
         roots = [find(i) for i in range(n)]
         key_of: dict[int, str] = {}
         for i, r in enumerate(roots):
             if r not in key_of or self.ids[i] < key_of[r]:
                 key_of[r] = self.ids[i]
+        croots = [cfind(i) for i in range(n)]
+        comp_of: dict[int, str] = {}
+        for i, r in enumerate(croots):
+            if r not in comp_of or self.ids[i] < comp_of[r]:
+                comp_of[r] = self.ids[i]
         table = pa.table(
             {
                 "record_id": self.ids,
                 "cluster_key": [key_of[r] for r in roots],
+                "component": [comp_of[r] for r in croots],
                 "rule": [r or "singleton" for r in best_rule],
                 "probability": pa.array(best_p, pa.float64()),
             }

@@ -1,9 +1,12 @@
-"""One identity run: standardise → rules + Splink → constrained clustering → ids → gold.
+"""One identity run: standardise → model → rules + Splink → constrained clustering → ids → gold.
 
-Incremental runs score only pairs touching new or changed records (or records
-holding a value whose generic status flipped) and reuse every other stored
-pair; clustering then runs over all pairs, so an incremental run and a
-``--full`` rebuild on the same data give the same clusters.
+An incremental run touches only what a drop changes: it standardises only new
+or changed silver rows (by ``row_hash``), scores only pairs touching them (or
+records holding a value whose generic/ambiguous status flipped) and reuses
+every other stored pair, re-clusters only the connected components those
+touch (:mod:`c360.identity.incremental`), and rebuilds golden records only for
+the golden ids that changed (MERGE). The result equals a ``--full`` rebuild on
+the same data.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from c360.identity import constraints, model, rules
+from c360.identity import incremental as incremental_
 from c360.identity.cluster import Clusterer
 from c360.identity.ids import assign
+from c360.identity.incremental import COMPONENTS
 from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, conform
 from c360.identity.settings import IdentitySettings, load_settings
 from c360.identity.standardise import identity_contracts, standardise
@@ -34,7 +40,7 @@ class Progress(Protocol):
     def __call__(self, task: str, done: int, total: int) -> None: ...
 
 
-STEPS = ("standardise", "rules", "model", "score", "cluster", "ids", "golden", "review")
+STEPS = ("standardise", "model", "rules", "score", "cluster", "ids", "golden", "review")
 
 
 @dataclass
@@ -94,6 +100,7 @@ def run_identity(
         return report
     cfg = ws.config.identity
     st = settings_of(ws)
+    lh = ws.lakehouse
     clock = time.perf_counter()
 
     def step(name: str) -> None:
@@ -110,34 +117,59 @@ def run_identity(
 
     silver: dict[str, tuple[Any, Any]] = {}
     for source, contract in contracts.items():
-        if ws.lakehouse.exists("silver", source):
-            silver[source] = (contract, ws.lakehouse.dataset("silver", source))
+        if lh.exists("silver", source):
+            silver[source] = (contract, lh.dataset("silver", source))
             report.sources.append(source)
         else:
             report.missing_sources.append(source)
-    party = standardise(silver, email_provider_rules=st.email_provider_rules)
+    models = ws.root / "models" / "identity"
+    loaded = model.load_model(models)
+    prev_party = read_or_empty(ws, "silver", "party_records", PARTY_RECORDS)
+    prev_status = read_or_empty(ws, "silver", "identity_generic", STATUS)
+    incremental = (
+        not full
+        and not retrain
+        and loaded is not None
+        and prev_party.num_rows > 0
+        and set(STATUS.names) <= set(prev_status.column_names)
+        and lh.exists("silver", "identity_components")
+    )
+    report.full = not incremental
+    party = standardise(
+        silver,
+        email_provider_rules=st.email_provider_rules,
+        previous=prev_party if incremental else None,
+    )
     report.records = party.num_rows
     step("standardise")
 
     con = duckdb.connect()
     con.register("party_new", party)
-    prev_party = read_or_empty(ws, "silver", "party_records", PARTY_RECORDS)
-    prev_generic = read_or_empty(ws, "silver", "identity_generic", _GENERIC)
-    models = ws.root / "models" / "identity"
-    loaded = model.load_model(models)
-    incremental = not full and loaded is not None and not retrain and prev_party.num_rows > 0
-    report.full = not incremental
     con.register("prev_party", prev_party.select(["record_id", "row_hash"]))
-    con.register("prev_generic", prev_generic)
     con.execute("CREATE TABLE party AS SELECT *, true AS is_new FROM party_new")
-    rules.detect_generic(con, cfg.generic_value_max_people, st.placeholders)
     if incremental:
         con.execute("""
-            CREATE TEMP TABLE flipped AS
-            (SELECT kind, value FROM generic EXCEPT SELECT kind, value FROM prev_generic)
-            UNION (SELECT kind, value FROM prev_generic EXCEPT SELECT kind, value FROM generic);
             UPDATE party SET is_new = false
-            WHERE (record_id, row_hash) IN (SELECT (record_id, row_hash) FROM prev_party);
+            WHERE (record_id, row_hash) IN (SELECT (record_id, row_hash) FROM prev_party)
+        """)
+    rules.detect_generic(con, cfg.generic_value_max_people, st.placeholders)
+    con.execute("CREATE OR REPLACE TABLE unusable AS SELECT kind, value FROM generic")
+    con.execute("CREATE TABLE match_input AS " + model.MATCH_INPUT_SQL)
+    if loaded is None or retrain:
+        trained = model.train(con, seed=st.seed, max_pairs=st.em_max_pairs)
+        version = model.save_model(models, trained, model.term_frequencies(con))
+        loaded = (version, trained)
+    report.model_version = loaded[0]
+    tf = model.load_term_frequencies(models, loaded[0])
+    hard = model.hard_attributes(loaded[1], st.strict_max_disagreement)
+    step("model")
+
+    rules.value_status(con, hard)
+    con.execute("CREATE TABLE value_status AS " + rules.STATUS_SQL)
+    if incremental:
+        con.register("prev_status", prev_status)
+        con.execute(f"""
+            CREATE TEMP TABLE flipped AS {rules.FLIPPED_SQL};
             UPDATE party SET is_new = true WHERE record_id IN (
                 SELECT record_id FROM id_values WHERE (kind, value) IN (SELECT (kind, value) FROM flipped));
         """)
@@ -150,17 +182,15 @@ def run_identity(
         int(row[1]),
         int(row[2]),  # type: ignore[index]
     )
-    rules.deterministic_pairs(con, incremental=False)
+    rules.deterministic_pairs(con, incremental=incremental)
+    # ambiguous values carry no evidence for Splink either (a household phone shared by
+    # John Sr and John Jr must not score a dob-less "John" record as either of them)
+    con.execute(
+        "CREATE OR REPLACE TABLE unusable AS"
+        " SELECT kind, value FROM generic UNION SELECT kind, value FROM ambiguous"
+    )
+    con.execute("CREATE OR REPLACE TABLE match_input AS " + model.MATCH_INPUT_SQL)
     step("rules")
-
-    con.execute("CREATE TABLE match_input AS " + model.MATCH_INPUT_SQL)
-    if loaded is None or retrain:
-        trained = model.train(con, seed=st.seed, max_pairs=st.em_max_pairs)
-        version = model.save_model(models, trained, model.term_frequencies(con))
-        loaded = (version, trained)
-    report.model_version = loaded[0]
-    tf = model.load_term_frequencies(models, loaded[0])
-    step("model")
 
     floor = min(cfg.thresholds.review, 0.5)
     n_input = model.count_input(con)
@@ -173,103 +203,190 @@ def run_identity(
         scored = PAIRS.empty_table()
     report.pairs_scored = scored.num_rows
     con.register("scored", scored)
-    prev_pairs = (
-        read_or_empty(ws, "silver", "identity_pairs", PAIRS) if incremental else PAIRS.empty_table()
+    fresh = conform(
+        con.sql("SELECT * FROM det_pairs UNION ALL SELECT * FROM scored").to_arrow_table(),
+        PAIRS,
+        "silver.identity_pairs",
     )
-    con.register("prev_pairs", prev_pairs)
-    pairs = con.sql("""
-        SELECT * FROM det_pairs
-        UNION ALL SELECT * FROM scored
-        UNION ALL SELECT p.* FROM prev_pairs p
-            JOIN party a ON a.record_id = p.record_id_l AND NOT a.is_new
-            JOIN party b ON b.record_id = p.record_id_r AND NOT b.is_new
-            WHERE p.rule = 'splink'
-    """).to_arrow_table()
-    pairs = conform(pairs, PAIRS, "silver.identity_pairs")
+    con.register("fresh", fresh)
+    if incremental:
+        con.register("prev_pairs", lh.dataset("silver", "identity_pairs"))
+        pairs = con.sql("""
+            SELECT * FROM fresh
+            UNION ALL SELECT p.* FROM prev_pairs p
+                JOIN party a ON a.record_id = p.record_id_l AND NOT a.is_new
+                JOIN party b ON b.record_id = p.record_id_r AND NOT b.is_new
+        """).to_arrow_table()
+        pairs = conform(pairs, PAIRS, "silver.identity_pairs")
+    else:
+        pairs = fresh
     report.pairs_total = pairs.num_rows
     step("score")
 
     must, cannot = constraints.active(ws)
-    hard = model.hard_attributes(loaded[1], st.strict_max_disagreement)
-    clusterer = Clusterer(party, hard)
-    auto = pairs.filter(
-        pa.compute.greater_equal(pairs["match_probability"], cfg.thresholds.auto_link)
-    )
+    auto_link = cfg.thresholds.auto_link
+    auto = pairs.filter(pc.greater_equal(pairs["match_probability"], auto_link))
     links_prev = read_or_empty(ws, "gold", "identity_links", IDENTITY_LINKS)
-    result = clusterer.run(auto, must=must, cannot=cannot, first_seen=first_seen(links_prev))
+    con.register("links_prev", links_prev)
+    con.execute("CREATE TABLE prev_current AS SELECT * FROM links_prev WHERE is_current")
+    if incremental:
+        con.register("prev_components", lh.dataset("silver", "identity_components"))
+        constrained = {r for pair in (*must, *cannot) for r in pair}
+        redo = incremental_.affected_records(
+            con, fresh.filter(pc.greater_equal(fresh["match_probability"], auto_link)), constrained
+        )
+        mask = pc.is_in(party["record_id"], redo["record_id"])
+        group = party.filter(mask)
+        auto = auto.filter(
+            pc.and_(
+                pc.is_in(auto["record_id_l"], redo["record_id"]),
+                pc.is_in(auto["record_id_r"], redo["record_id"]),
+            )
+        )
+    else:
+        group = party
+    con.register("group_ids", group.select(["record_id"]))
+    seen = first_seen(links_prev, group)
+    result = Clusterer(group, hard).run(auto, must=must, cannot=cannot, first_seen=seen)
     report.merges, report.merges_refused = result.merged, result.refused
     step("cluster")
 
-    current = links_prev.filter(links_prev["is_current"]) if links_prev.num_rows else links_prev
-    previous = dict(
-        zip(current["record_id"].to_pylist(), current["golden_id"].to_pylist(), strict=True)
-    )
-    issued = set(links_prev["golden_id"].to_pylist())
+    ids = result.assignment["record_id"]
+    prev_rows = con.sql(
+        "SELECT record_id, golden_id FROM prev_current SEMI JOIN group_ids USING (record_id)"
+    ).fetchall()
+    previous = {str(r): str(g) for r, g in prev_rows}
+    issued = {str(g) for (g,) in con.sql("SELECT DISTINCT golden_id FROM links_prev").fetchall()}
     members: dict[str, list[str]] = defaultdict(list)
-    for rid, key in zip(
-        result.assignment["record_id"].to_pylist(),
-        result.assignment["cluster_key"].to_pylist(),
-        strict=True,
-    ):
+    for rid, key in zip(ids.to_pylist(), result.assignment["cluster_key"].to_pylist(), strict=True):
         members[key].append(rid)
     assignment = assign(members, previous, issued, run_id=run_id, at=at)
-    gid_col = [
-        assignment.golden_of_cluster[k] for k in result.assignment["cluster_key"].to_pylist()
-    ]
-    membership = result.assignment.append_column("golden_id", pa.array(gid_col, pa.string()))
-    con.register("membership", membership)
-    con.register("links_prev", links_prev)
+    gid_col = pa.array(
+        [assignment.golden_of_cluster[k] for k in result.assignment["cluster_key"].to_pylist()],
+        pa.string(),
+    )
+    regrouped = result.assignment.append_column("golden_id", gid_col)
+    con.register("regrouped", regrouped)
+    con.execute("""
+        CREATE TABLE membership_all AS
+        SELECT record_id, golden_id, rule, probability FROM regrouped
+        UNION ALL
+        SELECT c.record_id, c.golden_id, c.rule, c.probability FROM prev_current c
+        JOIN party p USING (record_id) WHERE c.record_id NOT IN (SELECT record_id FROM group_ids)
+    """)
     links = _links(con, run_id, at)
-    report.golden_ids = len(members)
+    report.golden_ids = int(
+        con.sql("SELECT count(DISTINCT golden_id) FROM membership_all").fetchall()[0][0]
+    )
     for e in assignment.events:
         report.events[e["event_type"]] = report.events.get(e["event_type"], 0) + 1
     step("ids")
 
-    golden = golden_records(con, st.survivorship, run_id)
-    lh = ws.lakehouse
+    components = result.assignment.select(["record_id", "component"])
+    if incremental:
+        components = pa.concat_tables(
+            [
+                con.sql("""
+                    SELECT c.record_id, c.component FROM prev_components c
+                    JOIN party p USING (record_id)
+                    WHERE c.record_id NOT IN (SELECT record_id FROM group_ids)
+                """)
+                .to_arrow_table()
+                .cast(COMPONENTS),
+                components.cast(COMPONENTS),
+            ]
+        )
+        con.execute("CREATE VIEW membership AS SELECT * FROM regrouped")
+        golden = golden_records(con, st.survivorship, run_id)
+        now_ids = set(gid_col.to_pylist())
+        gone = sorted(set(previous.values()) - now_ids)
+        lh.merge(
+            "gold",
+            "golden_customers",
+            incremental_.golden_changes(golden, gone),
+            ["golden_id"],
+            batch_id=run_id,
+            delete_column="_delete",
+        )
+    else:
+        con.execute("CREATE VIEW membership AS SELECT * FROM membership_all")
+        lh.overwrite(
+            "gold",
+            "golden_customers",
+            golden_records(con, st.survivorship, run_id),
+            batch_id=run_id,
+        )
     lh.overwrite("silver", "identity_pairs", pairs, batch_id=run_id)
     lh.overwrite(
         "silver",
         "identity_generic",
-        con.sql("SELECT kind, value, people FROM generic").to_arrow_table().cast(_GENERIC),
+        con.sql("SELECT * FROM value_status").to_arrow_table().cast(STATUS),
         batch_id=run_id,
     )
+    lh.overwrite("silver", "identity_components", components.cast(COMPONENTS), batch_id=run_id)
     lh.overwrite("silver", "party_records", party, batch_id=run_id)
     lh.overwrite("gold", "identity_links", links, batch_id=run_id)
     if assignment.events:
         lh.append("gold", "identity_events", assignment.events_table(), batch_id=run_id)
     else:
         lh.ensure("gold", "identity_events", assignment.events_table().schema)
-    lh.overwrite("gold", "golden_customers", golden, batch_id=run_id)
     step("golden")
 
-    review = pairs.filter(
-        pa.compute.and_(
-            pa.compute.greater_equal(pairs["match_probability"], cfg.thresholds.review),
-            pa.compute.less(pairs["match_probability"], cfg.thresholds.auto_link),
+    band = pairs if not incremental else fresh
+    review = band.filter(
+        pc.and_(
+            pc.greater_equal(band["match_probability"], cfg.thresholds.review),
+            pc.less(band["match_probability"], auto_link),
         )
     )
-    gid_of = dict(zip(membership["record_id"].to_pylist(), gid_col, strict=True))
+    if review.num_rows:
+        con.register("review_pairs", review.select(["record_id_l", "record_id_r"]))
+        gid_of = {
+            str(r): str(g)
+            for r, g in con.sql("""
+                SELECT record_id, golden_id FROM membership_all WHERE record_id IN (
+                    SELECT record_id_l FROM review_pairs UNION SELECT record_id_r FROM review_pairs)
+            """).fetchall()
+        }
+    else:
+        gid_of = {}
     report.review_tasks_created = constraints.create_tasks(ws, review, gid_of, run_id=run_id, at=at)
     step("review")
     con.close()
     return report
 
 
-def first_seen(links: pa.Table) -> dict[str, int]:
-    """Record id → epoch (microseconds) of the first run that resolved it, from the crosswalk."""
+def first_seen(links: pa.Table, ids: pa.Table | None = None) -> dict[str, int]:
+    """Record id → epoch (microseconds) of the first run that resolved it, from the crosswalk.
+
+    ``ids``: a table with column ``record_id`` to restrict the answer to.
+    """
     if links.num_rows == 0:
         return {}
     con = duckdb.connect()
     con.register("links", links.select(["record_id", "valid_from"]))
-    rows = con.sql(
-        "SELECT record_id, CAST(epoch_us(min(valid_from)) AS BIGINT) FROM links GROUP BY 1"
-    ).fetchall()
+    con.register(
+        "ids", ids.select(["record_id"]) if ids is not None else links.select(["record_id"])
+    )
+    rows = con.sql("""
+        SELECT record_id, CAST(epoch_us(min(valid_from)) AS BIGINT) FROM links
+        SEMI JOIN ids USING (record_id) GROUP BY 1
+    """).fetchall()
     con.close()
     return {str(r): int(e) for r, e in rows}
 
 
-_GENERIC = pa.schema([("kind", pa.string()), ("value", pa.string()), ("people", pa.int64())])
+STATUS = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("value", pa.string()),
+        ("people", pa.int64()),
+        ("generic", pa.bool_()),
+        ("ambiguous", pa.bool_()),
+        ("one_person", pa.bool_()),
+    ]
+)
+"""``silver.identity_generic``: every value whose status is not the default (see rules)."""
 
 
 def _links(con: duckdb.DuckDBPyConnection, run_id: str, at: datetime) -> pa.Table:
@@ -280,7 +397,7 @@ def _links(con: duckdb.DuckDBPyConnection, run_id: str, at: datetime) -> pa.Tabl
         WITH cur AS (
             SELECT p.source, p.source_key, m.golden_id, m.rule, m.probability, p.record_id,
                    p.no_identity_reason AS reason
-            FROM party p JOIN membership m USING (record_id)
+            FROM party p JOIN membership_all m USING (record_id)
         ),
         prev_cur AS (SELECT * FROM links_prev WHERE is_current),
         keep AS (

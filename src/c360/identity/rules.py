@@ -1,4 +1,4 @@
-"""Generic-value detection and the deterministic match rules, as DuckDB SQL.
+"""Generic and ambiguous values, and the deterministic match rules, as DuckDB SQL.
 
 A value (email, phone, SSN token) held by records of more than
 ``generic_value_max_people`` distinct first names is *generic*: a household
@@ -6,47 +6,79 @@ phone, a branch number, a clerk's placeholder. Generic values carry no
 evidence — they are blanked before Splink and ignored by the rules. Detection
 is by the data's own diversity, plus the configured placeholder list.
 
+A value is *ambiguous* when two of its holders carry compatible first names
+but refusing attributes (birth dates beyond a typo, SSNs beyond a
+transposition, Jr vs Sr): a mother and daughter both called Mary on the
+household phone, a father and son on one email. Such a value cannot tell
+which of them a record without a birth date is, so the rules use it only
+between records that both carry a birth date (the clusterer then checks it),
+and never to attach a sparse record.
+
 Deterministic rules give pairs probability 1.0 and a weight above any Splink
 weight so the greedy clusterer considers them first; the clusterer's
-constraints still guard every merge.
+constraints still guard every merge. Pairs that *attach* a sparse record
+(``rare_id``, ``email_typo`` with a sparse side) get weight 1: the clusterer
+attaches a sparse record only when its candidates point at one cluster.
 """
 
 from __future__ import annotations
 
 import contextlib
+from functools import lru_cache
 
 import duckdb
+import pyarrow as pa
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 from c360.identity import names
+from c360.identity.typos import email_typos
 
 # weight of each rule's pairs; the clusterer merges in descending weight
-RULE_WEIGHTS = {"reference": 60.0, "ssn": 55.0, "email": 50.0, "phone": 45.0, "rare_id": 1.0}
+RULE_WEIGHTS = {
+    "reference": 60.0,
+    "ssn": 55.0,
+    "email": 50.0,
+    "phone": 45.0,
+    "rare_id": 1.0,
+    "email_typo": 0.5,
+}
+#: rules whose pairs with a sparse side attach that record (see :mod:`cluster`)
+ATTACH_RULES = frozenset({"rare_id", "email_typo"})
+#: values held by more records than this are never used to attach sparse records
+MAX_ATTACH_RECORDS = 20
+#: a record too sparse to stand on its own: no first name, or neither surname nor dob
+SPARSE_SQL = "({x}.first_key IS NULL OR ({x}.dob IS NULL AND {x}.last_key IS NULL))"
 
 
 def detect_generic(
     con: duckdb.DuckDBPyConnection, max_people: int, placeholders: list[str]
 ) -> None:
-    """Create table ``generic(kind, value, people)`` from table ``party``."""
+    """Create tables ``id_values``, ``value_stats`` and ``generic(kind, value, people)``."""
     con.execute("CREATE OR REPLACE TEMP TABLE placeholders(value VARCHAR)")
     if placeholders:
         con.executemany("INSERT INTO placeholders VALUES (?)", [(p,) for p in placeholders])
     con.execute(f"""
         CREATE OR REPLACE TABLE id_values AS
-        SELECT 'email' AS kind, unnest(emails) AS value, record_id, first_key FROM party
-        UNION ALL SELECT 'phone', unnest(phones), record_id, first_key FROM party
-        UNION ALL SELECT 'ssn', ssn_token, record_id, first_key FROM party WHERE ssn_token IS NOT NULL;
+        SELECT 'email' AS kind, unnest(emails) AS value, record_id, first_key, last_key FROM party
+        UNION ALL SELECT 'phone', unnest(phones), record_id, first_key, last_key FROM party
+        UNION ALL SELECT 'ssn', ssn_token, record_id, first_key, last_key FROM party
+            WHERE ssn_token IS NOT NULL;
         CREATE OR REPLACE TABLE value_stats AS
         SELECT kind, value, count(DISTINCT record_id) AS records,
                count(DISTINCT substr(first_key, 1, 3)) AS people,
-               count(DISTINCT substr(first_key, 1, 1)) AS initials
+               count(DISTINCT last_key) AS surnames
         FROM id_values GROUP BY kind, value;
+        -- a household's landline or family address (one or two surnames, up to twice the
+        -- limit of first names) is not generic: ``ambiguous`` guards its same-name members
         CREATE OR REPLACE TABLE generic AS
         SELECT kind, value, people FROM value_stats
-        WHERE people > {int(max_people)} OR value IN (SELECT value FROM placeholders);
+        WHERE (people > {int(max_people)}
+               AND NOT (surnames <= 2 AND people <= {2 * int(max_people)}))
+           OR value IN (SELECT value FROM placeholders);
     """)
 
 
+@lru_cache(maxsize=500_000)
 def _compatible(a: str | None, b: str | None) -> bool | None:
     ka, kb = names.name_key(a), names.name_key(b)
     if not ka or not kb:
@@ -54,37 +86,109 @@ def _compatible(a: str | None, b: str | None) -> bool | None:
     return names.first_names_compatible(ka, kb)
 
 
+def _compatible_batch(a: pa.Array, b: pa.Array) -> pa.Array:
+    """Vectorised over a DuckDB batch (one Python call per 2,048 rows, cached per name pair)."""
+    return pa.array(
+        [_compatible(x, y) for x, y in zip(a.to_pylist(), b.to_pylist(), strict=True)], pa.bool_()
+    )
+
+
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
-    """``first_compatible(a, b)``: the clusterer's first-name test, usable in SQL."""
+    """``first_compatible(a, b)``: the clusterer's first-name test; ``dob_ok(a, b)``: its dob test."""
     with contextlib.suppress(duckdb.CatalogException):  # already registered here
         con.create_function(
-            "first_compatible", _compatible, [VARCHAR, VARCHAR], BOOLEAN, side_effects=False
+            "first_compatible",
+            _compatible_batch,  # type: ignore[arg-type]
+            [VARCHAR, VARCHAR],
+            BOOLEAN,
+            type="arrow",
+            side_effects=False,
         )
+    con.execute("""
+        CREATE OR REPLACE MACRO dob_ok(a, b) AS
+            a = b OR abs(date_diff('day', a, b)) <= 1
+            OR (year(a) = year(b) AND month(a) = day(b) AND day(a) = month(b))
+            OR damerau_levenshtein(strftime(a, '%Y%m%d'), strftime(b, '%Y%m%d')) <= 1
+    """)
 
 
-def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
-    """Create table ``det_pairs`` with the same columns as scored pairs."""
+def _conflict_sql(hard: frozenset[str]) -> str:
+    """SQL over records ``pa``/``pb``: attributes that say they are two people."""
+    parts = ["(pa.suffix IN ('JR', 'SR') AND pb.suffix IN ('JR', 'SR') AND pa.suffix <> pb.suffix)"]
+    if "dob" in hard:
+        parts.append("(pa.dob IS NOT NULL AND pb.dob IS NOT NULL AND NOT dob_ok(pa.dob, pb.dob))")
+    if "ssn" in hard:
+        parts.append(
+            "(pa.ssn_token IS NOT NULL AND pb.ssn_token IS NOT NULL AND pa.ssn_token <> pb.ssn_token"
+            " AND NOT list_contains(pa.ssn_variants, pb.ssn_token)"
+            " AND NOT list_contains(pb.ssn_variants, pa.ssn_token))"
+        )
+    return " OR ".join(parts)
+
+
+def value_status(con: duckdb.DuckDBPyConnection, hard: frozenset[str]) -> None:
+    """Tables ``usable`` (non-generic holdings), ``ambiguous`` and ``one_person`` values.
+
+    ``hard``: the attributes the model trusts to refuse merges (see
+    :func:`c360.identity.model.hard_attributes`); only they make a value ambiguous.
+    """
     register_functions(con)
-    new = "AND (a.is_new OR b.is_new)" if incremental else ""
-    agree_name = "(a.first_key = b.first_key OR first_compatible(a.first_name, b.first_name))"
-    sparse = "({x}.first_key IS NULL OR ({x}.dob IS NULL AND {x}.last_key IS NULL))"
-    w = RULE_WEIGHTS
     con.execute(f"""
         CREATE OR REPLACE TABLE usable AS
         SELECT v.kind, v.value, v.record_id FROM id_values v
-        JOIN value_stats s USING (kind, value)
         WHERE (v.kind, v.value) NOT IN (SELECT (kind, value) FROM generic);
+        CREATE OR REPLACE TABLE small AS
+        SELECT u.kind, u.value, u.record_id FROM usable u JOIN value_stats s USING (kind, value)
+        WHERE s.records BETWEEN 2 AND {MAX_ATTACH_RECORDS};
+        -- two holders with compatible first names that cannot be one person
+        CREATE OR REPLACE TABLE ambiguous AS
+        SELECT DISTINCT a.kind, a.value FROM small a
+        JOIN small b ON a.kind = b.kind AND a.value = b.value AND a.record_id < b.record_id
+        JOIN party pa ON pa.record_id = a.record_id JOIN party pb ON pb.record_id = b.record_id
+        WHERE pa.first_key IS NOT NULL AND pb.first_key IS NOT NULL
+          AND ({_conflict_sql(hard)})
+          AND (pa.first_key = pb.first_key OR first_compatible(pa.first_name, pb.first_name));
         -- values whose holders all carry compatible first names: they point at one person
         CREATE OR REPLACE TABLE value_names AS
-        SELECT DISTINCT u.kind, u.value, p.first_name FROM usable u
-        JOIN value_stats s USING (kind, value) JOIN party p USING (record_id)
-        WHERE s.records <= 20 AND p.first_name IS NOT NULL;
+        SELECT DISTINCT s.kind, s.value, p.first_name FROM small s
+        JOIN party p USING (record_id) WHERE p.first_name IS NOT NULL;
         CREATE OR REPLACE TABLE one_person AS
-        SELECT kind, value FROM value_stats WHERE records <= 20
+        SELECT kind, value FROM value_stats WHERE records <= {MAX_ATTACH_RECORDS}
         EXCEPT
         SELECT a.kind, a.value FROM value_names a JOIN value_names b
             ON a.kind = b.kind AND a.value = b.value AND a.first_name < b.first_name
-        WHERE NOT first_compatible(a.first_name, b.first_name);
+        WHERE NOT first_compatible(a.first_name, b.first_name)
+        EXCEPT SELECT kind, value FROM ambiguous;
+    """)
+
+
+def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
+    """Create table ``det_pairs`` with the same columns as scored pairs.
+
+    Needs the tables of :func:`value_status`. ``incremental``: only pairs with a
+    side flagged ``is_new`` (joined only through the values such records hold).
+    """
+    email_typos(con)
+    # an incremental run joins only through values a new or changed record holds
+    touched = (
+        "(SELECT DISTINCT kind, value FROM id_values JOIN party USING (record_id) WHERE is_new)"
+        if incremental
+        else "(SELECT kind, value FROM value_stats)"
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TABLE touched AS {touched};
+        CREATE OR REPLACE TABLE usable_t AS SELECT * FROM usable SEMI JOIN touched USING (kind, value);
+        CREATE OR REPLACE TABLE small_t AS SELECT * FROM small SEMI JOIN touched USING (kind, value);
+        CREATE OR REPLACE TABLE email_typos_t AS SELECT * FROM email_typos
+        WHERE e1 IN (SELECT value FROM touched WHERE kind = 'email')
+           OR e2 IN (SELECT value FROM touched WHERE kind = 'email');
+    """)
+    new = "AND (a.is_new OR b.is_new)" if incremental else ""
+    agree_name = "(a.first_key = b.first_key OR first_compatible(a.first_name, b.first_name))"
+    sa, sb = SPARSE_SQL.format(x="a"), SPARSE_SQL.format(x="b")
+    both_dob = "(a.dob IS NOT NULL AND b.dob IS NOT NULL)"
+    w = RULE_WEIGHTS
+    con.execute(f"""
         CREATE OR REPLACE TABLE det_raw AS
         -- shared source references (CRM row names the core customer id)
         SELECT a.record_id AS l, b.record_id AS r, 'reference' AS rule, {w["reference"]} AS w
@@ -92,36 +196,74 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         JOIN party b ON b.record_id = a.ref WHERE true {new}
         UNION ALL
         SELECT a.record_id, b.record_id, 'ssn', {w["ssn"]}
-        FROM usable ua JOIN usable ub ON ua.kind = 'ssn' AND ub.kind = 'ssn'
+        FROM usable_t ua JOIN usable_t ub ON ua.kind = 'ssn' AND ub.kind = 'ssn'
             AND ua.value = ub.value AND ua.record_id < ub.record_id
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
         WHERE ({agree_name} OR a.dob = b.dob) {new}
         UNION ALL
         SELECT a.record_id, b.record_id, ua.kind, CASE ua.kind WHEN 'email' THEN {w["email"]}
             ELSE {w["phone"]} END
-        FROM usable ua JOIN usable ub ON ua.kind IN ('email', 'phone') AND ub.kind = ua.kind
+        FROM usable_t ua JOIN usable_t ub ON ua.kind IN ('email', 'phone') AND ub.kind = ua.kind
             AND ua.value = ub.value AND ua.record_id < ub.record_id
+        LEFT JOIN ambiguous am ON am.kind = ua.kind AND am.value = ua.value
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
-        WHERE {agree_name} AND (a.last_key = b.last_key OR a.dob = b.dob) {new}
+        WHERE {agree_name} AND (a.last_key = b.last_key OR a.dob = b.dob)
+          AND (am.value IS NULL OR {both_dob}) {new}
         UNION ALL
         -- a sparse record (no first name, or neither surname nor dob) attaches through a
-        -- non-generic identifier to holders with a compatible first name, or, without a
-        -- first name, to the holders of a value that points at one person (all its
-        -- holders' first names compatible);
-        -- the clusterer's constraints then pick its one best cluster.
+        -- non-generic, unambiguous identifier to holders with a compatible first name, or,
+        -- without a first name, to the holders of a value that points at one person;
+        -- the clusterer attaches it only if its candidates form one cluster.
         SELECT a.record_id, b.record_id, 'rare_id', {w["rare_id"]}
-        FROM usable ua JOIN value_stats s ON s.kind = ua.kind AND s.value = ua.value
-            AND s.records <= 20
-        LEFT JOIN one_person o ON o.kind = ua.kind AND o.value = ua.value
-        JOIN usable ub ON ub.kind = ua.kind AND ub.value = ua.value
+        FROM small_t ua LEFT JOIN one_person o ON o.kind = ua.kind AND o.value = ua.value
+        JOIN small_t ub ON ub.kind = ua.kind AND ub.value = ua.value
             AND ua.record_id < ub.record_id
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
-        WHERE ((({sparse.format(x="a")} OR {sparse.format(x="b")}) AND {agree_name})
-               OR (o.value IS NOT NULL AND ({sparse.format(x="a")} OR {sparse.format(x="b")}
-                                        OR {agree_name}))) {new};
+        WHERE (ua.kind, ua.value) NOT IN (SELECT (kind, value) FROM ambiguous)
+          AND ((({sa} OR {sb}) AND {agree_name})
+               OR (o.value IS NOT NULL AND ({sa} OR {sb} OR {agree_name}))) {new}
+        UNION ALL
+        -- a plausible typo of an address (c360.identity.typos) attaches a sparse record with
+        -- an agreeing first name, weaker than rare_id; a nameless one only through a
+        -- misspelt provider (same local part) to a value pointing at one person. Whole
+        -- records with such addresses are left to Splink's "one keystroke" level.
+        SELECT a.record_id, b.record_id, 'email_typo', {w["email_typo"]}
+        FROM email_typos_t t
+        JOIN usable ua ON ua.kind = 'email' AND ua.value = t.e1
+        JOIN usable ub ON ub.kind = 'email' AND ub.value = t.e2
+        JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
+        WHERE (t.e1, t.e2) NOT IN (SELECT (e1, e2) FROM email_typos JOIN ambiguous am
+                                   ON am.kind = 'email' AND am.value IN (e1, e2))
+          AND ((({sa} OR {sb}) AND {agree_name})
+               OR (split_part(t.e1, '@', 1) = split_part(t.e2, '@', 1) AND (
+                   (a.first_key IS NULL AND (ub.kind, ub.value) IN (SELECT (kind, value) FROM one_person))
+                   OR (b.first_key IS NULL AND (ua.kind, ua.value) IN (SELECT (kind, value) FROM one_person)))))
+          {new};
         CREATE OR REPLACE TABLE det_pairs AS
         SELECT least(l, r) AS record_id_l, greatest(l, r) AS record_id_r,
                max(w) AS match_weight, 1.0 AS match_probability,
-               arg_max(rule, w) AS rule, CAST(NULL AS VARCHAR) AS detail
+               first(rule ORDER BY w DESC, rule) AS rule, CAST(NULL AS VARCHAR) AS detail
         FROM det_raw WHERE l <> r GROUP BY ALL;
     """)
+
+
+STATUS_SQL = """
+    SELECT s.kind, s.value, s.people, g.value IS NOT NULL AS generic,
+        a.value IS NOT NULL AS ambiguous, o.value IS NOT NULL AS one_person
+    FROM value_stats s
+    LEFT JOIN generic g USING (kind, value) LEFT JOIN ambiguous a USING (kind, value)
+    LEFT JOIN one_person o USING (kind, value)
+    WHERE g.value IS NOT NULL OR a.value IS NOT NULL OR o.value IS NULL
+    ORDER BY kind, value
+"""
+"""Values whose status is not the default (usable, unambiguous, one person): what a later
+run compares against to find values whose status flipped."""
+
+FLIPPED_SQL = """
+    SELECT coalesce(n.kind, p.kind) AS kind, coalesce(n.value, p.value) AS value
+    FROM value_status n FULL OUTER JOIN prev_status p USING (kind, value)
+    WHERE coalesce(n.generic, false) IS DISTINCT FROM coalesce(p.generic, false)
+       OR coalesce(n.ambiguous, false) IS DISTINCT FROM coalesce(p.ambiguous, false)
+       OR coalesce(n.one_person, true) IS DISTINCT FROM coalesce(p.one_person, true)
+"""
+"""(kind, value) whose status differs between tables ``value_status`` and ``prev_status``."""

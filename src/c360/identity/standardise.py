@@ -161,9 +161,18 @@ def _address(line: Any, street: Any, city: Any, state: Any, zip_: Any) -> tuple[
 
 
 def standardise(
-    silver: dict[str, tuple[Contract, Any]], *, email_provider_rules: bool = True
+    silver: dict[str, tuple[Contract, Any]],
+    *,
+    email_provider_rules: bool = True,
+    previous: pa.Table | None = None,
 ) -> pa.Table:
-    """``silver``: source → (contract, pyarrow dataset/table of silver.<source>)."""
+    """``silver``: source → (contract, pyarrow dataset/table of silver.<source>).
+
+    With ``previous`` (the last ``silver.party_records``), a record whose mapped
+    columns hash as before (``row_hash``) is taken from it unchanged; only new
+    and changed rows go through the standardisers. The result is the same as
+    standardising everything (the standardisers are pure functions of the row).
+    """
     con = duckdb.connect()
     parts: list[str] = []
     for i, (_source, (contract, data)) in enumerate(sorted(silver.items())):
@@ -175,6 +184,18 @@ def standardise(
     if not parts:
         return PARTY_RECORDS.empty_table()
     con.execute("CREATE TABLE raw AS " + " UNION ALL BY NAME ".join(parts))
+    kept = None
+    if previous is not None and previous.num_rows:
+        con.register("previous", previous)
+        con.execute("""
+            CREATE TABLE kept_ids AS
+            SELECT p.record_id FROM previous p
+            JOIN raw r ON p.record_id = r.source || ':' || r.source_key AND p.row_hash = r.row_hash;
+            DELETE FROM raw WHERE source || ':' || source_key IN (SELECT record_id FROM kept_ids);
+        """)
+        kept = con.sql(
+            "SELECT p.* FROM previous p SEMI JOIN kept_ids k ON k.record_id = p.record_id"
+        ).to_arrow_table()
     str_ = pa.string()
     _map_distinct(
         con,
@@ -251,4 +272,7 @@ def standardise(
         ORDER BY record_id
     """).to_arrow_table()
     con.close()
-    return conform(table, PARTY_RECORDS, "silver.party_records")
+    table = conform(table, PARTY_RECORDS, "silver.party_records")
+    if kept is not None:
+        table = pa.concat_tables([conform(kept, PARTY_RECORDS, "silver.party_records"), table])
+    return table

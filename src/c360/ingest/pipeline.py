@@ -11,7 +11,7 @@ One landing file is one batch, processed exactly once:
    commit tagged with the batch id. A run killed between commits resumes: tables
    that already hold the batch are skipped, the others are written;
 4. the store marks the batch loaded with counts that reconcile:
-   ``rows_in = rows_loaded + rows_quarantined``.
+   ``rows_in = rows_loaded + rows_quarantined + rows_erased``.
 
 A contract violation stops that source (the file stays in landing, the batch
 is ``failed`` and re-runnable); other sources continue.
@@ -35,7 +35,8 @@ from c360.ingest import readers
 from c360.ingest.discovery import LandingFile, describe, discover
 from c360.ingest.report import BatchResult, IngestReport, Progress, SourceResult
 from c360.ingest.transform import PiiScan, build_tokens, scan_columns, tokenised_columns
-from c360.ingest.validate import TYPED, Header, build_typed, check_header, lit, q
+from c360.ingest.validate import Header, build_typed, check_header, lit, q
+from c360.ingest.zones import ZoneWriter, visible_columns
 from c360.store.schema import ingest_batches, pii_findings
 
 if TYPE_CHECKING:
@@ -94,8 +95,7 @@ class SourceIngest:
         self.ws = ws
         self.c = contract
         self.run_id = run_id
-        self.lh = ws.lakehouse
-        self._committed: dict[tuple[str, str], set[str]] = {}
+        self.zones = ZoneWriter(ws.lakehouse, contract, ws.tokenizer)
 
     def run(self) -> SourceResult:
         result = SourceResult(self.c.source)
@@ -166,42 +166,6 @@ class SourceIngest:
                     .values(**values)
                 )
 
-    # ------------------------------------------------------------------ lakehouse
-    def _has(self, zone: str, name: str, batch_id: str) -> bool:
-        key = (zone, name)
-        if key not in self._committed:
-            self._committed[key] = self.lh.committed_batches(zone, name)
-        return batch_id in self._committed[key]
-
-    def _write(
-        self,
-        zone: str,
-        name: str,
-        batch_id: str,
-        data: pa.Table | pa.RecordBatchReader,
-        *,
-        merge_keys: list[str] | None = None,
-        delete_column: str | None = None,
-        schema_merge: bool = False,
-    ) -> None:
-        if self._has(zone, name, batch_id):
-            return
-        if merge_keys:
-            table = data.read_all() if isinstance(data, pa.RecordBatchReader) else data
-            self.lh.merge(
-                zone, name, table, merge_keys, batch_id=batch_id, delete_column=delete_column
-            )
-        else:
-            self.lh.append(
-                zone,
-                name,
-                data,
-                batch_id=batch_id,
-                schema_merge=schema_merge,
-                raw_text=zone == "bronze",
-            )
-        self._committed[(zone, name)].add(batch_id)
-
     # ------------------------------------------------------------------ one batch
     def _batch(self, lf: LandingFile) -> BatchResult:
         t0 = time.perf_counter()
@@ -262,7 +226,7 @@ class SourceIngest:
                 f"{lf.relpath}: {len(erased)} row(s) of erased data subjects not loaded"
             )
         if tok_cols:
-            self._write_restricted(con, bid, tok_cols)
+            self.zones.restricted(con, bid, tok_cols)
         if tok_cols or text_cols:
             replaced = [name for name, _ in tok_cols] + text_cols
             con.execute(
@@ -270,7 +234,7 @@ class SourceIngest:
                 f"tok.* EXCLUDE (_row_number) FROM raw JOIN tok USING (_row_number)"
             )
             con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_tok")
-        visible = self._visible_columns(header, tok_cols)
+        visible = visible_columns(header, tok_cols)
         build_typed(
             con, lf.relpath, c, header, loaded.native, self.ws.config.ingest, hash_columns=visible
         )
@@ -296,7 +260,7 @@ class SourceIngest:
         )
         clock("validate")
         if res.rows_quarantined:
-            self._write_quarantine(con, bid, lf, cols_sql, lineage, loaded.rejects)
+            self.zones.quarantine(con, bid, lf.relpath, cols_sql, lineage, loaded.rejects)
         clock("quarantine")
         if good:
             # bronze and silver are independent commits from the same staged rows: write both at
@@ -305,7 +269,7 @@ class SourceIngest:
             with ThreadPoolExecutor(max_workers=2) as pool:
                 jobs = [
                     pool.submit(
-                        lambda cur: self._write(
+                        lambda cur: self.zones.write(
                             "bronze",
                             c.source,
                             bid,
@@ -314,7 +278,7 @@ class SourceIngest:
                         ),
                         con.cursor(),
                     ),
-                    pool.submit(self._write_silver, con.cursor(), bid, header, tok_cols, lineage),
+                    pool.submit(self.zones.silver, con.cursor(), bid, tok_cols, lineage),
                 ]
                 for job in jobs:
                     job.result()
@@ -365,124 +329,10 @@ class SourceIngest:
             con.execute("ALTER TABLE tok_kept RENAME TO tok")
         return erased
 
-    def _visible_columns(self, header: Header, tok_cols: list[tuple[str, str]]) -> list[str]:
-        tok = {name: kind for name, kind in tok_cols}
-        out: list[str] = []
-        for name in header.present + header.extra:
-            if name in tok:
-                out += [f"{name}_token", f"{name}_last4"] + (
-                    [f"{name}_variants"] if tok[name] in ("ssn", "tin") else []
-                )
-            else:
-                out.append(name)
-        return out
-
-    def _write_restricted(
-        self, con: duckdb.DuckDBPyConnection, bid: str, tok_cols: list[tuple[str, str]]
-    ) -> None:
-        keys = [k for k in self.c.key]
-        cols = [f"CAST(raw.{q(k)} AS VARCHAR) AS {q(k)}" for k in keys]
-        for name, _ in tok_cols:
-            cols += [f"raw.{q(name)}", f"tok.{q(name + '_token')}"]
-        data = con.sql(
-            f"SELECT {', '.join(cols)}, raw._row_number, {lit(bid)} AS _batch_id FROM raw JOIN tok USING (_row_number) ORDER BY raw._row_number"
-        ).to_arrow_table()
-        self._write("restricted", self.c.source, bid, data, schema_merge=True)
-
-    def _write_quarantine(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        bid: str,
-        lf: LandingFile,
-        cols_sql: str,
-        lineage: str,
-        rejects: list[readers.Reject],
-    ) -> None:
-        from c360.ingest.pii import find_pii, redact
-
-        typed_bad = con.sql(
-            f"SELECT {cols_sql}, {lineage}, _reason, CAST(NULL AS BIGINT) AS _line, CAST(NULL AS VARCHAR) AS _raw_line "
-            "FROM staged WHERE _reason IS NOT NULL ORDER BY _row_number"
-        ).to_arrow_table()
-        if rejects:
-            tk = self.ws.tokenizer.token
-            parse_bad = pa.table(
-                {
-                    "_batch_id": [bid] * len(rejects),
-                    "_source_file": [lf.relpath] * len(rejects),
-                    "_row_number": pa.array([None] * len(rejects), pa.int64()),
-                    "_ingested_at": pa.array(
-                        [datetime.now(UTC)] * len(rejects), pa.timestamp("us", tz="UTC")
-                    ),
-                    "_reason": [r.reason for r in rejects],
-                    "_line": pa.array([r.line for r in rejects], pa.int64()),
-                    "_raw_line": [redact(r.raw, find_pii(r.raw), tk) for r in rejects],
-                }
-            )
-            typed_bad = pa.concat_tables([typed_bad, parse_bad], promote_options="permissive")
-        self._write("quarantine", self.c.source, bid, typed_bad, schema_merge=True)
-
-    def _write_silver(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        bid: str,
-        header: Header,
-        tok_cols: list[tuple[str, str]],
-        lineage: str,
-    ) -> None:
-        c = self.c
-        tok = {name: kind for name, kind in tok_cols}
-        cols: list[str] = []
-        for spec in c.columns:
-            if c.cdc and spec.name == c.cdc.op_column:
-                continue
-            if spec.name in tok:
-                cols += [q(f"{spec.name}_token"), q(f"{spec.name}_last4")]
-                if tok[spec.name] in ("ssn", "tin"):
-                    cols.append(q(f"{spec.name}_variants"))
-            elif spec.tokenize:  # declared but absent from this file
-                cols += [
-                    f"CAST(NULL AS VARCHAR) AS {q(spec.name + '_token')}",
-                    f"CAST(NULL AS VARCHAR) AS {q(spec.name + '_last4')}",
-                ]
-                if spec.tokenize in ("ssn", "tin"):
-                    cols.append(f"CAST(NULL AS VARCHAR[]) AS {q(spec.name + '_variants')}")
-            else:
-                cols.append(f"{q(TYPED + spec.name)} AS {q(spec.name)}")
-        select_sql = f"SELECT {', '.join(cols)}, {lineage} FROM staged WHERE _reason IS NULL"
-        if c.mode == "events" or not c.key:
-            self._write(
-                "silver",
-                c.source,
-                bid,
-                con.sql(select_sql).to_arrow_reader(),
-            )
-            return
-        keys = ", ".join(q(TYPED + k) for k in c.key)
-        if c.cdc:
-            order = (
-                f"{q(TYPED + c.cdc.sequence_column)} DESC NULLS LAST, "
-                if c.cdc.sequence_column
-                else ""
-            ) + "_row_number DESC"
-            deletes = ", ".join(lit(d) for d in c.cdc.delete)
-            sql = (
-                f"SELECT * EXCLUDE (_k) FROM (SELECT {', '.join(cols)}, {lineage}, "
-                f"trim({q(TYPED + c.cdc.op_column)}) IN ({deletes}) AS _delete, "
-                f"row_number() OVER (PARTITION BY {keys} ORDER BY {order}) AS _k "
-                f"FROM staged WHERE _reason IS NULL) WHERE _k = 1"
-            )
-            data = con.sql(sql).to_arrow_table()
-            self._write("silver", c.source, bid, data, merge_keys=c.key, delete_column="_delete")
-        else:
-            self._write(
-                "silver", c.source, bid, con.sql(select_sql).to_arrow_table(), merge_keys=c.key
-            )
-
     def _record_pii(self, bid: str, scan: PiiScan, res: BatchResult) -> None:
         if scan.restricted:
             rows = [{**r, "source": self.c.source, "_batch_id": bid} for r in scan.restricted]
-            self._write(
+            self.zones.write(
                 "restricted", RESTRICTED_TEXT, bid, pa.Table.from_pylist(rows), schema_merge=True
             )
         if not scan.counts:

@@ -1,0 +1,62 @@
+"""What an incremental run re-clusters, and how its partial results join the stored ones.
+
+Clusters never cross the connected components of the auto-link edges (every
+edge counts, refused or not, and the steward constraints), and within a
+component the greedy clusterer sees only that component's edges. So a drop
+needs re-clustering only in the components it touches: those of new or
+changed records, of records holding a value whose status flipped, of records
+that disappeared, of steward-constrained records, and those the new edges
+reach. Every other record keeps its component, cluster and golden id as they
+are, exactly what a ``--full`` rebuild on the same data would give them.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from c360.identity.schema import GOLDEN_CUSTOMERS
+
+COMPONENTS = pa.schema([("record_id", pa.string()), ("component", pa.string())])
+
+
+def affected_records(
+    con: duckdb.DuckDBPyConnection,
+    auto_new: pa.Table,
+    constrained: set[str],
+) -> pa.Table:
+    """Record ids to re-cluster (table ``prev_components`` and ``party`` in ``con``).
+
+    ``auto_new``: auto-link edges scored or ruled this run (they touch new records).
+    """
+    con.register("auto_new", auto_new.select(["record_id_l", "record_id_r"]))
+    con.execute("CREATE OR REPLACE TEMP TABLE constrained(record_id VARCHAR)")
+    if constrained:
+        con.executemany("INSERT INTO constrained VALUES (?)", [(r,) for r in sorted(constrained)])
+    return con.sql("""
+        WITH seed AS (
+            SELECT record_id FROM party WHERE is_new
+            UNION SELECT record_id FROM prev_components
+                  WHERE record_id NOT IN (SELECT record_id FROM party)
+            UNION SELECT record_id FROM constrained
+            UNION SELECT record_id_l FROM auto_new UNION SELECT record_id_r FROM auto_new
+        ),
+        comps AS (SELECT DISTINCT c.component FROM prev_components c JOIN seed USING (record_id))
+        SELECT p.record_id FROM party p
+        LEFT JOIN prev_components c USING (record_id)
+        WHERE c.component IS NULL OR c.component IN (SELECT component FROM comps)
+        ORDER BY p.record_id
+    """).to_arrow_table()
+
+
+def golden_changes(golden: pa.Table, gone: list[str]) -> pa.Table:
+    """Rows to MERGE into ``gold.golden_customers``: rebuilt rows, and deletions of ``gone``."""
+    keep = golden.append_column("_delete", pa.array([False] * golden.num_rows, pa.bool_()))
+    nulls = {
+        f.name: pa.nulls(len(gone), f.type) if f.name != "golden_id" else pa.array(gone, f.type)
+        for f in GOLDEN_CUSTOMERS
+    }
+    drop = pa.table(nulls, schema=GOLDEN_CUSTOMERS).append_column(
+        "_delete", pa.array([True] * len(gone), pa.bool_())
+    )
+    return pa.concat_tables([keep, drop])

@@ -1,0 +1,64 @@
+"""The frozen migration 0100_consent builds exactly the tables c360.consent.tables declares."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from c360.consent.tables import ALL_TABLES
+from c360.workspace import Workspace
+
+MIGRATION = (
+    Path(__file__).parents[2] / "src/c360/store/migrations/versions/0100_consent.py"
+).resolve()
+
+
+def _declared(table, dialect):  # type: ignore[no-untyped-def]
+    cols = {
+        c.name: (c.type.compile(dialect=dialect), c.nullable, c.primary_key) for c in table.columns
+    }
+    indexes = {(ix.name, tuple(c.name for c in ix.columns)) for ix in table.indexes}
+    uniques = {(c.name,) for c in table.columns if c.unique}  # single-column UNIQUE constraints
+    return cols, indexes, uniques
+
+
+def _migrated(insp, name, dialect):  # type: ignore[no-untyped-def]
+    pk = set(insp.get_pk_constraint(name)["constrained_columns"])
+    cols = {
+        c["name"]: (c["type"].compile(dialect=dialect), c["nullable"], c["name"] in pk)
+        for c in insp.get_columns(name)
+    }
+    indexes = {
+        (ix["name"], tuple(ix["column_names"]))
+        for ix in insp.get_indexes(name)
+        if not ix.get("duplicates_constraint")
+    }
+    uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints(name)}
+    return cols, indexes, uniques
+
+
+def test_migrated_schema_equals_table_definitions(ws: Workspace) -> None:
+    ws.store.migrate()
+    engine = ws.store.engine
+    insp = inspect(engine)
+    present = set(insp.get_table_names())
+    for table in ALL_TABLES:
+        assert table.name in present, f"{table.name} missing after migrate()"
+        want = _declared(table, engine.dialect)
+        got = _migrated(insp, table.name, engine.dialect)
+        assert got[0] == want[0], f"{table.name}: columns differ"
+        assert got[1] == want[1], f"{table.name}: indexes differ"
+        assert got[2] == want[2], f"{table.name}: unique constraints differ"
+
+
+def test_migration_does_not_import_consent_code() -> None:
+    tree = ast.parse(MIGRATION.read_text())
+    imported = [
+        n.module if isinstance(n, ast.ImportFrom) else a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in (n.names if isinstance(n, ast.Import) else [n])
+    ]
+    assert imported and not [m for m in imported if m and m.startswith("c360")]
