@@ -86,7 +86,9 @@ def main() -> None:
     changed = sum(1 for r, g in before.items() if after.get(r, g) != g)
     print(
         f"identity incr.    {inc_s:8.1f} s  {inc.records} records, {inc.new_or_changed} new/changed,"
-        f" {inc.pairs_scored} pairs scored; events {inc.events};"
+        f" {inc.records - full.records} new records, {inc.records_standardised} standardised,"
+        f" {inc.pairs_scored} pairs scored, {inc.records_reclustered} re-clustered;"
+        f" events {inc.events};"
         f" existing records whose golden id changed: {changed}",
         flush=True,
     )

@@ -29,12 +29,22 @@ def test_small_world_default_profile(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 4 acceptance not reached yet: at 20k people recall is 0.962 (default) / "
-    "0.897 (hard) and precision 0.9947 / 0.9876; remove this marker when it passes",
+@pytest.mark.parametrize(
+    "hard",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the hard profile (3x every hard case) is a stress test: at 20k people "
+                "precision 0.993, recall 0.914, false-merge 0.0059; most misses are sparse "
+                "records sharing nothing with their person (ADR 0003)",
+            ),
+        ),
+    ],
+    ids=["default", "hard"],
 )
-@pytest.mark.parametrize("hard", [False, True], ids=["default", "hard"])
 def test_large_world_meets_acceptance(tmp_path: Path, hard: bool) -> None:
     m = _resolve(tmp_path / "ws", 20_000, hard=hard)
     assert m["precision"] >= 0.995, m

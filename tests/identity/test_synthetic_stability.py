@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from tests.identity.synthetic import (
 
 
 @pytest.fixture
-def two_drops(tmp_path: Path) -> tuple[Workspace, Path]:
+def two_drops(tmp_path: Path) -> Iterator[tuple[Workspace, Path]]:
     """1,000 people over 3 days: day one ingested and resolved, later drops held back."""
     ws = synthetic_workspace(tmp_path / "ws", 1000, days=3, seed=5)
     hold = tmp_path / "held"
@@ -45,6 +46,9 @@ def test_daily_drop_keeps_ids_and_incremental_equals_full(
     ws.ingest()
     report = ws.identity.run()
     assert not report.full and report.new_or_changed > 0
+    # only what the drop changed is standardised and re-clustered
+    assert 0 < report.records_standardised <= report.new_or_changed
+    assert 0 < report.records_reclustered < report.records
     after = gids(ws)
     events = [
         e

@@ -42,14 +42,16 @@ def bulk_insert(conn: Connection, table: Table, data: pa.Table) -> int:
         return 0
     cols = data.column_names
     if conn.dialect.name == "postgresql":
+        # Arrow's C++ CSV writer feeds COPY: nulls are unquoted empty fields, "" stays ""
         raw: Any = conn.connection.driver_connection
         collist = ", ".join(f'"{c}"' for c in cols)
-        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({collist}) FROM STDIN') as cp:
+        sql = f'COPY "{table.name}" ({collist}) FROM STDIN WITH (FORMAT csv)'
+        opts = pacsv.WriteOptions(include_header=False)
+        with raw.cursor() as cur, cur.copy(sql) as cp:
             for batch in data.to_batches(CHUNK):
-                for row in zip(
-                    *(batch.column(i).to_pylist() for i in range(len(cols))), strict=True
-                ):
-                    cp.write_row(row)
+                buf = io.BytesIO()
+                pacsv.write_csv(batch, buf, opts)
+                cp.write(buf.getvalue())
         return data.num_rows
     if conn.dialect.name == "sqlite":
         # the DBAPI's executemany on tuples is ~5x faster than Core with dicts

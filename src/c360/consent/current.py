@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Column, Connection, MetaData, Table, text, tuple_
+from sqlalchemy import Column, Connection, MetaData, Table, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from c360.consent.bulk import bulk_insert
+from c360.consent.bulk import bulk_insert, duck
 from c360.consent.tables import consent_current, consent_events
 
 KEY = ("id_type", "id_value", "purpose", "channel")
@@ -109,6 +109,14 @@ WHERE (excluded.effective_at_us, excluded.recorded_at_us, excluded.event_id)
 """
 
 
+_WINNERS = f"""
+SELECT {", ".join((*KEY, *VALUES))} FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY id_type, id_value, purpose, channel
+                               ORDER BY effective_at_us DESC, recorded_at_us DESC, event_id DESC) AS rn
+  FROM _ev) WHERE rn = 1
+"""
+
+
 def _fold_sql(source: str) -> str:
     cols = ", ".join((*KEY, *VALUES))
     sets = ", ".join(f"{c} = excluded.{c}" for c in VALUES)
@@ -118,29 +126,42 @@ def _fold_sql(source: str) -> str:
 def bulk_append(conn: Connection, events: pa.Table) -> int:
     """Append many ledger rows (columns of ``consent_events``) and fold them into the current table.
 
-    Rows go through a temporary staging table so the fold is one set statement;
-    all of it runs in the caller's transaction. For initial loads and benchmarks:
-    rows are not validated here (use :meth:`Ledger.append` for that).
+    The winners per key are found in DuckDB from the Arrow rows; into an empty
+    current table they are bulk-inserted, otherwise upserted through a
+    temporary staging table. All of it runs in the caller's transaction. For
+    initial loads and benchmarks: rows are not validated here (use
+    :meth:`Ledger.append` for that).
     """
     if events.num_rows == 0:
         return 0
-    cols = [c.name for c in consent_events.columns]
-    data = events.select(cols)
+    data = events.select([c.name for c in consent_events.columns])
+    bulk_insert(conn, consent_events, data)
+    con = duck()
+    try:
+        con.register("_ev", data)
+        winners = con.sql(_WINNERS).to_arrow_table()
+    finally:
+        con.close()
+    if conn.execute(select(consent_current.c.id_type).limit(1)).first() is None:
+        bulk_insert(conn, consent_current, winners)
+        return data.num_rows
+    cols = ", ".join((*KEY, *VALUES))
     if conn.dialect.name == "postgresql":
         conn.execute(
             text(
-                "CREATE TEMP TABLE _ce_stage (LIKE consent_events INCLUDING DEFAULTS) ON COMMIT DROP"
+                f"CREATE TEMP TABLE _cc_stage ON COMMIT DROP AS SELECT {cols} FROM consent_current "
+                "WITH NO DATA"
             )
         )
     else:
-        conn.execute(text("DROP TABLE IF EXISTS temp._ce_stage"))
-        conn.execute(text("CREATE TEMP TABLE _ce_stage AS SELECT * FROM consent_events WHERE 0"))
-    bulk_insert(conn, _stage_table(), data)
-    collist = ", ".join(cols)
-    conn.execute(text(f"INSERT INTO consent_events ({collist}) SELECT {collist} FROM _ce_stage"))
-    conn.execute(text(_fold_sql("_ce_stage")))
+        conn.execute(text("DROP TABLE IF EXISTS temp._cc_stage"))
+        conn.execute(
+            text(f"CREATE TEMP TABLE _cc_stage AS SELECT {cols} FROM consent_current WHERE 0")
+        )
+    bulk_insert(conn, _stage_table(), winners)
+    conn.execute(text(_fold_sql("_cc_stage")))
     if conn.dialect.name != "postgresql":
-        conn.execute(text("DROP TABLE temp._ce_stage"))
+        conn.execute(text("DROP TABLE temp._cc_stage"))
     return data.num_rows
 
 
@@ -152,4 +173,5 @@ def rebuild(conn: Connection) -> int:
 
 
 def _stage_table() -> Table:
-    return Table("_ce_stage", MetaData(), *(Column(c.name, c.type) for c in consent_events.columns))
+    cols = [consent_current.c[n] for n in (*KEY, *VALUES)]
+    return Table("_cc_stage", MetaData(), *(Column(c.name, c.type) for c in cols))

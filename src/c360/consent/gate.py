@@ -4,18 +4,20 @@ Fail closed: an unknown subject, missing data, an unreadable policy, an
 unreachable store or any unexpected failure yields a *deny* decision with a
 reason — :meth:`Gate.check` never raises, so no caller can swallow an
 exception into "allow". Facts are read by indexed keys only (subject index by
-golden_id, events by identifier, suppressions by identifier hash), three or
-four small queries per check.
+golden_id, events by identifier, suppressions by identifier hash) in one
+round trip (plus one for the contact log when activating).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from c360.consent.evaluate import (
     ContactFact,
@@ -32,25 +34,28 @@ from c360.consent.vocab import DAY_US, now_us, to_us
 from c360.errors import C360Error
 from c360.store import Store
 
-_SUBJECT = text(
-    "SELECT s.dob, s.state, i.id_type, i.id_value, i.id_hash, i.restrict_only "
-    "FROM consent_subjects s LEFT JOIN consent_subject_index i ON i.golden_id = s.golden_id "
-    "WHERE s.golden_id = :g"
-)
 _CONTACTS = text(
     "SELECT channel, purpose, outcome, contacted_at_us FROM contact_log "
     "WHERE golden_id = :g AND contacted_at_us > :lo AND contacted_at_us <= :hi AND recorded_at_us <= :k"
 )
-_EVENTS = text(
-    "SELECT e.event_id, e.id_type, e.id_value, i.restrict_only, e.purpose, e.channel, e.status, e.method, "
-    "e.effective_at_us, e.recorded_at_us, e.expires_at_us "
+# One round trip: the subject and its identifiers ('s'), the events of those
+# identifiers ('e') and the suppression entries on their hashes ('p'), in one
+# 12-column shape: kind, t1..t7 (text), flag, n1..n3 (bigint).
+_FACTS = text(
+    "SELECT 's', s.dob, s.state, i.id_type, i.id_value, i.id_hash, NULL, NULL, i.restrict_only, "
+    "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) "
+    "FROM consent_subjects s LEFT JOIN consent_subject_index i ON i.golden_id = s.golden_id "
+    "WHERE s.golden_id = :g "
+    "UNION ALL "
+    "SELECT 'e', e.event_id, e.id_type, e.id_value, e.purpose, e.channel, e.status, e.method, "
+    "i.restrict_only, e.effective_at_us, e.recorded_at_us, e.expires_at_us "
     "FROM consent_subject_index i JOIN consent_events e ON e.id_type = i.id_type AND e.id_value = i.id_value "
     "WHERE i.golden_id = :g AND e.purpose IN (:p, '*') AND e.channel IN (:c, '*') "
-    "AND e.effective_at_us <= :at AND e.recorded_at_us <= :k"
-)
-_SUPP = text(
-    "SELECT DISTINCT s.entry_id, s.list_name, s.id_hash, s.action, s.effective_at_us, s.recorded_at_us, "
-    "s.expires_at_us FROM consent_subject_index i JOIN suppressions s ON s.id_hash = i.id_hash "
+    "AND e.effective_at_us <= :at AND e.recorded_at_us <= :k "
+    "UNION ALL "
+    "SELECT 'p', s.entry_id, s.list_name, s.id_hash, s.action, NULL, NULL, NULL, NULL, "
+    "s.effective_at_us, s.recorded_at_us, s.expires_at_us "
+    "FROM consent_subject_index i JOIN suppressions s ON s.id_hash = i.id_hash "
     "WHERE i.golden_id = :g AND s.effective_at_us <= :at AND s.recorded_at_us <= :k"
 )
 
@@ -66,20 +71,23 @@ def gather(
     contacts_since_us: int | None = None,
 ) -> Facts:
     """Read the facts of one golden record from the store (as known at ``known_us``)."""
-    rows = conn.execute(_SUBJECT, {"g": golden_id}).all()
-    if not rows:
+    params = {"g": golden_id, "p": purpose, "c": channel, "at": at_us, "k": known_us}
+    rows = conn.execute(_FACTS, params).all()
+    subject = [r for r in rows if r[0] == "s"]
+    if not subject:
         return Facts(golden_id=golden_id, known=False)
-    dob = date.fromisoformat(rows[0][0]) if rows[0][0] else None
-    facts = Facts(golden_id=golden_id, known=True, dob=dob, state=rows[0][1] or None)
-    ids = [(r[2], r[3], r[4], bool(r[5])) for r in rows if r[2] is not None]
-    facts.id_types = {t for t, _, _, restrict in ids if not restrict}
-    if ids:
-        params = {"g": golden_id, "p": purpose, "c": channel, "at": at_us, "k": known_us}
-        facts.events = [
-            EventFact(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10])
-            for r in conn.execute(_EVENTS, params)
-        ]
-        facts.suppressions = [SuppressionFact(*r) for r in conn.execute(_SUPP, params)]
+    dob = date.fromisoformat(subject[0][1]) if subject[0][1] else None
+    facts = Facts(golden_id=golden_id, known=True, dob=dob, state=subject[0][2] or None)
+    facts.id_types = {r[3] for r in subject if r[3] is not None and not r[8]}
+    supp: dict[str, SuppressionFact] = {}
+    for r in rows:
+        if r[0] == "e":
+            facts.events.append(
+                EventFact(r[1], r[2], r[3], bool(r[8]), r[4], r[5], r[6], r[7], r[9], r[10], r[11])
+            )
+        elif r[0] == "p":
+            supp[r[1]] = SuppressionFact(r[1], r[2], r[3], r[4], r[9], r[10], r[11])
+    facts.suppressions = list(supp.values())
     if contacts_since_us is not None:
         facts.contacts = [
             ContactFact(*r)
@@ -88,6 +96,11 @@ def gather(
             )
         ]
     return facts
+
+
+class _Held(threading.local):
+    engine: Engine | None = None
+    conn: Connection | None = None
 
 
 class Gate:
@@ -99,6 +112,41 @@ class Gate:
         self._store = store
         self._policy = policy
         self.record_all = record_all
+        self._held = _Held()
+
+    def _read(self, store: Store, read: Callable[[Connection], Facts]) -> Facts:
+        """Run ``read`` on a connection: from the pool, or on PostgreSQL a held one.
+
+        A pooled checkout on PostgreSQL costs a pre-ping and a reset round trip,
+        tripling the latency of a one-query check; so each thread keeps one
+        autocommit connection per store (every check is one statement, one
+        snapshot). A broken held connection is dropped and the check retried
+        once on a fresh one; any other failure propagates (and denies).
+        """
+        if store.dialect != "postgresql":
+            with store.engine.connect() as conn:
+                return read(conn)
+        h = self._held
+        for attempt in (0, 1):
+            if h.conn is None or h.engine is not store.engine or h.conn.closed:
+                self.close()
+                h.conn = store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                h.engine = store.engine
+            try:
+                return read(h.conn)
+            except DBAPIError as exc:
+                self.close()
+                if attempt or not exc.connection_invalidated:
+                    raise
+        raise C360Error("consent.gate_unavailable", "unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        """Release this thread's held connection (if any)."""
+        h = self._held
+        if h.conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                h.conn.close()
+        h.conn, h.engine = None, None
 
     def check(
         self,
@@ -142,10 +190,12 @@ class Gate:
                 hours = max([*list(cp.cooldown_hours.values()), 0])
                 since = at_us - max(days * DAY_US, hours * 3_600_000_000)
             store = self._store()
-            with store.engine.connect() as conn:
-                facts = gather(
+            facts = self._read(
+                store,
+                lambda conn: gather(
                     conn, golden_id, purpose, channel, at_us, known_us, contacts_since_us=since
-                )
+                ),
+            )
             decision = evaluate(
                 policy, facts, purpose, channel, at, at_us, known_at=known_at, activation=activation
             )

@@ -104,8 +104,8 @@ def register_base(
         row = con.execute(
             "SELECT (SELECT max(refreshed_at_us) FROM _cg_subjects_lake), "
             "(SELECT max(refreshed_at_us) FROM _cg_index_lake)"
-        ).fetchone()
-        if row is not None and row[0] == stamp and (row[1] == stamp or row[1] is None):
+        ).fetchall()[0]
+        if row[0] == stamp and (row[1] == stamp or row[1] is None):
             cols = ", ".join(SUBJECT_SCHEMA.names)
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW _cg_subjects AS SELECT {cols} FROM _cg_subjects_lake"

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
-from c360.identity.schema import IDENTITY_EVENTS
+from c360.identity.schema import IDENTITY_EVENTS, IDENTITY_LINKS, conform
 
 
 def new_id(cluster_key: str, issued: set[str]) -> str:
@@ -127,3 +128,58 @@ def assign(
     for gid in sorted(set(prev_members) - still - {e["golden_id"] for e in events}):
         event("retire", gid, None, prev_members[gid], "its records are no longer present")
     return Assignment(golden, events)
+
+
+def first_seen(links: pa.Table, ids: pa.Table | None = None) -> dict[str, int]:
+    """Record id → epoch (microseconds) of the first run that resolved it, from the crosswalk.
+
+    ``ids``: a table with column ``record_id`` to restrict the answer to.
+    """
+    if links.num_rows == 0:
+        return {}
+    con = duckdb.connect()
+    con.register("links", links.select(["record_id", "valid_from"]))
+    con.register(
+        "ids", ids.select(["record_id"]) if ids is not None else links.select(["record_id"])
+    )
+    rows = con.sql("""
+        SELECT record_id, CAST(epoch_us(min(valid_from)) AS BIGINT) FROM links
+        SEMI JOIN ids USING (record_id) GROUP BY 1
+    """).fetchall()
+    con.close()
+    return {str(r): int(e) for r, e in rows}
+
+
+def crosswalk(con: duckdb.DuckDBPyConnection, run_id: str, at: datetime) -> pa.Table:
+    """The crosswalk with history: unchanged rows kept, changed rows closed and re-opened.
+
+    Reads tables ``party``, ``membership_all`` (record_id, golden_id, rule, probability)
+    and ``links_prev`` (the previous ``gold.identity_links``).
+    """
+    con.execute("SET TimeZone = 'UTC'")
+    table = con.sql(
+        """
+        WITH cur AS (
+            SELECT p.source, p.source_key, m.golden_id, m.rule, m.probability, p.record_id,
+                   p.no_identity_reason AS reason
+            FROM party p JOIN membership_all m USING (record_id)
+        ),
+        prev_cur AS (SELECT * FROM links_prev WHERE is_current),
+        keep AS (
+            SELECT pc.* FROM prev_cur pc JOIN cur c
+              ON c.record_id = pc.record_id AND c.golden_id = pc.golden_id AND c.rule = pc.rule
+        )
+        SELECT * FROM links_prev WHERE NOT is_current
+        UNION ALL SELECT * FROM keep
+        UNION ALL
+        SELECT pc.* REPLACE (false AS is_current, CAST($at AS TIMESTAMPTZ) AS valid_to)
+        FROM prev_cur pc WHERE pc.record_id NOT IN (SELECT record_id FROM keep)
+        UNION ALL
+        SELECT c.source, c.source_key, c.golden_id, c.rule, c.probability, $run_id AS run_id,
+               true AS is_current, c.record_id, c.reason, CAST($at AS TIMESTAMPTZ) AS valid_from,
+               CAST(NULL AS TIMESTAMPTZ) AS valid_to
+        FROM cur c WHERE c.record_id NOT IN (SELECT record_id FROM keep)
+        """,
+        params={"at": at, "run_id": run_id},
+    ).to_arrow_table()
+    return conform(table, IDENTITY_LINKS, "gold.identity_links")

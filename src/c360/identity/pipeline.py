@@ -25,9 +25,9 @@ import pyarrow.compute as pc
 from c360.identity import constraints, model, rules
 from c360.identity import incremental as incremental_
 from c360.identity.cluster import Clusterer
-from c360.identity.ids import assign
+from c360.identity.ids import assign, crosswalk, first_seen
 from c360.identity.incremental import COMPONENTS
-from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, conform
+from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, STATUS, conform
 from c360.identity.settings import IdentitySettings, load_settings
 from c360.identity.standardise import identity_contracts, standardise
 from c360.identity.survivorship import golden_records
@@ -53,6 +53,8 @@ class IdentityReport:
     records: int = 0
     records_without_identity: int = 0
     new_or_changed: int = 0
+    records_standardised: int = 0  # rows that went through the standardisers this run
+    records_reclustered: int = 0  # records of the components this run re-clustered
     pairs_scored: int = 0
     pairs_total: int = 0
     generic_values: int = 0
@@ -152,6 +154,9 @@ def run_identity(
             UPDATE party SET is_new = false
             WHERE (record_id, row_hash) IN (SELECT (record_id, row_hash) FROM prev_party)
         """)
+    report.records_standardised = int(
+        con.sql("SELECT count(*) FROM party WHERE is_new").fetchall()[0][0]
+    )
     rules.detect_generic(con, cfg.generic_value_max_people, st.placeholders)
     con.execute("CREATE OR REPLACE TABLE unusable AS SELECT kind, value FROM generic")
     con.execute("CREATE TABLE match_input AS " + model.MATCH_INPUT_SQL)
@@ -249,6 +254,7 @@ def run_identity(
     seen = first_seen(links_prev, group)
     result = Clusterer(group, hard).run(auto, must=must, cannot=cannot, first_seen=seen)
     report.merges, report.merges_refused = result.merged, result.refused
+    report.records_reclustered = group.num_rows
     step("cluster")
 
     ids = result.assignment["record_id"]
@@ -274,7 +280,7 @@ def run_identity(
         SELECT c.record_id, c.golden_id, c.rule, c.probability FROM prev_current c
         JOIN party p USING (record_id) WHERE c.record_id NOT IN (SELECT record_id FROM group_ids)
     """)
-    links = _links(con, run_id, at)
+    links = crosswalk(con, run_id, at)
     report.golden_ids = int(
         con.sql("SELECT count(DISTINCT golden_id) FROM membership_all").fetchall()[0][0]
     )
@@ -354,67 +360,3 @@ def run_identity(
     step("review")
     con.close()
     return report
-
-
-def first_seen(links: pa.Table, ids: pa.Table | None = None) -> dict[str, int]:
-    """Record id → epoch (microseconds) of the first run that resolved it, from the crosswalk.
-
-    ``ids``: a table with column ``record_id`` to restrict the answer to.
-    """
-    if links.num_rows == 0:
-        return {}
-    con = duckdb.connect()
-    con.register("links", links.select(["record_id", "valid_from"]))
-    con.register(
-        "ids", ids.select(["record_id"]) if ids is not None else links.select(["record_id"])
-    )
-    rows = con.sql("""
-        SELECT record_id, CAST(epoch_us(min(valid_from)) AS BIGINT) FROM links
-        SEMI JOIN ids USING (record_id) GROUP BY 1
-    """).fetchall()
-    con.close()
-    return {str(r): int(e) for r, e in rows}
-
-
-STATUS = pa.schema(
-    [
-        ("kind", pa.string()),
-        ("value", pa.string()),
-        ("people", pa.int64()),
-        ("generic", pa.bool_()),
-        ("ambiguous", pa.bool_()),
-        ("one_person", pa.bool_()),
-    ]
-)
-"""``silver.identity_generic``: every value whose status is not the default (see rules)."""
-
-
-def _links(con: duckdb.DuckDBPyConnection, run_id: str, at: datetime) -> pa.Table:
-    """The crosswalk with history: unchanged rows kept, changed rows closed and re-opened."""
-    con.execute("SET TimeZone = 'UTC'")
-    table = con.sql(
-        """
-        WITH cur AS (
-            SELECT p.source, p.source_key, m.golden_id, m.rule, m.probability, p.record_id,
-                   p.no_identity_reason AS reason
-            FROM party p JOIN membership_all m USING (record_id)
-        ),
-        prev_cur AS (SELECT * FROM links_prev WHERE is_current),
-        keep AS (
-            SELECT pc.* FROM prev_cur pc JOIN cur c
-              ON c.record_id = pc.record_id AND c.golden_id = pc.golden_id AND c.rule = pc.rule
-        )
-        SELECT * FROM links_prev WHERE NOT is_current
-        UNION ALL SELECT * FROM keep
-        UNION ALL
-        SELECT pc.* REPLACE (false AS is_current, CAST($at AS TIMESTAMPTZ) AS valid_to)
-        FROM prev_cur pc WHERE pc.record_id NOT IN (SELECT record_id FROM keep)
-        UNION ALL
-        SELECT c.source, c.source_key, c.golden_id, c.rule, c.probability, $run_id AS run_id,
-               true AS is_current, c.record_id, c.reason, CAST($at AS TIMESTAMPTZ) AS valid_from,
-               CAST(NULL AS TIMESTAMPTZ) AS valid_to
-        FROM cur c WHERE c.record_id NOT IN (SELECT record_id FROM keep)
-        """,
-        params={"at": at, "run_id": run_id},
-    ).to_arrow_table()
-    return conform(table, IDENTITY_LINKS, "gold.identity_links")

@@ -23,11 +23,11 @@ attaches a sparse record only when its candidates point at one cluster.
 
 from __future__ import annotations
 
-import contextlib
 from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import PythonUDFType
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 from c360.identity import names
@@ -95,13 +95,16 @@ def _compatible_batch(a: pa.Array, b: pa.Array) -> pa.Array:
 
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """``first_compatible(a, b)``: the clusterer's first-name test; ``dob_ok(a, b)``: its dob test."""
-    with contextlib.suppress(duckdb.CatalogException):  # already registered here
+    known = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'first_compatible'"
+    ).fetchall()[0][0]
+    if not known:
         con.create_function(
             "first_compatible",
-            _compatible_batch,  # type: ignore[arg-type]
+            _compatible_batch,
             [VARCHAR, VARCHAR],
             BOOLEAN,
-            type="arrow",
+            type=PythonUDFType.ARROW,
             side_effects=False,
         )
     con.execute("""
@@ -168,15 +171,15 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
     Needs the tables of :func:`value_status`. ``incremental``: only pairs with a
     side flagged ``is_new`` (joined only through the values such records hold).
     """
-    email_typos(con)
     # an incremental run joins only through values a new or changed record holds
     touched = (
         "(SELECT DISTINCT kind, value FROM id_values JOIN party USING (record_id) WHERE is_new)"
         if incremental
         else "(SELECT kind, value FROM value_stats)"
     )
-    con.execute(f"""
-        CREATE OR REPLACE TABLE touched AS {touched};
+    con.execute(f"CREATE OR REPLACE TABLE touched AS {touched}")
+    email_typos(con, touched_only=incremental)
+    con.execute("""
         CREATE OR REPLACE TABLE usable_t AS SELECT * FROM usable SEMI JOIN touched USING (kind, value);
         CREATE OR REPLACE TABLE small_t AS SELECT * FROM small SEMI JOIN touched USING (kind, value);
         CREATE OR REPLACE TABLE email_typos_t AS SELECT * FROM email_typos

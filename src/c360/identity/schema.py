@@ -108,6 +108,19 @@ GOLDEN_CUSTOMERS = pa.schema(
 )
 
 
+# silver.identity_generic: every value whose status is not the default (see rules.STATUS_SQL)
+STATUS = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("value", pa.string()),
+        ("people", pa.int64()),
+        ("generic", pa.bool_()),
+        ("ambiguous", pa.bool_()),
+        ("one_person", pa.bool_()),
+    ]
+)
+
+
 def conform(table: pa.Table, schema: pa.Schema, name: str) -> pa.Table:
     """Select and cast ``table`` to ``schema``; a missing column is a clear error."""
     missing = [f.name for f in schema if f.name not in table.column_names]

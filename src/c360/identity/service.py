@@ -18,10 +18,10 @@ from c360.errors import C360Error, NotFoundError
 from c360.identity import constraints, model
 from c360.identity.cluster import CHECKED, Clusterer
 from c360.identity.evaluate import evaluate_assignment
+from c360.identity.ids import first_seen
 from c360.identity.pipeline import (
     IdentityReport,
     Progress,
-    first_seen,
     read_or_empty,
     run_identity,
     settings_of,

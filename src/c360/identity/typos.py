@@ -19,11 +19,11 @@ Digits, dots and underscores of the local parts must agree in sequence
 
 from __future__ import annotations
 
-import contextlib
 from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import PythonUDFType
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR
 
 #: a misspelt domain is at least this many times rarer than the one it misspells
@@ -86,22 +86,31 @@ def _plausible_batch(a: pa.Array, b: pa.Array, sa: pa.Array, sb: pa.Array) -> pa
     )
 
 
-def email_typos(con: duckdb.DuckDBPyConnection) -> None:
+def email_typos(con: duckdb.DuckDBPyConnection, *, touched_only: bool = False) -> None:
     """Table ``email_typos(e1, e2)`` (e1 < e2) from the emails of table ``usable``.
 
     Candidates come from a symmetric-delete join (every address and its
     one-character deletions), never a cross product; :func:`plausible` decides.
+    ``touched_only``: only pairs with a side in table ``touched`` (kind, value).
     """
-    with contextlib.suppress(duckdb.CatalogException):  # already registered here
+    left = (
+        "SELECT * FROM d WHERE e IN (SELECT value FROM touched WHERE kind = 'email')"
+        if touched_only
+        else "SELECT * FROM d"
+    )
+    known = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'plausible_typo'"
+    ).fetchall()[0][0]
+    if not known:
         con.create_function(
             "plausible_typo",
-            _plausible_batch,  # type: ignore[arg-type]
+            _plausible_batch,
             [VARCHAR, VARCHAR, DOUBLE, DOUBLE],
             BOOLEAN,
-            type="arrow",
+            type=PythonUDFType.ARROW,
             side_effects=False,
         )
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TABLE email_typos AS
         WITH ev AS (
             SELECT e, regexp_replace(split_part(e, '@', 1), '[^0-9._+-]', '', 'g') AS sig,
@@ -116,8 +125,8 @@ def email_typos(con: duckdb.DuckDBPyConnection) -> None:
                                   lambda i: substr(e, 1, i - 1) || substr(e, i + 1))) FROM ev
         ),
         cand AS (
-            SELECT DISTINCT x.e AS e1, y.e AS e2 FROM d x
-            JOIN d y ON x.d = y.d AND x.sig = y.sig AND x.e < y.e
+            SELECT DISTINCT least(x.e, y.e) AS e1, greatest(x.e, y.e) AS e2
+            FROM ({left}) x JOIN d y ON x.d = y.d AND x.sig = y.sig AND x.e <> y.e
         ),
         one AS (SELECT e1, e2 FROM cand WHERE damerau_levenshtein(e1, e2) = 1)
         SELECT one.e1, one.e2 FROM one

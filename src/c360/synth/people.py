@@ -104,16 +104,27 @@ def _emails(
             f"{f}.{la}{num[i]}",
             f"{f2}{la}",
         )[pat[i]]
-    df = pl.DataFrame({"l": local.tolist(), "d": dom.tolist()})
-    df = df.with_columns(k=pl.int_range(pl.len()).over(["l", "d"]))
-    df = df.with_columns(
-        e=pl.when(pl.col("k") == 0)
-        .then(pl.col("l"))
-        .otherwise(pl.col("l") + pl.col("k").cast(pl.String))
-        + "@"
-        + pl.col("d")
+    used: set[str] = set()
+    return np.array(
+        [unique_mailbox(loc, d, used) for loc, d in zip(local, dom, strict=True)], dtype=object
     )
-    return np.array(df["e"].to_list(), dtype=object)
+
+
+def mailbox_key(local: str, domain: str) -> str:
+    """The mailbox an address delivers to: Gmail ignores dots in the local part."""
+    if domain == "gmail.com":
+        local = local.replace(".", "")
+    return f"{local.lower()}@{domain}"
+
+
+def unique_mailbox(local: str, domain: str, used: set[str]) -> str:
+    """``local@domain``, numbered on collision so no two people share a mailbox by accident."""
+    candidate, k = local, 0
+    while mailbox_key(candidate, domain) in used:
+        k += 1
+        candidate = f"{local}{k}"
+    used.add(mailbox_key(candidate, domain))
+    return f"{candidate}@{domain}"
 
 
 def generate_people(opts: SynthOptions, rng: np.random.Generator) -> pl.DataFrame:
@@ -138,7 +149,11 @@ def generate_people(opts: SynthOptions, rng: np.random.Generator) -> pl.DataFram
     age = head_age[hh] + rng.normal(0, 3, n)
     kids = j >= 2
     age[kids] = head_age[hh[kids]] - rng.uniform(20, 40, int(kids.sum()))
-    age = np.clip(age, 0.2, 98)
+    # children of young heads would come out unborn: redraw their age instead of clipping,
+    # so no artificial pile-up of identical birth dates
+    unborn = age < 0.2
+    age[unborn] = rng.uniform(0.2, 17, int(unborn.sum()))
+    age = np.minimum(age, 98)
     start = np.datetime64(opts.start_date, "D")
     dob = start - (age * 365.25).astype(np.int64).astype("timedelta64[D]")
 
@@ -200,6 +215,7 @@ def generate_people(opts: SynthOptions, rng: np.random.Generator) -> pl.DataFram
     yob = dob.astype("datetime64[Y]").astype(int) + 1970
     email = _emails(first, last, nick, yob, rng)
     email[age < 14] = ""
+    used = {mailbox_key(*e.split("@", 1)) for e in email if e}
     shared_email = np.full(n, "", dtype=object)
     couples = np.flatnonzero(partner)
     share = couples[rng.random(len(couples)) < opts.rate("shared_email_couple_rate")]
@@ -211,7 +227,7 @@ def generate_people(opts: SynthOptions, rng: np.random.Generator) -> pl.DataFram
             if rng.random() < 0.5
             else f"{last[head]}family{int(rng.integers(1, 99))}"
         )
-        shared_email[head] = shared_email[p] = f"{local}@{dom}"
+        shared_email[head] = shared_email[p] = unique_mailbox(local, dom, used)
 
     # which systems know each person (Gumbel top-k over system popularity)
     k = np.where(

@@ -1,0 +1,194 @@
+"""The data-driven constraints: ambiguous values, plausible email typos, sparse attachment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from c360.identity import rules
+from c360.identity.cluster import Clusterer
+from c360.identity.schema import PARTY_RECORDS
+from c360.identity.typos import plausible
+
+HARD = frozenset({"first_name", "dob", "ssn"})
+
+
+def _party(rows: list[dict[str, Any]]) -> pa.Table:
+    base = {f.name: None for f in PARTY_RECORDS}
+    out = []
+    for r in rows:
+        row = dict(base) | {"emails": [], "phones": [], "refs": [], "ssn_variants": []} | r
+        row["source"], row["source_key"] = row["record_id"].split(":")
+        row["first_key"] = row.get("first_key") or row.get("first_name")
+        row["last_key"] = row.get("last_key") or row.get("last_name")
+        row["email"] = row["emails"][0] if row["emails"] else None
+        row["phone"] = row["phones"][0] if row["phones"] else None
+        out.append(row)
+    return pa.Table.from_pylist(out, schema=PARTY_RECORDS)
+
+
+def _det_pairs(party: pa.Table) -> set[tuple[str, str, str]]:
+    con = duckdb.connect()
+    con.register("p", party)
+    con.execute("CREATE TABLE party AS SELECT *, true AS is_new FROM p")
+    rules.detect_generic(con, 3, [])
+    rules.value_status(con, HARD)
+    rules.deterministic_pairs(con, incremental=False)
+    return {
+        (str(a), str(b), str(r))
+        for a, b, r in con.sql("SELECT record_id_l, record_id_r, rule FROM det_pairs").fetchall()
+    }
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("fcampbbell@hotmail.com", "fcampbell@hotmail.com", True),  # doubled letter
+        ("andymnoterwick@comcast.net", "andymonterwick@comcast.net", True),  # swap
+        ("ashleytalawixk@gmail.com", "ashleytalawick@gmail.com", True),  # neighbouring key
+        ("dblackburn@gmail.com", "fblackburn@gmail.com", False),  # another initial
+        ("donnak83@gmail.com", "donnas83@gmail.com", False),  # far key: another surname
+        ("lmiller@msn.com", "lamiller@msn.com", False),  # an added letter, not a doubling
+    ],
+)
+def test_plausible_local_part_typos(a: str, b: str, expected: bool) -> None:
+    assert plausible(a, b, 100.0, 100.0) is expected
+
+
+def test_a_misspelt_provider_is_a_typo_only_of_a_much_commoner_domain() -> None:
+    assert plausible("jane.roe@gmial.com", "jane.roe@gmail.com", 1.0, 5000.0)
+    assert not plausible("jane.roe@mail.com", "jane.roe@gmail.com", 900.0, 5000.0)
+
+
+def test_a_household_phone_shared_by_two_marys_links_no_dobless_mary() -> None:
+    phone = ["+13125550101"]
+    party = _party(
+        [
+            {
+                "record_id": "core:1",
+                "first_name": "mary",
+                "last_name": "smith",
+                "dob": dt.date(1970, 3, 4),
+                "phones": phone,
+            },
+            {
+                "record_id": "core:2",
+                "first_name": "mary",
+                "last_name": "smith",
+                "dob": dt.date(2005, 8, 9),
+                "phones": phone,
+            },
+            {"record_id": "crm:1", "first_name": "mary", "last_name": "smith", "phones": phone},
+        ]
+    )
+    pairs = _det_pairs(party)
+    assert not [p for p in pairs if "crm:1" in p[:2]], pairs
+
+
+def test_one_mary_on_a_phone_still_links_by_rule() -> None:
+    phone = ["+13125550101"]
+    party = _party(
+        [
+            {
+                "record_id": "core:1",
+                "first_name": "mary",
+                "last_name": "smith",
+                "dob": dt.date(1970, 3, 4),
+                "phones": phone,
+            },
+            {
+                "record_id": "core:2",
+                "first_name": "john",
+                "last_name": "smith",
+                "dob": dt.date(1969, 8, 9),
+                "phones": phone,
+            },
+            {"record_id": "crm:1", "first_name": "mary", "last_name": "smith", "phones": phone},
+        ]
+    )
+    assert ("core:1", "crm:1", "phone") in _det_pairs(party)
+
+
+def test_a_sparse_record_with_a_typo_attaches_to_its_one_candidate() -> None:
+    party = _party(
+        [
+            {
+                "record_id": "core:1",
+                "first_name": "florence",
+                "last_name": "campbell",
+                "dob": dt.date(1989, 8, 16),
+                "emails": ["fcampbell@hotmail.com"],
+            },
+            {"record_id": "esp:1", "first_name": "florence", "emails": ["fcampbbell@hotmail.com"]},
+        ]
+    )
+    assert ("core:1", "esp:1", "email_typo") in _det_pairs(party)
+
+
+def _cluster(party: pa.Table, edges: list[tuple[str, str, str]]) -> dict[str, str]:
+    table = pa.table(
+        {
+            "record_id_l": [a for a, _, _ in edges],
+            "record_id_r": [b for _, b, _ in edges],
+            "match_weight": [rules.RULE_WEIGHTS[r] for _, _, r in edges],
+            "match_probability": [1.0] * len(edges),
+            "rule": [r for _, _, r in edges],
+        }
+    )
+    a = Clusterer(party).run(table).assignment
+    return dict(zip(a["record_id"].to_pylist(), a["cluster_key"].to_pylist(), strict=True))
+
+
+def test_a_sparse_record_pointing_at_two_clusters_stays_alone() -> None:
+    email = ["marylopez@gmail.com"]
+    party = _party(
+        [
+            {
+                "record_id": "core:1",
+                "first_name": "mary",
+                "last_name": "lopez",
+                "dob": dt.date(1974, 2, 9),
+                "emails": email,
+            },
+            {
+                "record_id": "core:2",
+                "first_name": "mary",
+                "last_name": "lopez",
+                "dob": dt.date(2001, 6, 21),
+                "emails": email,
+            },
+            {"record_id": "esp:1", "first_name": "mary", "emails": email},
+        ]
+    )
+    key = _cluster(party, [("core:1", "esp:1", "rare_id"), ("core:2", "esp:1", "rare_id")])
+    assert key["esp:1"] == "esp:1"
+    key = _cluster(party, [("core:1", "esp:1", "rare_id")])
+    assert key["esp:1"] == key["core:1"]
+
+
+def test_an_exact_identifier_outranks_a_typo() -> None:
+    party = _party(
+        [
+            {
+                "record_id": "a:1",
+                "first_name": "james",
+                "last_name": "smith",
+                "dob": dt.date(1984, 11, 26),
+                "emails": ["jsmith2@yahoo.com"],
+            },
+            {
+                "record_id": "b:1",
+                "first_name": "james",
+                "last_name": "smith",
+                "dob": dt.date(1950, 1, 2),
+                "emails": ["jsmith2@yahoo.co"],
+            },
+            {"record_id": "esp:1", "emails": ["jsmith2@yahoo.com"]},
+        ]
+    )
+    key = _cluster(party, [("a:1", "esp:1", "rare_id"), ("b:1", "esp:1", "email_typo")])
+    assert key["esp:1"] == key["a:1"] != key["b:1"]
