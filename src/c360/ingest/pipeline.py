@@ -235,12 +235,9 @@ class SourceIngest:
             )
             con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_tok")
         visible = visible_columns(header, tok_cols)
-        build_typed(
+        good, total = build_typed(
             con, lf.relpath, c, header, loaded.native, self.ws.config.ingest, hash_columns=visible
         )
-        good, total = con.execute(
-            "SELECT count(*) FILTER (WHERE _reason IS NULL), count(*) FROM staged"
-        ).fetchall()[0]
         if stream:
             loaded.rows, loaded.rejects = int(total), readers.csv_rejects(con)
             if loaded.rows == 0 and not loaded.rejects:

@@ -139,12 +139,12 @@ def build_typed(
     native: set[str],
     cfg: IngestConfig,
     hash_columns: list[str] | None = None,
-) -> None:
+) -> tuple[int, int]:
     """Create table ``staged``: every ``raw`` column, each contract column typed as
     ``__t_<name>``, ``_reason`` (NULL for a good row) and ``_row_hash``.
 
     Two projection levels: the inner one parses each value once, the outer one
-    derives the reasons from the parsed columns.
+    derives the reasons from the parsed columns. Returns ``(good rows, all rows)``.
     """
     present = set(header.present)
     selects, reasons, checks = ["raw.*"], [], []
@@ -190,24 +190,36 @@ def build_typed(
         f"CREATE OR REPLACE TABLE staged AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
         f"FROM (SELECT {', '.join(selects)} FROM raw) AS raw"
     )
-    _detect_type_change(con, file, checks, cfg)
-    if contract.key and not contract.cdc:
-        _mark_duplicate_keys(con, contract)
+    good, total, distinct = _profile(con, file, checks, cfg, contract)
+    if distinct is not None and distinct < good:
+        good -= _mark_duplicate_keys(con, contract)
+    return good, total
 
 
-def _detect_type_change(
+def _profile(
     con: duckdb.DuckDBPyConnection,
     file: str,
     checks: list[tuple[ColumnSpec, str]],
     cfg: IngestConfig,
-) -> None:
-    if not checks:
-        return
-    aggs = []
+    contract: Contract,
+) -> tuple[int, int, int | None]:
+    """One pass over ``staged``: good and total rows, distinct keys among good rows (to
+    detect duplicates), and per typed column how many values fail — a column that
+    mostly fails is a type change upstream and stops the source."""
+    aggs = ["count(*) FILTER (WHERE _reason IS NULL)", "count(*)"]
+    keyed = bool(contract.key) and not contract.cdc
+    if keyed:
+        keys = ", ".join(q(TYPED + k) for k in contract.key)
+        key = keys if len(contract.key) == 1 else f"({keys})"
+        aggs.append(f"count(DISTINCT {key}) FILTER (WHERE _reason IS NULL)")
     for spec, fail in checks:
         aggs.append(f"count(*) FILTER (WHERE {fail})")
         aggs.append(f"count({_value(spec.name)})")
     row = con.execute(f"SELECT {', '.join(aggs)} FROM staged AS raw").fetchall()[0]
+    good, total = int(row[0]), int(row[1])
+    distinct = int(row[2]) if keyed else None
+    offset = 3 if keyed else 2
+    row = row[offset:]
     for i, (spec, fail) in enumerate(checks):
         bad, nonnull = int(row[2 * i]), int(row[2 * i + 1])
         if (
@@ -232,16 +244,13 @@ def _detect_type_change(
                     "values": nonnull,
                 },
             )
+    return good, total, distinct
 
 
-def _mark_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+def _mark_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract) -> int:
+    """Quarantine every later row of a key seen earlier in the batch; returns how many."""
     keys = ", ".join(q(TYPED + k) for k in contract.key)
-    dup = con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM staged WHERE _reason IS NULL GROUP BY {keys} HAVING count(*) > 1)"
-    ).fetchall()[0]
-    if not dup[0]:
-        return
-    con.execute(
+    marked = con.execute(
         f"""
         UPDATE staged SET _reason = 'duplicate key within batch (first at row ' || d.first_row || ')'
         FROM (
@@ -251,4 +260,5 @@ def _mark_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract) -> 
         ) d
         WHERE staged._row_number = d.rn AND d.k > 1
         """
-    )
+    ).fetchall()
+    return int(marked[0][0])
