@@ -127,6 +127,9 @@ class Workspace:
         return self.lakehouse.tables()
 
     def close(self) -> None:
+        """Release held connections (the consent gate keeps one per thread on PostgreSQL)."""
+        if "consent" in self.__dict__:
+            self.consent.gate.close()
         if "store" in self.__dict__:
             self.store.dispose()
 

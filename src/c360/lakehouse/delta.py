@@ -124,7 +124,7 @@ class Lakehouse:
             schema_mode="merge" if schema_merge else None,
             partition_by=partition_by,
             commit_properties=self._props(batch_id),
-            writer_properties=RAW_TEXT_WRITER if raw_text else None,
+            **({"writer_properties": RAW_TEXT_WRITER} if raw_text else {}),
         )
         _committed()
 

@@ -136,7 +136,7 @@ def email_subscribers(
     unsub_day = np.full(n, 10**6, dtype=np.int64)
     unsub_day[old_unsub] = np.maximum(sub_day[old_unsub] + 30, -opts.history_days - 30)
     unsub_day[recent] = rng.integers(-opts.history_days, opts.days + 1, int(recent.sum()))
-    unsub_day = np.where(unsub_day <= day, 10**6, unsub_day)  # can't leave before joining
+    unsub_day = np.where(unsub_day <= sub_day, 10**6, unsub_day)  # can't leave before joining
     unsub_day[unsub_day == 0] = 1
     unsub_sec = fmt.day_seconds(opts.start_date, np.minimum(unsub_day, 10**4), rng)
     unsub_txt = np.array(fmt.timestamps(unsub_sec), dtype=object)
