@@ -30,6 +30,7 @@ from c360.errors import C360Error, NotFoundError
 from c360.lakehouse.zones import ZONES
 
 BATCH_KEY = "c360.batch_id"
+DEFAULT_WRITER = WriterProperties(compression="SNAPPY")
 RAW_TEXT_WRITER = WriterProperties(
     compression="SNAPPY", default_column_properties=ColumnProperties(dictionary_enabled=False)
 )
@@ -124,7 +125,7 @@ class Lakehouse:
             schema_mode="merge" if schema_merge else None,
             partition_by=partition_by,
             commit_properties=self._props(batch_id),
-            **({"writer_properties": RAW_TEXT_WRITER} if raw_text else {}),
+            writer_properties=RAW_TEXT_WRITER if raw_text else DEFAULT_WRITER,
         )
         _committed()
 
