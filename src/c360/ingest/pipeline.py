@@ -236,7 +236,14 @@ class SourceIngest:
             con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_tok")
         visible = visible_columns(header, tok_cols)
         good, total = build_typed(
-            con, lf.relpath, c, header, loaded.native, self.ws.config.ingest, hash_columns=visible
+            con,
+            lf.relpath,
+            c,
+            header,
+            loaded.native,
+            self.ws.config.ingest,
+            hash_columns=visible,
+            numbered=not stream,
         )
         if stream:
             loaded.rows, loaded.rejects = int(total), readers.csv_rejects(con)

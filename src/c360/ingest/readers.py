@@ -98,10 +98,9 @@ def load_csv(
             rejects_table='rej', rejects_scan='rej_scan', encoding={_sql_str(enc)},
             null_padding=false, parallel=true)"""
     if stream:
-        # row_number() OVER () is a streaming window in DuckDB: record order, no sort
-        con.execute(
-            f"CREATE OR REPLACE VIEW raw AS SELECT *, row_number() OVER () AS _row_number FROM {reader}"
-        )
+        # No _row_number here: a window function would serialise the parallel reader.
+        # The staging table's rowid gives it instead (see validate.build_typed).
+        con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {reader}")
         return Loaded(header, -1, [], set())
     con.execute(f"CREATE OR REPLACE TABLE raw_in AS SELECT * FROM {reader}")
     # A view, not a copy: rowid of a freshly loaded table is its record order.

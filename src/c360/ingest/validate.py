@@ -139,12 +139,17 @@ def build_typed(
     native: set[str],
     cfg: IngestConfig,
     hash_columns: list[str] | None = None,
+    numbered: bool = True,
 ) -> tuple[int, int]:
     """Create table ``staged``: every ``raw`` column, each contract column typed as
     ``__t_<name>``, ``_reason`` (NULL for a good row) and ``_row_hash``.
 
     Two projection levels: the inner one parses each value once, the outer one
     derives the reasons from the parsed columns. Returns ``(good rows, all rows)``.
+
+    When ``raw`` is not ``numbered`` (a CSV read in one streaming pass), the rows land
+    in table ``staged_rows`` in file order and ``staged`` is a view adding
+    ``_row_number = rowid + 1`` — numbering inside the scan would serialise it.
     """
     present = set(header.present)
     selects, reasons, checks = ["raw.*"], [], []
@@ -186,13 +191,18 @@ def build_typed(
         + ", ".join(f"raw.{q(v)}" for v in hash_columns or ["_row_number"])
         + ") >> 1 AS BIGINT)"
     )
+    target = "staged" if numbered else "staged_rows"
     con.execute(
-        f"CREATE OR REPLACE TABLE staged AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
+        f"CREATE OR REPLACE TABLE {target} AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
         f"FROM (SELECT {', '.join(selects)} FROM raw) AS raw"
     )
+    if not numbered:
+        con.execute(
+            "CREATE OR REPLACE VIEW staged AS SELECT *, rowid + 1 AS _row_number FROM staged_rows"
+        )
     good, total, distinct = _profile(con, file, checks, cfg, contract)
     if distinct is not None and distinct < good:
-        good -= _mark_duplicate_keys(con, contract)
+        good -= _mark_duplicate_keys(con, contract, numbered)
     return good, total
 
 
@@ -247,18 +257,23 @@ def _profile(
     return good, total, distinct
 
 
-def _mark_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract) -> int:
+def _mark_duplicate_keys(
+    con: duckdb.DuckDBPyConnection, contract: Contract, numbered: bool = True
+) -> int:
     """Quarantine every later row of a key seen earlier in the batch; returns how many."""
     keys = ", ".join(q(TYPED + k) for k in contract.key)
+    table, row = (
+        ("staged", "staged._row_number") if numbered else ("staged_rows", "staged_rows.rowid + 1")
+    )
     marked = con.execute(
         f"""
-        UPDATE staged SET _reason = 'duplicate key within batch (first at row ' || d.first_row || ')'
+        UPDATE {table} SET _reason = 'duplicate key within batch (first at row ' || d.first_row || ')'
         FROM (
           SELECT _row_number AS rn, first_value(_row_number) OVER w AS first_row, row_number() OVER w AS k
           FROM staged WHERE _reason IS NULL
           WINDOW w AS (PARTITION BY {keys} ORDER BY _row_number)
         ) d
-        WHERE staged._row_number = d.rn AND d.k > 1
+        WHERE {row} = d.rn AND d.k > 1
         """
     ).fetchall()
     return int(marked[0][0])
