@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/identity.py --customers 345000   # ≈1M person records
     .venv/bin/python benchmarks/identity.py --customers 20000 --hard
 
-Generates the world with two days of drops, ingests day one (``ws.ingest()``),
+Generates the world with ``--days`` daily drops, ingests day one (``ws.ingest()``),
 runs a full resolution (standardise → match → cluster → ids → golden), then
 delivers the later drops, ingests them and runs an incremental resolution.
 Prints wall time per step, peak RSS of this process (which does all the work),
@@ -32,6 +32,13 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=20_000)
     ap.add_argument("--hard", action="store_true")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument(
+        "--days",
+        type=int,
+        default=2,
+        help="daily drops after day one, delivered together as the incremental batch "
+        "(345k people: --days 8 gives about 10k new records)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the workspace folder")
     args = ap.parse_args()
     os.environ.setdefault("C360_TOKEN_KEY", "benchmark-key-0123456789abcdef0123456789")
@@ -45,7 +52,7 @@ def main() -> None:
         ws.landing_dir,
         ws.truth_dir,
         None,
-        SynthOptions(customers=args.customers, days=2, hard=args.hard, seed=args.seed),
+        SynthOptions(customers=args.customers, days=args.days, hard=args.hard, seed=args.seed),
     )
     print(f"generate          {time.perf_counter() - t:8.1f} s", flush=True)
     hold = root / "held"
