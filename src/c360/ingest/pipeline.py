@@ -96,6 +96,8 @@ class SourceIngest:
         self.c = contract
         self.run_id = run_id
         self.zones = ZoneWriter(ws.lakehouse, contract, ws.tokenizer)
+        # asked once per source run, not once per batch and path
+        self._has_tombstones = ws.governance.dsr.has_tombstones()
 
     def run(self) -> SourceResult:
         result = SourceResult(self.c.source)
@@ -296,7 +298,7 @@ class SourceIngest:
             return True  # undeclared columns are scanned for PII
         if tokenised_columns(self.c, present) or scan_columns(self.c, present, []):
             return True
-        return bool(self.ws.governance.dsr.has_tombstones())
+        return self._has_tombstones
 
     def _drop_erased(
         self, con: duckdb.DuckDBPyConnection, tok_cols: list[tuple[str, str]]
@@ -305,7 +307,7 @@ class SourceIngest:
 
         They are removed from ``raw`` before anything is written and counted as erased.
         """
-        if not self.ws.governance.dsr.has_tombstones():
+        if not self._has_tombstones:
             return set()
         cols = ["raw._row_number"] + [f"CAST(raw.{q(k)} AS VARCHAR) AS {q(k)}" for k in self.c.key]
         cols += [f"tok.{q(name + '_token')}" for name, _ in tok_cols]

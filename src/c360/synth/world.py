@@ -90,12 +90,7 @@ def generate_world(
     opts = options
     stages = [
         "people",
-        "core_customers",
-        "card_holders",
-        "loan_borrowers",
-        "policy_holders",
-        "crm_contacts",
-        "email_subscribers",
+        *PERSON_SOURCES,
         "behaviour",
         "events",
         "write",
