@@ -92,6 +92,29 @@ class IngestConfig(_Model):
     )
 
 
+class EngineConfig(_Model):
+    """The compute engine that runs stage SQL (see docs/architecture.md, "Engines")."""
+
+    name: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="duckdb: embedded, one process (laptop, tests, demo). spark: a Spark "
+        "session (local PySpark with the [spark] extra, or Databricks).",
+    )
+    memory_limit: str = Field(
+        "4GB",
+        description="Memory the engine may use before spilling (DuckDB) / driver memory (Spark).",
+    )
+    threads: int | None = Field(None, ge=1, description="Worker threads; empty = one per core.")
+    temp_directory: str = Field(".c360/tmp", description="Spill folder, relative to the workspace.")
+    time_zone: str = Field("UTC", description="Session time zone; c360 computes in UTC.")
+    spark_master: str = Field(
+        "local[2]", description="Spark master URL for a local session (ignored on Databricks)."
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict, description="Extra Spark settings, e.g. spark.sql.shuffle.partitions."
+    )
+
+
 class IdentityThresholds(_Model):
     auto_link: float = Field(0.99, description="Match probability at or above which records link.")
     review: float = Field(0.80, description="Lower bound of the steward review band.")
@@ -117,6 +140,7 @@ class Config(_Model):
     store: StoreConfig = Field(default_factory=StoreConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     extensions: dict[str, Any] = Field(
         default_factory=dict,

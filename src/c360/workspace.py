@@ -24,6 +24,7 @@ from c360.tokens import Tokenizer, create_key_file
 
 if TYPE_CHECKING:
     from c360.consent.service import ConsentService
+    from c360.engine import Engine
     from c360.governance.audit import AuditLog
     from c360.governance.service import GovernanceService
     from c360.identity.service import IdentityService
@@ -94,6 +95,24 @@ class Workspace:
         return store
 
     @cached_property
+    def engine(self) -> Engine:
+        """The compute engine of this workspace (``engine`` block of c360.yaml)."""
+        from c360.engine import EngineSettings, create_engine
+
+        cfg = self.config.engine
+        return create_engine(
+            EngineSettings(
+                name=cfg.name,
+                memory_limit=cfg.memory_limit,
+                threads=cfg.threads,
+                temp_directory=self.root / cfg.temp_directory,
+                time_zone=cfg.time_zone,
+                spark_master=cfg.spark_master,
+                spark_conf=dict(cfg.spark_conf),
+            )
+        )
+
+    @cached_property
     def tokenizer(self) -> Tokenizer:
         return Tokenizer.from_workspace(self.root / self.config.security.token_key_file)
 
@@ -130,6 +149,8 @@ class Workspace:
         """Release held connections (the consent gate keeps one per thread on PostgreSQL)."""
         if "consent" in self.__dict__:
             self.consent.gate.close()
+        if "engine" in self.__dict__:
+            self.engine.close()
         if "store" in self.__dict__:
             self.store.dispose()
 

@@ -15,7 +15,7 @@ LAYERS = [
     {"decisioning", "activation", "experiments", "kpi", "workspace", "pipeline", "scaffold"},
     {"models", "features"},
     {"identity", "consent", "governance", "ingest"},
-    {"lakehouse", "store", "tokens"},
+    {"engine", "lakehouse", "store", "tokens"},
     {"config", "errors"},
 ]
 SYNTH_ALLOWED = {"synth", "config", "errors"}

@@ -1,0 +1,25 @@
+"""The one compute seam: an :class:`Engine` interface with DuckDB and Spark adapters.
+
+Stage SQL is written once — as sqlglot expressions or in the DuckDB dialect, the
+authoring dialect — and rendered for the engine that runs it; identifiers are quoted
+by sqlglot, never by hand (:mod:`c360.engine.sql`). Settings (memory limit, spill
+directory, time zone, threads) live in one place, the ``engine`` block of c360.yaml.
+No module outside this package imports ``duckdb`` or ``pyspark`` directly; code that
+needs an engine asks the workspace (``ws.engine``) or :func:`create_engine`.
+"""
+
+from c360.engine.base import Capabilities, Engine, EngineSettings, create_engine
+from c360.engine.sql import AUTHORING_DIALECT, column, ident, literal, render, table
+
+__all__ = [
+    "AUTHORING_DIALECT",
+    "Capabilities",
+    "Engine",
+    "EngineSettings",
+    "column",
+    "create_engine",
+    "ident",
+    "literal",
+    "render",
+    "table",
+]

@@ -1,0 +1,162 @@
+"""The :class:`Engine` interface every compute adapter implements.
+
+An engine runs SQL over Arrow data and lakehouse tables and hands results back as
+Arrow. Stages depend on this interface only; which engine runs them is a setting
+(``engine.name`` in c360.yaml, ``C360_ENGINE__NAME``) or ``c360 run --engine``.
+Where engines differ, :class:`Capabilities` says so, and a stage branches on the
+flag rather than on the engine's name.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeAlias
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+from sqlglot import exp
+
+from c360.engine.sql import render
+from c360.errors import C360Error
+
+if TYPE_CHECKING:
+    from c360.lakehouse import Lakehouse
+
+ArrowData: TypeAlias = pa.Table | pa.RecordBatchReader | pads.Dataset
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do natively; stages branch on these flags, not on names."""
+
+    asof_join: bool
+    """``ASOF JOIN`` (point-in-time joins) without a window rewrite."""
+    qualify: bool
+    """``QUALIFY`` filters on window functions."""
+    python_udf: bool
+    """Cheap scalar Python functions inside SQL (false where they cross a process boundary)."""
+    in_process: bool
+    """Results are produced in this process (no cluster round trip)."""
+    splink_api: str
+    """Name of the Splink database API class for this engine."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The one place for engine settings (defaults suit a 2-core, 8 GB laptop)."""
+
+    name: str = "duckdb"
+    memory_limit: str = "4GB"
+    threads: int | None = None
+    temp_directory: Path | None = None
+    time_zone: str = "UTC"
+    spark_master: str = "local[2]"
+    spark_conf: dict[str, str] = field(default_factory=dict)
+
+
+class Engine(ABC):
+    """A SQL engine over Arrow data and lakehouse tables."""
+
+    name: ClassVar[str]
+    dialect: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+
+    # ------------------------------------------------------------------ SQL
+    def render(self, sql: str | exp.Expression) -> str:
+        """``sql`` (an expression or authoring-dialect text) in this engine's dialect."""
+        return render(sql, self.dialect)
+
+    @abstractmethod
+    def execute(self, sql: str | exp.Expression) -> None:
+        """Run a statement for its effect (``CREATE VIEW``, ``SET`` …)."""
+
+    @abstractmethod
+    def query(self, sql: str | exp.Expression) -> pa.Table:
+        """Run a query and return its result as one Arrow table."""
+
+    def scalar(self, sql: str | exp.Expression) -> Any:
+        """The single value of a one-row, one-column query (``None`` for no rows)."""
+        result = self.query(sql)
+        if result.num_rows == 0:
+            return None
+        return result.column(0)[0].as_py()
+
+    # ------------------------------------------------------------------ views
+    @abstractmethod
+    def register(self, name: str, data: ArrowData) -> None:
+        """Expose Arrow data as a temporary view ``name`` (replacing an older one)."""
+
+    @abstractmethod
+    def unregister(self, name: str) -> None:
+        """Drop the temporary view ``name`` if it exists."""
+
+    @abstractmethod
+    def views(self) -> set[str]:
+        """Names of the temporary views registered on this engine."""
+
+    def register_lakehouse(
+        self, lakehouse: Lakehouse, tables: Iterable[tuple[str, str]] | None = None
+    ) -> list[str]:
+        """Register lakehouse tables as views ``<zone>__<name>``; returns the view names."""
+        chosen = (
+            list(tables)
+            if tables is not None
+            else [(i.zone, i.name) for i in lakehouse.tables(count_rows=False)]
+        )
+        names = []
+        for zone, name in chosen:
+            view = f"{zone}__{name}"
+            self.register_delta(view, lakehouse.path(zone, name))
+            names.append(view)
+        return names
+
+    @abstractmethod
+    def register_delta(self, name: str, path: Path) -> None:
+        """Expose the current version of the Delta table at ``path`` as view ``name``."""
+
+    @contextmanager
+    def temp_views(self, **views: ArrowData) -> Iterator[Self]:
+        """Register views for the duration of a block, then drop them."""
+        for name, data in views.items():
+            self.register(name, data)
+        try:
+            yield self
+        finally:
+            for name in views:
+                self.unregister(name)
+
+    # ------------------------------------------------------------------ lifecycle
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection or session."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def create_engine(settings: EngineSettings | None = None) -> Engine:
+    """The engine named by ``settings.name`` (``duckdb`` or ``spark``)."""
+    settings = settings or EngineSettings()
+    if settings.name == "duckdb":
+        from c360.engine.duck import DuckDBEngine
+
+        return DuckDBEngine(settings)
+    if settings.name == "spark":
+        from c360.engine.spark import SparkEngine
+
+        return SparkEngine(settings)
+    raise C360Error(
+        "engine.unknown",
+        f"unknown engine {settings.name!r}; choose duckdb or spark",
+        {"engine": settings.name},
+    )

@@ -1,0 +1,151 @@
+"""The Spark adapter: the scale path (local PySpark here, Databricks in production).
+
+Locally there are no Delta jars, so lakehouse tables are read as the Parquet files of
+their current Delta version (delta-rs writes no deletion vectors, so those files are
+exactly the table). On Databricks, or wherever the Delta extension is configured,
+tables are read with ``format("delta")``. Results come back as Arrow.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+from sqlglot import exp
+
+from c360.engine.base import ArrowData, Capabilities, Engine, EngineSettings
+from c360.errors import MissingExtraError
+
+_SESSIONS: dict[tuple[Any, ...], Any] = {}
+
+
+def _spark_memory(limit: str) -> str:
+    """DuckDB-style ``4GB`` / ``512MB`` as Spark's ``4g`` / ``512m``."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?)\s*", limit, re.IGNORECASE)
+    if not m:
+        return limit
+    number, unit = float(m.group(1)), m.group(2)[0].lower()
+    return (
+        f"{int(number)}{unit}"
+        if number.is_integer()
+        else f"{int(number * 1024)}{'m' if unit == 'g' else 'k'}"
+    )
+
+
+def _session(settings: EngineSettings) -> Any:
+    """One Spark session per distinct settings for the life of the process (start-up is slow)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise MissingExtraError("pyspark", "spark") from exc
+    key = (
+        settings.spark_master,
+        settings.memory_limit,
+        settings.time_zone,
+        tuple(sorted(settings.spark_conf.items())),
+    )
+    if key in _SESSIONS:
+        return _SESSIONS[key]
+    builder = (
+        SparkSession.builder.master(settings.spark_master)
+        .appName("c360")
+        .config("spark.sql.session.timeZone", settings.time_zone)
+        .config("spark.driver.memory", _spark_memory(settings.memory_limit))
+        .config("spark.sql.shuffle.partitions", str(max(2, (settings.threads or 2) * 2)))
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.ansi.enabled", "false")
+    )
+    if settings.temp_directory is not None:
+        Path(settings.temp_directory).mkdir(parents=True, exist_ok=True)
+        builder = builder.config("spark.local.dir", str(settings.temp_directory))
+    for k, v in settings.spark_conf.items():
+        builder = builder.config(k, v)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    _SESSIONS[key] = spark
+    return spark
+
+
+class SparkEngine(Engine):
+    """SQL on a Spark session; results as Arrow."""
+
+    name = "spark"
+    dialect = "spark"
+    capabilities = Capabilities(
+        asof_join=False, qualify=False, python_udf=False, in_process=False, splink_api="SparkAPI"
+    )
+
+    def __init__(self, settings: EngineSettings) -> None:
+        super().__init__(settings)
+        self.spark = _session(settings)
+        self._views: set[str] = set()
+        extensions = str(settings.spark_conf.get("spark.sql.extensions", ""))
+        self.delta_native = "DeltaSparkSessionExtension" in extensions or bool(
+            os.environ.get("DATABRICKS_RUNTIME_VERSION")
+        )
+
+    @property
+    def session(self) -> Any:
+        """The Spark session, for Spark-only APIs (Splink's ``SparkAPI``)."""
+        return self.spark
+
+    def execute(self, sql: str | exp.Expression) -> None:
+        self.spark.sql(self.render(sql))
+
+    def query(self, sql: str | exp.Expression) -> pa.Table:
+        return self.spark.sql(self.render(sql)).toArrow()
+
+    def register(self, name: str, data: ArrowData) -> None:
+        if isinstance(data, pads.Dataset):
+            data = data.to_table()
+        elif isinstance(data, pa.RecordBatchReader):
+            data = data.read_all()
+        self.spark.createDataFrame(_plain_types(data)).createOrReplaceTempView(name)
+        self._views.add(name)
+
+    def register_delta(self, name: str, path: Path) -> None:
+        if self.delta_native:
+            self.spark.read.format("delta").load(str(path)).createOrReplaceTempView(name)
+            self._views.add(name)
+            return
+        from deltalake import DeltaTable
+
+        dt = DeltaTable(str(path))
+        files = dt.file_uris()
+        if not files:
+            self.register(name, dt.to_pyarrow_dataset().schema.empty_table())
+            return
+        self.spark.read.parquet(*files).createOrReplaceTempView(name)
+        self._views.add(name)
+
+    def unregister(self, name: str) -> None:
+        if name in self._views:
+            self.spark.catalog.dropTempView(name)
+            self._views.discard(name)
+
+    def views(self) -> set[str]:
+        return set(self._views)
+
+    def close(self) -> None:
+        """Drop this engine's views; the session itself lives for the process."""
+        for name in list(self._views):
+            self.unregister(name)
+
+
+def _plain_types(table: pa.Table) -> pa.Table:
+    """Arrow view and large types Spark's converter does not take, cast to their plain forms."""
+    fields = []
+    for f in table.schema:
+        t = f.type
+        if pa.types.is_string_view(t) or pa.types.is_large_string(t):
+            t = pa.string()
+        elif pa.types.is_binary_view(t) or pa.types.is_large_binary(t):
+            t = pa.binary()
+        fields.append(pa.field(f.name, t, f.nullable))
+    schema = pa.schema(fields)
+    return table if schema == table.schema else table.cast(schema)
