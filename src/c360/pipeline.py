@@ -69,7 +69,22 @@ def available_stages() -> list[tuple[str, Any]]:
     return out
 
 
-def run_pipeline(ws: Workspace, progress: Progress | None = None) -> RunReport:
+def run_pipeline(
+    ws: Workspace, progress: Progress | None = None, only: list[str] | None = None
+) -> RunReport:
+    """Run the stages in order; ``only`` restricts the run to the named stages (one
+    Databricks job task per stage calls ``c360 run --stage NAME``)."""
+    chosen = available_stages()
+    if only:
+        known = [name for name, _ in chosen]
+        unknown = sorted(set(only) - set(known))
+        if unknown:
+            raise C360Error(
+                "run.unknown_stage",
+                f"unknown stage {', '.join(unknown)}; stages are {', '.join(known)}",
+                {"unknown": unknown, "stages": known},
+            )
+        chosen = [(name, fn) for name, fn in chosen if name in only]
     report = RunReport(run_id=new_run_id())
     with ws.store.begin() as conn:
         conn.execute(
@@ -82,7 +97,7 @@ def run_pipeline(ws: Workspace, progress: Progress | None = None) -> RunReport:
             )
         )
     status = "succeeded"
-    for name, fn in available_stages():
+    for name, fn in chosen:
         t0 = time.perf_counter()
         try:
             summary = fn(ws, report.run_id, progress) or {}

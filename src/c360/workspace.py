@@ -136,11 +136,13 @@ class Workspace:
 
         return ingest(self, sources=sources, run_id=run_id, progress=progress)
 
-    def run(self, *, progress: Progress | None = None) -> RunReport:
-        """Run every stage of the pipeline in order as one recorded run."""
+    def run(
+        self, *, progress: Progress | None = None, stages: list[str] | None = None
+    ) -> RunReport:
+        """Run every stage of the pipeline (or only ``stages``) in order as one recorded run."""
         from c360.pipeline import run_pipeline
 
-        return run_pipeline(self, progress=progress)
+        return run_pipeline(self, progress=progress, only=stages)
 
     def tables(self) -> list[TableInfo]:
         return self.lakehouse.tables()

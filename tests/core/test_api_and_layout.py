@@ -11,7 +11,7 @@ SRC = Path(c360.__file__).parent
 
 # DESIGN.md §3, top to bottom; a module may import its own layer or lower ones.
 LAYERS = [
-    {"cli", "api", "console", "demo", "__main__", "__init__"},
+    {"cli", "api", "console", "demo", "deploy", "__main__", "__init__"},
     {"decisioning", "activation", "experiments", "kpi", "workspace", "pipeline", "scaffold"},
     {"models", "features"},
     {"identity", "consent", "governance", "ingest"},

@@ -120,11 +120,21 @@ def _print_ingest(report) -> None:  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def run(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+def run(
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+    stage: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stage",
+            help="Run only this stage (repeatable), e.g. --stage identity; default: every stage.",
+        ),
+    ] = None,
+) -> None:
     """Run every pipeline stage in order (ingest → identity → consent …) as one recorded run."""
     ws = open_workspace(workspace)
     with progress_bar(not json) as cb:
-        report = ws.run(progress=cb)
+        report = ws.run(progress=cb, stages=stage or None)
     if json:
         print_json(report.to_dict())
     else:

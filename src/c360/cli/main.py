@@ -53,6 +53,7 @@ GROUPS = [
     ("dsr", "c360.cli.dsr"),
     ("retention", "c360.cli.retention"),
     ("catalog", "c360.cli.catalog"),
+    ("deploy", "c360.cli.deploy"),
 ]
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from sqlglot import exp
+
 from c360.governance.classification import Catalogue
 from c360.governance.policy import rule_for
 from c360.governance.settings import GovernanceSettings
@@ -64,10 +66,19 @@ def _rule_sql(rule: str, t: str, s: GovernanceSettings) -> str:
 
 
 def _ident(*parts: str) -> str:
-    return ".".join(f"`{p}`" if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", p) else p for p in parts)
+    """A dotted name, each part quoted by sqlglot where Databricks needs it."""
+    return ".".join(exp.to_identifier(p).sql(dialect="databricks") for p in parts)
 
 
-def generate(catalogue: Catalogue, s: GovernanceSettings) -> dict[str, str]:
+def _comment(text: str) -> str:
+    return exp.Literal.string(text).sql(dialect="databricks")
+
+
+def generate(
+    catalogue: Catalogue, s: GovernanceSettings, *, existing_only: bool = False
+) -> dict[str, str]:
+    """SQL files by name. ``existing_only`` keeps the tables the pipeline has produced
+    (a deployment), leaving out tables that are only declared."""
     uc = s.unity_catalog
     gov = _ident(uc.catalog, uc.governance_schema)
     groups = [
@@ -79,11 +90,22 @@ def generate(catalogue: Catalogue, s: GovernanceSettings) -> dict[str, str]:
     fn_sql: list[str] = []
     masks: list[str] = []
     filters: list[str] = []
+    comments: list[str] = []
     for entry in catalogue.entries():
+        if existing_only and not entry.exists:
+            continue
         zone, _, name = entry.table.partition(".")
         types = {c: sql_type(t) for c, t in entry.types.items()}
         table = _ident(uc.catalog, zone, name)
+        owner = entry.owner or "unassigned"
+        comments.append(
+            f"COMMENT ON TABLE {table} IS {_comment(f'c360 {zone} table; owner {owner}')};"
+        )
         for col, info in sorted(entry.columns.items()):
+            comments.append(
+                f"ALTER TABLE {table} ALTER COLUMN {_ident(col)} COMMENT "
+                f"{_comment(f'class: {info.effective}')};"
+            )
             t = types.get(col, "STRING")
             rules = tuple(rule_for(s.roles[r], p, col, info.effective) for r, p, _ in groups)
             if all(x == "clear" for x in rules):
@@ -151,4 +173,5 @@ def generate(catalogue: Catalogue, s: GovernanceSettings) -> dict[str, str]:
         "20_column_masks.sql": HEADER + "\n".join(masks) + "\n",
         "30_row_filters.sql": HEADER + "\n".join(filters) + "\n",
         "40_grants.sql": HEADER + "\n".join(grants) + "\n",
+        "50_comments.sql": HEADER + "\n".join(comments) + "\n",
     }

@@ -1,0 +1,1 @@
+"""Deployment targets generated from a workspace (``c360 deploy databricks``)."""
