@@ -25,6 +25,7 @@ from c360.tokens import Tokenizer, create_key_file
 if TYPE_CHECKING:
     from c360.consent.service import ConsentService
     from c360.engine import Engine
+    from c360.decisioning.service import DecisioningService
     from c360.governance.audit import AuditLog
     from c360.governance.service import GovernanceService
     from c360.identity.service import IdentityService
@@ -44,6 +45,7 @@ class Workspace:
         consent: ConsentService
         governance: GovernanceService
         audit: AuditLog
+        decisioning: DecisioningService
 
     def __init__(self, root: str | Path | None = None, config: Config | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
@@ -192,5 +194,6 @@ Workspace.identity = _hook("c360.identity.service:IdentityService")  # type: ign
 Workspace.consent = _hook("c360.consent.service:ConsentService")  # type: ignore[attr-defined]
 Workspace.governance = _hook("c360.governance.service:GovernanceService")  # type: ignore[attr-defined]
 Workspace.audit = _hook("c360.governance.audit:AuditLog")  # type: ignore[attr-defined]
-for _name in ("identity", "consent", "governance", "audit"):
+Workspace.decisioning = _hook("c360.decisioning.service:DecisioningService")  # type: ignore[attr-defined]
+for _name in ("identity", "consent", "governance", "audit", "decisioning"):
     getattr(Workspace, _name).__set_name__(Workspace, _name)

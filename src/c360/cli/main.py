@@ -54,6 +54,7 @@ GROUPS = [
     ("retention", "c360.cli.retention"),
     ("catalog", "c360.cli.catalog"),
     ("deploy", "c360.cli.deploy"),
+    ("audience", "c360.cli.audience"),
 ]
 
 

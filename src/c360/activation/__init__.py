@@ -1,0 +1,1 @@
+"""c360.activation (see docs/decisioning.md)."""

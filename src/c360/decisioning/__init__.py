@@ -1,0 +1,4 @@
+"""Decisioning: audiences, triggers, the action catalogue, the next-best-action agent, HITL, decision log.
+
+Use it through the workspace: ``ws.decisioning.audiences.build(...)``. See docs/decisioning.md.
+"""

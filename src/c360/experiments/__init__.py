@@ -1,0 +1,1 @@
+"""c360.experiments (see docs/decisioning.md)."""

@@ -1,0 +1,1 @@
+"""c360.kpi (see docs/decisioning.md)."""
