@@ -24,8 +24,8 @@ from c360.tokens import Tokenizer, create_key_file
 
 if TYPE_CHECKING:
     from c360.consent.service import ConsentService
-    from c360.engine import Engine
     from c360.decisioning.service import DecisioningService
+    from c360.engine import Engine
     from c360.governance.audit import AuditLog
     from c360.governance.service import GovernanceService
     from c360.identity.service import IdentityService
