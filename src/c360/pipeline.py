@@ -30,6 +30,7 @@ STAGES: list[tuple[str, str]] = [
     ("ingest", "c360.ingest.stage:run"),
     ("identity", "c360.identity.stage:run"),
     ("consent", "c360.consent.stage:run"),
+    ("features", "c360.features.stage:run"),
 ]
 
 

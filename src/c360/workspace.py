@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from c360.consent.service import ConsentService
     from c360.decisioning.service import DecisioningService
     from c360.engine import Engine
+    from c360.features.service import FeatureService
     from c360.governance.audit import AuditLog
     from c360.governance.service import GovernanceService
     from c360.identity.service import IdentityService
@@ -46,6 +47,7 @@ class Workspace:
         governance: GovernanceService
         audit: AuditLog
         decisioning: DecisioningService
+        features: FeatureService
 
     def __init__(self, root: str | Path | None = None, config: Config | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
@@ -195,5 +197,6 @@ Workspace.consent = _hook("c360.consent.service:ConsentService")  # type: ignore
 Workspace.governance = _hook("c360.governance.service:GovernanceService")  # type: ignore[attr-defined]
 Workspace.audit = _hook("c360.governance.audit:AuditLog")  # type: ignore[attr-defined]
 Workspace.decisioning = _hook("c360.decisioning.service:DecisioningService")  # type: ignore[attr-defined]
-for _name in ("identity", "consent", "governance", "audit", "decisioning"):
+Workspace.features = _hook("c360.features.service:FeatureService")  # type: ignore[attr-defined]
+for _name in ("identity", "consent", "governance", "audit", "decisioning", "features"):
     getattr(Workspace, _name).__set_name__(Workspace, _name)

@@ -55,6 +55,7 @@ GROUPS = [
     ("catalog", "c360.cli.catalog"),
     ("deploy", "c360.cli.deploy"),
     ("audience", "c360.cli.audience"),
+    ("features", "c360.cli.features"),
 ]
 
 
