@@ -22,6 +22,7 @@ from c360.features.spec import KEY_COLUMNS, FeatureView
 from c360.features.tables import register_view_table
 
 if TYPE_CHECKING:
+    from c360.engine import Engine
     from c360.lakehouse import Lakehouse
 
 _ARROW = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
@@ -56,9 +57,9 @@ class ViewResult:
     reason: str | None = None
 
 
-def open_session(lakehouse: Lakehouse, *, threads: int | None = None) -> Sql:
+def open_session(lakehouse: Lakehouse, engine: Engine | None = None) -> Sql:
     """A session with the lakehouse, the sentiment lexicon and per-call sentiment."""
-    s = Sql(lakehouse, threads=threads)
+    s = Sql(lakehouse, engine)
     s.register("sentiment_lexicon", sentiment_table())
     if lakehouse.exists("silver", "cc_transcripts"):
         s.register("call_sentiment", s.table(SENTIMENT_SQL))

@@ -78,7 +78,7 @@ class FeatureService:
         return [self.view(n) for n in names] if names else list(self.views().values())
 
     def session(self) -> Sql:
-        return open_session(self.ws.lakehouse)
+        return open_session(self.ws.lakehouse, self.ws.engine)
 
     # ------------------------------------------------------------------ offline
     def materialize(
