@@ -15,8 +15,13 @@ refused when it would put into one cluster:
 
 Edges are sorted by ``(epoch, -weight, record_id_l, record_id_r)``, so the
 result does not depend on input row order. Steward must-links are applied first.
-A sparse record (no first name, or neither surname nor dob) joins through its
-attachment edges only when they point at exactly one cluster.
+A sparse record (no first name, or neither surname nor dob) and a *weak* one
+(a name but neither dob nor SSN: nothing that could tell a namesake in the
+same household apart) do not merge greedily: at the end of each epoch each
+joins through its edges only when they point at one cluster (a weak record
+may also bridge clusters that are compatible with each other). An identifier
+several clusters hold is evidence for none of them: such a record stays apart
+and its candidate pairs are returned as ``held`` (they become review tasks).
 
 The result also names each record's *component*: the connected component of
 every edge (refused or not, and the steward constraints). Clusters never cross
@@ -26,83 +31,17 @@ gets exactly what clustering everything would.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
 
 import pyarrow as pa
 
-from c360.identity.names import first_names_compatible
+from c360.identity.refusal import CHECKED, Cluster, compatible_all, dobs_compatible, refusal
 from c360.identity.rules import ATTACH_RULES
 
+__all__ = ["CHECKED", "ClusterResult", "Clusterer", "dobs_compatible", "refusal"]
 
-def dobs_compatible(a: date, b: date) -> bool:
-    if a == b or abs((a - b).days) <= 1:
-        return True
-    if a.year == b.year and a.month == b.day and a.day == b.month:
-        return True
-    sa, sb = a.strftime("%Y%m%d"), b.strftime("%Y%m%d")
-    diff = [i for i in range(8) if sa[i] != sb[i]]
-    if len(diff) == 1:
-        return True
-    return (
-        len(diff) == 2
-        and diff[1] == diff[0] + 1
-        and sa[diff[0]] == sb[diff[1]]
-        and sa[diff[1]] == sb[diff[0]]
-    )
-
-
-@dataclass
-class _Cluster:
-    members: list[int]
-    firsts: set[str] = field(default_factory=set)
-    dobs: set[date] = field(default_factory=set)
-    ssns: set[str] = field(default_factory=set)
-    variants: set[str] = field(default_factory=set)
-    suffixes: set[str] = field(default_factory=set)
-    forbidden: set[int] = field(default_factory=set)
-    anchors: int = 0  # members that are not sparse
-
-
-def _some(xs: set[Any], ys: set[Any], ok: Callable[[Any, Any], bool]) -> bool:
-    """Every value of each side is compatible with some value of the other."""
-    return all(any(ok(x, y) for y in ys) for x in xs) and all(any(ok(x, y) for x in xs) for y in ys)
-
-
-CHECKED = frozenset({"first_name", "dob", "ssn"})
 _NEW = 2**62  # epoch of records not resolved before
-
-
-def refusal(a: _Cluster, b: _Cluster, hard: frozenset[str] = CHECKED) -> str | None:
-    """Why ``a`` and ``b`` may not merge, or None. ``hard``: attributes that may refuse."""
-    if a.forbidden & set(b.members) or b.forbidden & set(a.members):
-        return "steward cannot-link"
-    if (
-        a.suffixes
-        and b.suffixes
-        and a.suffixes != b.suffixes
-        and {"JR", "SR"} & (a.suffixes | b.suffixes)
-    ):
-        return f"generational suffix differs ({'/'.join(sorted(a.suffixes | b.suffixes))})"
-    if "ssn" in hard and a.ssns and b.ssns:
-
-        def ssn_ok(x: str, y: str) -> bool:
-            return x == y or x in b.variants or y in a.variants
-
-        if not _some(a.ssns, b.ssns, ssn_ok):
-            return "SSN tokens differ beyond one transposition"
-    if "dob" in hard and a.dobs and b.dobs and not _some(a.dobs, b.dobs, dobs_compatible):
-        return "birth dates differ beyond a typo, swap or a day"
-    if (
-        "first_name" in hard
-        and a.firsts
-        and b.firsts
-        and not _some(a.firsts, b.firsts, first_names_compatible)
-    ):
-        return "first names are not the same, a nickname or a typo"
-    return None
 
 
 @dataclass
@@ -110,6 +49,18 @@ class ClusterResult:
     assignment: pa.Table  # record_id, cluster_key, component, rule, probability
     refused: int
     merged: int
+    held: list[tuple[str, str, str, float, float]] = field(default_factory=list)
+    """(record, candidate, rule, weight, probability): a sparse or weak record kept apart
+    because its edges point at several clusters; one pair per candidate cluster."""
+
+
+_RANKS = {"reference": 0, "steward": 0, "splink": 2, "email_typo": 3}
+
+
+def _rank(rule: str) -> int:
+    """Attachment evidence: a source cross-reference outranks an exact identifier with
+    agreeing names (the rules), which outranks a Splink score, which outranks a typo."""
+    return _RANKS.get(rule, 1)
 
 
 class Clusterer:
@@ -137,9 +88,15 @@ class Clusterer:
                 strict=True,
             )
         ]
+        # a name but neither dob nor SSN: cannot refuse a same-named household member
+        self._weak = [
+            not sp and d is None and not s
+            for sp, d, s in zip(self._sparse, self._dob, self._ssn, strict=True)
+        ]
+        self._defer = [a or b for a, b in zip(self._sparse, self._weak, strict=True)]
 
-    def singleton(self, i: int) -> _Cluster:
-        c = _Cluster([i])
+    def singleton(self, i: int) -> Cluster:
+        c = Cluster([i])
         if self._first[i]:
             c.firsts.add(self._first[i])  # type: ignore[arg-type]
         if self._dob[i] is not None:
@@ -149,7 +106,7 @@ class Clusterer:
             c.variants.update(self._var[i] or [])
         if self._suffix[i] in ("JR", "SR"):
             c.suffixes.add(self._suffix[i])
-        c.anchors = 0 if self._sparse[i] else 1
+        c.anchors = 0 if self._defer[i] else 1
         return c
 
     def run(
@@ -170,7 +127,7 @@ class Clusterer:
         """
         n = len(self.ids)
         parent = list(range(n))
-        clusters: dict[int, _Cluster] = {}
+        clusters: dict[int, Cluster] = {}
 
         def find(i: int) -> int:
             while parent[i] != i:
@@ -178,7 +135,7 @@ class Clusterer:
                 i = parent[i]
             return i
 
-        def get(root: int) -> _Cluster:
+        def get(root: int) -> Cluster:
             c = clusters.get(root)
             if c is None:
                 c = clusters[root] = self.singleton(root)
@@ -249,22 +206,22 @@ class Clusterer:
             )
             .to_pydict()
         )
-        sparse = self._sparse
+        sparse, weak, defer = self._sparse, self._weak, self._defer
         attach: list[tuple[int, int, str, float, float]] = []
+        held: dict[int, list[tuple[int, str, float, float]]] = {}
 
         def attach_sparse() -> None:
-            """Attach each sparse record of ``attach`` to its one candidate cluster, if one."""
+            """Attach each deferred record of ``attach`` to its one candidate cluster, if one."""
             nonlocal merged, refused
             cand: dict[int, list[tuple[int, str, float, float]]] = {}
             for ia, ib, rule, w, p in attach:
-                if sparse[ia]:
+                if defer[ia]:
                     cand.setdefault(ia, []).append((ib, rule, w, p))
-                if sparse[ib]:
+                if defer[ib]:
                     cand.setdefault(ib, []).append((ia, rule, w, p))
             attach.clear()
-            for s, cs in cand.items():  # an exact identifier outranks a typo'd one
-                exact = [c for c in cs if c[1] == "rare_id"]
-                cand[s] = exact or cs
+            for cs in cand.values():  # strongest evidence first (see _rank)
+                cs.sort(key=lambda c: (_rank(c[1]), -c[2], self.ids[c[0]]))
             pending = sorted(cand, key=lambda i: self.ids[i])
             anchored_only = True
             while pending:
@@ -287,12 +244,27 @@ class Clusterer:
                             continue
                         roots = {rc: v for rc, v in roots.items() if get(rc).anchors}
                     ok = [rc for rc in roots if refusal(get(rs), get(rc), self.hard) is None]
-                    if len(ok) != 1:
+                    if ok:  # a reference outranks an identifier, a typo comes last
+                        best = min(_rank(roots[rc][1]) for rc in ok)
+                        ok = [rc for rc in ok if _rank(roots[rc][1]) == best]
+                    if (
+                        len(ok) > 1
+                        and weak[s]
+                        and compatible_all([get(rc) for rc in ok], self.hard)
+                    ):
+                        pass  # a weak record may bridge clusters that could be one person
+                    elif len(ok) != 1:
                         refused += 1 if roots else 0  # ambiguous, or refused by a constraint
+                        if len(ok) > 1:
+                            held[s] = [roots[rc] for rc in ok]
                         continue
+                    held.pop(s, None)
                     c, rule, w, p = roots[ok[0]]
-                    union(rs, ok[0])
-                    merged += 1
+                    for rc in ok:
+                        ra = find(s)
+                        if find(rc) != ra and refusal(get(ra), get(find(rc)), self.hard) is None:
+                            union(ra, find(rc))
+                            merged += 1
                     progress = True
                     note(s, rule, w, p)
                     note(c, rule, w, p)
@@ -335,7 +307,7 @@ class Clusterer:
             if ia is None or ib is None:
                 continue
             comp[cfind(ia)] = cfind(ib)
-            if rule in ATTACH_RULES and (sparse[ia] or sparse[ib]):
+            if defer[ia] or defer[ib] or (rule in ATTACH_RULES and (sparse[ia] or sparse[ib])):
                 attach.append((ia, ib, rule, w, p))
                 continue
             ra, rb = find(ia), find(ib)
@@ -367,7 +339,13 @@ class Clusterer:
                 "probability": pa.array(best_p, pa.float64()),
             }
         )
-        return ClusterResult(table, refused=refused, merged=merged)
+        held_pairs = [
+            (self.ids[s], self.ids[c], rule, w, p)
+            for s, cs in sorted(held.items())
+            if len({find(c) for c, *_ in cs}) > 1 and find(s) not in {find(c) for c, *_ in cs}
+            for c, rule, w, p in cs
+        ]
+        return ClusterResult(table, refused=refused, merged=merged, held=held_pairs)
 
     def explain_refusal(self, members_a: list[str], members_b: list[str]) -> str | None:
         """The constraint that keeps two groups of records apart, if any."""
@@ -375,9 +353,9 @@ class Clusterer:
         cb = self._group(members_b)
         return refusal(ca, cb, self.hard)
 
-    def _group(self, members: list[str]) -> _Cluster:
+    def _group(self, members: list[str]) -> Cluster:
         idx = [self.index[m] for m in members if m in self.index]
-        c = _Cluster([])
+        c = Cluster([])
         for i in idx:
             s = self.singleton(i)
             c.members.append(i)

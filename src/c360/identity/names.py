@@ -96,6 +96,11 @@ def _known_names() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     return frozenset(known), {k: frozenset(v) for k, v in index.items()}
 
 
+def is_known_first(key: str) -> bool:
+    """``key`` (a name key) is a first name the reference tables know."""
+    return key in _known_names()[0]
+
+
 def _deletions(word: str) -> set[str]:
     return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from c360.identity import constraints, model, rules
+from c360.identity import constraints, held, model, rules
 from c360.identity import incremental as incremental_
 from c360.identity.cluster import Clusterer
 from c360.identity.ids import assign, crosswalk, first_seen
@@ -188,11 +188,13 @@ def run_identity(
         int(row[2]),  # type: ignore[index]
     )
     rules.deterministic_pairs(con, incremental=incremental)
-    # ambiguous values carry no evidence for Splink either (a household phone shared by
-    # John Sr and John Jr must not score a dob-less "John" record as either of them)
+    rules.shared_pairs(con, incremental=incremental)
+    # ambiguous values and household mailboxes carry no evidence for Splink either (a
+    # household phone shared by John Sr and John Jr must not score a dob-less "John"
+    # record as either of them)
     con.execute(
-        "CREATE OR REPLACE TABLE unusable AS"
-        " SELECT kind, value FROM generic UNION SELECT kind, value FROM ambiguous"
+        "CREATE OR REPLACE TABLE unusable AS SELECT kind, value FROM generic"
+        " UNION SELECT kind, value FROM ambiguous UNION SELECT kind, value FROM household"
     )
     con.execute("CREATE OR REPLACE TABLE match_input AS " + model.MATCH_INPUT_SQL)
     step("rules")
@@ -345,6 +347,11 @@ def run_identity(
             pc.less(band["match_probability"], auto_link),
         )
     )
+    # records kept apart because their evidence points at several people, or sharing only
+    # a discounted identifier with them: one task per pair of golden records
+    discounted = held.review_pairs(con, result.held, cfg.thresholds.review)
+    if discounted.num_rows:
+        review = pa.concat_tables([review, conform(discounted, PAIRS, "review pairs")])
     if review.num_rows:
         con.register("review_pairs", review.select(["record_id_l", "record_id_r"]))
         gid_of = {

@@ -30,7 +30,7 @@ import pyarrow as pa
 from duckdb.func import PythonUDFType
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
-from c360.identity import names
+from c360.identity import household, names
 from c360.identity.typos import email_typos
 
 # weight of each rule's pairs; the clusterer merges in descending weight
@@ -130,16 +130,21 @@ def _conflict_sql(hard: frozenset[str]) -> str:
 
 
 def value_status(con: duckdb.DuckDBPyConnection, hard: frozenset[str]) -> None:
-    """Tables ``usable`` (non-generic holdings), ``ambiguous`` and ``one_person`` values.
+    """Tables ``usable`` (non-generic holdings), ``ambiguous``, ``household`` and
+    ``one_person`` values.
 
     ``hard``: the attributes the model trusts to refuse merges (see
     :func:`c360.identity.model.hard_attributes`); only they make a value ambiguous.
     """
     register_functions(con)
+    household.register(con)
     con.execute(f"""
         CREATE OR REPLACE TABLE usable AS
         SELECT v.kind, v.value, v.record_id FROM id_values v
         WHERE (v.kind, v.value) NOT IN (SELECT (kind, value) FROM generic);
+        -- mailboxes named for a couple or a family (c360.identity.household)
+        CREATE OR REPLACE TABLE household AS
+        SELECT DISTINCT kind, value FROM usable WHERE kind = 'email' AND household_mailbox(value);
         CREATE OR REPLACE TABLE small AS
         SELECT u.kind, u.value, u.record_id FROM usable u JOIN value_stats s USING (kind, value)
         WHERE s.records BETWEEN 2 AND {MAX_ATTACH_RECORDS};
@@ -161,7 +166,8 @@ def value_status(con: duckdb.DuckDBPyConnection, hard: frozenset[str]) -> None:
         SELECT a.kind, a.value FROM value_names a JOIN value_names b
             ON a.kind = b.kind AND a.value = b.value AND a.first_name < b.first_name
         WHERE NOT first_compatible(a.first_name, b.first_name)
-        EXCEPT SELECT kind, value FROM ambiguous;
+        EXCEPT SELECT kind, value FROM ambiguous
+        EXCEPT SELECT kind, value FROM household;
     """)
 
 
@@ -247,6 +253,40 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
                max(w) AS match_weight, 1.0 AS match_probability,
                first(rule ORDER BY w DESC, rule) AS rule, CAST(NULL AS VARCHAR) AS detail
         FROM det_raw WHERE l <> r GROUP BY ALL;
+    """)
+
+
+def shared_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
+    """Table ``shared_pairs``: review candidates through a *discounted* identifier.
+
+    A sparse record, or one with a name but neither dob nor SSN, that shares an
+    ambiguous value or a household mailbox (or, without a first name, any value
+    that is not one person's) with a record whose names do not conflict gets a
+    review pair: the identifier cannot say which holder it is, so a steward
+    decides. Needs the tables of :func:`deterministic_pairs`. Never clustered.
+    """
+    new = "AND (a.is_new OR b.is_new)" if incremental else ""
+    sa = SPARSE_SQL.format(x="a")
+    weak = "(a.first_key IS NOT NULL AND a.dob IS NULL AND a.ssn_token IS NULL)"
+    con.execute(f"""
+        CREATE OR REPLACE TABLE discounted AS
+        SELECT kind, value FROM ambiguous UNION SELECT kind, value FROM household;
+        CREATE OR REPLACE TABLE shared_pairs AS
+        SELECT least(a.record_id, b.record_id) AS record_id_l,
+               greatest(a.record_id, b.record_id) AS record_id_r,
+               first(ua.kind ORDER BY ua.kind) AS kind
+        FROM small_t ua JOIN small ub ON ub.kind = ua.kind AND ub.value = ua.value
+            AND ua.record_id <> ub.record_id
+        JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
+        LEFT JOIN one_person o ON o.kind = ua.kind AND o.value = ua.value
+        WHERE ({sa} OR {weak})
+          AND ((ua.kind, ua.value) IN (SELECT (kind, value) FROM discounted)
+               OR (a.first_key IS NULL AND o.value IS NULL))
+          AND (a.first_key IS NULL OR b.first_key IS NULL
+               OR a.first_key = b.first_key OR first_compatible(a.first_name, b.first_name))
+          AND (a.last_key IS NULL OR b.last_key IS NULL OR a.last_key = b.last_key)
+          {new}
+        GROUP BY ALL;
     """)
 
 

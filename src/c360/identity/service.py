@@ -18,6 +18,7 @@ from c360.errors import C360Error, NotFoundError
 from c360.identity import constraints, model
 from c360.identity.cluster import CHECKED, Clusterer
 from c360.identity.evaluate import evaluate_assignment
+from c360.identity.household import discounted_identifiers
 from c360.identity.ids import first_seen
 from c360.identity.pipeline import (
     IdentityReport,
@@ -26,7 +27,7 @@ from c360.identity.pipeline import (
     run_identity,
     settings_of,
 )
-from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS
+from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, STATUS
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
@@ -105,6 +106,7 @@ class IdentityService:
             _must, cannot = constraints.active(self.ws)
             if (a, b) in cannot:
                 refusal = "steward cannot-link"
+        status = read_or_empty(self.ws, "silver", "identity_generic", STATUS)
         return {
             "records": [a, b],
             "golden_ids": [gid.get(a), gid.get(b)],
@@ -112,6 +114,7 @@ class IdentityService:
             "evidence": evidence,
             "band": band,
             "refused_by": refusal,
+            "discounted": discounted_identifiers(party, gid, status, a, b),
         }
 
     def _hard(self) -> frozenset[str]:
