@@ -73,8 +73,9 @@ def available_stages() -> list[tuple[str, Any]]:
 def run_pipeline(
     ws: Workspace, progress: Progress | None = None, only: list[str] | None = None
 ) -> RunReport:
-    """Run the stages in order; ``only`` restricts the run to the named stages (one
-    Databricks job task per stage calls ``c360 run --stage NAME``)."""
+    """Run the stages in order under the workspace write lock (one writer per workspace);
+    ``only`` restricts the run to the named stages (one Databricks job task per stage
+    calls ``c360 run --stage NAME``)."""
     chosen = available_stages()
     if only:
         known = [name for name, _ in chosen]
@@ -86,6 +87,11 @@ def run_pipeline(
                 {"unknown": unknown, "stages": known},
             )
         chosen = [(name, fn) for name, fn in chosen if name in only]
+    with ws.write_lock("run"):
+        return _run(ws, progress, chosen)
+
+
+def _run(ws: Workspace, progress: Progress | None, chosen: list[tuple[str, Any]]) -> RunReport:
     report = RunReport(run_id=new_run_id())
     with ws.store.begin() as conn:
         conn.execute(

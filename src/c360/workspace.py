@@ -8,8 +8,11 @@ each created lazily so opening a workspace stays cheap.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -20,6 +23,7 @@ from c360.errors import C360Error
 from c360.lakehouse import Lakehouse, TableInfo
 from c360.store import Store
 from c360.store.db import resolve_url
+from c360.store.lock import WriteLock
 from c360.tokens import Tokenizer, create_key_file
 
 if TYPE_CHECKING:
@@ -32,6 +36,10 @@ if TYPE_CHECKING:
     from c360.identity.service import IdentityService
     from c360.ingest.report import IngestReport, Progress
     from c360.pipeline import RunReport
+
+
+def _log_wait(message: str) -> None:
+    logging.getLogger("c360.lock").warning(message)
 
 
 def default_root() -> Path:
@@ -53,6 +61,11 @@ class Workspace:
         self.root = Path(root) if root is not None else default_root()
         self.root = self.root.resolve()
         self.config = config or load_config(self.root)
+        # How a writer behaves when another process holds the write lock: wait (telling
+        # ``on_lock_wait``) or refuse at once (CLI ``--no-wait``, env C360_NO_WAIT=1).
+        self.lock_wait: bool = os.environ.get("C360_NO_WAIT", "") not in ("1", "true", "yes")
+        self.on_lock_wait: Callable[[str], None] = _log_wait
+        self.recovered: dict[str, int] = {}
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -119,6 +132,37 @@ class Workspace:
     @cached_property
     def tokenizer(self) -> Tokenizer:
         return Tokenizer.from_workspace(self.root / self.config.security.token_key_file)
+
+    @cached_property
+    def _write_lock(self) -> WriteLock:
+        def recover() -> None:
+            self.recovered = self.store.recover_interrupted()
+
+        return WriteLock.for_store(
+            self.store.dialect,
+            self.store.engine.connect,
+            self.root / ".c360",
+            str(self.root),
+            recover,
+        )
+
+    def write_lock(self, stage: str, *, wait: bool | None = None) -> AbstractContextManager[None]:
+        """Hold the workspace write lock while ``stage`` writes: one writer per workspace.
+
+        Every stage that writes tables or the store wraps its work in it::
+
+            with ws.write_lock("identity"):
+                ...
+
+        Re-entrant within a process; another process waits (``on_lock_wait`` is told
+        who holds it) or, with ``wait=False`` / ``ws.lock_wait = False``, gets
+        ``C360Error('workspace.locked')`` at once. See c360.store.lock.
+        """
+        return self._write_lock.hold(
+            stage,
+            wait=self.lock_wait if wait is None else wait,
+            on_wait=self.on_lock_wait,
+        )
 
     def contracts(self) -> dict[str, Contract]:
         return load_contracts(self.contracts_dir)

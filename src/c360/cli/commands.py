@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from c360.cli.main import JsonOpt, WorkspaceOpt, app, console, open_workspace, out, print_json
+from c360.cli.main import (
+    JsonOpt,
+    NoWaitOpt,
+    WorkspaceOpt,
+    app,
+    console,
+    open_workspace,
+    out,
+    print_json,
+)
 from c360.cli.progress import progress_bar
 
 
@@ -78,13 +87,17 @@ def ingest(
     ] = None,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
+    no_wait: NoWaitOpt = False,
 ) -> None:
     """Ingest new landing files into bronze/silver; bad rows go to quarantine with a reason.
 
     Each file is processed exactly once; re-running is a no-op. A file that breaks its
-    contract stops that source (exit code 3) and stays in landing for a re-run.
+    contract stops that source (exit code 3) and stays in landing for a re-run. One
+    writer per workspace: if another process is writing, this waits (or, with
+    --no-wait, stops with workspace.locked).
     """
     ws = open_workspace(workspace)
+    ws.lock_wait = ws.lock_wait and not no_wait
     with progress_bar(not json) as cb:
         report = ws.ingest(sources=source or None, progress=cb)
     if json:
@@ -111,7 +124,11 @@ def _print_ingest(report) -> None:  # type: ignore[no-untyped-def]
             f"{pii:,}",
         )
     out.print(t)
+    for w in report.warnings:
+        console.print(f"[yellow]warning[/yellow] {w}", highlight=False)
     for s in report.sources:
+        for f in s.skipped_files:
+            console.print(f"[yellow]skipped[/yellow] {f}", highlight=False)
         if s.error:
             console.print(f"[red]{s.source} stopped[/red]: {s.error}", highlight=False)
         for b in s.batches:
@@ -130,9 +147,11 @@ def run(
             help="Run only this stage (repeatable), e.g. --stage identity; default: every stage.",
         ),
     ] = None,
+    no_wait: NoWaitOpt = False,
 ) -> None:
     """Run every pipeline stage in order (ingest → identity → consent …) as one recorded run."""
     ws = open_workspace(workspace)
+    ws.lock_wait = ws.lock_wait and not no_wait
     with progress_bar(not json) as cb:
         report = ws.run(progress=cb, stages=stage or None)
     if json:

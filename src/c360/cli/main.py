@@ -40,6 +40,14 @@ WorkspaceOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+NoWaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait",
+        help="If another process is writing to the workspace, stop at once (workspace.locked) "
+        "instead of waiting for it. Env: C360_NO_WAIT=1 (any writing command).",
+    ),
+]
 
 # (group name, module) — each module defines `app: typer.Typer`.
 GROUPS = [
@@ -66,7 +74,10 @@ def print_json(data: Any) -> None:
 def open_workspace(workspace: Path | None) -> Any:
     from c360.workspace import Workspace
 
-    return Workspace.open(workspace)
+    ws = Workspace.open(workspace)
+    # a writer that has to wait for the workspace write lock says so, once, on stderr
+    ws.on_lock_wait = lambda msg: console.print(f"[yellow]{msg}[/yellow]", highlight=False)
+    return ws
 
 
 def main() -> None:

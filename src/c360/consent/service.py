@@ -33,6 +33,7 @@ from c360.consent.vocab import now_us, to_us
 from c360.errors import C360Error
 from c360.lakehouse import Lakehouse
 from c360.store import Store
+from c360.store.lock import writes
 
 
 @dataclass
@@ -150,6 +151,7 @@ class ConsentService:
         )
         return self.record([ev])[0]
 
+    @writes("consent.import")
     def import_events(self, path: str | Path, *, actor: str = "import") -> list[str]:
         """Append every consent event of a CSV file, or none if any row is bad."""
         from c360.consent.ledger import read_events_csv
@@ -292,10 +294,12 @@ class ConsentService:
         return result
 
     # ------------------------------------------------------------------ identity, suppression, contacts
+    @writes("consent.index")
     def refresh_identity_index(self) -> dict[str, int]:
         """Rebuild the subject index from gold.identity_links / gold.golden_customers."""
         return subjects.refresh(self.ws)
 
+    @writes("suppression.import")
     def import_suppressions(
         self,
         path: str | Path,
@@ -361,6 +365,7 @@ class ConsentService:
             )
         return cid
 
+    @writes("consent.capture")
     def capture_from_sources(self) -> list[CaptureResult]:
         """Append consent facts from the silver tables named in ``extensions.consent.capture``."""
         return capture(self.ws, self.settings.capture, self.policy())

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from c360.store.lock import writes
+
 if TYPE_CHECKING:
     from c360.workspace import Workspace
 
@@ -55,6 +57,7 @@ DERIVED_CLASSES = {
 }
 
 
+@writes("consent")
 def run(
     ws: Workspace,
     run_id: str | None = None,

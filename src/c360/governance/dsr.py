@@ -37,6 +37,7 @@ from c360.governance.policy import Principal, check_access
 from c360.governance.registry import PersonalTable, lake_tables, store_tables
 from c360.governance.settings import GovernanceSettings
 from c360.governance.tables import dsr_tombstones, legal_holds
+from c360.store.lock import writes
 from c360.tokens import digits
 
 if TYPE_CHECKING:
@@ -219,6 +220,7 @@ class DataSubjectRequests:
         self._audit(principal, res, subject)
         return res
 
+    @writes("dsr.erase")
     def erase(self, principal: Principal, subject: str) -> DsrResult:
         self._authorise(principal)
         ids = parse_subject(subject, self._ws)

@@ -20,6 +20,7 @@ from c360.governance._ws import audit, governance
 from c360.governance.dsr import scrub_history
 from c360.governance.masking import q
 from c360.governance.settings import GovernanceSettings
+from c360.store.lock import writes
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
@@ -41,6 +42,7 @@ class Retention:
         self._ws = ws
         self._s = settings
 
+    @writes("retention")
     def apply(
         self, *, as_of: datetime | None = None, dry_run: bool = False, actor: str = "system"
     ) -> RetentionReport:

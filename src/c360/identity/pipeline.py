@@ -31,6 +31,7 @@ from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, STATUS, c
 from c360.identity.settings import IdentitySettings, load_settings
 from c360.identity.standardise import identity_contracts, standardise
 from c360.identity.survivorship import golden_records
+from c360.store.lock import writes
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
@@ -84,6 +85,7 @@ def settings_of(ws: Workspace) -> IdentitySettings:
     return load_settings(ws.extension("identity"))
 
 
+@writes("identity")
 def run_identity(
     ws: Workspace,
     *,

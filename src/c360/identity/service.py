@@ -28,6 +28,7 @@ from c360.identity.pipeline import (
     settings_of,
 )
 from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, STATUS
+from c360.store.lock import writes
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
@@ -161,17 +162,21 @@ class IdentityService:
         task["explain"] = self.explain(task["record_id_l"], task["record_id_r"])
         return task
 
+    @writes("review")
     def review_approve(self, task_id: int, *, actor: str, reason: str) -> dict[str, Any]:
         return constraints.decide(self.ws, task_id, approve=True, actor=actor, reason=reason)
 
+    @writes("review")
     def review_reject(self, task_id: int, *, actor: str, reason: str) -> dict[str, Any]:
         return constraints.decide(self.ws, task_id, approve=False, actor=actor, reason=reason)
 
+    @writes("identity.constraint")
     def must_link(self, key1: str, key2: str, *, actor: str, reason: str) -> int:
         return constraints.add_constraint(
             self.ws, "must_link", parse_key(key1), parse_key(key2), actor=actor, reason=reason
         )
 
+    @writes("identity.constraint")
     def cannot_link(self, key1: str, key2: str, *, actor: str, reason: str) -> int:
         return constraints.add_constraint(
             self.ws, "cannot_link", parse_key(key1), parse_key(key2), actor=actor, reason=reason

@@ -19,6 +19,7 @@ is ``failed`` and re-runnable); other sources continue.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from c360.workspace import Workspace
 
 RESTRICTED_TEXT = "pii_in_text"
+log = logging.getLogger(__name__)
 
 
 class _Clock:
@@ -79,10 +81,17 @@ def ingest(
             )
         contracts = {s: contracts[s] for s in sources}
     report = IngestReport(run_id=run_id or new_run_id())
-    for n, (name, contract) in enumerate(sorted(contracts.items())):
-        if progress:
-            progress(f"ingest:{name}", n, len(contracts))
-        report.sources.append(SourceIngest(ws, contract, report.run_id).run())
+    with ws.write_lock("ingest"):
+        if ws.recovered.get("batches"):
+            report.warnings.append(
+                f"{ws.recovered['batches']} batch(es) left running by a process that ended "
+                "were marked interrupted and are resumed now"
+            )
+            ws.recovered = {**ws.recovered, "batches": 0}
+        for n, (name, contract) in enumerate(sorted(contracts.items())):
+            if progress:
+                progress(f"ingest:{name}", n, len(contracts))
+            report.sources.append(SourceIngest(ws, contract, report.run_id).run())
     if progress:
         progress("ingest:done", len(contracts), len(contracts))
     return report
@@ -184,6 +193,15 @@ class SourceIngest:
             res.status = "loaded"
         except C360Error as exc:
             res.status, res.error = "failed", exc.message
+        except Exception as exc:
+            # Whatever a reader or writer throws, the batch ends failed with a clear error
+            # and is re-runnable; it never stays ``running``.
+            log.exception("ingest of %s failed", lf.relpath)
+            res.status = "failed"
+            res.error = f"{lf.relpath}: unexpected {type(exc).__name__}: {str(exc)[:300]}"
+        except BaseException:
+            self._mark(lf, status="interrupted", error="interrupted (signal or exit)")
+            raise
         finally:
             con.close()
         res.seconds = round(time.perf_counter() - t0, 3)

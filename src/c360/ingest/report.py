@@ -47,6 +47,7 @@ class SourceResult:
 class IngestReport:
     run_id: str
     sources: list[SourceResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the run, not one batch
 
     @property
     def ok(self) -> bool:
@@ -59,6 +60,7 @@ class IngestReport:
         return {
             "run_id": self.run_id,
             "ok": self.ok,
+            "warnings": self.warnings,
             "sources": [
                 {
                     "source": s.source,

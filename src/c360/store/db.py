@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from c360.errors import C360Error
+from c360.store.lock import advisory_key
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -53,11 +56,54 @@ class Store:
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
-            with self.engine.begin() as conn:
+            with self._migration_lock(), self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    # held until this transaction ends: concurrent migrations run one by one,
+                    # and the later ones find the schema current
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"),
+                        {"k": advisory_key("c360.migrate")},
+                    )
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "heads")
         except SQLAlchemyError as exc:
             raise C360Error("store.unavailable", f"cannot migrate the store: {exc}") from exc
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """SQLite: an exclusive flock beside the database file while migrating."""
+        u = make_url(self.url)
+        if self.dialect != "sqlite" or not u.database or u.database == ":memory:":
+            yield
+            return
+        with open(f"{u.database}.migrate.lock", "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def recover_interrupted(self) -> dict[str, int]:
+        """Mark ingest batches and runs left ``running`` by a process that ended as
+        ``interrupted`` (call only while holding the workspace write lock, when no other
+        writer can be running them). An interrupted batch is pending: the next ingest
+        resumes it from the Delta commits that already hold it."""
+        from c360.store.schema import ingest_batches, runs
+
+        now = datetime.now(UTC)
+        msg = "the process running it ended before it finished; the next run resumes it"
+        with self.begin() as conn:
+            batches = conn.execute(
+                update(ingest_batches)
+                .where(ingest_batches.c.status == "running")
+                .values(status="interrupted", error=msg, finished_at=now)
+            ).rowcount
+            n_runs = conn.execute(
+                update(runs)
+                .where(runs.c.status == "running")
+                .values(status="interrupted", error=msg, finished_at=now)
+            ).rowcount
+        return {"batches": int(batches or 0), "runs": int(n_runs or 0)}
 
     def table_names(self) -> list[str]:
         return sorted(inspect(self.engine).get_table_names())
