@@ -81,15 +81,47 @@ _PLACEHOLDER_DOMAIN = {"none.com", "noemail.com", "example.com", "test.com", "em
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 
 
+_PO_BOX = re.compile(r"^(?:P\s*O|POST\s+OFFICE)\s+BOX\b")
+
+
 def norm_street(raw: str | None) -> str | None:
-    """Upper-case street with USPS abbreviations for suffixes, directions and units."""
+    """Upper-case street with USPS abbreviations for suffixes, directions and units;
+    ``P.O. Box``/``Post Office Box`` → ``PO BOX``, ``#4B`` → ``# 4B``."""
     if not raw:
         return None
     out: list[str] = []
     for tok in _TOKEN.findall(str(raw)):
         low = tok.lower()
+        if low.startswith("#") and len(low) > 1:
+            out += ["#", tok[1:].upper()]
+            continue
         out.append(STREET_SUFFIX.get(low) or DIRECTIONS.get(low) or UNITS.get(low) or tok.upper())
-    return " ".join(out) or None
+    text = " ".join(out)
+    return _PO_BOX.sub("PO BOX", text) or None
+
+
+def _split_city(text: str) -> tuple[str, str | None]:
+    """A one-line ``street city`` without a comma: the street ends at its last suffix
+    (and the direction or unit after it) or a PO box number; the rest is the city."""
+    toks = text.split()
+    end = None
+    i = 0
+    while i < len(toks):
+        low = toks[i].lower().rstrip(".")
+        if low in STREET_SUFFIX and i > 0:
+            end = i
+        elif low == "box" and i + 1 < len(toks) and toks[i + 1].isdigit():
+            end = i + 1
+            i += 1
+        elif end is not None and end == i - 1 and low in DIRECTIONS:
+            end = i
+        elif end is not None and end == i - 1 and (low in UNITS or low.startswith("#")):
+            end = i + (0 if low.startswith("#") and len(low) > 1 else 1)
+            i = end
+        i += 1
+    if end is None or end + 1 >= len(toks):
+        return text, None
+    return " ".join(toks[: end + 1]), " ".join(toks[end + 1 :]).upper()
 
 
 def parse_address(raw: str | None) -> tuple[str | None, str | None, str | None, str | None]:
@@ -112,6 +144,9 @@ def parse_address(raw: str | None) -> tuple[str | None, str | None, str | None, 
     if len(parts) >= 2:
         city = parts[-1].upper()
         parts = parts[:-1]
+    elif len(parts) == 1 and state is not None:  # "17 Birch Ln Apt 4 Chicago IL 60614"
+        street_part, city = _split_city(parts[0])
+        parts = [street_part]
     street = norm_street(" ".join(parts)) if parts else None
     return (street, city, state, zip_)
 

@@ -35,6 +35,66 @@ _NON_ALPHA = re.compile(r"[^a-z' -]+")
 _SPACES = re.compile(r"\s+")
 
 
+#: what clerks type when a name is unknown; the whole field is treated as missing
+PLACEHOLDER_NAMES = frozenset(
+    {
+        "unknown",
+        "unk",
+        "none",
+        "null",
+        "nil",
+        "na",
+        "n/a",
+        "not applicable",
+        "not provided",
+        "not given",
+        "no name",
+        "noname",
+        "anonymous",
+        "refused",
+        "test",
+        "tbd",
+        "xxx",
+        "xx",
+        "x",
+        "fnu",
+        "lnu",
+        "nfn",
+        "nln",
+        "nmn",
+        "customer",
+        "client",
+        "occupant",
+        "resident",
+        "current resident",
+        "-",
+        "?",
+        ".",
+    }
+)
+"""Matched on the whole field (case, spaces and dots ignored). ``NA`` alone counts only
+in a first- or whole-name field: Na is a surname."""
+_PLACEHOLDER_TOKENS = frozenset({"fnu", "lnu", "nfn", "nln", "nmn", "unknown", "unk"})
+
+
+def placeholder(raw: object, *, surname: bool = False) -> bool:
+    """``raw`` is a placeholder, not a name (see :data:`PLACEHOLDER_NAMES`)."""
+    if raw is None:
+        return False
+    text = " ".join(str(raw).lower().replace(".", " ").split())
+    if surname and text == "na":
+        return False
+    return text in PLACEHOLDER_NAMES or text.replace(" ", "") in PLACEHOLDER_NAMES
+
+
+def drop_placeholder_tokens(text: str | None) -> str | None:
+    """A folded name without placeholder tokens (``smith fnu`` → ``smith``)."""
+    if not text:
+        return text
+    kept = [t for t in text.split() if t not in _PLACEHOLDER_TOKENS]
+    return " ".join(kept) or None
+
+
 def fold(text: str | None) -> str | None:
     """Lower case, accents removed, punctuation dropped, spaces collapsed."""
     if text is None:
@@ -56,22 +116,34 @@ def name_key(text: str | None) -> str | None:
 def nickname_groups() -> dict[str, frozenset[str]]:
     """name → every formal name it may stand for (itself included).
 
-    Reads ``c360/data/nicknames.csv`` (``name,nickname``); an absent file means
-    no nickname knowledge, never an error.
+    Reads ``c360/data/nicknames.csv`` (``name,nickname``, shared with the
+    generator) and ``c360/data/name_variants.csv`` (``name,variant,kind``:
+    transliterations, Spanish and Slavic nicknames, English equivalents, old
+    written abbreviations — the identity engine's alone); an absent file means
+    no such knowledge, never an error.
     """
     groups: dict[str, set[str]] = {}
-    try:
-        text = resources.files("c360.data").joinpath("nicknames.csv").read_text(encoding="utf-8")
-    except (FileNotFoundError, ModuleNotFoundError, OSError):
-        return {}
-    for row in csv.DictReader(io.StringIO(text)):
-        formal = name_key(row.get("name"))
-        nick = name_key(row.get("nickname"))
-        if not formal or not nick:
+    for file, column in (("nicknames.csv", "nickname"), ("name_variants.csv", "variant")):
+        try:
+            text = resources.files("c360.data").joinpath(file).read_text(encoding="utf-8")
+        except (FileNotFoundError, ModuleNotFoundError, OSError):
             continue
-        groups.setdefault(formal, set()).add(formal)
-        groups.setdefault(nick, set()).add(formal)
-    return {k: frozenset(v) for k, v in groups.items()}
+        for row in csv.DictReader(io.StringIO(text)):
+            formal = name_key(row.get("name"))
+            nick = name_key(row.get(column))
+            if not formal or not nick:
+                continue
+            groups.setdefault(formal, set()).add(formal)
+            groups.setdefault(nick, set()).add(formal)
+    # a variant of a variant (Mohammed ~ Muhammad ~ Mohamed) is one name: close each group
+    # over formal names that share a variant, so the relation is the same in both directions
+    out: dict[str, frozenset[str]] = {}
+    for key, formals in groups.items():
+        closed = set(formals)
+        for f in formals:
+            closed |= groups.get(f, set())
+        out[key] = frozenset(closed)
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -149,15 +221,35 @@ def _formal(name: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def _subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(c in it for c in short)
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """``short`` is an initial, a truncation or a written abbreviation of ``long`` that is
+    no name of its own (``je``/``jn``/``jen`` for Jennifer, ``chr`` for Christopher), or
+    ``long`` is a compound given name starting with ``short`` (Ana / Ana María,
+    Jean / Jean-Pierre)."""
+    if short[0] != long[0]:
+        return False
+    if long.startswith(short) and is_known_first(long[len(short) :]):
+        return True  # compound: ana + maria
+    return len(short) <= 4 and not is_known_first(short) and _subsequence(short, long)
+
+
 @lru_cache(maxsize=200_000)
 def first_names_compatible(a: str, b: str) -> bool:
-    """Same name, nickname (also of a corrected typo), typo (Jaro-Winkler ≥ 0.88 or one
-    edit) or an initial."""
+    """Same name, nickname or variant (also of a corrected typo), typo (Jaro-Winkler
+    ≥ 0.88 or one edit), an initial, a truncation or a compound given name."""
     if a == b:
         return True
     if len(a) == 1 or len(b) == 1:
         return a[0] == b[0]
     if _formal(a) & _formal(b):
+        return True
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    if len(short) < len(long) and _abbreviates(short, long):
         return True
     if jellyfish.damerau_levenshtein_distance(a, b) <= 1:
         return True

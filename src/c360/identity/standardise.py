@@ -9,6 +9,7 @@ joined back, which keeps a million records to seconds.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -20,6 +21,10 @@ from c360.identity import addresses, names
 from c360.identity.schema import PARTY_RECORDS, conform
 
 Fn = Callable[..., tuple[Any, ...]]
+
+#: birth dates systems store for "unknown": treated as missing
+SENTINEL_DATES = ("1900-01-01", "1901-01-01", "1899-12-31", "1800-01-01", "1111-11-11")
+EARLIEST_DOB, LATEST_DOB = "1880-01-01", "2100-12-31"
 
 
 def _q(col: str) -> str:
@@ -138,13 +143,15 @@ def _map_distinct(
 def _names(
     layout: str, full: Any, first: Any, middle: Any, last: Any, suffix: Any
 ) -> tuple[Any, ...]:
+    full, first, middle = (None if names.placeholder(x) else x for x in (full, first, middle))
+    last = None if names.placeholder(last, surname=True) else last
     if full is not None:
         f, mid, la, suf = names.parse_full_name(full, layout)
     else:
         f, mid, la, suf = None, None, None, None
-    f = names.fold(first) or f
-    mid = names.fold(middle) or mid
-    la = names.fold(last) or la
+    f = names.drop_placeholder_tokens(names.fold(first) or f)
+    mid = names.drop_placeholder_tokens(names.fold(middle) or mid)
+    la = names.drop_placeholder_tokens(names.fold(last) or la)
     suf = names.norm_suffix(suffix) or suf
     if f and " " in f and not mid:  # "Mary Ann" in a first-name column stays whole
         pass
@@ -184,6 +191,15 @@ def standardise(
     if not parts:
         return PARTY_RECORDS.empty_table()
     con.execute("CREATE TABLE raw AS " + " UNION ALL BY NAME ".join(parts))
+    # sentinel dates typed for "unknown" are no birth date
+    con.execute(
+        "UPDATE raw SET dob = NULL WHERE list_contains(?, dob) OR dob < ? OR dob > ?",
+        [
+            [date.fromisoformat(d) for d in SENTINEL_DATES],
+            date.fromisoformat(EARLIEST_DOB),
+            date.fromisoformat(LATEST_DOB),
+        ],
+    )
     kept = None
     if previous is not None and previous.num_rows:
         con.register("previous", previous)
