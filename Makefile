@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[identity,postgres]"
+	$(BIN)/pip install -q -e ".[identity,postgres,api]"
 	touch $@
 
 $(STAMP): pyproject.toml | $(BIN)/python

@@ -115,6 +115,22 @@ class EngineConfig(_Model):
     )
 
 
+class ApiConfig(_Model):
+    """The HTTP API and console (`c360 serve`)."""
+
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8360, ge=1, le=65535, description="Port to listen on.")
+    rate_limit_per_second: float = Field(
+        50.0, gt=0, description="Average requests per second allowed per token (or client IP)."
+    )
+    rate_limit_burst: int = Field(
+        100, ge=1, description="Requests a caller may send at once before the rate applies."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413."
+    )
+
+
 class IdentityThresholds(_Model):
     auto_link: float = Field(0.99, description="Match probability at or above which records link.")
     review: float = Field(0.80, description="Lower bound of the steward review band.")
@@ -141,6 +157,7 @@ class Config(_Model):
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     extensions: dict[str, Any] = Field(
         default_factory=dict,

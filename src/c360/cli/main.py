@@ -64,6 +64,8 @@ GROUPS = [
     ("deploy", "c360.cli.deploy"),
     ("audience", "c360.cli.audience"),
     ("features", "c360.cli.features"),
+    ("tokens", "c360.cli.tokens"),
+    ("serve", "c360.cli.serve"),
 ]
 
 

@@ -129,9 +129,13 @@ class GovernanceService:
             info = cols.get(f.name)
             cls = info.effective if info else "pii"
             rules[f.name] = rule_for(role, purpose, f.name, cls)
+        # A filter for every table ("*") partitions the tables that carry its column; one
+        # that names its tables fails closed on a named table without the column.
+        names = set(schema.names)
         filters = [
             (rf.column, principal.attributes.get(rf.attribute))
             for rf in row_filters(role, qualified)
+            if rf.tables != ["*"] or rf.column in names
         ]
         return masking.compile_read(
             schema, rules, columns=columns, row_filters=filters, where=where

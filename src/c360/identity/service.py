@@ -69,6 +69,45 @@ class IdentityService:
         hit = links.filter(pc.equal(links["record_id"], parse_key(key)))
         return str(hit["golden_id"][0]) if hit.num_rows else None
 
+    def lookup(
+        self,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        source_key: str | None = None,
+    ) -> list[str]:
+        """Golden ids holding an email, a phone or a source key (standardised the way
+        matching standardises them), for the API and the agent desktop's search."""
+        if source_key is not None:
+            gid = self.golden_id(source_key)
+            return [gid] if gid else []
+        from c360.identity.addresses import norm_email, norm_phone
+
+        column, value = (
+            ("emails", norm_email(email))
+            if email is not None
+            else (
+                "phones",
+                norm_phone(phone),
+            )
+        )
+        if not value or not self.ws.lakehouse.exists("gold", "golden_customers"):
+            return []
+        from sqlglot import exp
+
+        from c360.engine import column as col
+        from c360.engine import literal, table
+
+        query = (
+            exp.select(col("golden_id"))
+            .from_(table("golden"))
+            .where(exp.func("list_contains", col(column), literal(value)))
+            .order_by(col("golden_id"))
+        )
+        dataset = self.ws.lakehouse.dataset("gold", "golden_customers")
+        with self.ws.engine.temp_views(golden=dataset) as eng:
+            return [str(v) for v in eng.query(query).column(0).to_pylist()]
+
     # ------------------------------------------------------------------ explain
     def explain(self, key1: str, key2: str) -> dict[str, Any]:
         """Why two records did or did not link: rules, weights, band, refusing constraint."""

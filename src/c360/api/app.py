@@ -1,0 +1,202 @@
+"""The FastAPI application: middleware (security headers, size and rate limits, audit),
+JSON errors, and one router per domain."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from c360.api.limits import RateLimiter, retry_after
+from c360.errors import C360Error
+from c360.workspace import Workspace
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; object-src 'none'",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": details or {}}
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(send, self.limit)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _BodyTooLarge:
+            await _too_large(send, self.limit)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps(
+        error_body("api.body_too_large", f"request body over {limit} bytes", {"limit": limit})
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(ws: Workspace) -> FastAPI:
+    """The API (and, as it lands, the console) for one workspace."""
+    from c360.api.routers import audit, consent, profiles, review
+
+    cfg = ws.config.api
+    app = FastAPI(
+        title="c360",
+        version=_version(),
+        description="Consent-first Customer 360: profiles, consent, review, audit. "
+        "Authenticate with `Authorization: Bearer <token>` (`c360 tokens create`) and "
+        "choose a purpose with `X-C360-Purpose`.",
+    )
+    app.state.workspace = ws
+    limiter = RateLimiter(rate=cfg.rate_limit_per_second, burst=cfg.rate_limit_burst)
+
+    @app.middleware("http")
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        t0 = time.perf_counter()
+        key = _caller_key(request)
+        wait = limiter.take(key)
+        if wait > 0:
+            response: Response = JSONResponse(
+                error_body("api.rate_limited", "too many requests", {"retry_after_s": wait}),
+                status_code=429,
+                headers={"Retry-After": retry_after(wait)},
+            )
+        else:
+            response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        if request.url.path.startswith(("/docs", "/redoc")):
+            # the OpenAPI page loads its own script; everything else stays strict
+            del response.headers["Content-Security-Policy"]
+        _audit(ws, request, response.status_code, time.perf_counter() - t0)
+        return response
+
+    @app.exception_handler(C360Error)
+    async def c360_error(_: Request, exc: C360Error) -> JSONResponse:
+        status = exc.http_status if 400 <= exc.http_status < 600 else 500
+        if exc.code.endswith("not_found") and status == 500:
+            status = 404
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            error_body("api.invalid_request", "the request is not valid", {"problems": problems}),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "api.not_found", 405: "api.method_not_allowed"}.get(
+            exc.status_code, "api.error"
+        )
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # never leak internals (paths, hosts, SQL) to a caller; the audit row has the status
+        return JSONResponse(error_body("api.internal", "internal error"), status_code=500)
+
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for router in (profiles.router, consent.router, review.router, audit.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("c360")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
+
+
+def _caller_key(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    parts = auth.split("_")
+    if auth.lower().startswith("bearer c360_") and len(parts) >= 3:
+        return f"token:{parts[1]}"
+    return f"ip:{request.client.host if request.client else '-'}"
+
+
+def _audit(ws: Workspace, request: Request, status: int, seconds: float) -> None:
+    """One audit entry per request: route template, status, caller, purpose — no identifiers
+    in clear (path parameters are keyed hashes)."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None) or "unmatched"
+    if template in ("/healthz",):
+        return
+    actor = getattr(request.state, "actor", None)
+    params = {k: ws.tokenizer.keyed_hash(str(v)) for k, v in request.path_params.items()}
+    ws.audit.append(
+        actor.name if actor else "anonymous",
+        "api.request",
+        f"{request.method} {template}",
+        {
+            "status": status,
+            "purpose": actor.purpose if actor else None,
+            "role": actor.role if actor else None,
+            "params": params,
+            "query": sorted(request.query_params.keys()),
+            "ms": round(seconds * 1000, 1),
+        },
+    )

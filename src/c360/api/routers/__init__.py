@@ -1,0 +1,1 @@
+"""One router per domain; handlers stay thin and call the workspace façade."""

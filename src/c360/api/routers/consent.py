@@ -1,0 +1,85 @@
+"""Consent: the gate's answer for a customer, the full grid, history, and recording facts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from c360.api.auth import ActorDep, WorkspaceDep, require_role
+from c360.api.routers.profiles import visible_profile
+
+router = APIRouter(prefix="/v1/consent", tags=["consent"])
+WRITERS = ("privacy", "admin")
+HISTORY_READERS = ("privacy", "governance", "admin")
+
+
+@router.get("/{golden_id}", summary="Every purpose × channel decision for one customer")
+def show(
+    golden_id: str, act: ActorDep, ws: WorkspaceDep, at: datetime | None = None
+) -> dict[str, Any]:
+    visible_profile(ws, act, golden_id)
+    return ws.consent.show(golden_id, at)
+
+
+@router.get("/{golden_id}/check", summary="May we use this customer's data for this purpose?")
+def check(
+    golden_id: str,
+    act: ActorDep,
+    ws: WorkspaceDep,
+    purpose: str = Query(..., max_length=64),
+    channel: str = Query(..., max_length=64),
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    visible_profile(ws, act, golden_id)
+    return ws.consent.check(golden_id, purpose, channel, at, record=True).to_dict()
+
+
+@router.get("/{golden_id}/history", summary="The consent ledger of one customer")
+def history(golden_id: str, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
+    require_role(act, *HISTORY_READERS)
+    visible_profile(ws, act, golden_id)
+    events = ws.consent.history(golden_id)
+    return {"golden_id": golden_id, "events": [_event(e) for e in events]}
+
+
+class ConsentFact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    golden_id: str = Field(..., max_length=64)
+    purpose: str = Field(..., max_length=64)
+    channel: str = Field(..., max_length=64)
+    status: Literal["granted", "revoked", "denied"]
+    evidence: str | None = Field(None, max_length=2000)
+    effective_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+@router.post("", status_code=201, summary="Record a consent fact (Privacy role)")
+def record(fact: ConsentFact, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
+    require_role(act, *WRITERS)
+    visible_profile(ws, act, fact.golden_id)
+    event_id = ws.consent.set(
+        fact.golden_id,
+        fact.purpose,
+        fact.channel,
+        fact.status,
+        evidence=fact.evidence,
+        effective_at=fact.effective_at,
+        expires_at=fact.expires_at,
+        actor=act.name,
+        method="api",
+    )
+    return {"event_id": event_id}
+
+
+def _event(e: Any) -> dict[str, Any]:
+    if hasattr(e, "to_dict"):
+        return dict(e.to_dict())
+    if hasattr(e, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(e)
+    return dict(e._asdict()) if hasattr(e, "_asdict") else {"event": str(e)}

@@ -1,0 +1,56 @@
+"""Profiles: the golden record of one customer, masked for the caller's role and purpose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from c360.api.auth import Actor, ActorDep, WorkspaceDep
+from c360.errors import C360Error, NotFoundError
+from c360.workspace import Workspace
+
+router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
+
+
+def visible_profile(ws: Workspace, act: Actor, golden_id: str) -> dict[str, Any]:
+    """The caller's view of one golden record, through the governed read path.
+
+    A record the caller's row filters hide is answered exactly like one that does not
+    exist (404), so ids cannot be probed.
+    """
+    rows = ws.governance.read(
+        act.principal, "gold", "golden_customers", act.purpose, where={"golden_id": golden_id}
+    ).to_pylist()
+    if not rows:
+        raise NotFoundError("profile.not_found", f"no profile {golden_id} visible to the caller")
+    return rows[0]
+
+
+@router.get("/{golden_id}", summary="One golden record, masked for the caller")
+def get_profile(golden_id: str, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
+    return visible_profile(ws, act, golden_id)
+
+
+@router.get("", summary="Find golden records by email, phone or source key")
+def find_profiles(
+    act: ActorDep,
+    ws: WorkspaceDep,
+    email: str | None = Query(None, max_length=320),
+    phone: str | None = Query(None, max_length=40),
+    source_key: str | None = Query(None, max_length=200, description="<source>:<key>"),
+) -> dict[str, Any]:
+    if sum(x is not None for x in (email, phone, source_key)) != 1:
+        raise C360Error(
+            "api.invalid_request",
+            "give exactly one of email, phone or source_key",
+            http_status=422,
+        )
+    ids = ws.identity.lookup(email=email, phone=phone, source_key=source_key)
+    matches = []
+    for gid in ids:
+        try:
+            matches.append(visible_profile(ws, act, gid))
+        except NotFoundError:
+            continue
+    return {"matches": matches}
