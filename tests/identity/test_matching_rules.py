@@ -129,6 +129,34 @@ def test_a_sparse_record_with_a_typo_attaches_to_its_one_candidate() -> None:
     assert ("core:1", "esp:1", "email_typo") in _det_pairs(party)
 
 
+@pytest.mark.parametrize(
+    ("sub_first", "sub_email", "linked"),
+    [
+        ("lisa", "lisharrison@icloud.com", True),  # a letter dropped, the first names agree
+        ("lisa", "kisaharrison@icloud.com", True),  # a first-character typo, names agree
+        (None, "lisharrison@icloud.com", False),  # nameless: a loose typo is no evidence
+        ("laura", "lisharrison@icloud.com", False),  # another first name
+        ("lisa", "lharrison@icloud.com", False),  # not one edit
+    ],
+)
+def test_a_loose_email_typo_needs_agreeing_first_names(
+    sub_first: str | None, sub_email: str, linked: bool
+) -> None:
+    party = _party(
+        [
+            {
+                "record_id": "card:1",
+                "first_name": "lisa",
+                "last_name": "harrison",
+                "dob": dt.date(1979, 4, 2),
+                "emails": ["lisaharrison@icloud.com"],
+            },
+            {"record_id": "esp:1", "first_name": sub_first, "emails": [sub_email]},
+        ]
+    )
+    assert (("card:1", "esp:1", "email_typo") in _det_pairs(party)) is linked
+
+
 def _cluster(party: pa.Table, edges: list[tuple[str, str, str]]) -> dict[str, str]:
     table = pa.table(
         {

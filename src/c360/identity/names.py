@@ -221,6 +221,23 @@ def _formal(name: str) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=1)
+def _by_formal() -> dict[str, frozenset[str]]:
+    """formal name → every name (nickname, variant) that may stand for it."""
+    out: dict[str, set[str]] = {}
+    for name, formals in nickname_groups().items():
+        for f in formals:
+            out.setdefault(f, set()).add(name)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=200_000)
+def _variants(name: str) -> frozenset[str]:
+    """Every nickname or variant of every formal name ``name`` may stand for."""
+    by = _by_formal()
+    return frozenset(v for f in _formal(name) for v in by.get(f, ()))
+
+
 def _subsequence(short: str, long: str) -> bool:
     it = iter(long)
     return all(c in it for c in short)
@@ -251,6 +268,9 @@ def first_names_compatible(a: str, b: str) -> bool:
     short, long = (a, b) if len(a) < len(b) else (b, a)
     if len(short) < len(long) and _abbreviates(short, long):
         return True
+    if len(short) <= 4 and not is_known_first(short):  # "bb" for Bob, so for Robert
+        if any(len(v) > len(short) and _abbreviates(short, v) for v in _variants(long)):
+            return True
     if jellyfish.damerau_levenshtein_distance(a, b) <= 1:
         return True
     return bool(jellyfish.jaro_winkler_similarity(a, b) >= 0.88 and min(len(a), len(b)) >= 4)

@@ -233,8 +233,9 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
                OR (o.value IS NOT NULL AND ({sa} OR {sb} OR {agree_name}))) {new}
         UNION ALL
         -- a plausible typo of an address (c360.identity.typos) attaches a sparse record with
-        -- an agreeing first name, weaker than rare_id; a nameless one only through a
-        -- misspelt provider (same local part) to a value pointing at one person. Whole
+        -- an agreeing first name (a loose one, any single edit, only with the same first-name
+        -- key), weaker than rare_id; a nameless one only through a misspelt provider (same
+        -- local part) to a value pointing at one person. Whole
         -- records with such addresses are left to Splink's "one keystroke" level.
         SELECT a.record_id, b.record_id, 'email_typo', {w["email_typo"]}
         FROM email_typos_t t
@@ -243,8 +244,8 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
         WHERE (t.e1, t.e2) NOT IN (SELECT (e1, e2) FROM email_typos JOIN ambiguous am
                                    ON am.kind = 'email' AND am.value IN (e1, e2))
-          AND ((({sa} OR {sb}) AND {agree_name})
-               OR (split_part(t.e1, '@', 1) = split_part(t.e2, '@', 1) AND (
+          AND ((({sa} OR {sb}) AND {agree_name} AND (t.strict OR a.first_key = b.first_key))
+               OR (t.strict AND split_part(t.e1, '@', 1) = split_part(t.e2, '@', 1) AND (
                    (a.first_key IS NULL AND (ub.kind, ub.value) IN (SELECT (kind, value) FROM one_person))
                    OR (b.first_key IS NULL AND (ua.kind, ua.value) IN (SELECT (kind, value) FROM one_person)))))
           {new};

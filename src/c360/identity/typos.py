@@ -86,8 +86,17 @@ def _plausible_batch(a: pa.Array, b: pa.Array, sa: pa.Array, sb: pa.Array) -> pa
     )
 
 
+#: a *loose* typo (any one edit, first character included) needs local parts this long
+LOOSE_MIN_LOCAL = 8
+
+
 def email_typos(con: duckdb.DuckDBPyConnection, *, touched_only: bool = False) -> None:
-    """Table ``email_typos(e1, e2)`` (e1 < e2) from the emails of table ``usable``.
+    """Table ``email_typos(e1, e2, strict)`` (e1 < e2) from the emails of table ``usable``.
+
+    ``strict``: :func:`plausible` (a typo on its own). Otherwise a *loose* typo: any one
+    edit at the same domain between local parts of at least :data:`LOOSE_MIN_LOCAL`
+    characters with the same digits and separators (``lisharrison`` / ``lisaharrison``,
+    ``ojhn.lyons`` / ``john.lyons``) — evidence only when the first names agree too.
 
     Candidates come from a symmetric-delete join (every address and its
     one-character deletions), never a cross product; :func:`plausible` decides.
@@ -128,9 +137,15 @@ def email_typos(con: duckdb.DuckDBPyConnection, *, touched_only: bool = False) -
             SELECT DISTINCT least(x.e, y.e) AS e1, greatest(x.e, y.e) AS e2
             FROM ({left}) x JOIN d y ON x.d = y.d AND x.sig = y.sig AND x.e <> y.e
         ),
-        one AS (SELECT e1, e2 FROM cand WHERE damerau_levenshtein(e1, e2) = 1)
-        SELECT one.e1, one.e2 FROM one
-        JOIN share s1 ON s1.domain = split_part(one.e1, '@', 2)
-        JOIN share s2 ON s2.domain = split_part(one.e2, '@', 2)
-        WHERE plausible_typo(one.e1, one.e2, s1.n, s2.n)
+        one AS (SELECT e1, e2 FROM cand WHERE damerau_levenshtein(e1, e2) = 1),
+        judged AS (
+            SELECT one.e1, one.e2, plausible_typo(one.e1, one.e2, s1.n, s2.n) AS strict
+            FROM one
+            JOIN share s1 ON s1.domain = split_part(one.e1, '@', 2)
+            JOIN share s2 ON s2.domain = split_part(one.e2, '@', 2)
+        )
+        SELECT e1, e2, strict FROM judged
+        WHERE strict OR (split_part(e1, '@', 2) = split_part(e2, '@', 2)
+                         AND least(length(split_part(e1, '@', 1)),
+                                   length(split_part(e2, '@', 1))) >= {LOOSE_MIN_LOCAL})
     """)
