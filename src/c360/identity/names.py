@@ -268,9 +268,12 @@ def first_names_compatible(a: str, b: str) -> bool:
     short, long = (a, b) if len(a) < len(b) else (b, a)
     if len(short) < len(long) and _abbreviates(short, long):
         return True
-    if len(short) <= 4 and not is_known_first(short):  # "bb" for Bob, so for Robert
-        if any(len(v) > len(short) and _abbreviates(short, v) for v in _variants(long)):
-            return True
+    if (  # "bb" for Bob, so for Robert
+        len(short) <= 4
+        and not is_known_first(short)
+        and any(len(v) > len(short) and _abbreviates(short, v) for v in _variants(long))
+    ):
+        return True
     if jellyfish.damerau_levenshtein_distance(a, b) <= 1:
         return True
     return bool(jellyfish.jaro_winkler_similarity(a, b) >= 0.88 and min(len(a), len(b)) >= 4)
