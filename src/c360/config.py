@@ -1,32 +1,58 @@
 """Configuration: ``c360.yaml`` and the source contracts, as pydantic models.
 
-Every model forbids unknown keys so a typo is an error that names the key and
-the file. Environment variables ``C360_<SECTION>__<KEY>`` (and the short forms
-documented in :data:`ENV_SHORTCUTS`) override the file. Secrets never live here:
-the tokenisation key comes from ``C360_TOKEN_KEY`` or a key file.
+Every model forbids unknown keys, so a typo at any depth is an error naming the
+key, the file and the line. Environment variables ``C360_<BLOCK>__<KEY>__…``
+override any key at any depth (e.g. ``C360_IDENTITY__THRESHOLDS__AUTO_LINK=0.95``;
+``C360_STORE_URL`` is the short form of ``C360_STORE__URL``). Secrets never live
+here: the tokenisation key comes from ``C360_TOKEN_KEY`` or a key file.
+
+Each capability's settings are one typed block of :class:`Config`, defined in
+``c360/settings/<capability>.py``. To add a block for a new capability, write
+its model there (``class FeaturesSettings(Block)``, every field with a
+description) and add one line to :class:`Config` below::
+
+    features: FeaturesSettings = block(FeaturesSettings)
+
+then run ``make docs`` (the reference documents every key from the descriptions).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from c360.errors import ConfigError
+from c360.settings.base import Block, PiiClass, block
+from c360.settings.api import ApiConfig
+from c360.settings.consent import ConsentSettings
+from c360.settings.engine import EngineConfig
+from c360.settings.governance import GovernanceSettings
+from c360.settings.identity import IdentitySettings, IdentityThresholds
+from c360.settings.loader import (
+    ENV_DELIMITER,
+    ENV_PREFIX,
+    ENV_SHORTCUTS,
+    Env,
+    YamlDoc,
+    deep_merge,
+    lift_extensions,
+    read_yaml,
+    validate,
+)
 
 CONFIG_FILE = "c360.yaml"
+IdentityConfig = IdentitySettings  # the identity block's former name
 
-PiiClass = Literal[
-    "none", "pii", "pii_sensitive", "pci_adjacent", "financial", "behavioural", "derived"
-]
 ColumnType = Literal["string", "text", "int", "float", "decimal", "bool", "date", "timestamp"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class _Model(Block):
+    """Settings model: unknown keys are errors."""
 
 
 # --------------------------------------------------------------------------- workspace
@@ -92,113 +118,86 @@ class IngestConfig(_Model):
     )
 
 
-class EngineConfig(_Model):
-    """The compute engine that runs stage SQL (see docs/architecture.md, "Engines")."""
+class Config(BaseSettings):
+    """Top-level ``c360.yaml``: one typed block per concern."""
 
-    name: Literal["duckdb", "spark"] = Field(
-        "duckdb",
-        description="duckdb: embedded, one process (laptop, tests, demo). spark: a Spark "
-        "session (local PySpark with the [spark] extra, or Databricks).",
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+        case_sensitive=False,
     )
-    memory_limit: str = Field(
-        "4GB",
-        description="Memory the engine may use before spilling (DuckDB) / driver memory (Spark).",
-    )
-    threads: int | None = Field(None, ge=1, description="Worker threads; empty = one per core.")
-    temp_directory: str = Field(".c360/tmp", description="Spill folder, relative to the workspace.")
-    time_zone: str = Field("UTC", description="Session time zone; c360 computes in UTC.")
-    spark_master: str = Field(
-        "local[2]", description="Spark master URL for a local session (ignored on Databricks)."
-    )
-    spark_conf: dict[str, str] = Field(
-        default_factory=dict, description="Extra Spark settings, e.g. spark.sql.shuffle.partitions."
-    )
-
-
-class ApiConfig(_Model):
-    """The HTTP API and console (`c360 serve`)."""
-
-    host: str = Field("127.0.0.1", description="Interface to listen on.")
-    port: int = Field(8360, ge=1, le=65535, description="Port to listen on.")
-    rate_limit_per_second: float = Field(
-        50.0, gt=0, description="Average requests per second allowed per token (or client IP)."
-    )
-    rate_limit_burst: int = Field(
-        100, ge=1, description="Requests a caller may send at once before the rate applies."
-    )
-    max_body_bytes: int = Field(
-        1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413."
-    )
-
-
-class IdentityThresholds(_Model):
-    auto_link: float = Field(0.99, description="Match probability at or above which records link.")
-    review: float = Field(0.80, description="Lower bound of the steward review band.")
-
-
-class IdentityConfig(_Model):
-    """Identity resolution settings (see docs/identity.md)."""
-
-    thresholds: IdentityThresholds = Field(default_factory=IdentityThresholds)
-    generic_value_max_people: int = Field(
-        3,
-        ge=1,
-        description="An email/phone/address shared by records with more than this many distinct "
-        "names or birth dates carries no evidence (household phones, clerk placeholders).",
-    )
-
-
-class Config(_Model):
-    """Top-level ``c360.yaml``."""
 
     name: str = Field("c360", description="Name of this workspace, shown in reports.")
-    lakehouse: LakehouseConfig = Field(default_factory=LakehouseConfig)
-    store: StoreConfig = Field(default_factory=StoreConfig)
-    security: SecurityConfig = Field(default_factory=SecurityConfig)
-    ingest: IngestConfig = Field(default_factory=IngestConfig)
-    engine: EngineConfig = Field(default_factory=EngineConfig)
-    api: ApiConfig = Field(default_factory=ApiConfig)
-    identity: IdentityConfig = Field(default_factory=IdentityConfig)
-    extensions: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Settings of later capabilities (consent, governance, …) validated by "
-        "their own models.",
-    )
+    lakehouse: LakehouseConfig = block(LakehouseConfig)
+    store: StoreConfig = block(StoreConfig)
+    security: SecurityConfig = block(SecurityConfig)
+    ingest: IngestConfig = block(IngestConfig)
+    engine: EngineConfig = block(EngineConfig)
+    api: ApiConfig = block(ApiConfig)
+    identity: IdentitySettings = block(IdentitySettings)
+    consent: ConsentSettings = block(ConsentSettings)
+    governance: GovernanceSettings = block(GovernanceSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first: it overrides what the file (passed as init values) says.
+        return (Env(settings_cls, os.environ), init_settings)
 
 
 # --------------------------------------------------------------------------- contracts
 
 
 class CsvOptions(_Model):
-    delimiter: str = ","
-    quote: str = '"'
-    header: bool = True
-    encoding: Literal["utf-8", "latin-1"] = "utf-8"
-    null_values: list[str] = Field(default_factory=lambda: [""])
+    """How a CSV source's files are parsed."""
+
+    delimiter: str = Field(",", description="Field separator.")
+    quote: str = Field('"', description="Quote character.")
+    header: bool = Field(True, description="The first line names the columns.")
+    encoding: Literal["utf-8", "latin-1"] = Field("utf-8", description="Text encoding.")
+    null_values: list[str] = Field(
+        default_factory=lambda: [""], description="Values read as missing."
+    )
 
 
 class CdcSpec(_Model):
     """Change-data-capture files: one row per change with an operation column."""
 
-    op_column: str
-    insert: list[str] = Field(default_factory=lambda: ["I", "insert", "c"])
-    update: list[str] = Field(default_factory=lambda: ["U", "update", "u"])
-    delete: list[str] = Field(default_factory=lambda: ["D", "delete", "d"])
+    op_column: str = Field(description="Column holding the operation of each change.")
+    insert: list[str] = Field(
+        default_factory=lambda: ["I", "insert", "c"], description="Values meaning insert."
+    )
+    update: list[str] = Field(
+        default_factory=lambda: ["U", "update", "u"], description="Values meaning update."
+    )
+    delete: list[str] = Field(
+        default_factory=lambda: ["D", "delete", "d"], description="Values meaning delete."
+    )
     sequence_column: str | None = Field(
         None, description="Orders changes to one key within a file; file row order otherwise."
     )
 
 
 class ColumnSpec(_Model):
-    name: str
-    type: ColumnType = "string"
-    required: bool = False
+    """One column a source delivers."""
+
+    name: str = Field(description="Column name as delivered (header or JSON key).")
+    type: ColumnType = Field("string", description="Type the value must parse as.")
+    required: bool = Field(False, description="A row without a value goes to quarantine.")
     format: str | None = Field(
         None,
         description="strptime format(s) for date/timestamp columns; several may be given "
         "separated by ' | ' and are tried in order.",
     )
-    pii: PiiClass = "none"
+    pii: PiiClass = Field("none", description="Class of the data, which drives masking and DSR.")
     tokenize: Literal["ssn", "tin", "pan"] | None = Field(
         None,
         description="Raw value goes only to restricted.<source>; silver/bronze carry "
@@ -207,36 +206,40 @@ class ColumnSpec(_Model):
     scan_pii: bool = Field(
         False, description="Scan free text for undeclared PII (text columns always are)."
     )
-    description: str = ""
+    description: str = Field("", description="What the column means.")
 
 
 class IdentityRef(_Model):
     """A column that names a record of another source (e.g. CRM → core customer id)."""
 
-    source: str
-    column: str
+    source: str = Field(description="Source whose record the column names.")
+    column: str = Field(description="Column of this source holding that source's key.")
 
 
 class IdentityMapping(_Model):
     """Maps a source's columns onto identity attributes (see docs/onboarding.md)."""
 
-    full_name: str | None = None
-    name_layout: Literal["first_last", "last_first"] = "first_last"
-    first_name: str | None = None
-    middle_name: str | None = None
-    last_name: str | None = None
-    suffix: str | None = None
-    dob: str | None = None
-    ssn: str | None = None
-    phones: list[str] = Field(default_factory=list)
-    emails: list[str] = Field(default_factory=list)
-    address_line: str | None = None
-    street: str | None = None
-    city: str | None = None
-    state: str | None = None
-    zip: str | None = None
-    references: list[IdentityRef] = Field(default_factory=list)
-    updated_at: str | None = None
+    full_name: str | None = Field(None, description="Column with the whole name in one field.")
+    name_layout: Literal["first_last", "last_first"] = Field(
+        "first_last", description="Order of the parts in full_name ('LAST, FIRST' is detected)."
+    )
+    first_name: str | None = Field(None, description="Column of the given name.")
+    middle_name: str | None = Field(None, description="Column of the middle name or initial.")
+    last_name: str | None = Field(None, description="Column of the surname.")
+    suffix: str | None = Field(None, description="Column of the suffix (Jr, Sr, III).")
+    dob: str | None = Field(None, description="Column of the birth date.")
+    ssn: str | None = Field(None, description="Column of the SSN/TIN (tokenised).")
+    phones: list[str] = Field(default_factory=list, description="Columns of phone numbers.")
+    emails: list[str] = Field(default_factory=list, description="Columns of email addresses.")
+    address_line: str | None = Field(None, description="Column of a one-line postal address.")
+    street: str | None = Field(None, description="Column of the street line.")
+    city: str | None = Field(None, description="Column of the city.")
+    state: str | None = Field(None, description="Column of the state.")
+    zip: str | None = Field(None, description="Column of the ZIP code.")
+    references: list[IdentityRef] = Field(
+        default_factory=list, description="Columns naming records of other sources."
+    )
+    updated_at: str | None = Field(None, description="Column of the record's last change.")
     trust: int = Field(50, ge=0, le=100, description="Source trust for survivorship (higher wins).")
 
     def columns(self) -> list[str]:
@@ -262,22 +265,25 @@ class IdentityMapping(_Model):
 class Contract(_Model):
     """``contracts/<source>.yaml``: what a source delivers and how c360 judges it."""
 
-    source: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    description: str = ""
-    owner: str = ""
-    format: Literal["csv", "jsonl", "parquet"] = "csv"
+    source: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", description="Source name (lower_snake); names its tables."
+    )
+    description: str = Field("", description="What the source is.")
+    owner: str = Field("", description="Team accountable for the source (catalogue owner).")
+    format: Literal["csv", "jsonl", "parquet"] = Field("csv", description="File format.")
     path: str | None = Field(None, description="Folder under landing; defaults to the source name.")
     pattern: str = Field("*", description="Glob of the files in that folder.")
-    csv: CsvOptions = Field(default_factory=CsvOptions)
+    csv: CsvOptions = block(CsvOptions)
     key: list[str] = Field(default_factory=list, description="Business key; empty for events.")
     mode: Literal["snapshot", "events"] = Field(
         "snapshot",
         description="snapshot: silver is the current row per key (MERGE); events: append-only facts.",
     )
-    cdc: CdcSpec | None = None
-    columns: list[ColumnSpec]
-    identity: IdentityMapping | None = None
-    extensions: dict[str, Any] = Field(default_factory=dict)
+    cdc: CdcSpec | None = Field(None, description="Files are change records (see cdc.*).")
+    columns: list[ColumnSpec] = Field(description="Every column the source delivers.")
+    identity: IdentityMapping | None = Field(
+        None, description="Columns that identify a person (the source takes part in identity)."
+    )
 
     @field_validator("columns")
     @classmethod
@@ -329,77 +335,24 @@ class Contract(_Model):
 
 # --------------------------------------------------------------------------- loading
 
-ENV_SHORTCUTS = {
-    "C360_STORE_URL": ("store", "url"),
-    "C360_LAKEHOUSE_PATH": ("lakehouse", "path"),
-}
 
-
-def _format_validation(exc: ValidationError, file: Path) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            parts.append(f"unknown key '{loc}'")
-        else:
-            parts.append(f"'{loc}': {err['msg']}")
-    return f"{file}: " + "; ".join(parts)
-
-
-def _read_yaml(file: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            message=f"{file}: not valid YAML: {exc}", details={"file": str(file)}
-        ) from exc
-    except OSError as exc:
-        raise ConfigError(
-            message=f"{file}: cannot read: {exc}", details={"file": str(file)}
-        ) from exc
-    if not isinstance(data, dict):
-        raise ConfigError(
-            message=f"{file}: expected a mapping at the top level", details={"file": str(file)}
-        )
-    return data
-
-
-def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
-    for var, path in ENV_SHORTCUTS.items():
-        if var in environ:
-            data.setdefault(path[0], {})[path[1]] = environ[var]
-    for var, value in environ.items():
-        if not var.startswith("C360_") or "__" not in var:
-            continue
-        section, _, key = var[5:].lower().partition("__")
-        data.setdefault(section, {})[key] = value
-    return data
-
-
-def load_config(workspace: str | Path, environ: dict[str, str] | None = None) -> Config:
+def load_config(workspace: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     """Load ``<workspace>/c360.yaml`` (defaults if absent) with env overrides applied."""
-    env = dict(os.environ if environ is None else environ)
     file = Path(workspace) / CONFIG_FILE
-    data = _read_yaml(file) if file.exists() else {}
-    data = _apply_env(data, env)
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(
-            message=_format_validation(exc, file), details={"file": str(file)}
-        ) from exc
+    doc = read_yaml(file) if file.exists() else YamlDoc(file, {}, {})
+    lift_extensions(doc, Config.model_fields)
+    env = Env(Config, os.environ if environ is None else environ)
+    data = deep_merge(doc.data, env())
+    config: Config = validate(Config, data, doc, file, env)
+    return config
 
 
 def load_contract(file: str | Path) -> Contract:
-    """Parse one contract file; errors name the file and the key."""
+    """Parse one contract file; errors name the file, the key and the line."""
     path = Path(file)
-    data = _read_yaml(path)
-    try:
-        return Contract.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(
-            "ingest.contract_invalid", _format_validation(exc, path), {"file": str(path)}
-        ) from exc
+    doc = read_yaml(path)
+    contract: Contract = validate(Contract, doc.data, doc, path, code="ingest.contract_invalid")
+    return contract
 
 
 def load_contracts(folder: str | Path) -> dict[str, Contract]:
@@ -418,3 +371,26 @@ def load_contracts(folder: str | Path) -> dict[str, Contract]:
             )
         out[contract.source] = contract
     return out
+
+
+__all__ = [
+    "CONFIG_FILE",
+    "ApiConfig",
+    "ENV_SHORTCUTS",
+    "Block",
+    "ColumnSpec",
+    "Config",
+    "ConsentSettings",
+    "EngineConfig",
+    "Contract",
+    "GovernanceSettings",
+    "IdentityConfig",
+    "IdentitySettings",
+    "IdentityThresholds",
+    "IngestConfig",
+    "PiiClass",
+    "block",
+    "load_config",
+    "load_contract",
+    "load_contracts",
+]

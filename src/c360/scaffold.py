@@ -8,18 +8,22 @@ from what the code accepts.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from pydantic_core import to_jsonable_python
 
 from c360.config import CONFIG_FILE, Config, Contract
 from c360.errors import C360Error
 from c360.tokens import create_key_file
 
 TEMPLATES = ("bank-demo", "empty")
+# Everything a workspace holds that is data, keys or generated: none of it belongs in git.
+GITIGNORE = ".c360/\nlakehouse/\nstore/\ntruth/\nlanding/\nmodels/\nlineage/\n"
 
 
 def _default(field: FieldInfo) -> Any:
@@ -28,14 +32,33 @@ def _default(field: FieldInfo) -> Any:
     return field.default
 
 
-def _yaml_value(v: Any) -> str:
-    if isinstance(v, BaseModel):
-        return ""
-    return json.dumps(v)
+def _model_of(ann: Any) -> tuple[type[BaseModel], str] | None:
+    """The model a field holds and the key suffix that reaches it (``[]``, ``.<name>``)."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann, ""
+    args = [a for a in get_args(ann) if a is not type(None)]
+    origin = get_origin(ann)
+    if origin in (list, tuple) and args:
+        inner = _model_of(args[0])
+        return (inner[0], "[]" + inner[1]) if inner else None
+    if origin is dict and len(args) == 2:
+        inner = _model_of(args[1])
+        return (inner[0], ".<name>" + inner[1]) if inner else None
+    if len(args) == 1:  # X | None
+        return _model_of(args[0])
+    return None
+
+
+def _json(v: Any) -> str:
+    return json.dumps(to_jsonable_python(v), default=str)
 
 
 def render_yaml(model: type[BaseModel], indent: int = 0) -> list[str]:
-    """Every field of ``model`` with its description as a comment and its default."""
+    """Every field of ``model`` with its description as a comment and its default.
+
+    Long defaults (the built-in consent capture mapping, say) are left commented
+    out: the key is then absent and the built-in default applies.
+    """
     lines: list[str] = []
     pad = "  " * indent
     for name, field in model.model_fields.items():
@@ -46,16 +69,20 @@ def render_yaml(model: type[BaseModel], indent: int = 0) -> list[str]:
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             lines.append(f"{pad}{name}:")
             lines += render_yaml(ann, indent + 1)
+            continue
+        value = _json(_default(field))
+        if len(value) > 80:
+            lines.append(f"{pad}# {name}: built-in default (docs/reference/configuration.md)")
         else:
-            lines.append(f"{pad}{name}: {_yaml_value(_default(field))}")
+            lines.append(f"{pad}{name}: {value}")
     return lines
 
 
 def render_config() -> str:
     head = [
-        "# c360 workspace configuration. Unknown keys are errors.",
-        "# Any setting can be overridden by an environment variable C360_<SECTION>__<KEY>,",
-        "# e.g. C360_INGEST__MIN_FILE_AGE_SECONDS=30; C360_STORE_URL overrides store.url.",
+        "# c360 workspace configuration. Unknown keys are errors (naming key, file and line).",
+        "# Any setting can be overridden by an environment variable C360_<BLOCK>__<KEY>__...,",
+        "# e.g. C360_IDENTITY__THRESHOLDS__AUTO_LINK=0.95; C360_STORE_URL overrides store.url.",
         "",
     ]
     return "\n".join(head + render_yaml(Config)) + "\n"
@@ -66,13 +93,28 @@ def _md_table(model: type[BaseModel], prefix: str = "") -> list[str]:
     for name, field in model.model_fields.items():
         ann = field.annotation
         key = f"{prefix}{name}"
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            rows += _md_table(ann, key + ".")
+        inner = _model_of(ann)
+        if inner and inner[1] == "" and isinstance(ann, type):
+            rows += _md_table(inner[0], key + ".")
             continue
-        typ = str(ann).replace("typing.", "").replace("|", "\\|")
-        dflt = "" if field.is_required() else f"`{json.dumps(_default(field), default=str)}`"
+        typ = (
+            str(ann)
+            .replace("typing.", "")
+            .replace("c360.settings.", "")
+            .replace("c360.config.", "")
+            .replace("|", "\\|")
+        )
+        typ = re.sub(r"<class '(?:[\w.]+\.)?(\w+)'>", r"\1", typ)
+        typ = re.sub(r"\b[a-z_]+\.(?=[A-Z])", "", typ)
+        if field.is_required():
+            dflt = "(required)"
+        else:
+            value = _json(_default(field))
+            dflt = "built-in (see docs)" if len(value) > 60 else f"`{value}`"
         desc = (field.description or "").replace("\n", " ").replace("|", "\\|")
         rows.append(f"| `{key}` | {typ} | {dflt} | {desc} |")
+        if inner:
+            rows += _md_table(inner[0], key + inner[1] + ".")
     return rows
 
 
@@ -97,11 +139,6 @@ def render_reference() -> str:
         "|---|---|---|---|",
     ]
     out += _md_table(Contract)
-    from c360.config import ColumnSpec, IdentityMapping
-
-    for title, model in (("columns[]", ColumnSpec), ("identity", IdentityMapping)):
-        out += ["", f"### {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]
-        out += _md_table(model)
     return "\n".join(out) + "\n"
 
 
@@ -119,7 +156,7 @@ def scaffold(root: Path, template: str = "bank-demo", force: bool = False) -> No
     for folder in ("contracts", "landing", "lakehouse", "store"):
         (root / folder).mkdir(exist_ok=True)
     create_key_file(root / ".c360" / "token.key")
-    (root / ".gitignore").write_text(".c360/\nlakehouse/\nstore/\ntruth/\n", encoding="utf-8")
+    (root / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     if template == "bank-demo":
         from importlib.util import find_spec
 

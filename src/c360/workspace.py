@@ -167,10 +167,6 @@ class Workspace:
     def contracts(self) -> dict[str, Contract]:
         return load_contracts(self.contracts_dir)
 
-    def extension(self, name: str) -> dict[str, Any]:
-        """Raw settings of a later capability from ``extensions.<name>`` in c360.yaml."""
-        return dict(self.config.extensions.get(name, {}))
-
     # ------------------------------------------------------------------ stages
     def ingest(
         self,

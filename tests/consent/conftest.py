@@ -43,7 +43,7 @@ def make_ws(root: Path, store_url: str, consent: dict[str, Any] | None = None) -
     root.mkdir(parents=True, exist_ok=True)
     cfg: dict[str, Any] = {"store": {"url": store_url}}
     if consent is not None:
-        cfg["extensions"] = {"consent": consent}
+        cfg["consent"] = consent
     (root / "c360.yaml").write_text(yaml.safe_dump(cfg))
     return Workspace.open(root)
 

@@ -70,12 +70,15 @@ def test_missing_policy_file_denies(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     ws.close()
 
 
-def test_typo_in_extension_config_denies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_typo_in_consent_config_refuses_to_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo in c360.yaml stops the workspace from opening at all (nothing runs on it)."""
     monkeypatch.setenv("C360_TOKEN_KEY", "k" * 40)
-    ws = make_ws(tmp_path / "ws", f"sqlite:///{tmp_path / 's.db'}", {"polcy": {}})
-    d = ws.consent.check("G1", "service", "email", T0)
-    assert d.reasons == ["gate.policy_invalid"] and "polcy" in d.messages["gate.policy_invalid"]
-    ws.close()
+    with pytest.raises(C360Error) as exc:
+        make_ws(tmp_path / "ws", f"sqlite:///{tmp_path / 's.db'}", {"polcy": {}})
+    assert exc.value.code == "config.invalid"
+    assert "unknown key 'consent.polcy'" in exc.value.message and "line" in exc.value.message
 
 
 def test_unexpected_bug_denies(people: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,7 +103,7 @@ def test_policy_version_changes_with_content(
     write_identity(ws, {"G1": {"emails": ["a@x.com"]}}, {("core", "1"): "G1"})
     d = ws.consent.check("G1", "service", "email", T0)
     assert d.policy_version.startswith("v7+")
-    from c360.consent.policy import Policy
+    from c360.settings.consent_policy import Policy
 
     assert d.policy_version != Policy(version="v7").version_id
     ws.close()

@@ -16,7 +16,7 @@ LAYERS = [
     {"models", "features"},
     {"identity", "consent", "governance", "ingest"},
     {"engine", "lakehouse", "store", "tokens"},
-    {"config", "errors"},
+    {"config", "settings", "errors"},
 ]
 SYNTH_ALLOWED = {"synth", "config", "errors"}
 

@@ -152,9 +152,7 @@ def test_tampering_is_detected_where_it_happened(
 
 def test_periodic_checkpoints_are_signed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("C360_TOKEN_KEY", "k" * 40)
-    (tmp_path / "c360.yaml").write_text(
-        "extensions: {governance: {audit: {checkpoint_every: 5}}}\n"
-    )
+    (tmp_path / "c360.yaml").write_text("governance: {audit: {checkpoint_every: 5}}\n")
     ws = Workspace.open(tmp_path)
     _fill(ws, 11)
     report = ws.audit.verify()

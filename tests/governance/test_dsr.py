@@ -149,9 +149,9 @@ def test_retention_deletes_expired_rows_and_respects_holds(
 ) -> None:
     monkeypatch.setenv("C360_TOKEN_KEY", "k" * 40)
     (tmp_path / "c360.yaml").write_text(
-        "extensions:\n  governance:\n    retention:\n      - {table: 'bronze.*', keep_days: 30}\n"
-        "      - {table: 'quarantine.*', keep_days: 30}\n"
-        "    legal_holds:\n      - {table: quarantine.crm, reason: audit}\n"
+        "governance:\n  retention:\n    - {table: 'bronze.*', keep_days: 30}\n"
+        "    - {table: 'quarantine.*', keep_days: 30}\n"
+        "  legal_holds:\n    - {table: quarantine.crm, reason: audit}\n"
     )
     ws = Workspace.open(tmp_path)
     ts = pa.array(

@@ -13,7 +13,7 @@ import pytest
 
 from c360.errors import C360Error
 from c360.governance.lineage import Lineage
-from c360.governance.settings import LineageSettings
+from c360.settings.governance import LineageSettings
 from c360.workspace import Workspace
 from tests.governance.jsonschema_mini import Validator
 

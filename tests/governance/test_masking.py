@@ -9,7 +9,7 @@ import pytest
 
 from c360.errors import C360Error
 from c360.governance.policy import Principal
-from c360.governance.settings import RESTRICTED_ROLES, load_settings
+from c360.settings.governance import RESTRICTED_ROLES, load_settings
 from c360.workspace import Workspace
 from tests.governance.conftest import PEOPLE
 
@@ -218,7 +218,7 @@ def test_bad_policy_in_workspace_config_fails_at_load(
 ) -> None:
     monkeypatch.setenv("C360_TOKEN_KEY", "k" * 40)
     (tmp_path / "c360.yaml").write_text(
-        "extensions:\n  governance:\n    roles:\n      agent: {purposes: [service], zones: [gold], rules: {pci: clear}}\n"
+        "governance:\n  roles:\n    agent: {purposes: [service], zones: [gold], rules: {pci: clear}}\n"
     )
     with pytest.raises(C360Error, match="unknown class 'pci'"):
         _ = Workspace.open(tmp_path).governance

@@ -7,6 +7,6 @@ Use it through the workspace: ``ws.consent.check(...)`` (point form),
 
 from c360.consent.evaluate import Decision
 from c360.consent.ledger import NewEvent
-from c360.consent.policy import Policy
+from c360.settings.consent_policy import Policy
 
 __all__ = ["Decision", "NewEvent", "Policy"]

@@ -1,6 +1,6 @@
 """Capture consent facts from silver tables (ESP unsubscribes, SMS keywords, CRM …).
 
-Each :class:`~c360.consent.settings.CaptureSource` maps a table's columns onto
+Each :class:`~c360.settings.consent.CaptureSource` maps a table's columns onto
 ledger events (or suppression entries). Every produced fact carries an
 idempotency key ``sha256(mapping|subject|purpose|channel|status|at)``, so
 re-running capture appends nothing new. Tables or columns that do not exist
@@ -18,12 +18,12 @@ from typing import Any
 import duckdb
 
 from c360.consent.ledger import insert_ignoring_duplicates
-from c360.consent.policy import Policy
-from c360.consent.settings import CaptureSource, Columns
 from c360.consent.suppression import entry_row, hint
 from c360.consent.tables import consent_events, suppressions
 from c360.consent.vocab import STATUSES, WILDCARD, id_hash, normalise, now_us
 from c360.errors import C360Error
+from c360.settings.consent import CaptureSource, Columns
+from c360.settings.consent_policy import Policy
 
 
 @dataclass
@@ -50,27 +50,23 @@ def _validate(src: CaptureSource, policy: Policy) -> None:
     if src.purpose != WILDCARD and src.purpose not in policy.purposes:
         raise C360Error(
             "config.invalid",
-            f"extensions.consent.capture[{src.name}]: unknown purpose {src.purpose!r}",
+            f"consent.capture[{src.name}]: unknown purpose {src.purpose!r}",
         )
     if src.channel != WILDCARD and src.channel not in policy.channels:
         raise C360Error(
             "config.invalid",
-            f"extensions.consent.capture[{src.name}]: unknown channel {src.channel!r}",
+            f"consent.capture[{src.name}]: unknown channel {src.channel!r}",
         )
     for v in src.values.values():
         if v is not None and v not in STATUSES:
-            raise C360Error(
-                "config.invalid", f"extensions.consent.capture[{src.name}]: unknown status {v!r}"
-            )
+            raise C360Error("config.invalid", f"consent.capture[{src.name}]: unknown status {v!r}")
     if src.target == "suppression" and src.list_name not in policy.suppression_lists:
         raise C360Error(
             "config.invalid",
-            f"extensions.consent.capture[{src.name}]: unknown list {src.list_name!r}",
+            f"consent.capture[{src.name}]: unknown list {src.list_name!r}",
         )
     if src.subject_type == "source_key" and not src.source:
-        raise C360Error(
-            "config.invalid", f"extensions.consent.capture[{src.name}]: source_key needs `source`"
-        )
+        raise C360Error("config.invalid", f"consent.capture[{src.name}]: source_key needs `source`")
 
 
 def _query(src: CaptureSource, con: duckdb.DuckDBPyConnection) -> tuple[str | None, str]:

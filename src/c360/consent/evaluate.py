@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from c360.consent.policy import Policy
 from c360.consent.timezones import is_quiet
 from c360.consent.vocab import DAY_US, HOUR_US, WILDCARD, from_us, reason_rank
+from c360.settings.consent_policy import Policy
 
 ADDRESS_OF = {"email": "email", "sms": "phone", "phone": "phone"}
 

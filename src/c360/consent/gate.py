@@ -28,10 +28,10 @@ from c360.consent.evaluate import (
     deny,
     evaluate,
 )
-from c360.consent.policy import Policy
 from c360.consent.tables import gate_decisions
 from c360.consent.vocab import DAY_US, now_us, to_us
 from c360.errors import C360Error
+from c360.settings.consent_policy import Policy
 from c360.store import Store
 
 _CONTACTS = text(

@@ -22,10 +22,10 @@ from sqlalchemy import Connection, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from c360.consent import current
-from c360.consent.policy import Policy
 from c360.consent.tables import consent_events, consent_subject_index
 from c360.consent.vocab import STATUSES, WILDCARD, from_us, normalise, now_us, parse_time, to_us
 from c360.errors import C360Error
+from c360.settings.consent_policy import Policy
 from c360.store import Store
 
 

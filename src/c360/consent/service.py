@@ -25,13 +25,13 @@ from c360.consent.capture import CaptureResult, capture
 from c360.consent.evaluate import Decision
 from c360.consent.gate import Gate, record_decision
 from c360.consent.ledger import Event, Ledger, NewEvent
-from c360.consent.policy import Policy
-from c360.consent.settings import ConsentSettings, load_policy, load_settings
 from c360.consent.suppression import ImportReport, Suppressions
 from c360.consent.tables import contact_log
 from c360.consent.vocab import now_us, to_us
 from c360.errors import C360Error
 from c360.lakehouse import Lakehouse
+from c360.settings.consent import ConsentSettings, load_policy
+from c360.settings.consent_policy import Policy
 from c360.store import Store
 from c360.store.lock import writes
 
@@ -74,7 +74,7 @@ class ConsentService:
     @property
     def settings(self) -> ConsentSettings:
         if self._settings is None:
-            self._settings = load_settings(self.ws.extension("consent"))
+            self._settings = self.ws.config.consent
         return self._settings
 
     def policy(self) -> Policy:
@@ -367,7 +367,7 @@ class ConsentService:
 
     @writes("consent.capture")
     def capture_from_sources(self) -> list[CaptureResult]:
-        """Append consent facts from the silver tables named in ``extensions.consent.capture``."""
+        """Append consent facts from the silver tables named in ``consent.capture``."""
         return capture(self.ws, self.settings.capture, self.policy())
 
     # ------------------------------------------------------------------ reports

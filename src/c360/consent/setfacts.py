@@ -25,11 +25,11 @@ from sqlalchemy import Connection, select
 
 from c360.consent.bulk import fetch_arrow
 from c360.consent.current import FACTS_SCHEMA, FACTS_SQL
-from c360.consent.policy import Policy
 from c360.consent.subjects import INDEX_SCHEMA, LAKE_INDEX, LAKE_SUBJECTS, SUBJECT_SCHEMA
 from c360.consent.tables import consent_index_meta
 from c360.consent.vocab import DAY_US, HOUR_US
 from c360.lakehouse import Lakehouse
+from c360.settings.consent_policy import Policy
 
 _SUPP = """
 SELECT list_name, id_hash FROM (

@@ -18,11 +18,11 @@ import duckdb
 import pyarrow as pa
 
 from c360.consent.evaluate import ADDRESS_OF
-from c360.consent.policy import Policy
 from c360.consent.setfacts import SetFacts
 from c360.consent.setfacts import lit as _lit
 from c360.consent.timezones import STATE_ZONES, is_quiet
 from c360.consent.vocab import DAY_US, HOUR_US, from_us
+from c360.settings.consent_policy import Policy
 
 
 def _list(values: list[str]) -> str:

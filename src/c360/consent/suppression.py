@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from c360.consent.ledger import insert_ignoring_duplicates
-from c360.consent.policy import Policy
 from c360.consent.tables import consent_subject_index, suppression_imports, suppressions
 from c360.consent.vocab import ID_TYPES, check_hash, id_hash, normalise, now_us, parse_time, to_us
 from c360.errors import C360Error
+from c360.settings.consent_policy import Policy
 from c360.store import Store
 
 IDENTIFIER_COLUMNS = (

@@ -93,10 +93,8 @@ class AuditLog:
     """``ws.audit``: append, verify, query, checkpoint."""
 
     def __init__(self, ws: Workspace) -> None:
-        from c360.governance.settings import load_settings
-
         self._ws = ws
-        self._every = load_settings(ws.extension("governance")).audit.checkpoint_every
+        self._every = ws.config.governance.audit.checkpoint_every
         self._key = ws.tokenizer.keyed_hash("c360/audit-checkpoint-key/v1").encode()
 
     def _mac(self, *parts: object) -> str:

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from c360.governance._ws import table_schema
-from c360.governance.settings import SEVERITY, GovernanceSettings
 from c360.governance.tables import column_classes
+from c360.settings.governance import SEVERITY, GovernanceSettings
 from c360.store.schema import pii_findings
 
 if TYPE_CHECKING:

@@ -35,8 +35,8 @@ from c360.governance._ws import audit
 from c360.governance.masking import q
 from c360.governance.policy import Principal, check_access
 from c360.governance.registry import PersonalTable, lake_tables, store_tables
-from c360.governance.settings import GovernanceSettings
 from c360.governance.tables import dsr_tombstones, legal_holds
+from c360.settings.governance import GovernanceSettings
 from c360.store.lock import writes
 from c360.tokens import digits
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from c360.errors import C360Error
 from c360.governance._ws import table_schema
-from c360.governance.settings import LineageSettings
+from c360.settings.governance import LineageSettings
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from c360.errors import C360Error
-from c360.governance.settings import GovernanceSettings, RoleSpec, RowFilter
+from c360.settings.governance import GovernanceSettings, RoleSpec, RowFilter
 
 
 @dataclass(frozen=True)

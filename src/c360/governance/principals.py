@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 from c360.errors import C360Error, NotFoundError
 from c360.governance._ws import audit
 from c360.governance.policy import Principal
-from c360.governance.settings import GovernanceSettings
 from c360.governance.tables import api_tokens, principals
+from c360.settings.governance import GovernanceSettings
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace

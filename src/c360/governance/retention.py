@@ -19,7 +19,7 @@ from deltalake import write_deltalake
 from c360.governance._ws import audit, governance
 from c360.governance.dsr import scrub_history
 from c360.governance.masking import q
-from c360.governance.settings import GovernanceSettings
+from c360.settings.governance import GovernanceSettings
 from c360.store.lock import writes
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from c360.governance import masking
 from c360.governance._ws import audit, table_schema
 from c360.governance.classification import Catalogue
 from c360.governance.policy import Principal, check_access, row_filters, rule_for
-from c360.governance.settings import CLASSES, GovernanceSettings, load_settings
 from c360.governance.tables import column_classes
+from c360.settings.governance import CLASSES, GovernanceSettings
 
 if TYPE_CHECKING:
     from c360.governance.dsr import DataSubjectRequests
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 class GovernanceService:
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
-        self.settings: GovernanceSettings = load_settings(ws.extension("governance"))
+        self.settings: GovernanceSettings = ws.config.governance
 
     # ------------------------------------------------------------------ namespaces
     @cached_property

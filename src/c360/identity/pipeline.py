@@ -28,9 +28,9 @@ from c360.identity.cluster import Clusterer
 from c360.identity.ids import assign, crosswalk, first_seen
 from c360.identity.incremental import COMPONENTS
 from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, STATUS, conform
-from c360.identity.settings import IdentitySettings, load_settings
 from c360.identity.standardise import identity_contracts, standardise
 from c360.identity.survivorship import golden_records
+from c360.settings.identity import IdentitySettings
 from c360.store.lock import writes
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def read_or_empty(ws: Workspace, zone: str, name: str, schema: pa.Schema) -> pa.
 
 
 def settings_of(ws: Workspace) -> IdentitySettings:
-    return load_settings(ws.extension("identity"))
+    return ws.config.identity
 
 
 @writes("identity")

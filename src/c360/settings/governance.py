@@ -1,4 +1,4 @@
-"""Governance settings (``extensions: {governance: ...}`` in c360.yaml) and the default policy.
+"""``governance:`` in c360.yaml (roles, purposes, classes, lineage, audit …) and the default policy.
 
 The policy is data: roles, the purposes each may act for, the zones each may
 read, and per class (and optionally per purpose or per column) the masking
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
-from c360.config import PiiClass
 from c360.errors import ConfigError
+from c360.settings.base import Block, PiiClass, block
 
 CLASSES: tuple[str, ...] = get_args(PiiClass)
 RULES: tuple[str, ...] = ("clear", "mask", "last4", "hash", "year_only", "null")
@@ -34,79 +34,128 @@ SEVERITY: dict[str, int] = {
 Rule = str
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Model(Block):
+    pass
 
 
 class RowFilter(_Model):
     """Rows are visible only where ``column`` equals the principal's ``attribute``."""
 
-    column: str
-    attribute: str
-    tables: list[str] = Field(default_factory=lambda: ["*"], description="zone.table globs")
+    column: str = Field(description="Column of the table compared with the attribute.")
+    attribute: str = Field(description="Attribute of the principal (e.g. region).")
+    tables: list[str] = Field(
+        default_factory=lambda: ["*"], description="zone.table globs the filter applies to."
+    )
 
 
 class RoleSpec(_Model):
-    label: str = ""
-    purposes: list[str]
-    zones: list[str]
-    rules: dict[str, Rule] = Field(default_factory=dict, description="class -> rule")
+    """What a role may do: purposes, zones, and the masking rule per class."""
+
+    label: str = Field(default="", description="Human name of the role.")
+    purposes: list[str] = Field(description="Purposes principals of this role may act for.")
+    zones: list[str] = Field(description="Zones (bronze, silver, gold, …) the role may read.")
+    rules: dict[str, Rule] = Field(
+        default_factory=dict, description="class -> masking rule (clear, mask, last4, hash, …)."
+    )
     purpose_rules: dict[str, dict[str, Rule]] = Field(
-        default_factory=dict, description="purpose -> class -> rule (overrides rules)"
+        default_factory=dict, description="purpose -> class -> rule (overrides rules)."
     )
     columns: dict[str, Rule] = Field(
-        default_factory=dict, description="column-name glob -> rule (overrides classes)"
+        default_factory=dict, description="column-name glob -> rule (overrides classes)."
     )
-    row_filters: list[RowFilter] = Field(default_factory=list)
+    row_filters: list[RowFilter] = Field(
+        default_factory=list, description="Rows this role sees only for matching principals."
+    )
 
 
 class LineageSettings(_Model):
-    transport: Literal["file", "http", "none"] = "file"
-    path: str = Field("lineage/events.jsonl", description="JSONL file, relative to the workspace")
-    url: str | None = Field(
-        None, description="OpenLineage HTTP endpoint base, e.g. http://marquez:5000"
+    """Where OpenLineage events of every stage go."""
+
+    transport: Literal["file", "http", "none"] = Field(
+        default="file", description="file: append JSONL; http: POST to url; none: off."
     )
-    endpoint: str = "api/v1/lineage"
-    api_key_env: str | None = Field(None, description="env var holding a bearer token")
-    timeout: float = 5.0
-    namespace: str | None = Field(None, description="default: c360://<workspace name>")
+    path: str = Field("lineage/events.jsonl", description="JSONL file, relative to the workspace.")
+    url: str | None = Field(
+        None, description="OpenLineage HTTP endpoint base, e.g. http://marquez:5000."
+    )
+    endpoint: str = Field(default="api/v1/lineage", description="Path of the endpoint under url.")
+    api_key_env: str | None = Field(None, description="Env var holding a bearer token.")
+    timeout: float = Field(default=5.0, description="HTTP timeout in seconds.")
+    namespace: str | None = Field(None, description="Job namespace; default c360://<name>.")
 
 
 class AuditSettings(_Model):
-    checkpoint_every: int = Field(100, ge=1, description="sign a checkpoint every N entries")
+    """The hash-chained audit log."""
+
+    checkpoint_every: int = Field(100, ge=1, description="Sign a checkpoint every N entries.")
 
 
 class RetentionRule(_Model):
-    table: str = Field(description="zone.table glob, e.g. 'bronze.*' or 'quarantine.*'")
-    keep_days: int = Field(ge=0)
-    column: str = "_ingested_at"
+    """Rows older than ``keep_days`` (by ``column``) are deleted by ``c360 retention apply``."""
+
+    table: str = Field(description="zone.table glob, e.g. 'bronze.*' or 'quarantine.*'.")
+    keep_days: int = Field(ge=0, description="Days a row is kept.")
+    column: str = Field(default="_ingested_at", description="Timestamp column that ages a row.")
 
 
 class LegalHoldSpec(_Model):
-    table: str
-    reason: str
+    """A table retention and erasure must not touch while the hold lasts."""
+
+    table: str = Field(description="zone.table glob under hold.")
+    reason: str = Field(description="Why (case reference); shown in reports.")
 
 
 class UcSettings(_Model):
-    catalog: str = "c360"
-    governance_schema: str = "governance"
-    group_prefix: str = "c360_"
-    hash_secret_scope: str = "c360"
-    hash_secret_key: str = "mask_hash_key"
+    """Names used in the generated Unity Catalog SQL (masks, row filters, grants)."""
+
+    catalog: str = Field(default="c360", description="Unity Catalog catalog.")
+    governance_schema: str = Field(
+        default="governance", description="Schema holding the mask and filter functions."
+    )
+    group_prefix: str = Field(default="c360_", description="Prefix of account groups per role.")
+    hash_secret_scope: str = Field(default="c360", description="Secret scope of the hash key.")
+    hash_secret_key: str = Field(
+        default="mask_hash_key", description="Secret key name of the hash key."
+    )
 
 
 class GovernanceSettings(_Model):
-    purposes: list[str] = Field(default_factory=list, description="extra purposes")
-    roles: dict[str, RoleSpec] = Field(default_factory=dict, description="merged over defaults")
-    classes: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="zone.table -> column -> class (overrides)"
+    """Governance: roles and purposes, classes, lineage, audit, retention (docs/governance.md)."""
+
+    purposes: list[str] = Field(
+        default_factory=list, description="Extra purposes beyond the built-in ones."
     )
-    owners: dict[str, str] = Field(default_factory=dict, description="zone.table glob -> owner")
-    lineage: LineageSettings = Field(default_factory=lambda: LineageSettings.model_validate({}))
-    audit: AuditSettings = Field(default_factory=lambda: AuditSettings.model_validate({}))
-    retention: list[RetentionRule] = Field(default_factory=list)
-    legal_holds: list[LegalHoldSpec] = Field(default_factory=list)
-    unity_catalog: UcSettings = Field(default_factory=lambda: UcSettings.model_validate({}))
+    roles: dict[str, RoleSpec] = Field(
+        default_factory=dict,
+        description="Role name -> spec; replaces a built-in role of the same name, adds others.",
+    )
+    classes: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="zone.table -> column -> class (overrides)."
+    )
+    owners: dict[str, str] = Field(default_factory=dict, description="zone.table glob -> owner.")
+    lineage: LineageSettings = block(LineageSettings)
+    audit: AuditSettings = block(AuditSettings)
+    retention: list[RetentionRule] = Field(
+        default_factory=list, description="Retention rules (table glob, keep_days, column)."
+    )
+    legal_holds: list[LegalHoldSpec] = Field(
+        default_factory=list, description="Tables retention and erasure must leave alone."
+    )
+    unity_catalog: UcSettings = block(UcSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _with_default_roles(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {**data, "roles": {**DEFAULT_ROLES, **(data.get("roles") or {})}}
+        return data
+
+    @model_validator(mode="after")
+    def _names_known(self) -> GovernanceSettings:
+        try:
+            return validate_policy(self)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from exc
 
 
 DEFAULT_PURPOSES = [
@@ -235,7 +284,7 @@ def validate_policy(s: GovernanceSettings) -> GovernanceSettings:
     """Cross-check names: every role, purpose, class, rule and zone must be known."""
     purposes = set(DEFAULT_PURPOSES) | set(s.purposes)
     for name, role in s.roles.items():
-        at = f"extensions.governance.roles.{name}"
+        at = f"governance.roles.{name}"
         if not role.purposes:
             raise _fail(f"{at}: a role needs at least one purpose", at)
         for p in role.purposes:
@@ -264,25 +313,21 @@ def validate_policy(s: GovernanceSettings) -> GovernanceSettings:
             _check_rule(rule, f"{at}.columns.{col}")
     for table, cols in s.classes.items():
         for col, cls in cols.items():
-            _check_class(cls, f"extensions.governance.classes.{table}.{col}")
+            _check_class(cls, f"governance.classes.{table}.{col}")
     return s
 
 
 def load_settings(raw: dict[str, Any]) -> GovernanceSettings:
-    """Validate ``extensions.governance``; configured roles replace defaults of the same name."""
-    data = dict(raw)
-    roles = {**DEFAULT_ROLES, **(data.get("roles") or {})}
-    data["roles"] = roles
+    """Validate a raw ``governance`` mapping; configured roles replace defaults of the same name."""
     try:
-        settings = GovernanceSettings.model_validate(data)
+        return GovernanceSettings.model_validate(raw)
     except ValidationError as exc:
         parts = []
         for err in exc.errors():
-            loc = "extensions.governance." + ".".join(str(p) for p in err["loc"])
+            loc = ".".join(["governance", *(str(p) for p in err["loc"])])
             parts.append(
                 f"unknown key '{loc}'"
                 if err["type"] == "extra_forbidden"
                 else f"'{loc}': {err['msg']}"
             )
         raise ConfigError("governance.invalid_policy", "; ".join(parts), {"errors": parts}) from exc
-    return validate_policy(settings)

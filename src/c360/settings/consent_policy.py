@@ -1,4 +1,4 @@
-"""The consent policy as data: ``extensions.consent.policy`` in c360.yaml.
+"""The consent policy as data: ``consent.policy`` in c360.yaml (or ``consent.policy_file``).
 
 Rules are an ordered list; for a (purpose, channel) the *last* matching rule
 wins, so general rules come first and specific ones after. A jurisdiction
@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from c360.consent.vocab import WILDCARD
+from c360.settings.base import Block
+
+WILDCARD = "*"  # any purpose / any channel (the same word as c360.consent.vocab.WILDCARD)
 
 Basis = Literal["opt_in", "opt_out"]
 
@@ -36,15 +38,19 @@ NON_SERVICE = [p for p in DEFAULT_PURPOSES if p != "service"]
 TELEMARKETING = ["marketing", "cross_sell", "retention", "affiliate_marketing"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Model(Block):
+    """Settings model: unknown keys are errors."""
 
 
 class Rule(_Model):
     """How consent works for some purposes on some channels (``*`` = all)."""
 
-    purposes: list[str] = Field(default_factory=lambda: [WILDCARD])
-    channels: list[str] = Field(default_factory=lambda: [WILDCARD])
+    purposes: list[str] = Field(
+        default_factory=lambda: [WILDCARD], description="Purposes the rule covers (* = all)."
+    )
+    channels: list[str] = Field(
+        default_factory=lambda: [WILDCARD], description="Channels the rule covers (* = all)."
+    )
     basis: Basis = Field(description="opt_in: consent required; opt_out: allowed unless objected.")
     written: bool = Field(
         default=False,
@@ -53,7 +59,7 @@ class Rule(_Model):
     expire_after_days: int | None = Field(
         default=None, ge=1, description="A grant older than this lapses."
     )
-    note: str = ""
+    note: str = Field(default="", description="Why the rule exists (the law or policy it encodes).")
 
     def matches(self, purpose: str, channel: str) -> bool:
         return (WILDCARD in self.purposes or purpose in self.purposes) and (
@@ -64,8 +70,12 @@ class Rule(_Model):
 class Scope(_Model):
     """Which uses a suppression list (or the minors rule) blocks."""
 
-    purposes: list[str] = Field(default_factory=lambda: [WILDCARD])
-    channels: list[str] = Field(default_factory=lambda: [WILDCARD])
+    purposes: list[str] = Field(
+        default_factory=lambda: [WILDCARD], description="Purposes blocked (* = all)."
+    )
+    channels: list[str] = Field(
+        default_factory=lambda: [WILDCARD], description="Channels blocked (* = all)."
+    )
 
     def covers(self, purpose: str, channel: str) -> bool:
         return (WILDCARD in self.purposes or purpose in self.purposes) and (
@@ -74,14 +84,20 @@ class Scope(_Model):
 
 
 class Jurisdiction(_Model):
-    rules: list[Rule] = Field(default_factory=list)
-    note: str = ""
+    """Rules a US state adds after the base rules (the last matching rule wins)."""
+
+    rules: list[Rule] = Field(
+        default_factory=list, description="Rules appended after the base rules."
+    )
+    note: str = Field(default="", description="The law behind these rules.")
 
 
 class Cap(_Model):
-    channel: str = WILDCARD
-    window_days: int = Field(ge=1)
-    max_contacts: int = Field(ge=0)
+    """At most ``max_contacts`` contacts on ``channel`` within ``window_days``."""
+
+    channel: str = Field(default=WILDCARD, description="Channel capped (* = all channels).")
+    window_days: int = Field(ge=1, description="Length of the sliding window in days.")
+    max_contacts: int = Field(ge=0, description="Contacts allowed within the window.")
 
 
 class QuietHours(_Model):
@@ -91,19 +107,22 @@ class QuietHours(_Model):
     end: str = Field(
         default="08:00", pattern=r"^\d\d:\d\d$", description="Local time quiet hours end."
     )
-    channels: list[str] = Field(default_factory=lambda: ["phone", "sms"])
+    channels: list[str] = Field(
+        default_factory=lambda: ["phone", "sms"], description="Channels quiet hours apply to."
+    )
 
 
 class ContactPolicy(_Model):
     """Frequency caps, cool-downs and quiet hours, checked for activations."""
 
     caps: list[Cap] = Field(
+        description="Frequency caps; every cap that covers a channel must hold.",
         default_factory=lambda: [
             Cap(channel="email", window_days=7, max_contacts=3),
             Cap(channel="sms", window_days=7, max_contacts=2),
             Cap(channel="phone", window_days=7, max_contacts=2),
             Cap(channel=WILDCARD, window_days=30, max_contacts=8),
-        ]
+        ],
     )
     cooldown_hours: dict[str, int] = Field(
         default_factory=lambda: {"email": 24, "sms": 48, "phone": 72},
@@ -114,8 +133,14 @@ class ContactPolicy(_Model):
         ge=0,
         description="After the customer declines an offer, no contact for that purpose.",
     )
-    quiet_hours: QuietHours = Field(default_factory=lambda: QuietHours())
-    exempt_purposes: list[str] = Field(default_factory=lambda: ["service"])
+    quiet_hours: QuietHours = Field(
+        default_factory=lambda: QuietHours(),
+        description="No phone or SMS contact in the customer's local night.",
+    )
+    exempt_purposes: list[str] = Field(
+        default_factory=lambda: ["service"],
+        description="Purposes caps, cool-downs and quiet hours do not apply to.",
+    )
 
 
 def _default_rules() -> list[Rule]:
@@ -175,11 +200,24 @@ class Policy(_Model):
     """The whole written consent policy."""
 
     version: str = Field(default="builtin-1", description="Human label of this policy version.")
-    purposes: list[str] = Field(default_factory=lambda: list(DEFAULT_PURPOSES))
-    channels: list[str] = Field(default_factory=lambda: list(DEFAULT_CHANNELS))
-    rules: list[Rule] = Field(default_factory=_default_rules)
-    jurisdictions: dict[str, Jurisdiction] = Field(default_factory=_default_jurisdictions)
+    purposes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PURPOSES),
+        description="Every purpose data may be used for; rules and checks name only these.",
+    )
+    channels: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CHANNELS),
+        description="Every channel customers may be contacted on.",
+    )
+    rules: list[Rule] = Field(
+        default_factory=_default_rules,
+        description="Ordered rules; for a (purpose, channel) the last matching rule wins.",
+    )
+    jurisdictions: dict[str, Jurisdiction] = Field(
+        default_factory=_default_jurisdictions,
+        description="US state -> extra rules; an unknown state gets the most restrictive outcome.",
+    )
     written_methods: list[str] = Field(
+        description="Capture methods that count as written consent (for rules with written: true).",
         default_factory=lambda: [
             "written",
             "esign",
@@ -187,11 +225,17 @@ class Policy(_Model):
             "sms_keyword",
             "paper",
             "recorded_verbal",
-        ]
+        ],
     )
-    suppression_lists: dict[str, Scope] = Field(default_factory=_default_lists)
-    minor_age: int = Field(default=18, ge=0)
+    suppression_lists: dict[str, Scope] = Field(
+        default_factory=_default_lists,
+        description="Suppression list name -> the uses a listed identifier is blocked from.",
+    )
+    minor_age: int = Field(
+        default=18, ge=0, description="People younger than this are minors (see minor_scope)."
+    )
     minor_scope: Scope = Field(
+        description="Uses denied for minors.",
         default_factory=lambda: Scope(
             purposes=[
                 "marketing",
@@ -200,7 +244,7 @@ class Policy(_Model):
                 "third_party_sharing",
                 "affiliate_marketing",
             ]
-        )
+        ),
     )
     unknown_dob: Literal["deny", "allow"] = Field(
         default="deny",
@@ -210,7 +254,10 @@ class Policy(_Model):
         default_factory=lambda: ["email", "sms", "phone"],
         description="Channels that need an email (email) or phone (sms, phone) on the record.",
     )
-    contact: ContactPolicy = Field(default_factory=lambda: ContactPolicy())
+    contact: ContactPolicy = Field(
+        default_factory=lambda: ContactPolicy(),
+        description="Contact policy for activations: caps, cool-downs, quiet hours.",
+    )
 
     @model_validator(mode="after")
     def _known_names(self) -> Policy:

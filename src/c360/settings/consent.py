@@ -1,4 +1,4 @@
-"""``extensions.consent`` in c360.yaml: the policy and the capture mapping.
+"""``consent:`` in c360.yaml: the policy and the capture mapping.
 
 Either ``policy`` (inline) or ``policy_file`` (a YAML file, relative to the
 workspace) gives the policy; without both the embedded default applies.
@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from c360.consent.policy import Policy
 from c360.errors import C360Error
+from c360.settings.base import Block
+from c360.settings.consent_policy import Policy
 
 Columns = str | list[str]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Model(Block):
+    """Settings model: unknown keys are errors."""
 
 
 class CaptureSource(_Model):
@@ -32,13 +33,15 @@ class CaptureSource(_Model):
         description="Stable name of this mapping; part of every event's idempotency key."
     )
     table: str = Field(description="Silver table name.")
-    subject_type: Literal["email", "phone", "source_key", "golden_id"]
+    subject_type: Literal["email", "phone", "source_key", "golden_id"] = Field(
+        description="Kind of identifier the consent attaches to."
+    )
     subject: Columns = Field(description="Column(s) holding the identifier (or the source key).")
     source: str | None = Field(
         default=None, description="For subject_type source_key: the identity source name."
     )
-    purpose: str = "marketing"
-    channel: str = "email"
+    purpose: str = Field(default="marketing", description="Purpose of the captured fact (* = all).")
+    channel: str = Field(default="email", description="Channel of the captured fact (* = all).")
     status: Columns = Field(description="Column whose value is mapped through `values`.")
     values: dict[str, str | None] = Field(
         description="Raw value (case-insensitive) → granted|denied|revoked|expired, or null to skip."
@@ -47,8 +50,13 @@ class CaptureSource(_Model):
     where: dict[str, str] = Field(
         default_factory=dict, description="column: required value (case-insensitive)."
     )
-    method: str = "source_system"
-    target: Literal["ledger", "suppression"] = "ledger"
+    method: str = Field(
+        default="source_system",
+        description="Capture method recorded with each event (written methods satisfy written rules).",
+    )
+    target: Literal["ledger", "suppression"] = Field(
+        default="ledger", description="ledger: consent events; suppression: list entries."
+    )
     list_name: str | None = Field(
         default=None, description="For target suppression: the list (granted=remove, denied=add)."
     )
@@ -155,9 +163,20 @@ def default_capture() -> list[CaptureSource]:
 
 
 class ConsentSettings(_Model):
-    policy: Policy | None = None
-    policy_file: str | None = None
-    capture: list[CaptureSource] = Field(default_factory=default_capture)
+    """Consent: the written policy and how source tables become consent facts (docs/consent.md)."""
+
+    policy: Policy | None = Field(
+        default=None,
+        description="The policy inline; without it (and policy_file) the built-in one.",
+    )
+    policy_file: str | None = Field(
+        default=None,
+        description="YAML file holding the policy, relative to the workspace; re-read when it changes.",
+    )
+    capture: list[CaptureSource] = Field(
+        default_factory=default_capture,
+        description="Silver tables mapped onto consent events or suppression entries.",
+    )
     record_point_checks: bool = Field(
         default=False,
         description="Record every point check in gate_decisions, not only those with record=True.",
@@ -168,7 +187,7 @@ def load_settings(raw: dict[str, Any]) -> ConsentSettings:
     try:
         return ConsentSettings.model_validate(raw)
     except ValidationError as exc:
-        raise C360Error("config.invalid", f"extensions.consent: {_fmt(exc)}") from exc
+        raise C360Error("config.invalid", f"consent: {_fmt(exc)}") from exc
 
 
 def load_policy(settings: ConsentSettings, root: Path) -> Policy:

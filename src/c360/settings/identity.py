@@ -1,0 +1,106 @@
+"""``identity:`` in c360.yaml: thresholds, evidence limits, survivorship, training knobs.
+
+One block holds every identity setting (see docs/identity.md for what each step
+does). Survivorship rules given in the file are merged over the defaults, so a
+file naming one attribute changes only that one.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+
+from c360.errors import ConfigError
+from c360.settings.base import Block
+
+Rule = Literal["most_trusted", "most_recent", "most_complete", "most_frequent"]
+ATTRIBUTES = ("name", "dob", "ssn_last4", "email", "phone", "address")
+
+
+def _default_survivorship() -> dict[str, Rule]:
+    return {
+        "name": "most_trusted",
+        "dob": "most_frequent",
+        "ssn_last4": "most_trusted",
+        "email": "most_recent",
+        "phone": "most_recent",
+        "address": "most_recent",
+    }
+
+
+class IdentityThresholds(Block):
+    """Where the match probability of a scored pair puts it: link, review or reject."""
+
+    auto_link: float = Field(
+        0.99, ge=0, le=1, description="Match probability at or above which records link."
+    )
+    review: float = Field(
+        0.80,
+        ge=0,
+        le=1,
+        description="Lower bound of the steward review band (pairs between this and auto_link "
+        "go to the review queue; below it they are rejected).",
+    )
+
+
+class IdentitySettings(Block):
+    """Identity resolution settings (see docs/identity.md)."""
+
+    thresholds: IdentityThresholds = Field(
+        default_factory=IdentityThresholds,
+        description="Where the match probability of a scored pair puts it.",
+    )
+    generic_value_max_people: int = Field(
+        3,
+        ge=1,
+        description="An email/phone/address shared by records with more than this many distinct "
+        "names or birth dates carries no evidence (household phones, clerk placeholders).",
+    )
+    survivorship: dict[str, Rule] = Field(
+        default_factory=_default_survivorship,
+        description="Per-attribute survivorship rule (most_trusted, most_recent, most_complete, "
+        "most_frequent), merged over the defaults; attributes: " + ", ".join(ATTRIBUTES),
+    )
+    email_provider_rules: bool = Field(
+        True, description="Fold Gmail dots and +tags before comparing emails."
+    )
+    em_max_pairs: int = Field(
+        1_000_000, ge=1000, description="Pairs sampled to estimate u-probabilities."
+    )
+    seed: int = Field(42, description="Seed of every random step of model training.")
+    strict_max_disagreement: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="SSN, dob and first name refuse merges only if the trained model says true "
+        "matches disagree on them at most this often (m-probability of the 'else' level).",
+    )
+    placeholders: list[str] = Field(
+        default_factory=list,
+        description="Extra emails/phones (standardised form) that never carry evidence.",
+    )
+
+    @field_validator("survivorship")
+    @classmethod
+    def _merge_survivorship(cls, value: dict[str, Rule]) -> dict[str, Rule]:
+        unknown = sorted(set(value) - set(ATTRIBUTES))
+        if unknown:
+            raise ValueError(f"unknown survivorship attribute(s): {', '.join(unknown)}")
+        return {**_default_survivorship(), **value}
+
+
+def load_settings(raw: dict[str, object]) -> IdentitySettings:
+    """Validate a raw ``identity`` mapping (tests and tools; workspaces use ``config.identity``)."""
+    try:
+        return IdentitySettings.model_validate(raw)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(["identity", *(str(p) for p in err["loc"])])
+            parts.append(
+                f"unknown key '{loc}'"
+                if err["type"] == "extra_forbidden"
+                else f"'{loc}': {err['msg']}"
+            )
+        raise ConfigError(message="c360.yaml: " + "; ".join(parts)) from exc
