@@ -2,14 +2,12 @@
 
 Approving a task adds a must-link, rejecting adds a cannot-link; every later
 run (incremental or ``--full``) reads the active constraints and honours them.
-Decisions are written to the audit log when ``c360.governance.audit`` is
-installed, and always to the task row itself (who, when, why).
+Decisions are written to the workspace's audit log (``ws.audit``) and to the
+task row itself (who, when, why).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +19,6 @@ from c360.identity.tables import link_constraints, review_tasks
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
-
-log = logging.getLogger(__name__)
 
 
 def active(ws: Workspace) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -179,8 +175,5 @@ def decide(
 
 
 def _audit(ws: Workspace, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
-    """Write to the hash-chained audit log when governance is installed; log otherwise."""
-    if importlib.util.find_spec("c360.governance.audit") is None:
-        log.info("audit (governance not installed): %s %s %s %s", actor, action, target, details)
-        return
-    ws.audit.append(actor, action, target, details)  # type: ignore[attr-defined]
+    """Write to the workspace's hash-chained audit log."""
+    ws.audit.append(actor, action, target, details)
