@@ -30,6 +30,7 @@ from c360.errors import ConfigError
 from c360.settings.base import Block, PiiClass, block
 from c360.settings.api import ApiConfig
 from c360.settings.consent import ConsentSettings
+from c360.settings.decisioning import DecisioningSettings
 from c360.settings.engine import EngineConfig
 from c360.settings.governance import GovernanceSettings
 from c360.settings.identity import IdentitySettings, IdentityThresholds
@@ -139,6 +140,7 @@ class Config(BaseSettings):
     identity: IdentitySettings = block(IdentitySettings)
     consent: ConsentSettings = block(ConsentSettings)
     governance: GovernanceSettings = block(GovernanceSettings)
+    decisioning: DecisioningSettings = block(DecisioningSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -382,6 +384,7 @@ __all__ = [
     "Config",
     "ConsentSettings",
     "Contract",
+    "DecisioningSettings",
     "EngineConfig",
     "GovernanceSettings",
     "IdentityConfig",

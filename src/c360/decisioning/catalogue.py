@@ -1,6 +1,6 @@
 """The action catalogue: what the bank may offer, to whom, through which channels.
 
-Actions are data (``actions.yaml`` packaged, or ``extensions.decisioning.catalogue_file``).
+Actions are data (``actions.yaml`` packaged, or ``decisioning.catalogue_file``).
 ``eligibility`` is a hard rule in the audience filter language (:mod:`filters`), checked
 against the customer context; ``suitability`` names the groups (``minor``, ``senior``,
 ``protected``) for whom the action is never automatic: a human decides. ``no_action``

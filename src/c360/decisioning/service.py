@@ -2,7 +2,7 @@
 
 A plain façade with typed namespaces (``audiences``, later ``agent``, ``hitl``,
 ``log``); CLI, API and console call these. Settings come from
-``extensions.decisioning`` (:mod:`c360.decisioning.settings`).
+the ``decisioning:`` block of c360.yaml (:mod:`c360.settings.decisioning`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import duckdb
 from c360.decisioning import context as ctxmod
 from c360.decisioning.audiences import Audiences
 from c360.decisioning.catalogue import Catalogue, load_catalogue
-from c360.decisioning.settings import DecisioningSettings, load_settings
 from c360.errors import C360Error
+from c360.settings.decisioning import DecisioningSettings
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
@@ -30,7 +30,7 @@ class DecisioningService:
 
     @cached_property
     def settings(self) -> DecisioningSettings:
-        return load_settings(self.ws.extension("decisioning"))
+        return self.ws.config.decisioning
 
     # ------------------------------------------------------------------ context
     def _require_golden(self) -> None:

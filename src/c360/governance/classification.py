@@ -2,7 +2,7 @@
 
 Where a class comes from, strongest first:
 
-1. ``extensions.governance.classes`` in c360.yaml (an operator's override);
+1. ``governance.classes`` in c360.yaml (an operator's override);
 2. declarations by the stage that writes the table (``GovernanceService.declare``,
    stored in ``gov_column_classes``) and the built-in declarations of known
    gold tables (:data:`BUILTIN`);

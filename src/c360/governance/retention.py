@@ -1,6 +1,6 @@
 """``c360 retention apply``: delete rows older than each table's retention period.
 
-Rules are data (``extensions.governance.retention``: table glob, keep_days,
+Rules are data (``governance.retention``: table glob, keep_days,
 timestamp column). Tables under a legal hold are kept and listed. Deleted rows
 are really gone: the table is rewritten, old files vacuumed and old log
 entries dropped (see :func:`c360.governance.dsr.scrub_history`).

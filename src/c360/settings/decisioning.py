@@ -1,4 +1,4 @@
-"""``extensions.decisioning`` in c360.yaml: the typed settings of decisioning and activation.
+"""``decisioning:`` in c360.yaml: the typed settings of decisioning and activation.
 
 Every key is optional; the defaults run the demo. The action catalogue and the
 triggers are data (YAML) so a bank edits them without code: ``catalogue_file`` /
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from c360.errors import C360Error
+from c360.settings.base import Block, block
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Model(Block):
+    """Settings model: unknown keys are errors."""
 
 
 class LlmSettings(_Model):
@@ -39,7 +40,9 @@ class LlmSettings(_Model):
 class ChannelSettings(_Model):
     """Where one activation channel delivers (local receivers in the demo and tests)."""
 
-    adapter: Literal["crm_rest", "smtp", "email_rest", "desk", "file"]
+    adapter: Literal["crm_rest", "smtp", "email_rest", "desk", "file"] = Field(
+        description="How messages are delivered: crm_rest, smtp, email_rest, desk or file."
+    )
     url: str | None = Field(None, description="REST endpoint (crm_rest, email_rest).")
     host: str = Field("127.0.0.1", description="SMTP host.")
     port: int = Field(25, description="SMTP port.")
@@ -99,17 +102,15 @@ class DecisioningSettings(_Model):
     experiment_salt: str = Field(
         "c360-nba", description="Salt of the hash-based experiment assignment."
     )
-    llm: LlmSettings = Field(default_factory=LlmSettings)
-    activation: ActivationSettings = Field(default_factory=ActivationSettings)
+    llm: LlmSettings = block(LlmSettings)
+    activation: ActivationSettings = block(ActivationSettings)
 
 
 def load_settings(raw: dict[str, Any]) -> DecisioningSettings:
-    """Validate ``extensions.decisioning``; a typo is a one-line ``config.invalid`` error."""
+    """Validate a raw ``decisioning`` mapping (workspaces use ``config.decisioning``)."""
     try:
         return DecisioningSettings.model_validate(raw or {})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise C360Error(
-            "config.invalid", f"c360.yaml extensions.decisioning.{where}: {first['msg']}"
-        ) from exc
+        raise C360Error("config.invalid", f"c360.yaml decisioning.{where}: {first['msg']}") from exc
