@@ -32,6 +32,7 @@ from c360.settings.api import ApiConfig
 from c360.settings.consent import ConsentSettings
 from c360.settings.decisioning import DecisioningSettings
 from c360.settings.engine import EngineConfig
+from c360.settings.features import FeaturesSettings
 from c360.settings.governance import GovernanceSettings
 from c360.settings.identity import IdentitySettings, IdentityThresholds
 from c360.settings.loader import (
@@ -140,6 +141,7 @@ class Config(BaseSettings):
     identity: IdentitySettings = block(IdentitySettings)
     consent: ConsentSettings = block(ConsentSettings)
     governance: GovernanceSettings = block(GovernanceSettings)
+    features: FeaturesSettings = block(FeaturesSettings)
     decisioning: DecisioningSettings = block(DecisioningSettings)
 
     @classmethod
@@ -386,6 +388,7 @@ __all__ = [
     "Contract",
     "DecisioningSettings",
     "EngineConfig",
+    "FeaturesSettings",
     "GovernanceSettings",
     "IdentityConfig",
     "IdentitySettings",

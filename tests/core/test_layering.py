@@ -35,6 +35,8 @@ ENGINE_ALLOW_LIST = {
     "c360.governance.retention",
     "c360.governance.trace",
     "c360.identity.evaluate",
+    "c360.identity.held",
+    "c360.identity.household",
     "c360.identity.ids",
     "c360.identity.incremental",
     "c360.identity.model",

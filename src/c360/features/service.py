@@ -31,9 +31,9 @@ from c360.features.materialize import (
     to_day,
     watermark,
 )
-from c360.features.settings import FeaturesSettings, load_settings
 from c360.features.spec import FeatureView, load_views
 from c360.features.training import Source, build
+from c360.settings.features import FeaturesSettings
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -48,7 +48,7 @@ class FeatureService:
 
     @cached_property
     def settings(self) -> FeaturesSettings:
-        return load_settings(self.ws.extension("features"))
+        return self.ws.config.features
 
     # ------------------------------------------------------------------ registry
     def views(self) -> dict[str, FeatureView]:

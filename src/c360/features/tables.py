@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, DateTime, Float, String, Table
 
-from c360.governance.registry import register_lake_table, register_store_table
+from c360.governance import register_lake_table, register_store_table
 from c360.store.schema import metadata
 
 online_features = Table(

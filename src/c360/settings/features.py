@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from c360.errors import ConfigError
+from c360.settings.base import Block
 
 
-class FeaturesSettings(BaseModel):
+class FeaturesSettings(Block):
     """Feature views, materialisation and the online projection."""
-
-    model_config = ConfigDict(extra="forbid")
 
     views_dir: str = Field(
         "features",
