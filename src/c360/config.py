@@ -27,8 +27,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from c360.errors import ConfigError
-from c360.settings.base import Block, PiiClass, block
 from c360.settings.api import ApiConfig
+from c360.settings.base import Block, PiiClass, block
 from c360.settings.consent import ConsentSettings
 from c360.settings.decisioning import DecisioningSettings
 from c360.settings.engine import EngineConfig
@@ -379,8 +379,8 @@ def load_contracts(folder: str | Path) -> dict[str, Contract]:
 
 __all__ = [
     "CONFIG_FILE",
-    "ApiConfig",
     "ENV_SHORTCUTS",
+    "ApiConfig",
     "Block",
     "ColumnSpec",
     "Config",

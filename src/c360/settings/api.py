@@ -21,5 +21,3 @@ class ApiConfig(Block):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413."
     )
-
-
