@@ -9,6 +9,7 @@ generator's truth and audiences before/after the consent gate.
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,17 @@ def run_demo(
             summary["identity_eval"] = ev if isinstance(ev, dict) else ev.to_dict()
         except C360Error as exc:
             summary["identity_eval"] = {"error": exc.message}
+    ident = summary.get("identity") or {}
+    if ident.get("golden_ids"):
+        open_tasks = len(ws.identity.review_list("open", limit=1_000_000))  # type: ignore[attr-defined]
+        summary["review_queue"] = {
+            "open_tasks": open_tasks,
+            "golden_records": ident["golden_ids"],
+            "share": round(open_tasks / ident["golden_ids"], 4),
+        }
+        links = ws.identity.links()  # type: ignore[attr-defined]
+        if links.num_rows:
+            summary["example_golden_id"] = min(links["golden_id"].to_pylist())
     ws.close()
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     return summary
@@ -116,13 +128,59 @@ def print_summary(summary: dict[str, Any], console: Any) -> None:
         )
         for reason, n in sorted(aud.get("excluded", {}).items(), key=lambda kv: -kv[1]):
             console.print(f"  excluded {n:>7,}  {reason}")
+    rq = summary.get("review_queue")
+    if rq:
+        console.print(
+            f"steward review queue: {rq['open_tasks']:,} open task(s) for "
+            f"{rq['golden_records']:,} golden records ({rq['share']:.2%})"
+        )
     for st in summary["stages"]:
         if st["error"]:
             console.print(f"[red]{st['name']} failed[/red]: {st['error']}")
     console.print(
         f"run {summary['run_id']}: {summary['status']} in {summary['seconds']['total']}s — "
-        f"workspace {summary['workspace']} (try `c360 tables -w {summary['workspace']}`)"
+        f"workspace {summary['workspace']}"
     )
+    console.print(
+        next_steps(Path(summary["workspace"]), summary.get("example_golden_id")),
+        highlight=False,
+        markup=False,
+    )
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it is below it (shorter to type)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def c360_command() -> str:
+    """How to call ``c360`` from this shell: bare when it is on PATH, else its path."""
+    exe = Path(sys.executable).parent / "c360"
+    on_path = shutil.which("c360")
+    if on_path and Path(on_path).resolve() == exe.resolve():
+        return "c360"
+    return _shown(exe) if exe.exists() else f"{_shown(Path(sys.executable))} -m c360"
+
+
+def next_steps(workspace: Path, golden_id: str | None = None) -> str:
+    """The exact commands to explore the demo workspace, ready to paste."""
+    c360, ws = c360_command(), _shown(workspace)
+    lines = ["next steps:"]
+    if c360 != "c360" and "/bin/" in f"/{c360}":
+        activate = str(Path(c360).parent / "activate")
+        lines.append(f"  (c360 is not on your PATH: `source {activate}` to type just `c360`)")
+    for cmd in (
+        "status",
+        "tables",
+        "review list",
+        f"identity eval --truth {ws}/truth/identity.csv",
+        *([f"consent show --golden-id {golden_id}"] if golden_id else []),
+    ):
+        lines.append(f"  {c360} -w {ws} {cmd}")
+    return "\n".join(lines)
 
 
 __all__ = ["CONFIG_FILE", "run_demo"]

@@ -70,6 +70,15 @@ def available_stages() -> list[tuple[str, Any]]:
     return out
 
 
+def _has_data(ws: Workspace) -> bool:
+    """Anything to run on: a landing file, a table, or no contract at all (nothing expected)."""
+    if not ws.contracts():
+        return True
+    landing = ws.landing_dir
+    has_files = landing.is_dir() and any(p.is_file() for p in landing.rglob("*"))
+    return has_files or bool(ws.tables())
+
+
 def run_pipeline(
     ws: Workspace, progress: Progress | None = None, only: list[str] | None = None
 ) -> RunReport:
@@ -87,6 +96,13 @@ def run_pipeline(
                 {"unknown": unknown, "stages": known},
             )
         chosen = [(name, fn) for name, fn in chosen if name in only]
+    if not _has_data(ws):
+        raise C360Error(
+            "run.no_data",
+            f"nothing to run on: {ws.landing_dir} holds no files and nothing was ingested yet; "
+            f"drop source files into {ws.landing_dir}/<source>/ or generate a synthetic bank "
+            f"with `c360 synth -w {ws.root}`",
+        )
     with ws.write_lock("run"):
         return _run(ws, progress, chosen)
 

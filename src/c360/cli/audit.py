@@ -49,7 +49,7 @@ def query(
     action: Annotated[str | None, typer.Option(help="Only this action (* wildcard)")] = None,
     target: Annotated[str | None, typer.Option(help="Only this target")] = None,
     since: Annotated[str | None, typer.Option(help="ISO date/time (UTC if no zone)")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many entries")] = 1000,
+    limit: Annotated[int, typer.Option(help="At most this many entries (≥ 1).", min=1)] = 1000,
 ) -> None:
     """Filter the audit log."""
     entries = open_workspace(workspace).audit.query(

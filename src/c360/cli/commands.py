@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from c360.cli.main import (
     JsonOpt,
@@ -17,6 +16,8 @@ from c360.cli.main import (
     open_workspace,
     out,
     print_json,
+    show_progress,
+    workspace_root,
 )
 from c360.cli.progress import progress_bar
 
@@ -40,9 +41,13 @@ def init(
 
 @app.command()
 def synth(
-    customers: Annotated[int, typer.Option(help="Number of real people to simulate.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 42,
-    days: Annotated[int, typer.Option(help="Daily incremental drops after the initial load.")] = 5,
+    customers: Annotated[
+        int, typer.Option(help="Number of real people to simulate (10 to 50,000,000).")
+    ] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (≥ 0); same seed, same files.")] = 42,
+    days: Annotated[
+        int, typer.Option(help="Daily incremental drops after the initial load (0 to 366).")
+    ] = 5,
     hard: Annotated[
         bool, typer.Option(help="Multiply the hard identity cases (stress profile).")
     ] = False,
@@ -59,14 +64,14 @@ def synth(
     from dataclasses import asdict
 
     from c360.synth import SynthOptions, generate_world
-    from c360.workspace import Workspace, default_root
+    from c360.workspace import Workspace
 
-    root = workspace or default_root()
+    root = workspace_root(workspace)
     ws = Workspace(root) if (Path(root) / "c360.yaml").exists() else None
     landing = out_dir or (ws.landing_dir if ws else Path(root) / "landing")
     truth_dir = truth or Path(root) / "truth"
     contracts = ws.contracts_dir if ws else None
-    with progress_bar(not json) as cb:
+    with progress_bar(show_progress(json)) as cb:
         summary = generate_world(
             landing,
             truth_dir,
@@ -98,7 +103,7 @@ def ingest(
     """
     ws = open_workspace(workspace)
     ws.lock_wait = ws.lock_wait and not no_wait
-    with progress_bar(not json) as cb:
+    with progress_bar(show_progress(json)) as cb:
         report = ws.ingest(sources=source or None, progress=cb)
     if json:
         print_json(report.to_dict())
@@ -109,6 +114,8 @@ def ingest(
 
 
 def _print_ingest(report) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
     t = Table(title=f"ingest {report.run_id}")
     for col in ("source", "status", "files", "rows in", "loaded", "quarantined", "PII found"):
         t.add_column(col, justify="right" if col not in ("source", "status") else "left")
@@ -152,11 +159,13 @@ def run(
     """Run every pipeline stage in order (ingest → identity → consent …) as one recorded run."""
     ws = open_workspace(workspace)
     ws.lock_wait = ws.lock_wait and not no_wait
-    with progress_bar(not json) as cb:
+    with progress_bar(show_progress(json)) as cb:
         report = ws.run(progress=cb, stages=stage or None)
     if json:
         print_json(report.to_dict())
     else:
+        from rich.table import Table
+
         t = Table(title=f"run {report.run_id}: {report.status}")
         for col in ("stage", "status", "seconds", "error"):
             t.add_column(col)
@@ -180,6 +189,8 @@ def tables(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
             ]
         )
         return
+    from rich.table import Table
+
     t = Table(title=f"tables in {ws.lakehouse.root}")
     for col in ("table", "version", "rows", "columns"):
         t.add_column(col, justify="left" if col == "table" else "right")
@@ -190,7 +201,7 @@ def tables(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
 
 @app.command()
 def runs(
-    limit: Annotated[int, typer.Option(help="Most recent N runs.")] = 10,
+    limit: Annotated[int, typer.Option(help="Most recent N runs (≥ 1).", min=1)] = 10,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -209,6 +220,8 @@ def runs(
     if json:
         print_json([dict(r) for r in rows])
         return
+    from rich.table import Table
+
     t = Table(title="runs")
     for col in ("run_id", "status", "started", "stages"):
         t.add_column(col)
@@ -224,17 +237,19 @@ def runs(
 
 @app.command()
 def demo(
-    customers: Annotated[int, typer.Option(help="People in the synthetic bank.")] = 3000,
+    customers: Annotated[
+        int, typer.Option(help="People in the synthetic bank (10 to 50,000,000).")
+    ] = 3000,
     directory: Annotated[Path, typer.Option("--dir", help="Workspace folder for the demo.")] = Path(
         "demo-workspace"
     ),
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    seed: Annotated[int, typer.Option(help="Random seed (≥ 0).")] = 42,
     json: JsonOpt = False,
 ) -> None:
     """End to end on embedded defaults: init → synth → run → summary."""
     from c360.demo import run_demo
 
-    with progress_bar(not json) as cb:
+    with progress_bar(show_progress(json)) as cb:
         summary = run_demo(directory, customers=customers, seed=seed, progress=cb)
     if json:
         print_json(summary)

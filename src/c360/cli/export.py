@@ -14,7 +14,10 @@ app = typer.Typer(help="Export data products.", no_args_is_help=True)
 
 @app.command("crosswalk")
 def crosswalk(
-    out_file: Annotated[Path, typer.Option("--out", help="Target file (.csv or .parquet).")],
+    out_file: Annotated[
+        Path,
+        typer.Option("--out", help="Target file: .csv or .parquet (other suffixes are refused)."),
+    ],
     workspace: WorkspaceOpt = None,
     json_: JsonOpt = False,
 ) -> None:

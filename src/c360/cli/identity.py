@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from c360.cli.main import JsonOpt, WorkspaceOpt, open_workspace, out, print_json
+from c360.cli.main import JsonOpt, WorkspaceOpt, open_workspace, out, print_json, show_progress
 from c360.cli.progress import progress_bar
 
 app = typer.Typer(
@@ -28,7 +28,7 @@ def run(
 ) -> None:
     """Resolve identities after new drops (incremental unless --full)."""
     ws = open_workspace(workspace)
-    with progress_bar(not json_) as bar:
+    with progress_bar(show_progress(json_)) as bar:
         report = ws.identity.run(full=full or retrain, retrain=retrain, progress=bar)
     if json_:
         print_json(report.to_dict())
@@ -75,7 +75,10 @@ def evaluate(
     workspace: WorkspaceOpt = None,
     auto_link: Annotated[
         float | None,
-        typer.Option("--auto-link", help="Re-cluster at this threshold (nothing written)."),
+        typer.Option(
+            "--auto-link",
+            help="Re-cluster at this probability threshold, in (0, 1] (nothing written).",
+        ),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -35,6 +35,13 @@ def trace(
         node = ws.governance.tracer.source_record(source, key)
     else:
         raise C360Error("lineage.bad_request", "give --golden ID or --source NAME --key KEY")
+    if not node.parents:
+        what = f"golden record {golden}" if golden else f"source record {source}:{key}"
+        raise C360Error(
+            "lineage.not_found",
+            f"{what} is not in this workspace (nothing to trace)",
+            http_status=404,
+        )
     if json:
         print_json(node.to_dict())
         return

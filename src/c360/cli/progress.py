@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import Any
 
 
 @contextmanager
@@ -22,6 +13,15 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
     if not enabled:
         yield None
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bars = Progress(
         TextColumn("[bold]{task.description:<28}"),
         BarColumn(),
@@ -30,7 +30,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
         console=Console(stderr=True),
         transient=False,
     )
-    tasks: dict[str, TaskID] = {}
+    tasks: dict[str, Any] = {}
 
     def update(task: str, done: int, total: int) -> None:
         # "group:step" shares one bar per group, its description naming the step

@@ -18,7 +18,7 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the audit
 def list_(
     workspace: WorkspaceOpt = None,
     status: Annotated[str, typer.Option(help="open | approved | rejected | all")] = "open",
-    limit: int = 50,
+    limit: Annotated[int, typer.Option(help="At most this many tasks (≥ 1).", min=1)] = 50,
     json_: JsonOpt = False,
 ) -> None:
     """Review tasks, most probable first."""

@@ -51,7 +51,7 @@ def list_(
     list_name: Annotated[
         str | None, typer.Option("--list", "-l", help="Show entries of one list.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Entries to show.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", help="Entries to show (≥ 1).", min=1)] = 50,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:

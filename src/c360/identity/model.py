@@ -230,7 +230,12 @@ def train(con: duckdb.DuckDBPyConnection, *, seed: int, max_pairs: int) -> dict[
 
     n = count_input(con)
     if n < 4:
-        raise C360Error("identity.too_few_records", "need at least 4 records to train a model")
+        raise C360Error(
+            "identity.too_few_records",
+            f"need at least 4 person records to train a model, found {n}; add source files "
+            "to landing/<source>/ and run `c360 ingest`, or generate a synthetic bank with "
+            "`c360 synth`",
+        )
     linker = _linker(con, _settings(n))
     t = linker.training
     t.estimate_probability_two_random_records_match(

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from c360.workspace import Workspace
 
 
+#: File suffixes ``export crosswalk`` writes.
+CROSSWALK_FORMATS = (".csv", ".parquet")
+
+
 def parse_key(key: str) -> str:
     """``source:key`` → record id (the same text); a bare key is an error."""
     if ":" not in key:
@@ -170,6 +174,20 @@ class IdentityService:
         With ``auto_link`` the stored pairs are re-clustered at that threshold
         (nothing is written) so several thresholds can be compared cheaply.
         """
+        if auto_link is not None and not 0.0 < auto_link <= 1.0:
+            raise C360Error(
+                "identity.bad_threshold",
+                f"--auto-link must be a probability in (0, 1], got {auto_link}",
+                {"auto_link": auto_link},
+            )
+        if not self.ws.lakehouse.exists("gold", "identity_links"):
+            raise C360Error(
+                "identity.not_run",
+                "identity resolution has not run in this workspace, so there is nothing to "
+                "evaluate; run `c360 run` (or `c360 identity run`) first",
+            )
+        if not Path(truth_path).is_file():
+            raise NotFoundError("identity.truth_not_found", f"no truth file at {truth_path}")
         if auto_link is None:
             links = self.links()
             out = evaluate_assignment(links, truth_path)
@@ -223,13 +241,28 @@ class IdentityService:
 
     # ------------------------------------------------------------------ export
     def export_crosswalk(self, out: str | Path) -> int:
-        """Write the current crosswalk (CSV or Parquet by suffix); returns rows written."""
+        """Write the current crosswalk (CSV or Parquet by suffix); returns rows written.
+
+        Any other suffix is refused rather than written as something it is not.
+        """
+        path = Path(out)
+        if path.suffix.lower() not in CROSSWALK_FORMATS:
+            raise C360Error(
+                "export.unsupported_format",
+                f"cannot write {path.name}: supported formats are "
+                f"{', '.join(CROSSWALK_FORMATS)} (by file suffix)",
+                {"suffix": path.suffix},
+            )
+        if not self.ws.lakehouse.exists("gold", "identity_links"):
+            raise C360Error(
+                "identity.not_run",
+                "there is no crosswalk yet: identity resolution has not run; run `c360 run` first",
+            )
         links = self.links().select(
             ["source", "source_key", "golden_id", "rule", "probability", "run_id"]
         )
-        path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix == ".parquet":
+        if path.suffix.lower() == ".parquet":
             import pyarrow.parquet as pq
 
             pq.write_table(links, path)

@@ -113,7 +113,9 @@ def accounts(
         _day=pl.Series(closed_day[later]),
         _seq=pl.Series(np.arange(m)[later] + m),
     )
-    frame = pl.concat([base, change]).sort(["_day", "_seq"], maintain_order=True)
+    frame = pl.concat([base, change], how="vertical_relaxed").sort(
+        ["_day", "_seq"], maintain_order=True
+    )
     return SourceData(
         "core_accounts",
         frame,

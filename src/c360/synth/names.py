@@ -264,7 +264,7 @@ def typo(value: str, rng: np.random.Generator) -> str:
 
 def apply_typos(values: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
     """Typo a ``rate`` share of the non-empty values in place; returns the mask."""
-    nonempty = np.array([bool(v) for v in values])
+    nonempty = np.array([bool(v) for v in values], dtype=bool)
     mask = (rng.random(len(values)) < rate) & nonempty
     for i in np.flatnonzero(mask):
         values[i] = typo(values[i], rng)

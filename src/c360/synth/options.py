@@ -13,6 +13,12 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
+from c360.errors import C360Error
+
+#: Smallest world every source table has rows in (smaller ones leave empty, untyped columns).
+MIN_CUSTOMERS = 10
+MAX_CUSTOMERS = 50_000_000
+
 #: Rates that ``hard=True`` multiplies.
 HARD_RATES = (
     "twin_rate",
@@ -101,6 +107,35 @@ class SynthOptions:
     transactions_per_customer_per_day: float = 0.5
     logins_per_customer_per_day: float = 0.4
     calls_per_customer_per_day: float = 0.004
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Refuse values outside their range with one ``synth.bad_option`` error each."""
+        checks = [
+            (
+                "customers",
+                MIN_CUSTOMERS <= self.customers <= MAX_CUSTOMERS,
+                f"an integer from {MIN_CUSTOMERS} to {MAX_CUSTOMERS:,}",
+            ),
+            ("seed", self.seed >= 0, "an integer ≥ 0"),
+            ("days", 0 <= self.days <= 366, "an integer from 0 to 366"),
+            ("history_days", 0 <= self.history_days <= 3660, "an integer from 0 to 3660"),
+            ("hard_factor", self.hard_factor >= 1.0, "a number ≥ 1"),
+        ]
+        checks += [
+            (f.name, 0.0 <= float(getattr(self, f.name)) <= 1.0, "a probability from 0 to 1")
+            for f in fields(self)
+            if f.name.endswith("_rate") or f.name.endswith("_share")
+        ]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise C360Error(
+                    "synth.bad_option",
+                    f"{name.replace('_', '-')} must be {allowed}, got {getattr(self, name)}",
+                    {"option": name, "value": getattr(self, name)},
+                )
 
     def rate(self, name: str) -> float:
         """The effective value of a rate, after the ``hard`` multiplier."""

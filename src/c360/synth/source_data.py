@@ -49,7 +49,9 @@ def order_by_open(recs: pl.DataFrame, opened: np.ndarray) -> tuple[pl.DataFrame,
 
 
 def versions(base: pl.DataFrame, changes: list[pl.DataFrame]) -> pl.DataFrame:
-    return pl.concat([base, *changes], how="vertical").sort(["_day", "_seq"], maintain_order=True)
+    return pl.concat([base, *changes], how="vertical_relaxed").sort(
+        ["_day", "_seq"], maintain_order=True
+    )
 
 
 def core_ref(
