@@ -82,7 +82,7 @@ def run_demo(
             summary["identity_eval"] = {"error": exc.message}
     ident = summary.get("identity") or {}
     if ident.get("golden_ids"):
-        open_tasks = len(ws.identity.review_list("open", limit=1_000_000))  # type: ignore[attr-defined]
+        open_tasks = ws.identity.review_count("open")  # type: ignore[attr-defined]
         summary["review_queue"] = {
             "open_tasks": open_tasks,
             "golden_records": ident["golden_ids"],
@@ -145,6 +145,7 @@ def print_summary(summary: dict[str, Any], console: Any) -> None:
         next_steps(Path(summary["workspace"]), summary.get("example_golden_id")),
         highlight=False,
         markup=False,
+        soft_wrap=True,  # one command a line, ready to paste
     )
 
 

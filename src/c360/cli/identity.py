@@ -49,15 +49,24 @@ def explain(
     key1: Annotated[str, typer.Argument(help="SOURCE:KEY")],
     key2: Annotated[str, typer.Argument(help="SOURCE:KEY")],
     workspace: WorkspaceOpt = None,
+    role: Annotated[
+        str, typer.Option("--role", help="Mask the compared values as this role's policy says.")
+    ] = "steward",
     json_: JsonOpt = False,
 ) -> None:
-    """Why two records did or did not link."""
-    data = open_workspace(workspace).identity.explain(key1, key2)
+    """Why two records did or did not link: their values side by side, rules, weights, band."""
+    import getpass
+
+    from c360.cli.review import print_compare
+
+    ws = open_workspace(workspace)
+    data = ws.identity.explain(key1, key2)
+    data["compare"] = ws.identity.compare(*data["records"], role=role, actor=getpass.getuser())
     if json_:
         print_json(data)
         return
-    out.print(f"{data['records'][0]} → {data['golden_ids'][0]}")
-    out.print(f"{data['records'][1]} → {data['golden_ids'][1]}")
+    left, right = (f"{r} ({g})" for r, g in zip(data["records"], data["golden_ids"], strict=True))
+    print_compare(data["compare"], left, right)
     out.print(f"linked: {data['linked']}   band: {data['band']}")
     for e in data["evidence"]:
         out.print(

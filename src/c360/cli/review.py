@@ -21,71 +21,125 @@ def list_(
     limit: Annotated[int, typer.Option(help="At most this many tasks (≥ 1).", min=1)] = 50,
     json_: JsonOpt = False,
 ) -> None:
-    """Review tasks, most probable first."""
-    tasks = open_workspace(workspace).identity.review_list(
-        None if status == "all" else status, limit
-    )
+    """Review tasks, highest expected impact first (probability × records an approval moves)."""
+    ws = open_workspace(workspace)
+    tasks = ws.identity.review_list(None if status == "all" else status, limit)
     if json_:
         print_json(tasks)
         return
     for t in tasks:
+        detail = t.get("detail") or {}
+        impact = detail.get("impact") if isinstance(detail, dict) else None
+        shown = f"impact {impact:5.2f}" if impact is not None else "impact   -  "
         out.print(
-            f"#{t['task_id']:<5} {t['probability']:.3f}  {t['record_id_l']}  ~  {t['record_id_r']}  [{t['status']}]"
+            f"#{t['task_id']:<5} {shown}  p {t['probability']:.3f}  "
+            f"{t['golden_id_l']} {t['record_id_l']}  ~  {t['golden_id_r']} {t['record_id_r']}"
+            f"  [{t['status']}]",
+            highlight=False,
         )
     if not tasks:
         out.print("no review tasks")
+    elif status == "open":
+        total = ws.identity.review_count("open")
+        out.print(f"{len(tasks)} of {total} open task(s); `c360 review show ID` to compare")
+
+
+RoleOpt = Annotated[
+    str,
+    typer.Option("--role", help="Mask values as this role's policy says (purpose stewardship)."),
+]
+
+
+def print_compare(compare: list[dict], left: str, right: str) -> None:  # type: ignore[type-arg]
+    """The two records' values side by side; differing rows marked."""
+    from rich.table import Table
+
+    t = Table(show_edge=False)
+    t.add_column("")
+    t.add_column(left)
+    t.add_column(right)
+    t.add_column("")
+    for row in compare:
+        lv, rv = row["left"], row["right"]
+        if lv is None and rv is None:
+            continue
+        mark = "" if row["same"] else "≠"
+        t.add_row(row["field"], "" if lv is None else str(lv), "" if rv is None else str(rv), mark)
+    out.print(t)
 
 
 @app.command("show")
-def show(task_id: int, workspace: WorkspaceOpt = None, json_: JsonOpt = False) -> None:
-    """One task with its explanation."""
-    task = open_workspace(workspace).identity.review_show(task_id)
+def show(
+    task_id: int,
+    workspace: WorkspaceOpt = None,
+    role: RoleOpt = "steward",
+    by: ActorOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """One task: the two records side by side, the evidence and the match weights."""
+    task = open_workspace(workspace).identity.review_show(
+        task_id, role=role, actor=by or getpass.getuser()
+    )
     if json_:
         print_json(task)
         return
-    out.print(f"task #{task['task_id']} [{task['status']}] probability {task['probability']:.4f}")
+    detail = task.get("detail") or {}
+    out.print(
+        f"task #{task['task_id']} [{task['status']}] probability {task['probability']:.4f}"
+        + (f", expected impact {detail['impact']:.2f}" if "impact" in detail else ""),
+        highlight=False,
+    )
     ex = task["explain"]
-    for rec, gid in zip(ex["records"], ex["golden_ids"], strict=True):
-        out.print(f"  {rec} → {gid}")
+    left, right = (f"{r} ({g})" for r, g in zip(ex["records"], ex["golden_ids"], strict=True))
+    print_compare(task["compare"], left, right)
     for e in ex["evidence"]:
+        out.print(f"rule {e['rule']}: match weight {e['match_weight']:+.2f}", highlight=False)
         for comp, weight in (e["detail"] or {}).items():
-            out.print(f"      {comp:<11} {weight:+.2f}")
+            out.print(f"      {comp:<11} {weight:+.2f}", highlight=False)
+    out.print(
+        f"decide: c360 review approve {task_id} --reason '…'  |  "
+        f"c360 review reject {task_id} --reason '…'",
+        highlight=False,
+        markup=False,
+    )
+
+
+TaskIds = Annotated[list[int], typer.Argument(help="One or more task ids (a batch).")]
 
 
 def _decide(
-    task_id: int, approve: bool, workspace: object, by: str | None, reason: str, json_: bool
+    task_ids: list[int], approve: bool, workspace: object, by: str | None, reason: str, json_: bool
 ) -> None:
     ws = open_workspace(workspace)  # type: ignore[arg-type]
     actor = by or getpass.getuser()
-    fn = ws.identity.review_approve if approve else ws.identity.review_reject
-    task = fn(task_id, actor=actor, reason=reason)
+    tasks = ws.identity.review_decide(task_ids, approve=approve, actor=actor, reason=reason)
     if json_:
-        print_json(task)
-    else:
-        out.print(
-            f"task #{task_id} {task['status']} by {actor}; takes effect on the next identity run"
-        )
+        print_json(tasks)
+        return
+    for task in tasks:
+        out.print(f"task #{task['task_id']} {task['status']} by {actor}", highlight=False)
+    out.print("decisions take effect on the next identity run (`c360 run`)")
 
 
 @app.command("approve")
 def approve(
-    task_id: int,
+    task_ids: TaskIds,
     reason: ReasonOpt,
     workspace: WorkspaceOpt = None,
     by: ActorOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Same person: becomes a must-link."""
-    _decide(task_id, True, workspace, by, reason, json_)
+    """Same person: each task becomes a must-link."""
+    _decide(task_ids, True, workspace, by, reason, json_)
 
 
 @app.command("reject")
 def reject(
-    task_id: int,
+    task_ids: TaskIds,
     reason: ReasonOpt,
     workspace: WorkspaceOpt = None,
     by: ActorOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Different people: becomes a cannot-link."""
-    _decide(task_id, False, workspace, by, reason, json_)
+    """Different people: each task becomes a cannot-link."""
+    _decide(task_ids, False, workspace, by, reason, json_)

@@ -8,10 +8,10 @@ task row itself (who, when, why).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlalchemy import and_, insert, or_, select, update
 
 from c360.errors import C360Error, NotFoundError
@@ -36,59 +36,44 @@ def active(ws: Workspace) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]
     return must, cannot
 
 
-def create_tasks(
-    ws: Workspace, pairs: pa.Table, golden_of: dict[str, str], *, run_id: str, at: datetime
-) -> int:
-    """Open a task for each review-band pair that sits in two golden records and is undecided."""
-    if pairs.num_rows == 0:
-        return 0
-    with ws.store.begin() as conn:
-        seen = {
-            (r.record_id_l, r.record_id_r)
-            for r in conn.execute(
-                select(review_tasks.c.record_id_l, review_tasks.c.record_id_r)
-            ).all()
-        }
-        seen |= {
-            (r.record_id_l, r.record_id_r)
-            for r in conn.execute(
-                select(link_constraints.c.record_id_l, link_constraints.c.record_id_r)
-            ).all()
-        }
-        rows: list[dict[str, Any]] = []
-        for p in pairs.sort_by(
-            [("match_probability", "descending"), ("record_id_l", "ascending")]
-        ).to_pylist():
-            key = (p["record_id_l"], p["record_id_r"])
-            gl, gr = golden_of.get(key[0]), golden_of.get(key[1])
-            if key in seen or gl is None or gl == gr:
-                continue
-            seen.add(key)
-            rows.append(
-                {
-                    "run_id": run_id,
-                    "record_id_l": key[0],
-                    "record_id_r": key[1],
-                    "golden_id_l": gl,
-                    "golden_id_r": gr,
-                    "probability": float(p["match_probability"]),
-                    "match_weight": float(p["match_weight"]),
-                    "detail": {"rule": p["rule"], "detail": p["detail"]},
-                    "status": "open",
-                    "created_at": at,
-                }
-            )
-        if rows:
-            conn.execute(insert(review_tasks), rows)
-    return len(rows)
+def _task(row: Any) -> dict[str, Any]:
+    """A task row as a dict, its ``detail`` decoded once (older rows held JSON text inside)."""
+    task = dict(row._mapping)
+    detail = task.get("detail")
+    if isinstance(detail, dict) and isinstance(detail.get("detail"), str):
+        task["detail"] = {**detail, "detail": json.loads(detail["detail"])}
+    return task
+
+
+def impact(task: dict[str, Any]) -> float:
+    """The task's expected impact (see :mod:`c360.identity.review`); 0 for older rows."""
+    detail = task.get("detail") or {}
+    return float(detail.get("impact", 0.0)) if isinstance(detail, dict) else 0.0
 
 
 def list_tasks(ws: Workspace, status: str | None = "open", limit: int = 50) -> list[dict[str, Any]]:
-    q = select(review_tasks).order_by(review_tasks.c.probability.desc(), review_tasks.c.task_id)
+    """Tasks by expected impact (highest first), then probability."""
+    q = select(review_tasks)
     if status:
         q = q.where(review_tasks.c.status == status)
     with ws.store.begin() as conn:
-        return [dict(r._mapping) for r in conn.execute(q.limit(limit)).all()]
+        tasks = [_task(r) for r in conn.execute(q).all()]
+    tasks.sort(key=lambda t: (-impact(t), -t["probability"], t["task_id"]))
+    return tasks[:limit]
+
+
+def count_tasks(ws: Workspace, status: str = "open") -> int:
+    from sqlalchemy import func
+
+    with ws.store.begin() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(review_tasks)
+                .where(review_tasks.c.status == status)
+            ).scalar()
+            or 0
+        )
 
 
 def get_task(ws: Workspace, task_id: int) -> dict[str, Any]:
@@ -96,7 +81,7 @@ def get_task(ws: Workspace, task_id: int) -> dict[str, Any]:
         row = conn.execute(select(review_tasks).where(review_tasks.c.task_id == task_id)).first()
     if row is None:
         raise NotFoundError("identity.task_not_found", f"review task {task_id} does not exist")
-    return dict(row._mapping)
+    return _task(row)
 
 
 def add_constraint(

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from c360.identity import constraints, held, model, rules
 from c360.identity import incremental as incremental_
+from c360.identity import review as review_queue
 from c360.identity.cluster import Clusterer
 from c360.identity.ids import assign, crosswalk, first_seen
 from c360.identity.incremental import COMPONENTS
@@ -354,18 +355,9 @@ def run_identity(
     discounted = held.review_pairs(con, result.held, cfg.thresholds.review)
     if discounted.num_rows:
         review = pa.concat_tables([review, conform(discounted, PAIRS, "review pairs")])
-    if review.num_rows:
-        con.register("review_pairs", review.select(["record_id_l", "record_id_r"]))
-        gid_of = {
-            str(r): str(g)
-            for r, g in con.sql("""
-                SELECT record_id, golden_id FROM membership_all WHERE record_id IN (
-                    SELECT record_id_l FROM review_pairs UNION SELECT record_id_r FROM review_pairs)
-            """).fetchall()
-        }
-    else:
-        gid_of = {}
-    report.review_tasks_created = constraints.create_tasks(ws, review, gid_of, run_id=run_id, at=at)
+    report.review_tasks_created = review_queue.create_tasks(
+        ws, con, review, party, hard, cannot, run_id=run_id, at=at
+    )
     step("review")
     con.close()
     return report

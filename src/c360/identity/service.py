@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from c360.errors import C360Error, NotFoundError
 from c360.identity import constraints, model
 from c360.identity.cluster import CHECKED, Clusterer
+from c360.identity.display import display_value
 from c360.identity.evaluate import evaluate_assignment
 from c360.identity.household import discounted_identifiers
 from c360.identity.ids import first_seen
@@ -33,6 +34,24 @@ from c360.store.lock import writes
 if TYPE_CHECKING:
     from c360.workspace import Workspace
 
+
+#: The standardised values a steward compares, in display order.
+COMPARED = [
+    "source",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "dob",
+    "ssn_last4",
+    "email",
+    "phone",
+    "street",
+    "city",
+    "state",
+    "zip",
+    "updated_at",
+]
 
 #: File suffixes ``export crosswalk`` writes.
 CROSSWALK_FORMATS = (".csv", ".parquet")
@@ -212,12 +231,59 @@ class IdentityService:
 
     # ------------------------------------------------------------------ review
     def review_list(self, status: str | None = "open", limit: int = 50) -> list[dict[str, Any]]:
-        return constraints.list_tasks(self.ws, status, limit)
+        """Tasks with ``status`` (``None`` or ``"all"``: every task), highest impact first."""
+        return constraints.list_tasks(self.ws, None if status == "all" else status, limit)
 
-    def review_show(self, task_id: int) -> dict[str, Any]:
+    def review_count(self, status: str = "open") -> int:
+        return constraints.count_tasks(self.ws, status)
+
+    def review_show(
+        self, task_id: int, *, role: str = "steward", actor: str = "steward"
+    ) -> dict[str, Any]:
+        """A task, its explanation and the two records' values side by side (masked for ``role``)."""
         task = constraints.get_task(self.ws, task_id)
         task["explain"] = self.explain(task["record_id_l"], task["record_id_r"])
+        task["compare"] = self.compare(
+            task["record_id_l"], task["record_id_r"], role=role, actor=actor
+        )
         return task
+
+    def compare(
+        self, key1: str, key2: str, *, role: str = "steward", actor: str = "steward"
+    ) -> list[dict[str, Any]]:
+        """``[{field, left, right, same}]`` for the values a steward compares.
+
+        Read through the governed read path for ``role`` with purpose ``stewardship``, so
+        the values are masked as that role's policy says and the read is audited.
+        """
+        from c360.governance.policy import Principal
+
+        principal = Principal(name=actor, role=role, purposes=("stewardship",))
+        sides = []
+        for key in (parse_key(key1), parse_key(key2)):
+            t = self.ws.governance.read(
+                principal,
+                "silver",
+                "party_records",
+                "stewardship",
+                columns=["record_id", *COMPARED],
+                where={"record_id": key},
+            )
+            if t.num_rows == 0:
+                raise NotFoundError(
+                    "identity.record_not_found", f"record {key} is not in silver.party_records"
+                )
+            sides.append(t.slice(0, 1).to_pylist()[0])
+        left, right = sides
+        return [
+            {
+                "field": f,
+                "left": display_value(f, left.get(f)),
+                "right": display_value(f, right.get(f)),
+                "same": left.get(f) == right.get(f),
+            }
+            for f in COMPARED
+        ]
 
     @writes("review")
     def review_approve(self, task_id: int, *, actor: str, reason: str) -> dict[str, Any]:
@@ -226,6 +292,25 @@ class IdentityService:
     @writes("review")
     def review_reject(self, task_id: int, *, actor: str, reason: str) -> dict[str, Any]:
         return constraints.decide(self.ws, task_id, approve=False, actor=actor, reason=reason)
+
+    @writes("review")
+    def review_decide(
+        self, task_ids: list[int], *, approve: bool, actor: str, reason: str
+    ) -> list[dict[str, Any]]:
+        """Decide several tasks with one reason; every id is checked before any is decided."""
+        tasks = [constraints.get_task(self.ws, t) for t in task_ids]
+        closed = [t["task_id"] for t in tasks if t["status"] != "open"]
+        if closed:
+            raise C360Error(
+                "identity.task_closed",
+                f"review task(s) {', '.join(map(str, closed))} are already decided; "
+                "nothing was changed",
+                {"task_ids": closed},
+            )
+        return [
+            constraints.decide(self.ws, t, approve=approve, actor=actor, reason=reason)
+            for t in task_ids
+        ]
 
     @writes("identity.constraint")
     def must_link(self, key1: str, key2: str, *, actor: str, reason: str) -> int:
