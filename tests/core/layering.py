@@ -26,7 +26,16 @@ from pathlib import Path
 # DESIGN.md §3, top to bottom; a module may import its own layer or lower ones.
 LAYERS: list[set[str]] = [
     {"cli", "api", "console", "demo", "deploy", "__main__", "__init__"},
-    {"decisioning", "activation", "experiments", "kpi", "workspace", "pipeline", "scaffold"},
+    {
+        "decisioning",
+        "activation",
+        "experiments",
+        "kpi",
+        "workspace",
+        "pipeline",
+        "freshness",
+        "scaffold",
+    },
     {"models", "features"},
     {"identity", "consent", "governance", "ingest"},
     {"engine", "lakehouse", "store", "tokens"},

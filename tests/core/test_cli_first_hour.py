@@ -182,3 +182,19 @@ def test_help_starts_without_heavy_imports():
     )
     assert "Commands:" in proc.stdout and "identity" in proc.stdout
     assert "HEAVY []" in proc.stdout, proc.stdout[-300:]
+
+
+def test_status_says_what_is_stale_and_what_to_run(capsys, tmp_path):
+    from c360.workspace import Workspace
+
+    root = tmp_path / "ws"
+    Workspace.init(root, template="bank-demo").close()
+    res = c360(capsys, "-w", str(root), "status", "--json")
+    assert res.code == 0, res.err
+    states = {r["stage"]: r["state"] for r in json.loads(res.out)}
+    assert states == {"ingest": "fresh", "identity": "nothing to do", "consent": "nothing to do"}
+    (root / "landing" / "crm_contacts").mkdir(parents=True, exist_ok=True)
+    (root / "landing" / "crm_contacts" / "day1.csv").write_text("contact_id\n1\n")
+    res = c360(capsys, "-w", str(root), "status")
+    assert "ingest     stale" in res.out and "1 landing file(s) not loaded yet" in res.out
+    assert "c360 ingest" in res.out

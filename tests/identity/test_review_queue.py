@@ -113,7 +113,12 @@ def test_batch_decisions_check_every_id_first(world: Workspace, capsys) -> None:
 
 
 def test_decided_pairs_leave_the_queue_after_the_next_run(world: Workspace) -> None:
+    from c360.freshness import stage_status
+
+    assert {s.stage: s.state for s in stage_status(world)}["consent"] == "fresh"
     world.identity.run()
+    consent = {s.stage: s for s in stage_status(world)}["consent"]
+    assert consent.state == "stale" and "gold.identity_links" in consent.why, consent
     rejected = world.identity.review_list("rejected", 100_000)
     open_pairs = {(t["record_id_l"], t["record_id_r"]) for t in _open(world)}
     for t in rejected:

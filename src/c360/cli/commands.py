@@ -257,3 +257,17 @@ def demo(
         from c360.demo import print_summary
 
         print_summary(summary, out)
+
+
+@app.command()
+def status(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """Per stage: fresh, stale or not run — and why, and the command that refreshes it."""
+    from c360.freshness import stage_status
+
+    rows = stage_status(open_workspace(workspace))
+    if json:
+        print_json([r.to_dict() for r in rows])
+        return
+    for r in rows:
+        hint = f"  → {r.run}" if r.run else ""
+        out.print(f"{r.stage:<10} {r.state:<14} {r.why}{hint}", highlight=False, markup=False)

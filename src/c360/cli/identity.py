@@ -37,6 +37,15 @@ def run(
         out.print("no contract has an identity mapping; nothing to do")
         return
     mode = "full" if report.full else "incremental"
+    from c360.freshness import stage_status
+
+    for st in stage_status(ws):
+        if st.stage != "identity" and st.state in ("stale", "not run"):
+            out.print(
+                f"{st.stage} is now {st.state}: {st.why}; run `{st.run}`",
+                highlight=False,
+                markup=False,
+            )
     out.print(
         f"{mode} run {report.run_id}: {report.records} records → {report.golden_ids} golden ids; "
         f"{report.merges} merges, {report.merges_refused} refused by constraints; "

@@ -84,6 +84,11 @@ def _short_help(module: str) -> str:
             for kw in node.keywords:
                 if kw.arg == "help" and isinstance(kw.value, ast.Constant):
                     return str(kw.value.value)
+    for node in tree.body:  # a one-command group: the command's own docstring
+        if isinstance(node, ast.FunctionDef) and node.name == "command":
+            doc = ast.get_docstring(node) or ""
+            if doc:
+                return doc.split("\n")[0]
     doc = ast.get_docstring(tree) or ""
     return doc.split("\n")[0]
 
