@@ -39,21 +39,23 @@ def _written_at(ws: Workspace, qualified: str) -> datetime | None:
 def _derived(
     ws: Workspace, stage: str, inputs: list[str], outputs: list[str], command: str
 ) -> StageStatus:
-    ins = {t: _written_at(ws, t) for t in inputs}
-    ins = {t: at for t, at in ins.items() if at is not None}
+    read = {t: _written_at(ws, t) for t in inputs}
+    ins: dict[str, datetime] = {t: at for t, at in read.items() if at is not None}
     if not ins:
         return StageStatus(stage, "nothing to do", f"no input yet ({', '.join(inputs)})")
     outs = {t: _written_at(ws, t) for t in outputs}
     missing = [t for t, at in outs.items() if at is None]
     if missing:
         return StageStatus(stage, "not run", f"{', '.join(missing)} not written yet", command)
-    oldest_out = min(at for at in outs.values() if at is not None)
+    written = {t: at for t, at in outs.items() if at is not None}
+    oldest = min(written, key=lambda t: written[t])
+    oldest_out = written[oldest]
     newer = sorted(t for t, at in ins.items() if at > oldest_out)
     if newer:
         return StageStatus(
             stage,
             "stale",
-            f"{', '.join(newer)} changed after {min(outs, key=lambda t: outs[t] or oldest_out)} "
+            f"{', '.join(newer)} changed after {oldest} "
             f"was written ({oldest_out:%Y-%m-%d %H:%M:%S} UTC)",
             command,
         )
