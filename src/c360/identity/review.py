@@ -21,7 +21,6 @@ from collections import defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import insert, select, update
@@ -30,6 +29,8 @@ from c360.identity.cluster import Clusterer
 from c360.identity.tables import link_constraints, review_tasks
 
 if TYPE_CHECKING:
+    import duckdb
+
     from c360.workspace import Workspace
 
 

@@ -256,7 +256,7 @@ class IdentityService:
         Read through the governed read path for ``role`` with purpose ``stewardship``, so
         the values are masked as that role's policy says and the read is audited.
         """
-        from c360.governance.policy import Principal
+        from c360.governance import Principal
 
         principal = Principal(name=actor, role=role, purposes=("stewardship",))
         sides = []
