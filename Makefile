@@ -53,7 +53,7 @@ docs: $(VENV)/.installed
 
 ## sysdeps: Debian packages the browser tests need (installed only when missing)
 sysdeps:
-	@bash scripts/sysdeps.sh
+	@C360_NEED_BROWSER=1 bash scripts/sysdeps.sh
 
 clean:
 	rm -rf $(VENV) demo-workspace .pytest_cache .mypy_cache .ruff_cache

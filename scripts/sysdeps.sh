@@ -2,8 +2,8 @@
 # Debian packages some tests need. Installed only when missing; never required for `make demo`.
 set -euo pipefail
 need=()
-# headless Chromium for console tests (added when the console lands)
-if [ "${C360_NEED_BROWSER:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then need+=(chromium chromium-driver); fi
+# headless Chromium for the console's browser tests (Playwright drives Debian's chromium)
+if [ "${C360_NEED_BROWSER:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then need+=(chromium); fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != "0" ]; then SUDO=sudo; else SUDO=; fi
 $SUDO apt-get update -qq

@@ -10,11 +10,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from c360.api.limits import RateLimiter, retry_after
+from c360.console.pages import LoginRequired
+from c360.console.sessions import Sessions
 from c360.errors import C360Error
 from c360.workspace import Workspace
 
@@ -86,6 +88,7 @@ async def _too_large(send: Send, limit: int) -> None:
 def create_app(ws: Workspace) -> FastAPI:
     """The API (and, as it lands, the console) for one workspace."""
     from c360.api.routers import audit, consent, profiles, review
+    from c360.console import pages as console_pages
 
     cfg = ws.config.api
     app = FastAPI(
@@ -122,11 +125,19 @@ def create_app(ws: Workspace) -> FastAPI:
         return response
 
     @app.exception_handler(C360Error)
-    async def c360_error(_: Request, exc: C360Error) -> JSONResponse:
+    async def c360_error(request: Request, exc: C360Error) -> Response:
         status = exc.http_status if 400 <= exc.http_status < 600 else 500
         if exc.code.endswith("not_found") and status == 500:
             status = 404
+        if _is_console(request):
+            from c360.console.pages import render
+
+            return render("error.html", None, status=status, code=exc.code, message=exc.message)
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=status)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(_: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -140,7 +151,7 @@ def create_app(ws: Workspace) -> FastAPI:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "api.not_found", 405: "api.method_not_allowed"}.get(
             exc.status_code, "api.error"
         )
@@ -157,6 +168,9 @@ def create_app(ws: Workspace) -> FastAPI:
 
     for router in (profiles.router, consent.router, review.router, audit.router):
         app.include_router(router)
+    app.state.console_sessions = Sessions()
+    app.include_router(console_pages.router)
+    app.mount("/static", console_pages.static, name="static")
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
     return app
 
@@ -168,6 +182,10 @@ def _version() -> str:
         return version("c360")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "0"
+
+
+def _is_console(request: Request) -> bool:
+    return not request.url.path.startswith(("/v1/", "/docs", "/redoc", "/openapi.json"))
 
 
 def _caller_key(request: Request) -> str:

@@ -1,0 +1,185 @@
+"""The console on a real pipeline world, served by uvicorn: sessions and CSRF over HTTP,
+and the people's journeys in real headless Chromium (Playwright), with screenshots."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import httpx
+import pyarrow.compute as pc
+import pytest
+
+from tests.api.conftest import ROLES, Served, serve
+
+ARTIFACTS = Path(os.environ.get("C360_TEST_ARTIFACTS", "build/test-artifacts")) / "console"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from c360.api import create_app
+    from c360.synth import SynthOptions, generate_world
+    from c360.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("console-world")
+    ws = Workspace.init(root / "ws", template="bank-demo")
+    generate_world(ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=300, seed=8, days=2))
+    assert ws.run().status != "failed"
+    tokens = {}
+    for name, (role, purposes) in ROLES.items():
+        ws.governance.principals.create(f"web-{name}", role, purposes)
+        tokens[name] = ws.governance.principals.issue_token(f"web-{name}")
+    for url in serve(create_app(ws)):
+        yield Served(ws, url, tokens)
+    ws.close()
+
+
+def _customer(ws) -> dict:
+    t = ws.lakehouse.read("gold", "golden_customers")
+    t = t.filter(pc.and_(pc.invert(pc.is_null(t["email"])), pc.invert(pc.is_null(t["dob"]))))
+    return t.slice(0, 1).to_pylist()[0]
+
+
+def _login(client: httpx.Client, token: str) -> str:
+    r = client.post("/login", data={"token": token})
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"])
+    m = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert m, page.text[:500]
+    return m.group(1)
+
+
+def test_pages_need_a_session(site):
+    with httpx.Client(base_url=site.url) as c:
+        for path in ("/agent", "/steward", "/privacy", "/"):
+            r = c.get(path)
+            assert r.status_code == 303 and r.headers["location"] == "/login"
+        r = c.post("/login", data={"token": "c360_bad_token"})
+        assert r.status_code == 401 and "Unknown or revoked token" in r.text
+
+
+def test_session_cookie_is_httponly_and_strict(site):
+    with httpx.Client(base_url=site.url) as c:
+        r = c.post("/login", data={"token": site.tokens["agent"]})
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_forms_without_the_sessions_csrf_token_are_refused(site):
+    gid = _customer(site.ws)["golden_id"]
+    form = {"golden_id": gid, "purpose": "marketing", "channel": "email", "status": "revoked"}
+    with httpx.Client(base_url=site.url) as c:
+        token = _login(c, site.tokens["privacy"])
+        r = c.post("/privacy/consent", data=form)
+        assert r.status_code == 403 and "console.csrf" in r.text
+        r = c.post("/privacy/consent", data={**form, "csrf": "not-the-token"})
+        assert r.status_code == 403
+        with httpx.Client(base_url=site.url) as other:
+            other_token = _login(other, site.tokens["privacy"])
+        r = c.post("/privacy/consent", data={**form, "csrf": other_token})
+        assert r.status_code == 403  # another session's token does not work here
+        assert token != other_token
+
+
+def test_logout_ends_the_session(site):
+    with httpx.Client(base_url=site.url) as c:
+        token = _login(c, site.tokens["agent"])
+        assert c.post("/logout", data={"csrf": token}).status_code == 303
+        c.cookies.clear()
+        r = c.get("/agent")
+        assert r.status_code == 303
+
+
+def test_pages_are_role_checked(site):
+    with httpx.Client(base_url=site.url) as c:
+        _login(c, site.tokens["agent"])
+        r = c.get("/steward")
+        assert r.status_code == 403 and "auth.forbidden" in r.text
+        assert c.get("/privacy").status_code == 403
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: run `make test` (scripts/sysdeps.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def _browser_login(browser, site, role: str):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(f"{site.url}/login")
+    page.get_by_label("API token").fill(site.tokens[role])
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_agent_finds_a_customer_and_privacy_revocation_shows(site, browser):
+    g = _customer(site.ws)
+    agent = _browser_login(browser, site, "agent")
+    agent.get_by_label(re.compile("Find a customer")).fill(g["email"])
+    agent.get_by_role("button", name="Search").click()
+    agent.get_by_role("link", name=g["golden_id"]).click()
+    assert agent.locator('[data-field="golden_id"]').inner_text() == g["golden_id"]
+    shown_dob = agent.locator('[data-field="dob"]').inner_text()
+    assert shown_dob == str(g["dob"].year)  # the agent sees the year only
+    row = agent.locator('tr[data-purpose="marketing"][data-channel="email"] td').nth(2)
+    before = row.inner_text()
+    _shot(agent, "agent-customer")
+
+    privacy = _browser_login(browser, site, "privacy")
+    privacy.get_by_label("Golden id").fill(g["golden_id"])
+    privacy.get_by_label("Purpose").select_option("marketing")
+    privacy.get_by_label("Channel").select_option("email")
+    privacy.get_by_label("Status").select_option("revoked")
+    privacy.get_by_label("Evidence").fill("customer called to opt out")
+    privacy.get_by_role("button", name="Record").click()
+    assert "revoked" in privacy.locator("table").last.inner_text()
+    _shot(privacy, "privacy-revocation")
+
+    agent.reload()
+    after = agent.locator('tr[data-purpose="marketing"][data-channel="email"] td').nth(2)
+    assert after.inner_text() == "denied"
+    assert before in ("allowed", "denied")
+    _shot(agent, "agent-after-revocation")
+
+
+@pytest.mark.browser
+def test_steward_rejects_a_pair_and_it_leaves_the_queue(site, browser):
+    tasks = site.ws.identity.review_list("open", 5)
+    if not tasks:
+        pytest.fail("the real pipeline produced no review task in this world")
+    task = tasks[0]
+    steward = _browser_login(browser, site, "steward")
+    steward.get_by_role("link", name=f"#{task['task_id']}", exact=True).click()
+    _shot(steward, "steward-task")
+    steward.get_by_label("Reason").fill("different people: different birth years")
+    steward.get_by_role("button", name="Different people (reject)").click()
+    assert steward.get_by_role("link", name=f"#{task['task_id']}", exact=True).count() == 0
+    decided = site.ws.identity.review_show(task["task_id"])
+    assert decided["status"] == "rejected" and decided["decided_by"] == "web-steward"
