@@ -223,27 +223,71 @@ class IdentityRef(_Model):
 class IdentityMapping(_Model):
     """Maps a source's columns onto identity attributes (see docs/onboarding.md)."""
 
-    full_name: str | None = Field(None, description="Column with the whole name in one field.")
+    full_name: str | None = Field(
+        None,
+        description="One column with the whole name, parsed by name_layout ('LAST, FIRST M JR' "
+        "honours the comma whatever the layout). Placeholders (UNKNOWN, N/A, FNU …) are missing.",
+    )
     name_layout: Literal["first_last", "last_first"] = Field(
-        "first_last", description="Order of the parts in full_name ('LAST, FIRST' is detected)."
+        "first_last", description="Order of a full_name without a comma."
     )
-    first_name: str | None = Field(None, description="Column of the given name.")
-    middle_name: str | None = Field(None, description="Column of the middle name or initial.")
-    last_name: str | None = Field(None, description="Column of the surname.")
-    suffix: str | None = Field(None, description="Column of the suffix (Jr, Sr, III).")
-    dob: str | None = Field(None, description="Column of the birth date.")
-    ssn: str | None = Field(None, description="Column of the SSN/TIN (tokenised).")
-    phones: list[str] = Field(default_factory=list, description="Columns of phone numbers.")
-    emails: list[str] = Field(default_factory=list, description="Columns of email addresses.")
-    address_line: str | None = Field(None, description="Column of a one-line postal address.")
-    street: str | None = Field(None, description="Column of the street line.")
-    city: str | None = Field(None, description="Column of the city.")
-    state: str | None = Field(None, description="Column of the state.")
-    zip: str | None = Field(None, description="Column of the ZIP code.")
+    first_name: str | None = Field(
+        None,
+        description="Given name; nicknames, transliterations, initials, truncations and compound "
+        "given names are compatible. Without one a record is sparse: it attaches only when its "
+        "evidence points at one person.",
+    )
+    middle_name: str | None = Field(None, description="Middle name or initial (kept, not matched).")
+    last_name: str | None = Field(
+        None, description="Surname; never refuses a merge (marriages), weighs in Splink."
+    )
+    suffix: str | None = Field(
+        None, description="Generational suffix (Jr, Sr, II, III): Jr and Sr never merge."
+    )
+    dob: str | None = Field(
+        None,
+        description="Birth date (declare the column's format). Refuses merges beyond a typo, a "
+        "transposition, a day/month swap or a day; sentinel dates (1900-01-01 …) are missing.",
+    )
+    ssn: str | None = Field(
+        None,
+        description="A column declared with tokenize: ssn or tin (an SSN and a TIN are compared "
+        "alike, by keyed token and one-transposition variants). Refuses merges; a full match with "
+        "an agreeing first name or dob links by rule. The last 4 digits (<name>_last4) are kept "
+        "in silver but are not evidence on their own.",
+    )
+    phones: list[str] = Field(
+        default_factory=list,
+        description="Personal phone columns (E.164 after standardisation). A phone several people "
+        "hold is discounted (generic, or ambiguous within a household); leave work, employer and "
+        "branch phones unmapped or list them as placeholders.",
+    )
+    emails: list[str] = Field(
+        default_factory=list,
+        description="Personal e-mail columns. Household mailboxes (johnandmary@, smithfamily@) "
+        "never point at one person; placeholder addresses (noemail@, x@x.com …) are dropped.",
+    )
+    address_line: str | None = Field(
+        None,
+        description="One-line address ('17 Birch Ln Apt 4, Chicago, IL 60614', commas optional, "
+        "PO boxes recognised). Address only supports a match (street and zip in Splink).",
+    )
+    street: str | None = Field(None, description="Street line (USPS abbreviations applied).")
+    city: str | None = Field(None, description="City (kept for the golden record, not matched).")
+    state: str | None = Field(None, description="Two-letter state (kept, not matched).")
+    zip: str | None = Field(
+        None,
+        description="ZIP (first 5 digits). A partial address (zip only, or city/state only) "
+        "supports a match through Splink's zip level and blocking; it never links on its own.",
+    )
     references: list[IdentityRef] = Field(
-        default_factory=list, description="Columns naming records of other sources."
+        default_factory=list,
+        description="Columns naming a record of another source (a CRM row's core customer "
+        "number): a deterministic link, still checked by the constraints.",
     )
-    updated_at: str | None = Field(None, description="Column of the record's last change.")
+    updated_at: str | None = Field(
+        None, description="Last change of the row, for most_recent survivorship."
+    )
     trust: int = Field(50, ge=0, le=100, description="Source trust for survivorship (higher wins).")
 
     def columns(self) -> list[str]:

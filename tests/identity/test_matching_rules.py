@@ -137,6 +137,7 @@ def test_a_sparse_record_with_a_typo_attaches_to_its_one_candidate() -> None:
         (None, "lisharrison@icloud.com", False),  # nameless: a loose typo is no evidence
         ("laura", "lisharrison@icloud.com", False),  # another first name
         ("lisa", "lharrison@icloud.com", False),  # not one edit
+        ("lisa", "lisaharripon@icloud.com", False),  # a later letter replaced by a far key
     ],
 )
 def test_a_loose_email_typo_needs_agreeing_first_names(

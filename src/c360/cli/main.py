@@ -58,6 +58,7 @@ GROUPS = [
     ("features", "c360.cli.features"),
     ("tokens", "c360.cli.tokens"),
     ("serve", "c360.cli.serve"),
+    ("contract", "c360.cli.contract"),
 ]
 
 

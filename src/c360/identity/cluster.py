@@ -215,9 +215,12 @@ class Clusterer:
             nonlocal merged, refused
             cand: dict[int, list[tuple[int, str, float, float]]] = {}
             for ia, ib, rule, w, p in attach:
-                if defer[ia]:
+                # a typo pair attaches its sparse side only: a weak record does not follow
+                # a subscriber's typo'd address into a cluster
+                only_sparse = rule == "email_typo" and (sparse[ia] or sparse[ib])
+                if sparse[ia] if only_sparse else defer[ia]:
                     cand.setdefault(ia, []).append((ib, rule, w, p))
-                if defer[ib]:
+                if sparse[ib] if only_sparse else defer[ib]:
                     cand.setdefault(ib, []).append((ia, rule, w, p))
             attach.clear()
             for cs in cand.values():  # strongest evidence first (see _rank)

@@ -74,6 +74,29 @@ def plausible(a: str, b: str, share_a: float, share_b: float) -> bool:
     return da == db and local_typo(la, lb)
 
 
+@lru_cache(maxsize=200_000)
+def loose(a: str, b: str) -> bool:
+    """One letter dropped, added or swapped with its neighbour anywhere, or the first
+    letter replaced by a neighbouring key — never a later letter replaced (``jamesh03`` /
+    ``jamesf03`` are two surname initials). ``a``, ``b``: addresses one edit apart."""
+    la, _, da = a.partition("@")
+    lb, _, db = b.partition("@")
+    if da != db or min(len(la), len(lb)) < LOOSE_MIN_LOCAL:
+        return False
+    if len(la) != len(lb):
+        return True
+    diff = [i for i in range(len(la)) if la[i] != lb[i]]
+    if len(diff) == 2:
+        return True  # adjacent swap (one Damerau-Levenshtein edit)
+    return diff == [0] and lb[0] in _NEAR.get(la[0], set())
+
+
+def _loose_batch(a: pa.Array, b: pa.Array) -> pa.Array:
+    return pa.array(
+        [loose(x, y) for x, y in zip(a.to_pylist(), b.to_pylist(), strict=True)], pa.bool_()
+    )
+
+
 def _plausible_batch(a: pa.Array, b: pa.Array, sa: pa.Array, sb: pa.Array) -> pa.Array:
     return pa.array(
         [
@@ -93,10 +116,11 @@ LOOSE_MIN_LOCAL = 8
 def email_typos(con: duckdb.DuckDBPyConnection, *, touched_only: bool = False) -> None:
     """Table ``email_typos(e1, e2, strict)`` (e1 < e2) from the emails of table ``usable``.
 
-    ``strict``: :func:`plausible` (a typo on its own). Otherwise a *loose* typo: any one
-    edit at the same domain between local parts of at least :data:`LOOSE_MIN_LOCAL`
-    characters with the same digits and separators (``lisharrison`` / ``lisaharrison``,
-    ``ojhn.lyons`` / ``john.lyons``) — evidence only when the first names agree too.
+    ``strict``: :func:`plausible` (a typo on its own). Otherwise a *loose* typo
+    (:func:`loose`): a letter dropped, added or swapped anywhere, or the first letter
+    replaced by a neighbouring key, at the same domain between local parts of at least
+    :data:`LOOSE_MIN_LOCAL` characters with the same digits and separators (``lisharrison`` / ``lisaharrison``, ``ojhn.lyons`` /
+    ``john.lyons``) — evidence only when the first names agree too.
 
     Candidates come from a symmetric-delete join (every address and its
     one-character deletions), never a cross product; :func:`plausible` decides.
@@ -111,6 +135,14 @@ def email_typos(con: duckdb.DuckDBPyConnection, *, touched_only: bool = False) -
         "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'plausible_typo'"
     ).fetchall()[0][0]
     if not known:
+        con.create_function(
+            "loose_typo",
+            _loose_batch,
+            [VARCHAR, VARCHAR],
+            BOOLEAN,
+            type=PythonUDFType.ARROW,
+            side_effects=False,
+        )
         con.create_function(
             "plausible_typo",
             _plausible_batch,
@@ -147,5 +179,6 @@ def email_typos(con: duckdb.DuckDBPyConnection, *, touched_only: bool = False) -
         SELECT e1, e2, strict FROM judged
         WHERE strict OR (split_part(e1, '@', 2) = split_part(e2, '@', 2)
                          AND least(length(split_part(e1, '@', 1)),
-                                   length(split_part(e2, '@', 1))) >= {LOOSE_MIN_LOCAL})
+                                   length(split_part(e2, '@', 1))) >= {LOOSE_MIN_LOCAL}
+                         AND loose_typo(e1, e2))
     """)
