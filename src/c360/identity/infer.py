@@ -11,11 +11,14 @@ written to a workspace; the draft is validated by the same loader ``ingest`` use
 
 from __future__ import annotations
 
+import csv
+import itertools
+import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-
-import duckdb
+from typing import Any
 
 from c360.errors import C360Error
 
@@ -53,39 +56,51 @@ class ColumnGuess:
     why: list[str] = field(default_factory=list)
 
 
-def _reader(path: Path) -> str:
+def _sample(path: Path) -> dict[str, list[str]]:
+    """Up to :data:`SAMPLE_ROWS` rows as text, column by column (empty values dropped)."""
     suffix = path.suffix.lower()
+    rows: list[dict[str, Any]]
     if suffix == ".parquet":
-        return "read_parquet(?)"
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "read_json_auto(?, format='newline_delimited')"
-    if suffix in (".csv", ".txt", ".tsv"):
-        return "read_csv(?, all_varchar=true, header=true)"
-    raise C360Error(
-        "contract.infer_format",
-        f"cannot infer a contract from {path.name}: use CSV, JSONL or Parquet",
-    )
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path).slice(0, SAMPLE_ROWS).to_pylist()
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        with path.open(encoding="utf-8", errors="replace") as f:
+            rows = [json.loads(line) for line in itertools.islice(f, SAMPLE_ROWS) if line.strip()]
+    elif suffix in (".csv", ".txt", ".tsv"):
+        with path.open(encoding="utf-8", errors="replace", newline="") as f:
+            delimiter = "\t" if suffix == ".tsv" else ","
+            rows = list(itertools.islice(csv.DictReader(f, delimiter=delimiter), SAMPLE_ROWS))
+    else:
+        raise C360Error(
+            "contract.infer_format",
+            f"cannot infer a contract from {path.name}: use CSV, JSONL or Parquet",
+        )
+    names: list[str] = []
+    for r in rows:
+        names += [k for k in r if k is not None and k not in names]
+    return {
+        n: [str(v).strip() for r in rows if (v := r.get(n)) is not None and str(v).strip()]
+        for n in names
+    }
 
 
-def _share(con: duckdb.DuckDBPyConnection, col: str, pattern: str) -> float:
-    q = '"' + col.replace('"', '""') + '"'
-    row = con.execute(
-        f"SELECT count(*) FILTER (WHERE regexp_matches(v, ?)), count(*) FROM "
-        f"(SELECT trim(CAST({q} AS VARCHAR)) AS v FROM sample) WHERE v IS NOT NULL AND v <> ''",
-        [pattern],
-    ).fetchall()[0]
-    return (row[0] / row[1]) if row[1] else 0.0
+def _share(values: list[str], pattern: str) -> float:
+    rx = re.compile(pattern)
+    return sum(1 for v in values if rx.search(v)) / len(values) if values else 0.0
 
 
-def _format(con: duckdb.DuckDBPyConnection, col: str, formats: tuple[str, ...]) -> str | None:
-    q = '"' + col.replace('"', '""') + '"'
+def _parses(value: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
+
+
+def _format(values: list[str], formats: tuple[str, ...]) -> str | None:
     for fmt in formats:
-        row = con.execute(
-            f"SELECT count(*) FILTER (WHERE try_strptime(v, ?) IS NOT NULL), count(*) FROM "
-            f"(SELECT trim(CAST({q} AS VARCHAR)) AS v FROM sample) WHERE v IS NOT NULL AND v <> ''",
-            [fmt],
-        ).fetchall()[0]
-        if row[1] and row[0] / row[1] >= MATCH:
+        if values and sum(_parses(v, fmt) for v in values) / len(values) >= MATCH:
             return fmt
     return None
 
@@ -96,26 +111,19 @@ def guess_columns(path: Path) -> tuple[list[ColumnGuess], list[str], str]:
         raise C360Error(
             "contract.infer_missing", f"file {path} does not exist", {"file": str(path)}
         )
-    con = duckdb.connect()
-    con.execute(
-        f"CREATE TABLE sample AS SELECT * FROM {_reader(path)} LIMIT {SAMPLE_ROWS}", [str(path)]
-    )
-    cols = [str(r[0]) for r in con.execute("DESCRIBE sample").fetchall()]
-    total = int(con.execute("SELECT count(*) FROM sample").fetchall()[0][0])
+    sample = _sample(path)
+    total = max((len(v) for v in sample.values()), default=0)
     guesses: list[ColumnGuess] = []
     keys: list[str] = []
-    for col in cols:
+    for col, values in sample.items():
         g = ColumnGuess(col)
         n = col.lower()
-        q = '"' + col.replace('"', '""') + '"'
-        distinct, nulls = con.execute(
-            f"SELECT count(DISTINCT {q}), count(*) - count({q}) FROM sample"
-        ).fetchall()[0]
-        if total and distinct == total and nulls == 0 and _has(n, "id", "no", "num", "key", "code"):
+        distinct = len(set(values))
+        if total and distinct == len(values) == total and _has(n, "id", "no", "num", "key", "code"):
             keys.append(col)
-        share = {k: _share(con, col, p) for k, p in _PATTERNS.items()}
-        fmt_date = _format(con, col, DATE_FORMATS)
-        fmt_ts = _format(con, col, TIMESTAMP_FORMATS)
+        share = {k: _share(values, p) for k, p in _PATTERNS.items()}
+        fmt_date = _format(values, DATE_FORMATS)
+        fmt_ts = _format(values, TIMESTAMP_FORMATS)
         low_trust = _has(n, "work", "office", "business", "employer", "fax")
         if share["email"] >= MATCH:
             g.pii = "pii"
@@ -184,7 +192,6 @@ def guess_columns(path: Path) -> tuple[list[ColumnGuess], list[str], str]:
             g.type = "bool"
         guesses.append(g)
     fmt = path.suffix.lower().lstrip(".")
-    con.close()
     return (
         guesses,
         keys,
@@ -193,13 +200,7 @@ def guess_columns(path: Path) -> tuple[list[ColumnGuess], list[str], str]:
 
 
 def _layout(path: Path, col: str) -> str:
-    con = duckdb.connect()
-    con.execute(
-        f"CREATE TABLE sample AS SELECT * FROM {_reader(path)} LIMIT {SAMPLE_ROWS}", [str(path)]
-    )
-    share = _share(con, col, r",")
-    con.close()
-    return "last_first" if share >= 0.5 else "first_last"
+    return "last_first" if _share(_sample(path).get(col, []), r",") >= 0.5 else "first_last"
 
 
 def draft_contract(path: Path, source: str | None = None) -> str:
