@@ -31,6 +31,7 @@ STAGES: list[tuple[str, str]] = [
     ("identity", "c360.identity.stage:run"),
     ("consent", "c360.consent.stage:run"),
     ("features", "c360.features.stage:run"),
+    ("decisioning", "c360.decisioning.stage:run"),
 ]
 
 

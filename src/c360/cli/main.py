@@ -59,6 +59,8 @@ GROUPS = [
     ("tokens", "c360.cli.tokens"),
     ("serve", "c360.cli.serve"),
     ("contract", "c360.cli.contract"),
+    ("decisions", "c360.cli.decisions"),
+    ("hitl", "c360.cli.hitl"),
 ]
 
 

@@ -129,6 +129,7 @@ READS = {
     ("silver", "core_accounts"): ["account_no", "customer_no", "product", "status"],
     ("silver", "core_balances"): ["account_no", "as_of", "balance"],
     ("silver", "digital_logins"): ["customer_no", "at", "success"],
+    ("gold", "golden_consent"): ["golden_id", "suppression_flags"],
 }
 
 
@@ -215,6 +216,14 @@ def register(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, as_of: date) 
         else:
             missing.append(source.replace("__", "."))
             cols += [f"NULL AS {e.rsplit(' AS ', 1)[1]}" for e in exprs]
+    if _exists(con, "gold__golden_consent"):
+        joins.append(
+            "LEFT JOIN (SELECT golden_id, suppression_flags FROM gold__golden_consent) gc USING (golden_id)"
+        )
+        cols.append("coalesce(gc.suppression_flags, []::VARCHAR[]) AS suppression_flags")
+    else:
+        missing.append("gold.golden_consent")
+        cols.append("[]::VARCHAR[] AS suppression_flags")
     features: list[str] = []
     for info in lakehouse.tables(count_rows=False):
         if info.zone != "gold" or not info.name.startswith("features_"):

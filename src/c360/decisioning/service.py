@@ -14,8 +14,12 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from c360.decisioning import context as ctxmod
+from c360.decisioning.agent import Agent
 from c360.decisioning.audiences import Audiences
 from c360.decisioning.catalogue import Catalogue, load_catalogue
+from c360.decisioning.decisionlog import DecisionLog
+from c360.decisioning.hitl import Hitl
+from c360.decisioning.triggers import Firing, Trigger, firing_query, firings, load_triggers
 from c360.errors import C360Error
 from c360.settings.decisioning import DecisioningSettings
 
@@ -27,6 +31,9 @@ class DecisioningService:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.audiences = Audiences(self)
+        self.agent = Agent(self)
+        self.hitl = Hitl(self)
+        self.log = DecisionLog(self)
 
     @cached_property
     def settings(self) -> DecisioningSettings:
@@ -76,6 +83,111 @@ class DecisioningService:
         return load_catalogue(
             self.settings.catalogue_file, self.ws.root, set(self.context_columns())
         )
+
+    @cached_property
+    def triggers(self) -> list[Trigger]:
+        return load_triggers(self.settings.triggers_file, self.ws.root, set(self.context_columns()))
+
+    @property
+    def triggers_version(self) -> str:
+        import hashlib
+
+        text = "|".join(t.model_dump_json() for t in self.triggers)
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+    def trigger(self, name: str) -> Trigger:
+        for t in self.triggers:
+            if t.name == name:
+                return t
+        raise C360Error("decisioning.unknown_trigger", f"no trigger {name!r}")
+
+    # ------------------------------------------------------------------ triggers and decisions
+    def _fire(
+        self, con: duckdb.DuckDBPyConnection, as_of: date, golden_ids: list[str] | None
+    ) -> tuple[ctxmod.Context, list[Firing]]:
+        ctx = self.register_context(con, as_of)
+        q = firing_query(ctx.view, self.triggers, set(ctx.columns))
+        if golden_ids is not None:
+            import pyarrow as pa
+            from sqlglot import exp
+
+            con.register("_fire_ids", pa.table({"golden_id": pa.array(golden_ids, pa.string())}))
+            q = q.where(exp.column("golden_id").isin(exp.select("golden_id").from_("_fire_ids")))
+        rows = con.sql(q.sql("duckdb")).to_arrow_table().to_pylist()
+        return ctx, firings(rows, self.triggers, self.settings.context_weights)
+
+    def evaluate_triggers(
+        self, as_of: date | None = None, *, golden_ids: list[str] | None = None
+    ) -> list[Firing]:
+        """Every customer a trigger fires for (batch), or only ``golden_ids`` (single events)."""
+        con = duckdb.connect()
+        try:
+            return self._fire(con, as_of or self.data_as_of(), golden_ids)[1]
+        finally:
+            con.close()
+
+    def decide(
+        self,
+        *,
+        as_of: date | None = None,
+        at: datetime | None = None,
+        golden_ids: list[str] | None = None,
+        run_id: str | None = None,
+        chunk: int = 500,
+        progress: Any = None,
+    ) -> dict[str, Any]:
+        """Evaluate triggers and decide for every firing; returns counts per status and trigger."""
+        from sqlalchemy import func, select
+
+        from c360.decisioning.tables import decisions
+
+        as_of = as_of or self.data_as_of()
+        at = at or datetime.now(UTC)
+        con = duckdb.connect()
+        try:
+            ctx, fired = self._fire(con, as_of, golden_ids)
+            rows = self.agent.context_rows(con, ctx.view, ctx.columns, [f.golden_id for f in fired])
+        finally:
+            con.close()
+        with self.ws.store.engine.connect() as conn:
+            used: dict[str, int] = dict(
+                conn.execute(
+                    select(decisions.c.chosen_action, func.count())
+                    .where(decisions.c.status.in_(["queued", "hitl", "held_out"]))
+                    .group_by(decisions.c.chosen_action)
+                ).all()
+            )
+        summary: dict[str, Any] = {
+            "as_of": as_of.isoformat(),
+            "fired": len(fired),
+            "by_status": {},
+            "by_trigger": {},
+            "decision_ids": [],
+            "missing_inputs": ctx.missing,
+        }
+        batch: list[dict[str, Any]] = []
+        for i, f in enumerate(fired):
+            r = self.agent.decide(
+                f, rows[f.golden_id], as_of=as_of, at=at, run_id=run_id, used=used
+            )
+            batch.append(r)
+            d = r["decision"]
+            summary["by_status"][d["status"]] = summary["by_status"].get(d["status"], 0) + 1
+            summary["by_trigger"][d["trigger"]] = summary["by_trigger"].get(d["trigger"], 0) + 1
+            summary["decision_ids"].append(d["decision_id"])
+            if len(batch) >= chunk:
+                self.agent.write(batch)
+                batch = []
+            if progress is not None:
+                progress("decide", i + 1, len(fired))
+        self.agent.write(batch)
+        self.audit(
+            "system",
+            "decisioning.decide",
+            run_id or "adhoc",
+            {"fired": len(fired), "by_status": summary["by_status"]},
+        )
+        return summary
 
     # ------------------------------------------------------------------ governance hooks
     def audit(self, actor: str, action: str, target: str, details: dict[str, Any]) -> None:

@@ -61,10 +61,9 @@ class ActivationSettings(_Model):
     jitter: float = Field(0.5, description="Random share of the delay (0 = none, 1 = full jitter).")
     channels: dict[str, ChannelSettings] = Field(
         default_factory=lambda: {
-            "agent_desktop": ChannelSettings(adapter="desk"),
+            "agent_assisted": ChannelSettings(adapter="desk", path="feeds/agent_desktop.jsonl"),
             "email": ChannelSettings(adapter="file", path="exports/email"),
-            "crm": ChannelSettings(adapter="file", path="exports/crm"),
-            "file": ChannelSettings(adapter="file", path="exports/batch"),
+            "direct_mail": ChannelSettings(adapter="file", path="exports/direct_mail"),
         },
         description="Consent channel → adapter. Channels without an entry cannot be activated.",
     )
@@ -90,8 +89,8 @@ class DecisioningSettings(_Model):
         description="Segments that always go to a human.",
     )
     context_weights: dict[str, float] = Field(
-        default_factory=lambda: {"default": 1.0},
-        description="Trigger name → context weight in priority = propensity × weight × value × lever.",
+        default_factory=dict,
+        description="Trigger name → context weight (overrides the trigger's own weight).",
     )
     levers: dict[str, float] = Field(
         default_factory=dict, description="Action id → business lever (default 1.0)."

@@ -1,0 +1,438 @@
+"""The next-best-action agent: a deterministic flow of logged tool calls per customer.
+
+For each firing: ``load_golden_record`` → ``scores`` → ``candidates`` → ``eligibility``
+(hard rules, compiled to SQL and evaluated for the whole batch) → ``consent_gate`` (the
+point form, per candidate purpose and channel) → ``priority`` (propensity × context
+weight × value × business lever) → ``contact_policy`` (the gate's activation checks:
+caps and cool-downs) → optional ``llm`` (rationale, or a choice among the allowed) →
+``suitability`` (minor, senior, protected → HITL) → ``experiment_arm`` → decision.
+Each call is recorded with its input, output and duration. Scores that do not exist are
+never invented: the propensity term is then 1 and the decision says the score was
+unavailable. A queued decision and its outbox message are one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import func, select
+from sqlglot import exp
+
+from c360.activation.outbox import message_row
+from c360.activation.tables import outbox
+from c360.decisioning import rationale
+from c360.decisioning.catalogue import NO_ACTION, Action
+from c360.decisioning.filters import compile_filter
+from c360.decisioning.hitl import task_row
+from c360.decisioning.llm import Reasoner
+from c360.decisioning.tables import decisions, hitl_tasks
+from c360.decisioning.triggers import Firing
+from c360.experiments.assignment import assign
+from c360.experiments.tables import assignments, experiments
+
+if TYPE_CHECKING:
+    from c360.decisioning.service import DecisioningService
+
+EXPERIMENT = "nba"
+# contact-policy reasons that depend on the send time, not the decision: re-checked at send
+_SEND_TIME = {"contact.quiet_hours", "contact.timezone_unknown"}
+
+
+def _now_us() -> int:
+    return int(datetime.now(UTC).timestamp() * 1_000_000)
+
+
+def feature_hash(row: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Steps:
+    """The tool-call log of one decision."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def call(self, tool: str, inp: dict[str, Any], fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        out = fn()
+        self.calls.append(
+            {
+                "tool": tool,
+                "input": inp,
+                "output": out,
+                "ms": round((time.perf_counter() - t0) * 1000, 3),
+            }
+        )
+        return out
+
+
+class Agent:
+    def __init__(self, svc: DecisioningService) -> None:
+        self.svc = svc
+
+    # ------------------------------------------------------------------ batch preparation
+    def context_rows(
+        self, con: duckdb.DuckDBPyConnection, view: str, columns: list[str], ids: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Context rows of ``ids`` with one eligibility boolean per action (``_e_<id>``)."""
+        cat = self.svc.catalogue
+        sel: list[Any] = [exp.Star()]
+        for a in cat.actions:
+            cond = compile_filter(a.eligibility, set(columns), what=f"action {a.id} eligibility")
+            sel.append(
+                exp.alias_(
+                    exp.func("coalesce", exp.paren(cond), exp.false()), f"_e_{a.id}", quoted=True
+                )
+            )
+        con.register("_agent_ids", pa.table({"golden_id": pa.array(ids, pa.string())}))
+        q = (
+            exp.select(*sel)
+            .from_(exp.to_table(view))
+            .where(exp.column("golden_id").isin(exp.select("golden_id").from_("_agent_ids")))
+        )
+        rows = con.sql(q.sql("duckdb")).to_arrow_table().to_pylist()
+        return {r["golden_id"]: r for r in rows}
+
+    # ------------------------------------------------------------------ one decision
+    def decide(
+        self,
+        firing: Firing,
+        row: dict[str, Any],
+        *,
+        as_of: date,
+        at: datetime,
+        run_id: str | None,
+        used: dict[str, int],
+    ) -> dict[str, Any]:
+        """Decide for one firing; returns the rows to write (decision, task, message, assignment)."""
+        s = self.svc.settings
+        cat = self.svc.catalogue
+        gate = self.svc.ws.consent
+        g = firing.golden_id
+        steps = Steps()
+        features = {k: v for k, v in row.items() if not k.startswith("_e_")}
+        fhash = feature_hash(features)
+        profile = steps.call(
+            "load_golden_record",
+            {"golden_id": g, "as_of": as_of.isoformat()},
+            lambda: {
+                "feature_hash": fhash,
+                "age": row.get("age"),
+                "is_core_customer": row.get("is_core_customer"),
+                "suppression_flags": row.get("suppression_flags") or [],
+            },
+        )
+        cands = [a for a in cat.actions if a.answers(firing.trigger) and a.valid_on(as_of)]
+        score_cols = {a.score: row.get(f"score_{a.score}") for a in cands if a.score}
+        scores = steps.call(
+            "scores",
+            {"models": sorted(score_cols)},
+            lambda: {
+                m: (round(v, 6) if v is not None else "unavailable") for m, v in score_cols.items()
+            },
+        )
+        missing = sorted(m for m, v in scores.items() if v == "unavailable")
+        steps.call("candidates", {"trigger": firing.trigger}, lambda: [a.id for a in cands])
+        evaluated: list[dict[str, Any]] = []
+        for a in cands:
+            c: dict[str, Any] = {"action": a.id, "purpose": a.purpose, "reasons": []}
+            if not row.get(f"_e_{a.id}"):
+                c["reasons"].append(f"eligibility: {a.eligibility}")
+            if a.capacity is not None and used.get(a.id, 0) >= a.capacity:
+                c["reasons"].append("capacity")
+            evaluated.append(c)
+        steps.call(
+            "eligibility",
+            {"rules": {a.id: a.eligibility for a in cands}},
+            lambda: {c["action"]: not c["reasons"] for c in evaluated},
+        )
+        gate_log: dict[str, Any] = {}
+        checked: list[Any] = []
+
+        def consent() -> dict[str, Any]:
+            for a, c in zip(cands, evaluated, strict=True):
+                if c["reasons"] or a.id == NO_ACTION:
+                    continue
+                denied: list[str] = []
+                for ch in a.channels:
+                    d = gate.check(g, a.purpose, ch, at)
+                    gate_log[f"{a.purpose}/{ch}"] = {
+                        "allowed": d.allowed,
+                        "reasons": d.reasons,
+                        "decision_id": d.decision_id,
+                    }
+                    checked.append(d)
+                    if d.allowed:
+                        c["channel"], c["gate"] = ch, d
+                        break
+                    denied += d.reasons
+                if "channel" not in c:
+                    c["reasons"].append("consent: " + ",".join(sorted(set(denied))))
+            return gate_log
+
+        steps.call("consent_gate", {"golden_id": g, "at": at.isoformat()}, consent)
+        last_gate = checked[-1] if checked else None
+        for a, c in zip(cands, evaluated, strict=True):
+            sc = scores.get(a.score) if a.score else None
+            prop = float(sc) if isinstance(sc, float | int) else 1.0
+            weight = s.context_weights.get(firing.trigger, firing.weight)
+            lever = s.levers.get(a.id, 1.0)
+            c["priority_terms"] = {
+                "propensity": round(prop, 6)
+                if isinstance(sc, float | int)
+                else "unavailable (1.0)",
+                "weight": weight,
+                "value": a.value,
+                "lever": lever,
+            }
+            c["priority"] = prop * weight * a.value * lever if a.id != NO_ACTION else 0.0
+        ranked = sorted(
+            (c for c in evaluated if not c["reasons"] and c["action"] != NO_ACTION),
+            key=lambda c: -c["priority"],
+        )
+        steps.call(
+            "priority",
+            {"formula": "propensity × context weight × value × lever"},
+            lambda: [{"action": c["action"], "priority": round(c["priority"], 6)} for c in ranked],
+        )
+
+        def contact() -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for c in ranked:
+                d = gate.check(g, c["purpose"], c["channel"], at, activation=True)
+                blocking = [
+                    r for r in d.reasons if r.startswith("contact.") and r not in _SEND_TIME
+                ]
+                out[c["action"]] = blocking or "ok"
+                if blocking:
+                    c["reasons"].append("contact policy: " + ",".join(blocking))
+            return out
+
+        steps.call("contact_policy", {"checks": "caps, cool-downs"}, contact)
+        allowed = [c for c in ranked if not c["reasons"]]
+        chosen = allowed[0] if allowed else next(c for c in evaluated if c["action"] == NO_ACTION)
+        llm_exchange = None
+        llm_text = None
+        reasoner = Reasoner(s.llm)
+        if reasoner.enabled and allowed:
+            offer = [
+                {
+                    "action": c["action"],
+                    "description": cat.get(c["action"]).description,
+                    "priority": round(c["priority"], 4),
+                }
+                for c in allowed
+            ]
+            adv = steps.call(
+                "llm",
+                {"allowed": [o["action"] for o in offer]},
+                lambda: reasoner.advise({"trigger": firing.trigger, **firing.evidence}, offer),
+            )
+            steps.calls[-1]["output"] = adv.exchange.get("kept")
+            llm_exchange, llm_text = adv.exchange, adv.rationale
+            if adv.action:
+                chosen = next(c for c in allowed if c["action"] == adv.action)
+        # suitability: sensitive customers go to a human, whatever the proposal
+        route = self._route(
+            row,
+            cat.get(chosen["action"]) if chosen["action"] != NO_ACTION else None,
+            chosen.get("gate"),
+            last_gate,
+        )
+        steps.call(
+            "suitability",
+            {
+                "minor_age": s.minor_age,
+                "senior_age": s.senior_age,
+                "protected": s.protected_segments,
+            },
+            lambda: route or "automatic",
+        )
+        arm, bucket = assign(s.experiment_salt, g, s.holdout_share)
+        steps.call(
+            "experiment_arm",
+            {"experiment": EXPERIMENT},
+            lambda: {"arm": arm, "bucket": round(bucket, 6)},
+        )
+        if route:
+            status = "hitl"
+        elif chosen["action"] == NO_ACTION:
+            status = "no_action"
+        elif arm == "holdout":
+            status = "held_out"
+        else:
+            status = "queued"
+        if chosen["action"] != NO_ACTION and status in ("queued", "hitl", "held_out"):
+            used[chosen["action"]] = used.get(chosen["action"], 0) + 1
+        rejected = [
+            {"action": c["action"], "reasons": c["reasons"]} for c in evaluated if c["reasons"]
+        ]
+        note = (
+            f"Scores unavailable ({', '.join(missing)}): priority uses value × weight × lever only."
+            if missing
+            else None
+        )
+        text = rationale.build(
+            firing.trigger,
+            self.svc.trigger(firing.trigger).description,
+            firing.evidence,
+            chosen,
+            rejected,
+            status,
+            route,
+            note,
+        )
+        if llm_text:
+            text = f"{text} Reasoner: {llm_text}"
+        gd = chosen.get("gate") or last_gate
+        decision_id = uuid.uuid4().hex
+        now = _now_us()
+        drow = {
+            "decision_id": decision_id,
+            "golden_id": g,
+            "trigger": firing.trigger,
+            "trigger_evidence": {**firing.evidence, "also": firing.also},
+            "as_of": as_of.isoformat(),
+            "decided_at_us": now,
+            "feature_hash": fhash,
+            "models": [
+                {"name": m, "version": None, "status": "unavailable" if m in missing else "scored"}
+                for m in sorted(scores)
+            ],
+            "consent_decision_id": gd.decision_id if gd else None,
+            "consent_allowed": bool(gd and gd.allowed),
+            "consent_reasons": list(gd.reasons) if gd else ["gate.not_checked"],
+            "candidates": [{k: v for k, v in c.items() if k != "gate"} for c in evaluated],
+            "chosen_action": chosen["action"],
+            "purpose": chosen.get("purpose") if chosen["action"] != NO_ACTION else None,
+            "channel": chosen.get("channel"),
+            "status": status,
+            "rationale": text,
+            "llm": llm_exchange,
+            "experiment": EXPERIMENT,
+            "arm": arm,
+            "policy_versions": {
+                "catalogue": cat.version_id,
+                "consent": gd.policy_version if gd else None,
+                "triggers": self.svc.triggers_version,
+            },
+            "steps": steps.calls,
+            "run_id": run_id,
+        }
+        out: dict[str, Any] = {
+            "decision": drow,
+            "profile": profile,
+            "assignment": {
+                "experiment_id": EXPERIMENT,
+                "golden_id": g,
+                "arm": arm,
+                "bucket": bucket,
+                "covariate": row.get("deposit_balance"),
+                "decision_id": decision_id,
+                "assigned_at_us": now,
+            },
+        }
+        if status == "hitl":
+            out["task"] = task_row(decision_id, g, chosen["action"], chosen.get("channel"), route)
+        if status == "queued":
+            out["message"] = message_row(
+                decision_id=decision_id,
+                golden_id=g,
+                action_id=chosen["action"],
+                channel=chosen["channel"],
+                purpose=chosen["purpose"],
+                payload=self.payload(drow),
+                now_us=now,
+            )
+        return out
+
+    def _route(self, row: dict[str, Any], action: Action | None, gd: Any, last: Any) -> list[str]:
+        s = self.svc.settings
+        reasons = []
+        age = row.get("age")
+        gate_reasons = set((gd.reasons if gd else []) + (last.reasons if last else []))
+        if (age is not None and age < s.minor_age) or "suppressed.minor" in gate_reasons:
+            reasons.append("suitability.minor")
+        if age is not None and age >= s.senior_age:
+            reasons.append("suitability.senior")
+        flags = set(row.get("suppression_flags") or []) | {
+            r.removeprefix("suppressed.") for r in gate_reasons
+        }
+        hit = sorted(flags & set(s.protected_segments))
+        if hit:
+            reasons.append("suitability.protected")
+            reasons += [f"suppressed.{h}" for h in hit]
+        return reasons
+
+    def payload(self, d: dict[str, Any]) -> dict[str, Any]:
+        """What a channel receives: ids and the offer, never the customer's raw attributes."""
+        a = self.svc.catalogue.get(d["chosen_action"])
+        return {
+            "decision_id": d["decision_id"],
+            "golden_id": d["golden_id"],
+            "action": a.id,
+            "title": a.description,
+            "channel": d["channel"],
+            "purpose": d["purpose"],
+            "rationale": d["rationale"],
+        }
+
+    # ------------------------------------------------------------------ write
+    def write(self, results: list[dict[str, Any]]) -> None:
+        """Decisions, HITL tasks, outbox messages and assignments: one transaction."""
+        if not results:
+            return
+        with self.svc.ws.store.begin() as conn:
+            if (
+                conn.execute(
+                    select(func.count())
+                    .select_from(experiments)
+                    .where(experiments.c.experiment_id == EXPERIMENT)
+                ).scalar_one()
+                == 0
+            ):
+                conn.execute(
+                    experiments.insert(),
+                    [
+                        {
+                            "experiment_id": EXPERIMENT,
+                            "salt": self.svc.settings.experiment_salt,
+                            "holdout_share": self.svc.settings.holdout_share,
+                            "description": "next-best-action holdout: no action, logged",
+                            "created_at_us": _now_us(),
+                        }
+                    ],
+                )
+            conn.execute(decisions.insert(), [r["decision"] for r in results])
+            tasks = [r["task"] for r in results if "task" in r]
+            if tasks:
+                conn.execute(hitl_tasks.insert(), tasks)
+            msgs = [r["message"] for r in results if "message" in r]
+            if msgs:
+                conn.execute(outbox.insert(), msgs)
+            have = {
+                g
+                for (g,) in conn.execute(
+                    select(assignments.c.golden_id).where(
+                        assignments.c.experiment_id == EXPERIMENT,
+                        assignments.c.golden_id.in_(
+                            [r["assignment"]["golden_id"] for r in results]
+                        ),
+                    )
+                )
+            }
+            new = {
+                r["assignment"]["golden_id"]: r["assignment"]
+                for r in results
+                if r["assignment"]["golden_id"] not in have
+            }
+            if new:
+                conn.execute(assignments.insert(), list(new.values()))
