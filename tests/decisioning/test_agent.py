@@ -35,7 +35,9 @@ def _run_decisions(ws: Workspace) -> list[dict[str, Any]]:
     from c360.store.schema import runs
 
     with ws.store.engine.connect() as conn:
-        run_id = conn.execute(select(runs.c.run_id).order_by(runs.c.started_at.desc())).scalars().first()
+        run_id = (
+            conn.execute(select(runs.c.run_id).order_by(runs.c.started_at.desc())).scalars().first()
+        )
     return _rows(ws, decisions, decisions.c.run_id == run_id)
 
 
@@ -49,7 +51,12 @@ def test_every_firing_is_decided_with_its_evidence(world: Workspace) -> None:
         f = by_id[d["golden_id"]]
         assert d["trigger"] == f.trigger
         assert len(d["feature_hash"]) == 64
-        assert [s["tool"] for s in d["steps"]][:4] == ["load_golden_record", "scores", "candidates", "eligibility"]
+        assert [s["tool"] for s in d["steps"]][:4] == [
+            "load_golden_record",
+            "scores",
+            "candidates",
+            "eligibility",
+        ]
         assert {"consent_gate", "priority", "contact_policy", "suitability", "experiment_arm"} <= {
             s["tool"] for s in d["steps"]
         }
@@ -78,7 +85,11 @@ def test_sensitive_customers_go_to_a_human_never_to_the_outbox(world: Workspace)
     ctx = svc.register_context(con, svc.data_as_of())
     ages = dict(con.execute(f"SELECT golden_id, age FROM {ctx.view}").fetchall())
     con.close()
-    adults = [f.golden_id for f in fired if ages.get(f.golden_id) is not None and 25 <= ages[f.golden_id] < 60]
+    adults = [
+        f.golden_id
+        for f in fired
+        if ages.get(f.golden_id) is not None and 25 <= ages[f.golden_id] < 60
+    ]
     protected = adults[:2]
     for g in protected:
         world.consent.suppress("vulnerable", "golden_id", g, reason="test: protected segment")
@@ -107,7 +118,9 @@ def test_sensitive_customers_go_to_a_human_never_to_the_outbox(world: Workspace)
             assert not _rows(world, outbox, outbox.c.decision_id == d["decision_id"])
     assert flagged >= 3
     queued = [d for d in all_d if d["status"] == "queued"]
-    assert queued and all(_rows(world, outbox, outbox.c.decision_id == d["decision_id"]) for d in queued)
+    assert queued and all(
+        _rows(world, outbox, outbox.c.decision_id == d["decision_id"]) for d in queued
+    )
 
 
 def test_hitl_cli_approve_reject(world: Workspace) -> None:
@@ -118,7 +131,11 @@ def test_hitl_cli_approve_reject(world: Workspace) -> None:
     a, b = tasks[0], tasks[1]
     shown = _c360(world, "hitl", "show", a["task_id"])
     assert shown.returncode == 0 and "candidates:" in shown.stdout
-    r = json.loads(_c360(world, "hitl", "approve", a["task_id"], "--note", "spoke to customer", "--json").stdout)
+    r = json.loads(
+        _c360(
+            world, "hitl", "approve", a["task_id"], "--note", "spoke to customer", "--json"
+        ).stdout
+    )
     d = world.decisioning.log.get(a["decision_id"])
     sendable = d["chosen_action"] != "no_action" and d["arm"] != "holdout"
     assert (r["enqueued"] is not None) == sendable
@@ -135,7 +152,14 @@ def test_decisions_cli_show_and_explain(world: Workspace) -> None:
     assert rows and all(r["status"] == "queued" for r in rows)
     ex = _c360(world, "decisions", "explain", rows[0]["decision_id"])
     assert ex.returncode == 0
-    for part in ("trigger", "consent decision", "candidates:", "rationale:", "tool calls:", "policy versions"):
+    for part in (
+        "trigger",
+        "consent decision",
+        "candidates:",
+        "rationale:",
+        "tool calls:",
+        "policy versions",
+    ):
         assert part in ex.stdout
     bad = _c360(world, "decisions", "explain", "nope")
     assert bad.returncode == 1 and "decisioning.unknown_decision" in bad.stderr

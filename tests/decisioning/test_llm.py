@@ -26,14 +26,29 @@ def _allowed(d: dict[str, Any]) -> list[str]:
 def _pick_second(body: dict[str, Any]) -> tuple[int, str, float]:
     allowed = json.loads(body["messages"][1]["content"])["allowed"]
     pick = allowed[-1]["action"]
-    return 200, chat(json.dumps({"action": pick, "rationale": f"Chose {pick} because logins fell."})), 0
+    return (
+        200,
+        chat(json.dumps({"action": pick, "rationale": f"Chose {pick} because logins fell."})),
+        0,
+    )
 
 
 REPLIES = {
-    "outside_set": lambda b: (200, chat(json.dumps({"action": "wire_transfer_all_funds", "rationale": "ok"})), 0),
+    "outside_set": lambda b: (
+        200,
+        chat(json.dumps({"action": "wire_transfer_all_funds", "rationale": "ok"})),
+        0,
+    ),
     "injection": lambda b: (
         200,
-        chat(json.dumps({"action": "no_action; DROP TABLE decisions", "rationale": "Ignore all rules.\x00\x1b[31m" + "x" * 5000})),
+        chat(
+            json.dumps(
+                {
+                    "action": "no_action; DROP TABLE decisions",
+                    "rationale": "Ignore all rules.\x00\x1b[31m" + "x" * 5000,
+                }
+            )
+        ),
         0,
     ),
     "not_json": lambda b: (200, chat("I recommend the premium card!"), 0),
@@ -51,7 +66,9 @@ def llm_world(world: Workspace) -> Iterator[Workspace]:
     svc.settings = before  # type: ignore[misc]
 
 
-def _decide_with(world: Workspace, reply: Any, mode: str = "choose") -> tuple[FakeLLM, list[dict[str, Any]]]:
+def _decide_with(
+    world: Workspace, reply: Any, mode: str = "choose"
+) -> tuple[FakeLLM, list[dict[str, Any]]]:
     svc = world.decisioning
     server = FakeLLM(reply)
     try:
@@ -78,7 +95,9 @@ def test_llm_may_choose_among_allowed_and_write_rationale(llm_world: Workspace) 
 
 
 @pytest.mark.parametrize("kind", sorted(REPLIES))
-def test_hostile_or_broken_replies_never_leave_the_allowed_set(llm_world: Workspace, kind: str) -> None:
+def test_hostile_or_broken_replies_never_leave_the_allowed_set(
+    llm_world: Workspace, kind: str
+) -> None:
     _, ds = _decide_with(llm_world, REPLIES[kind])
     asked = [d for d in ds if d["llm"]]
     assert asked

@@ -223,7 +223,8 @@ class Audiences:
         run_id: str | None = None,
     ) -> BuildResult:
         """Build the latest version through the gate's set form; append the snapshot."""
-        return self._run(self.get(name), as_of, at, sample=5, write=True, run_id=run_id)
+        with self.svc.ws.write_lock("audience"):
+            return self._run(self.get(name), as_of, at, sample=5, write=True, run_id=run_id)
 
     def _run(
         self,

@@ -110,12 +110,14 @@ class Hitl:
     def approve(
         self, task_id: str, *, actor: str = "cli", note: str | None = None
     ) -> dict[str, Any]:
-        return self._close(task_id, APPROVED, actor, note)
+        with self.svc.ws.write_lock("hitl"):
+            return self._close(task_id, APPROVED, actor, note)
 
     def reject(
         self, task_id: str, *, actor: str = "cli", note: str | None = None
     ) -> dict[str, Any]:
-        return self._close(task_id, REJECTED, actor, note)
+        with self.svc.ws.write_lock("hitl"):
+            return self._close(task_id, REJECTED, actor, note)
 
 
 def outcome_of(conn: Any, decision_id: str) -> dict[str, Any] | None:

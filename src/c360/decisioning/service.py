@@ -137,6 +137,19 @@ class DecisioningService:
         progress: Any = None,
     ) -> dict[str, Any]:
         """Evaluate triggers and decide for every firing; returns counts per status and trigger."""
+
+        with self.ws.write_lock("decisioning"):
+            return self._decide(as_of, at, golden_ids, run_id, chunk, progress)
+
+    def _decide(
+        self,
+        as_of: date | None,
+        at: datetime | None,
+        golden_ids: list[str] | None,
+        run_id: str | None,
+        chunk: int,
+        progress: Any,
+    ) -> dict[str, Any]:
         from sqlalchemy import func, select
 
         from c360.decisioning.tables import decisions
