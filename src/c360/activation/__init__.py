@@ -1,1 +1,11 @@
-"""c360.activation (see docs/decisioning.md)."""
+"""Activation: the transactional outbox, channel adapters, idempotency, retries, dead letters.
+
+Use it through the workspace: ``ws.activation.drain()``, ``ws.activation.status()``.
+Peers write outbox rows with :func:`message_row` into :data:`outbox` in their own
+transaction. See docs/decisioning.md.
+"""
+
+from c360.activation.outbox import idempotency_key, message_row
+from c360.activation.tables import deliveries, outbox
+
+__all__ = ["deliveries", "idempotency_key", "message_row", "outbox"]

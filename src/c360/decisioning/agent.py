@@ -21,13 +21,11 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import func, select
 from sqlglot import exp
 
-from c360.activation.outbox import message_row
-from c360.activation.tables import outbox
+from c360.activation import message_row, outbox
 from c360.decisioning import rationale
 from c360.decisioning.catalogue import NO_ACTION, Action
 from c360.decisioning.filters import compile_filter
@@ -35,8 +33,7 @@ from c360.decisioning.hitl import task_row
 from c360.decisioning.llm import Reasoner
 from c360.decisioning.tables import decisions, hitl_tasks
 from c360.decisioning.triggers import Firing
-from c360.experiments.assignment import assign
-from c360.experiments.tables import assignments, experiments
+from c360.experiments import assign, assignments, experiments
 
 if TYPE_CHECKING:
     from c360.decisioning.service import DecisioningService
@@ -80,7 +77,7 @@ class Agent:
 
     # ------------------------------------------------------------------ batch preparation
     def context_rows(
-        self, con: duckdb.DuckDBPyConnection, view: str, columns: list[str], ids: list[str]
+        self, con: Any, view: str, columns: list[str], ids: list[str]
     ) -> dict[str, dict[str, Any]]:
         """Context rows of ``ids`` with one eligibility boolean per action (``_e_<id>``)."""
         cat = self.svc.catalogue

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from c360.activation.tables import deliveries, outbox
+from c360.activation import deliveries, outbox
 from c360.decisioning.hitl import outcome_of
 from c360.decisioning.tables import decisions
 from c360.errors import C360Error

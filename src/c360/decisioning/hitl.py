@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from c360.activation.outbox import message_row
-from c360.activation.tables import outbox
+from c360.activation import message_row, outbox
 from c360.decisioning.tables import decisions, hitl_tasks
 from c360.errors import C360Error
 
