@@ -49,7 +49,7 @@ def run(
     out.print(
         f"{mode} run {report.run_id}: {report.records} records → {report.golden_ids} golden ids; "
         f"{report.merges} merges, {report.merges_refused} refused by constraints; "
-        f"{report.review_tasks_created} new review tasks; events {report.events or '{}'}"
+        f"{report.review_tasks_created} new review tasks; {report.events_summary()}"
     )
 
 

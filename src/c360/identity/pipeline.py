@@ -71,6 +71,25 @@ class IdentityReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def events_summary(self) -> str:
+        """The golden-id events of this run in words ("no golden id changed" when none)."""
+        words = {
+            "create": "{} golden records created",
+            "merge": "{} merged into another (their ids stay as aliases)",
+            "split": "{} split off under new ids",
+            "reassign": "{} records moved to another golden record",
+            "retire": "{} golden records retired (no records left)",
+        }
+        parts = [
+            words.get(kind, kind + ": {}").format(f"{n:,}")
+            for kind, n in sorted(
+                self.events.items(),
+                key=lambda kv: list(words).index(kv[0]) if kv[0] in words else len(words),
+            )
+            if n
+        ]
+        return "; ".join(parts) if parts else "no golden id changed"
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
