@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import pyarrow.types as pa_types
 import pytest
 
 from c360.identity import model
@@ -123,3 +124,36 @@ def test_decided_pairs_leave_the_queue_after_the_next_run(world: Workspace) -> N
     open_pairs = {(t["record_id_l"], t["record_id_r"]) for t in _open(world)}
     for t in rejected:
         assert (t["record_id_l"], t["record_id_r"]) not in open_pairs
+
+
+def test_golden_records_are_display_ready_with_typed_provenance(world: Workspace) -> None:
+    from c360.identity.names import fold
+
+    golden = world.lakehouse.read("gold", "golden_customers")
+    assert pa_types.is_struct(golden.schema.field("provenance").type)
+    rows = golden.to_pylist()
+    named = [r for r in rows if r["first_name"] and r["last_name"]]
+    assert named
+    for r in named:
+        assert r["first_name"][0].isupper() and r["last_name"][0].isupper(), r
+        assert proper_name(r["first_name"]) == r["first_name"]
+        origin = r["provenance"]["name"]
+        assert origin is not None and origin["source"] in r["sources"]
+    streets = [r["street"] for r in rows if r["street"]]
+    assert streets and all(s == proper_street(s) and s != s.upper() for s in streets[:50])
+    # matching keeps the standardised forms
+    party = world.lakehouse.read("silver", "party_records")
+    firsts = [f for f in party["first_name"].to_pylist() if f]
+    assert firsts and all(f == fold(f) for f in firsts[:50])
+
+
+def test_golden_consent_speaks_the_gates_vocabulary(world: Workspace) -> None:
+    table = world.lakehouse.read("gold", "golden_consent").slice(0, 15).to_pylist()
+    assert table
+    for row in table:
+        at = row["consent_as_of"]
+        for c in row["consent"]:
+            d = world.consent.check(row["golden_id"], c["purpose"], c["channel"], at)
+            assert d.allowed == c["allowed"]
+            assert c["reason"] in d.reasons, (row["golden_id"], c, d.reasons)
+            assert c["reason"] != "allowed"

@@ -55,7 +55,7 @@ def golden_attributes(
                     con.execute(
                         f"CREATE TEMP TABLE _a_{i}_{j} AS SELECT golden_id, '{p}' AS purpose, '{c}' AS channel, "
                         f"len(reasons) = 0 AS allowed, coalesce(reasons[1], "
-                        f"'allowed') AS reason FROM {view}"
+                        f"allow_reason) AS reason FROM {view}"
                     )
                     parts.append(f"SELECT * FROM _a_{i}_{j}")
             flags = fetch_arrow(

@@ -59,7 +59,10 @@ def register(
     activation: bool,
     view: str = "consent_gate",
 ) -> str:
-    """Create view ``view(golden_id, allowed, reasons)`` over every known subject."""
+    """Create view ``view(golden_id, reasons, allow_reason)`` over every known subject.
+
+    ``reasons`` is empty when the subject is allowed; ``allow_reason`` then says why, with
+    the point form's code (``consent.granted`` or ``policy.opt_out_default``)."""
     con.register("_cg_events", facts.events)
     con.register("_cg_supp", facts.suppressions)
     con.register("_cg_rules", _rules_table(policy, purpose, channel))
@@ -119,7 +122,10 @@ def register(
                  THEN CASE WHEN a.expired THEN 'consent.expired' WHEN a.not_written THEN 'consent.not_written'
                            ELSE 'consent.missing' END END]
         || {contact_sql},
-        lambda x: x IS NOT NULL) AS reasons
+        lambda x: x IS NOT NULL) AS reasons,
+      -- why an allowed row is allowed, in the point form's words (evaluate.py)
+      CASE WHEN coalesce(a.granted, false) THEN 'consent.granted'
+           ELSE 'policy.opt_out_default' END AS allow_reason
     FROM subj s LEFT JOIN agg a USING (golden_id) LEFT JOIN sup USING (golden_id)
     {"LEFT JOIN cnt USING (golden_id)" if contact_join else ""}
     """)

@@ -82,6 +82,18 @@ IDENTITY_EVENTS = pa.schema(
     ]
 )
 
+_ORIGIN = pa.struct(
+    [
+        ("source", pa.string()),
+        ("source_key", pa.string()),
+        ("updated_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+#: ``gold.golden_customers.provenance``: where each attribute group survived from.
+PROVENANCE = pa.struct(
+    [(g, _ORIGIN) for g in ("name", "dob", "ssn_last4", "email", "phone", "address")]
+)
+
 GOLDEN_CUSTOMERS = pa.schema(
     [
         ("golden_id", pa.string()),
@@ -100,7 +112,7 @@ GOLDEN_CUSTOMERS = pa.schema(
         ("emails", pa.list_(pa.string())),
         ("phones", pa.list_(pa.string())),
         ("addresses", pa.list_(pa.string())),
-        ("provenance", pa.string()),  # JSON {attribute: {source, source_key, updated_at}}
+        ("provenance", PROVENANCE),  # per attribute group: the record it survived from
         ("record_count", pa.int64()),
         ("sources", pa.list_(pa.string())),
         ("run_id", pa.string()),

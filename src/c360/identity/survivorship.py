@@ -2,17 +2,20 @@
 
 Each attribute group (name, dob, ssn_last4, email, phone, address) survives
 from one source record chosen by its configured rule; the record it came from
-(source, source_key, updated_at) is kept in the ``provenance`` JSON column.
-All of it is one DuckDB query over ``party`` and ``membership``.
+(source, source_key, updated_at) is kept in the typed ``provenance`` struct (one field
+per attribute group). All of it is one DuckDB query over ``party`` and ``membership``;
+names, streets and cities are then put in display case (:mod:`c360.identity.display`),
+while ``silver.party_records`` keeps the standardised forms matching compares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import duckdb
 import pyarrow as pa
 
+from c360.identity.display import proper_address, proper_city, proper_name, proper_street
 from c360.identity.schema import GOLDEN_CUSTOMERS, conform
 
 GROUPS: dict[str, list[str]] = {
@@ -63,8 +66,8 @@ def golden_sql(rules: Mapping[str, str], run_id: str) -> str:
             ) WHERE rk = 1
         )""")
     prov = ", ".join(
-        f"'{a}', CASE WHEN a_{a}.source IS NOT NULL THEN json_object('source', a_{a}.source, "
-        f"'source_key', a_{a}.source_key, 'updated_at', a_{a}.updated_at) END"
+        f"{a} := CASE WHEN a_{a}.source IS NOT NULL THEN struct_pack(source := a_{a}.source, "
+        f"source_key := a_{a}.source_key, updated_at := a_{a}.updated_at) END"
         for a in GROUPS
     )
     joins = "\n".join(f"LEFT JOIN a_{a} USING (golden_id)" for a in GROUPS)
@@ -84,7 +87,7 @@ def golden_sql(rules: Mapping[str, str], run_id: str) -> str:
             a_name.suffix, a_dob.dob, a_ssn_last4.ssn_last4, a_email.email, a_phone.phone,
             a_address.street, a_address.city, a_address.state, a_address.zip,
             agg.emails, agg.phones, coalesce(agg.addresses, []) AS addresses,
-            CAST(json_object({prov}) AS VARCHAR) AS provenance,
+            struct_pack({prov}) AS provenance,
             agg.record_count, agg.sources, '{run_id}' AS run_id
         FROM agg {joins}
         ORDER BY agg.golden_id
@@ -96,4 +99,38 @@ def golden_records(
 ) -> pa.Table:
     """Golden customers from tables ``party`` and ``membership(record_id, golden_id)``."""
     table = con.sql(golden_sql(rules, run_id)).to_arrow_table()
-    return conform(table, GOLDEN_CUSTOMERS, "gold.golden_customers")
+    return conform(display_ready(table), GOLDEN_CUSTOMERS, "gold.golden_customers")
+
+
+#: Golden columns shown to people in display case (party records keep the matching forms).
+DISPLAY = {
+    "first_name": proper_name,
+    "middle_name": proper_name,
+    "last_name": proper_name,
+    "street": proper_street,
+    "city": proper_city,
+}
+
+
+def _mapped(col: pa.ChunkedArray, fn: Callable[[str | None], str | None]) -> pa.Array:
+    """``fn`` over the distinct values only (names and streets repeat a lot)."""
+    enc = col.combine_chunks().dictionary_encode()
+    return pa.DictionaryArray.from_arrays(
+        enc.indices, pa.array([fn(v) for v in enc.dictionary.to_pylist()], pa.string())
+    ).cast(pa.string())
+
+
+def display_ready(table: pa.Table) -> pa.Table:
+    """Proper-case names, streets and cities, and each entry of ``addresses``."""
+    for name, fn in DISPLAY.items():
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, _mapped(table[name], fn))
+    if "addresses" in table.column_names and table.num_rows:
+        i = table.column_names.index("addresses")
+        lists = table["addresses"].combine_chunks()
+        flat = _mapped(pa.chunked_array([lists.flatten()]), proper_address)
+        table = table.set_column(
+            i, "addresses", pa.ListArray.from_arrays(lists.offsets, flat, mask=lists.is_null())
+        )
+    return table
