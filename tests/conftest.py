@@ -14,6 +14,8 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 os.environ.setdefault("C360_TOKEN_KEY", "test-key-0123456789abcdef0123456789abcdef")
+# Tests write landing files and ingest them at once: no settle interval unless a test sets one.
+os.environ.setdefault("C360_INGEST__SETTLE_SECONDS", "0")
 
 
 @pytest.fixture

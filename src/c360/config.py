@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -98,6 +100,26 @@ class IngestConfig(_Model):
         ge=0,
         description="Files modified more recently than this are treated as still being written "
         "and skipped until a later run.",
+    )
+    settle_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="A file is ingested only once its size and mtime have stayed unchanged for "
+        "this long (a file written more recently is watched for up to this long, and skipped "
+        "until a later run if it still changes). 0 turns the check off. Sources whose contract "
+        "names a `ready_marker` wait for the marker instead.",
+    )
+    max_line_bytes: int = Field(
+        2_097_152,
+        ge=1024,
+        description="Longest CSV/JSONL record accepted, in bytes; a longer one is quarantined "
+        "with this limit in its reason (the rest of the file loads).",
+    )
+    max_field_bytes: int = Field(
+        1_048_576,
+        ge=1,
+        description="Longest single value accepted, in bytes (a column's `max_bytes` overrides "
+        "it); a row with a longer value is quarantined with this limit in its reason.",
     )
     ignore_patterns: list[str] = Field(
         default_factory=lambda: ["*.tmp", "*.part", "*.partial", "*.crdownload", ".*", "_*"],
@@ -210,6 +232,37 @@ class ColumnSpec(_Model):
     scan_pii: bool = Field(
         False, description="Scan free text for undeclared PII (text columns always are)."
     )
+    max_bytes: int | None = Field(
+        None, ge=1, description="Longest value accepted, in bytes (default ingest.max_field_bytes)."
+    )
+    min: float | date | datetime | None = Field(
+        None,
+        description="Smallest plausible value (numbers, dates, timestamps); below → quarantine.",
+    )
+    max: float | date | datetime | None = Field(
+        None,
+        description="Largest plausible value (numbers, dates, timestamps); above → quarantine.",
+    )
+    not_in_future: bool = Field(
+        False, description="Dates/timestamps later than the time of ingest are quarantined."
+    )
+    allowed: list[str] | None = Field(
+        None, description="The only values accepted (compared after trimming, case-sensitive)."
+    )
+    pattern: str | None = Field(
+        None, description="Regular expression the whole (trimmed) value must match."
+    )
+    digits: bool = Field(
+        False,
+        description="An identifier kept as a digit string: anything but digits — a "
+        "spreadsheet's 4.11111E+15, 123456789.0 — is quarantined. Tokenised columns are "
+        "always checked this way (9 digits for ssn/tin, 12–19 for pan; spaces and dashes allowed).",
+    )
+    control_chars: Literal["reject", "strip", "keep"] | None = Field(
+        None,
+        description="Text with control characters (NUL, ESC …; tab and line breaks are fine): "
+        "reject the row, strip them, or keep them. Default: the contract's control_chars.",
+    )
     description: str = Field("", description="What the column means.")
 
 
@@ -321,6 +374,12 @@ class Contract(_Model):
     format: Literal["csv", "jsonl", "parquet"] = Field("csv", description="File format.")
     path: str | None = Field(None, description="Folder under landing; defaults to the source name.")
     pattern: str = Field("*", description="Glob of the files in that folder.")
+    ready_marker: str | None = Field(
+        None,
+        description="Ingest a file only once the delivery marks it complete: a name such as "
+        "`_SUCCESS` (present in the file's folder) or a suffix such as `.done` (`<file>.done` "
+        "beside the file). Without a marker, files must be stable for ingest.settle_seconds.",
+    )
     csv: CsvOptions = block(CsvOptions)
     key: list[str] = Field(default_factory=list, description="Business key; empty for events.")
     mode: Literal["snapshot", "events"] = Field(
@@ -328,6 +387,16 @@ class Contract(_Model):
         description="snapshot: silver is the current row per key (MERGE); events: append-only facts.",
     )
     cdc: CdcSpec | None = Field(None, description="Files are change records (see cdc.*).")
+    header_case: Literal["exact", "insensitive"] = Field(
+        "exact",
+        description="insensitive: a file's header `Customer_No` matches the declared column "
+        "`customer_no` (two headers that differ only by case are an error).",
+    )
+    control_chars: Literal["reject", "strip", "keep"] = Field(
+        "reject",
+        description="Default for string/text columns holding control characters (NUL, ESC …): "
+        "reject the row to quarantine, strip the characters, or keep them.",
+    )
     columns: list[ColumnSpec] = Field(description="Every column the source delivers.")
     identity: IdentityMapping | None = Field(
         None, description="Columns that identify a person (the source takes part in identity)."
@@ -360,6 +429,21 @@ class Contract(_Model):
                         f"column {clash[0]!r} collides with the token columns c360 derives from "
                         f"tokenised column {col.name!r}; rename it"
                     )
+        for col in self.columns:
+            ranged = col.min is not None or col.max is not None or col.not_in_future
+            if ranged and col.type not in ("int", "float", "decimal", "date", "timestamp"):
+                raise ValueError(
+                    f"column {col.name!r}: min/max/not_in_future need a number or date type"
+                )
+            if col.not_in_future and col.type not in ("date", "timestamp"):
+                raise ValueError(f"column {col.name!r}: not_in_future needs a date or timestamp")
+            if col.pattern is not None:
+                try:
+                    re.compile(col.pattern)
+                except re.error as exc:
+                    raise ValueError(
+                        f"column {col.name!r}: pattern is not a regular expression: {exc}"
+                    ) from exc
         if self.cdc and self.cdc.op_column not in names:
             raise ValueError(f"cdc.op_column {self.cdc.op_column!r} is not a declared column")
         if self.identity:

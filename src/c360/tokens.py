@@ -69,6 +69,13 @@ class Tokenizer:
         mac = hmac.new(self._key, f"{kind}:{d}".encode(), hashlib.sha256)
         return mac.hexdigest()[:TOKEN_LEN]
 
+    def hmac_pads(self) -> tuple[bytes, bytes]:
+        """``(key ⊕ ipad, key ⊕ opad)``: HMAC's two key blocks, for engines that compute
+        tokens in SQL (c360.ingest.tokensql). As secret as the key itself."""
+        key = self._key if len(self._key) <= 64 else hashlib.sha256(self._key).digest()
+        key = key.ljust(64, b"\0")
+        return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
     def keyed_hash(self, text: str) -> str:
         """Keyed hash of arbitrary text (masking rule ``hash``, DSR tombstones)."""
         return hmac.new(self._key, b"h:" + text.encode(), hashlib.sha256).hexdigest()[:TOKEN_LEN]

@@ -149,11 +149,12 @@ def test_contract_errors(tmp_path):
         load_contract(f)
 
 
-def test_scaffolded_config_loads_and_documents_every_setting(tmp_path):
+def test_scaffolded_config_loads_and_documents_every_setting(tmp_path, monkeypatch):
     from c360.config import Config
     from c360.scaffold import render_config
     from c360.workspace import Workspace
 
+    monkeypatch.delenv("C360_INGEST__SETTLE_SECONDS")  # tests/conftest.py sets it to 0
     ws = Workspace.init(tmp_path / "w", template="empty")
     assert ws.config == Config()
     text = render_config()

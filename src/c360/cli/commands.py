@@ -136,6 +136,8 @@ def _print_ingest(report) -> None:  # type: ignore[no-untyped-def]
     for s in report.sources:
         for f in s.skipped_files:
             console.print(f"[yellow]skipped[/yellow] {f}", highlight=False)
+        for f in s.changed_files:
+            console.print(f"[red]changed[/red] {f}", highlight=False)
         if s.error:
             console.print(f"[red]{s.source} stopped[/red]: {s.error}", highlight=False)
         for b in s.batches:

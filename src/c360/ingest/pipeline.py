@@ -32,8 +32,8 @@ from sqlalchemy import insert, select, update
 
 from c360.config import Contract
 from c360.errors import C360Error
-from c360.ingest import readers
-from c360.ingest.discovery import LandingFile, describe, discover
+from c360.ingest import readers, tokensql
+from c360.ingest.discovery import FileChanged, LandingFile, describe, discover
 from c360.ingest.report import BatchResult, IngestReport, Progress, SourceResult
 from c360.ingest.transform import PiiScan, build_tokens, scan_columns, tokenised_columns
 from c360.ingest.validate import Header, build_typed, check_header, lit, q
@@ -112,12 +112,21 @@ class SourceIngest:
         result = SourceResult(self.c.source)
         files, result.skipped_files = discover(self.ws.landing_dir, self.c, self.ws.config.ingest)
         pending = []
-        for path in files:
-            lf = describe(self.ws.landing_dir, self.c.source, path)
-            if self._status(lf.batch_id) != "loaded":
-                pending.append(lf)
+        for path, seen in files:
+            try:
+                lf = describe(self.ws.landing_dir, self.c.source, path, seen)
+            except FileChanged as exc:
+                result.skipped_files.append(str(exc))
+                continue
+            if self._status(lf.batch_id) == "loaded":
+                continue
+            earlier = self._loaded_as(lf)
+            if earlier:
+                result.changed_files.append(earlier)
+                continue
+            pending.append(lf)
         if not pending:
-            result.status = "nothing_new"
+            result.status = "changed" if result.changed_files else "nothing_new"
             return result
         zones = ["restricted", "bronze", "quarantine", "silver"]
         with self.ws.governance.lineage.run(
@@ -140,6 +149,33 @@ class SourceIngest:
             return conn.execute(
                 select(ingest_batches.c.status).where(ingest_batches.c.batch_id == batch_id)
             ).scalar()
+
+    def _loaded_as(self, lf: LandingFile) -> str | None:
+        """If this path was loaded before with other bytes, say so: a changed file is
+        reported, never re-loaded as new rows (deliver corrections as a new file)."""
+        with self.ws.store.begin() as conn:
+            row = conn.execute(
+                select(
+                    ingest_batches.c.batch_id,
+                    ingest_batches.c.finished_at,
+                    ingest_batches.c.rows_loaded,
+                    ingest_batches.c.file_size,
+                )
+                .where(
+                    ingest_batches.c.source == self.c.source,
+                    ingest_batches.c.file == lf.relpath,
+                    ingest_batches.c.status == "loaded",
+                    ingest_batches.c.file_sha256 != lf.sha256,
+                )
+                .order_by(ingest_batches.c.finished_at.desc())
+            ).first()
+        if row is None:
+            return None
+        return (
+            f"{lf.relpath}: changed since it was loaded as batch {row.batch_id} "
+            f"({row.rows_loaded} rows, {row.file_size:,} bytes then, {lf.size:,} now); "
+            "not re-loaded — deliver changes as a new file"
+        )
 
     def _mark(self, lf: LandingFile, **values: object) -> None:
         now = datetime.now(UTC)
@@ -193,6 +229,11 @@ class SourceIngest:
             res.status = "loaded"
         except C360Error as exc:
             res.status, res.error = "failed", exc.message
+        except duckdb.Error as exc:
+            # the engine's reader gave up on the whole file (e.g. mixed line endings)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            res.status = "failed"
+            res.error = f"{lf.relpath}: cannot be read as {self.c.format}: {first[:300]}"
         except Exception as exc:
             # Whatever a reader or writer throws, the batch ends failed with a clear error
             # and is re-runnable; it never stays ``running``.
@@ -218,12 +259,14 @@ class SourceIngest:
 
     def _process(self, con: duckdb.DuckDBPyConnection, lf: LandingFile, res: BatchResult) -> None:
         c, bid = self.c, lf.batch_id
+        as_of = datetime.now(UTC)  # one instant per batch: not_in_future and _ingested_at
         clock = _Clock(res.timings)
         # A CSV needing no Python pass (no tokens, free text, undeclared columns or erased
         # subjects) is parsed, typed and hashed in one streaming pass; others are copied first.
         peeked = readers.peek_columns(lf.path, c)
         stream = peeked is not None and not self._needs_python_pass(peeked)
-        loaded = readers.load(con, lf.path, c, stream=stream)
+        limit = self.ws.config.ingest.max_line_bytes
+        loaded = readers.load(con, lf.path, c, stream=stream, max_line_bytes=limit)
         clock("parse")
         if not stream and loaded.rows == 0 and not loaded.rejects:
             res.warnings.append(f"{lf.relpath}: empty file, nothing to load")
@@ -264,9 +307,11 @@ class SourceIngest:
             self.ws.config.ingest,
             hash_columns=visible,
             numbered=not stream,
+            as_of=as_of,
+            problems=[name + tokensql.PROBLEM for name, _ in tok_cols],
         )
         if stream:
-            loaded.rows, loaded.rejects = int(total), readers.csv_rejects(con)
+            loaded.rows, loaded.rejects = int(total), readers.csv_rejects(con, lf.path, c, limit)
             if loaded.rows == 0 and not loaded.rejects:
                 res.warnings.append(f"{lf.relpath}: empty file, nothing to load")
                 return
@@ -276,7 +321,7 @@ class SourceIngest:
         res.rows_loaded, res.rows_quarantined = good, bad - len(erased) + len(loaded.rejects)
         lineage = (
             f"{lit(bid)} AS _batch_id, {lit(lf.relpath)} AS _source_file, _row_number, "
-            f"TIMESTAMPTZ {lit(datetime.now(UTC).isoformat())} AS _ingested_at, _row_hash"
+            f"TIMESTAMPTZ {lit(as_of.isoformat())} AS _ingested_at, _row_hash"
         )
         cols_sql = ", ".join(
             f"CAST({q(v)} AS VARCHAR) AS {q(v)}" if not v.endswith("_variants") else q(v)

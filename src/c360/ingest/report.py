@@ -34,10 +34,11 @@ class BatchResult:
 @dataclass
 class SourceResult:
     source: str
-    status: str = "ok"  # ok | failed | nothing_new
+    status: str = "ok"  # ok | failed | nothing_new | changed (only changed files, not loaded)
     error: str | None = None
     batches: list[BatchResult] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
+    changed_files: list[str] = field(default_factory=list)  # loaded before, bytes differ now
 
     def total(self, attr: str) -> int:
         return sum(int(getattr(b, attr)) for b in self.batches)
@@ -67,6 +68,7 @@ class IngestReport:
                     "status": s.status,
                     "error": s.error,
                     "skipped_files": s.skipped_files,
+                    "changed_files": s.changed_files,
                     "rows_in": s.total("rows_in"),
                     "rows_loaded": s.total("rows_loaded"),
                     "rows_quarantined": s.total("rows_quarantined"),

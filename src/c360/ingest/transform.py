@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from c360.config import Contract
+from c360.ingest import tokensql
 from c360.ingest.pii import find_pii, redact
 from c360.ingest.validate import q
-from c360.tokens import Tokenizer, last4
+from c360.tokens import Tokenizer
 
 VARIANT_KINDS = ("ssn", "tin")
 
@@ -53,26 +53,20 @@ def build_tokens(
     scan = PiiScan()
     if not tok_cols and not text_cols:
         return scan  # nothing to add: no ``tok`` table, and ``raw`` is not scanned
+    # tokens, last-4 and variants in one SQL pass on all cores (no Python per value)
+    items = ["_row_number"]
+    for col, kind in tok_cols:
+        items += tokensql.token_columns(col, kind, f"raw.{q(col)}", kind in VARIANT_KINDS)
+    con.execute(
+        f"CREATE OR REPLACE TABLE tok AS SELECT {', '.join(items)} FROM raw",
+        tokensql.params(tokenizer) if tok_cols else None,
+    )
+    if not text_cols:
+        return scan
     keys = contract.key
-    names = list(dict.fromkeys([c for c, _ in tok_cols] + text_cols + keys))
+    names = list(dict.fromkeys(text_cols + keys))
     src = con.sql(f"SELECT _row_number, {', '.join(q(c) for c in names)} FROM raw").to_arrow_table()
     out: dict[str, pa.Array] = {"_row_number": src["_row_number"].combine_chunks()}
-    for col, kind in tok_cols:
-        values = src[col].combine_chunks()
-        uniq = pc.unique(values).drop_null()
-        idx = pc.index_in(values, uniq)
-        u = uniq.to_pylist()
-        out[f"{col}_token"] = pc.take(
-            pa.array([tokenizer.token(kind, v) for v in u], pa.string()), idx
-        )
-        out[f"{col}_last4"] = pc.take(pa.array([last4(v) for v in u], pa.string()), idx)
-        if kind in VARIANT_KINDS:
-            out[f"{col}_variants"] = pc.take(
-                pa.array(
-                    [tokenizer.transposition_tokens(kind, v) for v in u], pa.list_(pa.string())
-                ),
-                idx,
-            )
     key_vals = src if keys else None
     for col in text_cols:
         values = src[col].to_pylist()
@@ -106,7 +100,9 @@ def build_tokens(
         for kind, n in kinds.items():
             scan.counts[(col, kind)] = n
         out[col] = pa.array(red, pa.string())
-    con.register("tok_arrow", pa.table(out))
-    con.execute("CREATE OR REPLACE TABLE tok AS SELECT * FROM tok_arrow")
-    con.unregister("tok_arrow")
+    con.register("text_arrow", pa.table(out))
+    con.execute(
+        "CREATE OR REPLACE TABLE tok AS SELECT * FROM tok JOIN text_arrow USING (_row_number)"
+    )
+    con.unregister("text_arrow")
     return scan

@@ -10,11 +10,13 @@ change upstream) raise :class:`ContractError` naming file, row and column.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import duckdb
 
 from c360.config import ColumnSpec, Contract, IngestConfig
 from c360.errors import ContractError
+from c360.ingest.rules import control_mode, rule_reasons, strip_control
 
 SQL_TYPES = {
     "string": "VARCHAR",
@@ -92,7 +94,7 @@ def _value(col: str) -> str:
 ISO_FORMATS = {"%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"}
 
 
-def typed_expr(spec: ColumnSpec, native: bool) -> str:
+def typed_expr(spec: ColumnSpec, native: bool, strip: bool = False) -> str:
     """SQL producing the typed value (NULL when it does not parse).
 
     Each type tries DuckDB's fast cast first and only falls back to the slower,
@@ -103,7 +105,7 @@ def typed_expr(spec: ColumnSpec, native: bool) -> str:
     col = f"raw.{q(spec.name)}"
     t = spec.type
     if t in ("string", "text"):
-        return f"NULLIF({col}, '')"
+        return f"NULLIF({strip_control(col) if strip else col}, '')"
     if t == "int":
         return f"COALESCE(TRY_CAST({col} AS BIGINT), TRY_CAST(replace({v}, ',', '') AS BIGINT))"
     if t in ("float", "decimal"):
@@ -140,6 +142,8 @@ def build_typed(
     cfg: IngestConfig,
     hash_columns: list[str] | None = None,
     numbered: bool = True,
+    as_of: datetime | None = None,
+    problems: list[str] | None = None,
 ) -> tuple[int, int]:
     """Create table ``staged``: every ``raw`` column, each contract column typed as
     ``__t_<name>``, ``_reason`` (NULL for a good row) and ``_row_hash``.
@@ -152,18 +156,37 @@ def build_typed(
     ``_row_number = rowid + 1`` — numbering inside the scan would serialise it.
     """
     present = set(header.present)
+    as_of = as_of or datetime.now(UTC)
     selects, reasons, checks = ["raw.*"], [], []
+    # why a tokenised value could not be tokenised (c360.ingest.tokensql)
+    reasons += [f"raw.{q(p)}" for p in problems or []]
+    for name in header.present + header.extra:
+        spec_or_none = next((c for c in contract.columns if c.name == name), None)
+        if spec_or_none is not None and spec_or_none.tokenize:
+            continue  # replaced by its token; its shape is checked by tokensql
+        limit = (spec_or_none.max_bytes if spec_or_none else None) or cfg.max_field_bytes
+        setting = (
+            "max_bytes" if spec_or_none and spec_or_none.max_bytes else "ingest.max_field_bytes"
+        )
+        reasons.append(
+            f"CASE WHEN octet_length(encode(raw.{q(name)})) > {int(limit)} THEN "
+            f"'value in column {name} is ' || octet_length(encode(raw.{q(name)})) || "
+            f"' bytes, over the limit of {limit:,} bytes ({setting})' END"
+        )
     for spec in contract.columns:
         if spec.tokenize:
             if spec.required and spec.name in present:
                 reasons.append(
-                    f"CASE WHEN raw.{q(spec.name + '_token')} IS NULL THEN 'missing required value in column {spec.name}' END"
+                    f"CASE WHEN raw.{q(spec.name + '_token')} IS NULL AND raw.{q(spec.name + '__problem')} IS NULL "
+                    f"THEN 'missing required value in column {spec.name}' END"
                 )
             continue
         if spec.name not in present:
             selects.append(f"CAST(NULL AS {SQL_TYPES[spec.type]}) AS {q(TYPED + spec.name)}")
             continue
-        selects.append(f"{typed_expr(spec, spec.name in native)} AS {q(TYPED + spec.name)}")
+        strip = control_mode(spec, contract) == "strip"
+        selects.append(f"{typed_expr(spec, spec.name in native, strip)} AS {q(TYPED + spec.name)}")
+        reasons += rule_reasons(spec, contract, as_of)
         if spec.type not in ("string", "text"):
             fail = f"({_value(spec.name)} IS NOT NULL AND raw.{q(TYPED + spec.name)} IS NULL)"
             reasons.append(

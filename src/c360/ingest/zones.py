@@ -7,6 +7,7 @@ that are missing. Raw SSN/TIN/PAN values reach only ``restricted``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import duckdb
@@ -18,6 +19,17 @@ from c360.ingest.pii import find_pii, redact
 from c360.ingest.validate import TYPED, Header, lit, q
 from c360.lakehouse import Lakehouse
 from c360.tokens import Tokenizer
+
+
+def redact_bytes(raw: bytes | None, token: Callable[[str, str], str | None]) -> bytes | None:
+    """The record's original bytes with only SSNs and card numbers replaced by their
+    tokens: every other byte (a Latin-1 ``é``, a stray NUL) is kept, so a steward can
+    repair the row. Latin-1 maps bytes 1:1 to characters, so spans line up."""
+    if raw is None:
+        return None
+    text = raw.decode("latin-1")
+    findings = [f for f in find_pii(text) if f.kind in ("ssn", "pan")]
+    return redact(text, findings, token).encode("latin-1") if findings else raw
 
 
 def visible_columns(header: Header, tok_cols: list[tuple[str, str]]) -> list[str]:
@@ -116,6 +128,9 @@ class ZoneWriter:
                     "_reason": [r.reason for r in rejects],
                     "_line": pa.array([r.line for r in rejects], pa.int64()),
                     "_raw_line": [redact(r.raw, find_pii(r.raw), tk) for r in rejects],
+                    "_raw_bytes": pa.array(
+                        [redact_bytes(r.raw_bytes, tk) for r in rejects], pa.binary()
+                    ),
                 }
             )
             typed_bad = pa.concat_tables([typed_bad, parse_bad], promote_options="permissive")

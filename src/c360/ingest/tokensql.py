@@ -1,0 +1,89 @@
+"""Tokenisation compiled to DuckDB SQL: keyed HMAC-SHA256 over a whole column at once.
+
+``HMAC(k, m) = H((k ⊕ opad) ‖ H((k ⊕ ipad) ‖ m))`` needs nothing but SHA-256 and
+byte concatenation, both DuckDB built-ins, so tokens, last-4 and the SSN
+transposition variants are computed inside the engine, on all cores, with no Python
+per row — the same values :class:`c360.tokens.Tokenizer` gives. The key's pads are
+bound as query parameters (``$ipad``, ``$opad``), never written into SQL text.
+
+A tokenised value must look like what it claims to be: digits with optional spaces or
+dashes, 9 digits for an SSN/TIN and 12–19 for a card number. Anything else — a
+spreadsheet's ``4.11111E+15``, ``123456789.0``, an SSN that lost its leading zero — is
+not tokenised and its row goes to quarantine with the reason.
+"""
+
+from __future__ import annotations
+
+from c360.tokens import TOKEN_LEN, Tokenizer
+
+DIGIT_COUNTS = {"ssn": (9, 9), "tin": (9, 9), "pan": (12, 19)}
+TOKEN_SPACE = {"tin": "ssn"}
+SHAPE_RE = r"^[0-9]([0-9 -]*[0-9])?$"
+SCIENTIFIC_RE = r"^[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$"
+
+
+def params(tokenizer: Tokenizer) -> dict[str, bytes]:
+    ipad, opad = tokenizer.hmac_pads()
+    return {"ipad": ipad, "opad": opad}
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def hmac_sql(kind: str, digits_sql: str) -> str:
+    """SQL of the token of the digit string ``digits_sql`` (NULL stays NULL)."""
+    space = TOKEN_SPACE.get(kind, kind)
+    inner = f"unhex(sha256($ipad || encode({_lit(space + ':')} || {digits_sql})))"
+    return f"left(sha256($opad || {inner}), {TOKEN_LEN})"
+
+
+def digits_sql(value_sql: str) -> str:
+    return f"NULLIF(regexp_replace({value_sql}, '[^0-9]', '', 'g'), '')"
+
+
+def problem_sql(column: str, kind: str, value_sql: str) -> str:
+    """SQL giving why a non-empty value cannot be tokenised (NULL when it can)."""
+    lo, hi = DIGIT_COUNTS[kind]
+    v = f"trim({value_sql})"
+    n = f"length({digits_sql(v)})"
+    want = f"{lo}" if lo == hi else f"{lo}–{hi}"
+    return (
+        f"CASE WHEN NULLIF({v}, '') IS NULL THEN NULL "
+        f"WHEN regexp_matches({v}, {_lit(SCIENTIFIC_RE)}) THEN "
+        f"'spreadsheet-mangled value in {kind} column {column} (scientific notation): ' || left({v}, 40) "
+        f"WHEN NOT regexp_matches({v}, {_lit(SHAPE_RE)}) THEN "
+        f"'not a digit string in {kind} column {column}: ' || left({v}, 40) "
+        f"WHEN {n} NOT BETWEEN {lo} AND {hi} THEN "
+        f"'{kind} in column {column} has ' || {n} || ' digits, expected {want} "
+        f"(a lost leading zero?)' END"
+    )
+
+
+def token_columns(column: str, kind: str, value_sql: str, variants: bool) -> list[str]:
+    """Select items ``<column>_token, _last4[, _variants], <column>__problem``."""
+    d = digits_sql(value_sql)
+    ok = f"({problem_sql(column, kind, value_sql)}) IS NULL"
+    out = [
+        f"CASE WHEN {ok} THEN {hmac_sql(kind, d)} END AS {_q(column + '_token')}",
+        f"CASE WHEN {ok} AND length({d}) >= 4 THEN right({d}, 4) END AS {_q(column + '_last4')}",
+    ]
+    if variants:
+        # every adjacent-digit swap that changes the number, in position order
+        swap = (
+            "substr(_d, 1, i - 1) || substr(_d, i + 1, 1) || substr(_d, i, 1) || substr(_d, i + 2)"
+        )
+        out.append(
+            f"CASE WHEN {ok} THEN (SELECT [{hmac_sql(kind, swap)} "
+            f"FOR i IN range(1, length(_d)) IF substr(_d, i, 1) <> substr(_d, i + 1, 1)] "
+            f"FROM (SELECT {d} AS _d)) END AS {_q(column + '_variants')}"
+        )
+    out.append(f"{problem_sql(column, kind, value_sql)} AS {_q(column + PROBLEM)}")
+    return out
+
+
+PROBLEM = "__problem"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
