@@ -19,8 +19,8 @@ then run ``make docs`` (the reference documents every key from the descriptions)
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal

@@ -8,7 +8,6 @@ import time
 
 from sqlalchemy import select
 
-from c360.config import load_config
 from c360.store.schema import ingest_batches
 from c360.workspace import Workspace
 from tests.ingest.conftest import CUSTOMERS, HEADER, contract, drop, silver
@@ -69,12 +68,10 @@ def test_latin1_row_in_a_utf8_file_is_kept_losslessly(cust_ws):
     assert row["_raw_line"] == f"C2,José Müller,01/02/1980,[SSN:{token}],1,café, crème"
 
 
-def _settling_ws(ws: Workspace, seconds: str) -> Workspace:
-    return Workspace(ws.root, load_config(ws.root, {"C360_INGEST__SETTLE_SECONDS": seconds}))
-
-
-def test_file_still_being_written_waits_and_then_loads_once(cust_ws):
-    ws = _settling_ws(cust_ws, "1")
+def test_file_still_being_written_waits_and_then_loads_once(cust_ws, monkeypatch):
+    monkeypatch.setenv("C360_INGEST__SETTLE_SECONDS", "1")
+    ws = Workspace.open(cust_ws.root)
+    assert ws.config.ingest.settle_seconds == 1
     path = drop(ws, "customers", "d1.csv", HEADER)
     done = threading.Event()
 
