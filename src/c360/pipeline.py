@@ -3,7 +3,9 @@
 A stage is ``module:function(ws, run_id, progress) -> dict`` (its summary).
 Stages of capabilities that are not installed are skipped. Each run is a row
 in the store's ``runs`` table with the per-stage status and summaries; a
-failing stage marks the run failed and stops the ones after it.
+failing stage marks the run failed and stops the ones after it. Every stage
+emits OpenLineage events: ingest per source, the others as one job each whose
+outputs are the tables it changed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -108,6 +112,34 @@ def run_pipeline(
         return _run(ws, progress, chosen)
 
 
+def _stage_inputs(ws: Workspace, stage: str) -> list[str]:
+    """Tables a stage reads, for its lineage event (outputs are what it changed)."""
+    lh = ws.lakehouse
+    identity_sources = [f"silver.{c.source}" for c in ws.contracts().values() if c.identity]
+    resolved = ["gold.identity_links", "gold.golden_customers"]
+    by_stage = {
+        "identity": identity_sources,
+        "consent": [f"silver.{c.table}" for c in ws.config.consent.capture] + resolved,
+        "features": resolved,
+    }
+    return [t for t in by_stage.get(stage, []) if lh.exists(*t.split(".", 1))]
+
+
+@contextmanager
+def _lineage(ws: Workspace, stage: str, run_id: str) -> Iterator[None]:
+    """An OpenLineage START/COMPLETE (or FAIL) pair for a stage; ingest emits its own per source."""
+    if stage == "ingest":
+        yield
+        return
+    before = {(t.zone, t.name): t.version for t in ws.lakehouse.tables(count_rows=False)}
+    lineage = ws.governance.lineage
+    with lineage.run(stage, run_id, inputs=_stage_inputs(ws, stage)) as ctx:
+        yield
+        for t in ws.lakehouse.tables(count_rows=False):
+            if before.get((t.zone, t.name)) != t.version:
+                ctx.add_output(lineage.dataset(f"{t.zone}.{t.name}", with_schema=False))
+
+
 def _run(ws: Workspace, progress: Progress | None, chosen: list[tuple[str, Any]]) -> RunReport:
     report = RunReport(run_id=new_run_id())
     with ws.store.begin() as conn:
@@ -124,7 +156,8 @@ def _run(ws: Workspace, progress: Progress | None, chosen: list[tuple[str, Any]]
     for name, fn in chosen:
         t0 = time.perf_counter()
         try:
-            summary = fn(ws, report.run_id, progress) or {}
+            with _lineage(ws, name, report.run_id):
+                summary = fn(ws, report.run_id, progress) or {}
             if not isinstance(summary, dict):  # a stage may return its report object
                 summary = summary.to_dict()
             st = StageResult(

@@ -68,4 +68,7 @@ def events(
     for e in evs:
         ins = ",".join(d["name"] for d in e.get("inputs", []))
         outs = ",".join(d["name"] for d in e.get("outputs", []))
-        out.print(f"{e['eventTime']} {e['eventType']:<8} {e['job']['name']} [{ins}] -> [{outs}]")
+        out.print(
+            f"{e['eventTime']} {e['eventType']:<8} {e['job']['name']} [{ins}] -> [{outs}]",
+            markup=False,
+        )

@@ -49,6 +49,48 @@ def _committed() -> None:
         os._exit(137)
 
 
+def _plain(t: pa.DataType) -> pa.DataType:
+    if t == pa.string_view():
+        return pa.string()
+    if t == pa.binary_view():
+        return pa.binary()
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+        return pa.list_(_plain(t.value_type))
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _plain(f.type), f.nullable) for f in t])
+    return t
+
+
+def normalise(table: pa.Table, declared: pa.Schema) -> pa.Table:
+    """``table`` in the declared types: view types become plain strings/binaries/lists."""
+    schema = pa.schema(
+        [
+            pa.field(
+                f.name, _plain(declared.field(f.name).type if f.name in declared.names else f.type)
+            )
+            for f in table.schema
+        ]
+    )
+    return table if table.schema.equals(schema) else table.cast(schema)
+
+
+def _untouched(current: pa.Table, data: pa.Table, keys: list[str]) -> pa.ChunkedArray:
+    """Row indices of ``current`` whose key does not occur in ``data``."""
+    idx = current.select(keys).append_column("_row", pa.array(range(current.num_rows), pa.int64()))
+    touched = data.select(keys).group_by(keys).aggregate([])
+    touched = touched.cast(pa.schema([current.schema.field(k) for k in keys]))
+    left = idx.join(touched, keys, join_type="left anti") if touched.num_rows else idx
+    rows = left.column("_row")
+    return rows.take(pa.compute.sort_indices(rows))  # keep the table's row order
+
+
+def has_views(dt: DeltaTable) -> bool:
+    """Whether any data file of the table's current version stores a view type."""
+    import pyarrow.parquet as pq
+
+    return any(_plain(f.type) != f.type for uri in dt.file_uris() for f in pq.read_schema(uri))
+
+
 @dataclass(frozen=True)
 class TableInfo:
     zone: str
@@ -166,44 +208,73 @@ class Lakehouse:
     ) -> dict[str, Any]:
         """Upsert ``data`` by ``keys``; rows whose ``delete_column`` is true delete the key.
 
-        The delete flag column itself is not stored. Creates the table on first use.
+        One atomic commit, like every write here. The delete flag column itself is
+        not stored. Creates the table on first use. A matched row is replaced whole.
+
+        Not delta-rs MERGE: since deltalake 1.6 its rewrites carry ``string_view``
+        in the files' Arrow schema while the table says ``string``, and every filtered
+        pyarrow read of such a table then fails (``no kernel matching input types
+        (string, string_view)``). The new state is computed in Arrow and written as an
+        overwrite in the table's declared types (ADR 0011).
         """
         keys = list(keys)
         stored = data.drop_columns([delete_column]) if delete_column else data
+        if delete_column:
+            keep = pa.compute.invert(data[delete_column].fill_null(False))
+            stored = stored.filter(keep)
         if not self.exists(zone, name):
-            if delete_column:
-                mask = pa.compute.invert(data[delete_column].fill_null(False))
-                stored = stored.filter(mask)
             self.append(zone, name, stored, batch_id=batch_id)
             return {"num_target_rows_inserted": stored.num_rows}
         dt = self.table(zone, name)
-        pred = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
-        merger = dt.merge(
-            data,
-            predicate=pred,
-            source_alias="s",
-            target_alias="t",
-            commit_properties=self._props(batch_id),
-            merge_schema=True,
+        current = normalise(dt.to_pyarrow_table(), pa.schema(dt.schema().to_arrow()))
+        kept = current.take(_untouched(current, data, keys))
+        # the table's types win over the batch's (e.g. tz "Etc/UTC" from DuckDB vs "UTC")
+        target = pa.schema(
+            list(current.schema) + [f for f in stored.schema if f.name not in current.schema.names]
         )
-        cols = [f.name for f in stored.schema]
-        updates = {f'"{c}"': f's."{c}"' for c in cols}
-        if delete_column:
-            merger = merger.when_matched_delete(predicate=f's."{delete_column}" = true')
-            merger = merger.when_matched_update(updates, predicate=f's."{delete_column}" = false')
-            merger = merger.when_not_matched_insert(
-                updates, predicate=f's."{delete_column}" = false'
-            )
-        else:
-            merger = merger.when_matched_update(updates).when_not_matched_insert(updates)
-        result = dict(merger.execute())
+        fresh = pa.table(
+            {
+                f.name: stored[f.name].cast(f.type)
+                if f.name in stored.column_names
+                else pa.nulls(stored.num_rows, f.type)
+                for f in target
+            },
+            schema=target,
+        )
+        extra = [f for f in target if f.name not in kept.column_names]
+        for f in extra:
+            kept = kept.append_column(f, pa.nulls(kept.num_rows, f.type))
+        self._rewrite(zone, name, pa.concat_tables([kept.select(target.names), fresh]), batch_id)
+        return {
+            "num_target_rows_deleted": current.num_rows - kept.num_rows,
+            "num_target_rows_inserted": stored.num_rows,
+        }
+
+    def _rewrite(self, zone: str, name: str, data: pa.Table, batch_id: str | None) -> None:
+        write_deltalake(
+            str(self.path(zone, name)),
+            data,
+            mode="overwrite",
+            schema_mode="merge",
+            commit_properties=self._props(batch_id),
+            writer_properties=DEFAULT_WRITER,
+        )
         _committed()
-        return result
 
     def delete(self, zone: str, name: str, predicate: str, *, batch_id: str | None = None) -> int:
+        """Delete the rows matching ``predicate`` (SQL) in one commit, in the declared types."""
         dt = self.table(zone, name)
         res = dt.delete(predicate, commit_properties=self._props(batch_id))
         _committed()
+        if int(res.get("num_deleted_rows", 0)) and has_views(self.table(zone, name)):
+            # delta-rs rewrote files with string_view (see merge): restore the declared types
+            dt = self.table(zone, name)
+            self._rewrite(
+                zone,
+                name,
+                normalise(dt.to_pyarrow_table(), pa.schema(dt.schema().to_arrow())),
+                batch_id,
+            )
         return int(res.get("num_deleted_rows", 0))
 
     # ------------------------------------------------------------------ reads
