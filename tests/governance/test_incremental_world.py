@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -102,7 +101,11 @@ def test_filtered_governed_read_after_incremental_runs(world: Workspace) -> None
     steward = gov.principals.create("sam", "steward", ["stewardship"])
     some = world.lakehouse.read("silver", "core_customers").to_pylist()[5]
     rows = gov.read(
-        steward, "silver", "core_customers", "stewardship", where={"customer_no": some["customer_no"]}
+        steward,
+        "silver",
+        "core_customers",
+        "stewardship",
+        where={"customer_no": some["customer_no"]},
     )
     assert rows.num_rows == 1 and rows.column("customer_no")[0].as_py() == some["customer_no"]
     golden = world.lakehouse.read("gold", "golden_customers").to_pylist()[3]
