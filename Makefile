@@ -5,18 +5,20 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DEMO_CUSTOMERS ?= 3000
 
-.PHONY: demo test test-all test-fast lint format bench docs clean venv sysdeps
+.PHONY: demo test test-all test-fast lint format bench docs clean venv sysdeps lock
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[identity,postgres,api]"
+# constraints.txt pins every installed package to the versions the test suite last passed
+# with; a dependency new in pyproject.toml installs unpinned until `make lock` records it.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e ".[identity,postgres,api]"
 	touch $@
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[dev]"
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
 venv: $(VENV)/.installed
@@ -46,6 +48,11 @@ format: $(STAMP)
 ## bench: every benchmark at its default size (prints figures)
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## lock: record the dev venv's versions in constraints.txt (after adding a dependency
+## to pyproject.toml, `make lint test` passing on it)
+lock: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable | grep -v -i '^c360' | LC_ALL=C sort -f > constraints.txt
 
 ## docs: regenerate the configuration reference from the pydantic models
 docs: $(VENV)/.installed

@@ -57,6 +57,7 @@ GROUPS = [
     ("audience", "c360.cli.audience"),
     ("features", "c360.cli.features"),
     ("tokens", "c360.cli.tokens"),
+    ("principals", "c360.cli.principals"),
     ("serve", "c360.cli.serve"),
     ("contract", "c360.cli.contract"),
     ("decisions", "c360.cli.decisions"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -24,7 +25,7 @@ def apply(
     if when and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     report = open_workspace(workspace).governance.retention.apply(
-        as_of=when, dry_run=dry_run, actor="cli"
+        as_of=when, dry_run=dry_run, actor=getpass.getuser()
     )
     if json:
         print_json(report.to_dict())

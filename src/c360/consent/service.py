@@ -8,6 +8,7 @@ and both fail closed.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -126,7 +127,7 @@ class ConsentService:
         evidence: str | None = None,
         effective_at: datetime | None = None,
         expires_at: datetime | None = None,
-        actor: str = "cli",
+        actor: str | None = None,
         method: str = "manual",
         legal_basis: str = "consent",
         source_system: str = "c360",
@@ -144,7 +145,7 @@ class ConsentService:
             source_system=source_system,
             method=method,
             notice_hash=notice,
-            actor=actor,
+            actor=actor or getpass.getuser(),
             evidence=evidence,
             effective_at=effective_at,
             expires_at=expires_at,
@@ -152,12 +153,12 @@ class ConsentService:
         return self.record([ev])[0]
 
     @writes("consent.import")
-    def import_events(self, path: str | Path, *, actor: str = "import") -> list[str]:
+    def import_events(self, path: str | Path, *, actor: str | None = None) -> list[str]:
         """Append every consent event of a CSV file, or none if any row is bad."""
         from c360.consent.ledger import read_events_csv
 
         pol = self.policy()
-        return self.ledger.append(read_events_csv(path, pol, actor=actor), pol)
+        return self.ledger.append(read_events_csv(path, pol, actor=actor or getpass.getuser()), pol)
 
     def history(self, golden_id: str, *, known_at: datetime | None = None) -> list[Event]:
         return self.ledger.history(golden_id, known_at=known_at)

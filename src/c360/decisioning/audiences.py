@@ -12,6 +12,7 @@ the same without writing anything.
 from __future__ import annotations
 
 import builtins
+import getpass
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -110,7 +111,7 @@ class Audiences:
         channel: str,
         *,
         description: str | None = None,
-        actor: str = "cli",
+        actor: str | None = None,
     ) -> Audience:
         """Store a new version (or return the latest if the definition is unchanged)."""
         if not ctxmod.IDENT.match(name) or len(name) > 80:
@@ -146,11 +147,13 @@ class Audiences:
             channel,
             description,
             _now_us(),
-            actor,
+            actor or getpass.getuser(),
         )
         with self._store.begin() as conn:
             conn.execute(audiences.insert(), [aud.to_dict()])
-        self.svc.audit(actor, "audience.create", name, {"version": aud.version})
+        self.svc.audit(
+            actor or getpass.getuser(), "audience.create", name, {"version": aud.version}
+        )
         return aud
 
     def get(self, name: str, version: int | None = None, *, missing_ok: bool = False) -> Any:

@@ -82,6 +82,38 @@ class Principals:
             raise NotFoundError(message=f"no active principal {name!r}")
         return Principal(row.name, row.role, tuple(row.purposes), dict(row.attributes))
 
+    def list(self, *, include_revoked: bool = False) -> list[dict[str, object]]:
+        """Every principal (active ones only unless ``include_revoked``), by name."""
+        with self._ws.store.begin() as conn:
+            rows = conn.execute(select(principals).order_by(principals.c.name)).all()
+        return [
+            {
+                "name": r.name,
+                "role": r.role,
+                "purposes": list(r.purposes),
+                "attributes": dict(r.attributes),
+                "active": bool(r.active),
+                "created_at": r.created_at,
+            }
+            for r in rows
+            if include_revoked or r.active
+        ]
+
+    def revoke(self, name: str, *, actor: str = "system") -> int:
+        """Deactivate a principal and revoke its API tokens; returns the tokens revoked."""
+        self.get(name)
+        now = datetime.now(UTC)
+        with self._ws.store.begin() as conn:
+            conn.execute(update(principals).where(principals.c.name == name).values(active=False))
+            res = conn.execute(
+                update(api_tokens)
+                .where(api_tokens.c.principal == name, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        revoked = int(res.rowcount or 0)
+        audit(self._ws).append(actor, "principal.revoke", name, {"tokens_revoked": revoked})
+        return revoked
+
     def issue_token(self, name: str, *, actor: str = "system") -> str:
         self.get(name)
         token_id = secrets.token_hex(8)

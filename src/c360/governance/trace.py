@@ -15,6 +15,7 @@ Nodes carry lineage metadata only (ids, files, row numbers), never attribute val
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -164,7 +165,7 @@ class Tracer:
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
 
-    def trace(self, start: Node, *, max_depth: int = 8, actor: str = "cli") -> Node:
+    def trace(self, start: Node, *, max_depth: int = 8, actor: str | None = None) -> Node:
         seen: set[tuple[str, str]] = set()
 
         def walk(node: Node, depth: int) -> None:
@@ -179,7 +180,9 @@ class Tracer:
         walk(start, 0)
         # the start id may be a personal identifier: the audit log keeps only its keyed hash
         target = f"{start.kind}:{self._ws.tokenizer.keyed_hash(start.id)}"
-        audit(self._ws).append(actor, "lineage.trace", target, {"nodes": len(seen)})
+        audit(self._ws).append(
+            actor or getpass.getuser(), "lineage.trace", target, {"nodes": len(seen)}
+        )
         return start
 
     def golden(self, golden_id: str, **kw: Any) -> Node:
