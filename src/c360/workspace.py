@@ -22,7 +22,7 @@ from c360.config import CONFIG_FILE, Config, Contract, load_config, load_contrac
 from c360.errors import C360Error
 from c360.lakehouse import Lakehouse, TableInfo
 from c360.store import Store
-from c360.store.db import resolve_url
+from c360.store.db import check_location, resolve_url
 from c360.store.lock import WriteLock
 from c360.tokens import Tokenizer, create_key_file
 
@@ -107,7 +107,9 @@ class Workspace:
 
     @cached_property
     def store(self) -> Store:
-        store = Store(resolve_url(self.config.store.url, self.root))
+        url = resolve_url(self.config.store.url, self.root)
+        check_location(url, self.root)
+        store = Store(url)
         store.migrate()
         return store
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from c360.errors import C360Error
 from c360.store import Store
 from c360.store.schema import runs
 
@@ -51,3 +52,38 @@ def test_unreachable_store_is_a_clear_error():
     with pytest.raises(C360Error) as exc:
         store.migrate()
     assert exc.value.code == "store.unavailable"
+
+
+def test_a_workspace_never_silently_opens_another_store(tmp_path, monkeypatch):
+    """Data in one store, a later shell without the variable: an error, not an empty store."""
+    from c360.workspace import Workspace
+
+    other = tmp_path / "elsewhere" / "c360.db"
+    monkeypatch.setenv("C360_STORE_URL", f"sqlite:///{other}")
+    ws = Workspace.init(tmp_path / "w", template="empty")
+    assert ws.store is not None  # first use records where the data lives
+    ws.close()
+    monkeypatch.delenv("C360_STORE_URL")
+    with pytest.raises(C360Error) as exc:
+        _ = Workspace.open(tmp_path / "w").store
+    assert exc.value.code == "workspace.store_mismatch"
+    assert str(other) in exc.value.message and "store.url" in exc.value.message
+    monkeypatch.setenv("C360_STORE_URL", f"sqlite:///{other}")
+    again = Workspace.open(tmp_path / "w")
+    assert again.store is not None  # the recorded store opens
+    again.close()
+
+
+def test_store_location_survives_moving_the_workspace(tmp_path, monkeypatch):
+    import shutil
+
+    from c360.workspace import Workspace
+
+    monkeypatch.delenv("C360_STORE_URL", raising=False)
+    ws = Workspace.init(tmp_path / "a", template="empty")
+    assert ws.store is not None
+    ws.close()
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    moved = Workspace.open(tmp_path / "b")
+    assert moved.store is not None
+    moved.close()

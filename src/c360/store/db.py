@@ -127,3 +127,41 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+LOCATION_FILE = ".c360/store-location"
+
+
+def _portable(url: str, workspace: Path) -> str:
+    """The URL without its password; SQLite files inside the workspace relative to it."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        db = Path(u.database)
+        if db.is_relative_to(workspace):
+            return f"sqlite:///{db.relative_to(workspace).as_posix()}"
+    return u.render_as_string(hide_password=True)
+
+
+def check_location(url: str, workspace: Path) -> None:
+    """Refuse to open a different store than the one this workspace's data lives in.
+
+    The first open records where the store is (``.c360/store-location``); a later open
+    whose ``store.url`` / ``C360_STORE_URL`` points elsewhere — say, the default SQLite
+    file because the variable naming PostgreSQL is unset in this shell — is an error
+    instead of a silently empty store (consent would answer ``unknown_subject``).
+    """
+    marker = workspace / LOCATION_FILE
+    here = _portable(url, workspace)
+    if not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(here + "\n", encoding="utf-8")
+        return
+    recorded = marker.read_text(encoding="utf-8").strip()
+    if recorded != here:
+        raise C360Error(
+            "workspace.store_mismatch",
+            f"this workspace's store is {recorded}, but store.url / C360_STORE_URL now says "
+            f"{here}; set store.url in c360.yaml (or C360_STORE_URL) to the recorded store, "
+            f"or delete {marker} to adopt the new one",
+            {"recorded": recorded, "configured": here},
+        )
