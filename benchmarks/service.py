@@ -1,0 +1,177 @@
+"""Service benchmark: API latency under a steady open-loop load from a separate process.
+
+    .venv/bin/python benchmarks/service.py                     # 3,000 customers, 100 req/s for 60 s
+    .venv/bin/python benchmarks/service.py --rate 50 --seconds 20 --customers 1000
+
+Builds a synthetic world through the real pipeline (synth → c360 run), issues an agent
+token, starts `c360 serve` (uvicorn) in its own process on 127.0.0.1, and drives it from
+another process that sends requests on a fixed schedule (open loop: a slow answer does
+not slow the sender down, so queueing shows up in the latencies). Requests alternate
+between a profile by golden id and a lookup by email. Prints p50/p95/p99 per endpoint,
+the achieved rate and the error rate. Targets (issue 12): profile lookup p99 <= 50 ms at
+100 req/s for 60 s with no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _load(url: str, token: str, targets: list[tuple[str, str]], rate: float, seconds: float, q):
+    """The load generator (its own process): open loop at ``rate`` req/s."""
+    import asyncio
+
+    import httpx
+
+    async def main() -> None:
+        results: list[tuple[str, float, int]] = []
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        async with httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=10
+        ) as client:
+
+            async def one(kind: str, path: str) -> None:
+                t0 = time.perf_counter()
+                try:
+                    r = await client.get(path)
+                    status = r.status_code
+                except httpx.HTTPError:
+                    status = 0
+                results.append((kind, time.perf_counter() - t0, status))
+
+            tasks = []
+            start = time.perf_counter()
+            n = int(rate * seconds)
+            for i in range(n):
+                due = start + i / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                kind, path = targets[i % len(targets)]
+                tasks.append(asyncio.create_task(one(kind, path)))
+            await asyncio.gather(*tasks)
+            q.put({"results": results, "elapsed": time.perf_counter() - start})
+
+    asyncio.run(main())
+
+
+def _pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))] * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--customers", type=int, default=3000)
+    ap.add_argument("--rate", type=float, default=100.0, help="requests per second")
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--dir", type=Path, default=None, help="workspace folder (default: temp)")
+    args = ap.parse_args()
+
+    from c360.synth import SynthOptions, generate_world
+    from c360.workspace import Workspace
+
+    root = args.dir or Path(tempfile.mkdtemp(prefix="c360-service-bench-"))
+    ws_dir = root / "ws"
+    t0 = time.perf_counter()
+    if not (ws_dir / "c360.yaml").exists():
+        ws = Workspace.init(ws_dir, template="bank-demo")
+        generate_world(
+            ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=args.customers, seed=7)
+        )
+        ws.run()
+    else:
+        ws = Workspace.open(ws_dir)
+    print(f"world ready in {time.perf_counter() - t0:.1f} s ({args.customers} customers)")
+    ws.governance.principals.create("bench-agent", "agent", ["service"])
+    token = ws.governance.principals.issue_token("bench-agent")
+    golden = ws.lakehouse.read("gold", "golden_customers", columns=["golden_id", "email"])
+    rows = [r for r in golden.to_pylist() if r["email"]][:500]
+    ws.close()
+    targets: list[tuple[str, str]] = []
+    for r in rows:
+        targets.append(("profile", f"/v1/profiles/{r['golden_id']}"))
+        targets.append(("lookup", f"/v1/profiles?email={r['email']}"))
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "C360_API__RATE_LIMIT_PER_SECOND": str(args.rate * 10),
+        "C360_API__RATE_LIMIT_BURST": str(int(args.rate * 10)),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "c360", "serve", "-w", str(ws_dir), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import httpx
+
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(f"server did not start (exit {server.poll()})")
+            time.sleep(0.2)
+        # warm-up, then the measured run in a separate process
+        for _kind, path in targets[:20]:
+            httpx.get(url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        ctx = mp.get_context("spawn")  # a fresh interpreter: no locks inherited from this one
+        q = ctx.Queue()
+        p = ctx.Process(target=_load, args=(url, token, targets, args.rate, args.seconds, q))
+        p.start()
+        out = q.get()
+        p.join()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    results = out["results"]
+    errors = sum(1 for _, _, s in results if s != 200)
+    report = {
+        "requests": len(results),
+        "achieved_rate": round(len(results) / out["elapsed"], 1),
+        "error_rate": round(errors / max(1, len(results)), 4),
+        "cpus": os.cpu_count(),
+        "status_counts": {
+            str(code): sum(1 for _, _, s in results if s == code)
+            for code in sorted({s for _, _, s in results})
+        },
+    }
+    for kind in ("profile", "lookup"):
+        lat = [t for k, t, s in results if k == kind and s == 200]
+        if lat:
+            report[kind] = {
+                "p50_ms": round(_pct(lat, 50), 1),
+                "p95_ms": round(_pct(lat, 95), 1),
+                "p99_ms": round(_pct(lat, 99), 1),
+            }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
