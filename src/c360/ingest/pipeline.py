@@ -280,7 +280,8 @@ class SourceIngest:
         present = set(header.present)
         tok_cols = tokenised_columns(c, present)
         text_cols = scan_columns(c, present, header.extra)
-        scan = build_tokens(con, c, self.ws.tokenizer, tok_cols, text_cols)
+        # a streaming pass tokenises inline (validate.build_typed); a copied file here
+        scan = build_tokens(con, c, self.ws.tokenizer, [] if stream else tok_cols, text_cols)
         clock("tokens_pii")
         erased = self._drop_erased(con, tok_cols)
         if erased:
@@ -288,9 +289,9 @@ class SourceIngest:
             res.warnings.append(
                 f"{lf.relpath}: {len(erased)} row(s) of erased data subjects not loaded"
             )
-        if tok_cols:
-            self.zones.restricted(con, bid, tok_cols)
-        if tok_cols or text_cols:
+        if tok_cols and not stream:
+            self.zones.restricted(con, bid, tok_cols, "raw JOIN tok USING (_row_number)")
+        if (tok_cols and not stream) or text_cols:
             replaced = [name for name, _ in tok_cols] + text_cols
             con.execute(
                 f"CREATE OR REPLACE TABLE raw_tok AS SELECT raw.* EXCLUDE ({', '.join(q(x) for x in replaced)}), "
@@ -308,8 +309,12 @@ class SourceIngest:
             hash_columns=visible,
             numbered=not stream,
             as_of=as_of,
-            problems=[name + tokensql.PROBLEM for name, _ in tok_cols],
+            problems=[] if stream else [name + tokensql.PROBLEM for name, _ in tok_cols],
+            inline_tokens=dict(tok_cols) if stream else None,
+            params=tokensql.params(self.ws.tokenizer) if stream and tok_cols else None,
         )
+        if stream and tok_cols:
+            self.zones.restricted(con, bid, tok_cols, "staged")
         if stream:
             loaded.rows, loaded.rejects = int(total), readers.csv_rejects(con, lf.path, c, limit)
             if loaded.rows == 0 and not loaded.rejects:
@@ -359,8 +364,8 @@ class SourceIngest:
         declared = {col.name for col in self.c.columns}
         if present - declared:
             return True  # undeclared columns are scanned for PII
-        if tokenised_columns(self.c, present) or scan_columns(self.c, present, []):
-            return True
+        if scan_columns(self.c, present, []):
+            return True  # free text is scanned in Python (tokens are SQL, any path)
         return self._has_tombstones
 
     def _drop_erased(

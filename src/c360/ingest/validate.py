@@ -16,6 +16,7 @@ import duckdb
 
 from c360.config import ColumnSpec, Contract, IngestConfig
 from c360.errors import ContractError
+from c360.ingest import tokensql
 from c360.ingest.rules import control_mode, rule_reasons, strip_control
 
 SQL_TYPES = {
@@ -144,6 +145,8 @@ def build_typed(
     numbered: bool = True,
     as_of: datetime | None = None,
     problems: list[str] | None = None,
+    inline_tokens: dict[str, str] | None = None,
+    params: dict[str, bytes] | None = None,
 ) -> tuple[int, int]:
     """Create table ``staged``: every ``raw`` column, each contract column typed as
     ``__t_<name>``, ``_reason`` (NULL for a good row) and ``_row_hash``.
@@ -175,6 +178,13 @@ def build_typed(
         )
     for spec in contract.columns:
         if spec.tokenize:
+            if inline_tokens and spec.name in inline_tokens:
+                # the streaming pass tokenises in the same scan (c360.ingest.tokensql)
+                kind = inline_tokens[spec.name]
+                selects += tokensql.token_columns(
+                    spec.name, kind, f"raw.{q(spec.name)}", kind in ("ssn", "tin")
+                )
+                reasons.append(f"raw.{q(spec.name + tokensql.PROBLEM)}")
             if spec.required and spec.name in present:
                 reasons.append(
                     f"CASE WHEN raw.{q(spec.name + '_token')} IS NULL AND raw.{q(spec.name + '__problem')} IS NULL "
@@ -217,7 +227,8 @@ def build_typed(
     target = "staged" if numbered else "staged_rows"
     con.execute(
         f"CREATE OR REPLACE TABLE {target} AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
-        f"FROM (SELECT {', '.join(selects)} FROM raw) AS raw"
+        f"FROM (SELECT {', '.join(selects)} FROM raw) AS raw",
+        params,
     )
     if not numbered:
         con.execute(

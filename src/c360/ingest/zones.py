@@ -91,14 +91,20 @@ class ZoneWriter:
         self._committed[(zone, name)].add(batch_id)
 
     def restricted(
-        self, con: duckdb.DuckDBPyConnection, bid: str, tok_cols: list[tuple[str, str]]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        bid: str,
+        tok_cols: list[tuple[str, str]],
+        relation: str,
     ) -> None:
+        """Raw values beside their tokens, from ``relation`` (raw joined with tok, or the
+        streaming pass's staged rows)."""
         keys = [k for k in self.c.key]
-        cols = [f"CAST(raw.{q(k)} AS VARCHAR) AS {q(k)}" for k in keys]
+        cols = [f"CAST({q(k)} AS VARCHAR) AS {q(k)}" for k in keys]
         for name, _ in tok_cols:
-            cols += [f"raw.{q(name)}", f"tok.{q(name + '_token')}"]
+            cols += [q(name), q(name + "_token")]
         data = con.sql(
-            f"SELECT {', '.join(cols)}, raw._row_number, {lit(bid)} AS _batch_id FROM raw JOIN tok USING (_row_number) ORDER BY raw._row_number"
+            f"SELECT {', '.join(cols)}, _row_number, {lit(bid)} AS _batch_id FROM {relation} ORDER BY _row_number"
         ).to_arrow_table()
         self.write("restricted", self.c.source, bid, data, schema_merge=True)
 
