@@ -53,9 +53,25 @@ N_FILES, ROWS = 4, 300
 COMMITS = N_FILES * 5
 
 
+def _statuses(ws) -> list[str]:
+    from sqlalchemy import select
+
+    from c360.store.schema import ingest_batches
+
+    with ws.store.begin() as conn:
+        return [r[0] for r in conn.execute(select(ingest_batches.c.status)).all()]
+
+
 def _check_converges(workspace, n_files: int, rows: int) -> None:
+    killed_running = _statuses(workspace).count("running")
     report = workspace.ingest()
     assert report.ok
+    if killed_running:  # the dead process's batch is marked interrupted, then resumed
+        assert report.warnings == [
+            f"{killed_running} batch(es) left running by a process that ended were marked "
+            "interrupted and are resumed now"
+        ]
+    assert set(_statuses(workspace)) == {"loaded"}
     assert all(b.reconciles for b in report.batches())
     assert _counts(workspace) == {
         "bronze__customers": n_files * rows,
@@ -83,6 +99,7 @@ def test_crash_after_any_commit_converges(workspace, crash_after):
     _files(workspace, N_FILES, ROWS)
     proc = _start(workspace, {"C360_CRASH_AFTER_COMMITS": str(crash_after)})
     assert proc.wait(timeout=120) == 137  # it really died mid-ingest
+    assert _statuses(workspace).count("running") == 1  # … leaving its batch running
     _check_converges(workspace, N_FILES, ROWS)
 
 
