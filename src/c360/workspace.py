@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from c360.config import CONFIG_FILE, Config, Contract, load_config, load_contracts
 from c360.errors import C360Error
 from c360.lakehouse import Lakehouse, TableInfo
+from c360.lakehouse.declarations import Declarations
 from c360.store import Store
 from c360.store.db import check_location, resolve_url
 from c360.store.lock import WriteLock
@@ -102,8 +103,18 @@ class Workspace:
         return self.root / "truth"
 
     @cached_property
+    def declarations(self) -> Declarations:
+        """What every table and file of this workspace holds (code + contract declarations)."""
+
+        def stamp() -> object:
+            folder = self.contracts_dir
+            return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.y*ml")))
+
+        return Declarations(self.contracts, stamp)
+
+    @cached_property
     def lakehouse(self) -> Lakehouse:
-        return Lakehouse(self.root / self.config.lakehouse.path)
+        return Lakehouse(self.root / self.config.lakehouse.path, self.declarations)
 
     @cached_property
     def store(self) -> Store:
@@ -178,9 +189,22 @@ class Workspace:
         progress: Progress | None = None,
     ) -> IngestReport:
         """Ingest every new landing file of the given (default: all) sources."""
+        import getpass
+
         from c360.ingest.pipeline import ingest
 
-        return ingest(self, sources=sources, run_id=run_id, progress=progress)
+        report = ingest(self, sources=sources, run_id=run_id, progress=progress)
+        totals = {
+            k: sum(int(b.get(k, 0)) for s in report.to_dict()["sources"] for b in s["batches"])
+            for k in ("rows_in", "rows_loaded", "rows_quarantined", "rows_erased")
+        }
+        self.audit.append(  # every ingest run is audited, with counts only
+            getpass.getuser(),
+            "ingest.run",
+            report.run_id,
+            {"sources": len(report.sources), "ok": report.ok, **totals},
+        )
+        return report
 
     def run(
         self, *, progress: Progress | None = None, stages: list[str] | None = None

@@ -240,7 +240,24 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 
 
 @pytest.fixture
-def loaded(workspace: Workspace) -> Workspace:
+def loaded(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """The masking fixtures' golden records carry ``full_name`` and ``region`` (a row-filter
+    column) besides identity's columns: their declaration is widened for the test only."""
+    from c360.lakehouse import declarations
+
+    real = next(d for d in declarations.registered() if d.name == "gold.golden_customers")
+    wide = declarations.declare(
+        real.name,
+        owner=real.owner,
+        columns={
+            **{c: (k, real.finds[c]) if c in real.finds else k for c, k in real.classes.items()},
+            "full_name": "pii",
+            "region": "none",
+            "ssn_token": ("pii_sensitive", "ssn_token"),
+        },
+        register=False,
+    )
+    monkeypatch.setitem(declarations._REGISTRY, real.name, wide)
     load(workspace)
     return workspace
 

@@ -167,8 +167,12 @@ def test_every_read_and_refusal_is_audited(loaded: Workspace) -> None:
 
 
 def test_unclassified_columns_fail_closed(loaded: Workspace) -> None:
-    loaded.lakehouse.append(
-        "gold", "mystery", pa.table({"golden_id": ["G1"], "zzz_notes": ["secret stuff"]})
+    from deltalake import write_deltalake
+
+    # c360's writer refuses an undeclared table; one another tool put there is governed as pii
+    write_deltalake(
+        str(loaded.lakehouse.path("gold", "mystery")),
+        pa.table({"golden_id": ["G1"], "zzz_notes": ["secret stuff"]}),
     )
     cat = loaded.governance.catalogue(["gold.mystery"])
     assert cat.column("gold", "mystery", "zzz_notes").pii_class == "unclassified"

@@ -37,7 +37,8 @@ def test_cli_end_to_end(febrl_small: tuple[Workspace, Path], tmp_path: Path) -> 
     data = json.loads(res.stdout)
     assert data["linked"] and data["band"] == "auto_link" and data["evidence"]
     out = tmp_path / "xwalk.csv"
-    res = runner.invoke(app, ["export", "crosswalk", "--out", str(out), *w])
+    ws.governance.principals.create("ops", "admin", ["operations"])
+    res = runner.invoke(app, ["export", "crosswalk", "--out", str(out), "--principal", "ops", *w])
     assert res.exit_code == 0 and out.read_text().startswith('"source","source_key","golden_id"')
 
 

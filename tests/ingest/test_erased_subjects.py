@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from c360.governance.policy import Principal
-from tests.governance.test_dsr import _search_disk, _search_store
+from tests.governance.scan import Needles, scan_files, scan_store
 from tests.ingest.conftest import HEADER, drop, silver
 
 ROWS = (
@@ -33,10 +33,10 @@ def test_reingested_drop_keeps_person_erased(cust_ws):
         2,
     )
     assert [r["customer_no"] for r in silver(cust_ws, "customers")] == ["C2"]
-    needles = {"123-45-6789", "123456789", "LEE, ANN", "4111 1111 1111 1111"}
-    assert _search_store(cust_ws, needles) == []
+    needles = Needles("C1", ssns={"123456789"}, keys={"C1", "C7"}, names={"lee, ann"})
+    assert scan_store(cust_ws, needles) == []
     # landing keeps the delivered files (immutable); everything c360 wrote is clean
-    assert _search_disk(cust_ws.lakehouse.root, needles) == []
+    assert scan_files(cust_ws.lakehouse.root, needles) == []
 
 
 def test_erased_key_in_a_source_without_tokens(workspace):

@@ -1,4 +1,4 @@
-"""``c360 export``: hand data to other systems (the identity crosswalk)."""
+"""``c360 export``: hand data to other systems (the identity crosswalk), for a principal."""
 
 from __future__ import annotations
 
@@ -18,11 +18,19 @@ def crosswalk(
         Path,
         typer.Option("--out", help="Target file: .csv or .parquet (other suffixes are refused)."),
     ],
+    principal: Annotated[
+        str | None, typer.Option("--principal", help="Who exports (a principal name).")
+    ] = None,
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="Why (one of the role's purposes).")
+    ] = "operations",
     workspace: WorkspaceOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """The current source key → golden_id crosswalk."""
-    rows = open_workspace(workspace).identity.export_crosswalk(out_file)
+    """The current source key → golden_id crosswalk, read through the governed path."""
+    ws = open_workspace(workspace)
+    who = ws.governance.principals.get(principal) if principal else None
+    rows = ws.identity.export_crosswalk(out_file, principal=who, purpose=purpose)
     if json_:
         print_json({"rows": rows, "file": str(out_file)})
     else:

@@ -56,6 +56,9 @@ class GateResult:
         return self.allowed.num_rows + self.excluded.num_rows
 
 
+AUDIENCE_ZONES = ("gold", "silver")
+
+
 class ConsentService:
     """Consent ledger, suppressions, subject index, contact log and the gate of a workspace."""
 
@@ -113,9 +116,27 @@ class ConsentService:
         return Suppressions(self.store)
 
     # ------------------------------------------------------------------ ledger
+    def _audit(self, action: str, target: str, details: dict[str, Any]) -> None:
+        """Consent writes and recorded checks are audited; identifiers only as keyed hashes."""
+        log = getattr(self.ws, "audit", None)
+        if log is not None:
+            log.append(getpass.getuser(), action, target, details)
+
+    def _hash(self, value: str) -> str:
+        return str(self.ws.tokenizer.keyed_hash(value))
+
     def record(self, events: list[NewEvent]) -> list[str]:
         """Append consent events (all or none)."""
-        return self.ledger.append(events, self.policy())
+        ids = self.ledger.append(events, self.policy())
+        self._audit(
+            "consent.write",
+            "consent_events",
+            {
+                "events": len(ids),
+                "subjects": sorted({self._hash(f"{e.id_type}:{e.id_value}") for e in events}),
+            },
+        )
+        return ids
 
     def set(
         self,
@@ -158,7 +179,9 @@ class ConsentService:
         from c360.consent.ledger import read_events_csv
 
         pol = self.policy()
-        return self.ledger.append(read_events_csv(path, pol, actor=actor or getpass.getuser()), pol)
+        ids = self.ledger.append(read_events_csv(path, pol, actor=actor or getpass.getuser()), pol)
+        self._audit("consent.import", "consent_events", {"events": len(ids)})
+        return ids
 
     def history(self, golden_id: str, *, known_at: datetime | None = None) -> list[Event]:
         return self.ledger.history(golden_id, known_at=known_at)
@@ -192,9 +215,16 @@ class ConsentService:
         record: bool = False,
     ) -> Decision:
         """Point form of the gate (never raises; denies on any failure)."""
-        return self.gate.check(
+        d = self.gate.check(
             golden_id, purpose, channel, at, known_at=known_at, activation=activation, record=record
         )
+        if record:
+            self._audit(
+                "consent.check",
+                self._hash(f"golden_id:{golden_id}"),
+                {"purpose": purpose, "channel": channel, "allowed": d.allowed},
+            )
+        return d
 
     def audience(
         self,
@@ -227,8 +257,10 @@ class ConsentService:
             if isinstance(audience, pa.Table):
                 con.register("_cg_audience", audience)
             else:
-                if own:  # the SQL reads lakehouse tables as <zone>__<name> views
-                    self.ws.lakehouse.duckdb(con)
+                # the governed path: never a raw zone (bronze, quarantine, restricted)
+                self.ws.governance.vet_sql(audience)
+                if own:  # the SQL reads gold and silver tables as <zone>__<name> views
+                    self.ws.lakehouse.duckdb(con, zones=AUDIENCE_ZONES)
                 con.execute(f"CREATE OR REPLACE TEMP VIEW _cg_audience AS {audience}")
             try:
                 with self.store.engine.connect() as conn:
@@ -292,6 +324,16 @@ class ConsentService:
                     "allowed_sha256": digest,
                 },
             )
+            self._audit(
+                "consent.audience",
+                result.decision_id,
+                {
+                    "purpose": purpose,
+                    "channel": channel,
+                    "rows": result.total,
+                    "allowed": allowed.num_rows,
+                },
+            )
         return result
 
     # ------------------------------------------------------------------ identity, suppression, contacts
@@ -310,9 +352,13 @@ class ConsentService:
         hashed: bool = False,
         reason: str | None = None,
     ) -> ImportReport:
-        return self.suppressions.import_file(
+        rep = self.suppressions.import_file(
             path, list_name, self.policy(), id_type=id_type, hashed=hashed, reason=reason
         )
+        self._audit(
+            "consent.suppression_import", list_name, {"rows": rep.rows, "inserted": rep.inserted}
+        )
+        return rep
 
     def suppress(
         self,
@@ -325,7 +371,7 @@ class ConsentService:
         effective_at: datetime | None = None,
         expires_at: datetime | None = None,
     ) -> str:
-        return self.suppressions.add(
+        entry = self.suppressions.add(
             list_name,
             id_type,
             value,
@@ -335,6 +381,8 @@ class ConsentService:
             effective_at=effective_at,
             expires_at=expires_at,
         )
+        self._audit("consent.suppress", list_name, {"action": action, "subject": self._hash(value)})
+        return entry
 
     def record_contact(
         self,
@@ -369,7 +417,13 @@ class ConsentService:
     @writes("consent.capture")
     def capture_from_sources(self) -> list[CaptureResult]:
         """Append consent facts from the silver tables named in ``consent.capture``."""
-        return capture(self.ws, self.settings.capture, self.policy())
+        results = capture(self.ws, self.settings.capture, self.policy())
+        self._audit(
+            "consent.capture",
+            "consent_events",
+            {r.name: {"rows": r.rows, "appended": r.appended} for r in results},
+        )
+        return results
 
     # ------------------------------------------------------------------ reports
     def golden_attributes(

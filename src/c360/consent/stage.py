@@ -12,7 +12,8 @@ Steps (progress tasks ``consent:<step>``):
 4. ``audience`` — the demo's report: every golden record as a marketing/email
    audience, before and after the gate, exclusions counted by reason.
 
-Without identity output the stage is ``skipped`` and changes nothing.
+Without identity output the stage is ``skipped`` and changes nothing. The tables it
+writes are declared in :mod:`c360.consent.tables`.
 """
 
 from __future__ import annotations
@@ -29,32 +30,6 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int, int], None]
 STEPS = ("capture", "index", "golden", "audience")
 AUDIENCE = ("marketing", "email")
-
-GOLDEN_CONSENT_CLASSES = {
-    "golden_id": "derived",
-    "consent": "pii",
-    "suppression_flags": "pii_sensitive",
-    "consent_policy_version": "none",
-    "consent_as_of": "none",
-}
-DERIVED_CLASSES = {
-    "gold.consent_subjects": {
-        "golden_id": "derived",
-        "dob": "pii_sensitive",
-        "state": "pii",
-        "has_email": "derived",
-        "has_phone": "derived",
-        "refreshed_at_us": "none",
-    },
-    "gold.consent_subject_index": {
-        "golden_id": "derived",
-        "id_type": "none",
-        "id_value": "pii",
-        "id_hash": "derived",
-        "restrict_only": "derived",
-        "refreshed_at_us": "none",
-    },
-}
 
 
 @writes("consent")
@@ -84,11 +59,9 @@ def run(
     captured = [r.to_dict() for r in svc.capture_from_sources()]
     step(1)
     index = svc.refresh_identity_index()
-    _declare(ws, DERIVED_CLASSES)
     step(2)
     golden = svc.golden_attributes(at)
     lh.overwrite("gold", "golden_consent", golden, batch_id=run_id)
-    _declare(ws, {"gold.golden_consent": GOLDEN_CONSENT_CLASSES})
     step(3)
     purpose, channel = AUDIENCE
     rep = svc.audience_report("SELECT golden_id FROM gold__golden_customers", purpose, channel, at)
@@ -111,12 +84,3 @@ def run(
             "decision_id": rep["decision_id"],
         },
     }
-
-
-def _declare(ws: Workspace, tables: dict[str, dict[str, str]]) -> None:
-    """Declare column classes where the governance capability is installed."""
-    gov = getattr(ws, "governance", None)
-    if gov is None or not hasattr(gov, "declare"):
-        return
-    for table, columns in tables.items():
-        gov.declare(table, columns, owner="consent", declared_by="consent stage")

@@ -60,7 +60,10 @@ def hint(id_type: str, value: str) -> str:
         return f"{local[:1]}***@{domain}"
     if id_type == "phone":
         return f"***{value[-4:]}"
-    return value if id_type in ("golden_id", "source_key") else "***"
+    if id_type in ("golden_id", "source_key"):  # keys are identifiers too: a tail only
+        head, _, key = value.rpartition(":")
+        return f"{head + ':' if head else ''}***{key[-3:]}"
+    return "***"
 
 
 def entry_row(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, Table, Text
 
+from c360.lakehouse.declarations import ColumnSpec, declare
 from c360.store.schema import metadata
 
 consent_events = Table(
@@ -169,3 +170,160 @@ ALL_TABLES = [
     contact_log,
     gate_decisions,
 ]
+
+
+# ---------------------------------------------------------------------- declarations
+_TYPED = ("id_type", "id_value")
+declare(
+    "store:consent_events",
+    owner="consent",
+    typed=_TYPED,
+    columns={
+        "event_id": "none",
+        "id_type": "none",
+        "id_value": "pii",
+        "purpose": "none",
+        "channel": "none",
+        "status": "derived",
+        "legal_basis": "none",
+        "source_system": "none",
+        "method": "none",
+        "notice_hash": "none",
+        "actor": "none",
+        "evidence": "pii",
+        "captured_at_us": "none",
+        "effective_at_us": "none",
+        "recorded_at_us": "none",
+        "expires_at_us": "none",
+        "capture_key": "derived",
+    },
+)
+declare(
+    "store:consent_current",
+    owner="consent",
+    typed=_TYPED,
+    columns={
+        "id_type": "none",
+        "id_value": "pii",
+        "purpose": "none",
+        "channel": "none",
+        "event_id": "none",
+        "status": "derived",
+        "method": "none",
+        "effective_at_us": "none",
+        "recorded_at_us": "none",
+        "expires_at_us": "none",
+    },
+)
+_SUPPRESSION_KEPT = (
+    "a suppression list must remember whom not to contact; it holds hashes and masked hints "
+    "only, and the erased subject is refused by ingestion anyway"
+)
+declare(
+    "store:suppressions",
+    owner="consent",
+    retained=_SUPPRESSION_KEPT,
+    columns={
+        "entry_id": "none",
+        "list_name": "none",
+        "id_type": "none",
+        "id_hash": "derived",
+        "id_hint": "derived",
+        "action": "none",
+        "reason": "derived",
+        "import_id": "none",
+        "effective_at_us": "none",
+        "recorded_at_us": "none",
+        "expires_at_us": "none",
+        "capture_key": "derived",
+    },
+)
+declare(
+    "store:suppression_imports",
+    owner="consent",
+    columns={
+        "import_id": "none",
+        "list_name": "none",
+        "file": "none",
+        "file_sha256": "none",
+        "hashed": "none",
+        "rows": "none",
+        "matched": "none",
+        "unmatched": "none",
+        "recorded_at_us": "none",
+    },
+)
+declare(
+    "store:consent_index_meta",
+    owner="consent",
+    columns=dict.fromkeys(("id", "refreshed_at_us", "subjects", "identifiers"), "none"),
+)
+_INDEX_COLUMNS: dict[str, ColumnSpec] = {
+    "golden_id": ("derived", "golden_id"),
+    "id_type": "none",
+    "id_value": "pii",
+    "id_hash": "pii",
+    "restrict_only": "derived",
+}
+_SUBJECT_COLUMNS: dict[str, ColumnSpec] = {
+    "golden_id": ("derived", "golden_id"),
+    "dob": "pii_sensitive",
+    "state": "pii",
+    "has_email": "derived",
+    "has_phone": "derived",
+    "refreshed_at_us": "none",
+}
+for _where in ("store:consent_subject_index", "gold.consent_subject_index"):
+    declare(
+        _where,
+        owner="consent",
+        typed=_TYPED,
+        columns={**_INDEX_COLUMNS, "refreshed_at_us": "none"},
+    )
+for _where in ("store:consent_subjects", "gold.consent_subjects"):
+    declare(_where, owner="consent", columns=_SUBJECT_COLUMNS)
+declare(
+    "gold.golden_consent",
+    owner="consent",
+    columns={
+        "golden_id": ("derived", "golden_id"),
+        "consent": "pii",
+        "suppression_flags": "pii_sensitive",
+        "consent_policy_version": "none",
+        "consent_as_of": "none",
+    },
+)
+declare(
+    "store:contact_log",
+    owner="consent",
+    columns={
+        "contact_id": "none",
+        "golden_id": ("derived", "golden_id"),
+        "channel": "none",
+        "purpose": "none",
+        "outcome": "behavioural",
+        "contacted_at_us": "none",
+        "decision_id": "none",
+        "recorded_at_us": "none",
+    },
+)
+declare(
+    "store:gate_decisions",
+    owner="consent",
+    columns={
+        "decision_id": "none",
+        "kind": "none",
+        "golden_id": ("derived", "golden_id"),
+        "purpose": "none",
+        "channel": "none",
+        "at_us": "none",
+        "known_at_us": "none",
+        "activation": "none",
+        "allowed": "derived",
+        "reasons": "derived",
+        "evidence": "pii",
+        "policy_version": "none",
+        "inputs": "pii",
+        "decided_at_us": "none",
+    },
+)

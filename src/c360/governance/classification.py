@@ -3,9 +3,9 @@
 Where a class comes from, strongest first:
 
 1. ``governance.classes`` in c360.yaml (an operator's override);
-2. declarations by the stage that writes the table (``GovernanceService.declare``,
-   stored in ``gov_column_classes``) and the built-in declarations of known
-   gold tables (:data:`BUILTIN`);
+2. declarations by the stage that writes the table
+   (:func:`c360.lakehouse.declarations.declare`, where the table is created) and
+   runtime declarations (``GovernanceService.declare``, stored in ``gov_column_classes``);
 3. the source contract (``ColumnSpec.pii``), including the ``<col>_token``,
    ``<col>_last4`` and ``<col>_variants`` columns that replace a tokenised one;
 4. lineage/housekeeping columns (class ``none``);
@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from c360.governance._ws import table_schema
 from c360.governance.tables import column_classes
+from c360.lakehouse.declarations import registered
 from c360.settings.governance import SEVERITY, GovernanceSettings
 from c360.store.schema import pii_findings
 
@@ -52,53 +53,6 @@ FINDING_CLASS = {
     "email": "pii",
     "phone": "pii",
     "account": "financial",
-}
-
-# Gold tables whose producers are not written yet declare their columns here;
-# a stage's own `declare()` call overrides these.
-BUILTIN: dict[str, dict[str, str]] = {
-    "gold.golden_customers": {
-        "golden_id": "derived",
-        "first_name": "pii",
-        "middle_name": "pii",
-        "last_name": "pii",
-        "full_name": "pii",
-        "suffix": "pii",
-        "dob": "pii_sensitive",
-        "email": "pii",
-        "emails": "pii",
-        "phone": "pii",
-        "phones": "pii",
-        "address_line": "pii",
-        "street": "pii",
-        "city": "pii",
-        "state": "pii",
-        "zip": "pii",
-        "region": "none",
-        "ssn_token": "pii_sensitive",
-        "ssn_last4": "pii_sensitive",
-        "provenance": "derived",
-        "sources": "derived",
-        "updated_at": "none",
-    },
-    "gold.identity_links": {
-        "source": "none",
-        "source_key": "derived",
-        "golden_id": "derived",
-        "rule": "derived",
-        "probability": "derived",
-        "run_id": "none",
-    },
-    "gold.identity_events": {"golden_id": "derived", "event": "derived", "reason": "derived"},
-    "gold.scores": {"golden_id": "derived", "model": "none", "score": "derived"},
-    "gold.audiences": {"golden_id": "derived", "audience": "none"},
-    "restricted.pii_in_text": {
-        "source": "none",
-        "column": "none",
-        "kind": "none",
-        "value": "pii_sensitive",
-        "token": "pii_sensitive",
-    },
 }
 
 PATTERNS: list[tuple[str, str]] = [
@@ -188,16 +142,21 @@ class Catalogue:
         self._ws = ws
         self._s = settings
         self.tables: dict[str, TableEntry] = {}
+        self._runtime_owner: dict[str, str] = {}
         self._build(set(only) if only is not None else None)
 
     # ------------------------------------------------------------------ build
     def _declared(self) -> dict[str, dict[str, tuple[str, str]]]:
         out: dict[str, dict[str, tuple[str, str]]] = {
-            t: {c: (k, "") for c, k in cols.items()} for t, cols in BUILTIN.items()
+            d.name: {c: (k, d.owner) for c, k in d.classes.items()}
+            for d in registered()
+            if d.kind == "lake" and "*" not in d.name
         }
         with self._ws.store.begin() as conn:
             for row in conn.execute(select(column_classes)):
                 out.setdefault(row.table_name, {})[row.column_name] = (row.pii_class, row.owner)
+                if row.owner:  # a runtime declaration names the table's current owner
+                    self._runtime_owner[row.table_name] = row.owner
         return out
 
     def _findings(self) -> dict[tuple[str, str], set[str]]:
@@ -242,7 +201,9 @@ class Catalogue:
                 else None
             )
             decl = declared.get(table, {})
-            decl_owner = next((o for _, o in decl.values() if o), "")
+            decl_owner = self._runtime_owner.get(table) or next(
+                (o for _, o in decl.values() if o), ""
+            )
             owner = self.owner_of(table, decl_owner or (contract.owner if contract else ""))
             entry = TableEntry(table, owner, table in present, types=present.get(table, {}))
             cols = present.get(table) or list(decl) or list(self._s.classes.get(table, {}))

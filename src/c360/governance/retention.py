@@ -2,8 +2,9 @@
 
 Rules are data (``governance.retention``: table glob, keep_days,
 timestamp column). Tables under a legal hold are kept and listed. Deleted rows
-are really gone: the table is rewritten, old files vacuumed and old log
-entries dropped (see :func:`c360.governance.dsr.scrub_history`).
+are really gone: they are deleted through the lakehouse writer (a targeted
+Delta delete), then the table's history is purged
+(:meth:`c360.lakehouse.Lakehouse.purge_history`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from deltalake import write_deltalake
+import pyarrow as pa
+from sqlglot import exp
 
 from c360.governance._ws import audit, governance
-from c360.governance.dsr import scrub_history
 from c360.governance.masking import q
 from c360.settings.governance import GovernanceSettings
 from c360.store.lock import writes
@@ -78,20 +79,32 @@ class Retention:
                     )
                     continue
                 report.deleted[info.qualified] = n
-                if dry_run:
-                    continue
-                keep = con.sql(
-                    f"SELECT * FROM t WHERE NOT coalesce({old}, false)", params=[cutoff.isoformat()]
-                ).to_arrow_table()
             finally:
                 con.close()
-            write_deltalake(
-                str(info.path),
-                keep,
-                mode="overwrite",
-                partition_by=dt.metadata().partition_columns or None,
-            )
-            scrub_history(lh.path(info.zone, info.name))
+            if dry_run:
+                continue
+            cut = _literal(ds.schema.field(rule.column).type, cutoff)
+            old_rows = exp.LT(this=exp.column(rule.column, quoted=True), expression=cut)
+            lh.delete(info.zone, info.name, old_rows.sql("postgres"), batch_id="retention")
+            lh.purge_history(info.zone, info.name)
         if not dry_run:
             audit(self._ws).append(actor, "retention.apply", "lakehouse", report.to_dict())
         return report
+
+
+_UNITS = {"s": "Second", "ms": "Millisecond", "us": "Microsecond", "ns": "Nanosecond"}
+
+
+def _literal(arrow_type: pa.DataType, cutoff: datetime) -> exp.Expression:
+    """The cutoff as a literal of the column's own type (the Delta engine does not coerce
+    between timestamp units or time zones)."""
+    text = exp.Literal.string(cutoff.isoformat())
+    if pa.types.is_timestamp(arrow_type):
+        tz = f'Some("{arrow_type.tz}")' if arrow_type.tz else "None"
+        target = f"Timestamp({_UNITS[arrow_type.unit]}, {tz})"
+        if not arrow_type.tz:
+            text = exp.Literal.string(cutoff.replace(tzinfo=None).isoformat())
+        return exp.Anonymous(this="arrow_cast", expressions=[text, exp.Literal.string(target)])
+    if pa.types.is_date(arrow_type):
+        return exp.cast(exp.Literal.string(cutoff.date().isoformat()), exp.DataType.build("date"))
+    return text

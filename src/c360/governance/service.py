@@ -20,6 +20,7 @@ from c360.governance import masking
 from c360.governance._ws import audit, table_schema
 from c360.governance.classification import Catalogue
 from c360.governance.policy import Principal, check_access, row_filters, rule_for
+from c360.governance.readpath import vet_sql
 from c360.governance.tables import column_classes
 from c360.settings.governance import CLASSES, GovernanceSettings
 
@@ -176,6 +177,15 @@ class GovernanceService:
             },
         )
         return out
+
+    # ------------------------------------------------------------------ SQL over the lakehouse
+    def vet_sql(self, sql: str) -> list[str]:
+        """Refuse SQL (an audience, a query) that reads a raw zone or files directly.
+
+        Returns the lakehouse views it names. Bronze, quarantine and restricted hold raw
+        or unmasked data and are read only through :meth:`read` by roles allowed them.
+        """
+        return vet_sql(sql)
 
     # ------------------------------------------------------------------ UC SQL
     def uc_sql(self) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, String, Table, Text
 
+from c360.lakehouse.declarations import declare
 from c360.store.schema import metadata
 
 principals = Table(
@@ -96,3 +97,91 @@ column_classes = Table(
     Column("owner", String(200), nullable=False),
     Column("declared_by", String(120), nullable=False),
 )
+
+
+# ---------------------------------------------------------------------- declarations
+declare(
+    "store:gov_principals",
+    owner="governance",
+    columns=dict.fromkeys(
+        ("name", "role", "purposes", "attributes", "active", "created_at"), "none"
+    ),
+)
+declare(
+    "store:gov_api_tokens",
+    owner="governance",
+    columns=dict.fromkeys(
+        ("token_id", "principal", "token_sha256", "created_at", "revoked_at"), "none"
+    ),
+)
+_AUDIT_KEPT = (
+    "the audit chain is append-only evidence; it holds keyed hashes of identifiers, never "
+    "clear personal data (the audit coverage test scans it)"
+)
+declare(
+    "store:audit_log",
+    owner="governance",
+    retained=_AUDIT_KEPT,
+    columns={
+        "seq": "none",
+        "ts": "none",
+        "actor": "none",
+        "action": "none",
+        "target": "derived",
+        "details": "derived",
+        "prev_hash": "none",
+        "hash": "none",
+    },
+)
+declare(
+    "store:audit_head",
+    owner="governance",
+    columns=dict.fromkeys(("id", "seq", "hash", "mac"), "none"),
+)
+declare(
+    "store:audit_checkpoints",
+    owner="governance",
+    columns=dict.fromkeys(("seq", "hash", "ts", "mac"), "none"),
+)
+declare(
+    "store:dsr_tombstones",
+    owner="governance",
+    retained="keyed hashes of an erased subject's identifiers, so that no copy ever comes back",
+    columns={
+        "id": "derived",
+        "kind": "none",
+        "source": "none",
+        "request_id": "none",
+        "created_at": "none",
+    },
+)
+declare(
+    "store:dsr_legal_holds",
+    owner="governance",
+    columns={
+        "hold_id": "none",
+        "table_name": "none",
+        "subject": "derived",
+        "reason": "none",
+        "created_at": "none",
+        "released_at": "none",
+    },
+)
+declare(
+    "store:gov_column_classes",
+    owner="governance",
+    columns=dict.fromkeys(
+        ("table_name", "column_name", "pii_class", "owner", "declared_by"), "none"
+    ),
+)
+# the workspace's own files: configuration, keys, and the containers of declared tables
+for _glob, _what in (
+    ("c360.yaml", "configuration"),
+    (".gitignore", "configuration"),
+    ("contracts/**", "source contracts"),
+    (".c360/**", "key material"),
+    ("lakehouse/**", "Delta tables, each declared as zone.table"),
+    ("store/**", "the SQLite store, each table declared as store:<table>"),
+    ("lineage/**", "OpenLineage events: dataset and job names, no personal data"),
+):
+    declare(f"file:{_glob}", owner="platform", columns={}, retained=None)

@@ -2,8 +2,9 @@
 
 Approving a task adds a must-link, rejecting adds a cannot-link; every later
 run (incremental or ``--full``) reads the active constraints and honours them.
-Decisions are written to the workspace's audit log (``ws.audit``) and to the
-task row itself (who, when, why).
+Decisions are written to the workspace's audit log (``ws.audit``, with keyed
+hashes of the record ids, never the source keys) and to the task row itself
+(who, when, why).
 """
 
 from __future__ import annotations
@@ -121,7 +122,15 @@ def add_constraint(
             )
         )
         cid = int(res.inserted_primary_key[0]) if res.inserted_primary_key else 0
-    _audit(ws, actor, f"identity.{kind}", f"{left}|{right}", {"reason": reason, "task_id": task_id})
+    # record ids are source keys: the audit log keeps only their keyed hashes
+    kh = ws.tokenizer.keyed_hash
+    _audit(
+        ws,
+        actor,
+        f"identity.{kind}",
+        f"{kh(left)}|{kh(right)}",
+        {"reason": reason, "task_id": task_id},
+    )
     return cid
 
 
@@ -157,6 +166,15 @@ def decide(
             )
         )
     return get_task(ws, task_id)
+
+
+def audit_run(ws: Workspace, report: Any) -> None:
+    """An identity run is an access to everyone's records: audited with its counts only."""
+    import getpass
+
+    d = report.to_dict()
+    keep = ("status", "full", "records", "new_or_changed", "golden_ids", "merges", "events")
+    _audit(ws, getpass.getuser(), "identity.run", str(d["run_id"]), {k: d.get(k) for k in keep})
 
 
 def _audit(ws: Workspace, actor: str, action: str, target: str, details: dict[str, Any]) -> None:

@@ -79,9 +79,11 @@ class IdentityService:
         as_of: datetime | None = None,
     ) -> IdentityReport:
         """Resolve identities; incremental unless ``full`` (or nothing was resolved before)."""
-        return run_identity(
+        report = run_identity(
             self.ws, full=full, run_id=run_id, retrain=retrain, progress=progress, as_of=as_of
         )
+        constraints.audit_run(self.ws, report)
+        return report
 
     def links(self, current: bool = True) -> pa.Table:
         t = read_or_empty(self.ws, "gold", "identity_links", IDENTITY_LINKS)
@@ -325,11 +327,18 @@ class IdentityService:
         )
 
     # ------------------------------------------------------------------ export
-    def export_crosswalk(self, out: str | Path) -> int:
+    def export_crosswalk(self, out: str | Path, *, principal: Any, purpose: str) -> int:
         """Write the current crosswalk (CSV or Parquet by suffix); returns rows written.
 
-        Any other suffix is refused rather than written as something it is not.
+        Read through the governed path for ``principal`` and ``purpose`` (masked per role,
+        audited), then audited again as an export naming the file. Any other suffix is
+        refused rather than written as something it is not.
         """
+        if principal is None:
+            raise C360Error(
+                "governance.principal_required",
+                "an export needs a principal (--principal) and a purpose (--purpose)",
+            )
         path = Path(out)
         if path.suffix.lower() not in CROSSWALK_FORMATS:
             raise C360Error(
@@ -343,9 +352,10 @@ class IdentityService:
                 "identity.not_run",
                 "there is no crosswalk yet: identity resolution has not run; run `c360 run` first",
             )
-        links = self.links().select(
-            ["source", "source_key", "golden_id", "rule", "probability", "run_id"]
-        )
+        cols = ["source", "source_key", "golden_id", "rule", "probability", "run_id"]
+        gov = self.ws.governance  # type: ignore[attr-defined]
+        links = gov.read(principal, "gold", "identity_links", purpose, [*cols, "is_current"])
+        links = links.filter(pc.equal(links["is_current"], True)).select(cols)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix.lower() == ".parquet":
             import pyarrow.parquet as pq
@@ -355,4 +365,10 @@ class IdentityService:
             import pyarrow.csv as pcsv
 
             pcsv.write_csv(links, path)
+        self.ws.audit.append(  # type: ignore[attr-defined]
+            principal.name,
+            "export.crosswalk",
+            path.name,
+            {"role": principal.role, "purpose": purpose, "rows": links.num_rows},
+        )
         return links.num_rows

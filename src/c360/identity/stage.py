@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from c360.identity.constraints import audit_run
 from c360.identity.pipeline import IdentityReport, Progress, run_identity
 
 if TYPE_CHECKING:
@@ -17,4 +18,6 @@ if TYPE_CHECKING:
 def run(
     ws: Workspace, run_id: str | None = None, progress: Progress | None = None
 ) -> IdentityReport:
-    return run_identity(ws, full=False, run_id=run_id, progress=progress)
+    report = run_identity(ws, full=False, run_id=run_id, progress=progress)
+    audit_run(ws, report)
+    return report

@@ -379,6 +379,15 @@ class SourceIngest:
             return set()
         cols = ["raw._row_number"] + [f"CAST(raw.{q(k)} AS VARCHAR) AS {q(k)}" for k in self.c.key]
         cols += [f"tok.{q(name + '_token')}" for name, _ in tok_cols]
+        decl = self.ws.declarations.find(f"bronze.{self.c.source}")
+        present = {r[0] for r in con.execute("DESCRIBE raw").fetchall()}
+        if decl is not None:  # references and contact points of erased subjects too
+            extra = set(decl.refs) | {c for c, k in decl.finds.items() if k in ("email", "phone")}
+            cols += [
+                f"CAST(raw.{q(c)} AS VARCHAR) AS {q(c)}"
+                for c in sorted(extra)
+                if c in present and c not in self.c.key
+            ]
         join = " JOIN tok USING (_row_number)" if tok_cols else ""
         rows = con.sql(f"SELECT {', '.join(cols)} FROM raw{join}").to_arrow_table()
         kept, dropped = self.ws.governance.dsr.filter_tombstoned(self.c.source, rows)

@@ -9,6 +9,7 @@ commit is atomic, so a table either has the batch or it has not.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +28,11 @@ from deltalake import (
 from deltalake.exceptions import TableNotFoundError
 
 from c360.errors import C360Error, NotFoundError
+from c360.lakehouse.declarations import Declarations
 from c360.lakehouse.zones import ZONES
 
 BATCH_KEY = "c360.batch_id"
+_LOG_FILE = re.compile(r"^(\d{20})\.")
 DEFAULT_WRITER = WriterProperties(compression="SNAPPY")
 RAW_TEXT_WRITER = WriterProperties(
     compression="SNAPPY", default_column_properties=ColumnProperties(dictionary_enabled=False)
@@ -114,11 +117,25 @@ def _check(zone: str, name: str) -> None:
         raise C360Error("lakehouse.bad_table_name", f"bad table name {name!r}")
 
 
-class Lakehouse:
-    """Delta tables under ``root/<zone>/<name>``."""
+def _names(data: pa.Table | pa.RecordBatchReader | pa.Schema) -> list[str]:
+    schema = data if isinstance(data, pa.Schema) else data.schema
+    return list(schema.names)
 
-    def __init__(self, root: str | Path) -> None:
+
+class Lakehouse:
+    """Delta tables under ``root/<zone>/<name>``.
+
+    Every write is checked against the declarations (:mod:`.declarations`): a
+    table nobody declared, or a column missing from its declaration, is refused
+    before anything is written.
+    """
+
+    def __init__(self, root: str | Path, declarations: Declarations | None = None) -> None:
         self.root = Path(root)
+        self.declarations = declarations or Declarations()
+
+    def _declared(self, zone: str, name: str, columns: list[str]) -> None:
+        self.declarations.check_columns(f"{zone}.{name}", columns)
 
     # ------------------------------------------------------------------ paths
     def path(self, zone: str, name: str) -> Path:
@@ -159,6 +176,7 @@ class Lakehouse:
         which writes about a fifth faster for a tenth more bytes.
         """
         path = self.path(zone, name)
+        self._declared(zone, name, _names(data))
         path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(
             str(path),
@@ -181,6 +199,7 @@ class Lakehouse:
     ) -> None:
         """Replace the table's content in one commit (old versions stay readable)."""
         path = self.path(zone, name)
+        self._declared(zone, name, _names(data))
         path.parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(
             str(path),
@@ -222,6 +241,7 @@ class Lakehouse:
         if delete_column:
             keep = pa.compute.invert(data[delete_column].fill_null(False))
             stored = stored.filter(keep)
+        self._declared(zone, name, _names(stored))
         if not self.exists(zone, name):
             self.append(zone, name, stored, batch_id=batch_id)
             return {"num_target_rows_inserted": stored.num_rows}
@@ -262,7 +282,11 @@ class Lakehouse:
         _committed()
 
     def delete(self, zone: str, name: str, predicate: str, *, batch_id: str | None = None) -> int:
-        """Delete the rows matching ``predicate`` (SQL) in one commit, in the declared types."""
+        """Delete the rows matching ``predicate`` (SQL) in one commit, in the declared types.
+
+        Only the data files holding matching rows are rewritten (``DeltaTable.delete``).
+        """
+        self.declarations.require(f"{zone}.{name}")
         dt = self.table(zone, name)
         res = dt.delete(predicate, commit_properties=self._props(batch_id))
         _committed()
@@ -276,6 +300,23 @@ class Lakehouse:
                 batch_id,
             )
         return int(res.get("num_deleted_rows", 0))
+
+    def purge_history(self, zone: str, name: str) -> None:
+        """Make deleted rows unrecoverable: vacuum unreferenced files, drop old log entries.
+
+        Old commits carry per-file column statistics (min/max values) that can hold
+        deleted values, so the table keeps only its current version afterwards
+        (time travel before this point is gone; see docs/governance.md).
+        """
+        path = self.path(zone, name)
+        dt = self.table(zone, name)
+        dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+        dt.create_checkpoint()
+        version = dt.version()
+        for f in (path / "_delta_log").iterdir():
+            m = _LOG_FILE.match(f.name)
+            if m and int(m.group(1)) < version:
+                f.unlink()
 
     # ------------------------------------------------------------------ reads
     def dataset(self, zone: str, name: str) -> pads.Dataset:
@@ -293,11 +334,18 @@ class Lakehouse:
             return set()
         return {str(h[BATCH_KEY]) for h in self.table(zone, name).history() if BATCH_KEY in h}
 
-    def duckdb(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with every table registered as view ``<zone>__<name>``."""
+    def duckdb(
+        self,
+        con: duckdb.DuckDBPyConnection | None = None,
+        *,
+        zones: Iterable[str] | None = None,
+    ) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with every table (of ``zones``) registered as ``<zone>__<name>``."""
         con = con or duckdb.connect()
+        wanted = set(zones) if zones is not None else None
         for info in self.tables(count_rows=False):
-            con.register(f"{info.zone}__{info.name}", self.dataset(info.zone, info.name))
+            if wanted is None or info.zone in wanted:
+                con.register(f"{info.zone}__{info.name}", self.dataset(info.zone, info.name))
         return con
 
     # ------------------------------------------------------------------ catalogue

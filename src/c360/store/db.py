@@ -7,12 +7,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text, update
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Engine,
+    Insert,
+    Update,
+    create_engine,
+    event,
+    inspect,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from c360.errors import C360Error
+from c360.lakehouse.declarations import Declarations
 from c360.store.lock import advisory_key
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,7 +44,11 @@ def resolve_url(url: str, workspace: Path) -> str:
 
 
 class Store:
-    """The operational store. ``migrate()`` brings the schema to the newest revision."""
+    """The operational store. ``migrate()`` brings the schema to the newest revision.
+
+    Writes to a product table nobody declared (:mod:`c360.lakehouse.declarations`,
+    ``store:<table>``) are refused before they reach the database.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -43,6 +60,7 @@ class Store:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "before_execute", _refuse_undeclared)
 
     @property
     def dialect(self) -> str:
@@ -165,3 +183,23 @@ def check_location(url: str, workspace: Path) -> None:
             f"or delete {marker} to adopt the new one",
             {"recorded": recorded, "configured": here},
         )
+
+
+_DECLARATIONS = Declarations()
+_checked: set[str] = set()
+
+
+def _refuse_undeclared(conn: Any, clause: Any, *_args: Any, **_kw: Any) -> None:
+    """Refuse INSERT/UPDATE/DELETE on a product table that has no declaration."""
+    if not isinstance(clause, Insert | Update | Delete):
+        return
+    table = getattr(clause, "table", None)
+    name = getattr(table, "name", None)
+    if not name or name in _checked:
+        return
+    from c360.store.schema import metadata
+
+    if name not in metadata.tables:  # transaction-local staging tables
+        return
+    _DECLARATIONS.require(f"store:{name}")
+    _checked.add(name)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
 
+from c360.lakehouse.declarations import declare
+
 metadata = MetaData()
 
 runs = Table(
@@ -57,4 +59,26 @@ pii_findings = Table(
     Column("rows", BigInteger, nullable=False),
     Column("redacted", Integer, nullable=False),
     Column("sample_rows", JSON),
+)
+
+
+# ---------------------------------------------------------------------- declarations
+declare("store:alembic_version", owner="platform", columns={"version_num": "none"})
+declare(
+    "store:runs",
+    owner="platform",
+    columns=dict.fromkeys(
+        ("run_id", "kind", "status", "started_at", "finished_at", "stages", "summary", "error"),
+        "none",
+    ),
+)
+declare(
+    "store:ingest_batches",
+    owner="ingest",
+    columns=dict.fromkeys((c.name for c in ingest_batches.columns), "none"),
+)
+declare(
+    "store:pii_findings",
+    owner="ingest",
+    columns={c.name: "none" for c in pii_findings.columns},
 )

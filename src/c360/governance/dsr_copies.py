@@ -1,0 +1,240 @@
+"""Where a subject's rows are: every declared Delta table, store table and data file.
+
+:class:`Copies` walks the workspace's declarations (:mod:`c360.lakehouse.declarations`),
+never a hand-kept list: a table or file some stage declares is searched, exported
+and erased as soon as it exists. Matching and predicates come from
+:mod:`c360.governance.subject`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Table, select, text
+
+from c360.governance.subject import (
+    Condition,
+    Identifiers,
+    conditions,
+    expand,
+    predicate,
+    where,
+)
+from c360.lakehouse.declarations import Declaration, _match
+from c360.store.schema import metadata
+
+if TYPE_CHECKING:
+    from c360.workspace import Workspace
+
+ROUNDS = 6  # following strong identifiers converges in two or three rounds
+
+
+@dataclass
+class Found:
+    """The subject's rows in one table or file."""
+
+    decl: Declaration
+    where: str  # zone.table, store:<table> or file:<relative path>
+    rows: pa.Table
+    conds: list[Condition]
+
+    @property
+    def scalar_rows(self) -> int:
+        """Rows matched by a scalar column (what erasure deletes)."""
+        return self.rows.num_rows
+
+
+def _query(
+    con: duckdb.DuckDBPyConnection, data: Any, decl: Declaration, ids: Identifiers
+) -> tuple[pa.Table, list[Condition]]:
+    schema = data.schema
+    conds = conditions(decl, schema, ids)
+    if not conds:
+        return schema.empty_table(), []
+    con.register("t", data)
+    try:
+        rows = con.sql(f"SELECT * FROM t WHERE {where(conds, lists=False)}").to_arrow_table()
+    finally:
+        con.unregister("t")
+    return rows, conds
+
+
+# identity's tables first: they hold every source key and golden id of a person, so the
+# first round already finds what later rounds would follow
+FIRST = ("gold.identity_links", "silver.party_records", "gold.golden_customers")
+
+
+class Copies:
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self.decls = [d for d in ws.declarations.all() if d.personal]
+        self.con = duckdb.connect()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # ------------------------------------------------------------------ lakehouse
+    def lake(self, ids: Identifiers) -> dict[str, Found]:
+        """Rows in every declared Delta table, following strong identifiers to a fixpoint."""
+        lh = self._ws.lakehouse
+        tables = sorted(
+            (
+                (info.qualified, d)
+                for info in lh.tables(count_rows=False)
+                if (d := self._ws.declarations.find(info.qualified)) is not None and d.personal
+            ),
+            key=lambda t: (t[0] not in FIRST, FIRST.index(t[0]) if t[0] in FIRST else 0, t[0]),
+        )
+        found: dict[str, Found] = {}
+        for _ in range(ROUNDS):
+            grew = False
+            for name, decl in tables:
+                rows, conds = _query(self.con, lh.dataset(*name.split(".", 1)), decl, ids)
+                if rows.num_rows:
+                    found[name] = Found(decl, name, rows, conds)
+                    grew |= expand(ids, decl, rows, self.con)
+            if not grew and not self._own_contacts(found, ids):
+                break
+        return found
+
+    def _own_contacts(self, found: dict[str, Found], ids: Identifiers) -> bool:
+        """Add the e-mails and phones of the subject's own party records that nobody else has.
+
+        A subject found by golden id or source key still has contact points in the
+        consent ledger and the identity model's term frequencies; a value another
+        person's record also holds (a household e-mail) stays theirs and is not added.
+        """
+        party = found.get("silver.party_records")
+        if party is None:
+            return False
+        lh = self._ws.lakehouse
+        self.con.register("mine", party.rows.select(["record_id"]))
+        self.con.register("party", lh.dataset("silver", "party_records"))
+        try:
+            grew = False
+            for kind, col in (("email", "emails"), ("phone", "phones")):
+                rows = self.con.execute(f"""
+                    WITH v AS (SELECT record_id, unnest({col}) AS x FROM party)
+                    SELECT x FROM v GROUP BY x
+                    HAVING bool_and(record_id IN (SELECT record_id FROM mine))
+                       AND bool_or(record_id IN (SELECT record_id FROM mine))
+                """).fetchall()
+                for (x,) in rows:
+                    grew |= ids.add(kind, x)
+            return grew
+        finally:
+            self.con.unregister("mine")
+            self.con.unregister("party")
+
+    # ------------------------------------------------------------------ store
+    def _store_tables(self) -> Iterator[tuple[Declaration, Table]]:
+        present = set(self._ws.store.table_names())
+        for d in self.decls:
+            if d.kind == "store" and d.target in present and d.target in metadata.tables:
+                yield d, metadata.tables[d.target]
+
+    def _store_rows(self, table: Table, decl: Declaration) -> pa.Table:
+        cols = sorted(
+            set(decl.finds) | set(decl.typed or ()) | set(decl.source_key or ()) | set(decl.refs)
+        )
+        cols = [c for c in cols if c in table.c]
+        with self._ws.store.begin() as conn:
+            data = conn.execute(select(*[table.c[c] for c in cols])).all()
+        return pa.table(
+            {
+                c: pa.array([None if r[i] is None else str(r[i]) for r in data], pa.string())
+                for i, c in enumerate(cols)
+            }
+        )
+
+    def store(self, ids: Identifiers) -> dict[str, Found]:
+        out: dict[str, Found] = {}
+        for decl, table in self._store_tables():
+            rows, conds = _query(self.con, self._store_rows(table, decl), decl, ids)
+            if rows.num_rows:
+                out[decl.name] = Found(decl, decl.name, rows, conds)
+        return out
+
+    def store_records(self, found: Found) -> list[dict[str, Any]]:
+        """Every full row of a store table the subject was found in."""
+        pred = self.store_predicate(found)
+        if pred is None:
+            return []
+        with self._ws.store.begin() as conn:
+            res = conn.execute(text(f'SELECT * FROM "{found.decl.target}" WHERE {pred}'))
+            return [dict(r._mapping) for r in res]
+
+    def predicate(self, found: Found, dialect: str) -> str | None:
+        """The exact SQL predicate that deletes ``found``'s rows, in ``dialect``."""
+        self.con.register("m", found.rows)
+        try:
+            return predicate(self.con, "m", found.conds, dialect)
+        finally:
+            self.con.unregister("m")
+
+    def store_predicate(self, found: Found) -> str | None:
+        return self.predicate(found, self._ws.store.dialect)
+
+    # ------------------------------------------------------------------ files
+    def files(self, ids: Identifiers) -> dict[str, Found]:
+        """Rows in declared data files (Parquet) under the workspace, landing included."""
+        out: dict[str, Found] = {}
+        root = self._ws.root
+        decls = [d for d in self.decls if d.kind == "file"]
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or path.suffix not in (".parquet", ".csv", ".jsonl", ".json"):
+                continue
+            rel = path.relative_to(root).as_posix()
+            if rel.startswith(("lakehouse/", "store/")):
+                continue
+            decl = next((d for d in decls if _match(rel, d.target)), None)
+            if decl is None:
+                continue
+            data = read_file(self.con, path)
+            if data is None:
+                continue
+            rows, conds = _query(self.con, data, decl, ids)
+            if rows.num_rows:
+                out[f"file:{rel}"] = Found(decl, f"file:{rel}", rows, conds)
+        return out
+
+    def rewrite_file(self, found: Found) -> int:
+        """Rewrite a Parquet or CSV file without the subject's rows; returns rows removed."""
+        path = self._ws.root / found.where.split(":", 1)[1]
+        data = read_file(self.con, path)
+        if data is None:
+            return 0
+        self.con.register("t", data)
+        try:
+            keep = self.con.sql(f"SELECT * FROM t WHERE NOT {where(found.conds)}").to_arrow_table()
+        finally:
+            self.con.unregister("t")
+        tmp = path.with_name(path.name + ".tmp")
+        if path.suffix == ".parquet":
+            pq.write_table(keep.cast(data.schema), tmp)
+        else:
+            import pyarrow.csv as pcsv
+
+            pcsv.write_csv(keep, tmp)
+        tmp.replace(path)
+        return data.num_rows - keep.num_rows
+
+
+def read_file(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table | None:
+    """A data file as an Arrow table of strings (CSV, JSON lines) or as stored (Parquet)."""
+    try:
+        if path.suffix == ".parquet":
+            return pq.read_table(path)
+        if path.suffix == ".csv":
+            rel = con.read_csv(str(path), all_varchar=True, header=True)
+        else:
+            rel = con.read_json(str(path), format="newline_delimited")
+        return rel.to_arrow_table()
+    except (duckdb.Error, pa.ArrowException, OSError):
+        return None
