@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, Table, Text
 
+from c360.lakehouse.declarations import declare_store
 from c360.store.schema import metadata
 
 outbox = Table(
@@ -53,3 +54,16 @@ deliveries = Table(
 )
 
 ALL_TABLES = (outbox, deliveries)
+
+
+# ---------------------------------------------------------------------- declarations
+declare_store(
+    outbox,
+    owner="activation",
+    columns={"golden_id": ("derived", "golden_id"), "payload": "pii", "last_error": "pii"},
+)
+declare_store(
+    deliveries,
+    owner="activation",
+    columns={"golden_id": ("derived", "golden_id"), "error": "pii", "receipt": "pii"},
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, Index, Integer, String, Table, Text
 
+from c360.lakehouse.declarations import declare, declare_store
 from c360.store.schema import metadata
 
 audiences = Table(
@@ -90,3 +91,38 @@ hitl_tasks = Table(
 )
 
 ALL_TABLES = (audiences, audience_builds, decisions, hitl_tasks)
+
+
+# ---------------------------------------------------------------------- declarations
+declare_store(audiences, owner="decisioning")
+declare_store(audience_builds, owner="decisioning")
+declare_store(
+    decisions,
+    owner="decisioning",
+    default="derived",
+    columns={
+        "golden_id": ("derived", "golden_id"),
+        "rationale": "pii",
+        "llm": "pii",
+        "trigger_evidence": "pii",
+    },
+)
+declare_store(
+    hitl_tasks,
+    owner="decisioning",
+    columns={"golden_id": ("derived", "golden_id"), "note": "pii", "reasons": "derived"},
+)
+declare(
+    "gold.audiences",
+    owner="decisioning",
+    columns={
+        "audience": "none",
+        "audience_version": "none",
+        "build_id": "none",
+        "golden_id": ("derived", "golden_id"),
+        "purpose": "none",
+        "channel": "none",
+        "as_of": "none",
+        "built_at": "none",
+    },
+)

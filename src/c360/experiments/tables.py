@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, Float, String, Table, Text
 
+from c360.lakehouse.declarations import declare_store
 from c360.store.schema import metadata
 
 experiments = Table(
@@ -47,3 +48,13 @@ outcomes = Table(
 )
 
 ALL_TABLES = (experiments, assignments, outcomes)
+
+
+# ---------------------------------------------------------------------- declarations
+declare_store(experiments, owner="experiments")
+declare_store(assignments, owner="experiments", columns={"golden_id": ("derived", "golden_id")})
+declare_store(
+    outcomes,
+    owner="experiments",
+    columns={"golden_id": ("derived", "golden_id"), "detail": "derived"},
+)

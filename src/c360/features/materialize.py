@@ -155,7 +155,7 @@ def materialize_view(
     if missing:
         res.status, res.reason = "skipped", f"missing tables: {', '.join(missing)}"
         return res
-    register_view_table(view.table)
+    register_view_table(view.table, {k: c.class_ for k, c in view.columns.items()})
     days, version = stored_days(lakehouse, view, s)
     fresh = version != view.version
     if fresh or not days:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, DateTime, Float, String, Table
 
-from c360.governance import register_lake_table, register_store_table
+from c360.lakehouse.declarations import ColumnSpec, declare
 from c360.store.schema import metadata
 
 online_features = Table(
@@ -34,10 +34,36 @@ online_scores = Table(
     Column("scored_at", DateTime(timezone=True), nullable=False),
 )
 
-register_store_table("online_features", {"golden_id": "golden_id"})
-register_store_table("online_scores", {"golden_id": "golden_id"})
+declare(
+    "store:online_features",
+    owner="features",
+    columns={
+        "golden_id": ("derived", "golden_id"),
+        "as_of": "none",
+        "features": "behavioural",
+        "versions": "none",
+        "updated_at": "none",
+    },
+)
+declare(
+    "store:online_scores",
+    owner="features",
+    columns={
+        "golden_id": ("derived", "golden_id"),
+        "model": "none",
+        "version": "none",
+        "score": "derived",
+        "scored_at": "none",
+    },
+)
 
 
-def register_view_table(table: str) -> None:
-    """Tell DSR erase/export that ``gold.<table>`` holds people by golden_id."""
-    register_lake_table(f"gold.{table}", {"golden_id": "golden_id"})
+def register_view_table(table: str, columns: dict[str, str]) -> None:
+    """Declare ``gold.<table>``: people by golden_id, each feature with its declared class."""
+    spec: dict[str, ColumnSpec] = {
+        "golden_id": ("derived", "golden_id"),
+        "as_of": "none",
+        "view_version": "none",
+    }
+    spec.update(columns)
+    declare(f"gold.{table}", owner="features", columns=spec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, Float, String, Table, Text
 
+from c360.lakehouse.declarations import declare_store
 from c360.store.schema import metadata
 
 alerts = Table(
@@ -20,3 +21,7 @@ alerts = Table(
 )
 
 ALL_TABLES = (alerts,)
+
+
+# ---------------------------------------------------------------------- declarations
+declare_store(alerts, owner="kpi", columns={"message": "derived"})

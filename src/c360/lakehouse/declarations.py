@@ -44,7 +44,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import get_args
+from typing import Any, get_args
 
 from c360.config import Contract, PiiClass
 from c360.errors import C360Error
@@ -163,6 +163,27 @@ def declare(
     if register:
         _REGISTRY[name] = decl
     return decl
+
+
+def declare_store(
+    table: Any,
+    *,
+    owner: str,
+    columns: Mapping[str, ColumnSpec] | None = None,
+    default: str = "none",
+    **kw: Any,
+) -> Declaration:
+    """Declare a SQLAlchemy ``Table``: ``columns`` for the personal ones, ``default`` for the rest.
+
+    Every column of the table is declared, so a column added later without a thought
+    is classed ``default`` in plain sight here rather than forgotten.
+    """
+    spec: dict[str, ColumnSpec] = {c.name: default for c in table.columns}
+    unknown = set(columns or {}) - set(spec)
+    if unknown:
+        raise _fail(f"store:{table.name}", f"no column(s) {sorted(unknown)}")
+    spec.update(columns or {})
+    return declare(f"store:{table.name}", owner=owner, columns=spec, **kw)
 
 
 def _load_declaring_modules() -> None:
