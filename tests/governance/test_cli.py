@@ -48,7 +48,7 @@ def test_catalog_json_and_table(loaded: Workspace) -> None:
 
 def test_catalog_uc_sql_writes_files(loaded: Workspace, tmp_path: Path) -> None:
     code, out = run(loaded, "catalog", "uc-sql", "--out", str(tmp_path / "uc"), "--json")
-    assert code == 0 and len(json.loads(out)["files"]) == 5
+    assert code == 0 and len(json.loads(out)["files"]) == 6
     assert (tmp_path / "uc" / "20_column_masks.sql").read_text().count("SET MASK") > 10
 
 
