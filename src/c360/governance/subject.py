@@ -25,11 +25,28 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from c360.consent.vocab import fold_email, fold_email_sql
 from c360.lakehouse.declarations import Declaration
 from c360.tokens import digits
 
 STRONG = ("golden_id", "source_key", "ssn_token", "ssn")
+# one form per mailbox, as identity and consent fold them: Gmail ignores dots and +tags
+GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+
+
+def fold_email(email: str) -> str:
+    local, _, domain = email.rpartition("@")
+    if domain in GMAIL_DOMAINS:
+        return local.split("+", 1)[0].replace(".", "") + "@gmail.com"
+    return email
+
+
+def fold_email_sql(expr: str) -> str:
+    local = f"regexp_extract({expr}, '^(.*)@[^@]*$', 1)"
+    domain = f"regexp_extract({expr}, '@([^@]*)$', 1)"
+    return (
+        f"CASE WHEN {domain} IN {GMAIL_DOMAINS!r} "
+        f"THEN replace(split_part({local}, '+', 1), '.', '') || '@gmail.com' ELSE {expr} END"
+    )
 
 
 def _email_sql(c: str) -> str:

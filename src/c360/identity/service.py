@@ -334,11 +334,6 @@ class IdentityService:
         audited), then audited again as an export naming the file. Any other suffix is
         refused rather than written as something it is not.
         """
-        if principal is None:
-            raise C360Error(
-                "governance.principal_required",
-                "an export needs a principal (--principal) and a purpose (--purpose)",
-            )
         path = Path(out)
         if path.suffix.lower() not in CROSSWALK_FORMATS:
             raise C360Error(
@@ -346,6 +341,11 @@ class IdentityService:
                 f"cannot write {path.name}: supported formats are "
                 f"{', '.join(CROSSWALK_FORMATS)} (by file suffix)",
                 {"suffix": path.suffix},
+            )
+        if principal is None:
+            raise C360Error(
+                "governance.principal_required",
+                "an export needs a principal (--principal) and a purpose (--purpose)",
             )
         if not self.ws.lakehouse.exists("gold", "identity_links"):
             raise C360Error(
