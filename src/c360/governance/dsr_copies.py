@@ -179,7 +179,8 @@ class Copies:
             self.con.unregister("m")
 
     def store_predicate(self, found: Found) -> str | None:
-        return self.predicate(found, self._ws.store.dialect)
+        dialect = self._ws.store.dialect  # SQLAlchemy names; sqlglot says "postgres"
+        return self.predicate(found, "postgres" if dialect == "postgresql" else dialect)
 
     # ------------------------------------------------------------------ files
     def files(self, ids: Identifiers) -> dict[str, Found]:
