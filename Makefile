@@ -14,7 +14,7 @@ $(BIN)/python:
 # constraints.txt pins every installed package to the versions the test suite last passed
 # with; a dependency new in pyproject.toml installs unpinned until `make lock` records it.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install -q -c constraints.txt -e ".[identity,postgres,api]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[identity,postgres,api,models]"
 	touch $@
 
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python

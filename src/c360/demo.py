@@ -91,9 +91,49 @@ def run_demo(
         links = ws.identity.links()  # type: ignore[attr-defined]
         if links.num_rows:
             summary["example_golden_id"] = min(links["golden_id"].to_pylist())
+    if report.stage("features") is not None and report.status != "failed":
+        t_models = time.perf_counter()
+        summary["models"] = demo_models(ws)
+        summary["seconds"]["models"] = round(time.perf_counter() - t_models, 1)
     ws.close()
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     return summary
+
+
+def demo_models(ws: Any) -> dict[str, Any]:
+    """Train, gate, promote and score the shipped models; churn AUC next to the oracle's."""
+    import importlib.util
+
+    if importlib.util.find_spec("lightgbm") is None or importlib.util.find_spec("mlflow") is None:
+        return {"skipped": "pip install 'c360[models]' to train models in the demo"}
+    from c360.models.oracle import oracle_auc, write_protected_attributes
+
+    out: dict[str, Any] = {}
+    if (ws.truth_dir / "people.csv").exists():
+        write_protected_attributes(ws, ws.root / "models" / "protected_attributes.csv")
+        ws.models.settings.protected_attributes = "models/protected_attributes.csv"
+    for model in ("churn", "card_propensity"):
+        try:
+            res = ws.models.train(model, actor="c360 demo")
+        except C360Error as exc:
+            out[model] = {"error": exc.message}
+            continue
+        entry: dict[str, Any] = {
+            "version": res["version"],
+            "auc": res["metrics"]["auc"],
+            "baseline_auc": res["metrics"]["baseline_auc"],
+            "brier": res["metrics"]["brier"],
+            "gates_passed": res["gates"]["passed"],
+            "failed_checks": [c["check"] for c in res["gates"]["checks"] if not c["passed"]],
+        }
+        if res["gates"]["passed"]:
+            ws.models.promote(model, res["version"], actor="c360 demo", reason="demo: gates passed")
+            entry["champion"] = res["version"]
+        if model == "churn" and (ws.truth_dir / "people.csv").exists():
+            entry["oracle_auc"] = oracle_auc(ws, res["holdout_ids"], res["holdout_labels"])["auc"]
+        out[model] = entry
+    out["scores"] = ws.models.score()
+    return out
 
 
 def print_summary(summary: dict[str, Any], console: Any) -> None:
@@ -134,6 +174,21 @@ def print_summary(summary: dict[str, Any], console: Any) -> None:
             f"steward review queue: {rq['open_tasks']:,} open task(s) for "
             f"{rq['golden_records']:,} golden records ({rq['share']:.2%})"
         )
+    for name, m in (summary.get("models") or {}).items():
+        if name == "scores" or not isinstance(m, dict):
+            continue
+        if "auc" in m:
+            oracle = m.get("oracle_auc")
+            vs = (
+                f", generator's oracle AUC {oracle:.4f} ({m['auc'] / oracle:.0%})" if oracle else ""
+            )
+            console.print(
+                f"model {name} v{m['version']}: AUC {m['auc']:.4f} on held-out customers{vs}; "
+                f"baseline {m['baseline_auc']:.4f}; gates "
+                + ("passed → champion" if m["gates_passed"] else f"FAILED {m['failed_checks']}")
+            )
+        elif m:
+            console.print(f"model {name}: {m.get('error') or m.get('skipped')}")
     for st in summary["stages"]:
         if st["error"]:
             console.print(f"[red]{st['name']} failed[/red]: {st['error']}")

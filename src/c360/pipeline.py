@@ -35,6 +35,7 @@ STAGES: list[tuple[str, str]] = [
     ("identity", "c360.identity.stage:run"),
     ("consent", "c360.consent.stage:run"),
     ("features", "c360.features.stage:run"),
+    ("models", "c360.models.stage:run"),
     ("decisioning", "c360.decisioning.stage:run"),
 ]
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from c360.governance.service import GovernanceService
     from c360.identity.service import IdentityService
     from c360.ingest.report import IngestReport, Progress
+    from c360.models.service import ModelService
     from c360.pipeline import RunReport
 
 
@@ -57,6 +58,7 @@ class Workspace:
         audit: AuditLog
         decisioning: DecisioningService
         features: FeatureService
+        models: ModelService
 
     def __init__(self, root: str | Path | None = None, config: Config | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
@@ -264,5 +266,6 @@ Workspace.governance = _hook("c360.governance.service:GovernanceService")  # typ
 Workspace.audit = _hook("c360.governance.audit:AuditLog")  # type: ignore[attr-defined]
 Workspace.decisioning = _hook("c360.decisioning.service:DecisioningService")  # type: ignore[attr-defined]
 Workspace.features = _hook("c360.features.service:FeatureService")  # type: ignore[attr-defined]
-for _name in ("identity", "consent", "governance", "audit", "decisioning", "features"):
+Workspace.models = _hook("c360.models.service:ModelService")  # type: ignore[attr-defined]
+for _name in ("identity", "consent", "governance", "audit", "decisioning", "features", "models"):
     getattr(Workspace, _name).__set_name__(Workspace, _name)

@@ -10,7 +10,7 @@ import pytest
 from c360.synth import SynthOptions, generate_world
 from c360.workspace import Workspace
 
-WORLD_CUSTOMERS = 600
+WORLD_CUSTOMERS = 1200
 
 
 def build_world(root: Path, customers: int, seed: int = 7, **opts: object) -> Workspace:

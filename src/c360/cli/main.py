@@ -62,6 +62,7 @@ GROUPS = [
     ("contract", "c360.cli.contract"),
     ("decisions", "c360.cli.decisions"),
     ("hitl", "c360.cli.hitl"),
+    ("models", "c360.cli.models"),
 ]
 
 
