@@ -48,6 +48,7 @@ from c360.settings.loader import (
     read_yaml,
     validate,
 )
+from c360.settings.models import ModelsSettings
 
 CONFIG_FILE = "c360.yaml"
 IdentityConfig = IdentitySettings  # the identity block's former name
@@ -164,6 +165,7 @@ class Config(BaseSettings):
     consent: ConsentSettings = block(ConsentSettings)
     governance: GovernanceSettings = block(GovernanceSettings)
     features: FeaturesSettings = block(FeaturesSettings)
+    models: ModelsSettings = block(ModelsSettings)
     decisioning: DecisioningSettings = block(DecisioningSettings)
 
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from c360.errors import MissingExtraError
-from c360.models.settings import GateSettings
+from c360.settings.models import GateSettings
 
 MIN_GROUP = 30
 MIN_POSITIVES = 10

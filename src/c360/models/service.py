@@ -22,9 +22,9 @@ from c360.errors import C360Error, NotFoundError
 from c360.features.online import sync_scores
 from c360.models import gates as gate_mod
 from c360.models.registry import CHALLENGER, CHAMPION, Registry
-from c360.models.settings import ModelsSettings, load_settings
 from c360.models.specs import SPECS, ModelSpec
 from c360.models.train import Dataset, build_dataset, fit
+from c360.settings.models import ModelsSettings
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
@@ -47,7 +47,7 @@ class ModelService:
 
     @cached_property
     def settings(self) -> ModelsSettings:
-        return load_settings(self.ws.extension("models"))
+        return self.ws.config.models
 
     @cached_property
     def registry(self) -> Registry:

@@ -20,7 +20,7 @@ from c360.features.materialize import midnight, watermark
 from c360.models.specs import ModelSpec
 
 if TYPE_CHECKING:
-    from c360.models.settings import ModelsSettings
+    from c360.settings.models import ModelsSettings
     from c360.workspace import Workspace
 
 BASELINE = {

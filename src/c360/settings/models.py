@@ -1,21 +1,16 @@
-"""Settings of the models capability (``extensions.models`` in c360.yaml)."""
+"""Settings of the models capability (``models:`` in c360.yaml)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from c360.errors import ConfigError
-
-
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from c360.settings.base import Block
 
 
-class GateSettings(_M):
+class GateSettings(Block):
     """Bounds a challenger must meet before it may become champion."""
 
     min_auc: float = Field(0.70, description="Minimum AUC on held-out customers.")
@@ -37,7 +32,7 @@ class GateSettings(_M):
     )
 
 
-class ModelsSettings(_M):
+class ModelsSettings(Block):
     """Training, registry, gates, drift and scoring."""
 
     tracking_uri: str | None = Field(
@@ -73,12 +68,3 @@ class ModelsSettings(_M):
             return self.tracking_uri
         (root / "models").mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{root / 'models' / 'mlflow.db'}"
-
-
-def load_settings(raw: dict[str, Any]) -> ModelsSettings:
-    try:
-        return ModelsSettings.model_validate(raw or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(message=f"c360.yaml: models.{loc}: {err['msg']}") from exc
