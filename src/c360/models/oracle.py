@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from c360.features.materialize import open_session
+from c360.features import open_session
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace

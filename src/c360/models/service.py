@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from c360.errors import C360Error, NotFoundError
-from c360.features.online import sync_scores
+from c360.features import sync_scores
 from c360.models import gates as gate_mod
 from c360.models.registry import CHALLENGER, CHAMPION, Registry
 from c360.models.specs import SPECS, ModelSpec
@@ -255,9 +255,6 @@ class ModelService:
     # ------------------------------------------------------------------ cards
     def card(self, model: str, version: str | None = None) -> dict[str, str]:
         """Write the version's model card (Markdown and HTML); returns their paths."""
-        from sqlalchemy import select
-
-        from c360.governance.tables import audit_log
         from c360.models.card import render_html, render_markdown
 
         version = (
@@ -268,15 +265,10 @@ class ModelService:
         if version is None:
             raise NotFoundError("models.no_version", f"{model} has no trained version")
         info = self.registry.version(model, version)
-        with self.ws.store.engine.connect() as conn:
-            approvals = [
-                {"ts": r.ts, "action": r.action, "actor": r.actor, "details": r.details}
-                for r in conn.execute(
-                    select(audit_log)
-                    .where(audit_log.c.target == f"model:{model}:{version}")
-                    .order_by(audit_log.c.seq)
-                )
-            ]
+        approvals = [
+            {"ts": e.ts, "action": e.action, "actor": e.actor, "details": e.details}
+            for e in self.ws.audit.query(target=f"model:{model}:{version}")
+        ]
         md = render_markdown(self.spec(model), info, approvals)
         out = self.ws.root / "models" / "cards"
         out.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from c360.governance.registry import register_lake_table
+from c360.governance import register_lake_table
 
 
 def register() -> None:

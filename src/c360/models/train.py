@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from c360.errors import C360Error, MissingExtraError
-from c360.features.materialize import midnight, watermark
+from c360.features import midnight, watermark
 from c360.models.specs import ModelSpec
 
 if TYPE_CHECKING:
