@@ -95,6 +95,13 @@ def run_demo(
         t_models = time.perf_counter()
         summary["models"] = demo_models(ws)
         summary["seconds"]["models"] = round(time.perf_counter() - t_models, 1)
+    st = report.stage("decisioning")
+    if st is not None and st.status == "succeeded":
+        from c360.activation.demo import value_chain
+
+        t1 = time.perf_counter()
+        summary["value"] = value_chain(ws, seed=seed)
+        summary["seconds"]["value_chain"] = round(time.perf_counter() - t1, 1)
     ws.close()
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     return summary
@@ -189,6 +196,31 @@ def print_summary(summary: dict[str, Any], console: Any) -> None:
             )
         elif m:
             console.print(f"model {name}: {m.get('error') or m.get('skipped')}")
+    v = summary.get("value")
+    if v:
+        a = v["audience"]
+        console.print(
+            f"audience at_risk_email: {a['before']:,} before the gate, {a['after']:,} after, "
+            f"built in {a['seconds']:.2f}s"
+        )
+        console.print(f"decisions: {v['decisions']}; HITL tasks open: {v['hitl_open']}")
+        act = v["activation"]
+        console.print(
+            f"activation: {act['delivered']:,} delivered ({v['crm_tasks']:,} CRM tasks at the local "
+            f"receiver), {act['blocked']:,} blocked by the gate at send time, {act['dead']:,} dead letters"
+        )
+        o = v["experiment"]["overall"]
+        console.print(
+            f"experiment nba: uplift {o['uplift']:+.4f} [95% CI {o['ci_low']:+.4f}, {o['ci_high']:+.4f}], "
+            f"true {o['true']:+.4f}; SRM {'MISMATCH' if v['experiment']['srm']['mismatch'] else 'ok'}"
+            if o.get("true") is not None
+            else f"experiment nba: uplift {o['uplift']:+.4f}"
+        )
+        k = v["kpi"]
+        console.print(
+            f"KPIs: consent violations {k['consent']['violations']}, payback months "
+            f"{k['roi']['payback_months']} (report: reports/nba/report.html)"
+        )
     for st in summary["stages"]:
         if st["error"]:
             console.print(f"[red]{st['name']} failed[/red]: {st['error']}")

@@ -28,9 +28,11 @@ from c360.store.lock import WriteLock
 from c360.tokens import Tokenizer, create_key_file
 
 if TYPE_CHECKING:
+    from c360.activation.service import ActivationService
     from c360.consent.service import ConsentService
     from c360.decisioning.service import DecisioningService
     from c360.engine import Engine
+    from c360.experiments.service import ExperimentService
     from c360.features.service import FeatureService
     from c360.governance.audit import AuditLog
     from c360.governance.service import GovernanceService
@@ -57,6 +59,8 @@ class Workspace:
         governance: GovernanceService
         audit: AuditLog
         decisioning: DecisioningService
+        activation: ActivationService
+        experiments: ExperimentService
         features: FeatureService
         models: ModelService
 
@@ -267,5 +271,15 @@ Workspace.audit = _hook("c360.governance.audit:AuditLog")  # type: ignore[attr-d
 Workspace.decisioning = _hook("c360.decisioning.service:DecisioningService")  # type: ignore[attr-defined]
 Workspace.features = _hook("c360.features.service:FeatureService")  # type: ignore[attr-defined]
 Workspace.models = _hook("c360.models.service:ModelService")  # type: ignore[attr-defined]
-for _name in ("identity", "consent", "governance", "audit", "decisioning", "features", "models"):
+Workspace.activation = _hook("c360.activation.service:ActivationService")  # type: ignore[attr-defined]
+for _name in (
+    "identity",
+    "consent",
+    "governance",
+    "audit",
+    "decisioning",
+    "features",
+    "models",
+    "activation",
+):
     getattr(Workspace, _name).__set_name__(Workspace, _name)

@@ -26,17 +26,32 @@ def trace(
     golden: Annotated[str | None, typer.Option("--golden", help="A golden_id")] = None,
     source: Annotated[str | None, typer.Option(help="Source name (with --key)")] = None,
     key: Annotated[str | None, typer.Option(help="Source key ('a|b' for composite keys)")] = None,
+    delivery: Annotated[
+        str | None, typer.Option("--delivery", help="An outbox message id (activation)")
+    ] = None,
 ) -> None:
     """Follow a golden record or a source record back to rows, batches and landing files."""
     ws = open_workspace(workspace)
-    if golden:
+    if delivery:
+        from c360.activation import delivery_node
+
+        node = ws.governance.tracer.trace(delivery_node(delivery))
+    elif golden:
         node = ws.governance.tracer.golden(golden)
     elif source and key:
         node = ws.governance.tracer.source_record(source, key)
     else:
-        raise C360Error("lineage.bad_request", "give --golden ID or --source NAME --key KEY")
+        raise C360Error(
+            "lineage.bad_request", "give --golden ID, --source NAME --key KEY or --delivery ID"
+        )
     if not node.parents:
-        what = f"golden record {golden}" if golden else f"source record {source}:{key}"
+        what = (
+            f"delivery {delivery}"
+            if delivery
+            else f"golden record {golden}"
+            if golden
+            else f"source record {source}:{key}"
+        )
         raise C360Error(
             "lineage.not_found",
             f"{what} is not in this workspace (nothing to trace)",

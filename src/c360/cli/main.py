@@ -63,6 +63,11 @@ GROUPS = [
     ("decisions", "c360.cli.decisions"),
     ("hitl", "c360.cli.hitl"),
     ("models", "c360.cli.models"),
+    ("activate", "c360.cli.activate"),
+    ("outbox", "c360.cli.outbox"),
+    ("experiment", "c360.cli.experiment"),
+    ("kpi", "c360.cli.kpi"),
+    ("monitor", "c360.cli.monitor"),
 ]
 
 

@@ -2,3 +2,7 @@
 
 Use it through the workspace: ``ws.decisioning.audiences.build(...)``. See docs/decisioning.md.
 """
+
+from c360.decisioning.tables import audience_builds, decisions, hitl_tasks
+
+__all__ = ["audience_builds", "decisions", "hitl_tasks"]

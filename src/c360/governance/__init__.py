@@ -6,5 +6,6 @@ Tables and files are declared with :func:`c360.lakehouse.declarations.declare`.
 """
 
 from c360.governance.policy import Principal
+from c360.governance.trace import Node, register_hop
 
-__all__ = ["Principal"]
+__all__ = ["Node", "Principal", "register_hop"]

@@ -1,1 +1,6 @@
-"""c360.kpi (see docs/decisioning.md)."""
+"""KPIs and ROI, operational monitors and alerts. See docs/decisioning.md."""
+
+from c360.kpi.kpis import compute
+from c360.kpi.monitors import run as run_monitors
+
+__all__ = ["compute", "run_monitors"]

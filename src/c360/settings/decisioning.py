@@ -69,6 +69,29 @@ class ActivationSettings(_Model):
     )
 
 
+class KpiSettings(_Model):
+    """Costs for ROI and thresholds of the operational monitors."""
+
+    one_off_cost: float = Field(150_000.0, description="Implementation cost (currency units).")
+    platform_cost_monthly: float = Field(4_000.0, description="Running cost per month.")
+    months_per_report: float = Field(1.0, description="Months the measured outcomes stand for.")
+    freshness_max_hours: dict[str, float] = Field(
+        default_factory=dict,
+        description="Source → max hours since its last loaded batch (default 36).",
+    )
+    min_match_rate: float = Field(
+        0.2, description="Alert below this share of records merged with another."
+    )
+    max_review_backlog: int = Field(500, description="Alert above this many open steward tasks.")
+    min_consent_coverage: float = Field(
+        0.5, description="Alert below this allowed share per purpose/channel."
+    )
+    webhook_url: str | None = Field(None, description="Alerts are POSTed here as JSON (optional).")
+    alert_email: str | None = Field(
+        None, description="Alerts are mailed here through the smtp channel (optional)."
+    )
+
+
 class DecisioningSettings(_Model):
     """Decisioning: catalogue, triggers, suitability, arbitration levers, experiments, LLM."""
 
@@ -103,6 +126,7 @@ class DecisioningSettings(_Model):
     )
     llm: LlmSettings = block(LlmSettings)
     activation: ActivationSettings = block(ActivationSettings)
+    kpi: KpiSettings = block(KpiSettings)
 
 
 def load_settings(raw: dict[str, Any]) -> DecisioningSettings:

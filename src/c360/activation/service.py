@@ -1,0 +1,105 @@
+"""``ws.activation``: drain the outbox to the channels, report its state, prove zero violations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, text
+
+from c360.activation.drain import Drain, DrainReport
+from c360.activation.tables import deliveries, outbox
+
+if TYPE_CHECKING:
+    from c360.workspace import Workspace
+
+# Every delivered attempt must point at a gate decision, taken for the same golden record,
+# purpose and channel, *for an activation*, that allowed it, before the delivery was written.
+VIOLATIONS_SQL = text(
+    "SELECT d.attempt_id, d.message_id, d.gate_decision_id FROM deliveries d "
+    "JOIN outbox o ON o.message_id = d.message_id "
+    "LEFT JOIN gate_decisions g ON g.decision_id = d.gate_decision_id "
+    "WHERE d.outcome = 'delivered' AND (g.decision_id IS NULL OR g.allowed = false "
+    "OR g.activation = false OR g.golden_id <> d.golden_id OR g.purpose <> o.purpose "
+    "OR g.channel <> o.channel OR g.decided_at_us > d.at_us)"
+)
+
+
+class ActivationService:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._emails: dict[str, str] | None = None
+
+    def _resolve(self, golden_id: str, kind: str) -> str | None:
+        """The address a channel needs, read from the golden record at send time (never stored)."""
+        if self._emails is None:
+            t = self.ws.lakehouse.read("gold", "golden_customers", ["golden_id", "email", "phone"])
+            self._emails = {}
+            for g, e, p in zip(
+                *(t.column(c).to_pylist() for c in ("golden_id", "email", "phone")), strict=True
+            ):
+                if e:
+                    self._emails[f"email:{g}"] = e
+                if p:
+                    self._emails[f"phone:{g}"] = p
+        return self._emails.get(f"{kind}:{golden_id}")
+
+    def drain(self, **kw: Any) -> DrainReport:
+        """Send every due message (see :mod:`c360.activation.drain`), holding the write lock."""
+        s = self.ws.decisioning.settings.activation
+        self._emails = None
+        with self.ws.write_lock("activation"):
+            d = Drain(self.ws, s, self._resolve)
+            with self.ws.governance.lineage.run(
+                "activation",
+                kw.pop("run_id", None) or "activate",
+                inputs=["store.outbox", "gold.golden_customers"],
+                outputs=[f"channel.{c}" for c in sorted(s.channels)],
+            ):
+                rep = d.run(**kw)
+        self.ws.audit.append("system", "activation.drain", "outbox", rep.to_dict())
+        return rep
+
+    def status(self) -> dict[str, Any]:
+        with self.ws.store.engine.connect() as conn:
+            by = conn.execute(
+                select(outbox.c.channel, outbox.c.status, func.count()).group_by(
+                    outbox.c.channel, outbox.c.status
+                )
+            ).all()
+            dead = (
+                conn.execute(
+                    select(
+                        outbox.c.message_id,
+                        outbox.c.channel,
+                        outbox.c.attempts,
+                        outbox.c.last_error,
+                    )
+                    .where(outbox.c.status.in_(["dead", "blocked"]))
+                    .order_by(outbox.c.updated_at_us.desc())
+                    .limit(50)
+                )
+                .mappings()
+                .all()
+            )
+            attempts: dict[str, int] = dict(
+                conn.execute(
+                    select(deliveries.c.outcome, func.count()).group_by(deliveries.c.outcome)
+                ).all()
+            )
+        counts: dict[str, dict[str, int]] = {}
+        for ch, st, n in by:
+            counts.setdefault(ch, {})[st] = n
+        return {
+            "by_channel": counts,
+            "attempts": attempts,
+            "dead_letters": [
+                dict(r) for r in dead if r["last_error"] and not r["last_error"].startswith("gate:")
+            ],
+            "blocked": [dict(r) for r in dead if (r["last_error"] or "").startswith("gate:")],
+            "violations": len(self.violations()),
+        }
+
+    def violations(self) -> list[dict[str, Any]]:
+        """Deliveries without an allowing activation gate decision at send time (must be empty)."""
+        with self.ws.store.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(VIOLATIONS_SQL).mappings()]
