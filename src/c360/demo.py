@@ -100,7 +100,10 @@ def run_demo(
         from c360.activation.demo import value_chain
 
         t1 = time.perf_counter()
-        summary["value"] = value_chain(ws, seed=seed)
+        try:
+            summary["value"] = value_chain(ws, seed=seed)
+        except C360Error as exc:
+            summary["value_error"] = f"{exc.code}: {exc.message}"
         summary["seconds"]["value_chain"] = round(time.perf_counter() - t1, 1)
     ws.close()
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
@@ -196,6 +199,8 @@ def print_summary(summary: dict[str, Any], console: Any) -> None:
             )
         elif m:
             console.print(f"model {name}: {m.get('error') or m.get('skipped')}")
+    if summary.get("value_error"):
+        console.print(f"[red]value chain failed[/red]: {summary['value_error']}")
     v = summary.get("value")
     if v:
         a = v["audience"]

@@ -272,6 +272,7 @@ Workspace.decisioning = _hook("c360.decisioning.service:DecisioningService")  # 
 Workspace.features = _hook("c360.features.service:FeatureService")  # type: ignore[attr-defined]
 Workspace.models = _hook("c360.models.service:ModelService")  # type: ignore[attr-defined]
 Workspace.activation = _hook("c360.activation.service:ActivationService")  # type: ignore[attr-defined]
+Workspace.experiments = _hook("c360.experiments.service:ExperimentService")  # type: ignore[attr-defined]
 for _name in (
     "identity",
     "consent",
@@ -281,5 +282,6 @@ for _name in (
     "features",
     "models",
     "activation",
+    "experiments",
 ):
     getattr(Workspace, _name).__set_name__(Workspace, _name)
