@@ -3,6 +3,8 @@ governed read path, role checks, JSON errors, limits, headers and an audit row p
 
 from __future__ import annotations
 
+import json
+
 import pyarrow.compute as pc
 import pytest
 
@@ -43,7 +45,11 @@ def test_profile_is_masked_for_the_agent_exactly_as_the_governed_read(served):
     ).to_pylist()[0]
     assert got["golden_id"] == g["golden_id"]
     assert got["dob"] != str(g["dob"])  # the agent sees the year only
-    assert {k: str(v) for k, v in got.items()} == {k: str(v) for k, v in expected.items()}
+    from fastapi.encoders import jsonable_encoder
+
+    # the API writes UTC as "Z", Python's isoformat as "+00:00": the same instants
+    same = json.loads(json.dumps(jsonable_encoder(expected)).replace("+00:00", "Z"))
+    assert got == same
 
 
 def test_marketing_sees_pii_masked(served):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -219,11 +219,23 @@ class ConsentService:
             golden_id, purpose, channel, at, known_at=known_at, activation=activation, record=record
         )
         if record:
-            self._audit(
-                "consent.check",
-                self._hash(f"golden_id:{golden_id}"),
-                {"purpose": purpose, "channel": channel, "allowed": d.allowed},
-            )
+            try:
+                self._audit(
+                    "consent.check",
+                    self._hash(f"golden_id:{golden_id}"),
+                    {"purpose": purpose, "channel": channel, "allowed": d.allowed},
+                )
+            except C360Error as exc:
+                # a recorded check whose evidence cannot be written is denied, never raised
+                return replace(
+                    d,
+                    allowed=False,
+                    reasons=["gate.store_unavailable", *d.reasons],
+                    messages={
+                        **d.messages,
+                        "gate.store_unavailable": f"the decision could not be audited ({exc.code})",
+                    },
+                )
         return d
 
     def audience(
