@@ -276,7 +276,7 @@ def for_contract(contract: Contract, keys: Mapping[str, str] | None = None) -> l
         declare(
             f"quarantine.{src}",
             owner=contract.owner,
-            columns={**base, "_raw_line": ("pii", "text")},
+            columns={**base, "_raw_line": ("pii", "text"), "_raw_bytes": ("pii", "text")},
             key=contract.key,
             source=src,
             refs=refs,
