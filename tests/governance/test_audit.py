@@ -216,6 +216,8 @@ def pg_url() -> Iterator[str]:
 def test_audit_on_postgres_concurrent_and_tamper(
     workspace: Workspace, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the fixture opened a SQLite store; this workspace adopts PostgreSQL on purpose
+    (workspace.root / ".c360" / "store-location").unlink(missing_ok=True)
     monkeypatch.setenv("C360_STORE_URL", pg_url)
     ws = _concurrent(lambda: Workspace.open(workspace.root))
     assert ws.store.dialect == "postgresql"
