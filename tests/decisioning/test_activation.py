@@ -216,11 +216,6 @@ def test_outbox_status_cli(world: Workspace) -> None:
     assert "without an allowing gate decision at send time: 0" in r.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="governance trace reads gold.identity_links as a pyarrow dataset; DuckDB pushes an "
-    "equality filter Arrow cannot evaluate on string_view (InvalidInputException) on this world",
-)
 def test_lineage_reaches_activation(world: Workspace) -> None:
     from c360.activation.lineage import delivery_node
 
