@@ -9,10 +9,10 @@ import shutil
 from pathlib import Path
 
 import httpx
-import pyarrow.compute as pc
 import pytest
 
 from tests.api.conftest import ROLES, Served, serve
+from tests.api.test_api import _some_golden
 
 ARTIFACTS = Path(os.environ.get("C360_TEST_ARTIFACTS", "build/test-artifacts")) / "console"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -35,12 +35,6 @@ def site(tmp_path_factory):
     for url in serve(create_app(ws)):
         yield Served(ws, url, tokens)
     ws.close()
-
-
-def _customer(ws) -> dict:
-    t = ws.lakehouse.read("gold", "golden_customers")
-    t = t.filter(pc.and_(pc.invert(pc.is_null(t["email"])), pc.invert(pc.is_null(t["dob"]))))
-    return t.slice(0, 1).to_pylist()[0]
 
 
 def _login(client: httpx.Client, token: str) -> str:
@@ -69,7 +63,7 @@ def test_session_cookie_is_httponly_and_strict(site):
 
 
 def test_forms_without_the_sessions_csrf_token_are_refused(site):
-    gid = _customer(site.ws)["golden_id"]
+    gid = _some_golden(site.ws)["golden_id"]
     form = {"golden_id": gid, "purpose": "marketing", "channel": "email", "status": "revoked"}
     with httpx.Client(base_url=site.url) as c:
         token = _login(c, site.tokens["privacy"])
@@ -140,7 +134,7 @@ def _shot(page, name: str) -> None:
 
 @pytest.mark.browser
 def test_agent_finds_a_customer_and_privacy_revocation_shows(site, browser):
-    g = _customer(site.ws)
+    g = _some_golden(site.ws)
     agent = _browser_login(browser, site, "agent")
     agent.get_by_label(re.compile("Find a customer")).fill(g["email"])
     agent.get_by_role("button", name="Search").click()

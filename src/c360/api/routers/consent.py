@@ -42,7 +42,7 @@ def history(golden_id: str, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
     require_role(act, *HISTORY_READERS)
     visible_profile(ws, act, golden_id)
     events = ws.consent.history(golden_id)
-    return {"golden_id": golden_id, "events": [_event(e) for e in events]}
+    return {"golden_id": golden_id, "events": [e.to_dict() for e in events]}
 
 
 class ConsentFact(BaseModel):
@@ -73,13 +73,3 @@ def record(fact: ConsentFact, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]
         method="api",
     )
     return {"event_id": event_id}
-
-
-def _event(e: Any) -> dict[str, Any]:
-    if hasattr(e, "to_dict"):
-        return dict(e.to_dict())
-    if hasattr(e, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(e)
-    return dict(e._asdict()) if hasattr(e, "_asdict") else {"event": str(e)}
