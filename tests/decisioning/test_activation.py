@@ -125,7 +125,7 @@ def test_faults_retried_and_delivered_exactly_once(world: Workspace, smtp: SmtpR
                 assert crm.hits[key] == 2  # the retry hit a key the CRM already held
             assert tries[-1]["receipt"]["response"]["duplicate"] == (f == "accept_then_fail")
         elif m["channel"] == "email":
-            assert now["status"] == "delivered"
+            assert now["status"] == "delivered", (now["status"], now["last_error"])
             assert smtp.hits[key] == 1 and smtp.accepted[key]["to"]
     assert {"500", "timeout", "close", "accept_then_fail"} <= faults_seen | {"ok"} or len(
         crm_msgs

@@ -123,3 +123,20 @@ def test_dsr_erase_leaves_nothing_in_features_scores_or_mlflow(
     for p in (world.root / "models").rglob("*"):
         if p.is_file():
             assert gid.encode() not in p.read_bytes(), p
+
+
+def test_a_second_workspace_in_the_process_has_its_own_registry(
+    world: Workspace, trained: dict, tmp_path: Path
+) -> None:
+    """MLflow's fluent API is process-wide; a workspace opened after another one trained
+    must neither see that one's models nor inherit its tracking URI."""
+    import os
+
+    assert world.models.versions("churn")
+    other = Workspace.init(tmp_path / "other", template="bank-demo")
+    try:
+        assert other.models.versions("churn") == []
+        assert "MLFLOW_TRACKING_URI" not in os.environ
+        assert str(world.root) not in other.models.registry.uri
+    finally:
+        other.close()

@@ -10,12 +10,18 @@ erasure has nothing to find in MLflow.
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from c360.errors import C360Error, MissingExtraError, NotFoundError
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+_FLUENT = threading.Lock()
+_URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 def mlflow() -> Any:
@@ -35,11 +41,34 @@ class Registry:
         self.mf = mlflow()
         self.uri = tracking_uri
         self.artifacts = artifacts
-        self.mf.set_tracking_uri(tracking_uri)
-        self.mf.set_registry_uri(tracking_uri)
         from mlflow import MlflowClient
 
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    @contextmanager
+    def fluent(self) -> Iterator[Any]:
+        """MLflow's fluent API (runs, ``log_model``, ``register_model``, ``models:/`` and
+        ``runs:/`` URIs) reads one process-wide tracking URI, and ``set_tracking_uri`` also
+        exports it as ``MLFLOW_TRACKING_URI``. Point it at this workspace for the call only
+        and put back what was there, so two workspaces in one process (the API server, a
+        notebook, the test suite) never read or write each other's registry."""
+        import mlflow.tracking._model_registry.utils as reg
+        import mlflow.tracking._tracking_service.utils as trk
+
+        with _FLUENT:
+            env = {k: os.environ.get(k) for k in _URI_ENV}
+            before = (trk._tracking_uri, reg._registry_uri)
+            self.mf.set_tracking_uri(self.uri)
+            self.mf.set_registry_uri(self.uri)
+            try:
+                yield self.mf
+            finally:
+                trk._tracking_uri, reg._registry_uri = before
+                for k, v in env.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
 
     def experiment(self, model: str) -> str:
         name = f"c360/{model}"
@@ -63,19 +92,19 @@ class Registry:
         artefacts: dict[str, str],
     ) -> tuple[str, str]:
         """Log a run with the model and register it; returns (run id, version)."""
-        mf = self.mf
         from mlflow.models import infer_signature
 
         exp_id = self.experiment(model)
-        with mf.start_run(experiment_id=exp_id) as run:
-            mf.log_params({k: v for k, v in params.items()})
-            mf.log_metrics({k: float(v) for k, v in metrics.items()})
-            mf.set_tags(tags)
-            for name, text in artefacts.items():
-                mf.log_text(text, name)
-            sig = infer_signature(X_sample, lgb_model.predict_proba(X_sample)[:, 1])
-            info = mf.lightgbm.log_model(lgb_model, name="model", signature=sig)
-        mv = mf.register_model(info.model_uri, registered_name(model))
+        with self.fluent() as mf:
+            with mf.start_run(experiment_id=exp_id) as run:
+                mf.log_params({k: v for k, v in params.items()})
+                mf.log_metrics({k: float(v) for k, v in metrics.items()})
+                mf.set_tags(tags)
+                for name, text in artefacts.items():
+                    mf.log_text(text, name)
+                sig = infer_signature(X_sample, lgb_model.predict_proba(X_sample)[:, 1])
+                info = mf.lightgbm.log_model(lgb_model, name="model", signature=sig)
+            mv = mf.register_model(info.model_uri, registered_name(model))
         for k, v in tags.items():
             self.client.set_model_version_tag(registered_name(model), mv.version, k, v)
         return run.info.run_id, str(mv.version)
@@ -129,6 +158,7 @@ class Registry:
 
     def load(self, model: str, version: str) -> Any:
         try:
-            return self.mf.lightgbm.load_model(f"models:/{registered_name(model)}/{version}")
+            with self.fluent() as mf:
+                return mf.lightgbm.load_model(f"models:/{registered_name(model)}/{version}")
         except Exception as exc:
             raise C360Error("models.load_failed", f"cannot load {model} v{version}: {exc}") from exc

@@ -294,9 +294,8 @@ class ModelService:
         if version is None:
             raise NotFoundError("models.no_version", f"{model} has no trained version")
         info = self.registry.version(model, version)
-        reference = json.loads(
-            self.registry.mf.artifacts.load_text(f"runs:/{info['run_id']}/reference.json")
-        )
+        with self.registry.fluent() as mf:
+            reference = json.loads(mf.artifacts.load_text(f"runs:/{info['run_id']}/reference.json"))
         score_ref = reference.pop("__score__")
         latest = self._eligible()
         cols = {c: latest[c].to_pylist() for c in reference if c in latest.column_names}
