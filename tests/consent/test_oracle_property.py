@@ -12,9 +12,10 @@ store: every history's golden ids, source keys, emails and phones are
 namespaced (``H3G1``, ``core:H3K1``, ``h3a@x.com``, ``+12125003001``), so they
 never interact, and step *j* of every history is applied together (one ledger
 append, one identity refresh). The fast suite runs a few dozen histories; the
-``slow`` one 10,000 (``C360_ORACLE_HISTORIES``) in batches of
-``C360_ORACLE_BATCH``. Half the batches build the lakehouse copy of the subject
-index, so the set form is checked on both of its fact paths.
+``slow`` one 2,500 in CI (``C360_ORACLE_HISTORIES``) in batches of
+``C360_ORACLE_BATCH``; ``benchmarks/consent_oracle.py`` (``make bench``) runs the
+full 10,000 and prints the counts. Half the batches build the lakehouse copy of
+the subject index, so the set form is checked on both of its fact paths.
 """
 
 from __future__ import annotations
@@ -329,7 +330,8 @@ def _check_outcome() -> None:
 _HC = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
 FAST_BATCH = 4
 SLOW_BATCH = int(os.environ.get("C360_ORACLE_BATCH", "40"))
-SLOW_HISTORIES = int(os.environ.get("C360_ORACLE_HISTORIES", "10000"))
+# CI size; the full 10,000 runs in ``make bench`` (benchmarks/consent_oracle.py)
+SLOW_HISTORIES = int(os.environ.get("C360_ORACLE_HISTORIES", "2500"))
 SEEN: dict[str, int] = {}
 
 
@@ -360,8 +362,9 @@ def test_gate_agrees_with_oracle(
 
 
 @pytest.mark.slow
-def test_gate_agrees_with_oracle_10k(shared_ws: Workspace) -> None:
-    """10,000 histories (by default): 0 violations, 0 unexplained stricter answers."""
+def test_gate_agrees_with_oracle_many(shared_ws: Workspace) -> None:
+    """2,500 histories in CI, 10,000 in ``make bench``: 0 violations, 0 unexplained stricter
+    answers."""
     examples = -(-SLOW_HISTORIES // SLOW_BATCH)
     SEEN["histories"] = 0
 
@@ -381,6 +384,7 @@ def test_gate_agrees_with_oracle_10k(shared_ws: Workspace) -> None:
 
     run()
     assert SEEN["histories"] >= SLOW_HISTORIES, SEEN
+    print(f"oracle: {SEEN['histories']} histories, 0 violations, 0 stricter")
 
 
 @pytest.fixture(scope="module")
