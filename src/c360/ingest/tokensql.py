@@ -38,8 +38,18 @@ def hmac_sql(kind: str, digits_sql: str) -> str:
     return f"left(sha256($opad || {inner}), {TOKEN_LEN})"
 
 
+def _plain(value_sql: str, lo: int = 1, hi: int | None = None) -> str:
+    """SQL true when the value is already a bare digit string (of ``lo``–``hi`` digits): the
+    common case, decided by one anchored RE2 match instead of the full clean-up."""
+    counts = f"{{{lo},{hi if hi is not None else ''}}}"
+    return f"regexp_full_match({value_sql}, '[0-9]{counts}')"
+
+
 def digits_sql(value_sql: str) -> str:
-    return f"NULLIF(regexp_replace({value_sql}, '[^0-9]', '', 'g'), '')"
+    return (
+        f"CASE WHEN {_plain(value_sql)} THEN {value_sql} "
+        f"ELSE NULLIF(regexp_replace({value_sql}, '[^0-9]', '', 'g'), '') END"
+    )
 
 
 def problem_sql(column: str, kind: str, value_sql: str) -> str:
@@ -49,7 +59,8 @@ def problem_sql(column: str, kind: str, value_sql: str) -> str:
     n = f"length({digits_sql(v)})"
     want = f"{lo}" if lo == hi else f"{lo}–{hi}"
     return (
-        f"CASE WHEN NULLIF({v}, '') IS NULL THEN NULL "
+        f"CASE WHEN {_plain(value_sql, lo, hi)} THEN NULL "
+        f"WHEN NULLIF({v}, '') IS NULL THEN NULL "
         f"WHEN regexp_matches({v}, {_lit(SCIENTIFIC_RE)}) THEN "
         f"'spreadsheet-mangled value in {kind} column {column} (scientific notation): ' || left({v}, 40) "
         f"WHEN NOT regexp_matches({v}, {_lit(SHAPE_RE)}) THEN "
@@ -60,10 +71,30 @@ def problem_sql(column: str, kind: str, value_sql: str) -> str:
     )
 
 
-def token_columns(column: str, kind: str, value_sql: str, variants: bool) -> list[str]:
-    """Select items ``<column>_token, _last4[, _variants], <column>__problem``."""
-    d = digits_sql(value_sql)
-    ok = f"({problem_sql(column, kind, value_sql)}) IS NULL"
+def prepared(relation: str, columns: list[tuple[str, str]]) -> str:
+    """``relation`` with each tokenised column's digits and problem computed once per row,
+    as ``<col>__digits`` and ``<col>__problem`` (a FROM item aliased ``raw``); the items
+    of :func:`token_columns` read them. ``<col>__digits`` is the clear number: callers
+    select ``raw.* EXCLUDE`` (:func:`internal`) so it goes no further."""
+    items = ["raw.*"]
+    for column, kind in columns:
+        value = f"raw.{_q(column)}"
+        items.append(f"{digits_sql(value)} AS {_q(column + DIGITS)}")
+        items.append(f"{problem_sql(column, kind, value)} AS {_q(column + PROBLEM)}")
+    return f"(SELECT {', '.join(items)} FROM {relation} AS raw) AS raw"
+
+
+def internal(columns: list[tuple[str, str]]) -> list[str]:
+    """Quoted names :func:`prepared` adds that must not leave the query (the digits)."""
+    return [_q(column + DIGITS) for column, _ in columns]
+
+
+def token_columns(column: str, kind: str, variants: bool) -> list[str]:
+    """Select items ``<column>_token, _last4[, _variants], <column>__problem`` over a
+    :func:`prepared` relation."""
+    d = f"raw.{_q(column + DIGITS)}"
+    problem = f"raw.{_q(column + PROBLEM)}"
+    ok = f"{problem} IS NULL"
     out = [
         f"CASE WHEN {ok} THEN {hmac_sql(kind, d)} END AS {_q(column + '_token')}",
         f"CASE WHEN {ok} AND length({d}) >= 4 THEN right({d}, 4) END AS {_q(column + '_last4')}",
@@ -78,11 +109,10 @@ def token_columns(column: str, kind: str, value_sql: str, variants: bool) -> lis
             f"FOR i IN range(1, length(_d)) IF substr(_d, i, 1) <> substr(_d, i + 1, 1)] "
             f"FROM (SELECT {d} AS _d)) END AS {_q(column + '_variants')}"
         )
-    out.append(f"{problem_sql(column, kind, value_sql)} AS {_q(column + PROBLEM)}")
     return out
 
 
-PROBLEM = "__problem"
+PROBLEM, DIGITS = "__problem", "__digits"
 
 
 def _q(name: str) -> str:

@@ -56,9 +56,11 @@ def build_tokens(
     # tokens, last-4 and variants in one SQL pass on all cores (no Python per value)
     items = ["_row_number"]
     for col, kind in tok_cols:
-        items += tokensql.token_columns(col, kind, f"raw.{q(col)}", kind in VARIANT_KINDS)
+        items += tokensql.token_columns(col, kind, kind in VARIANT_KINDS)
+        items.append(f"raw.{q(col + tokensql.PROBLEM)}")
     con.execute(
-        f"CREATE OR REPLACE TABLE tok AS SELECT {', '.join(items)} FROM raw",
+        f"CREATE OR REPLACE TABLE tok AS SELECT {', '.join(items)} "
+        f"FROM {tokensql.prepared('raw', tok_cols)}",
         tokensql.params(tokenizer) if tok_cols else None,
     )
     if not text_cols:

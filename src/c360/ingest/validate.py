@@ -181,9 +181,7 @@ def build_typed(
             if inline_tokens and spec.name in inline_tokens:
                 # the streaming pass tokenises in the same scan (c360.ingest.tokensql)
                 kind = inline_tokens[spec.name]
-                selects += tokensql.token_columns(
-                    spec.name, kind, f"raw.{q(spec.name)}", kind in ("ssn", "tin")
-                )
+                selects += tokensql.token_columns(spec.name, kind, kind in ("ssn", "tin"))
                 reasons.append(f"raw.{q(spec.name + tokensql.PROBLEM)}")
             if spec.required and spec.name in present:
                 reasons.append(
@@ -225,9 +223,17 @@ def build_typed(
         + ") >> 1 AS BIGINT)"
     )
     target = "staged" if numbered else "staged_rows"
+    source = "raw"
+    inline = [
+        (c.name, inline_tokens[c.name]) for c in contract.columns if c.name in (inline_tokens or {})
+    ]
+    if inline:
+        # each tokenised value's digits and problem computed once (c360.ingest.tokensql)
+        source = tokensql.prepared("raw", inline)
+        selects[0] = f"raw.* EXCLUDE ({', '.join(tokensql.internal(inline))})"
     con.execute(
         f"CREATE OR REPLACE TABLE {target} AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
-        f"FROM (SELECT {', '.join(selects)} FROM raw) AS raw",
+        f"FROM (SELECT {', '.join(selects)} FROM {source}) AS raw",
         params,
     )
     if not numbered:
