@@ -67,3 +67,16 @@ def register_view_table(table: str, columns: dict[str, str]) -> None:
     }
     spec.update(columns)
     declare(f"gold.{table}", owner="features", columns=spec)
+
+
+def _declare_packaged_views() -> None:
+    """The packaged views' tables are declared with the package, as every other table is:
+    the catalogue, masking and Unity Catalog SQL see them whether or not this process has
+    materialised a view yet (a workspace's own views are declared when materialised)."""
+    from c360.features.spec import load_views
+
+    for view in load_views().values():
+        register_view_table(view.table, {k: c.class_ for k, c in view.columns.items()})
+
+
+_declare_packaged_views()

@@ -1,4 +1,6 @@
-"""Tables of the models package: ``gold.scores``, declared where it is created."""
+"""Tables and files of the models package, declared where they are created: ``gold.scores``,
+the MLflow tracking/registry database and its artefacts (aggregates only: parameters,
+metrics, binned references, the model and its card — never rows with golden ids)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,9 @@ SCORES = declare(
         "as_of": "none",
     },
 )
+
+declare("file:models/mlflow.db", owner="models", columns={}, retained=None)
+declare("file:models/artifacts/**", owner="models", columns={}, retained=None)
 
 
 def register() -> None:
