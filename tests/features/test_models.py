@@ -77,11 +77,6 @@ def test_promote_rollback_round_trip_and_audited_override(world: Workspace, trai
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PSI raises an alert on the unshifted synthetic world (training vs recent window); "
-    "the drift check's windows and bins need work before this holds",
-)
 def test_card_and_drift_report(world: Workspace, trained: dict) -> None:
     paths = world.models.card("churn", trained["version"])
     md = Path(paths["markdown"]).read_text(encoding="utf-8")
@@ -92,6 +87,38 @@ def test_card_and_drift_report(world: Workspace, trained: dict) -> None:
     assert drift["status"] != "alert" and not drift["retrain"]
     assert drift["features"]
     assert "<svg" in Path(drift["report"].replace(".md", ".html")).read_text(encoding="utf-8")
+
+
+def test_drift_alerts_when_the_population_moves(
+    world: Workspace, trained: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same customers, every one 45 days further from their last login and with half
+    their e-mails: those two features alert (and ask for retraining), the rest stay ok."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    now = world.models._eligible()
+    shifted = now.set_column(
+        now.schema.get_field_index("days_since_last_login"),
+        "days_since_last_login",
+        pc.add(now["days_since_last_login"], 45),
+    )
+    sent = shifted["emails_sent_90d"]
+    shifted = shifted.set_column(
+        shifted.schema.get_field_index("emails_sent_90d"),
+        "emails_sent_90d",
+        pa.array([None if v is None else v // 2 for v in sent.to_pylist()], sent.type),
+    )
+    monkeypatch.setattr(world.models, "_eligible", lambda: shifted)
+    drift = world.models.drift("churn", trained["version"])
+    levels = {r["feature"]: r["level"] for r in drift["features"]}
+    assert drift["status"] == "alert" and drift["retrain"]
+    assert levels["days_since_last_login"] == "alert"
+    assert levels["emails_sent_90d"] in ("warn", "alert")
+    untouched = {
+        f: lv for f, lv in levels.items() if f not in ("days_since_last_login", "emails_sent_90d")
+    }
+    assert untouched and all(lv == "ok" for lv in untouched.values()), untouched
 
 
 def test_scores_reach_gold_and_the_online_record(world: Workspace, trained: dict) -> None:

@@ -224,9 +224,8 @@ def build_typed(
     )
     target = "staged" if numbered else "staged_rows"
     source = "raw"
-    inline = [
-        (c.name, inline_tokens[c.name]) for c in contract.columns if c.name in (inline_tokens or {})
-    ]
+    tokens = inline_tokens or {}
+    inline = [(c.name, tokens[c.name]) for c in contract.columns if c.name in tokens]
     if inline:
         # each tokenised value's digits and problem computed once (c360.ingest.tokensql)
         source = tokensql.prepared("raw", inline)

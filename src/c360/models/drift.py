@@ -1,9 +1,11 @@
 """Drift: population stability index (PSI) per feature and for the score.
 
-The reference is a binned summary of the training set (deciles of each numeric feature,
-category shares of each text feature, and of the held-out scores), stored with the model
-version as an aggregate — no rows. Drift compares the customers' latest features and
-scores with it: PSI = Σ (cur − ref) · ln(cur / ref) over bins; ≥ ``drift_warn`` is a
+The reference is a binned summary of the scoring population when the model was trained
+(each eligible customer's latest features and the new model's scores on them: deciles of
+each numeric feature, category shares of each text feature), stored with the model
+version as an aggregate — no rows. The label-time training rows are not the reference:
+their snapshots lie weeks before the watermark and differ from today's by construction.
+Drift compares the customers' latest features and scores with it: PSI = Σ (cur − ref) · ln(cur / ref) over bins; ≥ ``drift_warn`` is a
 warning, ≥ ``drift_alert`` an alert and a retraining trigger.
 """
 

@@ -101,10 +101,20 @@ class ModelService:
         X_sample, _ = data.matrix(np.arange(min(50, data.table.num_rows)))
         from c360.models.drift import summarise
 
-        train_cols = {c: data.table[c].to_pylist() for c in data.features}
-        reference = summarise(train_cols) | {
-            "__score__": summarise({"s": f.holdout_scores.tolist()})["s"]
-        }
+        # drift asks "has the population changed since this model was trained?": the
+        # reference is the scoring population as it stands now (each eligible customer's
+        # latest features and the new model's scores on them), not the label-time training
+        # rows, whose snapshots lie weeks in the past and differ from today's by design
+        population = self._eligible()
+        if population.num_rows:
+            ref_cols = {
+                c: population[c].to_pylist() for c in data.features if c in population.column_names
+            }
+            ref_scores = _predict_with(f.model, population)
+        else:
+            ref_cols = {c: data.table[c].to_pylist() for c in data.features}
+            ref_scores = f.holdout_scores
+        reference = summarise(ref_cols) | {"__score__": summarise({"s": ref_scores.tolist()})["s"]}
         artefacts = {
             "reference.json": json.dumps(reference),
             "gates.json": json.dumps(gate, indent=2),
@@ -330,14 +340,7 @@ class ModelService:
         return latest.filter(pa.compute.greater(latest["open_accounts"], 0))
 
     def _predict(self, model: str, version: str, table: pa.Table) -> np.ndarray:
-        import pandas as pd
-
-        lgb_model = self.registry.load(model, version)
-        df = pd.DataFrame(table.select(list(lgb_model.feature_name_)).to_pandas())
-        for c in df.columns:
-            if df[c].dtype == object:
-                df[c] = df[c].astype("category")
-        return lgb_model.predict_proba(df)[:, 1] if len(df) else np.array([])
+        return _predict_with(self.registry.load(model, version), table)
 
     # ------------------------------------------------------------------ scoring
     def score(self, models: list[str] | None = None) -> dict[str, Any]:
@@ -373,3 +376,14 @@ class ModelService:
             sync_scores(self.ws.store, table, self.ws.features.settings.effective_redis_url())
             out[model] = {"status": "scored", "version": version, "rows": n}
         return out
+
+
+def _predict_with(lgb_model: Any, table: pa.Table) -> np.ndarray:
+    """Scores of a fitted LightGBM classifier on the rows of ``table`` (its feature columns)."""
+    import pandas as pd
+
+    df = pd.DataFrame(table.select(list(lgb_model.feature_name_)).to_pandas())
+    for c in df.columns:
+        if df[c].dtype == object:
+            df[c] = df[c].astype("category")
+    return lgb_model.predict_proba(df)[:, 1] if len(df) else np.array([])
