@@ -14,6 +14,9 @@ import pytest
 from tests.api.conftest import ROLES, Served, serve
 from tests.api.test_api import _some_golden
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 ARTIFACTS = Path(os.environ.get("C360_TEST_ARTIFACTS", "build/test-artifacts")) / "console"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

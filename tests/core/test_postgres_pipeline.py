@@ -14,7 +14,7 @@ from c360.governance.tables import audit_log
 from c360.store.schema import ingest_batches
 from tests.identity.synthetic import synthetic_workspace
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def test_ingest_identity_consent_and_erase_on_postgres(tmp_path, pg_url, monkeypatch):

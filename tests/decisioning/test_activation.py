@@ -25,6 +25,9 @@ from c360.config import load_config
 from c360.workspace import Workspace
 from tests.decisioning.receivers import CrmReceiver, SmtpReceiver
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 
 def configure(ws: Workspace, crm_url: str, smtp_port: int, **activation: Any) -> None:
     """Point agent_assisted at the CRM receiver and email at the SMTP receiver (file and process)."""

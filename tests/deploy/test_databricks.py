@@ -13,6 +13,9 @@ import yaml
 
 from c360.deploy.databricks import check_sql, validate
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory):

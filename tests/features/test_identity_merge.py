@@ -13,6 +13,9 @@ from c360.features.materialize import midnight, open_session, watermark
 from c360.workspace import Workspace
 from tests.features.conftest import build_world
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:

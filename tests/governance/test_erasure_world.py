@@ -23,6 +23,9 @@ import pytest
 from c360.workspace import Workspace
 from tests.governance.scan import Needles, scan_files, scan_lakehouse, scan_store
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 LANDING_KEPT = "landing/"  # the documented retained copies (docs/governance.md)
 
 

@@ -21,6 +21,9 @@ from c360.cli import lineage
 from c360.workspace import Workspace
 from tests.identity.synthetic import synthetic_workspace
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 app = typer.Typer()
 app.add_typer(lineage.app, name="lineage")

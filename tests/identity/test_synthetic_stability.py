@@ -16,6 +16,9 @@ from tests.identity.synthetic import (
     synthetic_workspace,
 )
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def two_drops(tmp_path: Path) -> Iterator[tuple[Workspace, Path]]:

@@ -19,6 +19,9 @@ from sqlalchemy import select
 from c360.store.schema import ingest_batches
 from tests.ingest.conftest import CUSTOMERS, HEADER, contract, drop
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 EVENTS = """
 source: txn
 mode: events
