@@ -28,24 +28,28 @@ def workspace(tmp_path: Path):
     ws.close()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database (its URL), dropped when the generator is closed.
+
+    The one convention for PostgreSQL in tests: every test or module that needs the
+    store on PostgreSQL gets a database of its own from here (``pg_url`` for a test,
+    ``yield from pg_database()`` inside a module- or parametrised fixture) and marks
+    itself ``postgres``."""
     from sqlalchemy import create_engine, text
 
-    name = f"c360_test_{uuid.uuid4().hex[:10]}"
+    name = f"c360_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
-        yield url
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as conn:
-            conn.execute(
-                text(
-                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-                )
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    yield from pg_database()

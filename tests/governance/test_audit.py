@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, select, text, update
+from sqlalchemy import delete, select, update
 
 from c360.governance.tables import audit_checkpoints, audit_head, audit_log
 from c360.workspace import Workspace
@@ -194,22 +192,6 @@ def test_concurrent_appends_keep_one_chain_sqlite(workspace: Workspace) -> None:
     ws = _concurrent(lambda: Workspace.open(workspace.root))
     report = ws.audit.verify()
     assert report.ok and report.entries == 60
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    base = os.environ.get("C360_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    name = f"c360_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    yield base.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.mark.postgres

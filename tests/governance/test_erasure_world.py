@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from c360.workspace import Workspace
+from tests.conftest import pg_database
 from tests.governance.scan import Needles, scan_files, scan_lakehouse, scan_store
 
 # a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
@@ -105,8 +107,24 @@ def _needles(ws: Workspace, person: Person) -> Needles:
     return n
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """The whole story once per store: SQLite (the laptop default) and PostgreSQL."""
+    pg = pg_database() if request.param == "postgres" else None
+    try:
+        yield from _world(tmp_path_factory, next(pg) if pg else None)
+    finally:
+        if pg is not None:
+            pg.close()
+
+
+def _world(
+    tmp_path_factory: pytest.TempPathFactory, store_url: str | None
+) -> Iterator[dict[str, Any]]:
     from c360.synth import SynthOptions, generate_world
 
     mp = pytest.MonkeyPatch()
@@ -118,6 +136,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         gen / "landing", gen / "truth", None, SynthOptions(customers=300, seed=11, days=1)
     )
     ws = Workspace.init(base / "ws", template="bank-demo")
+    if store_url is not None:
+        cfg = yaml.safe_load((ws.root / "c360.yaml").read_text()) or {}
+        cfg["store"] = {"url": store_url}
+        (ws.root / "c360.yaml").write_text(yaml.safe_dump(cfg))
+        ws.close()
+        ws = Workspace.open(ws.root)
+        assert ws.store.dialect == "postgresql"
     shutil.copytree(gen / "landing", ws.landing_dir, dirs_exist_ok=True)
     first = ws.run()
     assert first.status in ("succeeded", "partial"), first.to_dict()

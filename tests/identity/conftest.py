@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from c360.workspace import Workspace
+from tests.conftest import pg_database
 from tests.identity.helpers import TOKEN_KEY, febrl_world, make_workspace
 
 
@@ -14,11 +15,21 @@ def _token_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("C360_TOKEN_KEY", TOKEN_KEY)
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    w = make_workspace(tmp_path / "ws")
-    yield w
-    w.close()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ws(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:
+    """An empty workspace with its store on SQLite and on PostgreSQL."""
+    monkeypatch.delenv("C360_STORE_URL", raising=False)
+    pg = pg_database() if request.param == "postgres" else None
+    config = {"store": {"url": next(pg)}} if pg is not None else None
+    w = make_workspace(tmp_path / "ws", config)
+    try:
+        yield w
+    finally:
+        w.close()
+        if pg is not None:
+            pg.close()
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import pg_database
+
 CUSTOMERS = """
 source: customers
 format: csv
@@ -38,10 +40,38 @@ def contract(ws, text: str, name: str | None = None) -> None:
     (ws.contracts_dir / f"{name or src}.yaml").write_text(text, encoding="utf-8")
 
 
-@pytest.fixture
-def cust_ws(workspace):
-    contract(workspace, CUSTOMERS)
-    return workspace
+def on_store(ws, store_url: str):  # type: ignore[no-untyped-def]
+    """``ws`` reopened with its store at ``store_url`` (named in c360.yaml, as a bank would)."""
+    import yaml
+
+    from c360.workspace import Workspace
+
+    cfg = yaml.safe_load((ws.root / "c360.yaml").read_text()) or {}
+    cfg["store"] = {"url": store_url}
+    (ws.root / "c360.yaml").write_text(yaml.safe_dump(cfg))
+    ws.close()
+    reopened = Workspace.open(ws.root)
+    assert reopened.store.dialect == "postgresql"
+    return reopened
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cust_ws(request, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """An empty workspace with the customers contract, on SQLite and on PostgreSQL."""
+    from c360.workspace import Workspace
+
+    monkeypatch.delenv("C360_STORE_URL", raising=False)
+    ws = Workspace.init(tmp_path / "ws", template="empty")
+    pg = pg_database() if request.param == "postgres" else None
+    if pg is not None:
+        ws = on_store(ws, next(pg))
+    contract(ws, CUSTOMERS)
+    try:
+        yield ws
+    finally:
+        ws.close()
+        if pg is not None:
+            pg.close()
 
 
 def silver(ws, source: str) -> list[dict]:
