@@ -202,6 +202,7 @@ def load(ws: Workspace, people: list[dict[str, Any]] = PEOPLE) -> None:
                 "source": ["crm"] * len(people) + ["cards"] * len(people),
                 "source_key": [p["customer_id"] for p in people] + [p["card_id"] for p in people],
                 "golden_id": [f"G{i}" for i in range(1, len(people) + 1)] * 2,
+                "is_current": [True] * (2 * len(people)),
             }
         ),
     )
@@ -259,6 +260,20 @@ def loaded(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     )
     monkeypatch.setitem(declarations._REGISTRY, real.name, wide)
     load(workspace)
+    # the consent gate knows the golden records (with their addresses), so reads for a
+    # consent purpose return them
+    from c360.consent.subjects import refresh_from
+
+    customers = pa.table(
+        {
+            "golden_id": [f"G{i}" for i in range(1, len(PEOPLE) + 1)],
+            "emails": [[p["email"]] for p in PEOPLE],
+            "phones": [[p["phone"]] for p in PEOPLE],
+            "dob": pa.array([p["dob"] for p in PEOPLE], pa.date32()),
+            "state": ["NY"] * len(PEOPLE),
+        }
+    )
+    refresh_from(workspace.store, workspace.lakehouse.read("gold", "identity_links"), customers)
     return workspace
 
 

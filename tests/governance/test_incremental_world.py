@@ -128,3 +128,39 @@ def test_each_customer_fires_once_however_many_feature_snapshots(world: Workspac
     ids = [f.golden_id for f in fired]
     assert ids and len(ids) == len(set(ids))
     assert len(ids) <= world.lakehouse.read("gold", "golden_customers", ["golden_id"]).num_rows
+
+
+def test_a_marketing_read_withholds_revoked_people_and_minors(world: Workspace) -> None:
+    """A governed read for a consent purpose goes through the gate's set form: minors and
+    a person who revoked marketing on every channel are not returned; an analytics read
+    (not a consent purpose) still sees everyone."""
+    from datetime import date
+
+    from c360.governance.policy import Principal
+
+    gov, mia = world.governance, Principal("mia", "marketing")
+    golden = world.lakehouse.read("gold", "golden_customers", ["golden_id", "dob"]).to_pylist()
+    today = date.today()
+    minors = {g["golden_id"] for g in golden if g["dob"] and (today - g["dob"]).days < 17 * 365}
+    assert minors
+
+    def marketing() -> set[str]:
+        out = gov.read(mia, "gold", "golden_customers", "marketing", columns=["golden_id"])
+        return set(out["golden_id"].to_pylist())
+
+    seen = marketing()
+    assert seen and not seen & minors
+    analytics = gov.read(mia, "gold", "golden_customers", "analytics", columns=["golden_id"])
+    assert analytics.num_rows == len(golden)
+
+    revoked = sorted(seen)[0]
+    for channel in world.consent.policy().channels:
+        world.consent.set(revoked, "marketing", channel, "denied", actor="tests")
+    assert marketing() == seen - {revoked}
+    withheld = world.audit.query(actor="mia")[-1].details["consent_withheld"]
+    assert withheld == len(golden) - len(seen) + 1
+
+    # a source table is tied to its people through the identity links
+    core = world.lakehouse.read("silver", "core_customers").num_rows
+    silver = gov.read(mia, "silver", "core_customers", "marketing")
+    assert 0 < silver.num_rows < core

@@ -163,6 +163,7 @@ def test_every_read_and_refusal_is_audited(loaded: Workspace) -> None:
         "rules": {"email": "mask"},
         "filters": [],
         "rows": 3,
+        "consent_withheld": 0,  # marketing reads pass the consent gate's set form
     }
 
 

@@ -161,7 +161,11 @@ class GovernanceService:
                 {"role": principal.role, "purpose": purpose, "code": exc.code},
             )
             raise
-        data = self._ws.lakehouse.dataset(zone, table)
+        data: Any = self._ws.lakehouse.dataset(zone, table)
+        details: dict[str, Any] = {}
+        if purpose in self.settings.consent_purposes:
+            data, withheld = self._consented(zone, table, data, str(purpose))
+            details["consent_withheld"] = withheld
         out = masking.execute(plan, data, self._ws.tokenizer.keyed_hash)
         audit(self._ws).append(
             principal.name,
@@ -174,9 +178,62 @@ class GovernanceService:
                 "rules": {c: r for c, r in plan.rules.items() if r != "clear"},
                 "filters": sorted((where or {}).keys()),
                 "rows": out.num_rows,
+                **details,
             },
         )
         return out
+
+    def _consented(self, zone: str, table: str, data: Any, purpose: str) -> tuple[pa.Table, int]:
+        """The rows of ``data`` whose person the consent gate allows for ``purpose`` on at
+        least one channel (set form, one pass per channel), and how many were withheld.
+
+        A row is tied to its person by ``golden_id``, or — for a source table — by its
+        contract key through the current ``gold.identity_links``. A row that cannot be tied
+        to a golden record is withheld; a table with neither is refused."""
+        import pyarrow.compute as pc
+
+        rows: pa.Table = data.to_table() if hasattr(data, "to_table") else data
+        if "golden_id" in rows.column_names:
+            ids = rows["golden_id"]
+        else:
+            ids = self._linked_ids(zone, table, rows)
+        wanted = pa.table(
+            {"golden_id": pc.unique(ids.combine_chunks()).drop_null().cast(pa.string())}
+        )
+        allowed: set[str] = set()
+        consent = self._ws.consent
+        for channel in consent.policy().channels:
+            res = consent.audience(wanted, purpose, channel, record=False)
+            allowed.update(res.allowed.column("golden_id").to_pylist())
+        keep = pc.is_in(ids, value_set=pa.array(sorted(allowed), pa.string()))
+        keep = pc.fill_null(keep, False)
+        kept = rows.filter(keep)
+        return kept, rows.num_rows - kept.num_rows
+
+    def _linked_ids(self, zone: str, table: str, rows: pa.Table) -> pa.ChunkedArray:
+        contract = self._ws.contracts().get(table) if zone in ("silver", "bronze") else None
+        lh = self._ws.lakehouse
+        if contract is None or not contract.key or not lh.exists("gold", "identity_links"):
+            raise C360Error(
+                "governance.consent_unresolvable",
+                f"{zone}.{table} has no golden_id and no identity links, so a read for a "
+                "consent purpose cannot withhold the people who have not consented; read "
+                "gold.golden_customers, or build an audience through the consent gate",
+                http_status=403,
+            )
+        import pyarrow.compute as pc
+
+        links = lh.read("gold", "identity_links")
+        if "is_current" in links.column_names:
+            links = links.filter(pc.fill_null(links["is_current"], False))
+        links = links.filter(pc.equal(links["source"], table))
+        by_key = dict(
+            zip(links["source_key"].to_pylist(), links["golden_id"].to_pylist(), strict=True)
+        )
+        keys = zip(*(rows[k].to_pylist() for k in contract.key), strict=True)
+        return pa.chunked_array(
+            [pa.array([by_key.get("|".join(str(v) for v in k)) for k in keys], pa.string())]
+        )
 
     # ------------------------------------------------------------------ SQL over the lakehouse
     def vet_sql(self, sql: str) -> list[str]:

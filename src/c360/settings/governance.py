@@ -133,6 +133,12 @@ class GovernanceSettings(_Model):
         default_factory=dict, description="zone.table -> column -> class (overrides)."
     )
     owners: dict[str, str] = Field(default_factory=dict, description="zone.table glob -> owner.")
+    consent_purposes: list[str] = Field(
+        default_factory=lambda: ["marketing"],
+        description="Purposes whose governed reads return only people the consent gate allows "
+        "for that purpose on at least one channel (revoked people, minors and suppressed "
+        "people are withheld; rows that cannot be tied to a golden record are withheld too).",
+    )
     lineage: LineageSettings = block(LineageSettings)
     audit: AuditSettings = block(AuditSettings)
     retention: list[RetentionRule] = Field(
