@@ -152,6 +152,7 @@ ALTER TABLE c360.gold.identity_events ALTER COLUMN related_golden_id COMMENT 'cl
 ALTER TABLE c360.gold.identity_events ALTER COLUMN run_id COMMENT 'class: none';
 COMMENT ON TABLE c360.gold.identity_links IS 'c360 gold table; owner identity';
 ALTER TABLE c360.gold.identity_links ALTER COLUMN golden_id COMMENT 'class: derived';
+ALTER TABLE c360.gold.identity_links ALTER COLUMN is_current COMMENT 'class: none';
 ALTER TABLE c360.gold.identity_links ALTER COLUMN source COMMENT 'class: none';
 ALTER TABLE c360.gold.identity_links ALTER COLUMN source_key COMMENT 'class: derived';
 COMMENT ON TABLE c360.gold.scores IS 'c360 gold table; owner models';
