@@ -21,6 +21,9 @@ from c360.consent.report import demo_lines
 from c360.consent.vocab import fold_email
 from c360.workspace import Workspace
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Any]]:

@@ -11,6 +11,9 @@ import pytest
 
 from c360.workspace import Workspace
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 
 def _days(ws: Workspace, table: str) -> list[date]:
     t = ws.lakehouse.read("gold", table, columns=["as_of"])

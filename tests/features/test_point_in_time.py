@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pyarrow as pa
+import pytest
 
 from c360.features.materialize import midnight, open_session, watermark
 from c360.features.spec import FeatureView
 from c360.features.training import build
 from c360.workspace import Workspace
+
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
 
 # A feature built on purpose from future data: logins at or after as_of.
 FUTURE = FeatureView.model_validate(

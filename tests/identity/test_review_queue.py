@@ -16,6 +16,9 @@ from c360.synth import SynthOptions, generate_world
 from c360.workspace import Workspace
 from tests.core.cli_helpers import c360
 
+# a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
