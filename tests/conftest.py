@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,22 @@ def pg_database() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def on_store(ws: Any, store_url: str) -> Any:
+    """``ws`` closed and reopened with its store at ``store_url``, named in ``c360.yaml`` as
+    a bank would name it (not through ``C360_STORE_URL``)."""
+    import yaml
+
+    from c360.workspace import Workspace
+
+    cfg = yaml.safe_load((ws.root / "c360.yaml").read_text()) or {}
+    cfg["store"] = {"url": store_url}
+    (ws.root / "c360.yaml").write_text(yaml.safe_dump(cfg))
+    ws.close()
+    reopened = Workspace.open(ws.root)
+    assert reopened.store.dialect == store_url.split(":", 1)[0].split("+", 1)[0]
+    return reopened
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ the one PostgreSQL fixture convention) and is named in ``c360.yaml``, as a bank 
 from __future__ import annotations
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, func, select
 
 from c360.governance.tables import audit_log
 from c360.store.schema import ingest_batches
+from tests.conftest import on_store
 from tests.identity.synthetic import synthetic_workspace
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -20,15 +20,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 def test_ingest_identity_consent_and_erase_on_postgres(tmp_path, pg_url, monkeypatch):
     monkeypatch.setenv("C360_TOKEN_KEY", "k" * 40)
     monkeypatch.delenv("C360_STORE_URL", raising=False)
-    ws = synthetic_workspace(tmp_path / "ws", 200, days=1, seed=3)
-    cfg = yaml.safe_load((ws.root / "c360.yaml").read_text()) or {}
-    cfg["store"] = {"url": pg_url}
-    (ws.root / "c360.yaml").write_text(yaml.safe_dump(cfg))
-    ws.close()
-    from c360.workspace import Workspace
-
-    ws = Workspace.open(ws.root)
-    assert ws.store.dialect == "postgresql"
+    ws = on_store(synthetic_workspace(tmp_path / "ws", 200, days=1, seed=3), pg_url)
     report = ws.run()
     assert report.status == "succeeded", report.to_dict()
     assert {s.name for s in report.stages} >= {"ingest", "identity", "consent"}

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from c360.workspace import Workspace
-from tests.conftest import pg_database
+from tests.conftest import on_store, pg_database
 from tests.governance.scan import Needles, scan_files, scan_lakehouse, scan_store
 
 # a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
@@ -137,12 +136,7 @@ def _world(
     )
     ws = Workspace.init(base / "ws", template="bank-demo")
     if store_url is not None:
-        cfg = yaml.safe_load((ws.root / "c360.yaml").read_text()) or {}
-        cfg["store"] = {"url": store_url}
-        (ws.root / "c360.yaml").write_text(yaml.safe_dump(cfg))
-        ws.close()
-        ws = Workspace.open(ws.root)
-        assert ws.store.dialect == "postgresql"
+        ws = on_store(ws, store_url)
     shutil.copytree(gen / "landing", ws.landing_dir, dirs_exist_ok=True)
     first = ws.run()
     assert first.status in ("succeeded", "partial"), first.to_dict()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import pg_database
+from tests.conftest import on_store, pg_database
 
 CUSTOMERS = """
 source: customers
@@ -38,21 +38,6 @@ def contract(ws, text: str, name: str | None = None) -> None:
 
     src = yaml.safe_load(text)["source"]
     (ws.contracts_dir / f"{name or src}.yaml").write_text(text, encoding="utf-8")
-
-
-def on_store(ws, store_url: str):  # type: ignore[no-untyped-def]
-    """``ws`` reopened with its store at ``store_url`` (named in c360.yaml, as a bank would)."""
-    import yaml
-
-    from c360.workspace import Workspace
-
-    cfg = yaml.safe_load((ws.root / "c360.yaml").read_text()) or {}
-    cfg["store"] = {"url": store_url}
-    (ws.root / "c360.yaml").write_text(yaml.safe_dump(cfg))
-    ws.close()
-    reopened = Workspace.open(ws.root)
-    assert reopened.store.dialect == "postgresql"
-    return reopened
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
