@@ -110,9 +110,7 @@ def main() -> None:
     ws.lakehouse.overwrite("gold", "golden_customers", data["golden"])
     ws.lakehouse.overwrite("gold", "identity_links", data["links"])
     refresh_from(ws.store, data["links"], data["golden"], lakehouse=ws.lakehouse)
-    print(
-        f"setup: {a.golden:,} golden records in {time.perf_counter() - t:.1f} s (machine shared, busy)"
-    )
+    print(f"setup: {a.golden:,} golden records in {time.perf_counter() - t:.1f} s")
 
     svc = ws.decisioning
     svc.audiences.create("bench", "age >= 18 AND has_email", "marketing", "email")
@@ -121,7 +119,10 @@ def main() -> None:
     con = duckdb.connect()
     t = time.perf_counter()
     ctx = svc.register_context(con, svc.data_as_of())
-    n = con.execute(f"SELECT count(*) FROM {ctx.view} WHERE age >= 18 AND has_email").fetchone()[0]  # type: ignore[index]
+    # fetchall: a half-read result would hold the connection the agent reads next
+    n = con.execute(f"SELECT count(*) FROM {ctx.view} WHERE age >= 18 AND has_email").fetchall()[0][
+        0
+    ]
     bare = time.perf_counter() - t
     print(
         f"1. audience of {r.before:,} through the gate: {r.seconds:.2f} s (target <= 5 s); "
