@@ -66,6 +66,16 @@ def on_store(ws: Any, store_url: str) -> Any:
     return reopened
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_choice(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A test taking this runs twice: with ``None`` (the workspace's own SQLite store) and
+    with a fresh PostgreSQL database (marked ``postgres``)."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        yield from pg_database()
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""

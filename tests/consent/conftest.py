@@ -12,19 +12,12 @@ import pytest
 import yaml
 
 from c360.workspace import Workspace
-from tests.conftest import pg_database
 
 
-def _pg_database() -> Iterator[str]:
-    yield from pg_database()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        yield from _pg_database()
+@pytest.fixture
+def store_url(store_choice: str | None, tmp_path: Path) -> str:
+    """The store URL, written into c360.yaml: a SQLite file or a fresh PostgreSQL database."""
+    return store_choice or f"sqlite:///{tmp_path / 'store.db'}"
 
 
 def make_ws(root: Path, store_url: str, consent: dict[str, Any] | None = None) -> Workspace:

@@ -389,10 +389,10 @@ def test_gate_agrees_with_oracle_many(shared_ws: Workspace) -> None:
 
 @pytest.fixture(scope="module")
 def shared_pg_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    from .conftest import _pg_database
+    from tests.conftest import pg_database
 
     root: Path = tmp_path_factory.mktemp("oracle_pg")
-    gen = _pg_database()
+    gen = pg_database()
     ws = _workspace(root, next(gen))
     yield ws
     ws.close()

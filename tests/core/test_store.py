@@ -9,17 +9,10 @@ from c360.errors import C360Error
 from c360.store import Store
 from c360.store.schema import runs
 
-STORE_PARAMS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
 
-
-@pytest.fixture(params=STORE_PARAMS)
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'c360.db'}"
-    return request.getfixturevalue("pg_url")
+@pytest.fixture
+def store_url(store_choice, tmp_path):
+    return store_choice or f"sqlite:///{tmp_path / 'c360.db'}"
 
 
 def test_migrate_is_idempotent(store_url):

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from c360.workspace import Workspace
-from tests.conftest import pg_database
 from tests.identity.helpers import TOKEN_KEY, febrl_world, make_workspace
 
 
@@ -15,21 +14,15 @@ def _token_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("C360_TOKEN_KEY", TOKEN_KEY)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture
 def ws(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, store_choice: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Workspace]:
     """An empty workspace with its store on SQLite and on PostgreSQL."""
     monkeypatch.delenv("C360_STORE_URL", raising=False)
-    pg = pg_database() if request.param == "postgres" else None
-    config = {"store": {"url": next(pg)}} if pg is not None else None
-    w = make_workspace(tmp_path / "ws", config)
-    try:
-        yield w
-    finally:
-        w.close()
-        if pg is not None:
-            pg.close()
+    w = make_workspace(tmp_path / "ws", {"store": {"url": store_choice}} if store_choice else None)
+    yield w
+    w.close()
 
 
 @pytest.fixture

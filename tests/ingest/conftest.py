@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import on_store, pg_database
+from tests.conftest import on_store
 
 CUSTOMERS = """
 source: customers
@@ -40,23 +40,18 @@ def contract(ws, text: str, name: str | None = None) -> None:
     (ws.contracts_dir / f"{name or src}.yaml").write_text(text, encoding="utf-8")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def cust_ws(request, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+@pytest.fixture
+def cust_ws(tmp_path, store_choice, monkeypatch):  # type: ignore[no-untyped-def]
     """An empty workspace with the customers contract, on SQLite and on PostgreSQL."""
     from c360.workspace import Workspace
 
     monkeypatch.delenv("C360_STORE_URL", raising=False)
     ws = Workspace.init(tmp_path / "ws", template="empty")
-    pg = pg_database() if request.param == "postgres" else None
-    if pg is not None:
-        ws = on_store(ws, next(pg))
+    if store_choice is not None:
+        ws = on_store(ws, store_choice)
     contract(ws, CUSTOMERS)
-    try:
-        yield ws
-    finally:
-        ws.close()
-        if pg is not None:
-            pg.close()
+    yield ws
+    ws.close()
 
 
 def silver(ws, source: str) -> list[dict]:

@@ -21,6 +21,8 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from c360.features import latest_snapshot_sql
+
 if TYPE_CHECKING:
     from c360.lakehouse import Lakehouse
 
@@ -235,13 +237,9 @@ def register(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, as_of: date) 
             continue
         alias = f"f_{len(features)}"
         if "as_of" in fcols:
-            # one snapshot per day is kept: take each customer's latest one that sees no
-            # later than the end of ``as_of`` (a day's snapshot is taken at the next midnight)
-            cutoff = _date(as_of + timedelta(days=1))
-            rel = (
-                f"(SELECT * FROM {rel} WHERE CAST(as_of AS DATE) <= {cutoff} "
-                "QUALIFY row_number() OVER (PARTITION BY golden_id ORDER BY as_of DESC) = 1)"
-            )
+            # each customer's latest snapshot that sees no later than the end of ``as_of``
+            # (a day's snapshot is taken at the next midnight)
+            rel = f"({latest_snapshot_sql(rel, as_of + timedelta(days=1))})"
         joins.append(f"LEFT JOIN {rel} {alias} USING (golden_id)")
         cols += [
             f'{alias}."{c}" AS "{name}__{c}"' for c in fcols if c != "golden_id" and IDENT.match(c)

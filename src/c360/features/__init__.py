@@ -5,7 +5,7 @@ docs/features.md for the views that ship.
 """
 
 from c360.features.engine import Sql
-from c360.features.materialize import midnight, open_session, watermark
+from c360.features.materialize import latest_snapshot_sql, midnight, open_session, watermark
 from c360.features.online import OnlineRecord, sync_scores
 from c360.features.spec import FeatureView
 
@@ -13,6 +13,7 @@ __all__ = [
     "FeatureView",
     "OnlineRecord",
     "Sql",
+    "latest_snapshot_sql",
     "midnight",
     "open_session",
     "sync_scores",

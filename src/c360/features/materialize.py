@@ -155,7 +155,7 @@ def materialize_view(
     if missing:
         res.status, res.reason = "skipped", f"missing tables: {', '.join(missing)}"
         return res
-    register_view_table(view.table, {k: c.class_ for k, c in view.columns.items()})
+    register_view_table(view)
     days, version = stored_days(lakehouse, view, s)
     fresh = version != view.version
     if fresh or not days:
@@ -180,12 +180,20 @@ def materialize_view(
     return res
 
 
-def latest_sql(view: FeatureView) -> str:
-    """SQL of the latest materialised row per golden_id of one view."""
+def latest_snapshot_sql(relation: str, through: date | None = None) -> str:
+    """SQL of each golden_id's latest row of a features table registered as ``relation``
+    (one snapshot per ``as_of`` day is kept); with ``through``, the latest snapshot taken
+    on or before that day."""
+    where = f" WHERE CAST(as_of AS DATE) <= DATE '{through.isoformat()}'" if through else ""
     return (
-        f"SELECT * FROM gold__{view.table} "
+        f"SELECT * FROM {relation}{where} "
         f"QUALIFY row_number() OVER (PARTITION BY golden_id ORDER BY as_of DESC) = 1"
     )
+
+
+def latest_sql(view: FeatureView) -> str:
+    """SQL of the latest materialised row per golden_id of one view."""
+    return latest_snapshot_sql(f"gold__{view.table}")
 
 
 def latest_wide(s: Sql, views: list[FeatureView]) -> pa.Table:

@@ -9,10 +9,15 @@ reads a customer's features in one primary-key lookup.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import JSON, Column, DateTime, Float, String, Table
 
 from c360.lakehouse.declarations import ColumnSpec, declare
 from c360.store.schema import metadata
+
+if TYPE_CHECKING:
+    from c360.features.spec import FeatureView
 
 online_features = Table(
     "online_features",
@@ -58,15 +63,15 @@ declare(
 )
 
 
-def register_view_table(table: str, columns: dict[str, str]) -> None:
-    """Declare ``gold.<table>``: people by golden_id, each feature with its declared class."""
+def register_view_table(view: FeatureView) -> None:
+    """Declare ``gold.<view table>``: people by golden_id, each feature with its declared class."""
     spec: dict[str, ColumnSpec] = {
         "golden_id": ("derived", "golden_id"),
         "as_of": "none",
         "view_version": "none",
     }
-    spec.update(columns)
-    declare(f"gold.{table}", owner="features", columns=spec)
+    spec.update({k: c.class_ for k, c in view.columns.items()})
+    declare(f"gold.{view.table}", owner="features", columns=spec)
 
 
 def _declare_packaged_views() -> None:
@@ -76,7 +81,7 @@ def _declare_packaged_views() -> None:
     from c360.features.spec import load_views
 
     for view in load_views().values():
-        register_view_table(view.table, {k: c.class_ for k, c in view.columns.items()})
+        register_view_table(view)
 
 
 _declare_packaged_views()

@@ -38,6 +38,7 @@ from c360.governance.dsr_copies import Copies, Found
 from c360.governance.policy import Principal, check_access
 from c360.governance.subject import Identifiers, normalise
 from c360.governance.tables import dsr_tombstones, legal_holds
+from c360.lakehouse.declarations import source_key
 from c360.settings.governance import GovernanceSettings
 from c360.store.lock import writes
 
@@ -276,7 +277,7 @@ class DataSubjectRequests:
         drop = pa.array([False] * rows.num_rows)
         if decl.key and all(k in names for k in decl.key):
             keys = [
-                f"{source}:" + "|".join(str(r[k]) for k in decl.key)
+                f"{source}:" + source_key(r[k] for k in decl.key)
                 for r in rows.select(list(decl.key)).to_pylist()
             ]
             drop = pc.or_(drop, pa.array(self.erased_mask("source_key", keys)))

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from c360.errors import C360Error, NotFoundError
 from c360.governance import masking
@@ -22,6 +23,7 @@ from c360.governance.classification import Catalogue
 from c360.governance.policy import Principal, check_access, row_filters, rule_for
 from c360.governance.readpath import vet_sql
 from c360.governance.tables import column_classes
+from c360.lakehouse.declarations import source_key
 from c360.settings.governance import CLASSES, GovernanceSettings
 
 if TYPE_CHECKING:
@@ -190,8 +192,6 @@ class GovernanceService:
         A row is tied to its person by ``golden_id``, or — for a source table — by its
         contract key through the current ``gold.identity_links``. A row that cannot be tied
         to a golden record is withheld; a table with neither is refused."""
-        import pyarrow.compute as pc
-
         rows: pa.Table = data.to_table() if hasattr(data, "to_table") else data
         if "golden_id" in rows.column_names:
             ids = rows["golden_id"]
@@ -221,8 +221,6 @@ class GovernanceService:
                 "gold.golden_customers, or build an audience through the consent gate",
                 http_status=403,
             )
-        import pyarrow.compute as pc
-
         links = lh.read("gold", "identity_links")
         if "is_current" in links.column_names:
             links = links.filter(pc.fill_null(links["is_current"], False))
@@ -231,9 +229,7 @@ class GovernanceService:
             zip(links["source_key"].to_pylist(), links["golden_id"].to_pylist(), strict=True)
         )
         keys = zip(*(rows[k].to_pylist() for k in contract.key), strict=True)
-        return pa.chunked_array(
-            [pa.array([by_key.get("|".join(str(v) for v in k)) for k in keys], pa.string())]
-        )
+        return pa.chunked_array([pa.array([by_key.get(source_key(k)) for k in keys], pa.string())])
 
     # ------------------------------------------------------------------ SQL over the lakehouse
     def vet_sql(self, sql: str) -> list[str]:

@@ -111,6 +111,12 @@ _REGISTRY: dict[str, Declaration] = {}
 _loaded = False
 
 
+def source_key(values: Iterable[Any]) -> str:
+    """A record's source key from its key columns' values, as ``gold.identity_links``
+    records it: each value as text, joined by ``|``."""
+    return "|".join(str(v) for v in values)
+
+
 def _fail(name: str, message: str) -> C360Error:
     return C360Error("governance.bad_declaration", f"{name}: {message}", {"table": name})
 

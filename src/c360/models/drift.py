@@ -5,8 +5,9 @@ The reference is a binned summary of the scoring population when the model was t
 each numeric feature, category shares of each text feature), stored with the model
 version as an aggregate — no rows. The label-time training rows are not the reference:
 their snapshots lie weeks before the watermark and differ from today's by construction.
-Drift compares the customers' latest features and scores with it: PSI = Σ (cur − ref) · ln(cur / ref) over bins; ≥ ``drift_warn`` is a
-warning, ≥ ``drift_alert`` an alert and a retraining trigger.
+Drift compares the customers' latest features and scores with it:
+PSI = Σ (cur − ref) · ln(cur / ref) over bins; ≥ ``drift_warn`` is a warning,
+≥ ``drift_alert`` an alert and a retraining trigger.
 """
 
 from __future__ import annotations
