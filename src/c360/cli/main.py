@@ -53,6 +53,7 @@ GROUPS = [
     ("dsr", "c360.cli.dsr"),
     ("retention", "c360.cli.retention"),
     ("catalog", "c360.cli.catalog"),
+    ("sql", "c360.cli.sql"),
     ("deploy", "c360.cli.deploy"),
     ("audience", "c360.cli.audience"),
     ("features", "c360.cli.features"),
