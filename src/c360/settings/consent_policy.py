@@ -76,6 +76,14 @@ class Scope(_Model):
     channels: list[str] = Field(
         default_factory=lambda: [WILDCARD], description="Channels blocked (* = all)."
     )
+    per_address: bool = Field(
+        default=False,
+        description=(
+            "An entry on an email or phone blocks only that address when the gate is asked "
+            "about an address (do-not-call, unsubscribe lists); otherwise any entry blocks "
+            "the whole person (deceased, holds)."
+        ),
+    )
 
     def covers(self, purpose: str, channel: str) -> bool:
         return (WILDCARD in self.purposes or purpose in self.purposes) and (
@@ -182,9 +190,11 @@ def _default_jurisdictions() -> dict[str, Jurisdiction]:
 
 def _default_lists() -> dict[str, Scope]:
     return {
-        "dnc_national": Scope(purposes=TELEMARKETING, channels=["phone", "sms"]),
-        "dnc_internal": Scope(purposes=TELEMARKETING, channels=["phone", "sms"]),
-        "email_unsubscribe_global": Scope(purposes=NON_SERVICE, channels=["email"]),
+        "dnc_national": Scope(purposes=TELEMARKETING, channels=["phone", "sms"], per_address=True),
+        "dnc_internal": Scope(purposes=TELEMARKETING, channels=["phone", "sms"], per_address=True),
+        "email_unsubscribe_global": Scope(
+            purposes=NON_SERVICE, channels=["email"], per_address=True
+        ),
         "deceased": Scope(),
         "fraud_hold": Scope(),
         "legal_hold": Scope(),
@@ -254,6 +264,14 @@ class Policy(_Model):
         default_factory=lambda: ["email", "sms", "phone"],
         description="Channels that need an email (email) or phone (sms, phone) on the record.",
     )
+    max_future_days: int = Field(
+        default=366,
+        ge=1,
+        description=(
+            "The gate answers questions about at most this many days ahead of now; a later "
+            "time is refused (gate.time_out_of_range), not answered from today's facts."
+        ),
+    )
     contact: ContactPolicy = Field(
         default_factory=lambda: ContactPolicy(),
         description="Contact policy for activations: caps, cool-downs, quiet hours.",
@@ -305,6 +323,10 @@ class Policy(_Model):
 
     def blocking_lists(self, purpose: str, channel: str) -> list[str]:
         return sorted(n for n, s in self.suppression_lists.items() if s.covers(purpose, channel))
+
+    def per_address_lists(self) -> list[str]:
+        """Lists whose entries on an email or phone block only that address."""
+        return sorted(n for n, s in self.suppression_lists.items() if s.per_address)
 
 
 @dataclass(frozen=True)
