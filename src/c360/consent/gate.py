@@ -115,7 +115,8 @@ def unavailable(what: str, exc: BaseException) -> str:
     operators; the decision, the API answer and the CLI line only say what failed.
     """
     log.warning("consent store failure (%s): %s", what, getattr(exc, "orig", None) or exc)
-    return f"{what}: the consent store is unavailable ({type(exc).__name__})"
+    kind = exc.code if isinstance(exc, C360Error) else type(exc).__name__
+    return f"{what}: the consent store is unavailable ({kind})"
 
 
 def normalise_address(channel: str, address: str) -> tuple[str | None, str | None]:
