@@ -76,6 +76,16 @@ class Scope(_Model):
     channels: list[str] = Field(
         default_factory=lambda: [WILDCARD], description="Channels blocked (* = all)."
     )
+
+    def covers(self, purpose: str, channel: str) -> bool:
+        return (WILDCARD in self.purposes or purpose in self.purposes) and (
+            WILDCARD in self.channels or channel in self.channels
+        )
+
+
+class ListScope(Scope):
+    """A suppression list: the uses it blocks, and whether it is kept per address."""
+
     per_address: bool = Field(
         default=False,
         description=(
@@ -84,11 +94,6 @@ class Scope(_Model):
             "the whole person (deceased, holds)."
         ),
     )
-
-    def covers(self, purpose: str, channel: str) -> bool:
-        return (WILDCARD in self.purposes or purpose in self.purposes) and (
-            WILDCARD in self.channels or channel in self.channels
-        )
 
 
 class Jurisdiction(_Model):
@@ -188,19 +193,23 @@ def _default_jurisdictions() -> dict[str, Jurisdiction]:
     return {"CA": sharing_opt_in, "VT": sharing_opt_in}
 
 
-def _default_lists() -> dict[str, Scope]:
+def _default_lists() -> dict[str, ListScope]:
     return {
-        "dnc_national": Scope(purposes=TELEMARKETING, channels=["phone", "sms"], per_address=True),
-        "dnc_internal": Scope(purposes=TELEMARKETING, channels=["phone", "sms"], per_address=True),
-        "email_unsubscribe_global": Scope(
+        "dnc_national": ListScope(
+            purposes=TELEMARKETING, channels=["phone", "sms"], per_address=True
+        ),
+        "dnc_internal": ListScope(
+            purposes=TELEMARKETING, channels=["phone", "sms"], per_address=True
+        ),
+        "email_unsubscribe_global": ListScope(
             purposes=NON_SERVICE, channels=["email"], per_address=True
         ),
-        "deceased": Scope(),
-        "fraud_hold": Scope(),
-        "legal_hold": Scope(),
-        "bankruptcy": Scope(purposes=[*TELEMARKETING, "third_party_sharing"]),
-        "litigation": Scope(purposes=NON_SERVICE),
-        "vulnerable": Scope(
+        "deceased": ListScope(),
+        "fraud_hold": ListScope(),
+        "legal_hold": ListScope(),
+        "bankruptcy": ListScope(purposes=[*TELEMARKETING, "third_party_sharing"]),
+        "litigation": ListScope(purposes=NON_SERVICE),
+        "vulnerable": ListScope(
             purposes=["marketing", "cross_sell", "affiliate_marketing", "third_party_sharing"]
         ),
     }
@@ -237,7 +246,7 @@ class Policy(_Model):
             "recorded_verbal",
         ],
     )
-    suppression_lists: dict[str, Scope] = Field(
+    suppression_lists: dict[str, ListScope] = Field(
         default_factory=_default_lists,
         description="Suppression list name -> the uses a listed identifier is blocked from.",
     )
