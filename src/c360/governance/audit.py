@@ -134,9 +134,14 @@ class AuditLog:
     ) -> AuditEntry:
         text = canonical(details or {})
         ts = datetime.now(UTC).isoformat(timespec="microseconds")
-        # lock the chain head first: serialises concurrent appenders
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
-        head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
+        # lock the chain head first (and read it in the same statement): serialises
+        # concurrent appenders
+        head = conn.execute(
+            update(audit_head)
+            .where(audit_head.c.id == 1)
+            .values(seq=audit_head.c.seq)
+            .returning(audit_head.c.seq, audit_head.c.hash)
+        ).one()
         seq = int(head.seq) + 1
         digest = entry_hash(seq, ts, actor, action, target, text, head.hash)
         conn.execute(
