@@ -11,6 +11,7 @@ round trip (plus one for the contact log when activating).
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from c360.consent.evaluate import (
+    ADDRESS_OF,
     ContactFact,
     Decision,
     EventFact,
@@ -27,9 +29,10 @@ from c360.consent.evaluate import (
     SuppressionFact,
     deny,
     evaluate,
+    time_problem,
 )
 from c360.consent.tables import gate_decisions
-from c360.consent.vocab import DAY_US, now_us, to_us
+from c360.consent.vocab import DAY_US, mask, normalise, now_us, to_us
 from c360.errors import C360Error
 from c360.settings.consent_policy import Policy
 from c360.store import Store
@@ -79,6 +82,7 @@ def gather(
     dob = date.fromisoformat(subject[0][1]) if subject[0][1] else None
     facts = Facts(golden_id=golden_id, known=True, dob=dob, state=subject[0][2] or None)
     facts.id_types = {r[3] for r in subject if r[3] is not None and not r[8]}
+    facts.hashes = {r[5]: (r[3], r[4]) for r in subject if r[3] is not None}
     supp: dict[str, SuppressionFact] = {}
     for r in rows:
         if r[0] == "e":
@@ -98,6 +102,34 @@ def gather(
     return facts
 
 
+log = logging.getLogger("c360.consent.gate")
+
+# Called inside the transaction that records a decision (the audit chain append).
+AuditHook = Callable[[Connection, Decision, str, dict[str, Any]], None]
+
+
+def unavailable(what: str, exc: BaseException) -> str:
+    """A message for a store failure that names no host, database, SQL or value.
+
+    The driver's own words (which name the server and database) go to the log for
+    operators; the decision, the API answer and the CLI line only say what failed.
+    """
+    log.warning("consent store failure (%s): %s", what, getattr(exc, "orig", None) or exc)
+    kind = exc.code if isinstance(exc, C360Error) else type(exc).__name__
+    return f"{what}: the consent store is unavailable ({kind})"
+
+
+def normalise_address(channel: str, address: str) -> tuple[str | None, str | None]:
+    """(normalised address, None) or (None, why it cannot be one) for ``channel``."""
+    need = ADDRESS_OF.get(channel)
+    if need is None:
+        return None, f"channel {channel!r} is not sent to an address"
+    try:
+        return normalise(need, address), None
+    except C360Error:
+        return None, f"not a valid {need} address"
+
+
 class _Held(threading.local):
     engine: Engine | None = None
     conn: Connection | None = None
@@ -107,11 +139,17 @@ class Gate:
     """Point-form gate over an operational store and a policy provider."""
 
     def __init__(
-        self, store: Callable[[], Store], policy: Callable[[], Policy], *, record_all: bool = False
+        self,
+        store: Callable[[], Store],
+        policy: Callable[[], Policy],
+        *,
+        record_all: bool = False,
+        audit: AuditHook | None = None,
     ) -> None:
         self._store = store
         self._policy = policy
         self.record_all = record_all
+        self._audit = audit
         self._held = _Held()
 
     def _read(self, store: Store, read: Callable[[Connection], Facts]) -> Facts:
@@ -159,11 +197,15 @@ class Gate:
         activation: bool = False,
         record: bool = False,
         inputs: dict[str, Any] | None = None,
+        address: str | None = None,
     ) -> Decision:
-        """Decide; with ``record`` (or ``record_all``) the decision is written to gate_decisions.
+        """Decide; with ``record`` (or ``record_all``) the decision is written to gate_decisions
+        and appended to the audit chain in the same transaction.
 
-        A decision that must be recorded but cannot be is returned as a deny.
+        With ``address`` (an email for email, a phone for sms/phone) the answer is for that
+        address only. A decision that must be recorded but cannot be is returned as a deny.
         """
+        now = now_us()
         at = at or datetime.now(UTC)
         ctx: dict[str, Any] = dict(
             golden_id=golden_id,
@@ -173,6 +215,10 @@ class Gate:
             known_at=known_at,
             activation=activation,
         )
+        norm: str | None = None
+        if address is not None:
+            norm, why = normalise_address(channel, address)
+            ctx["address"] = mask(ADDRESS_OF[channel], norm) if norm else "***"
         try:
             policy = self._policy()
         except C360Error as exc:
@@ -180,9 +226,13 @@ class Gate:
         except Exception as exc:  # fail closed: any failure to load the policy denies
             return deny("gate.policy_invalid", repr(exc), policy_version="unknown", **ctx)
         version = policy.version_id
+        if address is not None and norm is None:
+            return deny("gate.bad_address", str(why), policy_version=version, **ctx)
         try:
             at_us = to_us(at)
-            known_us = to_us(known_at) if known_at else now_us()
+            known_us = to_us(known_at) if known_at else now
+            if problem := time_problem(policy, at_us, to_us(known_at) if known_at else None, now):
+                return deny(*problem, policy_version=version, **ctx)
             since = None
             if activation:
                 cp = policy.contact
@@ -197,31 +247,47 @@ class Gate:
                 ),
             )
             decision = evaluate(
-                policy, facts, purpose, channel, at, at_us, known_at=known_at, activation=activation
+                policy,
+                facts,
+                purpose,
+                channel,
+                at,
+                at_us,
+                known_at=known_at,
+                activation=activation,
+                address=norm,
             )
         except (C360Error, SQLAlchemyError, OSError) as exc:
+            msg = unavailable("cannot read consent facts", exc)
+            return deny("gate.store_unavailable", msg, policy_version=version, **ctx)
+        except Exception as exc:  # fail closed: a bug must deny, never allow
+            log.exception("consent gate failure")
             return deny(
-                "gate.store_unavailable",
-                f"cannot read consent facts: {exc}",
+                "gate.error",
+                f"unexpected failure ({type(exc).__name__})",
                 policy_version=version,
                 **ctx,
             )
-        except Exception as exc:  # fail closed: a bug must deny, never allow
-            return deny("gate.error", f"unexpected failure: {exc!r}", policy_version=version, **ctx)
         if record or self.record_all:
             try:
-                record_decision(store, decision, "point", inputs or {})
-            except (C360Error, SQLAlchemyError) as exc:
-                return deny(
-                    "gate.store_unavailable",
-                    f"cannot record the decision: {exc}",
-                    policy_version=version,
-                    **ctx,
-                )
+                record_decision(store, decision, "point", inputs or {}, audit=self._audit)
+            except Exception as exc:  # a decision whose evidence is lost must deny
+                msg = unavailable("cannot record the decision", exc)
+                return deny("gate.store_unavailable", msg, policy_version=version, **ctx)
         return decision
 
 
-def record_decision(store: Store, d: Decision, kind: str, inputs: dict[str, Any]) -> None:
+def record_decision(
+    store: Store,
+    d: Decision,
+    kind: str,
+    inputs: dict[str, Any],
+    *,
+    audit: AuditHook | None = None,
+) -> None:
+    """Write the decision row and (with ``audit``) its audit entry in one transaction."""
+    if d.address is not None:
+        inputs = {**inputs, "address": d.address}
     row = {
         "decision_id": d.decision_id,
         "kind": kind,
@@ -240,3 +306,5 @@ def record_decision(store: Store, d: Decision, kind: str, inputs: dict[str, Any]
     }
     with store.begin() as conn:
         conn.execute(gate_decisions.insert(), [row])
+        if audit is not None:
+            audit(conn, d, kind, inputs)
