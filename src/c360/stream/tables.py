@@ -39,6 +39,7 @@ stream_inbox = Table(
     Column("reason", Text),
     Column("body", Text, nullable=False),
     Column("received_at_us", BigInteger, nullable=False),
+    sqlite_autoincrement=True,  # positions are never reused after the inbox is pruned
 )
 
 stream_applied = Table(

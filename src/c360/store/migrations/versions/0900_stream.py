@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("received_at_us", sa.BigInteger(), nullable=False),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "stream_applied",
