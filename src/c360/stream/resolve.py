@@ -16,8 +16,10 @@ phones and golden ids) plus what the stream itself recorded:
   golden record (the source system says this customer has it); arriving with
   only a weak identifier it is not (the batch run would want a name or a date
   of birth to agree before linking);
-- an event none of whose identifiers is known at all becomes a *new* golden
-  record (id ``gs-`` + a hash of its identifiers, so a re-run gives the same id).
+- an ``identify`` event none of whose identifiers is known at all becomes a *new*
+  golden record (id ``gs-`` + a hash of its identifiers, so a re-run gives the same
+  id); a login or a STOP from an unknown identifier does not create one (the ledger
+  keeps the consent fact against the identifier, which applies once it is known).
 
 Every decision is a ``stream_identifiers`` row, and attached or new identifiers
 are added to the consent subject index so consent facts about them reach the
@@ -118,8 +120,8 @@ class Resolver:
         if len(weak) == 1:
             res.counts["resolved"] += 1
             return next(iter(weak))
-        if len(unknown) != len(ids):
-            return None  # only shared values: no evidence either way
+        if len(unknown) != len(ids) or ev.type != "identify":
+            return None  # only shared values, or not a statement of who someone is
         key = "|".join(f"{t}:{v}" for t, v in unknown)
         golden = "gs-" + hashlib.sha256(key.encode()).hexdigest()[:24]
         self._record(res, seen, unknown, golden, "new", ev)
