@@ -102,9 +102,15 @@ class JetStreamIntake:
         self.received += len(msgs)
         return len(msgs)
 
+    async def _close(self) -> None:
+        await self.nc.flush()
+        await self.nc.close()
+
     def close(self) -> None:
         if self.nc is not None:
-            self.loop.run_until_complete(self.nc.drain())
+            # every fetched message is acked already; flush the acks and close (a drain
+            # would wait for the pull subscription's pending request to time out)
+            self.loop.run_until_complete(self._close())
             self.nc = None
         self.loop.close()
 
