@@ -47,7 +47,7 @@ def test_new_email_attaches_unknown_person_is_new_and_disagreement_is_a_conflict
     world: Workspace,
 ) -> None:
     svc = StreamService(world)
-    ((a, a_email),) = allowed_by_email(world, 1)
+    ((a, _),) = allowed_by_email(world, 1)
     key_a = source_key_of(world, a)
     b, b_email = next((g, e) for g, e in unique_values(world, "email") if g != a)
     out = svc.accept(
