@@ -11,6 +11,8 @@
    applied (golden record and online features updated) p50/p99 from ``c360 stream
    status`` (target p99 <= 5 s at 1,000 events/s) and the stream process's RSS at the
    start, middle and end (flat memory). Use --seconds 600 for the issue's 10 minutes.
+3. Capacity: a backlog of 30 s worth of events in the inbox, drained by one
+   ``c360 stream --until-idle`` (batches of 5,000, process start included): events/s.
 """
 
 from __future__ import annotations
@@ -153,6 +155,7 @@ def main() -> None:
 
     svc = StreamService(ws)  # type: ignore[arg-type]
     svc.run(until_idle=True, install_signals=False)  # apply the revocations before timing
+    before = svc.status()["applied"]
     env = {**os.environ, "PYTHONPATH": SRC, "C360_WORKSPACE": str(root)}
     loop = subprocess.Popen(
         [sys.executable, "-m", "c360", "stream", "--batch-size", "2000", "--interval", "0.5"],
@@ -211,12 +214,50 @@ def main() -> None:
                 "offered_rate": a.rate,
                 "sent": sent["sent"],
                 "send_rate": sent["rate"],
-                "applied": st["applied"],
-                "applied_per_s": round(st["applied"] / took, 1),
+                "applied": st["applied"] - before,
+                "applied_per_s": round((st["applied"] - before) / took, 1),
                 "accept_to_applied_p50_ms": st["freshness_p50_ms"],
                 "accept_to_applied_p99_ms": st["freshness_p99_ms"],
                 "stream_rss_mb": [round(m, 1) for m in mem],
                 "busy_retries": sent["busy_retries"],
+            }
+        )
+    )
+    # capacity: a backlog in the inbox, applied by one `c360 stream --until-idle`
+    backlog = int(a.rate * 30)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "c360",
+            "replay",
+            "-n",
+            str(backlog),
+            "--rate",
+            "1000000",
+            "--name",
+            "backlog",
+            "--seed",
+            "9",
+        ],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    t1 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "c360", "stream", "--until-idle", "--batch-size", "5000"],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    drained = time.perf_counter() - t1
+    print(
+        json.dumps(
+            {
+                "backlog": backlog,
+                "drain_s": round(drained, 1),
+                "capacity_events_per_s": round(backlog / drained, 1),
             }
         )
     )

@@ -32,3 +32,19 @@ def world(base_world: Path, tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace.open(dest)
     yield ws
     ws.close()
+
+
+@pytest.fixture
+def pg_world(tmp_path: Path) -> Iterator[Workspace]:
+    """The same kind of world with its store on a fresh PostgreSQL database."""
+    from c360.synth import SynthOptions, generate_world
+    from tests.conftest import on_store, pg_database
+
+    urls = pg_database()
+    ws = on_store(Workspace.init(tmp_path / "ws", template="bank-demo"), next(urls))
+    generate_world(ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=300, seed=13, days=2))
+    report = ws.run(stages=["ingest", "identity", "consent"])
+    assert report.status != "failed", report.to_dict()
+    yield ws
+    ws.close()
+    urls.close()

@@ -37,7 +37,13 @@ def _c360(ws: Workspace, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def test_kill_9_during_a_replay_applies_every_event_exactly_once(world: Workspace) -> None:
+@pytest.mark.parametrize(
+    "store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_kill_9_during_a_replay_applies_every_event_exactly_once(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    world: Workspace = request.getfixturevalue("world" if store == "sqlite" else "pg_world")
     rng = random.Random(5)
     with world.store.begin() as conn:
         owner = dict(
