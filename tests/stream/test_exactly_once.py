@@ -37,9 +37,7 @@ def _c360(ws: Workspace, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.parametrize(
-    "store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_kill_9_during_a_replay_applies_every_event_exactly_once(
     store: str, request: pytest.FixtureRequest
 ) -> None:

@@ -38,19 +38,21 @@ class Outcome:
 
     results: list[dict[str, Any]] = field(default_factory=list)
     consent_rows: int = 0
+    dropped: int = 0  # events of erased data subjects: answered 202, never stored
 
     @property
     def accepted(self) -> int:
-        return sum(1 for r in self.results if r["status"] == 202)
+        return sum(1 for r in self.results if r["status"] == 202) - self.dropped
 
     @property
     def rejected(self) -> int:
-        return len(self.results) - self.accepted
+        return len(self.results) - self.accepted - self.dropped
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
             "rejected": self.rejected,
+            "dropped": self.dropped,
             "consent_facts": self.consent_rows,
             "results": self.results,
         }
@@ -64,6 +66,7 @@ class Intake:
         self.settings = ws.config.stream
         self._schemas: tuple[object, Schemas] | None = None
         self._pending: tuple[float, int] = (0.0, 0)
+        self._tombstones: tuple[float, bool] = (0.0, False)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ schemas
@@ -112,10 +115,23 @@ class Intake:
                 http_status=429,
             )
 
+    # ------------------------------------------------------------------ erased subjects
+    def _erased(self, ev: Event) -> bool:
+        """Whether the event names an identifier of a subject erased by a DSR (keyed
+        tombstones, as ingestion checks): such events are dropped, never stored."""
+        at, any_ = self._tombstones
+        if time.monotonic() - at > 5.0:
+            any_ = self.ws.governance.dsr.has_tombstones()
+            self._tombstones = (time.monotonic(), any_)
+        if not any_:
+            return False
+        dsr = self.ws.governance.dsr
+        return any(dsr.erased_mask(kind, [value])[0] for kind, value in ev.identifiers.items())
+
     # ------------------------------------------------------------------ accept
     def accept(self, items: list[Any], *, intake: str, check_room: bool = True) -> Outcome:
-        """Validate and record ``items`` (decoded JSON values, or :class:`Refused` for ones
-        that could not even be decoded, with their raw text in ``Refused.event_id``)."""
+        """Validate and record ``items``: decoded JSON values, or :class:`Rejected` for
+        ones that could not even be decoded (malformed, oversized)."""
         if check_room:
             self.check_room(len(items))
         schemas = self.schemas()
@@ -135,6 +151,12 @@ class Intake:
                 except Refused as exc:
                     refused = exc
                 else:
+                    if self._erased(ev):
+                        out.dropped += 1
+                        out.results.append(
+                            {"event_id": ev.event_id, "status": 202, "code": "dropped_erased"}
+                        )
+                        continue
                     rows = consent.rows_for(ev, mappings, formats, rec)
                     ledger.extend(rows)
                     inbox.append(_inbox_row(ev.event_id, intake, "accepted", ev.to_json(), rec))
@@ -156,11 +178,19 @@ class Intake:
             out.consent_rows = consent.append(conn, ledger)
             if inbox:
                 conn.execute(stream_inbox.insert(), inbox)
+        if out.consent_rows:  # consent writes are audited, subjects as keyed hashes only
+            kh = self.ws.tokenizer.keyed_hash
+            self.ws.audit.append(
+                "stream",
+                "consent.write",
+                "consent_events",
+                {
+                    "events": out.consent_rows,
+                    "intake": intake,
+                    "subjects": sorted({kh(f"{r['id_type']}:{r['id_value']}") for r in ledger}),
+                },
+            )
         return out
-
-    def accept_events(self, events: list[Event], *, intake: str) -> Outcome:
-        """Accept already-built events (replay): the same path as decoded JSON."""
-        return self.accept([json.loads(e.to_json()) for e in events], intake=intake)
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,15 @@ def run_loop(
                 _restore_index_if_refreshed(ws, index_stamp)
                 batch = apply_batch(ws, batch_size=batch_size, gap_wait_s=s.gap_wait_seconds)
             if batch is not None:
+                ws.audit.append(
+                    "stream",
+                    "stream.batch",
+                    batch.batch_id,
+                    {
+                        k: getattr(batch, k)
+                        for k in ("events", "applied", "duplicates", "quarantined", "lag_events")
+                    },
+                )
                 report.batches += 1
                 report.events += batch.events
                 report.applied += batch.applied

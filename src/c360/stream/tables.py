@@ -109,12 +109,15 @@ EVENT_COLUMNS = [
     ("received_at", pa.timestamp("us", tz="UTC")),
     ("intake", pa.string()),
     ("identifiers", pa.string()),  # JSON object
+    ("email", pa.string()),  # the identifiers again, one column per kind, for DSR
+    ("phone", pa.string()),
+    ("source_key", pa.string()),
     ("payload", pa.string()),  # JSON object
     ("_position", pa.int64()),
     ("_batch_id", pa.string()),
 ]
 BRONZE_EVENTS = pa.schema(EVENT_COLUMNS)
-SILVER_EVENTS = pa.schema([*EVENT_COLUMNS[:8], ("golden_id", pa.string()), *EVENT_COLUMNS[8:]])
+SILVER_EVENTS = pa.schema([*EVENT_COLUMNS[:11], ("golden_id", pa.string()), *EVENT_COLUMNS[11:]])
 QUARANTINE_EVENTS = pa.schema(
     [
         ("event_id", pa.string()),
@@ -139,6 +142,9 @@ _EVENT: dict[str, ColumnSpec] = {
     "intake": "none",
     # identifiers and payload carry e-mails, phones and source keys as JSON text
     "identifiers": ("pii", "text"),
+    "email": ("pii", "email"),
+    "phone": ("pii", "phone"),
+    "source_key": ("derived", "source_key"),
     "payload": ("pii", "text"),
     "_position": "none",
 }
