@@ -32,6 +32,10 @@ def stream(
     nats: Annotated[
         bool, typer.Option("--nats/--no-nats", help="Consume stream.nats (when configured).")
     ] = True,
+    landing_every: Annotated[
+        float | None,
+        typer.Option("--landing-every", help="Also load new landing files every S seconds."),
+    ] = None,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -65,6 +69,7 @@ def stream(
         until_idle=until_idle,
         max_seconds=max_seconds,
         on_batch=show,
+        landing_poll=landing_every,
     )
     if json:
         print_json(report.to_dict())
@@ -72,6 +77,7 @@ def stream(
     out.print(
         f"stopped ({report.stopped_by}): {report.batches} batches, {report.applied} applied, "
         f"{report.duplicates} duplicates, {report.quarantined} quarantined"
+        + (f", {report.landing_batches} landing file(s) loaded" if report.landing_batches else "")
         + (f", recovered {len(report.recovered)} pending batch(es)" if report.recovered else ""),
         highlight=False,
     )

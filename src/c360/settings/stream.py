@@ -56,6 +56,12 @@ class StreamSettings(Block):
         description="How long the loop waits for an inbox position still being committed "
         "(a concurrent writer) before passing over it.",
     )
+    landing_poll_seconds: float | None = Field(
+        None,
+        ge=1,
+        description="Also load new landing files (the batch ingest) this often from the "
+        "stream loop; none: off (c360 ingest / c360 run load them).",
+    )
     nats: NatsSettings | None = Field(
         None, description="Consume this NATS JetStream subject too (none: HTTP and replay only)."
     )

@@ -10,6 +10,7 @@ the next start (:func:`c360.stream.apply.recover`).
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -21,9 +22,12 @@ from sqlalchemy import select
 
 from c360.consent.tables import consent_index_meta
 from c360.consent.vocab import now_us
+from c360.errors import C360Error
 from c360.stream import resolve
 from c360.stream.apply import BatchReport, apply_batch, recover
 from c360.stream.intake import Intake
+
+log = logging.getLogger("c360.stream")
 
 if TYPE_CHECKING:
     from c360.settings.stream import NatsSettings
@@ -38,6 +42,7 @@ class LoopReport:
     duplicates: int = 0
     quarantined: int = 0
     received_nats: int = 0
+    landing_batches: int = 0
     recovered: list[str] = field(default_factory=list)
     stopped_by: str = "idle"
     seconds: float = 0.0
@@ -75,12 +80,15 @@ def run_loop(
     on_batch: Callable[[BatchReport], None] | None = None,
     stop: Stop | None = None,
     install_signals: bool = True,
+    landing_poll: float | None = None,
 ) -> LoopReport:
     """Run micro-batches until stopped (or, with ``until_idle``, until nothing is left)."""
     s = ws.config.stream
     interval = s.interval_seconds if interval is None else interval
     batch_size = batch_size or s.batch_size
     nats = nats or s.nats
+    landing_poll = landing_poll or s.landing_poll_seconds
+    next_landing = time.monotonic()
     stop = stop or Stop()
     report = LoopReport()
     t0 = time.monotonic()
@@ -100,6 +108,9 @@ def run_loop(
             consumer = JetStreamIntake(ws, nats, intake)
             consumer.connect()
         while not stop:
+            if landing_poll is not None and time.monotonic() >= next_landing:
+                report.landing_batches += _poll_landing(ws)
+                next_landing = time.monotonic() + landing_poll
             got = consumer.poll(batch_size, interval) if consumer is not None else 0
             report.received_nats += got
             with ws.write_lock("stream"):
@@ -145,6 +156,17 @@ def run_loop(
         {k: v for k, v in report.to_dict().items() if k != "recovered"},
     )
     return report
+
+
+def _poll_landing(ws: Workspace) -> int:
+    """Load landing files that arrived since the last poll (the batch ingest, as
+    ``c360 ingest`` runs it); a failing source is logged and the loop goes on."""
+    try:
+        report = ws.ingest()
+    except C360Error as exc:
+        log.warning("landing poll failed: %s", exc)
+        return 0
+    return len(report.batches())
 
 
 def _restore_index_if_refreshed(ws: Workspace, stamp: list[int | None]) -> None:
