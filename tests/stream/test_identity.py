@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from c360.kpi import compute as compute_kpis
 from c360.stream import StreamService
 from c360.stream.features import read as read_features
 from c360.stream.tables import stream_applied, stream_identifiers
@@ -74,6 +75,9 @@ def test_new_email_attaches_unknown_person_is_new_and_disagreement_is_a_conflict
     assert out.accepted == 5
     batch = svc.apply_once()
     assert batch is not None and batch.applied == 5
+    stream_kpi = compute_kpis(world)["stream"]  # freshness is part of the KPI data
+    assert stream_kpi["applied"] == 5 and stream_kpi["lag_events"] == 0
+    assert stream_kpi["freshness_p99_ms"] is not None
 
     assert outcome(world, "email", "new.address@stream.example.com") == ("attached", a)
     assert golden_of(world, "i-1") == a
