@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from c360.consent.vocab import now_us
 from c360.errors import C360Error
 from c360.stream import consent
-from c360.stream.events import Event, Refused, Schemas
+from c360.stream.events import Refused, Schemas
 from c360.stream.tables import stream_batches, stream_inbox
 
 if TYPE_CHECKING:
@@ -116,17 +116,34 @@ class Intake:
             )
 
     # ------------------------------------------------------------------ erased subjects
-    def _erased(self, ev: Event) -> bool:
-        """Whether the event names an identifier of a subject erased by a DSR (keyed
-        tombstones, as ingestion checks): such events are dropped, never stored."""
+    def _erased(self, items: list[Any]) -> set[tuple[str, str]]:
+        """Identifiers (kind, raw value) of ``items`` that belong to data subjects erased by
+        a DSR (the keyed tombstones ingestion checks); their events are dropped, never
+        stored. One tombstone read per call, none while nobody was ever erased."""
         at, any_ = self._tombstones
         if time.monotonic() - at > 5.0:
             any_ = self.ws.governance.dsr.has_tombstones()
             self._tombstones = (time.monotonic(), any_)
         if not any_:
-            return False
-        dsr = self.ws.governance.dsr
-        return any(dsr.erased_mask(kind, [value])[0] for kind, value in ev.identifiers.items())
+            return set()
+        pairs = sorted(
+            {
+                (str(k), v)
+                for item in items
+                if isinstance(item, dict) and isinstance(item.get("identifiers"), dict)
+                for k, v in item["identifiers"].items()
+                if isinstance(v, str) and v
+            }
+        )
+        dsr, out = self.ws.governance.dsr, set()
+        for kind in sorted({k for k, _ in pairs}):
+            values = [v for k, v in pairs if k == kind]
+            try:
+                mask = dsr.erased_mask(kind, values)
+            except C360Error:
+                continue
+            out |= {(kind, v) for v, hit in zip(values, mask, strict=True) if hit}
+        return out
 
     # ------------------------------------------------------------------ accept
     def accept(self, items: list[Any], *, intake: str, check_room: bool = True) -> Outcome:
@@ -141,6 +158,7 @@ class Intake:
         inbox: list[dict[str, Any]] = []
         ledger: list[dict[str, Any]] = []
         out = Outcome()
+        erased = self._erased(items)
         for item in items:
             if isinstance(item, Rejected):
                 refused, raw = item.refused, item.raw
@@ -151,7 +169,8 @@ class Intake:
                 except Refused as exc:
                     refused = exc
                 else:
-                    if self._erased(ev):
+                    raw_ids = item.get("identifiers") or {}
+                    if erased and any((k, v) in erased for k, v in raw_ids.items()):
                         out.dropped += 1
                         out.results.append(
                             {"event_id": ev.event_id, "status": 202, "code": "dropped_erased"}
