@@ -69,6 +69,8 @@ GROUPS = [
     ("experiment", "c360.cli.experiment"),
     ("kpi", "c360.cli.kpi"),
     ("monitor", "c360.cli.monitor"),
+    ("stream", "c360.cli.stream"),
+    ("replay", "c360.cli.replay"),
 ]
 
 
