@@ -63,7 +63,8 @@ class Receiver:
         outer = self
 
         class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
+            # keep-alive, as a CRM or mail service behind a load balancer answers
+            protocol_version = "HTTP/1.1"
 
             def log_message(self, *a: Any) -> None:
                 pass
@@ -99,7 +100,10 @@ def main() -> None:
         "decisioning": {
             "holdout_share": 0.0,
             "activation": {
-                "channels": {"agent_assisted": {"adapter": "crm_rest", "url": recv.url}}
+                "channels": {
+                    "agent_assisted": {"adapter": "crm_rest", "url": recv.url},
+                    "email": {"adapter": "email_rest", "url": recv.url.replace("/tasks", "/mail")},
+                }
             },
         },
     }
@@ -151,9 +155,17 @@ def main() -> None:
     from sqlalchemy import func, select
 
     from c360.activation import outbox
+    from c360.decisioning.tables import decisions
 
     with ws.store.engine.connect() as c:
-        queued = c.execute(select(func.count()).select_from(outbox)).scalar_one()
+        by_status = dict(
+            c.execute(select(decisions.c.status, func.count()).group_by(decisions.c.status)).all()
+        )
+        by_channel = dict(
+            c.execute(select(outbox.c.channel, func.count()).group_by(outbox.c.channel)).all()
+        )
+    queued = sum(by_channel.values())
+    print(f"   decisions by status {by_status}; outbox by channel {by_channel}")
     limit = min(queued, a.messages)
     t = time.perf_counter()
     rep = ws.activation.drain(wait=False, max_seconds=600, stop_after=limit)
@@ -162,6 +174,7 @@ def main() -> None:
     print(
         f"3. activation: {rep.delivered:,} messages delivered to a local receiver in {el:.2f} s: "
         f"{mps:,.0f} messages/s (target >= 500/s); receiver holds {len(recv.keys):,}; "
+        f"dead {rep.dead}, blocked {rep.blocked}, retried {rep.retried}, deferred {rep.deferred}; "
         f"violations {len(ws.activation.violations())}"
     )
     print(

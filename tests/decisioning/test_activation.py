@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from c360.activation.tables import deliveries, outbox
 from c360.config import load_config
+from c360.decisioning.tables import decisions
 from c360.workspace import Workspace
 from tests.decisioning.receivers import CrmReceiver, SmtpReceiver
 
@@ -205,6 +206,49 @@ def test_killed_mid_drain_recovers_exactly_once(world: Workspace, smtp: SmtpRece
     resent = [k for k, n in crm.hits.items() if n > 1]
     assert len(resent) <= 1  # at most the one in flight when killed, deduplicated by key
     assert world.activation.violations() == []
+
+
+def test_decisions_choose_only_channels_activation_can_reach(world: Workspace) -> None:
+    """With only agent_assisted configured, no message is queued for email (it could only die).
+
+    Before the fix the agent chose the first consented channel of an action whatever the
+    activation settings said, so most messages of a CRM-only deployment went to dead letters.
+    """
+    path = world.root / "c360.yaml"
+    before = path.read_text()
+    cfg = yaml.safe_load(before) or {}
+    cfg["decisioning"] = {
+        "activation": {
+            "channels": {"agent_assisted": {"adapter": "crm_rest", "url": "http://127.0.0.1:9/"}}
+        }
+    }
+    path.write_text(yaml.safe_dump(cfg))
+    world.config = load_config(world.root)
+    world.decisioning.__dict__.pop("settings", None)
+    try:
+        s = world.decisioning.decide()
+    finally:
+        path.write_text(before)
+        world.config = load_config(world.root)
+        world.decisioning.__dict__.pop("settings", None)
+    with world.store.engine.connect() as conn:
+        logged = [
+            dict(r)
+            for r in conn.execute(
+                select(decisions).where(decisions.c.decision_id.in_(s["decision_ids"]))
+            ).mappings()
+        ]
+    msgs = _messages(world, s["decision_ids"])
+    assert msgs and {m["channel"] for m in msgs} == {"agent_assisted"}
+    reasons = [r for d in logged for c in d["candidates"] for r in c["reasons"]]
+    # email-only education is never chosen; the cross-sell falls back to the agent desktop
+    assert "channel: no activation adapter for email" in reasons
+    chosen = {(d["chosen_action"], d["channel"]) for d in logged if d["status"] == "queued"}
+    assert chosen and all(ch == "agent_assisted" for _, ch in chosen), chosen
+    assert ("cross_sell_credit_card", "agent_assisted") in chosen or (
+        "retain_fee_waiver",
+        "agent_assisted",
+    ) in chosen
 
 
 def test_outbox_status_cli(world: Workspace) -> None:

@@ -154,12 +154,19 @@ class Agent:
         gate_log: dict[str, Any] = {}
         checked: list[Any] = []
 
+        reachable = s.activation.channels
+
         def consent() -> dict[str, Any]:
             for a, c in zip(cands, evaluated, strict=True):
                 if c["reasons"] or a.id == NO_ACTION:
                     continue
                 denied: list[str] = []
+                # a channel activation cannot deliver to is never chosen (its message would
+                # only reach dead letters); the next channel of the action is tried instead
+                unreachable = [ch for ch in a.channels if ch not in reachable]
                 for ch in a.channels:
+                    if ch in unreachable:
+                        continue
                     d = gate.check(g, a.purpose, ch, at)
                     gate_log[f"{a.purpose}/{ch}"] = {
                         "allowed": d.allowed,
@@ -171,8 +178,14 @@ class Agent:
                         c["channel"], c["gate"] = ch, d
                         break
                     denied += d.reasons
-                if "channel" not in c:
+                if "channel" in c:
+                    continue
+                if denied or not unreachable:
                     c["reasons"].append("consent: " + ",".join(sorted(set(denied))))
+                if unreachable:
+                    c["reasons"].append(
+                        "channel: no activation adapter for " + ",".join(unreachable)
+                    )
             return gate_log
 
         steps.call("consent_gate", {"golden_id": g, "at": at.isoformat()}, consent)
