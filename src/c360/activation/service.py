@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import func, select, text
 
 from c360.activation.drain import Drain, DrainReport
@@ -27,28 +29,38 @@ VIOLATIONS_SQL = text(
 class ActivationService:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self._emails: dict[str, str] | None = None
+        self._golden: pa.Table | None = None
+        self._addresses: dict[str, str] = {}
+
+    def _prefetch(self, golden_ids: list[str]) -> None:
+        """Read the addresses of one send batch from the golden records (never stored)."""
+        if self._golden is None:
+            self._golden = self.ws.lakehouse.read(
+                "gold", "golden_customers", ["golden_id", "email", "phone"]
+            )
+        t = self._golden.filter(
+            pc.is_in(self._golden.column("golden_id"), value_set=pa.array(golden_ids, pa.string()))
+        )
+        found: dict[str, str] = {}
+        for g, e, p in zip(
+            *(t.column(c).to_pylist() for c in ("golden_id", "email", "phone")), strict=True
+        ):
+            if e:
+                found[f"email:{g}"] = e
+            if p:
+                found[f"phone:{g}"] = p
+        self._addresses = found
 
     def _resolve(self, golden_id: str, kind: str) -> str | None:
         """The address a channel needs, read from the golden record at send time (never stored)."""
-        if self._emails is None:
-            t = self.ws.lakehouse.read("gold", "golden_customers", ["golden_id", "email", "phone"])
-            self._emails = {}
-            for g, e, p in zip(
-                *(t.column(c).to_pylist() for c in ("golden_id", "email", "phone")), strict=True
-            ):
-                if e:
-                    self._emails[f"email:{g}"] = e
-                if p:
-                    self._emails[f"phone:{g}"] = p
-        return self._emails.get(f"{kind}:{golden_id}")
+        return self._addresses.get(f"{kind}:{golden_id}")
 
     def drain(self, **kw: Any) -> DrainReport:
         """Send every due message (see :mod:`c360.activation.drain`), holding the write lock."""
         s = self.ws.decisioning.settings.activation
-        self._emails = None
+        self._golden, self._addresses = None, {}
         with self.ws.write_lock("activation"):
-            d = Drain(self.ws, s, self._resolve)
+            d = Drain(self.ws, s, self._resolve, self._prefetch)
             with self.ws.governance.lineage.run(
                 "activation",
                 kw.pop("run_id", None) or "activate",

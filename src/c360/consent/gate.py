@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -98,6 +98,9 @@ def gather(
     return facts
 
 
+T = TypeVar("T")
+
+
 class _Held(threading.local):
     engine: Engine | None = None
     conn: Connection | None = None
@@ -114,7 +117,7 @@ class Gate:
         self.record_all = record_all
         self._held = _Held()
 
-    def _read(self, store: Store, read: Callable[[Connection], Facts]) -> Facts:
+    def _read(self, store: Store, read: Callable[[Connection], T]) -> T:
         """Run ``read`` on a connection: from the pool, or on PostgreSQL a held one.
 
         A pooled checkout on PostgreSQL costs a pre-ping and a reset round trip,
@@ -220,9 +223,97 @@ class Gate:
                 )
         return decision
 
+    def check_many(
+        self,
+        requests: Sequence[tuple[str, str, str]],
+        at: datetime | None = None,
+        *,
+        activation: bool = False,
+        record: bool = False,
+        inputs: dict[str, Any] | None = None,
+    ) -> list[Decision]:
+        """The point form for many ``(golden_id, purpose, channel)`` at one time ``at``.
 
-def record_decision(store: Store, d: Decision, kind: str, inputs: dict[str, Any]) -> None:
-    row = {
+        Each request gets its own decision, taken exactly as :meth:`check` takes it (the
+        same facts read by indexed keys, the same :func:`evaluate`), but the policy is
+        loaded once, the facts are read on one connection and the decisions are recorded
+        in one transaction: the activation drain re-checks a send batch this way. Fails
+        closed per request (an evaluation failure denies that request) and for the set
+        (an unreadable policy or store, or decisions that cannot be recorded, deny all).
+        """
+        at = at or datetime.now(UTC)
+
+        def deny_all(reason: str, message: str, version: str) -> list[Decision]:
+            return [
+                deny(
+                    reason,
+                    message,
+                    policy_version=version,
+                    golden_id=g,
+                    purpose=p,
+                    channel=c,
+                    at=at,
+                    activation=activation,
+                )
+                for g, p, c in requests
+            ]
+
+        try:
+            policy = self._policy()
+        except C360Error as exc:
+            return deny_all("gate.policy_invalid", exc.message, "unknown")
+        except Exception as exc:  # fail closed: any failure to load the policy denies
+            return deny_all("gate.policy_invalid", repr(exc), "unknown")
+        version = policy.version_id
+        try:
+            at_us, known_us = to_us(at), now_us()
+            since = None
+            if activation:
+                cp = policy.contact
+                days = max([c.window_days for c in cp.caps] + [cp.decline_cooldown_days, 0])
+                hours = max([*list(cp.cooldown_hours.values()), 0])
+                since = at_us - max(days * DAY_US, hours * 3_600_000_000)
+            store = self._store()
+            all_facts = self._read(
+                store,
+                lambda conn: [
+                    gather(conn, g, p, c, at_us, known_us, contacts_since_us=since)
+                    for g, p, c in requests
+                ],
+            )
+        except (C360Error, SQLAlchemyError, OSError) as exc:
+            return deny_all("gate.store_unavailable", f"cannot read consent facts: {exc}", version)
+        except Exception as exc:  # fail closed: a bug must deny, never allow
+            return deny_all("gate.error", f"unexpected failure: {exc!r}", version)
+        out: list[Decision] = []
+        for (g, p, c), facts in zip(requests, all_facts, strict=True):
+            try:
+                out.append(evaluate(policy, facts, p, c, at, at_us, activation=activation))
+            except Exception as exc:  # fail closed, for this request only
+                out.append(
+                    deny(
+                        "gate.error",
+                        f"unexpected failure: {exc!r}",
+                        policy_version=version,
+                        golden_id=g,
+                        purpose=p,
+                        channel=c,
+                        at=at,
+                        activation=activation,
+                    )
+                )
+        if (record or self.record_all) and out:
+            try:
+                record_decisions(store, out, "point", inputs or {})
+            except (C360Error, SQLAlchemyError) as exc:
+                return deny_all(
+                    "gate.store_unavailable", f"cannot record the decisions: {exc}", version
+                )
+        return out
+
+
+def _decision_row(d: Decision, kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {
         "decision_id": d.decision_id,
         "kind": kind,
         "golden_id": d.golden_id,
@@ -238,5 +329,15 @@ def record_decision(store: Store, d: Decision, kind: str, inputs: dict[str, Any]
         "inputs": inputs,
         "decided_at_us": now_us(),
     }
+
+
+def record_decision(store: Store, d: Decision, kind: str, inputs: dict[str, Any]) -> None:
+    record_decisions(store, [d], kind, inputs)
+
+
+def record_decisions(
+    store: Store, ds: Sequence[Decision], kind: str, inputs: dict[str, Any]
+) -> None:
+    """Write decisions to gate_decisions in one transaction."""
     with store.begin() as conn:
-        conn.execute(gate_decisions.insert(), [row])
+        conn.execute(gate_decisions.insert(), [_decision_row(d, kind, inputs) for d in ds])

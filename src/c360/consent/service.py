@@ -238,6 +238,52 @@ class ConsentService:
                 )
         return d
 
+    def check_many(
+        self,
+        requests: list[tuple[str, str, str]],
+        at: datetime | None = None,
+        *,
+        activation: bool = False,
+        record: bool = False,
+    ) -> list[Decision]:
+        """Point form for many ``(golden_id, purpose, channel)`` (see :meth:`Gate.check_many`).
+
+        Recorded checks are audited in one entry naming every subject by keyed hash; if
+        that entry cannot be written, every decision is a deny (as in :meth:`check`).
+        """
+        ds = self.gate.check_many(requests, at, activation=activation, record=record)
+        if record and ds:
+            try:
+                self._audit(
+                    "consent.check",
+                    "batch",
+                    {
+                        "checks": [
+                            {
+                                "subject": self._hash(f"golden_id:{d.golden_id}"),
+                                "purpose": d.purpose,
+                                "channel": d.channel,
+                                "allowed": d.allowed,
+                            }
+                            for d in ds
+                        ]
+                    },
+                )
+            except C360Error as exc:
+                return [
+                    replace(
+                        d,
+                        allowed=False,
+                        reasons=["gate.store_unavailable", *d.reasons],
+                        messages={
+                            **d.messages,
+                            "gate.store_unavailable": f"the decision could not be audited ({exc.code})",
+                        },
+                    )
+                    for d in ds
+                ]
+        return ds
+
     def audience(
         self,
         audience: str | pa.Table,
