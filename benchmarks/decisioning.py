@@ -65,6 +65,7 @@ class Receiver:
         class H(BaseHTTPRequestHandler):
             # keep-alive, as a CRM or mail service behind a load balancer answers
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body leave at once on a kept-alive socket
 
             def log_message(self, *a: Any) -> None:
                 pass

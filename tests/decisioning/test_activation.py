@@ -253,6 +253,66 @@ def test_decisions_choose_only_channels_activation_can_reach(world: Workspace) -
     ) in chosen
 
 
+def test_file_export_parquet_and_csv_exactly_once(world: Workspace) -> None:
+    """Batch uploads: agent_assisted to Parquet files, email to CSV; a resend adds nothing."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = world.root / "c360.yaml"
+    cfg = yaml.safe_load(path.read_text()) or {}
+    cfg["decisioning"] = {
+        "activation": {
+            "batch_size": 7,
+            "channels": {
+                "agent_assisted": {
+                    "adapter": "file",
+                    "path": "exports/upload",
+                    "format": "parquet",
+                },
+                "email": {"adapter": "file", "path": "exports/upload", "format": "csv"},
+            },
+        }
+    }
+    path.write_text(yaml.safe_dump(cfg))
+    world.config = load_config(world.root)
+    world.decisioning.__dict__.pop("settings", None)
+    msgs = _new_messages(world)
+    rep = world.activation.drain(wait=False)
+    folder = world.root / "exports" / "upload"
+    parts = sorted(folder.glob("agent_assisted-*.parquet"))
+    pq_keys = [k for f in parts for k in pq.read_table(f).column("key").to_pylist()]
+    crm = {m["idempotency_key"] for m in msgs if m["channel"] == "agent_assisted"}
+    assert crm and set(pq_keys) >= crm and len(pq_keys) == len(set(pq_keys))
+    assert len(parts) >= 2  # one file per send batch (7 messages at most)
+    assert not list(folder.glob("*.tmp"))
+    t = pq.read_table(parts[0])
+    assert t.column_names == ["key", "golden_id", "action", "channel", "purpose", "title"]
+    mail = {m["idempotency_key"] for m in msgs if m["channel"] == "email"}
+    if mail:
+        csv_keys = pacsv.read_csv(folder / "email.csv").column("key").to_pylist()
+        assert set(csv_keys) >= mail and len(csv_keys) == len(set(csv_keys))
+    assert rep.delivered >= len(msgs) and world.activation.violations() == []
+    # a crash after the files were written but before the outcomes: the batch is sent again
+    victims = [m["message_id"] for m in msgs[:3]]
+    with world.store.begin() as conn:
+        conn.execute(
+            outbox.update().where(outbox.c.message_id.in_(victims)).values(status="pending")
+        )
+    again = world.activation.drain(wait=False)
+    assert again.delivered == 3
+    keys_after = [
+        k
+        for f in sorted(folder.glob("agent_assisted-*.parquet"))
+        for k in pq.read_table(f).column("key").to_pylist()
+    ]
+    assert sorted(keys_after) == sorted(pq_keys)  # nothing written twice
+    last = _attempts(world, victims[0])[-1]
+    assert last["outcome"] == "delivered" and last["receipt"]["duplicate"] is True
+    # the export is declared, so a data-subject request finds and erases its rows
+    rel = parts[0].relative_to(world.root).as_posix()
+    assert world.declarations.find(f"file:{rel}") is not None
+
+
 def test_outbox_status_cli(world: Workspace) -> None:
     r = subprocess.run(
         [sys.executable, "-m", "c360", "outbox", "status", "-w", str(world.root)],

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -50,13 +50,6 @@ class Adapter(Protocol):
     name: str
 
     def send(self, msg: dict[str, Any]) -> dict[str, Any]: ...
-
-
-@runtime_checkable
-class BatchAdapter(Adapter, Protocol):
-    """An adapter that writes a whole send batch at once (one receipt per message)."""
-
-    def send_many(self, msgs: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
 
 class _Connections(threading.local):

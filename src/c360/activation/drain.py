@@ -103,7 +103,7 @@ class Drain:
                 select(outbox)
                 .where(outbox.c.status == PENDING, outbox.c.next_attempt_at_us <= now_us())
                 .order_by(outbox.c.created_at_us, outbox.c.message_id)
-                .limit(limit * 4)
+                .limit(limit * 2)
             )
             rows = [dict(r) for r in conn.execute(q).mappings()]
         seen: set[str] = set()
@@ -293,10 +293,10 @@ def _send_all(
 ) -> list[dict[str, Any] | Exception]:
     """Send a batch at once: a batch adapter (file export) once per channel, others per message."""
     results: list[dict[str, Any] | Exception | None] = [None] * len(items)
-    groups: dict[int, tuple[adapters.BatchAdapter, list[int]]] = {}
+    groups: dict[int, tuple[adapters.FileExport, list[int]]] = {}
     futures: list[tuple[list[int], Future[Any]]] = []
     for i, (m, _, a) in enumerate(items):
-        if isinstance(a, adapters.BatchAdapter):
+        if isinstance(a, adapters.FileExport):
             groups.setdefault(id(a), (a, []))[1].append(i)
         else:
             futures.append(([i], pool.submit(_send, a, m)))
@@ -310,7 +310,7 @@ def _send_all(
 
 
 def _send_many(
-    adapter: adapters.BatchAdapter, ms: list[dict[str, Any]]
+    adapter: adapters.FileExport, ms: list[dict[str, Any]]
 ) -> list[dict[str, Any]] | Exception:
     try:
         return adapter.send_many(ms)
