@@ -68,6 +68,7 @@ GROUPS = [
     ("experiment", "c360.cli.experiment"),
     ("kpi", "c360.cli.kpi"),
     ("monitor", "c360.cli.monitor"),
+    ("report", "c360.cli.report"),
 ]
 
 
