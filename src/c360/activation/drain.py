@@ -40,8 +40,6 @@ from sqlalchemy import bindparam, func, select, update
 from c360.activation import adapters
 from c360.activation.outbox import BLOCKED, DEAD, DELIVERED, PENDING
 from c360.activation.tables import deliveries, outbox
-from c360.consent.tables import contact_log
-from c360.consent.vocab import to_us
 from c360.settings.decisioning import ActivationSettings
 
 if TYPE_CHECKING:
@@ -246,21 +244,17 @@ class Drain:
             if o.contacted_at is not None:
                 contacts.append(
                     {
-                        "contact_id": uuid.uuid4().hex,
                         "golden_id": o.m["golden_id"],
                         "channel": o.m["channel"],
                         "purpose": o.m["purpose"],
-                        "outcome": "sent",
-                        "contacted_at_us": to_us(o.contacted_at),
+                        "at": o.contacted_at,
                         "decision_id": o.m["decision_id"],
-                        "recorded_at_us": ts,
                     }
                 )
         with self.ws.store.begin() as conn:
             conn.execute(deliveries.insert(), recs)
             conn.execute(_SET_STATE, states)
-            if contacts:
-                conn.execute(contact_log.insert(), contacts)
+            self.ws.consent.record_contacts(contacts, conn=conn)
 
 
 _SET_STATE = (

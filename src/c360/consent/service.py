@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from c360.consent import setfacts, setform, subjects
@@ -471,6 +472,32 @@ class ConsentService:
                 ],
             )
         return cid
+
+    def record_contacts(self, contacts: list[dict[str, Any]], *, conn: Connection) -> None:
+        """Log sends in the caller's transaction (the activation drain: with its deliveries).
+
+        Each entry: ``golden_id``, ``channel``, ``purpose``, ``at`` (datetime) and
+        ``decision_id``; the outcome is ``sent``.
+        """
+        if not contacts:
+            return
+        rec = now_us()
+        conn.execute(
+            contact_log.insert(),
+            [
+                {
+                    "contact_id": uuid.uuid4().hex,
+                    "golden_id": c["golden_id"],
+                    "channel": c["channel"],
+                    "purpose": c["purpose"],
+                    "outcome": "sent",
+                    "contacted_at_us": to_us(c["at"]),
+                    "decision_id": c.get("decision_id"),
+                    "recorded_at_us": rec,
+                }
+                for c in contacts
+            ],
+        )
 
     @writes("consent.capture")
     def capture_from_sources(self) -> list[CaptureResult]:
