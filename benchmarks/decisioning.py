@@ -5,15 +5,18 @@
 
 Data: golden records and identity links generated with DuckDB (seeded), written to the
 lakehouse and loaded into the consent subject index through the real path
-(``refresh_from``), with a consent ledger of one event per tenth record. Figures:
+(``refresh_from``); no consent events, so the policy's defaults decide. Both channels the
+catalogue's actions use (agent_assisted: CRM REST, email: a REST mail service) point at
+one local receiver (HTTP/1.1 keep-alive). Figures:
 
 1. an audience (``age >= 18 AND has_email``) built through the gate's set form
    (``ws.decisioning.audiences.build``: context, filter, gate, snapshot, build row) —
    target <= 5 s at 1M; the ratio to a bare count of the same filter over the context;
 2. batch decisions: the agent on N firings (consent point form per candidate, contact
    policy, logged tool calls, one transaction per 500) — target >= 1,000/s;
-3. activation: the outbox drained to a local CRM REST receiver on 127.0.0.1 (gate
-   re-checked before each send, one delivery row per message) — target >= 500/s.
+3. activation: the outbox drained to the local receiver on 127.0.0.1 (gate re-checked
+   right before the sends, one gate decision and one delivery row per message) —
+   target >= 500/s.
 """
 
 from __future__ import annotations
