@@ -154,6 +154,9 @@ class Drain:
         self, msgs: list[dict[str, Any]], rep: DrainReport, pool: ThreadPoolExecutor
     ) -> None:
         """Gate-check, send and record one batch (see the module docstring)."""
+        if self.prefetch is not None:
+            # addresses first: nothing slow may sit between the gate check and the sends
+            self.prefetch([m["golden_id"] for m in msgs])
         at = datetime.now(UTC)
         gate = self.ws.consent.check_many(
             [(m["golden_id"], m["purpose"], m["channel"]) for m in msgs],
@@ -194,8 +197,6 @@ class Drain:
                 to_send.append((m, rec, self.adapter(m["channel"])))
             except adapters.Permanent as exc:
                 outcomes.append(self._failed(m, rec, attempt, exc, rep))
-        if to_send and self.prefetch is not None:
-            self.prefetch([m["golden_id"] for m, _, _ in to_send])
         for (m, rec, _), res in zip(to_send, _send_all(pool, to_send), strict=True):
             attempt = rec["attempt"]
             if isinstance(res, Exception):
