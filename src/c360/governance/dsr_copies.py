@@ -207,7 +207,7 @@ class Copies:
         return out
 
     def rewrite_file(self, found: Found) -> int:
-        """Rewrite a Parquet or CSV file without the subject's rows; returns rows removed."""
+        """Rewrite a Parquet, CSV or JSON-lines file without the subject's rows; returns rows removed."""
         path = self._ws.root / found.where.split(":", 1)[1]
         data = read_file(self.con, path)
         if data is None:
