@@ -71,6 +71,7 @@ GROUPS = [
     ("monitor", "c360.cli.monitor"),
     ("stream", "c360.cli.stream"),
     ("replay", "c360.cli.replay"),
+    ("report", "c360.cli.report"),
 ]
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -102,6 +102,8 @@ def gather(
     return facts
 
 
+T = TypeVar("T")
+
 log = logging.getLogger("c360.consent.gate")
 
 # Called inside the transaction that records a decision (the audit chain append).
@@ -152,7 +154,7 @@ class Gate:
         self._audit = audit
         self._held = _Held()
 
-    def _read(self, store: Store, read: Callable[[Connection], Facts]) -> Facts:
+    def _read(self, store: Store, read: Callable[[Connection], T]) -> T:
         """Run ``read`` on a connection: from the pool, or on PostgreSQL a held one.
 
         A pooled checkout on PostgreSQL costs a pre-ping and a reset round trip,
@@ -276,19 +278,105 @@ class Gate:
                 return deny("gate.store_unavailable", msg, policy_version=version, **ctx)
         return decision
 
+    def check_many(
+        self,
+        requests: Sequence[tuple[str, str, str]],
+        at: datetime | None = None,
+        *,
+        activation: bool = False,
+        record: bool = False,
+        inputs: dict[str, Any] | None = None,
+    ) -> list[Decision]:
+        """The point form for many ``(golden_id, purpose, channel)`` at one time ``at``.
 
-def record_decision(
-    store: Store,
-    d: Decision,
-    kind: str,
-    inputs: dict[str, Any],
-    *,
-    audit: AuditHook | None = None,
-) -> None:
-    """Write the decision row and (with ``audit``) its audit entry in one transaction."""
-    if d.address is not None:
-        inputs = {**inputs, "address": d.address}
-    row = {
+        Each request gets its own decision, taken exactly as :meth:`check` takes it (the
+        same facts read by indexed keys, the same :func:`evaluate`), but the policy is
+        loaded once, the facts are read on one connection and the decisions are recorded
+        in one transaction: the activation drain re-checks a send batch this way. Fails
+        closed per request (an evaluation failure denies that request) and for the set
+        (an unreadable policy or store, or decisions that cannot be recorded, deny all).
+        """
+        at = at or datetime.now(UTC)
+
+        def deny_all(reason: str, message: str, version: str) -> list[Decision]:
+            return [
+                deny(
+                    reason,
+                    message,
+                    policy_version=version,
+                    golden_id=g,
+                    purpose=p,
+                    channel=c,
+                    at=at,
+                    activation=activation,
+                )
+                for g, p, c in requests
+            ]
+
+        try:
+            policy = self._policy()
+        except C360Error as exc:
+            return deny_all("gate.policy_invalid", exc.message, "unknown")
+        except Exception as exc:  # fail closed: any failure to load the policy denies
+            return deny_all("gate.policy_invalid", type(exc).__name__, "unknown")
+        version = policy.version_id
+        try:
+            at_us, known_us = to_us(at), now_us()
+            since = None
+            if activation:
+                cp = policy.contact
+                days = max([c.window_days for c in cp.caps] + [cp.decline_cooldown_days, 0])
+                hours = max([*list(cp.cooldown_hours.values()), 0])
+                since = at_us - max(days * DAY_US, hours * 3_600_000_000)
+            store = self._store()
+            all_facts = self._read(
+                store,
+                lambda conn: [
+                    gather(conn, g, p, c, at_us, known_us, contacts_since_us=since)
+                    for g, p, c in requests
+                ],
+            )
+        except (C360Error, SQLAlchemyError, OSError) as exc:
+            msg = unavailable("cannot read consent facts", exc)
+            return deny_all("gate.store_unavailable", msg, version)
+        except Exception as exc:  # fail closed: a bug must deny, never allow
+            log.exception("consent gate failure")
+            return deny_all("gate.error", f"unexpected failure ({type(exc).__name__})", version)
+        out: list[Decision] = []
+        for (g, p, c), facts in zip(requests, all_facts, strict=True):
+            try:
+                out.append(evaluate(policy, facts, p, c, at, at_us, activation=activation))
+            except Exception as exc:  # fail closed, for this request only
+                log.exception("consent gate failure")
+                out.append(
+                    deny(
+                        "gate.error",
+                        f"unexpected failure ({type(exc).__name__})",
+                        policy_version=version,
+                        golden_id=g,
+                        purpose=p,
+                        channel=c,
+                        at=at,
+                        activation=activation,
+                    )
+                )
+        if (record or self.record_all) and out:
+            try:
+                record_decisions(store, out, "point", inputs or {}, audit=self._audit)
+            except Exception as exc:  # decisions whose evidence is lost must deny
+                msg = unavailable("cannot record the decisions", exc)
+                return deny_all("gate.store_unavailable", msg, version)
+        return out
+
+
+def _with_address(d: Decision, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The decision's inputs, naming the (masked) address it was asked for."""
+    return inputs if d.address is None else {**inputs, "address": d.address}
+
+
+def _decision_row(d: Decision, kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    inputs = _with_address(d, inputs)
+    return {
         "decision_id": d.decision_id,
         "kind": kind,
         "golden_id": d.golden_id,
@@ -304,7 +392,32 @@ def record_decision(
         "inputs": inputs,
         "decided_at_us": now_us(),
     }
+
+
+def record_decision(
+    store: Store,
+    d: Decision,
+    kind: str,
+    inputs: dict[str, Any],
+    *,
+    audit: AuditHook | None = None,
+) -> None:
+    """Write the decision row and (with ``audit``) its audit entry in one transaction."""
+    record_decisions(store, [d], kind, inputs, audit=audit)
+
+
+def record_decisions(
+    store: Store,
+    ds: Sequence[Decision],
+    kind: str,
+    inputs: dict[str, Any],
+    *,
+    audit: AuditHook | None = None,
+) -> None:
+    """Write decisions to gate_decisions, each with its audit entry (with ``audit``), in
+    one transaction: all are recorded with their evidence, or none is."""
     with store.begin() as conn:
-        conn.execute(gate_decisions.insert(), [row])
+        conn.execute(gate_decisions.insert(), [_decision_row(d, kind, inputs) for d in ds])
         if audit is not None:
-            audit(conn, d, kind, inputs)
+            for d in ds:
+                audit(conn, d, kind, _with_address(d, inputs))

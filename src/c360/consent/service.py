@@ -337,6 +337,21 @@ class ConsentService:
         """Recorded gate decisions, newest first (the decision log)."""
         return read_decisions(self.store, golden_id=golden_id, since=since, limit=limit)
 
+    def check_many(
+        self,
+        requests: list[tuple[str, str, str]],
+        at: datetime | None = None,
+        *,
+        activation: bool = False,
+        record: bool = False,
+    ) -> list[Decision]:
+        """Point form for many ``(golden_id, purpose, channel)`` (see :meth:`Gate.check_many`).
+
+        Recorded decisions are in ``gate_decisions`` and each in the audit chain, written
+        in one transaction; if that cannot be written, every decision is a deny (as in
+        :meth:`check`)."""
+        return self.gate.check_many(requests, at, activation=activation, record=record)
+
     def audience(
         self,
         audience: str | pa.Table,
@@ -564,6 +579,32 @@ class ConsentService:
                 ],
             )
         return cid
+
+    def record_contacts(self, contacts: list[dict[str, Any]], *, conn: Connection) -> None:
+        """Log sends in the caller's transaction (the activation drain: with its deliveries).
+
+        Each entry: ``golden_id``, ``channel``, ``purpose``, ``at`` (datetime) and
+        ``decision_id``; the outcome is ``sent``.
+        """
+        if not contacts:
+            return
+        rec = now_us()
+        conn.execute(
+            contact_log.insert(),
+            [
+                {
+                    "contact_id": uuid.uuid4().hex,
+                    "golden_id": c["golden_id"],
+                    "channel": c["channel"],
+                    "purpose": c["purpose"],
+                    "outcome": "sent",
+                    "contacted_at_us": to_us(c["at"]),
+                    "decision_id": c.get("decision_id"),
+                    "recorded_at_us": rec,
+                }
+                for c in contacts
+            ],
+        )
 
     @writes("consent.capture")
     def capture_from_sources(self) -> list[CaptureResult]:

@@ -170,7 +170,7 @@ class DataSubjectRequests:
                 res.tables[name] = self._delete_lake(copies, name, f, res.request_id)
             elif f.decl.kind == "store":
                 res.tables[name] = self._delete_store(copies, f)
-            elif name.endswith((".parquet", ".csv")):
+            elif name.endswith((".parquet", ".csv", ".jsonl")):
                 res.tables[name] = copies.rewrite_file(f)
             else:
                 res.kept.append(
