@@ -87,14 +87,15 @@ async def _too_large(send: Send, limit: int) -> None:
 
 def create_app(ws: Workspace) -> FastAPI:
     """The API (and, as it lands, the console) for one workspace."""
-    from c360.api.routers import audit, consent, profiles, review
+    from c360.api.routers import audit, consent, decisions, insights, profiles, review
     from c360.console import pages as console_pages
 
     cfg = ws.config.api
     app = FastAPI(
         title="c360",
         version=_version(),
-        description="Consent-first Customer 360: profiles, consent, review, audit. "
+        description="Consent-first Customer 360: profiles, consent, review, decisions, HITL, "
+        "activation, experiments, KPIs, lineage, audit. "
         "Authenticate with `Authorization: Bearer <token>` (`c360 tokens create`) and "
         "choose a purpose with `X-C360-Purpose`.",
     )
@@ -166,7 +167,14 @@ def create_app(ws: Workspace) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for router in (profiles.router, consent.router, review.router, audit.router):
+    for router in (
+        profiles.router,
+        consent.router,
+        review.router,
+        decisions.router,
+        insights.router,
+        audit.router,
+    ):
         app.include_router(router)
     app.state.console_sessions = Sessions()
     app.include_router(console_pages.router)

@@ -279,7 +279,7 @@ class Agent:
         )
         text = rationale.build(
             firing.trigger,
-            self.svc.trigger(firing.trigger).description,
+            self.svc.describe(firing.trigger),
             firing.evidence,
             chosen,
             rejected,

@@ -19,6 +19,7 @@ from c360.decisioning.audiences import Audiences
 from c360.decisioning.catalogue import Catalogue, load_catalogue
 from c360.decisioning.decisionlog import DecisionLog
 from c360.decisioning.hitl import Hitl
+from c360.decisioning.ondemand import CONTEXTS, OnDemand
 from c360.decisioning.triggers import Firing, Trigger, firing_query, firings, load_triggers
 from c360.errors import C360Error
 from c360.settings.decisioning import DecisioningSettings
@@ -34,6 +35,7 @@ class DecisioningService:
         self.agent = Agent(self)
         self.hitl = Hitl(self)
         self.log = DecisionLog(self)
+        self.ondemand = OnDemand(self)
 
     @cached_property
     def settings(self) -> DecisioningSettings:
@@ -100,6 +102,12 @@ class DecisioningService:
             if t.name == name:
                 return t
         raise C360Error("decisioning.unknown_trigger", f"no trigger {name!r}")
+
+    def describe(self, name: str) -> str:
+        """What a decision's trigger means: a trigger rule, or an interactive context."""
+        if name in CONTEXTS:
+            return CONTEXTS[name]
+        return self.trigger(name).description
 
     # ------------------------------------------------------------------ triggers and decisions
     def _fire(
