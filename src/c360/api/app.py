@@ -88,6 +88,7 @@ async def _too_large(send: Send, limit: int) -> None:
 def create_app(ws: Workspace) -> FastAPI:
     """The API (and, as it lands, the console) for one workspace."""
     from c360.api.routers import audit, consent, decisions, insights, profiles, review
+    from c360.console import dashboards, desk
     from c360.console import pages as console_pages
 
     cfg = ws.config.api
@@ -178,6 +179,8 @@ def create_app(ws: Workspace) -> FastAPI:
         app.include_router(router)
     app.state.console_sessions = Sessions()
     app.include_router(console_pages.router)
+    app.include_router(desk.router)
+    app.include_router(dashboards.router)
     app.mount("/static", console_pages.static, name="static")
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
     return app
