@@ -7,6 +7,7 @@ one golden record is for Data Governance and Privacy, who read every zone.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Path, Query
@@ -16,6 +17,19 @@ from c360.api.routers.profiles import visible_profile
 from c360.errors import C360Error, NotFoundError
 
 router = APIRouter(prefix="/v1", tags=["insights"])
+
+
+def finite(v: Any) -> Any:
+    """NaN and infinities (an uplift with no outcomes yet) as null: JSON has no NaN."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: finite(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [finite(x) for x in v]
+    return v
+
+
 AGGREGATES = ("marketing", "governance", "data_scientist", "admin")
 LINEAGE = ("governance", "privacy", "admin")
 
@@ -39,7 +53,7 @@ def experiment_report(
 ) -> dict[str, Any]:
     require_role(act, *AGGREGATES)
     try:
-        return ws.experiments.report(experiment_id, metric=metric)
+        return finite(ws.experiments.report(experiment_id, metric=metric))
     except C360Error as exc:
         if exc.code == "experiments.unknown":
             raise NotFoundError("experiments.not_found", exc.message) from None
@@ -51,7 +65,7 @@ def kpis(act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
     require_role(act, *AGGREGATES)
     from c360.kpi import compute
 
-    return compute(ws)
+    return finite(compute(ws))
 
 
 @router.get("/lineage/{golden_id}", summary="A golden record traced back to rows and files")
