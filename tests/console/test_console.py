@@ -98,6 +98,31 @@ def test_pages_are_role_checked(site):
         assert c.get("/privacy").status_code == 403
 
 
+def test_next_step_forms_need_the_csrf_token_and_the_right_role(site):
+    from tests.api.test_decisions import offered_decision
+
+    d = offered_decision(site)
+    with httpx.Client(base_url=site.url) as c:
+        token = _login(c, site.tokens["agent"])
+        r = c.post(f"/agent/decision/{d['decision_id']}/outcome", data={"outcome": "accepted"})
+        assert r.status_code == 403 and "console.csrf" in r.text
+        r = c.post(f"/agent/customer/{d['golden_id']}/recommend", data={"csrf": "forged"})
+        assert r.status_code == 403
+        assert site.ws.decisioning.log.get(d["decision_id"])["outcome"] is None
+        r = c.post(
+            f"/agent/decision/{d['decision_id']}/outcome",
+            data={"outcome": "declined", "csrf": token},
+        )
+        assert r.status_code == 303
+        assert site.ws.decisioning.log.get(d["decision_id"])["outcome"]["outcome"] == "declined"
+        assert c.get("/kpi").status_code == 403  # an agent reads no aggregates
+    with httpx.Client(base_url=site.url) as c:
+        token = _login(c, site.tokens["marketing"])
+        r = c.post(f"/agent/customer/{d['golden_id']}/recommend", data={"csrf": token})
+        assert r.status_code == 403 and "auth.forbidden" in r.text
+        assert c.get("/hitl").status_code == 403
+
+
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
