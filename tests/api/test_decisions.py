@@ -149,3 +149,26 @@ def test_tokens_create_expires_on_the_cli(served):
     )
     assert res.exit_code != 0
     assert "not in the future" in str(res.exception) + res.output
+
+
+def test_the_context_snapshot_is_rebuilt_when_a_run_is_recorded(served):
+    from sqlalchemy import insert
+
+    from c360.store.schema import runs
+
+    od = served.ws.decisioning.ondemand
+    first = od.snapshot()
+    assert od.snapshot() is first  # nothing new: the same snapshot serves every request
+    assert first.rows.num_rows == served.ws.lakehouse.read("gold", "golden_customers").num_rows
+    with served.ws.store.begin() as conn:
+        conn.execute(
+            insert(runs).values(
+                run_id="test-newer-run",
+                kind="run",
+                status="succeeded",
+                started_at=datetime.now(UTC),
+                finished_at=datetime.now(UTC),
+                stages=[],
+            )
+        )
+    assert od.snapshot() is not first

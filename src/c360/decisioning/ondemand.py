@@ -7,6 +7,12 @@ The decision is logged with every step like any other. A decision the agent woul
 queued for a channel is ``offered`` instead: a person presents it in the conversation, so
 nothing goes to the outbox. Holdout, HITL and ``no_action`` keep their meaning.
 
+The customer context (features, scores, trigger booleans, eligibility per action) comes
+from the lakehouse, which changes only when a run or an ingest writes it; it is built once
+for all customers and kept until the store records a newer run or batch, so a request
+costs the agent's live steps only: the consent gate's point checks (consent and
+suppressions are always read live), contact policy and the logged write.
+
 ``record_outcome`` stores the person's answer (``accepted`` / ``declined``) once per
 decision, as an experiment outcome (metric ``response``; the capture key is derived from
 the decision id, so a second answer is refused, never counted twice) and in the audit
@@ -16,16 +22,21 @@ log; :meth:`DecisionLog.get` shows it with the decision.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy import func, select
+from sqlglot import exp
 
 from c360.decisioning.tables import decisions
 from c360.decisioning.triggers import Firing
 from c360.errors import C360Error, NotFoundError
 from c360.experiments.tables import outcomes
+from c360.store.schema import ingest_batches, runs
 
 if TYPE_CHECKING:
     from c360.decisioning.service import DecisioningService
@@ -44,6 +55,19 @@ def _now_us() -> int:
     return int(datetime.now(UTC).timestamp() * 1_000_000)
 
 
+@dataclass
+class _Snapshot:
+    key: tuple[Any, ...]
+    as_of: date
+    rows: pa.Table  # the context with one eligibility column per action
+    index: dict[str, int]
+    fired: dict[str, Firing]
+
+    def row(self, golden_id: str) -> dict[str, Any] | None:
+        i = self.index.get(golden_id)
+        return None if i is None else self.rows.slice(i, 1).to_pylist()[0]
+
+
 def capture_key(decision_id: str) -> str:
     return hashlib.sha256(f"decision|{decision_id}|{OUTCOME_METRIC}".encode()).hexdigest()
 
@@ -51,6 +75,38 @@ def capture_key(decision_id: str) -> str:
 class OnDemand:
     def __init__(self, svc: DecisioningService) -> None:
         self.svc = svc
+        self._snap: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def _data_key(self) -> tuple[Any, ...]:
+        """Changes whenever a run or an ingest batch may have rewritten the lakehouse."""
+        with self.svc.ws.store.engine.connect() as conn:
+            r = conn.execute(
+                select(func.count(), func.max(runs.c.started_at), func.max(runs.c.finished_at))
+            ).one()
+            b = conn.execute(select(func.count(), func.max(ingest_batches.c.finished_at))).one()
+        return (*r, *b)
+
+    def snapshot(self) -> _Snapshot:
+        """Every customer's context, trigger firings and eligibility, as of the data."""
+        key = self._data_key()
+        with self._lock:
+            if self._snap is not None and self._snap.key == key:
+                return self._snap
+            svc = self.svc
+            as_of = svc.data_as_of()
+            con = duckdb.connect()
+            try:
+                ctx, fired = svc._fire(con, as_of, None)
+                ids = con.sql(
+                    exp.select("golden_id").from_(exp.to_table(ctx.view)).sql("duckdb")
+                ).fetchall()
+                rows = svc.agent.context_rows_table(con, ctx.view, ctx.columns, [i for (i,) in ids])
+            finally:
+                con.close()
+            index = {g: i for i, g in enumerate(rows.column("golden_id").to_pylist())}
+            self._snap = _Snapshot(key, as_of, rows, index, {f.golden_id: f for f in fired})
+            return self._snap
 
     def recommend(
         self,
@@ -69,19 +125,15 @@ class OnDemand:
                 http_status=422,
             )
         svc = self.svc
-        as_of = svc.data_as_of()
         at = at or datetime.now(UTC)
-        con = duckdb.connect()
-        try:
-            ctx, fired = svc._fire(con, as_of, [golden_id])
-            rows = svc.agent.context_rows(con, ctx.view, ctx.columns, [golden_id])
-        finally:
-            con.close()
-        if golden_id not in rows:
+        snap = self.snapshot()
+        row = snap.row(golden_id)
+        if row is None:
             raise NotFoundError("decisioning.unknown_customer", f"no customer {golden_id}")
-        if fired:
-            firing = fired[0]
-            firing.evidence = {**firing.evidence, "context": context}
+        if golden_id in snap.fired:
+            f = snap.fired[golden_id]
+            firing = Firing(f.golden_id, f.trigger, f.weight, {**f.evidence, "context": context})
+            firing.also = list(f.also)
         else:
             weight = svc.settings.context_weights.get(context, 1.0)
             firing = Firing(golden_id, context, weight, {"context": context})
@@ -94,7 +146,7 @@ class OnDemand:
                 ).all()
             )
         r = svc.agent.decide(
-            firing, rows[golden_id], as_of=as_of, at=at, run_id=f"ondemand:{context}", used=used
+            firing, row, as_of=snap.as_of, at=at, run_id=f"ondemand:{context}", used=used
         )
         d = r["decision"]
         if d["status"] == "queued":
