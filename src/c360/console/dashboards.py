@@ -41,8 +41,7 @@ def plotly_js() -> Response:
 @router.get("/kpi", response_class=HTMLResponse)
 def kpi(p: PageDep) -> HTMLResponse:
     _require(p, *AGGREGATES)
-    from c360.kpi import compute
-    from c360.kpi.trends import trends
+    from c360.kpi import compute, trends
 
     k = compute(p.ws)
     t = trends(p.ws)

@@ -27,15 +27,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import func, select
-from sqlglot import exp
+from sqlalchemy.exc import IntegrityError
 
 from c360.decisioning.tables import decisions
 from c360.decisioning.triggers import Firing
 from c360.errors import C360Error, NotFoundError
-from c360.experiments.tables import outcomes
+from c360.experiments import outcomes
 from c360.store.schema import ingest_batches, runs
 
 if TYPE_CHECKING:
@@ -93,17 +92,8 @@ class OnDemand:
         with self._lock:
             if self._snap is not None and self._snap.key == key:
                 return self._snap
-            svc = self.svc
-            as_of = svc.data_as_of()
-            con = duckdb.connect()
-            try:
-                ctx, fired = svc._fire(con, as_of, None)
-                ids = con.sql(
-                    exp.select("golden_id").from_(exp.to_table(ctx.view)).sql("duckdb")
-                ).fetchall()
-                rows = svc.agent.context_rows_table(con, ctx.view, ctx.columns, [i for (i,) in ids])
-            finally:
-                con.close()
+            as_of = self.svc.data_as_of()
+            rows, fired = self.svc.context_snapshot(as_of)
             index = {g: i for i, g in enumerate(rows.column("golden_id").to_pylist())}
             self._snap = _Snapshot(key, as_of, rows, index, {f.golden_id: f for f in fired})
             return self._snap
@@ -205,6 +195,35 @@ class OnDemand:
                 f"decision {decision_id} is {d['status']}, not offered: there is nothing to answer",
                 http_status=409,
             )
+        try:
+            self._insert_outcome(decision_id, d, outcome, actor, source, note)
+        except IntegrityError:  # a concurrent answer won: the capture key is the primary key
+            raise self._recorded(decision_id) from None
+        self.svc.audit(
+            actor,
+            f"decisioning.outcome.{outcome}",
+            decision_id,
+            {"action": d["chosen_action"], "source": source},
+        )
+        return self.svc.log.get(decision_id)
+
+    @staticmethod
+    def _recorded(decision_id: str) -> C360Error:
+        return C360Error(
+            "decisioning.outcome_recorded",
+            f"decision {decision_id} already has an outcome",
+            http_status=409,
+        )
+
+    def _insert_outcome(
+        self,
+        decision_id: str,
+        d: dict[str, Any],
+        outcome: str,
+        actor: str,
+        source: str,
+        note: str | None,
+    ) -> None:
         with self.svc.ws.store.begin() as conn:
             have = conn.execute(
                 select(func.count())
@@ -212,11 +231,7 @@ class OnDemand:
                 .where(outcomes.c.capture_key == capture_key(decision_id))
             ).scalar_one()
             if have:
-                raise C360Error(
-                    "decisioning.outcome_recorded",
-                    f"decision {decision_id} already has an outcome",
-                    http_status=409,
-                )
+                raise self._recorded(decision_id)
             conn.execute(
                 outcomes.insert(),
                 [
@@ -238,10 +253,3 @@ class OnDemand:
                     }
                 ],
             )
-        self.svc.audit(
-            actor,
-            f"decisioning.outcome.{outcome}",
-            decision_id,
-            {"action": d["chosen_action"], "source": source},
-        )
-        return self.svc.log.get(decision_id)

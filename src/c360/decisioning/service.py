@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+from sqlglot import exp
 
 from c360.decisioning import context as ctxmod
 from c360.decisioning.agent import Agent
@@ -123,6 +124,19 @@ class DecisioningService:
             q = q.where(exp.column("golden_id").isin(exp.select("golden_id").from_("_fire_ids")))
         rows = con.sql(q.sql("duckdb")).to_arrow_table().to_pylist()
         return ctx, firings(rows, self.triggers, self.settings.context_weights)
+
+    def context_snapshot(self, as_of: date) -> tuple[Any, list[Firing]]:
+        """Every customer's context row with eligibility per action (Arrow), and the firings."""
+        con = duckdb.connect()
+        try:
+            ctx, fired = self._fire(con, as_of, None)
+            ids = con.sql(
+                exp.select("golden_id").from_(exp.to_table(ctx.view)).sql("duckdb")
+            ).fetchall()
+            rows = self.agent.context_rows_table(con, ctx.view, ctx.columns, [i for (i,) in ids])
+        finally:
+            con.close()
+        return rows, fired
 
     def evaluate_triggers(
         self, as_of: date | None = None, *, golden_ids: list[str] | None = None

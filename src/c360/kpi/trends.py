@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from c360.activation import deliveries
 from c360.decisioning import audience_builds, decisions
-from c360.experiments.tables import outcomes
+from c360.experiments import outcomes
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
