@@ -39,40 +39,64 @@ Target = tuple[str, str, str, dict | None]  # kind, method, path, JSON body
 
 
 def _load(url: str, token: str, targets: list[Target], rate: float, seconds: float, q):
-    """The load generator (its own process): open loop at ``rate`` req/s."""
-    import asyncio
+    """The load generator (its own process): open loop at ``rate`` req/s.
 
-    import httpx
+    A scheduler hands each request to a pool of worker threads at its due time; latency is
+    measured from the due time, so a server that falls behind shows its queueing delay
+    (a request waiting for a free worker counts). Each worker keeps one keep-alive
+    connection (stdlib ``http.client``); a request over 10 s is a timeout (status 0).
+    """
+    import http.client
+    import json as _json
+    import queue
+    import threading
+    from urllib.parse import urlsplit
 
-    async def main() -> None:
-        results: list[tuple[str, float, int]] = []
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        async with httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=10
-        ) as client:
+    host = urlsplit(url)
+    jobs: queue.Queue = queue.Queue()
+    results: list[tuple[str, float, int]] = []
+    lock = threading.Lock()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-            async def one(kind: str, method: str, path: str, body: dict | None) -> None:
-                t0 = time.perf_counter()
-                try:
-                    r = await client.request(method, path, json=body)
-                    status = r.status_code
-                except httpx.HTTPError:
-                    status = 0
-                results.append((kind, time.perf_counter() - t0, status))
+    def worker() -> None:
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            due, (kind, method, path, body) = job
+            if time.perf_counter() - due > 10:  # waited too long for a worker: a timeout
+                with lock:
+                    results.append((kind, time.perf_counter() - due, 0))
+                continue
+            try:
+                conn.request(method, path, _json.dumps(body) if body else None, headers)
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+            except (OSError, http.client.HTTPException):
+                status = 0
+                conn.close()
+                conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+            with lock:
+                results.append((kind, time.perf_counter() - due, status))
 
-            tasks = []
-            start = time.perf_counter()
-            n = int(rate * seconds)
-            for i in range(n):
-                due = start + i / rate
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(*targets[i % len(targets)])))
-            await asyncio.gather(*tasks)
-            q.put({"results": results, "elapsed": time.perf_counter() - start})
-
-    asyncio.run(main())
+    workers = [threading.Thread(target=worker, daemon=True) for _ in range(64)]
+    for w in workers:
+        w.start()
+    start = time.perf_counter()
+    n = int(rate * seconds)
+    for i in range(n):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        jobs.put((due, targets[i % len(targets)]))
+    for _ in workers:
+        jobs.put(None)
+    for w in workers:
+        w.join()
+    q.put({"results": results, "elapsed": time.perf_counter() - start})
 
 
 def _pct(values: list[float], p: float) -> float:

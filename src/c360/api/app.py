@@ -4,6 +4,7 @@ JSON errors, and one router per domain."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +21,7 @@ from c360.console.sessions import Sessions
 from c360.errors import C360Error
 from c360.workspace import Workspace
 
+log = logging.getLogger("c360.api")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -160,8 +162,11 @@ def create_app(ws: Workspace) -> FastAPI:
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        # never leak internals (paths, hosts, SQL) to a caller; the audit row has the status
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # never leak internals (paths, hosts, SQL) to a caller; the audit row has the status.
+        # The server log gets the exception and the route template (no identifiers).
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route)
         return JSONResponse(error_body("api.internal", "internal error"), status_code=500)
 
     @app.get("/healthz", tags=["service"])
