@@ -69,15 +69,19 @@ def _load(url: str, token: str, targets: list[Target], rate: float, seconds: flo
                 with lock:
                     results.append((kind, time.perf_counter() - due, 0))
                 continue
-            try:
-                conn.request(method, path, _json.dumps(body) if body else None, headers)
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-            except (OSError, http.client.HTTPException):
-                status = 0
-                conn.close()
-                conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+            status = 0
+            for _attempt in range(2):  # the server closes idle keep-alive connections: redial
+                try:
+                    conn.request(method, path, _json.dumps(body) if body else None, headers)
+                    resp = conn.getresponse()
+                    resp.read()
+                    status = resp.status
+                    break
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+                    if isinstance(exc, TimeoutError):
+                        break  # a real timeout is not retried
             with lock:
                 results.append((kind, time.perf_counter() - due, status))
 
@@ -173,6 +177,14 @@ def main() -> None:
         outs = {}
         for phase in wanted:
             targets = phases[phase]
+            # the previous phase's backlog must be gone: healthz runs in the same thread pool
+            quiet = time.monotonic() + 600
+            while time.monotonic() < quiet:
+                t = time.perf_counter()
+                httpx.get(f"{url}/healthz", timeout=60)
+                if time.perf_counter() - t < 0.1:
+                    break
+                time.sleep(1)
             # warm-up, then the measured run in a separate process
             for _kind, method, path, body in targets[:20]:
                 httpx.request(
