@@ -172,7 +172,6 @@ def _fill(v, o: Objects):
     return v
 
 
-@pytest.mark.slow
 def test_no_bola_hole_in_the_role_endpoint_object_matrix(sec):
     site, o = sec
     holes, granted = [], []
