@@ -105,6 +105,10 @@ def run_demo(
         except C360Error as exc:
             summary["value_error"] = f"{exc.code}: {exc.message}"
         summary["seconds"]["value_chain"] = round(time.perf_counter() - t1, 1)
+    if report.status != "failed":
+        from c360.api.access import demo_access
+
+        summary["console"] = demo_access(ws)
     ws.close()
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     return summary
@@ -239,6 +243,14 @@ def print_summary(summary: dict[str, Any], console: Any) -> None:
         markup=False,
         soft_wrap=True,  # one command a line, ready to paste
     )
+    if summary.get("console"):
+        c = summary["console"]
+        console.print(
+            f"console: {c['url']}  (`c360 demo --serve` or `c360 serve` to open it); tokens:",
+            soft_wrap=True,
+        )
+        for role, token in c["tokens"].items():
+            console.print(f"  {role:<15} {token}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _shown(path: Path) -> str:

@@ -184,7 +184,16 @@ class Workspace:
         )
 
     def contracts(self) -> dict[str, Contract]:
-        return load_contracts(self.contracts_dir)
+        """The source contracts, parsed again only when a file changed (every governed read
+        consults them: parsing the YAML each time cost ~1 s per API request)."""
+        folder = Path(self.contracts_dir)
+        files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
+        sig = tuple((f.name, st.st_mtime_ns, st.st_size) for f in files for st in [f.stat()])
+        cached = getattr(self, "_contracts_cache", None)
+        if cached is None or cached[0] != sig:
+            cached = (sig, load_contracts(self.contracts_dir))
+            self._contracts_cache = cached
+        return dict(cached[1])
 
     # ------------------------------------------------------------------ stages
     def ingest(

@@ -98,6 +98,31 @@ def test_pages_are_role_checked(site):
         assert c.get("/privacy").status_code == 403
 
 
+def test_next_step_forms_need_the_csrf_token_and_the_right_role(site):
+    from tests.api.test_decisions import offered_decision
+
+    d = offered_decision(site)
+    with httpx.Client(base_url=site.url) as c:
+        token = _login(c, site.tokens["agent"])
+        r = c.post(f"/agent/decision/{d['decision_id']}/outcome", data={"outcome": "accepted"})
+        assert r.status_code == 403 and "console.csrf" in r.text
+        r = c.post(f"/agent/customer/{d['golden_id']}/recommend", data={"csrf": "forged"})
+        assert r.status_code == 403
+        assert site.ws.decisioning.log.get(d["decision_id"])["outcome"] is None
+        r = c.post(
+            f"/agent/decision/{d['decision_id']}/outcome",
+            data={"outcome": "declined", "csrf": token},
+        )
+        assert r.status_code == 303
+        assert site.ws.decisioning.log.get(d["decision_id"])["outcome"]["outcome"] == "declined"
+        assert c.get("/kpi").status_code == 403  # an agent reads no aggregates
+    with httpx.Client(base_url=site.url) as c:
+        token = _login(c, site.tokens["marketing"])
+        r = c.post(f"/agent/customer/{d['golden_id']}/recommend", data={"csrf": token})
+        assert r.status_code == 403 and "auth.forbidden" in r.text
+        assert c.get("/hitl").status_code == 403
+
+
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
@@ -180,3 +205,66 @@ def test_steward_rejects_a_pair_and_it_leaves_the_queue(site, browser):
     assert steward.get_by_role("link", name=f"#{task['task_id']}", exact=True).count() == 0
     decided = site.ws.identity.review_show(task["task_id"])
     assert decided["status"] == "rejected" and decided["decided_by"] == "web-steward"
+
+
+@pytest.mark.browser
+def test_agent_accepts_a_recommendation_and_finds_it_in_the_decision_log(site, browser):
+    from tests.api.test_decisions import offered_decision
+
+    ws = site.ws
+    gid = offered_decision(site)["golden_id"]  # a customer the agent offers something to
+    g = ws.lakehouse.read("gold", "golden_customers").to_pylist()
+    g = next(r for r in g if r["golden_id"] == gid)
+    agent = _browser_login(browser, site, "agent")
+    agent.get_by_label(re.compile("Find a customer")).fill(gid)
+    agent.get_by_role("button", name="Search").click()
+    agent.get_by_role("link", name=gid).click()
+    # masked for the agent: SSN last four only, birth year only; consent per purpose/channel
+    if g["ssn_last4"]:
+        assert agent.locator('[data-field="ssn_last4"]').inner_text() == g["ssn_last4"]
+    assert agent.locator('[data-field="dob"]').inner_text() == str(g["dob"].year)
+    assert agent.locator("tr[data-purpose][data-channel]").count() > 0
+    agent.get_by_role("button", name="Recommend next steps").click()
+    rec = agent.locator(".recommendation")
+    assert rec.get_attribute("data-status") == "offered"
+    decision_id = rec.get_attribute("data-decision")
+    rationale = agent.locator('[data-field="rationale"]').inner_text()
+    assert rationale.startswith("Trigger ") and "priority" in rationale
+    _shot(agent, "agent-recommendation")
+    agent.get_by_role("button", name="Accept").click()
+    assert "Answer recorded: accepted" in agent.locator(".recommendation").inner_text()
+    logged = agent.locator(f'tr[data-decision="{decision_id}"] [data-field="outcome"]')
+    assert logged.inner_text() == "accepted"
+    _shot(agent, "agent-decision-log")
+    assert ws.decisioning.log.get(decision_id)["outcome"]["by"] == "web-agent"
+
+
+@pytest.mark.browser
+def test_marketing_sees_the_kpi_dashboard_and_uplift_charts(site, browser):
+    marketing = _browser_login(browser, site, "marketing")
+    assert marketing.url.endswith("/kpi")
+    marketing.wait_for_selector('div.chart[data-rendered="true"] svg.main-svg')
+    charts = marketing.locator("div.chart")
+    assert charts.count() >= 2
+    for i in range(charts.count()):
+        assert charts.nth(i).locator("svg.main-svg").count() >= 1
+    assert "Consent violations" in marketing.locator("main").inner_text()
+    _shot(marketing, "marketing-kpi-dashboard")
+    marketing.get_by_role("link", name="Campaigns & experiments").click()
+    marketing.wait_for_selector("table")
+    if marketing.locator("div.chart").count():
+        marketing.wait_for_selector('div.chart[data-rendered="true"] svg.main-svg')
+    _shot(marketing, "marketing-campaigns")
+
+
+@pytest.mark.browser
+def test_governance_traces_a_record_and_reads_the_audit_log(site, browser):
+    g = _some_golden(site.ws)
+    gov = _browser_login(browser, site, "governance")
+    assert gov.url.endswith("/governance")
+    gov.get_by_label("Golden id").fill(g["golden_id"])
+    gov.get_by_role("button", name="Trace").click()
+    tree = gov.locator("ul.tree").inner_text()
+    assert "source_record" in tree and "batch" in tree
+    assert "verified" in gov.get_by_role("status").first.inner_text()
+    _shot(gov, "governance-lineage-audit")

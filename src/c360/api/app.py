@@ -4,6 +4,7 @@ JSON errors, and one router per domain."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +21,7 @@ from c360.console.sessions import Sessions
 from c360.errors import C360Error
 from c360.workspace import Workspace
 
+log = logging.getLogger("c360.api")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -87,14 +89,16 @@ async def _too_large(send: Send, limit: int) -> None:
 
 def create_app(ws: Workspace) -> FastAPI:
     """The API (and, as it lands, the console) for one workspace."""
-    from c360.api.routers import audit, consent, events, profiles, review
+    from c360.api.routers import audit, consent, decisions, events, insights, profiles, review
+    from c360.console import dashboards, desk
     from c360.console import pages as console_pages
 
     cfg = ws.config.api
     app = FastAPI(
         title="c360",
         version=_version(),
-        description="Consent-first Customer 360: profiles, consent, review, audit. "
+        description="Consent-first Customer 360: profiles, consent, review, decisions, HITL, "
+        "activation, experiments, KPIs, lineage, audit. "
         "Authenticate with `Authorization: Bearer <token>` (`c360 tokens create`) and "
         "choose a purpose with `X-C360-Purpose`.",
     )
@@ -158,18 +162,31 @@ def create_app(ws: Workspace) -> FastAPI:
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        # never leak internals (paths, hosts, SQL) to a caller; the audit row has the status
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # never leak internals (paths, hosts, SQL) to a caller; the audit row has the status.
+        # The server log gets the exception and the route template (no identifiers).
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route)
         return JSONResponse(error_body("api.internal", "internal error"), status_code=500)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for router in (profiles.router, consent.router, review.router, audit.router, events.router):
+    for router in (
+        profiles.router,
+        consent.router,
+        review.router,
+        decisions.router,
+        insights.router,
+        audit.router,
+        events.router,
+    ):
         app.include_router(router)
     app.state.console_sessions = Sessions()
     app.include_router(console_pages.router)
+    app.include_router(desk.router)
+    app.include_router(dashboards.router)
     app.mount("/static", console_pages.static, name="static")
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
     return app

@@ -263,9 +263,12 @@ def demo(
         "demo-workspace"
     ),
     seed: Annotated[int, typer.Option(help="Random seed (≥ 0).")] = 42,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Keep serving the API and console afterwards.")
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
-    """End to end on embedded defaults: init → synth → run → summary."""
+    """End to end on embedded defaults: init → synth → run → summary (→ console)."""
     from c360.demo import run_demo
 
     with progress_bar(show_progress(json)) as cb:
@@ -276,6 +279,10 @@ def demo(
         from c360.demo import print_summary
 
         print_summary(summary, out)
+    if serve:
+        from c360.cli.serve import command as serve_command
+
+        serve_command(workspace=directory)
 
 
 @app.command()

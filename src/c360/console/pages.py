@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +24,23 @@ templates = Environment(
     loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])
 )
 static = StaticFiles(directory=HERE / "static")
-HOME = {"agent": "/agent", "steward": "/steward", "privacy": "/privacy"}
+HOME = {
+    "agent": "/agent",
+    "steward": "/steward",
+    "privacy": "/privacy",
+    "marketing": "/kpi",
+    "data_scientist": "/kpi",
+    "governance": "/governance",
+}
+
+
+def _us_time(us: int | None) -> str:
+    if us is None:
+        return ""
+    return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+templates.filters["us_time"] = _us_time
 
 
 @dataclass
@@ -161,8 +178,15 @@ def customer(golden_id: str, p: PageDep) -> HTMLResponse:
     profile = visible_profile(p.ws, p.actor, golden_id)
     consent = p.ws.consent.show(golden_id)
     rows = [(k, v) for k, v in profile.items() if k not in ("provenance",)]
+    from c360.console.desk import next_steps
+
     return render(
-        "customer.html", p, golden_id=golden_id, rows=rows, decisions=consent["decisions"]
+        "customer.html",
+        p,
+        golden_id=golden_id,
+        rows=rows,
+        decisions=consent["decisions"],
+        steps=next_steps(p, golden_id),
     )
 
 

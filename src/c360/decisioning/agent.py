@@ -49,6 +49,11 @@ class Agent:
         self, con: Any, view: str, columns: list[str], ids: list[str]
     ) -> dict[str, dict[str, Any]]:
         """Context rows of ``ids`` with one eligibility boolean per action (``_e_<id>``)."""
+        rows = self.context_rows_table(con, view, columns, ids).to_pylist()
+        return {r["golden_id"]: r for r in rows}
+
+    def context_rows_table(self, con: Any, view: str, columns: list[str], ids: list[str]) -> Any:
+        """:meth:`context_rows` as an Arrow table (one row per id found)."""
         cat = self.svc.catalogue
         sel: list[Any] = [exp.Star()]
         for a in cat.actions:
@@ -64,8 +69,7 @@ class Agent:
             .from_(exp.to_table(view))
             .where(exp.column("golden_id").isin(exp.select("golden_id").from_("_agent_ids")))
         )
-        rows = con.sql(q.sql("duckdb")).to_arrow_table().to_pylist()
-        return {r["golden_id"]: r for r in rows}
+        return con.sql(q.sql("duckdb")).to_arrow_table()
 
     # ------------------------------------------------------------------ one decision
     def decide(
@@ -205,7 +209,7 @@ class Agent:
         )
         text = rationale.build(
             firing.trigger,
-            self.svc.trigger(firing.trigger).description,
+            self.svc.describe(firing.trigger),
             firing.evidence,
             chosen,
             rejected,

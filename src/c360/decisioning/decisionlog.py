@@ -34,6 +34,7 @@ class DecisionLog:
                 raise C360Error("decisioning.unknown_decision", f"no decision {decision_id!r}")
             d = dict(row)
             d["hitl"] = outcome_of(conn, decision_id)
+            d["outcome"] = self.svc.ondemand.outcome(decision_id)
             msgs = (
                 conn.execute(select(outbox).where(outbox.c.decision_id == decision_id))
                 .mappings()
@@ -108,6 +109,9 @@ class DecisionLog:
             lines.append(
                 f"llm: kept {d['llm'].get('kept')}; rejected {d['llm'].get('rejected_action')}"
             )
+        if d["outcome"]:
+            o = d["outcome"]
+            lines.append(f"outcome: {o['outcome']} by {o['by']} ({o['source']})")
         if d["hitl"]:
             lines.append(
                 f"hitl: {d['hitl']['status']} {d['hitl']['reasons']} by {d['hitl']['decided_by']}"

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+from sqlglot import exp
 
 from c360.decisioning import context as ctxmod
 from c360.decisioning.agent import Agent
@@ -19,6 +20,7 @@ from c360.decisioning.audiences import Audiences
 from c360.decisioning.catalogue import Catalogue, load_catalogue
 from c360.decisioning.decisionlog import DecisionLog
 from c360.decisioning.hitl import Hitl
+from c360.decisioning.ondemand import CONTEXTS, OnDemand
 from c360.decisioning.triggers import Firing, Trigger, firing_query, firings, load_triggers
 from c360.errors import C360Error
 from c360.settings.decisioning import DecisioningSettings
@@ -34,6 +36,7 @@ class DecisioningService:
         self.agent = Agent(self)
         self.hitl = Hitl(self)
         self.log = DecisionLog(self)
+        self.ondemand = OnDemand(self)
 
     @cached_property
     def settings(self) -> DecisioningSettings:
@@ -101,6 +104,12 @@ class DecisioningService:
                 return t
         raise C360Error("decisioning.unknown_trigger", f"no trigger {name!r}")
 
+    def describe(self, name: str) -> str:
+        """What a decision's trigger means: a trigger rule, or an interactive context."""
+        if name in CONTEXTS:
+            return CONTEXTS[name]
+        return self.trigger(name).description
+
     # ------------------------------------------------------------------ triggers and decisions
     def _fire(
         self, con: duckdb.DuckDBPyConnection, as_of: date, golden_ids: list[str] | None
@@ -115,6 +124,19 @@ class DecisioningService:
             q = q.where(exp.column("golden_id").isin(exp.select("golden_id").from_("_fire_ids")))
         rows = con.sql(q.sql("duckdb")).to_arrow_table().to_pylist()
         return ctx, firings(rows, self.triggers, self.settings.context_weights)
+
+    def context_snapshot(self, as_of: date) -> tuple[Any, list[Firing]]:
+        """Every customer's context row with eligibility per action (Arrow), and the firings."""
+        con = duckdb.connect()
+        try:
+            ctx, fired = self._fire(con, as_of, None)
+            ids = con.sql(
+                exp.select("golden_id").from_(exp.to_table(ctx.view)).sql("duckdb")
+            ).fetchall()
+            rows = self.agent.context_rows_table(con, ctx.view, ctx.columns, [i for (i,) in ids])
+        finally:
+            con.close()
+        return rows, fired
 
     def evaluate_triggers(
         self, as_of: date | None = None, *, golden_ids: list[str] | None = None

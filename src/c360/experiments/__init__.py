@@ -5,6 +5,6 @@ Use it through the workspace: ``ws.experiments.report("nba")``. Peers assign wit
 """
 
 from c360.experiments.assignment import HOLDOUT, TREATMENT, assign
-from c360.experiments.tables import assignments, experiments
+from c360.experiments.tables import assignments, experiments, outcomes
 
-__all__ = ["HOLDOUT", "TREATMENT", "assign", "assignments", "experiments"]
+__all__ = ["HOLDOUT", "TREATMENT", "assign", "assignments", "experiments", "outcomes"]

@@ -114,9 +114,10 @@ class ExperimentService:
         for u in e["units"]:
             arms[u["arm"]] = arms.get(u["arm"], 0) + 1
         check = srm(arms, {HOLDOUT: e["holdout_share"], TREATMENT: 1 - e["holdout_share"]})
-        y = np.array([obs[u["golden_id"]]["value"] for u in units])
-        t = np.array([u["arm"] == TREATMENT for u in units])
-        x = np.array([u["covariate"] or 0.0 for u in units])
+        # explicit dtypes: with no outcome yet the arrays are empty and must still combine
+        y = np.array([obs[u["golden_id"]]["value"] for u in units], dtype=float)
+        t = np.array([u["arm"] == TREATMENT for u in units], dtype=bool)
+        x = np.array([u["covariate"] or 0.0 for u in units], dtype=float)
         truth = (
             simulate.golden_truth(self.ws) if (self.ws.truth_dir / "people.csv").exists() else {}
         )

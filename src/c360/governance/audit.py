@@ -290,8 +290,11 @@ class AuditLog:
         target: str | None = None,
         since: datetime | str | None = None,
         limit: int = 1000,
+        newest_first: bool = False,
     ) -> list[AuditEntry]:
-        stmt = select(audit_log).order_by(audit_log.c.seq)
+        stmt = select(audit_log).order_by(
+            audit_log.c.seq.desc() if newest_first else audit_log.c.seq
+        )
         if actor:
             stmt = stmt.where(audit_log.c.actor == actor)
         if action:

@@ -114,8 +114,13 @@ class Principals:
         audit(self._ws).append(actor, "principal.revoke", name, {"tokens_revoked": revoked})
         return revoked
 
-    def issue_token(self, name: str, *, actor: str = "system") -> str:
+    def issue_token(
+        self, name: str, *, actor: str = "system", expires_at: datetime | None = None
+    ) -> str:
+        """A new token for ``name`` (shown once); after ``expires_at`` it authenticates no more."""
         self.get(name)
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise C360Error("governance.bad_expiry", "a token expiry needs a time zone (UTC)")
         token_id = secrets.token_hex(8)
         token = f"c360_{token_id}_{secrets.token_urlsafe(32)}"
         with self._ws.store.begin() as conn:
@@ -125,9 +130,15 @@ class Principals:
                     principal=name,
                     token_sha256=_sha(token),
                     created_at=datetime.now(UTC),
+                    expires_at=expires_at,
                 )
             )
-        audit(self._ws).append(actor, "token.issue", name, {"token_id": token_id})
+        audit(self._ws).append(
+            actor,
+            "token.issue",
+            name,
+            {"token_id": token_id, "expires_at": expires_at.isoformat() if expires_at else None},
+        )
         return token
 
     def revoke_token(self, token_id: str, *, actor: str = "system") -> None:
@@ -154,4 +165,10 @@ class Principals:
             raise C360Error(
                 "governance.unauthenticated", "unknown or revoked API token", http_status=401
             )
+        if row.expires_at is not None:
+            exp = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+            if exp <= datetime.now(UTC):
+                raise C360Error(
+                    "governance.token_expired", "the API token has expired", http_status=401
+                )
         return self.get(row.principal)

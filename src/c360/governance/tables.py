@@ -32,6 +32,7 @@ api_tokens = Table(
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),  # NULL: never (0210_token_expiry)
 )
 
 audit_log = Table(
@@ -111,7 +112,8 @@ declare(
     "store:gov_api_tokens",
     owner="governance",
     columns=dict.fromkeys(
-        ("token_id", "principal", "token_sha256", "created_at", "revoked_at"), "none"
+        ("token_id", "principal", "token_sha256", "created_at", "revoked_at", "expires_at"),
+        "none",
     ),
 )
 _AUDIT_KEPT = (

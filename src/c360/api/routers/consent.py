@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from c360.api.auth import ActorDep, WorkspaceDep, require_role
+from c360.api.auth import Actor, ActorDep, WorkspaceDep, require_role
 from c360.api.routers.profiles import visible_profile
+from c360.governance.policy import rule_for
+from c360.workspace import Workspace
 
 router = APIRouter(prefix="/v1/consent", tags=["consent"])
+_EMAIL = re.compile(r"[^\s@]+@([^\s@]+)")
+_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+
+
+def _masked(text: str) -> str:
+    text = _EMAIL.sub(lambda m: f"***@{m.group(1)}", text)
+    return _PHONE.sub(lambda m: "***" + re.sub(r"\D", "", m.group(0))[-4:], text)
+
+
+def for_caller(ws: Workspace, act: Actor, decision: dict[str, Any]) -> dict[str, Any]:
+    """The gate's messages name the address a fact attaches to ("revoked on email …"):
+    a caller whose role does not read contact data in clear sees it masked."""
+    role = ws.governance.settings.roles[act.role]
+    if rule_for(role, act.purpose, "email", "pii") == "clear":
+        return decision
+    msgs = {k: _masked(str(v)) for k, v in (decision.get("messages") or {}).items()}
+    return {**decision, "messages": msgs}
+
+
 WRITERS = ("privacy", "admin")
 HISTORY_READERS = ("privacy", "governance", "admin")
 
@@ -21,7 +43,8 @@ def show(
     golden_id: str, act: ActorDep, ws: WorkspaceDep, at: datetime | None = None
 ) -> dict[str, Any]:
     visible_profile(ws, act, golden_id)
-    return ws.consent.show(golden_id, at)
+    shown = ws.consent.show(golden_id, at)
+    return {**shown, "decisions": [for_caller(ws, act, d) for d in shown["decisions"]]}
 
 
 @router.get("/{golden_id}/check", summary="May we use this customer's data for this purpose?")
@@ -40,7 +63,7 @@ def check(
     d = ws.consent.check(
         golden_id, purpose, channel, at, record=True, address=address, actor=act.name
     )
-    return d.to_dict()
+    return for_caller(ws, act, d.to_dict())
 
 
 @router.get("/{golden_id}/history", summary="The consent ledger of one customer")

@@ -46,6 +46,10 @@ def find_profiles(
             "give exactly one of email, phone or source_key",
             http_status=422,
         )
+    if source_key is not None:
+        src, _, key = source_key.partition(":")
+        if not src or not key:
+            raise C360Error("api.invalid_request", "source_key is <source>:<key>", http_status=422)
     ids = ws.identity.lookup(email=email, phone=phone, source_key=source_key)
     matches = []
     for gid in ids:
