@@ -110,7 +110,7 @@ def create_tasks(
     members = _members(con, set(golden_of.values()))
     involved = {r for g in members.values() for r in g}
     clusterer = Clusterer(
-        party.filter(pc.is_in(party["record_id"], pa.array(sorted(involved)))), hard
+        party.filter(pc.is_in(party["record_id"], pa.array(sorted(involved), pa.string()))), hard
     )
     forbidden = {frozenset(p) for p in cannot}
 
