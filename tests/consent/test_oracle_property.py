@@ -87,9 +87,14 @@ supp = st.tuples(
     days,
     st.none() | days,
 )
+# ("undo",): the steward undoes the last identity change — the snapshot before it comes back
+# (the pipeline gives split parts their former ids, so this is a split after a merge)
 history = st.tuples(
     snapshot,
-    st.lists(st.one_of(event, supp, st.tuples(st.just("identity"), snapshot)), max_size=14),
+    st.lists(
+        st.one_of(event, supp, st.tuples(st.just("identity"), snapshot), st.just(("undo",))),
+        max_size=14,
+    ),
 )
 queries = st.tuples(days, st.integers(0, 100))
 combos = st.tuples(st.sampled_from(oracle.PURPOSES), st.sampled_from(oracle.CHANNELS))
@@ -181,25 +186,31 @@ def shared_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 def _apply(
     ws: Workspace, hists: list[Any], lake: bool
-) -> tuple[list[list[oracle.Snapshot]], list[int]]:
-    """Replay the batch; returns each history's snapshots and the knowledge marks per step."""
+) -> tuple[list[list[oracle.Snapshot]], list[int], list[list[int]]]:
+    """Replay the batch; returns each history's snapshots, the knowledge marks per step and
+    when each of a history's snapshots was loaded."""
     with ws.store.begin() as conn:
         for t in ALL_TABLES:
             conn.execute(t.delete())
     snaps = [[_snap(h[0], i)] for i, h in enumerate(hists)]
     _load(ws, [s[-1] for s in snaps], lake)
     marks = [now_us()]
+    loaded = [[marks[0]] for _ in hists]
     c = ws.consent
     for j in range(max(len(h[1]) for h in hists)):
         events: list[NewEvent] = []
-        reload = False
+        reload: list[int] = []
         for i, (_, ops) in enumerate(hists):
             if j >= len(ops):
                 continue
             op = ops[j]
             if op[0] == "identity":
                 snaps[i].append(_snap(op[1], i))
-                reload = True
+                reload.append(i)
+            elif op[0] == "undo":
+                if len(snaps[i]) > 1:
+                    snaps[i].append(snaps[i][-2])
+                    reload.append(i)
             elif op[0] == "event":
                 _, (t, v), p, ch, status, method, eff, exp = op
                 events.append(
@@ -226,8 +237,23 @@ def _apply(
             c.record(events)
         if reload:
             _load(ws, [s[-1] for s in snaps], lake)
+            done = now_us()
+            for i in reload:
+                loaded[i].append(done)
         marks.append(now_us())
-    return snaps, marks
+    return snaps, marks, loaded
+
+
+def _traced(
+    evs: list[oracle.Ev], sps: list[oracle.Sup], loaded: list[int], golden_of: dict[str, str]
+) -> list[tuple[str, int]]:
+    """(golden id, index of the snapshot in force when it was recorded) of golden-level facts."""
+    out = []
+    for rec, gid in [(e.rec, e.id_value) for e in evs if e.id_type == "golden_id"] + [
+        (p.rec, golden_of[p.hash]) for p in sps if p.hash in golden_of
+    ]:
+        out.append((gid, max(k for k, t in enumerate(loaded) if t <= rec)))
+    return out
 
 
 def _facts(ws: Workspace, n: int) -> tuple[list[list[oracle.Ev]], list[list[oracle.Sup]]]:
@@ -280,8 +306,10 @@ def _run(
     set_combo: tuple[str, str],
     lake: bool,
 ) -> None:
-    snaps, marks = _apply(ws, hists, lake)
+    snaps, marks, loaded = _apply(ws, hists, lake)
     evs, sps = _facts(ws, len(hists))
+    golden_of = {id_hash(_g(i, g)): _g(i, g) for i in range(len(hists)) for g in [*GOLDENS, "G5"]}
+    traced = [_traced(evs[i], sps[i], loaded[i], golden_of) for i in range(len(hists))]
     c = ws.consent
     everyone = [_g(i, g) for i in range(len(hists)) for g in [*GOLDENS, "G5"]]
     for n, (day, mark) in enumerate(qs):
@@ -300,7 +328,9 @@ def _run(
                     setres = set(res.allowed.column("golden_id").to_pylist())
                 for i in range(len(hists)):
                     for g in [_g(i, x) for x in [*GOLDENS, "G5"]]:
-                        ok, why = oracle.decide(snaps[i], evs[i], sps[i], g, p, ch, at_us, known_us)  # type: ignore[arg-type]
+                        ok, why = oracle.decide(
+                            snaps[i], evs[i], sps[i], g, p, ch, at_us, known_us, traced[i]
+                        )
                         d = c.check(g, p, ch, at, known_at=known)
                         forms = [("point", d.allowed, d.reasons)]
                         if setres is not None:

@@ -77,6 +77,8 @@ class Facts:
     events: list[EventFact] = field(default_factory=list)
     suppressions: list[SuppressionFact] = field(default_factory=list)
     contacts: list[ContactFact] = field(default_factory=list)
+    #: the id the caller asked about, when it was absorbed by ``golden_id`` in a merge
+    redirected_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class Decision:
     activation: bool = False
     messages: dict[str, str] = field(default_factory=dict)
     decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: the absorbed golden id asked about; ``golden_id`` is the survivor that answered
+    redirected_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +114,7 @@ class Decision:
             "at": self.at.isoformat(),
             "known_at": self.known_at.isoformat() if self.known_at else None,
             "activation": self.activation,
+            "redirected_from": self.redirected_from,
         }
 
 
@@ -353,4 +358,5 @@ def _decide(
         known_at,
         activation,
         {c: reasons[c] for c in codes},
+        redirected_from=facts.redirected_from,
     )

@@ -291,6 +291,7 @@ class ConsentService:
             counts: dict[str, int] = {}
             for r in excluded.column("reason").to_pylist():
                 counts[r] = counts.get(r, 0) + 1
+            moved = setform.redirected(con, "_cg_audience")
         finally:
             if own:
                 con.close()
@@ -303,7 +304,7 @@ class ConsentService:
             purpose,
             channel,
             at,
-            {"facts_from": base},
+            {"facts_from": base, "redirected": moved},
         )
         if record:
             ids = (
@@ -350,9 +351,25 @@ class ConsentService:
 
     # ------------------------------------------------------------------ identity, suppression, contacts
     @writes("consent.index")
-    def refresh_identity_index(self) -> dict[str, int]:
-        """Rebuild the subject index from gold.identity_links / gold.golden_customers."""
-        return subjects.refresh(self.ws)
+    def refresh_identity_index(self) -> dict[str, Any]:
+        """Rebuild the subject index from gold.identity_links / gold.golden_customers.
+
+        A golden-level fact whose records a split spread over several golden records
+        applies restrictively to all of them and raises a steward review task
+        (``review_tasks_raised``).
+        """
+        from c360.identity import raise_consent_task
+
+        out: dict[str, Any] = subjects.refresh(self.ws)
+        raised = []
+        at = datetime.now(UTC)
+        with self.store.begin() as conn:
+            for u in out["undecided"]:
+                task = raise_consent_task(conn, u["golden_id"], u["parts"], at=at)
+                if task is not None:
+                    raised.append(task)
+        out["review_tasks_raised"] = raised
+        return out
 
     @writes("suppression.import")
     def import_suppressions(

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from c360.consent import lineage
 from c360.consent.ledger import insert_ignoring_duplicates
 from c360.consent.tables import consent_subject_index, suppression_imports, suppressions
 from c360.consent.vocab import ID_TYPES, check_hash, id_hash, normalise, now_us, parse_time, to_us
@@ -144,6 +145,7 @@ class Suppressions:
         row["capture_key"] = None
         with self.store.begin() as conn:
             conn.execute(suppressions.insert(), [row])
+            lineage.record(conn, suppressions, [row])
         return str(row["entry_id"])
 
     def import_file(
