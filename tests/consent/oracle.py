@@ -103,7 +103,8 @@ def _members_of(x: str, snap: Snapshot, anc: dict[str, dict[str, bool]]) -> set[
 
 
 def ancestry(
-    snaps: list[Snapshot], traced: list[tuple[str, int]] = ()  # type: ignore[assignment]
+    snaps: list[Snapshot],
+    traced: list[tuple[str, int]] = (),  # type: ignore[assignment]
 ) -> dict[str, dict[str, bool]]:
     """golden -> {old golden id whose facts apply: restrict_only} after the last snapshot.
 

@@ -87,6 +87,30 @@ def explain(
         out.print(f"kept apart by: {data['refused_by']}")
 
 
+@app.command("split")
+def split(
+    key1: Annotated[str, typer.Argument(help="SOURCE:KEY")],
+    key2: Annotated[str, typer.Argument(help="SOURCE:KEY")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
+    workspace: WorkspaceOpt = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who decides (default: the OS user).")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Keep two records apart (a cannot-link, replacing any must-link between them); the next
+    run splits their golden record and each part keeps the golden id it had before a merge."""
+    import getpass
+
+    actor = by or getpass.getuser()
+    cid = open_workspace(workspace).identity.cannot_link(key1, key2, actor=actor, reason=reason)
+    if json_:
+        print_json({"constraint_id": cid, "kind": "cannot_link", "records": [key1, key2]})
+        return
+    out.print(f"cannot-link #{cid} {key1} ≠ {key2} by {actor}", highlight=False)
+    out.print("the split takes effect on the next identity run (`c360 run`)")
+
+
 @app.command("eval")
 def evaluate(
     truth: Annotated[Path, typer.Option("--truth", help="CSV source,source_key,person_id")],

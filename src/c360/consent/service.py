@@ -183,20 +183,28 @@ class ConsentService:
         self._audit("consent.import", "consent_events", {"events": len(ids)})
         return ids
 
+    def survivor(self, golden_id: str) -> str | None:
+        """The golden id ``golden_id`` stands for today (itself, or the one record that absorbed
+        it in a merge); None when the subject index knows no single such record."""
+        from c360.consent.lineage import resolve
+
+        with self.store.engine.connect() as conn:
+            return resolve(conn, golden_id)
+
     def history(self, golden_id: str, *, known_at: datetime | None = None) -> list[Event]:
-        return self.ledger.history(golden_id, known_at=known_at)
+        """Every event about the record ``golden_id`` stands for (an absorbed id: its survivor)."""
+        return self.ledger.history(self.survivor(golden_id) or golden_id, known_at=known_at)
 
     def show(self, golden_id: str, at: datetime | None = None) -> dict[str, Any]:
-        """Every purpose × channel decision for one golden record (no contact policy)."""
+        """Every purpose × channel decision for one golden record (no contact policy); an
+        absorbed id is answered for its survivor, named in ``redirected_from``."""
         at = at or datetime.now(UTC)
         pol = self.policy()
-        grid = [
-            self.gate.check(golden_id, p, c, at).to_dict()
-            for p in pol.purposes
-            for c in pol.channels
-        ]
+        to = self.survivor(golden_id) or golden_id
+        grid = [self.gate.check(to, p, c, at).to_dict() for p in pol.purposes for c in pol.channels]
         return {
-            "golden_id": golden_id,
+            "golden_id": to,
+            "redirected_from": golden_id if to != golden_id else None,
             "at": at.isoformat(),
             "policy_version": pol.version_id,
             "decisions": grid,

@@ -74,9 +74,7 @@ def assign(
             if gid is not None:
                 overlap[(key, gid)] += 1
                 native[(key, gid)] += not absorbed.get(rid)
-    ranked = sorted(
-        overlap.items(), key=lambda kv: (-native[kv[0]], -kv[1], kv[0][1], kv[0][0])
-    )
+    ranked = sorted(overlap.items(), key=lambda kv: (-native[kv[0]], -kv[1], kv[0][1], kv[0][0]))
     golden: dict[str, str] = {}
     taken: set[str] = set()
     for (key, gid), _n in ranked:

@@ -27,9 +27,17 @@ def visible_profile(ws: Workspace, act: Actor, golden_id: str) -> dict[str, Any]
     return rows[0]
 
 
+def current_id(ws: Workspace, golden_id: str) -> str:
+    """``golden_id``, or the survivor a merge folded it into (the caller is redirected)."""
+    return ws.identity.resolve(golden_id) or golden_id
+
+
 @router.get("/{golden_id}", summary="One golden record, masked for the caller")
 def get_profile(golden_id: str, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
-    return visible_profile(ws, act, golden_id)
+    """An id absorbed by a merge answers with its survivor's record and ``redirected_from``."""
+    to = current_id(ws, golden_id)
+    profile = visible_profile(ws, act, to)
+    return {**profile, "redirected_from": golden_id} if to != golden_id else profile
 
 
 @router.get("", summary="Find golden records by email, phone or source key")
