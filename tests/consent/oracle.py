@@ -152,11 +152,13 @@ def decide(
     at: int,
     known: int,
     traced: list[tuple[str, int]] = (),  # type: ignore[assignment]
+    anc: dict[str, dict[str, bool]] | None = None,
 ) -> tuple[bool, set[str]]:
     """(allowed, reasons) by the written policy; an id absorbed by exactly one record
-    (a full alias) is answered for that record."""
+    (a full alias) is answered for that record. ``anc``: ``ancestry(snaps, traced)`` if
+    already computed."""
     cur = snaps[-1]
-    anc = ancestry(snaps, traced)
+    anc = anc if anc is not None else ancestry(snaps, traced)
     if g not in cur.people:
         heirs = [h for h, a in anc.items() if h != g and a.get(g) is False]
         if len(heirs) != 1:
