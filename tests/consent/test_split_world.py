@@ -70,6 +70,34 @@ def _pick(ws: Workspace) -> tuple[dict[str, Any], str]:
     raise AssertionError("no review task with a side only missing SMS consent")
 
 
+def _api(ws: Workspace, gid: str) -> dict[str, Any]:
+    """The HTTP API (real uvicorn) asked about ``gid``: profile, check and history."""
+    import httpx
+
+    from c360.api import create_app
+    from tests.api.conftest import serve
+
+    tokens = {}
+    for name, role, purposes in (
+        ("agent", "agent", ["service"]),
+        ("privacy", "privacy", ["privacy"]),
+    ):
+        ws.governance.principals.create(f"split-{name}", role, purposes)
+        tokens[name] = ws.governance.principals.issue_token(f"split-{name}")
+    out: dict[str, Any] = {}
+    for url in serve(create_app(ws)):
+        auth = {n: {"Authorization": f"Bearer {t}"} for n, t in tokens.items()}
+        with httpx.Client(base_url=url, timeout=30) as c:
+            out["profile"] = c.get(f"/v1/profiles/{gid}", headers=auth["agent"])
+            out["check"] = c.get(
+                f"/v1/consent/{gid}/check",
+                params={"purpose": PURPOSE, "channel": CHANNEL},
+                headers=auth["agent"],
+            )
+            out["history"] = c.get(f"/v1/consent/{gid}/history", headers=auth["privacy"])
+    return out
+
+
 def _story(base: Path, store_url: str | None) -> dict[str, Any]:
     from c360.synth import SynthOptions, generate_world
 
@@ -110,6 +138,7 @@ def _story(base: Path, store_url: str | None) -> dict[str, Any]:
         app, ["consent", "check", "-g", absorbed, "-p", PURPOSE, "-c", CHANNEL, *w]
     )
     s["merged_identity_resolve"] = ws.identity.resolve(absorbed)
+    s["merged_api"] = _api(ws, absorbed)
 
     res = runner.invoke(
         app, ["review", "undo", str(task["task_id"]), "--reason", "two people after all", *w]
@@ -165,6 +194,16 @@ def test_the_merged_record_is_denied_and_the_absorbed_id_is_redirected(
     assert story["merged_identity_resolve"] == merged["survivor"]
     assert "consent.revoked" in story["merged_set"][merged["survivor"]]
     assert "consent.revoked" in story["merged_set"][story["absorbed"]]  # not unknown_subject
+    api = story["merged_api"]
+    for name in ("profile", "check", "history"):
+        assert api[name].status_code == 200, api[name].text
+        assert api[name].json()["redirected_from"] == story["absorbed"], name
+    assert api["profile"].json()["golden_id"] == merged["survivor"]
+    assert api["check"].json()["golden_id"] == merged["survivor"]
+    assert api["check"].json()["allowed"] is False
+    history = api["history"].json()
+    assert history["golden_id"] == merged["survivor"]
+    assert {e["id_value"] for e in history["events"]} >= {story["ga"], story["gb"]}
     cli = story["merged_cli"]
     assert cli.exit_code == 3
     assert f"was merged into {merged['survivor']}" in cli.output
