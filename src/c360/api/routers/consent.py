@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from c360.api.auth import ActorDep, WorkspaceDep, require_role
-from c360.api.routers.profiles import current_id, visible_profile
+from c360.api.routers.profiles import current_profile
 
 router = APIRouter(prefix="/v1/consent", tags=["consent"])
 WRITERS = ("privacy", "admin")
@@ -20,7 +20,7 @@ HISTORY_READERS = ("privacy", "governance", "admin")
 def show(
     golden_id: str, act: ActorDep, ws: WorkspaceDep, at: datetime | None = None
 ) -> dict[str, Any]:
-    visible_profile(ws, act, current_id(ws, golden_id))
+    current_profile(ws, act, golden_id)
     return ws.consent.show(golden_id, at)
 
 
@@ -33,15 +33,14 @@ def check(
     channel: str = Query(..., max_length=64),
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    visible_profile(ws, act, current_id(ws, golden_id))
+    current_profile(ws, act, golden_id)
     return ws.consent.check(golden_id, purpose, channel, at, record=True).to_dict()
 
 
 @router.get("/{golden_id}/history", summary="The consent ledger of one customer")
 def history(golden_id: str, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
     require_role(act, *HISTORY_READERS)
-    to = current_id(ws, golden_id)
-    visible_profile(ws, act, to)
+    _, to = current_profile(ws, act, golden_id)
     events = ws.consent.history(to)
     redirect = {"redirected_from": golden_id} if to != golden_id else {}
     return {"golden_id": to, **redirect, "events": [e.to_dict() for e in events]}
@@ -62,8 +61,7 @@ class ConsentFact(BaseModel):
 @router.post("", status_code=201, summary="Record a consent fact (Privacy role)")
 def record(fact: ConsentFact, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
     require_role(act, *WRITERS)
-    to = current_id(ws, fact.golden_id)  # an absorbed id: the fact is its survivor's
-    visible_profile(ws, act, to)
+    _, to = current_profile(ws, act, fact.golden_id)  # an absorbed id: its survivor's fact
     event_id = ws.consent.set(
         to,
         fact.purpose,
