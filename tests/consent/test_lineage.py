@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from sqlalchemy import select
 
 from c360.consent.tables import consent_fact_members
+from c360.errors import C360Error
 from c360.workspace import Workspace
 
 from .conftest import write_identity
@@ -151,6 +153,13 @@ def test_a_fact_given_to_the_merged_record_binds_both_parts_restrictively(
     # the next refresh does not raise it again
     assert people.consent.refresh_identity_index()["review_tasks_raised"] == []
     assert len(_review_tasks(people)) == 1
+    # it is not a match to approve: the steward settles it and closes it
+    with pytest.raises(C360Error) as err:
+        people.identity.review_approve(task["task_id"], actor="stew", reason="same")
+    assert err.value.code == "identity.not_a_match_task"
+    c.set("G2", "marketing", "email", "revoked", effective_at=PAST)
+    closed = people.identity.review_close(task["task_id"], actor="stew", reason="re-recorded")
+    assert (closed["status"], closed["decided_by"]) == ("closed", "stew")
 
 
 def test_the_absorbed_id_is_redirected_in_point_and_set_form(people: Workspace) -> None:
