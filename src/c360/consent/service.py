@@ -363,8 +363,9 @@ class ConsentService:
         """Rebuild the subject index from gold.identity_links / gold.golden_customers.
 
         A golden-level fact whose records a split spread over several golden records
-        applies restrictively to all of them and raises a steward review task
-        (``review_tasks_raised``).
+        applies restrictively to all of them (its golden id is listed in ``undecided``)
+        and raises a steward review task (``review_tasks_raised``). The summary names no
+        source record: it lands in the run log.
         """
         from c360.identity import raise_consent_task
 
@@ -376,6 +377,7 @@ class ConsentService:
                 task = raise_consent_task(conn, u["golden_id"], u["parts"], at=at)
                 if task is not None:
                     raised.append(task)
+        out["undecided"] = [u["golden_id"] for u in out["undecided"]]
         out["review_tasks_raised"] = raised
         return out
 

@@ -242,7 +242,7 @@ def lineage_members(conn: Any) -> pa.Table:
 
 def undecided_ids(con: Any) -> list[dict[str, Any]]:
     """Traced golden ids whose members are now spread over several records: for each, the
-    records (``parts``: golden id → one member record there) and how many facts it holds."""
+    records it is spread over (``parts``: golden id → one of its member records there)."""
     rows = con.sql("""
         WITH spread AS (SELECT x FROM traced_heirs GROUP BY x HAVING count(*) > 1)
         SELECT m.golden_id, n.golden_id AS part, min(m.record_id) AS record_id
