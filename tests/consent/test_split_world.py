@@ -11,6 +11,7 @@ owner (no consent-ownership task).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ import typer
 from typer.testing import CliRunner
 
 from c360.cli import consent as consent_cli
+from c360.cli import identity as identity_cli
 from c360.cli import review as review_cli
 from c360.workspace import Workspace
 from tests.conftest import on_store, pg_database
@@ -38,6 +40,7 @@ def _app() -> typer.Typer:
     app = typer.Typer()
     app.add_typer(review_cli.app, name="review")
     app.add_typer(consent_cli.app, name="consent")
+    app.add_typer(identity_cli.app, name="identity")
     return app
 
 
@@ -138,6 +141,7 @@ def _story(base: Path, store_url: str | None) -> dict[str, Any]:
         app, ["consent", "check", "-g", absorbed, "-p", PURPOSE, "-c", CHANNEL, *w]
     )
     s["merged_identity_resolve"] = ws.identity.resolve(absorbed)
+    s["merged_cli_resolve"] = runner.invoke(app, ["identity", "resolve", absorbed, *w, "--json"])
     s["merged_api"] = _api(ws, absorbed)
 
     res = runner.invoke(
@@ -192,6 +196,12 @@ def test_the_merged_record_is_denied_and_the_absorbed_id_is_redirected(
     assert (d.golden_id, d.redirected_from) == (merged["survivor"], story["absorbed"])
     assert "consent.revoked" in d.reasons
     assert story["merged_identity_resolve"] == merged["survivor"]
+    res = story["merged_cli_resolve"]
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == {
+        "golden_id": merged["survivor"],
+        "redirected_from": story["absorbed"],
+    }
     assert "consent.revoked" in story["merged_set"][merged["survivor"]]
     assert "consent.revoked" in story["merged_set"][story["absorbed"]]  # not unknown_subject
     api = story["merged_api"]

@@ -87,6 +87,27 @@ def explain(
         out.print(f"kept apart by: {data['refused_by']}")
 
 
+@app.command("resolve")
+def resolve(
+    golden_id: Annotated[str, typer.Argument(help="A golden id, current or absorbed by a merge.")],
+    workspace: WorkspaceOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The golden id a (possibly absorbed) golden id points at today; exit 3 when none."""
+    to = open_workspace(workspace).identity.resolve(golden_id)
+    if json_:
+        redirected = golden_id if to is not None and to != golden_id else None
+        print_json({"golden_id": to, "redirected_from": redirected})
+    elif to is None:
+        out.print(f"{golden_id}: no current golden record", highlight=False)
+    elif to == golden_id:
+        out.print(f"{golden_id} is current", highlight=False)
+    else:
+        out.print(f"{golden_id} was merged into {to}", highlight=False)
+    if to is None:
+        raise typer.Exit(3)
+
+
 @app.command("split")
 def split(
     key1: Annotated[str, typer.Argument(help="SOURCE:KEY")],
