@@ -190,30 +190,33 @@ def shared_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 def _apply(
     ws: Workspace, hists: list[Any], lake: bool
 ) -> tuple[list[list[oracle.Snapshot]], list[int], list[list[int]]]:
-    """Replay the batch; returns each history's snapshots, the knowledge marks per step and
-    when each of a history's snapshots was loaded."""
+    """Replay the batch; returns the snapshot each history had at every index refresh (a
+    refresh rebuilds every history's index, changed or not: recorded members of newly
+    given golden-level facts take effect there), the knowledge marks per step and when
+    each refresh finished."""
     with ws.store.begin() as conn:
         for t in ALL_TABLES:
             conn.execute(t.delete())
     snaps = [[_snap(h[0], i)] for i, h in enumerate(hists)]
+    changes = [list(s) for s in snaps]  # the identity states an "undo" steps back through
     _load(ws, [s[-1] for s in snaps], lake)
     marks = [now_us()]
     loaded = [[marks[0]] for _ in hists]
     c = ws.consent
     for j in range(max(len(h[1]) for h in hists)):
         events: list[NewEvent] = []
-        reload: list[int] = []
+        reload = False
         for i, (_, ops) in enumerate(hists):
             if j >= len(ops):
                 continue
             op = ops[j]
             if op[0] == "identity":
-                snaps[i].append(_snap(op[1], i))
-                reload.append(i)
+                changes[i].append(_snap(op[1], i))
+                reload = True
             elif op[0] == "undo":
-                if len(snaps[i]) > 1:
-                    snaps[i].append(snaps[i][-2])
-                    reload.append(i)
+                if len(changes[i]) > 1:
+                    changes[i].append(changes[i][-2])
+                    reload = True
             elif op[0] == "event":
                 _, (t, v), p, ch, status, method, eff, exp = op
                 events.append(
@@ -239,9 +242,10 @@ def _apply(
         if events:
             c.record(events)
         if reload:
-            _load(ws, [s[-1] for s in snaps], lake)
+            _load(ws, [ch[-1] for ch in changes], lake)
             done = now_us()
-            for i in reload:
+            for i in range(len(hists)):
+                snaps[i].append(changes[i][-1])
                 loaded[i].append(done)
         marks.append(now_us())
     return snaps, marks, loaded
