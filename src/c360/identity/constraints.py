@@ -152,6 +152,7 @@ def decide(
             "records are one person: record the facts again against the right golden id "
             f"(`c360 consent set`), then `c360 review close {task_id} --reason '…'`",
             {"task_id": task_id},
+            http_status=409,
         )
     if task["status"] != "open":
         raise C360Error(
@@ -201,6 +202,7 @@ def undo(ws: Workspace, task_id: int, *, actor: str, reason: str) -> dict[str, A
                 else ""
             ),
             {"task_id": task_id, "status": task["status"]},
+            http_status=409,
         )
     add_constraint(
         ws,
@@ -223,6 +225,7 @@ def close(ws: Workspace, task_id: int, *, actor: str, reason: str) -> dict[str, 
             "identity.not_a_consent_task",
             f"review task {task_id} is a match to decide: `c360 review approve|reject {task_id}`",
             {"task_id": task_id},
+            http_status=409,
         )
     if task["status"] != "open":
         raise C360Error(
