@@ -17,7 +17,9 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the audit
 @app.command("list")
 def list_(
     workspace: WorkspaceOpt = None,
-    status: Annotated[str, typer.Option(help="open | approved | rejected | all")] = "open",
+    status: Annotated[
+        str, typer.Option(help="open | approved | rejected | undone | closed | superseded | all")
+    ] = "open",
     limit: Annotated[int, typer.Option(help="At most this many tasks (≥ 1).", min=1)] = 50,
     json_: JsonOpt = False,
 ) -> None:
