@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/consent_oracle.py                  # 10,000 histories
     .venv/bin/python benchmarks/consent_oracle.py --histories 20000
 
-CI runs the same property on 2,500 histories (tests/consent/test_oracle_property.py);
+CI runs the same property on 2,500 histories (tests/consent/test_oracle_property.py:
+record-level and per-address questions, facts recorded ahead of their subject, births
+inside the time grid);
 this runs it at the size the consent acceptance asks for and prints the histories
 checked, the wall time and histories per second. Any violation (the gate allowing
 what the oracle denies) or unexplained stricter answer fails the run.

@@ -49,6 +49,7 @@ from c360.settings.loader import (
     validate,
 )
 from c360.settings.models import ModelsSettings
+from c360.settings.stream import StreamSettings
 
 CONFIG_FILE = "c360.yaml"
 IdentityConfig = IdentitySettings  # the identity block's former name
@@ -167,6 +168,7 @@ class Config(BaseSettings):
     features: FeaturesSettings = block(FeaturesSettings)
     models: ModelsSettings = block(ModelsSettings)
     decisioning: DecisioningSettings = block(DecisioningSettings)
+    stream: StreamSettings = block(StreamSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -124,6 +124,19 @@ def test_privacy_revocation_is_seen_by_the_agent(served):
     assert r.json()["allowed"] is False
 
 
+def test_check_for_one_address_names_it_masked(served):
+    g = _some_golden(served.ws)
+    with served.client("agent") as c:
+        q = {"purpose": "service", "channel": "email", "address": g["email"].upper()}
+        r = c.get(f"/v1/consent/{g['golden_id']}/check", params=q)
+        assert r.status_code == 200, r.text
+        assert r.json()["address"].endswith("***@" + g["email"].split("@")[1])
+        assert g["email"] not in r.text.lower()
+        q["address"] = "nobody@example.com"
+        r = c.get(f"/v1/consent/{g['golden_id']}/check", params=q)
+    assert r.json()["allowed"] is False and r.json()["reasons"] == ["gate.unknown_address"]
+
+
 def test_invalid_body_is_422_json(served):
     with served.client("privacy") as c:
         _error(

@@ -41,6 +41,9 @@ BLOCKS = {
         ("third_party_sharing", "sms"),
     },
 }
+# lists whose entries on an email or phone block only that address (when asked about one)
+PER_ADDRESS = {"dnc_national", "email_unsubscribe_global"}
+ADDRESS_OF = {"email": "email", "sms": "phone"}
 MINOR_BLOCKS = {
     ("marketing", "email"),
     ("marketing", "sms"),
@@ -153,10 +156,13 @@ def decide(
     known: int,
     traced: list[tuple[str, int]] = (),  # type: ignore[assignment]
     anc: dict[str, dict[str, bool]] | None = None,
+    address: str | None = None,
 ) -> tuple[bool, set[str]]:
     """(allowed, reasons) by the written policy; an id absorbed by exactly one record
-    (a full alias) is answered for that record. ``anc``: ``ancestry(snaps, traced)`` if
-    already computed."""
+    (a full alias) is answered for that record (``anc``: ``ancestry(snaps, traced)`` if
+    already computed). With ``address``, for that address only: facts on the person's
+    other addresses do not count (nor entries on them in per-address lists); an address
+    the person does not hold is denied."""
     cur = snaps[-1]
     anc = anc if anc is not None else ancestry(snaps, traced)
     if g not in cur.people:
@@ -169,15 +175,24 @@ def decide(
     for k, owner in cur.keys.items():
         if owner == g:
             ids[("source_key", k)] = False
+    person_ids = dict(ids)  # golden-level identifiers
     for mail in person.emails:
         ids[("email", mail)] = False
     for p in person.phones:
         ids[("phone", p)] = False
     reasons: set[str] = set()
     hashes = {sha(v) for (_, v) in ids}
+    per_address_hashes = hashes
+    if address is not None:
+        kind = ADDRESS_OF[channel]
+        if (kind, address) not in ids:
+            return False, {"gate.unknown_address"}
+        ids = {**person_ids, (kind, address): False}
+        per_address_hashes = {sha(v) for (_, v) in ids}
     latest: dict[tuple[str, str], Sup] = {}
     for s in sups:
-        if s.eff <= at and s.rec <= known and s.hash in hashes:
+        reach = per_address_hashes if s.list_name in PER_ADDRESS else hashes
+        if s.eff <= at and s.rec <= known and s.hash in reach:
             lk = (s.list_name, s.hash)
             if lk not in latest or (s.eff, s.rec, s.id) > (
                 latest[lk].eff,
@@ -192,7 +207,10 @@ def decide(
             and (purpose, channel) in BLOCKS[s.list_name]
         ):
             reasons.add(f"suppressed.{s.list_name}")
-    if (purpose, channel) in MINOR_BLOCKS:
+    day = datetime.fromtimestamp(at / 1_000_000, tz=UTC).date()
+    if person.dob is not None and day < person.dob:
+        reasons.add("gate.before_birth")
+    elif (purpose, channel) in MINOR_BLOCKS:
         if person.dob is None:
             reasons.add("gate.missing_dob")
         else:

@@ -269,3 +269,52 @@ def test_decisions_are_recorded(people: Workspace) -> None:
     assert rows[d.decision_id].allowed and rows[d.decision_id].policy_version == d.policy_version
     assert rows[res.decision_id].kind == "set"
     assert rows[res.decision_id].inputs["allowed_rows"] == res.allowed.num_rows == 2
+
+
+def test_check_many_decides_each_request_as_check_does_and_records_them(
+    people: Workspace,
+) -> None:
+    """The drain's batched re-check: same answers as the point form, one decision each."""
+    from sqlalchemy import select
+
+    from c360.consent.tables import gate_decisions
+    from c360.governance.tables import audit_log
+
+    c = people.consent
+    c.record_contact("G1", "email", "marketing", at=T0 - timedelta(hours=2))
+    c.record_contact("G2", "email", "cross_sell", outcome="declined", at=T0 - timedelta(days=3))
+    c.set(
+        "G2", "marketing", "sms", "revoked", method="written", effective_at=T0 - timedelta(days=1)
+    )
+    reqs = [
+        ("G1", "marketing", "email"),
+        ("G1", "service", "email"),
+        ("G2", "cross_sell", "email"),
+        ("G2", "marketing", "sms"),
+        ("G-unknown", "marketing", "email"),
+        ("G1", "marketing", "carrier_pigeon"),
+    ]
+    many = c.check_many(reqs, T0, activation=True, record=True)
+    one = [c.check(g, p, ch, T0, activation=True) for g, p, ch in reqs]
+    assert [(d.allowed, d.reasons) for d in many] == [(d.allowed, d.reasons) for d in one]
+    assert [(d.golden_id, d.purpose, d.channel) for d in many] == reqs
+    assert any(d.allowed for d in many) and not all(d.allowed for d in many)
+    with people.store.begin() as conn:
+        rows = {r.decision_id: r for r in conn.execute(select(gate_decisions))}
+        entry = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc())).first()
+        audited = {
+            a.target
+            for a in conn.execute(select(audit_log).where(audit_log.c.action == "consent.check"))
+        }
+    # every decision of the batch is in the audit chain, written with its row
+    assert {d.decision_id for d in many} <= audited
+    for d in many:
+        r = rows[d.decision_id]
+        assert (r.golden_id, r.allowed, r.activation, r.kind) == (
+            d.golden_id,
+            d.allowed,
+            True,
+            "point",
+        )
+    assert entry is not None and entry.action == "consent.check" and "G1" not in entry.details
+    assert c.check_many([], T0) == []

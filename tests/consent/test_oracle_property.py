@@ -4,7 +4,12 @@ Random histories of consent events, suppressions, identity merges/splits, a
 steward undoing the last identity change (a split after a merge, ids given back) and
 clock times are replayed into a real store; every (golden record, purpose,
 channel, time, knowledge time) is then asked of the gate — point form and set
-form — and of :mod:`oracle`. Allowing what the oracle denies is a violation
+form — and of :mod:`oracle`, and for some of them the same question per address
+(each address the record holds and one it does not). Facts are recorded for
+identifiers whether or not a record holds them yet (``allow_unknown``): a golden
+id that never exists (``G5``), source keys, emails and phones that a later
+identity snapshot brings, so facts recorded ahead of their subject must bind
+when it arrives. Births inside the time grid exercise ``gate.before_birth``. Allowing what the oracle denies is a violation
 (must be 0). The other direction (gate stricter than the oracle) is collected
 and must be explainable. The oracle follows golden-level facts to the records they
 were given for (from the snapshot in force when each was recorded) and answers an
@@ -39,6 +44,7 @@ from c360.consent.ledger import NewEvent
 from c360.consent.subjects import refresh_from
 from c360.consent.tables import ALL_TABLES, consent_events, suppressions
 from c360.consent.vocab import DAY_US, from_us, id_hash, normalise, now_us
+from c360.errors import C360Error
 from c360.workspace import Workspace
 
 from . import oracle
@@ -59,8 +65,9 @@ IDENTS = (
 DOBS = [
     date(1980, 3, 1),
     date(2006, 1, 10),
+    date(2024, 1, 8),
     None,
-]  # the 2006 birthday turns 18 inside the time grid
+]  # the 2006 birthday turns 18 inside the time grid; the 2024 birth is inside it
 LISTS = list(oracle.BLOCKS)
 
 days = st.integers(0, 20)
@@ -219,28 +226,35 @@ def _apply(
                     reload = True
             elif op[0] == "event":
                 _, (t, v), p, ch, status, method, eff, exp = op
-                events.append(
-                    NewEvent(
-                        *_ident(i, t, v),
-                        p,
-                        ch,
-                        status,
-                        method=method,
-                        effective_at=from_us(BASE_US + eff * DAY_US),
-                        expires_at=from_us(BASE_US + exp * DAY_US) if exp is not None else None,
-                    )
-                )
-            else:
-                _, (t, v), lst, action, eff, exp = op
-                c.suppress(
-                    lst,
+                ev = NewEvent(
                     *_ident(i, t, v),
-                    action=action,
+                    p,
+                    ch,
+                    status,
+                    method=method,
                     effective_at=from_us(BASE_US + eff * DAY_US),
                     expires_at=from_us(BASE_US + exp * DAY_US) if exp is not None else None,
                 )
+                if exp is not None and exp <= eff:  # never in force: refused, nothing recorded
+                    with pytest.raises(C360Error, match=r"consent\.invalid_event"):
+                        c.record([ev], allow_unknown=True)
+                else:
+                    events.append(ev)
+            else:
+                _, (t, v), lst, action, eff, exp = op
+                args = dict(
+                    action=action,
+                    allow_unknown=True,
+                    effective_at=from_us(BASE_US + eff * DAY_US),
+                    expires_at=from_us(BASE_US + exp * DAY_US) if exp is not None else None,
+                )
+                if exp is not None and exp <= eff:
+                    with pytest.raises(C360Error, match=r"suppression\.bad_interval"):
+                        c.suppress(lst, *_ident(i, t, v), **args)  # type: ignore[arg-type]
+                else:
+                    c.suppress(lst, *_ident(i, t, v), **args)  # type: ignore[arg-type]
         if events:
-            c.record(events)
+            c.record(events, allow_unknown=True)
         if reload:
             _load(ws, [ch[-1] for ch in changes], lake)
             done = now_us()
@@ -343,21 +357,84 @@ def _run(
                         forms = [("point", d.allowed, d.reasons)]
                         if setres is not None:
                             forms.append(("set", g in setres, []))
-                        for form, allowed, reasons in forms:
-                            case = {
-                                "form": form,
-                                "golden": g,
-                                "purpose": p,
-                                "channel": ch,
-                                "day": day,
-                                "gate": reasons,
-                                "oracle": sorted(why),
-                                "ops": hists[i][1],
-                            }
-                            if allowed and not ok:
-                                VIOLATIONS.append(case)
-                            elif ok and not allowed:
-                                STRICTER.append(case)
+                        _compare(forms, ok, why, g, p, ch, day, None, hists[i][1])
+                if setres is not None:
+                    _run_addresses(
+                        c, hists, snaps, evs, sps, p, ch, (at_us, known_us), day, (traced, anc)
+                    )
+
+
+def _compare(
+    forms: list[tuple[str, bool, list[str]]],
+    ok: bool,
+    why: set[str],
+    g: str,
+    p: str,
+    ch: str,
+    day: int,
+    address: str | None,
+    ops: Any,
+) -> None:
+    for form, allowed, reasons in forms:
+        case = {
+            "form": form,
+            "golden": g,
+            "purpose": p,
+            "channel": ch,
+            "address": address,
+            "day": day,
+            "gate": reasons,
+            "oracle": sorted(why),
+            "ops": ops,
+        }
+        if allowed and not ok:
+            VIOLATIONS.append(case)
+        elif ok and not allowed:
+            STRICTER.append(case)
+
+
+def _run_addresses(
+    c: Any,
+    hists: list[Any],
+    snaps: list[list[oracle.Snapshot]],
+    evs: list[list[oracle.Ev]],
+    sps: list[list[oracle.Sup]],
+    p: str,
+    ch: str,
+    times: tuple[int, int],
+    day: int,
+    lineage: tuple[list[Any], list[Any]],
+) -> None:
+    """The same question per address: every address a record holds and one it does not.
+    ``lineage``: each history's traced golden-level facts and its ancestry."""
+    traced, anc = lineage
+    at_us, known_us = times
+    at, known = from_us(at_us), from_us(known_us)
+    pairs: list[tuple[int, str, str]] = []
+    for i in range(len(hists)):
+        every = [_email(i, e) for e in EMAILS] if ch == "email" else [_phone(i, x) for x in PHONES]
+        for g, person in snaps[i][-1].people.items():
+            own = person.emails if ch == "email" else person.phones
+            foreign = [a for a in every if a not in own][:1]
+            pairs += [(i, g, a) for a in [*own, *foreign]]
+    if not pairs:
+        return
+    audience = pa.table({"golden_id": [g for _, g, _ in pairs], "addr": [a for _, _, a in pairs]})
+    res = c.audience(audience, p, ch, at, known_at=known, record=False, address="addr")
+    allowed = set(
+        zip(
+            res.allowed.column("golden_id").to_pylist(),
+            res.allowed.column("addr").to_pylist(),
+            strict=True,
+        )
+    )
+    for i, g, a in pairs:
+        ok, why = oracle.decide(
+            snaps[i], evs[i], sps[i], g, p, ch, at_us, known_us, traced[i], anc[i], address=a
+        )
+        d = c.check(g, p, ch, at, known_at=known, address=a)
+        forms = [("point", d.allowed, d.reasons), ("set", (g, a) in allowed, [])]
+        _compare(forms, ok, why, g, p, ch, day, a, hists[i][1])
 
 
 def _check_outcome() -> None:

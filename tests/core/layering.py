@@ -35,6 +35,7 @@ LAYERS: list[set[str]] = [
         "pipeline",
         "freshness",
         "scaffold",
+        "stream",
     },
     {"models", "features"},
     {"identity", "consent", "governance", "ingest"},
@@ -57,8 +58,8 @@ CAPABILITIES = {
 }
 # synth depends on nothing but config (and errors).
 SYNTH_ALLOWED = {"synth", "config", "settings", "errors"}
-# The façade and entry points may use synth (demo data, `c360 synth`).
-SYNTH_USERS = {"cli", "demo", "scaffold", "synth"}
+# The façade and entry points may use synth (demo data, `c360 synth`, `c360 replay`).
+SYNTH_USERS = {"cli", "demo", "scaffold", "synth", "stream"}
 ENGINE_MODULES = ("duckdb", "pyspark")
 _HOOK_STRING = re.compile(r"^c360(?:\.[a-z_][a-z0-9_]*)+:[A-Za-z_]\w*$")  # "c360.x.y:Name"
 _IMPORTERS = {"import_module", "find_spec", "__import__", "require"}

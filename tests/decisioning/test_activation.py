@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from c360.activation.tables import deliveries, outbox
 from c360.config import load_config
+from c360.decisioning.tables import decisions
 from c360.workspace import Workspace
 from tests.decisioning.receivers import CrmReceiver, SmtpReceiver
 
@@ -203,8 +204,113 @@ def test_killed_mid_drain_recovers_exactly_once(world: Workspace, smtp: SmtpRece
         held = crm.accepted if m["channel"] == "agent_assisted" else smtp.accepted
         assert m["idempotency_key"] in held  # none lost; a dict holds each key once
     resent = [k for k, n in crm.hits.items() if n > 1]
-    assert len(resent) <= 1  # at most the one in flight when killed, deduplicated by key
+    # at most the send batch in flight when killed (sent, outcome not yet written),
+    # each deduplicated by its key
+    assert len(resent) <= world.decisioning.settings.activation.batch_size
     assert world.activation.violations() == []
+
+
+def test_decisions_choose_only_channels_activation_can_reach(world: Workspace) -> None:
+    """With only agent_assisted configured, no message is queued for email (it could only die).
+
+    Before the fix the agent chose the first consented channel of an action whatever the
+    activation settings said, so most messages of a CRM-only deployment went to dead letters.
+    """
+    path = world.root / "c360.yaml"
+    before = path.read_text()
+    cfg = yaml.safe_load(before) or {}
+    cfg["decisioning"] = {
+        "activation": {
+            "channels": {"agent_assisted": {"adapter": "crm_rest", "url": "http://127.0.0.1:9/"}}
+        }
+    }
+    path.write_text(yaml.safe_dump(cfg))
+    world.config = load_config(world.root)
+    world.decisioning.__dict__.pop("settings", None)
+    try:
+        s = world.decisioning.decide()
+    finally:
+        path.write_text(before)
+        world.config = load_config(world.root)
+        world.decisioning.__dict__.pop("settings", None)
+    with world.store.engine.connect() as conn:
+        logged = [
+            dict(r)
+            for r in conn.execute(
+                select(decisions).where(decisions.c.decision_id.in_(s["decision_ids"]))
+            ).mappings()
+        ]
+    msgs = _messages(world, s["decision_ids"])
+    assert msgs and {m["channel"] for m in msgs} == {"agent_assisted"}
+    reasons = [r for d in logged for c in d["candidates"] for r in c["reasons"]]
+    # email-only education is never chosen; the cross-sell falls back to the agent desktop
+    assert "channel: no activation adapter for email" in reasons
+    chosen = {(d["chosen_action"], d["channel"]) for d in logged if d["status"] == "queued"}
+    assert chosen and all(ch == "agent_assisted" for _, ch in chosen), chosen
+    assert ("cross_sell_credit_card", "agent_assisted") in chosen or (
+        "retain_fee_waiver",
+        "agent_assisted",
+    ) in chosen
+
+
+def test_file_export_parquet_and_csv_exactly_once(world: Workspace) -> None:
+    """Batch uploads: agent_assisted to Parquet files, email to CSV; a resend adds nothing."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = world.root / "c360.yaml"
+    cfg = yaml.safe_load(path.read_text()) or {}
+    cfg["decisioning"] = {
+        "activation": {
+            "batch_size": 7,
+            "channels": {
+                "agent_assisted": {
+                    "adapter": "file",
+                    "path": "exports/upload",
+                    "format": "parquet",
+                },
+                "email": {"adapter": "file", "path": "exports/upload", "format": "csv"},
+            },
+        }
+    }
+    path.write_text(yaml.safe_dump(cfg))
+    world.config = load_config(world.root)
+    world.decisioning.__dict__.pop("settings", None)
+    msgs = _new_messages(world)
+    rep = world.activation.drain(wait=False)
+    folder = world.root / "exports" / "upload"
+    parts = sorted(folder.glob("agent_assisted-*.parquet"))
+    pq_keys = [k for f in parts for k in pq.read_table(f).column("key").to_pylist()]
+    crm = {m["idempotency_key"] for m in msgs if m["channel"] == "agent_assisted"}
+    assert crm and set(pq_keys) >= crm and len(pq_keys) == len(set(pq_keys))
+    assert len(parts) >= 2  # one file per send batch (7 messages at most)
+    assert not list(folder.glob("*.tmp"))
+    t = pq.read_table(parts[0])
+    assert t.column_names == ["key", "golden_id", "action", "channel", "purpose", "title"]
+    mail = {m["idempotency_key"] for m in msgs if m["channel"] == "email"}
+    if mail:
+        csv_keys = pacsv.read_csv(folder / "email.csv").column("key").to_pylist()
+        assert set(csv_keys) >= mail and len(csv_keys) == len(set(csv_keys))
+    assert rep.delivered >= len(msgs) and world.activation.violations() == []
+    # a crash after the files were written but before the outcomes: the batch is sent again
+    victims = [m["message_id"] for m in msgs[:3]]
+    with world.store.begin() as conn:
+        conn.execute(
+            outbox.update().where(outbox.c.message_id.in_(victims)).values(status="pending")
+        )
+    again = world.activation.drain(wait=False)
+    assert again.delivered == 3
+    keys_after = [
+        k
+        for f in sorted(folder.glob("agent_assisted-*.parquet"))
+        for k in pq.read_table(f).column("key").to_pylist()
+    ]
+    assert sorted(keys_after) == sorted(pq_keys)  # nothing written twice
+    last = _attempts(world, victims[0])[-1]
+    assert last["outcome"] == "delivered" and last["receipt"]["duplicate"] is True
+    # the export is declared, so a data-subject request finds and erases its rows
+    rel = parts[0].relative_to(world.root).as_posix()
+    assert world.declarations.find(f"file:{rel}") is not None
 
 
 def test_outbox_status_cli(world: Workspace) -> None:

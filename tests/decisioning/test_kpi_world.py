@@ -62,3 +62,40 @@ def test_kpis_and_monitors(world: Workspace) -> None:
     assert stale and all(a["value"] > 36 for a in stale)
     r = _c360(world, "monitor")
     assert r.returncode == 0 and "freshness." in r.stdout, r.stderr
+
+
+def test_report_cli_writes_html_with_offline_charts_and_json(
+    world: Workspace, tmp_path: Path
+) -> None:
+    from sqlalchemy import func, select
+
+    from c360.decisioning import decisions
+
+    world.experiments.simulate_outcomes("nba", seed=7)  # idempotent: the figures exist
+    out = tmp_path / "review"
+    r = _c360(world, "report", "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    files = json.loads(r.stdout)["files"]
+    assert sorted(Path(f).name for f in files) == ["plotly.min.js", "report.html", "report.json"]
+    data = json.loads((out / "report.json").read_text())
+    with world.store.engine.connect() as conn:
+        by_status = dict(
+            conn.execute(select(decisions.c.status, func.count()).group_by(decisions.c.status))
+            .tuples()
+            .all()
+        )
+    assert data["decisions"]["by_status"] == by_status
+    assert data["kpis"]["consent"]["violations"] == len(world.activation.violations()) == 0
+    exp = data["experiment"]
+    overall = exp["rows"][0]
+    assert exp["units"] > 0 and overall["ci_low"] <= overall["uplift"] <= overall["ci_high"]
+    assert data["activation"]["violations"] == 0 and data["activation"]["by_channel"]
+    page = (out / "report.html").read_text()
+    # offline: the one script is the Plotly library written next to the page
+    assert "<script src='plotly.min.js'></script>" in page and "cdn.plot.ly" not in page
+    assert page.count('class="plotly-graph-div"') >= 2  # uplift and outbox charts
+    assert "every delivery had an allowing consent decision at send time" in page
+    assert (out / "plotly.min.js").stat().st_size > 1_000_000
+    # --out naming a file is one clear error
+    bad = _c360(world, "report", "--out", str(out / "report.json"))
+    assert bad.returncode != 0 and "is not a folder" in (bad.stderr + bad.stdout)

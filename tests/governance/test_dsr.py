@@ -155,3 +155,22 @@ def test_retention_deletes_expired_rows_and_respects_holds(cust_ws: Workspace) -
         actions = conn.execute(select(audit_log.c.action)).scalars().all()
     assert "retention.apply" in actions
     ws.close()
+
+
+def test_erasure_rewrites_the_agent_desktop_feed_as_json_lines(ingested: Workspace) -> None:
+    """Activation's feed is a declared file: erasure removes the subject's lines and the
+    feed stays JSON lines its reader parses (a CSV rewrite would break the desktop)."""
+    import json
+
+    feed = ingested.root / "feeds" / "agent_desktop.jsonl"
+    feed.parent.mkdir(parents=True)
+    lines = [
+        {"key": f"k{g}", "golden_id": g, "decision_id": f"d{g}", "action": "a", "title": "t",
+         "channel": "agent_assisted", "purpose": "retention", "rationale": "r"}
+        for g in ("GERASE1", "GKEEP2")
+    ]  # fmt: skip
+    feed.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    res = ingested.governance.dsr.erase(PRIVACY, "golden:GERASE1")
+    assert res.tables["file:feeds/agent_desktop.jsonl"] == 1
+    kept = [json.loads(x) for x in feed.read_text().splitlines() if x.strip()]
+    assert [x["golden_id"] for x in kept] == ["GKEEP2"] and kept[0]["rationale"] == "r"

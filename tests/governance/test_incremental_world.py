@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from c360.cli import lineage
+from c360.cli import catalog, lineage
+from c360.cli import sql as sql_cli
 from c360.workspace import Workspace
 from tests.identity.synthetic import synthetic_workspace
 
@@ -27,6 +29,8 @@ pytestmark = pytest.mark.slow
 runner = CliRunner()
 app = typer.Typer()
 app.add_typer(lineage.app, name="lineage")
+app.add_typer(catalog.app, name="catalog")
+app.command("sql")(sql_cli.sql)
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +168,76 @@ def test_a_marketing_read_withholds_revoked_people_and_minors(world: Workspace) 
     core = world.lakehouse.read("silver", "core_customers").num_rows
     silver = gov.read(mia, "silver", "core_customers", "marketing")
     assert 0 < silver.num_rows < core
+
+
+def test_governed_sql_sees_only_what_a_governed_read_sees(world: Workspace) -> None:
+    """`c360 sql` reads every view it names through the governed read: its aggregates are
+    the governed read's, masked columns stay masked, a consent purpose withholds the same
+    people, raw zones and unknown views are refused, and the audit log keeps a hash of
+    the query, never its text."""
+    from collections import Counter
+
+    from c360.governance.policy import Principal
+
+    mia = Principal("mia", "marketing")
+    governed = world.governance.read(mia, "gold", "golden_customers", "analytics")
+    as_marketing = ["--role", "marketing", "--purpose", "analytics", "--json", "--limit", "99999"]
+    query = "SELECT email, count(*) AS n FROM gold__golden_customers GROUP BY email"
+    rows = json.loads(cli(world, "sql", query, *as_marketing))
+    assert {r["email"]: r["n"] for r in rows} == dict(Counter(governed["email"].to_pylist()))
+    clear = set(world.lakehouse.read("gold", "golden_customers", ["email"])["email"].to_pylist())
+    assert clear - {None} and not (clear - {None}) & {r["email"] for r in rows}
+
+    count = "SELECT count(*) AS n FROM gold__golden_customers"
+    marketing = json.loads(
+        cli(world, "sql", count, "--role", "marketing", "--purpose", "marketing", "--json")
+    )
+    withheld = world.governance.read(mia, "gold", "golden_customers", "marketing")
+    assert marketing == [{"n": withheld.num_rows}] and withheld.num_rows < governed.num_rows
+
+    entry = world.audit.query(action="sql.query")[-1]
+    assert entry.details["query_sha256"] and entry.details["views"] == ["gold__golden_customers"]
+    assert "SELECT" not in json.dumps(entry.details) and "count" not in json.dumps(entry.details)
+
+    for bad, code in [
+        ("SELECT * FROM bronze__core_customers", "governance.raw_zone_refused"),
+        ("SELECT * FROM gold__no_such_table", "governance.unknown_view"),
+        ("SELECT * FROM read_parquet('x.parquet')", "governance.file_read_refused"),
+        ("SELECT no_such_column FROM gold__golden_customers", "governance.bad_query"),
+    ]:
+        res = runner.invoke(app, ["sql", bad, *as_marketing, "-w", str(world.root)])
+        assert res.exit_code != 0 and getattr(res.exception, "code", None) == code, (bad, res)
+
+
+def test_a_bi_file_holds_each_view_as_the_role_reads_it(world: Workspace, tmp_path: Path) -> None:
+    """`c360 catalog bi-file` writes a DuckDB file that a BI tool opens read-only without
+    c360: one table per silver/gold view, each equal to the role's governed read."""
+    import duckdb
+
+    from c360.governance.policy import Principal
+    from c360.governance.query import governed_views
+
+    path = tmp_path / "marketing.duckdb"
+    args = ["--role", "marketing", "--purpose", "analytics", "--out", str(path), "--json"]
+    built = json.loads(cli(world, "catalog", "bi-file", *args))
+    mia = Principal("mia", "marketing")
+    expected = {f"{z}__{t}" for z, t in governed_views(world, mia, "analytics")}
+    assert set(built["tables"]) == expected and "gold__golden_customers" in expected
+    assert not any(v.split("__")[0] in ("bronze", "quarantine", "restricted") for v in expected)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = {
+            r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        assert names == expected | {"_c360_build"}
+        emails = sorted(
+            (r[0] for r in con.sql("SELECT email FROM gold__golden_customers").fetchall()),
+            key=str,
+        )
+        governed = world.governance.read(mia, "gold", "golden_customers", "analytics", ["email"])
+        assert emails == sorted(governed["email"].to_pylist(), key=str)
+        with pytest.raises(duckdb.Error):
+            con.execute("CREATE TABLE sneaky AS SELECT 1")
+    finally:
+        con.close()
+    assert not list(tmp_path.glob(".*.partial"))

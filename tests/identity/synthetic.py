@@ -10,25 +10,34 @@ from c360.workspace import Workspace
 
 
 def synthetic_workspace(
-    root: Path, customers: int, *, seed: int = 11, hard: bool = False, days: int = 1
+    root: Path,
+    customers: int,
+    *,
+    seed: int = 11,
+    hard: bool = False,
+    days: int = 1,
+    **options: object,
 ) -> Workspace:
-    """A bank-demo workspace with a generated world in landing (nothing ingested yet)."""
+    """A bank-demo workspace with a generated world in landing (nothing ingested yet);
+    ``options`` are further :class:`SynthOptions` fields."""
     ws = Workspace.init(root, template="bank-demo")
     generate_world(
         ws.landing_dir,
         ws.truth_dir,
         None,
-        SynthOptions(customers=customers, seed=seed, hard=hard, days=days),
+        SynthOptions(customers=customers, seed=seed, hard=hard, days=days, **options),  # type: ignore[arg-type]
     )
     return ws
 
 
-def hold_back_after(ws: Workspace, first_day: str, hold: Path) -> int:
-    """Move every landing file of a day after ``first_day`` (``YYYY-MM-DD``) to ``hold``."""
+def hold_back_after(ws: Workspace | Path, first_day: str, hold: Path) -> int:
+    """Move every landing file (of ``ws``, or in the folder ``ws``) of a day after
+    ``first_day`` (``YYYY-MM-DD``) to ``hold``."""
+    landing = ws if isinstance(ws, Path) else ws.landing_dir
     moved = 0
-    for f in sorted(p for p in ws.landing_dir.rglob("*") if p.is_file()):
+    for f in sorted(p for p in landing.rglob("*") if p.is_file()):
         if f.name[:10] > first_day:
-            dst = hold / f.relative_to(ws.landing_dir)
+            dst = hold / f.relative_to(landing)
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(f, dst)
             moved += 1

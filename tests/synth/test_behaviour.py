@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -110,3 +111,33 @@ def test_consent_facts_present(world: World) -> None:
     assert subs["unsubscribed_at"].is_not_null().all()
     sms = world.read("sms_consent")
     assert sms["keyword"].str.to_uppercase().is_in(["START", "YES", "STOP", "HELP"]).all()
+
+
+def test_a_shifted_world_is_the_same_bank_until_the_shift(tmp_path: Path) -> None:
+    """``shift_from_day`` thins logins and card transactions from that drop on, to about
+    ``shift_activity_share``, and leaves every earlier file and every other source as is."""
+    from c360.synth import SynthOptions, generate_world
+
+    def files(shift: int | None) -> dict[str, bytes]:
+        root = tmp_path / str(shift)
+        generate_world(
+            root / "landing", root / "truth", None, SynthOptions(400, 3, 4, shift_from_day=shift)
+        )
+        return {
+            str(p.relative_to(root / "landing")): p.read_bytes()
+            for p in (root / "landing").rglob("*")
+            if p.is_file()
+        }
+
+    steady, shifted = files(None), files(3)
+    assert steady.keys() == shifted.keys()
+    shift_day = str(START + timedelta(days=3))
+    changed = {k for k in steady if steady[k] != shifted[k]}
+    assert changed and all(
+        k.split("/")[0] in ("digital_logins", "card_transactions")
+        and k.split("/")[-1][:10] >= shift_day
+        for k in changed
+    ), changed
+    lines = {k: (steady[k].count(b"\n"), shifted[k].count(b"\n")) for k in changed}
+    before, after = (sum(v[i] for v in lines.values()) for i in (0, 1))
+    assert 0.15 < after / before < 0.4, lines

@@ -117,25 +117,6 @@ CREATE OR REPLACE FUNCTION c360.governance.rf_bronze_crm(region STRING)
 RETURNS BOOLEAN
 RETURN (NOT (is_account_group_member('c360_agent__service')) OR EXISTS (SELECT 1 FROM c360.governance.principal_attributes a WHERE a.principal = current_user() AND a.attribute = 'region' AND a.value = region));
 
-CREATE OR REPLACE FUNCTION c360.governance.mask_financial_string(v STRING)
-RETURNS STRING
-RETURN CASE
-    WHEN is_account_group_member('c360_admin__operations') THEN CAST(NULL AS STRING)
-    WHEN is_account_group_member('c360_agent__service') THEN v
-    WHEN is_account_group_member('c360_data_scientist__analytics') THEN v
-    WHEN is_account_group_member('c360_data_scientist__modelling') THEN v
-    WHEN is_account_group_member('c360_governance__governance') THEN v
-    WHEN is_account_group_member('c360_governance__audit') THEN v
-    WHEN is_account_group_member('c360_governance__dsr') THEN v
-    WHEN is_account_group_member('c360_marketing__marketing') THEN CAST(NULL AS STRING)
-    WHEN is_account_group_member('c360_marketing__analytics') THEN CAST(NULL AS STRING)
-    WHEN is_account_group_member('c360_privacy__privacy') THEN v
-    WHEN is_account_group_member('c360_privacy__dsr') THEN v
-    WHEN is_account_group_member('c360_privacy__audit') THEN v
-    WHEN is_account_group_member('c360_steward__stewardship') THEN CASE WHEN v IS NULL THEN NULL ELSE '****' END
-    ELSE CAST(NULL AS STRING)
-  END;
-
 CREATE OR REPLACE FUNCTION c360.governance.mask_behavioural_string(v STRING)
 RETURNS STRING
 RETURN CASE
@@ -148,6 +129,25 @@ RETURN CASE
     WHEN is_account_group_member('c360_governance__dsr') THEN v
     WHEN is_account_group_member('c360_marketing__marketing') THEN v
     WHEN is_account_group_member('c360_marketing__analytics') THEN v
+    WHEN is_account_group_member('c360_privacy__privacy') THEN v
+    WHEN is_account_group_member('c360_privacy__dsr') THEN v
+    WHEN is_account_group_member('c360_privacy__audit') THEN v
+    WHEN is_account_group_member('c360_steward__stewardship') THEN CASE WHEN v IS NULL THEN NULL ELSE '****' END
+    ELSE CAST(NULL AS STRING)
+  END;
+
+CREATE OR REPLACE FUNCTION c360.governance.mask_financial_string(v STRING)
+RETURNS STRING
+RETURN CASE
+    WHEN is_account_group_member('c360_admin__operations') THEN CAST(NULL AS STRING)
+    WHEN is_account_group_member('c360_agent__service') THEN v
+    WHEN is_account_group_member('c360_data_scientist__analytics') THEN v
+    WHEN is_account_group_member('c360_data_scientist__modelling') THEN v
+    WHEN is_account_group_member('c360_governance__governance') THEN v
+    WHEN is_account_group_member('c360_governance__audit') THEN v
+    WHEN is_account_group_member('c360_governance__dsr') THEN v
+    WHEN is_account_group_member('c360_marketing__marketing') THEN CAST(NULL AS STRING)
+    WHEN is_account_group_member('c360_marketing__analytics') THEN CAST(NULL AS STRING)
     WHEN is_account_group_member('c360_privacy__privacy') THEN v
     WHEN is_account_group_member('c360_privacy__dsr') THEN v
     WHEN is_account_group_member('c360_privacy__audit') THEN v

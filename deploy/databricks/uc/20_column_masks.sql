@@ -8,6 +8,11 @@ ALTER TABLE c360.bronze.crm ALTER COLUMN phone SET MASK c360.governance.mask_pii
 ALTER TABLE c360.bronze.crm ALTER COLUMN ssn_last4 SET MASK c360.governance.mask_pii_sensitive_string_4;
 ALTER TABLE c360.bronze.crm ALTER COLUMN ssn_token SET MASK c360.governance.mask_pii_sensitive_string_4;
 ALTER TABLE c360.bronze.crm ALTER COLUMN ssn_variants SET MASK c360.governance.mask_pii_sensitive_array_string;
+ALTER TABLE c360.bronze.stream_events ALTER COLUMN email SET MASK c360.governance.mask_pii_string;
+ALTER TABLE c360.bronze.stream_events ALTER COLUMN event_at SET MASK c360.governance.mask_behavioural_string;
+ALTER TABLE c360.bronze.stream_events ALTER COLUMN identifiers SET MASK c360.governance.mask_pii_string;
+ALTER TABLE c360.bronze.stream_events ALTER COLUMN payload SET MASK c360.governance.mask_pii_string;
+ALTER TABLE c360.bronze.stream_events ALTER COLUMN phone SET MASK c360.governance.mask_pii_string;
 ALTER TABLE c360.gold.consent_subject_index ALTER COLUMN id_hash SET MASK c360.governance.mask_pii_string;
 ALTER TABLE c360.gold.consent_subject_index ALTER COLUMN id_value SET MASK c360.governance.mask_pii_string;
 ALTER TABLE c360.gold.consent_subjects ALTER COLUMN dob SET MASK c360.governance.mask_pii_sensitive_string;
@@ -73,6 +78,7 @@ ALTER TABLE c360.gold.golden_customers ALTER COLUMN full_name SET MASK c360.gove
 ALTER TABLE c360.gold.golden_customers ALTER COLUMN phone SET MASK c360.governance.mask_pii_string;
 ALTER TABLE c360.gold.golden_customers ALTER COLUMN ssn_last4 SET MASK c360.governance.mask_pii_sensitive_string_4;
 ALTER TABLE c360.gold.golden_customers ALTER COLUMN ssn_token SET MASK c360.governance.mask_pii_sensitive_string_4;
+ALTER TABLE c360.quarantine.stream_events ALTER COLUMN _raw SET MASK c360.governance.mask_pii_string;
 ALTER TABLE c360.restricted.cards ALTER COLUMN pan SET MASK c360.governance.mask_pci_adjacent_string;
 ALTER TABLE c360.restricted.cards ALTER COLUMN pan_token SET MASK c360.governance.mask_pci_adjacent_string;
 ALTER TABLE c360.restricted.crm ALTER COLUMN ssn SET MASK c360.governance.mask_pii_sensitive_string_4;
@@ -110,3 +116,8 @@ ALTER TABLE c360.silver.party_records ALTER COLUMN state SET MASK c360.governanc
 ALTER TABLE c360.silver.party_records ALTER COLUMN street SET MASK c360.governance.mask_pii_string;
 ALTER TABLE c360.silver.party_records ALTER COLUMN suffix SET MASK c360.governance.mask_pii_string;
 ALTER TABLE c360.silver.party_records ALTER COLUMN zip SET MASK c360.governance.mask_pii_string;
+ALTER TABLE c360.silver.stream_events ALTER COLUMN email SET MASK c360.governance.mask_pii_string;
+ALTER TABLE c360.silver.stream_events ALTER COLUMN event_at SET MASK c360.governance.mask_behavioural_string;
+ALTER TABLE c360.silver.stream_events ALTER COLUMN identifiers SET MASK c360.governance.mask_pii_string;
+ALTER TABLE c360.silver.stream_events ALTER COLUMN payload SET MASK c360.governance.mask_pii_string;
+ALTER TABLE c360.silver.stream_events ALTER COLUMN phone SET MASK c360.governance.mask_pii_string;

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import func, select, text
 
 from c360.activation.drain import Drain, DrainReport
@@ -27,28 +29,59 @@ VIOLATIONS_SQL = text(
 class ActivationService:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self._emails: dict[str, str] | None = None
+        self._golden: pa.Table | None = None
+        self._looked_up: set[str] = set()
+        self._addresses: dict[str, str] = {}
+
+    def _read_golden(self, ids: list[str]) -> pa.Table:
+        t = self.ws.lakehouse.read("gold", "golden_customers", ["golden_id", "email", "phone"])
+        return t.filter(pc.is_in(t.column("golden_id"), value_set=pa.array(ids, pa.string())))
+
+    def _prefetch(self, golden_ids: list[str]) -> None:
+        """Read the addresses of one send batch from the golden records (never stored).
+
+        The first batch of a drain reads the golden records of every pending message at
+        once (a million-row table is scanned once, not once per batch); a record that
+        was not pending then (a message queued during the drain) is read when needed.
+        """
+        if self._golden is None:
+            with self.ws.store.engine.connect() as conn:
+                pending = list(
+                    conn.execute(
+                        select(outbox.c.golden_id).where(outbox.c.status == "pending").distinct()
+                    ).scalars()
+                )
+            self._golden = self._read_golden(pending + golden_ids)
+            self._looked_up = set(pending) | set(golden_ids)
+        want = pa.array(golden_ids, pa.string())
+        t = self._golden.filter(pc.is_in(self._golden.column("golden_id"), value_set=want))
+        # a record without a golden row (erased since) is looked up once, not every batch
+        missing = sorted(set(golden_ids) - self._looked_up)
+        if missing:
+            self._looked_up.update(missing)
+            extra = self._read_golden(missing)
+            self._golden = pa.concat_tables([self._golden, extra])
+            t = pa.concat_tables([t, extra])
+        found: dict[str, str] = {}
+        for g, e, p in zip(
+            *(t.column(c).to_pylist() for c in ("golden_id", "email", "phone")), strict=True
+        ):
+            if e:
+                found[f"email:{g}"] = e
+            if p:
+                found[f"phone:{g}"] = p
+        self._addresses = found
 
     def _resolve(self, golden_id: str, kind: str) -> str | None:
         """The address a channel needs, read from the golden record at send time (never stored)."""
-        if self._emails is None:
-            t = self.ws.lakehouse.read("gold", "golden_customers", ["golden_id", "email", "phone"])
-            self._emails = {}
-            for g, e, p in zip(
-                *(t.column(c).to_pylist() for c in ("golden_id", "email", "phone")), strict=True
-            ):
-                if e:
-                    self._emails[f"email:{g}"] = e
-                if p:
-                    self._emails[f"phone:{g}"] = p
-        return self._emails.get(f"{kind}:{golden_id}")
+        return self._addresses.get(f"{kind}:{golden_id}")
 
     def drain(self, **kw: Any) -> DrainReport:
         """Send every due message (see :mod:`c360.activation.drain`), holding the write lock."""
         s = self.ws.decisioning.settings.activation
-        self._emails = None
+        self._golden, self._addresses, self._looked_up = None, {}, set()
         with self.ws.write_lock("activation"):
-            d = Drain(self.ws, s, self._resolve)
+            d = Drain(self.ws, s, self._resolve, self._prefetch)
             with self.ws.governance.lineage.run(
                 "activation",
                 kw.pop("run_id", None) or "activate",

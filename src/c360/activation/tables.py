@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, Table, Text
 
-from c360.lakehouse.declarations import declare_store
+from c360.lakehouse.declarations import ColumnSpec, declare, declare_store
 from c360.store.schema import metadata
 
 outbox = Table(
@@ -66,4 +66,22 @@ declare_store(
     deliveries,
     owner="activation",
     columns={"golden_id": ("derived", "golden_id"), "error": "pii", "receipt": "pii"},
+)
+# Files the channel adapters write under the workspace (default paths): batch exports for
+# uploads (CSV, Parquet) and the agent-desktop feed (JSON lines). They name people only by
+# golden id; a data-subject request finds and rewrites them like any declared file.
+_EXPORT: dict[str, ColumnSpec] = {
+    "key": "derived",
+    "golden_id": ("derived", "golden_id"),
+    "action": "none",
+    "channel": "none",
+    "purpose": "none",
+    "title": "none",
+}
+declare("file:exports/*/*.csv", owner="activation", columns=_EXPORT)
+declare("file:exports/*/*.parquet", owner="activation", columns=_EXPORT)
+declare(
+    "file:feeds/*.jsonl",
+    owner="activation",
+    columns={**_EXPORT, "decision_id": "derived", "rationale": "pii"},
 )

@@ -87,7 +87,7 @@ async def _too_large(send: Send, limit: int) -> None:
 
 def create_app(ws: Workspace) -> FastAPI:
     """The API (and, as it lands, the console) for one workspace."""
-    from c360.api.routers import audit, consent, profiles, review
+    from c360.api.routers import audit, consent, events, profiles, review
     from c360.console import pages as console_pages
 
     cfg = ws.config.api
@@ -166,7 +166,7 @@ def create_app(ws: Workspace) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for router in (profiles.router, consent.router, review.router, audit.router):
+    for router in (profiles.router, consent.router, review.router, audit.router, events.router):
         app.include_router(router)
     app.state.console_sessions = Sessions()
     app.include_router(console_pages.router)

@@ -61,3 +61,37 @@ def uc_sql(
         print_json({"out": str(out_dir), "files": sorted(files)})
     else:
         out.print(f"wrote {len(files)} files to {out_dir}")
+
+
+@app.command("bi-file")
+def bi_file(
+    role: Annotated[
+        str | None, typer.Option("--role", help="Build for this role (masking, row filters).")
+    ] = None,
+    purpose: Annotated[str, typer.Option("--purpose", help="The purpose of the reads.")] = "",
+    principal: Annotated[
+        str | None, typer.Option("--principal", help="Build for this registered principal.")
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="DuckDB file to write (default bi/<role>-<purpose>.duckdb)."),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Write a DuckDB file of every silver/gold view as the role reads it, for BI tools and
+    notebooks to open read-only (duckdb.connect(path, read_only=True)) without c360."""
+    from c360.cli.main import show_progress
+    from c360.cli.progress import progress_bar
+    from c360.cli.sql import principal_for
+    from c360.governance.query import bi_file as build
+
+    ws = open_workspace(workspace)
+    who = principal_for(ws, role, principal)
+    path = out_file or ws.root / "bi" / f"{who.role}-{purpose or 'none'}.duckdb"
+    with progress_bar(show_progress(json)) as cb:
+        res = build(ws, who, purpose, path, progress=cb)
+    if json:
+        print_json(res)
+    else:
+        out.print(f"wrote {path}: {len(res['tables'])} tables for {who.role}/{purpose}")

@@ -51,6 +51,16 @@ def synth(
     hard: Annotated[
         bool, typer.Option(help="Multiply the hard identity cases (stress profile).")
     ] = False,
+    shift_from_day: Annotated[
+        int | None,
+        typer.Option(
+            help="From this daily drop on, digital logins and card transactions fall to "
+            "--shift-activity-share of their rate (a population that moves; for drift checks)."
+        ),
+    ] = None,
+    shift_activity_share: Annotated[
+        float, typer.Option(help="Share of activity left after --shift-from-day (0 to 1).")
+    ] = 0.25,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Landing folder (default: the workspace's).")
     ] = None,
@@ -76,7 +86,14 @@ def synth(
             landing,
             truth_dir,
             contracts,
-            SynthOptions(customers=customers, seed=seed, days=days, hard=hard),
+            SynthOptions(
+                customers=customers,
+                seed=seed,
+                days=days,
+                hard=hard,
+                shift_from_day=shift_from_day,
+                shift_activity_share=shift_activity_share,
+            ),
             progress=cb,
         )
     if json:

@@ -34,10 +34,17 @@ def set_(
     method: Annotated[
         str, typer.Option("--method", help="Capture method (written, esign, …).")
     ] = "manual",
+    allow_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unknown",
+            help="Record it although no customer has this golden id yet; it binds when one does.",
+        ),
+    ] = False,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Append a consent fact for a golden record."""
+    """Append a consent fact for a golden record (an unknown golden id is refused)."""
     ws = open_workspace(workspace)
     eid = ws.consent.set(
         golden_id,
@@ -48,6 +55,7 @@ def set_(
         method=method,
         effective_at=parse_time(effective_at),
         expires_at=parse_time(expires_at),
+        allow_unknown=allow_unknown,
     )
     if json:
         print_json({"event_id": eid})
@@ -64,19 +72,44 @@ def check(
     activation: Annotated[
         bool, typer.Option("--activation", help="Also apply contact policy.")
     ] = False,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="Ask for this address only (an email for email, a phone for sms)."
+        ),
+    ] = None,
+    known_at: Annotated[
+        str | None,
+        typer.Option("--known-at", help="Answer with what the ledger knew at this time."),
+    ] = None,
+    record: Annotated[
+        bool, typer.Option("--record", help="Record the decision (decision log and audit log).")
+    ] = False,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Ask the gate; exit code 0 = allowed, 3 = denied."""
     ws = open_workspace(workspace)
-    d = ws.consent.check(golden_id, purpose, channel, parse_time(at), activation=activation)
+    d = ws.consent.check(
+        golden_id,
+        purpose,
+        channel,
+        parse_time(at),
+        known_at=parse_time(known_at),
+        activation=activation,
+        address=address,
+        record=record,
+    )
     if json:
         print_json(d.to_dict())
     else:
         verdict = "[green]ALLOWED[/green]" if d.allowed else "[red]DENIED[/red]"
         if d.redirected_from:
             out.print(f"{golden_id} was merged into {d.golden_id}: answered for {d.golden_id}")
-        out.print(f"{verdict} {purpose}/{channel} for {d.golden_id} (policy {d.policy_version})")
+        to = f" to {d.address}" if d.address else ""
+        out.print(
+            f"{verdict} {purpose}/{channel}{to} for {d.golden_id} (policy {d.policy_version})"
+        )
         for code in d.reasons:
             out.print(f"  {code}: {d.messages.get(code, '')}")
     if not d.allowed:
@@ -127,6 +160,34 @@ def history(
         out.print(
             f"{e['effective_at']} {e['id_type']}={e['id_value']} {e['purpose']}/{e['channel']} "
             f"{e['status']} via {e['method']} (recorded {e['recorded_at']}, {e['event_id']})"
+        )
+
+
+@app.command()
+def decisions(
+    golden_id: Annotated[
+        str | None, typer.Option("--golden-id", "-g", help="Only this golden record.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Decided at or after (ISO-8601, UTC if no zone).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many (≥ 1).", min=1)] = 50,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Recorded gate decisions, newest first (the decision log)."""
+    ws = open_workspace(workspace)
+    rows = ws.consent.decisions(golden_id=golden_id, since=parse_time(since), limit=limit)
+    if json:
+        print_json(rows)
+        return
+    for r in rows:
+        verdict = "allowed" if r["allowed"] else "denied"
+        who = r["golden_id"] or f"audience of {r['inputs'].get('audience_rows', '?')}"
+        to = f" to {r['address']}" if r["address"] else ""
+        out.print(
+            f"{r['decided_at']} {r['kind']} {who} {r['purpose']}/{r['channel']}{to} {verdict} "
+            f"{','.join(r['reasons'])} ({r['decision_id']})"
         )
 
 

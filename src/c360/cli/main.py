@@ -53,6 +53,7 @@ GROUPS = [
     ("dsr", "c360.cli.dsr"),
     ("retention", "c360.cli.retention"),
     ("catalog", "c360.cli.catalog"),
+    ("sql", "c360.cli.sql"),
     ("deploy", "c360.cli.deploy"),
     ("audience", "c360.cli.audience"),
     ("features", "c360.cli.features"),
@@ -68,6 +69,9 @@ GROUPS = [
     ("experiment", "c360.cli.experiment"),
     ("kpi", "c360.cli.kpi"),
     ("monitor", "c360.cli.monitor"),
+    ("stream", "c360.cli.stream"),
+    ("replay", "c360.cli.replay"),
+    ("report", "c360.cli.report"),
 ]
 
 

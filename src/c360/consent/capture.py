@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+from sqlalchemy import Connection
 
 from c360.consent.ledger import insert_ignoring_duplicates
 from c360.consent.suppression import entry_row, hint
@@ -93,8 +94,10 @@ def _query(src: CaptureSource, con: duckdb.DuckDBPyConnection) -> tuple[str | No
     return sql, ""
 
 
-def capture(ws: Any, sources: list[CaptureSource], policy: Policy) -> list[CaptureResult]:
-    """Run every mapping; returns one result per mapping."""
+def capture(
+    ws: Any, sources: list[CaptureSource], policy: Policy, *, conn: Connection | None = None
+) -> list[CaptureResult]:
+    """Run every mapping; returns one result per mapping (writes in ``conn`` when given)."""
     results: list[CaptureResult] = []
     lh = ws.lakehouse
     con = duckdb.connect()
@@ -115,14 +118,18 @@ def capture(ws: Any, sources: list[CaptureSource], policy: Policy) -> list[Captu
             if sql is None:
                 results.append(CaptureResult(src.name, src.table, "skipped", why))
                 continue
-            results.append(_capture_one(ws, src, con, sql))
+            results.append(_capture_one(ws, src, con, sql, conn))
     finally:
         con.close()
     return results
 
 
 def _capture_one(
-    ws: Any, src: CaptureSource, con: duckdb.DuckDBPyConnection, sql: str
+    ws: Any,
+    src: CaptureSource,
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    conn: Connection | None,
 ) -> CaptureResult:
     res = CaptureResult(src.name, src.table, "captured")
     values = {k.lower(): v for k, v in src.values.items()}
@@ -186,6 +193,9 @@ def _capture_one(
                 }
             rows.append(row)
     table = suppressions if src.target == "suppression" else consent_events
-    with ws.store.begin() as conn:
+    if conn is not None:
         res.appended = insert_ignoring_duplicates(conn, table, rows)
+    else:
+        with ws.store.begin() as own:
+            res.appended = insert_ignoring_duplicates(own, table, rows)
     return res

@@ -20,12 +20,21 @@ store; :mod:`c360.consent.setform` compiles the same steps to SQL. The steps:
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from c360.consent.timezones import is_quiet
-from c360.consent.vocab import DAY_US, HOUR_US, WILDCARD, from_us, reason_rank
+from c360.consent.vocab import (
+    ADDRESS_TYPES,
+    DAY_US,
+    HOUR_US,
+    WILDCARD,
+    fold_email,
+    from_us,
+    mask,
+    reason_rank,
+)
 from c360.settings.consent_policy import Policy
 
 ADDRESS_OF = {"email": "email", "sms": "phone", "phone": "phone"}
@@ -79,6 +88,14 @@ class Facts:
     contacts: list[ContactFact] = field(default_factory=list)
     #: the id the caller asked about, when it was absorbed by ``golden_id`` in a merge
     redirected_from: str | None = None
+    # id_hash -> (id_type, id_value) of the record's own identifiers (suppressions carry hashes)
+    hashes: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def addresses(self, id_type: str) -> set[str]:
+        """The record's own addresses of ``id_type``, normalised as the ledger holds them."""
+        return {
+            fold_email(v) if t == "email" else v for t, v in self.hashes.values() if t == id_type
+        }
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,7 @@ class Decision:
     decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     #: the absorbed golden id asked about; ``golden_id`` is the survivor that answered
     redirected_from: str | None = None
+    address: str | None = None  # the address asked about, masked
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +133,7 @@ class Decision:
             "known_at": self.known_at.isoformat() if self.known_at else None,
             "activation": self.activation,
             "redirected_from": self.redirected_from,
+            "address": self.address,
         }
 
 
@@ -129,6 +148,7 @@ def deny(
     at: datetime,
     known_at: datetime | None = None,
     activation: bool = False,
+    address: str | None = None,
 ) -> Decision:
     """A fail-closed decision with one reason."""
     return Decision(
@@ -143,7 +163,51 @@ def deny(
         known_at,
         activation,
         {reason: message},
+        address=address,
     )
+
+
+def shown(id_type: str, value: str) -> str:
+    """An identifier as a message may show it: golden ids as they are, the rest masked."""
+    return value if id_type == "golden_id" else mask(id_type, value)
+
+
+def time_problem(
+    policy: Policy, at_us: int, known_us: int | None, now: int
+) -> tuple[str, str] | None:
+    """Why the gate must not answer for ``at`` / ``known_at`` (checked against ``now``), or None.
+
+    A time beyond ``policy.max_future_days`` would be answered from today's facts as if
+    nothing could change until then; a knowledge time in the future cannot be known yet.
+    """
+    horizon = now + policy.max_future_days * DAY_US
+    if at_us > horizon:
+        return (
+            "gate.time_out_of_range",
+            f"{from_us(at_us):%Y-%m-%d} is more than {policy.max_future_days} days ahead: "
+            "the gate does not answer that far into the future",
+        )
+    if known_us is not None and known_us > now:
+        return ("gate.time_out_of_range", "known_at is in the future: it cannot be known yet")
+    return None
+
+
+def for_address(facts: Facts, id_type: str, address: str, per_address: set[str]) -> Facts:
+    """The facts that bear on one address of the record: golden-level facts (golden ids,
+    source keys, suppressions of person-level lists on any identifier) and the facts on
+    that address; facts on the record's other addresses are dropped."""
+
+    def other(t: str, v: str) -> bool:
+        norm = fold_email(v) if t == "email" else v
+        return t in ADDRESS_TYPES and not (t == id_type and norm == address)
+
+    events = [e for e in facts.events if not other(e.id_type, e.id_value)]
+    sups = [
+        s
+        for s in facts.suppressions
+        if not (s.list_name in per_address and other(*facts.hashes.get(s.id_hash, ("", ""))))
+    ]
+    return replace(facts, events=events, suppressions=sups)
 
 
 def age_on(dob: date, at_us: int) -> int:
@@ -204,11 +268,19 @@ def evaluate(
     *,
     known_at: datetime | None = None,
     activation: bool = False,
+    address: str | None = None,
 ) -> Decision:
-    """Apply the policy to the facts. Never raises for data reasons: it denies."""
+    """Apply the policy to the facts. Never raises for data reasons: it denies.
+
+    With ``address`` (normalised, of the channel's address type) the answer is for that
+    address: see :func:`for_address`; an address the record does not hold is denied.
+    """
     version = policy.version_id
     reasons: dict[str, str] = {}
     evidence: list[str] = []
+    need = ADDRESS_OF.get(channel)
+    masked = mask(need, address) if address is not None and need else None
+    ctx = (version, facts, purpose, channel, at, known_at, activation, masked)
     if purpose not in policy.purposes:
         reasons["gate.unknown_purpose"] = f"purpose {purpose!r} is not in the policy"
     if channel not in policy.channels:
@@ -218,24 +290,36 @@ def evaluate(
             f"golden record {facts.golden_id!r} is not in the subject index"
         )
     if reasons:
-        return _decide(
-            False, reasons, evidence, version, facts, purpose, channel, at, known_at, activation
-        )
+        return _decide(False, reasons, evidence, *ctx)
+    if address is not None:
+        if need is None:
+            reasons["gate.bad_address"] = f"channel {channel} is not sent to an address"
+        elif address not in facts.addresses(need):
+            reasons["gate.unknown_address"] = (
+                f"{masked} is not an address of golden record {facts.golden_id}"
+            )
+        else:
+            facts = for_address(facts, need, address, set(policy.per_address_lists()))
+        if reasons:
+            return _decide(False, reasons, evidence, *ctx)
 
     # 2. suppressions and minors
     blocking = set(policy.blocking_lists(purpose, channel))
     for s in active_suppressions(facts.suppressions, at_us):
         if s.list_name in blocking:
-            reasons[f"suppressed.{s.list_name}"] = f"on suppression list {s.list_name}"
+            on = facts.hashes.get(s.id_hash)
+            where = f" ({on[0]} {shown(*on)})" if on else ""
+            reasons[f"suppressed.{s.list_name}"] = f"on suppression list {s.list_name}{where}"
             evidence.append(s.entry_id)
-    if policy.minor_scope.covers(purpose, channel):
+    if facts.dob is not None and from_us(at_us).date() < facts.dob:  # type: ignore[union-attr]
+        reasons["gate.before_birth"] = "the time asked about is before the customer's birth"
+    elif policy.minor_scope.covers(purpose, channel):
         if facts.dob is None:
             if policy.unknown_dob == "deny":
                 reasons["gate.missing_dob"] = "no birth date: cannot rule out a minor"
         elif age_on(facts.dob, at_us) < policy.minor_age:
             reasons["suppressed.minor"] = f"customer is under {policy.minor_age}"
     # 3. address
-    need = ADDRESS_OF.get(channel)
     if channel in policy.require_address and need and need not in facts.id_types:
         reasons["gate.missing_address"] = f"no {need} on the record for channel {channel}"
     # 4. consent
@@ -251,7 +335,9 @@ def evaluate(
         if e.status == "expired" or lapsed:
             neutral.setdefault("consent.expired", e.event_id)
         elif e.status in ("denied", "revoked"):
-            reasons[f"consent.{e.status}"] = f"{e.status} on {e.id_type} {e.id_value}"
+            reasons[f"consent.{e.status}"] = (
+                f"{e.status} on {e.id_type} {shown(e.id_type, e.id_value)}"
+            )
             evidence.append(e.event_id)
         elif e.restrict_only:
             continue
@@ -278,21 +364,8 @@ def evaluate(
     if activation and purpose not in policy.contact.exempt_purposes:
         reasons.update(contact_reasons(policy, facts, purpose, channel, at_us))
     if reasons:
-        return _decide(
-            False, reasons, evidence, version, facts, purpose, channel, at, known_at, activation
-        )
-    return _decide(
-        True,
-        {allow_reason or "policy.opt_out_default": "allowed"},
-        evidence,
-        version,
-        facts,
-        purpose,
-        channel,
-        at,
-        known_at,
-        activation,
-    )
+        return _decide(False, reasons, evidence, *ctx)
+    return _decide(True, {allow_reason or "policy.opt_out_default": "allowed"}, evidence, *ctx)
 
 
 def contact_reasons(
@@ -344,8 +417,11 @@ def _decide(
     at: datetime,
     known_at: datetime | None,
     activation: bool,
+    address: str | None,
 ) -> Decision:
     codes = sorted(reasons, key=lambda r: (reason_rank(r), r))
+    if address is not None:  # every reason names the address it answers for (masked)
+        reasons = {c: f"{m} [address {address}]" for c, m in reasons.items()}
     return Decision(
         allowed,
         codes,
@@ -359,4 +435,5 @@ def _decide(
         activation,
         {c: reasons[c] for c in codes},
         redirected_from=facts.redirected_from,
+        address=address,
     )

@@ -11,16 +11,18 @@ round trip (plus one for the contact log when activating).
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from c360.consent import lineage
 from c360.consent.evaluate import (
+    ADDRESS_OF,
     ContactFact,
     Decision,
     EventFact,
@@ -28,9 +30,10 @@ from c360.consent.evaluate import (
     SuppressionFact,
     deny,
     evaluate,
+    time_problem,
 )
 from c360.consent.tables import gate_decisions
-from c360.consent.vocab import DAY_US, now_us, to_us
+from c360.consent.vocab import DAY_US, mask, normalise, now_us, to_us
 from c360.errors import C360Error
 from c360.settings.consent_policy import Policy
 from c360.store import Store
@@ -80,6 +83,7 @@ def gather(
     dob = date.fromisoformat(subject[0][1]) if subject[0][1] else None
     facts = Facts(golden_id=golden_id, known=True, dob=dob, state=subject[0][2] or None)
     facts.id_types = {r[3] for r in subject if r[3] is not None and not r[8]}
+    facts.hashes = {r[5]: (r[3], r[4]) for r in subject if r[3] is not None}
     supp: dict[str, SuppressionFact] = {}
     for r in rows:
         if r[0] == "e":
@@ -99,6 +103,36 @@ def gather(
     return facts
 
 
+T = TypeVar("T")
+
+log = logging.getLogger("c360.consent.gate")
+
+# Called inside the transaction that records a decision (the audit chain append).
+AuditHook = Callable[[Connection, Decision, str, dict[str, Any]], None]
+
+
+def unavailable(what: str, exc: BaseException) -> str:
+    """A message for a store failure that names no host, database, SQL or value.
+
+    The driver's own words (which name the server and database) go to the log for
+    operators; the decision, the API answer and the CLI line only say what failed.
+    """
+    log.warning("consent store failure (%s): %s", what, getattr(exc, "orig", None) or exc)
+    kind = exc.code if isinstance(exc, C360Error) else type(exc).__name__
+    return f"{what}: the consent store is unavailable ({kind})"
+
+
+def normalise_address(channel: str, address: str) -> tuple[str | None, str | None]:
+    """(normalised address, None) or (None, why it cannot be one) for ``channel``."""
+    need = ADDRESS_OF.get(channel)
+    if need is None:
+        return None, f"channel {channel!r} is not sent to an address"
+    try:
+        return normalise(need, address), None
+    except C360Error:
+        return None, f"not a valid {need} address"
+
+
 class _Held(threading.local):
     engine: Engine | None = None
     conn: Connection | None = None
@@ -108,14 +142,20 @@ class Gate:
     """Point-form gate over an operational store and a policy provider."""
 
     def __init__(
-        self, store: Callable[[], Store], policy: Callable[[], Policy], *, record_all: bool = False
+        self,
+        store: Callable[[], Store],
+        policy: Callable[[], Policy],
+        *,
+        record_all: bool = False,
+        audit: AuditHook | None = None,
     ) -> None:
         self._store = store
         self._policy = policy
         self.record_all = record_all
+        self._audit = audit
         self._held = _Held()
 
-    def _read(self, store: Store, read: Callable[[Connection], Facts]) -> Facts:
+    def _read(self, store: Store, read: Callable[[Connection], T]) -> T:
         """Run ``read`` on a connection: from the pool, or on PostgreSQL a held one.
 
         A pooled checkout on PostgreSQL costs a pre-ping and a reset round trip,
@@ -160,11 +200,15 @@ class Gate:
         activation: bool = False,
         record: bool = False,
         inputs: dict[str, Any] | None = None,
+        address: str | None = None,
     ) -> Decision:
-        """Decide; with ``record`` (or ``record_all``) the decision is written to gate_decisions.
+        """Decide; with ``record`` (or ``record_all``) the decision is written to gate_decisions
+        and appended to the audit chain in the same transaction.
 
-        A decision that must be recorded but cannot be is returned as a deny.
+        With ``address`` (an email for email, a phone for sms/phone) the answer is for that
+        address only. A decision that must be recorded but cannot be is returned as a deny.
         """
+        now = now_us()
         at = at or datetime.now(UTC)
         ctx: dict[str, Any] = dict(
             golden_id=golden_id,
@@ -174,6 +218,10 @@ class Gate:
             known_at=known_at,
             activation=activation,
         )
+        norm: str | None = None
+        if address is not None:
+            norm, why = normalise_address(channel, address)
+            ctx["address"] = mask(ADDRESS_OF[channel], norm) if norm else "***"
         try:
             policy = self._policy()
         except C360Error as exc:
@@ -181,9 +229,13 @@ class Gate:
         except Exception as exc:  # fail closed: any failure to load the policy denies
             return deny("gate.policy_invalid", repr(exc), policy_version="unknown", **ctx)
         version = policy.version_id
+        if address is not None and norm is None:
+            return deny("gate.bad_address", str(why), policy_version=version, **ctx)
         try:
             at_us = to_us(at)
-            known_us = to_us(known_at) if known_at else now_us()
+            known_us = to_us(known_at) if known_at else now
+            if problem := time_problem(policy, at_us, to_us(known_at) if known_at else None, now):
+                return deny(*problem, policy_version=version, **ctx)
             since = None
             if activation:
                 cp = policy.contact
@@ -207,32 +259,134 @@ class Gate:
 
             facts = self._read(store, read)
             decision = evaluate(
-                policy, facts, purpose, channel, at, at_us, known_at=known_at, activation=activation
+                policy,
+                facts,
+                purpose,
+                channel,
+                at,
+                at_us,
+                known_at=known_at,
+                activation=activation,
+                address=norm,
             )
         except (C360Error, SQLAlchemyError, OSError) as exc:
+            msg = unavailable("cannot read consent facts", exc)
+            return deny("gate.store_unavailable", msg, policy_version=version, **ctx)
+        except Exception as exc:  # fail closed: a bug must deny, never allow
+            log.exception("consent gate failure")
             return deny(
-                "gate.store_unavailable",
-                f"cannot read consent facts: {exc}",
+                "gate.error",
+                f"unexpected failure ({type(exc).__name__})",
                 policy_version=version,
                 **ctx,
             )
-        except Exception as exc:  # fail closed: a bug must deny, never allow
-            return deny("gate.error", f"unexpected failure: {exc!r}", policy_version=version, **ctx)
         if record or self.record_all:
             try:
-                record_decision(store, decision, "point", inputs or {})
-            except (C360Error, SQLAlchemyError) as exc:
-                return deny(
-                    "gate.store_unavailable",
-                    f"cannot record the decision: {exc}",
-                    policy_version=version,
-                    **ctx,
-                )
+                record_decision(store, decision, "point", inputs or {}, audit=self._audit)
+            except Exception as exc:  # a decision whose evidence is lost must deny
+                msg = unavailable("cannot record the decision", exc)
+                return deny("gate.store_unavailable", msg, policy_version=version, **ctx)
         return decision
 
+    def check_many(
+        self,
+        requests: Sequence[tuple[str, str, str]],
+        at: datetime | None = None,
+        *,
+        activation: bool = False,
+        record: bool = False,
+        inputs: dict[str, Any] | None = None,
+    ) -> list[Decision]:
+        """The point form for many ``(golden_id, purpose, channel)`` at one time ``at``.
 
-def record_decision(store: Store, d: Decision, kind: str, inputs: dict[str, Any]) -> None:
-    row = {
+        Each request gets its own decision, taken exactly as :meth:`check` takes it (the
+        same facts read by indexed keys, the same :func:`evaluate`), but the policy is
+        loaded once, the facts are read on one connection and the decisions are recorded
+        in one transaction: the activation drain re-checks a send batch this way. Fails
+        closed per request (an evaluation failure denies that request) and for the set
+        (an unreadable policy or store, or decisions that cannot be recorded, deny all).
+        """
+        at = at or datetime.now(UTC)
+
+        def deny_all(reason: str, message: str, version: str) -> list[Decision]:
+            return [
+                deny(
+                    reason,
+                    message,
+                    policy_version=version,
+                    golden_id=g,
+                    purpose=p,
+                    channel=c,
+                    at=at,
+                    activation=activation,
+                )
+                for g, p, c in requests
+            ]
+
+        try:
+            policy = self._policy()
+        except C360Error as exc:
+            return deny_all("gate.policy_invalid", exc.message, "unknown")
+        except Exception as exc:  # fail closed: any failure to load the policy denies
+            return deny_all("gate.policy_invalid", type(exc).__name__, "unknown")
+        version = policy.version_id
+        try:
+            at_us, known_us = to_us(at), now_us()
+            since = None
+            if activation:
+                cp = policy.contact
+                days = max([c.window_days for c in cp.caps] + [cp.decline_cooldown_days, 0])
+                hours = max([*list(cp.cooldown_hours.values()), 0])
+                since = at_us - max(days * DAY_US, hours * 3_600_000_000)
+            store = self._store()
+            all_facts = self._read(
+                store,
+                lambda conn: [
+                    gather(conn, g, p, c, at_us, known_us, contacts_since_us=since)
+                    for g, p, c in requests
+                ],
+            )
+        except (C360Error, SQLAlchemyError, OSError) as exc:
+            msg = unavailable("cannot read consent facts", exc)
+            return deny_all("gate.store_unavailable", msg, version)
+        except Exception as exc:  # fail closed: a bug must deny, never allow
+            log.exception("consent gate failure")
+            return deny_all("gate.error", f"unexpected failure ({type(exc).__name__})", version)
+        out: list[Decision] = []
+        for (g, p, c), facts in zip(requests, all_facts, strict=True):
+            try:
+                out.append(evaluate(policy, facts, p, c, at, at_us, activation=activation))
+            except Exception as exc:  # fail closed, for this request only
+                log.exception("consent gate failure")
+                out.append(
+                    deny(
+                        "gate.error",
+                        f"unexpected failure ({type(exc).__name__})",
+                        policy_version=version,
+                        golden_id=g,
+                        purpose=p,
+                        channel=c,
+                        at=at,
+                        activation=activation,
+                    )
+                )
+        if (record or self.record_all) and out:
+            try:
+                record_decisions(store, out, "point", inputs or {}, audit=self._audit)
+            except Exception as exc:  # decisions whose evidence is lost must deny
+                msg = unavailable("cannot record the decisions", exc)
+                return deny_all("gate.store_unavailable", msg, version)
+        return out
+
+
+def _with_address(d: Decision, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The decision's inputs, naming the (masked) address it was asked for."""
+    return inputs if d.address is None else {**inputs, "address": d.address}
+
+
+def _decision_row(d: Decision, kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    inputs = _with_address(d, inputs)
+    return {
         "decision_id": d.decision_id,
         "kind": kind,
         "golden_id": d.golden_id,
@@ -248,5 +402,32 @@ def record_decision(store: Store, d: Decision, kind: str, inputs: dict[str, Any]
         "inputs": inputs,
         "decided_at_us": now_us(),
     }
+
+
+def record_decision(
+    store: Store,
+    d: Decision,
+    kind: str,
+    inputs: dict[str, Any],
+    *,
+    audit: AuditHook | None = None,
+) -> None:
+    """Write the decision row and (with ``audit``) its audit entry in one transaction."""
+    record_decisions(store, [d], kind, inputs, audit=audit)
+
+
+def record_decisions(
+    store: Store,
+    ds: Sequence[Decision],
+    kind: str,
+    inputs: dict[str, Any],
+    *,
+    audit: AuditHook | None = None,
+) -> None:
+    """Write decisions to gate_decisions, each with its audit entry (with ``audit``), in
+    one transaction: all are recorded with their evidence, or none is."""
     with store.begin() as conn:
-        conn.execute(gate_decisions.insert(), [row])
+        conn.execute(gate_decisions.insert(), [_decision_row(d, kind, inputs) for d in ds])
+        if audit is not None:
+            for d in ds:
+                audit(conn, d, kind, _with_address(d, inputs))

@@ -14,7 +14,7 @@ import csv
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,19 @@ def validate(ev: NewEvent, policy: Policy) -> str | None:
         normalise(ev.id_type, ev.id_value)
     except C360Error as exc:
         return exc.message
+    return interval_problem(ev.effective_at, ev.expires_at)
+
+
+def interval_problem(effective_at: datetime | None, expires_at: datetime | None) -> str | None:
+    """Why (effective_at, expires_at) is not an interval, or None (effective defaults to now)."""
+    if expires_at is None:
+        return None
+    eff = effective_at or datetime.now(UTC)
+    if to_us(expires_at) <= to_us(eff):
+        return (
+            f"expires_at {expires_at.isoformat()} is not after effective_at "
+            f"{eff.isoformat()}: the fact would never be in force"
+        )
     return None
 
 
@@ -149,6 +162,15 @@ def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict
     return inserted
 
 
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if any(r["capture_key"] for r in rows):
+        insert_ignoring_duplicates(conn, consent_events, rows)
+    else:
+        conn.execute(consent_events.insert(), rows)
+        current.upsert(conn, rows)
+        lineage.record(conn, consent_events, rows)
+
+
 def row_to_event(r: Any) -> Event:
     m = r._mapping
     return Event(
@@ -177,10 +199,9 @@ class Ledger:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def append(self, events: Iterable[NewEvent], policy: Policy) -> list[str]:
-        """Validate every event, then append all in one transaction (or none)."""
-        evs = list(events)
-        errors = [(i, err) for i, ev in enumerate(evs) if (err := validate(ev, policy))]
+    def check(self, events: Sequence[NewEvent], policy: Policy) -> None:
+        """Raise ``consent.invalid_event`` naming every event that cannot be recorded."""
+        errors = [(i, err) for i, ev in enumerate(events) if (err := validate(ev, policy))]
         if errors:
             raise C360Error(
                 "consent.invalid_event",
@@ -188,15 +209,22 @@ class Ledger:
                 {"rejected": [{"index": i, "reason": e} for i, e in errors]},
                 http_status=422,
             )
+
+    def append(
+        self, events: Iterable[NewEvent], policy: Policy, *, conn: Connection | None = None
+    ) -> list[str]:
+        """Validate every event, then append all in one transaction (or none).
+
+        With ``conn`` the rows join the caller's transaction (which also audits them)."""
+        evs = list(events)
+        self.check(evs, policy)
         rec = now_us()
         rows = [to_row(ev, rec) for ev in evs]
-        with self.store.begin() as conn:
-            if any(r["capture_key"] for r in rows):
-                insert_ignoring_duplicates(conn, consent_events, rows)
-            else:
-                conn.execute(consent_events.insert(), rows)
-                current.upsert(conn, rows)
-                lineage.record(conn, consent_events, rows)
+        if conn is not None:
+            _insert(conn, rows)
+        else:
+            with self.store.begin() as own:
+                _insert(own, rows)
         return [r["event_id"] for r in rows]
 
     def history(

@@ -11,24 +11,26 @@ from __future__ import annotations
 import getpass
 import hashlib
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from c360.consent import setfacts, setform, subjects
 from c360.consent.bulk import duck
 from c360.consent.capture import CaptureResult, capture
-from c360.consent.evaluate import Decision
-from c360.consent.gate import Gate, record_decision
+from c360.consent.decisions import read_decisions
+from c360.consent.evaluate import Decision, shown, time_problem
+from c360.consent.gate import Gate, record_decision, unavailable
 from c360.consent.ledger import Event, Ledger, NewEvent
 from c360.consent.suppression import ImportReport, Suppressions
-from c360.consent.tables import contact_log
-from c360.consent.vocab import now_us, to_us
+from c360.consent.tables import consent_subject_index, contact_log
+from c360.consent.vocab import check_hash, normalise, now_us, to_us
 from c360.errors import C360Error
 from c360.lakehouse import Lakehouse
 from c360.settings.consent import ConsentSettings, load_policy
@@ -66,7 +68,12 @@ class ConsentService:
         self.ws = ws
         self._settings: ConsentSettings | None = None
         self._policy: tuple[Any, Policy] | None = None
-        self.gate = Gate(lambda: self.ws.store, self.policy, record_all=self._record_all())
+        self.gate = Gate(
+            lambda: self.ws.store,
+            self.policy,
+            record_all=self._record_all(),
+            audit=self._audit_decision,
+        )
 
     # ------------------------------------------------------------------ config
     def _record_all(self) -> bool:
@@ -116,26 +123,109 @@ class ConsentService:
         return Suppressions(self.store)
 
     # ------------------------------------------------------------------ ledger
-    def _audit(self, action: str, target: str, details: dict[str, Any]) -> None:
-        """Consent writes and recorded checks are audited; identifiers only as keyed hashes."""
-        log = getattr(self.ws, "audit", None)
-        if log is not None:
-            log.append(getpass.getuser(), action, target, details)
+    def _audit(
+        self,
+        action: str,
+        target: str,
+        details: dict[str, Any],
+        *,
+        conn: Connection | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Consent writes and recorded checks are audited; identifiers only as keyed hashes.
+
+        Pass the write's ``conn`` so the entry commits (or rolls back) with the write."""
+        self.ws.audit.append(actor or getpass.getuser(), action, target, details, conn=conn)
+
+    def _audit_decision(
+        self, conn: Connection, d: Decision, kind: str, inputs: dict[str, Any]
+    ) -> None:
+        """The audit entry of a recorded gate decision (same transaction as its row)."""
+        details: dict[str, Any] = {
+            "kind": kind,
+            "purpose": d.purpose,
+            "channel": d.channel,
+            "at": d.at.isoformat(),
+            "known_at": d.known_at.isoformat() if d.known_at else None,
+            "activation": d.activation,
+            "allowed": d.allowed,
+            "reasons": d.reasons,
+            "policy_version": d.policy_version,
+        }
+        if d.golden_id is not None:
+            details["subject"] = self._hash(f"golden_id:{d.golden_id}")
+        if d.address is not None:
+            details["address"] = d.address
+        if kind == "set":
+            details.update({k: inputs[k] for k in ("audience_rows", "allowed_rows") if k in inputs})
+        action = "consent.check" if kind == "point" else "consent.audience"
+        self._audit(action, d.decision_id, details, conn=conn, actor=inputs.get("actor"))
 
     def _hash(self, value: str) -> str:
         return str(self.ws.tokenizer.keyed_hash(value))
 
-    def record(self, events: list[NewEvent]) -> list[str]:
-        """Append consent events (all or none)."""
-        ids = self.ledger.append(events, self.policy())
-        self._audit(
-            "consent.write",
-            "consent_events",
-            {
-                "events": len(ids),
-                "subjects": sorted({self._hash(f"{e.id_type}:{e.id_value}") for e in events}),
-            },
-        )
+    def unknown_identifiers(
+        self, conn: Connection, idents: list[tuple[str, str]], *, hashed: bool = False
+    ) -> list[tuple[str, str]]:
+        """The (id_type, normalised value) pairs no current golden record holds.
+
+        With ``hashed`` the values are sha256 digests and are looked up by hash."""
+        idx = consent_subject_index
+        col = idx.c.id_hash if hashed else idx.c.id_value
+        known = {
+            v
+            for (v,) in conn.execute(
+                select(col).where(col.in_(sorted({v for _, v in idents}))).distinct()
+            )
+        }
+        return [(t, v) for t, v in idents if v not in known]
+
+    @staticmethod
+    def _refuse_unknown(unknown: list[tuple[str, str]]) -> None:
+        if unknown:
+            t, v = unknown[0]
+            raise C360Error(
+                "consent.unknown_subject",
+                f"no customer has {t} {shown(t, v)}: nothing was recorded. Check the "
+                "identifier, or record it ahead of the customer's arrival with --allow-unknown "
+                "(allow_unknown=True); it binds when a record with that identifier arrives",
+                {"unknown": [{"id_type": a, "id_value": shown(a, b)} for a, b in unknown]},
+                http_status=404,
+            )
+
+    def record(
+        self,
+        events: list[NewEvent],
+        *,
+        allow_unknown: bool = False,
+        actor: str | None = None,
+    ) -> list[str]:
+        """Append consent events (all or none) with their audit entry, in one transaction.
+
+        An event about an identifier no customer holds is refused (``consent.unknown_subject``)
+        unless ``allow_unknown``: then it is recorded ahead of the customer's arrival and
+        binds when the subject index next holds that identifier.
+        """
+        pol = self.policy()
+        self.ledger.check(events, pol)
+        idents = [(e.id_type, normalise(e.id_type, e.id_value)) for e in events]
+        with self.store.begin() as conn:
+            unknown = self.unknown_identifiers(conn, idents)
+            if not allow_unknown:
+                self._refuse_unknown(unknown)
+            ids = self.ledger.append(events, pol, conn=conn)
+            self._audit(
+                "consent.write",
+                "consent_events",
+                {
+                    "events": len(ids),
+                    "event_ids": ids,
+                    "subjects": sorted({self._hash(f"{t}:{v}") for t, v in idents}),
+                    "ahead_of_subject": len(unknown),
+                },
+                conn=conn,
+                actor=actor,
+            )
         return ids
 
     def set(
@@ -153,8 +243,11 @@ class ConsentService:
         legal_basis: str = "consent",
         source_system: str = "c360",
         notice_text: str | None = None,
+        allow_unknown: bool = False,
     ) -> str:
-        """Record a consent fact against a golden record; returns the event id."""
+        """Record a consent fact against a golden record; returns the event id.
+
+        An unknown golden id is refused unless ``allow_unknown`` (see :meth:`record`)."""
         notice = hashlib.sha256(notice_text.encode()).hexdigest() if notice_text else None
         ev = NewEvent(
             "golden_id",
@@ -171,7 +264,7 @@ class ConsentService:
             effective_at=effective_at,
             expires_at=expires_at,
         )
-        return self.record([ev])[0]
+        return self.record([ev], allow_unknown=allow_unknown, actor=ev.actor)[0]
 
     @writes("consent.import")
     def import_events(self, path: str | Path, *, actor: str | None = None) -> list[str]:
@@ -179,8 +272,10 @@ class ConsentService:
         from c360.consent.ledger import read_events_csv
 
         pol = self.policy()
-        ids = self.ledger.append(read_events_csv(path, pol, actor=actor or getpass.getuser()), pol)
-        self._audit("consent.import", "consent_events", {"events": len(ids)})
+        events = read_events_csv(path, pol, actor=actor or getpass.getuser())
+        with self.store.begin() as conn:
+            ids = self.ledger.append(events, pol, conn=conn)
+            self._audit("consent.import", "consent_events", {"events": len(ids)}, conn=conn)
         return ids
 
     def survivor(self, golden_id: str) -> str | None:
@@ -221,30 +316,49 @@ class ConsentService:
         known_at: datetime | None = None,
         activation: bool = False,
         record: bool = False,
+        address: str | None = None,
+        actor: str | None = None,
     ) -> Decision:
-        """Point form of the gate (never raises; denies on any failure)."""
-        d = self.gate.check(
-            golden_id, purpose, channel, at, known_at=known_at, activation=activation, record=record
+        """Point form of the gate (never raises; denies on any failure).
+
+        With ``address`` (an email for email, a phone for sms/phone) the answer is for that
+        address. A recorded decision is in ``gate_decisions`` and the audit chain."""
+        return self.gate.check(
+            golden_id,
+            purpose,
+            channel,
+            at,
+            known_at=known_at,
+            activation=activation,
+            record=record,
+            address=address,
+            inputs={"actor": actor} if actor else None,
         )
-        if record:
-            try:
-                self._audit(
-                    "consent.check",
-                    self._hash(f"golden_id:{golden_id}"),
-                    {"purpose": purpose, "channel": channel, "allowed": d.allowed},
-                )
-            except C360Error as exc:
-                # a recorded check whose evidence cannot be written is denied, never raised
-                return replace(
-                    d,
-                    allowed=False,
-                    reasons=["gate.store_unavailable", *d.reasons],
-                    messages={
-                        **d.messages,
-                        "gate.store_unavailable": f"the decision could not be audited ({exc.code})",
-                    },
-                )
-        return d
+
+    def decisions(
+        self,
+        *,
+        golden_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Recorded gate decisions, newest first (the decision log)."""
+        return read_decisions(self.store, golden_id=golden_id, since=since, limit=limit)
+
+    def check_many(
+        self,
+        requests: list[tuple[str, str, str]],
+        at: datetime | None = None,
+        *,
+        activation: bool = False,
+        record: bool = False,
+    ) -> list[Decision]:
+        """Point form for many ``(golden_id, purpose, channel)`` (see :meth:`Gate.check_many`).
+
+        Recorded decisions are in ``gate_decisions`` and each in the audit chain, written
+        in one transaction; if that cannot be written, every decision is a deny (as in
+        :meth:`check`)."""
+        return self.gate.check_many(requests, at, activation=activation, record=record)
 
     def audience(
         self,
@@ -257,20 +371,29 @@ class ConsentService:
         activation: bool = False,
         record: bool = True,
         con: duckdb.DuckDBPyConnection | None = None,
+        address: str | None = None,
     ) -> GateResult:
         """Set form: filter an audience (SQL over the lakehouse views, or an Arrow table with golden_id).
 
+        With ``address`` (the name of an audience column holding an email for email, a
+        phone for sms/phone) each row is answered for its own address, as the point form
+        answers with ``address=``.
+
         Raises ``consent.gate_unavailable`` if the policy or the store cannot be read — a set
-        cannot be partially allowed, so the caller gets no rows at all.
+        cannot be partially allowed, so the caller gets no rows at all — and
+        ``consent.bad_time`` for a time the gate does not answer (see the point form).
         """
         at = at or datetime.now(UTC)
-        at_us, known_us = to_us(at), to_us(known_at) if known_at else now_us()
+        now = now_us()
+        at_us, known_us = to_us(at), to_us(known_at) if known_at else now
         try:
             pol = self.policy()
         except C360Error as exc:
             raise C360Error(
                 "consent.gate_unavailable", f"policy unreadable: {exc.message}"
             ) from exc
+        if problem := time_problem(pol, at_us, to_us(known_at) if known_at else None, now):
+            raise C360Error("consent.bad_time", problem[1], {"reason": problem[0]})
         own = con is None
         con = con or duck()
         try:
@@ -290,11 +413,16 @@ class ConsentService:
                     )
             except (C360Error, SQLAlchemyError, OSError, duckdb.Error) as exc:
                 raise C360Error(
-                    "consent.gate_unavailable", f"cannot read consent facts: {exc}"
+                    "consent.gate_unavailable", unavailable("cannot read consent facts", exc)
                 ) from exc
-            view = setform.register(con, facts, pol, purpose, channel, at_us, activation=activation)
+            pairs = None
+            if address is not None:
+                pairs = setform.register_pairs(con, "_cg_audience", address, channel)
+            view = setform.register(
+                con, facts, pol, purpose, channel, at_us, activation=activation, pairs=pairs
+            )
             allowed, excluded = setform.apply(
-                con, "_cg_audience", pol, purpose, channel, view, at=at
+                con, "_cg_audience", pol, purpose, channel, view, at=at, address=address
             )
             counts: dict[str, int] = {}
             for r in excluded.column("reason").to_pylist():
@@ -343,17 +471,9 @@ class ConsentService:
                     "allowed_rows": allowed.num_rows,
                     "excluded_by_reason": counts,
                     "allowed_sha256": digest,
+                    **({"address_column": address} if address else {}),
                 },
-            )
-            self._audit(
-                "consent.audience",
-                result.decision_id,
-                {
-                    "purpose": purpose,
-                    "channel": channel,
-                    "rows": result.total,
-                    "allowed": allowed.num_rows,
-                },
+                audit=self._audit_decision,
             )
         return result
 
@@ -391,12 +511,22 @@ class ConsentService:
         hashed: bool = False,
         reason: str | None = None,
     ) -> ImportReport:
-        rep = self.suppressions.import_file(
-            path, list_name, self.policy(), id_type=id_type, hashed=hashed, reason=reason
-        )
-        self._audit(
-            "consent.suppression_import", list_name, {"rows": rep.rows, "inserted": rep.inserted}
-        )
+        with self.store.begin() as conn:
+            rep = self.suppressions.import_file(
+                path,
+                list_name,
+                self.policy(),
+                id_type=id_type,
+                hashed=hashed,
+                reason=reason,
+                conn=conn,
+            )
+            self._audit(
+                "consent.suppression_import",
+                list_name,
+                {"rows": rep.rows, "inserted": rep.inserted, "matched": rep.matched},
+                conn=conn,
+            )
         return rep
 
     def suppress(
@@ -409,18 +539,42 @@ class ConsentService:
         reason: str | None = None,
         effective_at: datetime | None = None,
         expires_at: datetime | None = None,
+        hashed: bool = False,
+        allow_unknown: bool = False,
     ) -> str:
-        entry = self.suppressions.add(
-            list_name,
-            id_type,
-            value,
-            self.policy(),
-            action=action,
-            reason=reason,
-            effective_at=effective_at,
-            expires_at=expires_at,
-        )
-        self._audit("consent.suppress", list_name, {"action": action, "subject": self._hash(value)})
+        """Add (or ``action="remove"``) one suppression entry, audited in the same transaction.
+
+        An identifier no customer holds is refused unless ``allow_unknown`` (then the entry
+        is kept and binds when a record with that identifier arrives)."""
+        pol = self.policy()
+        norm = check_hash(value) if hashed else normalise(id_type, value)
+        with self.store.begin() as conn:
+            unknown = self.unknown_identifiers(conn, [(id_type, norm)], hashed=hashed)
+            if not allow_unknown and action == "add":
+                self._refuse_unknown(unknown)
+            entry = self.suppressions.add(
+                list_name,
+                id_type,
+                value,
+                pol,
+                action=action,
+                reason=reason,
+                effective_at=effective_at,
+                expires_at=expires_at,
+                hashed=hashed,
+                conn=conn,
+            )
+            self._audit(
+                "consent.suppress",
+                list_name,
+                {
+                    "action": action,
+                    "entry_id": entry,
+                    "subject": self._hash(f"{id_type}:{norm}"),
+                    "ahead_of_subject": bool(unknown),
+                },
+                conn=conn,
+            )
         return entry
 
     def record_contact(
@@ -453,15 +607,43 @@ class ConsentService:
             )
         return cid
 
+    def record_contacts(self, contacts: list[dict[str, Any]], *, conn: Connection) -> None:
+        """Log sends in the caller's transaction (the activation drain: with its deliveries).
+
+        Each entry: ``golden_id``, ``channel``, ``purpose``, ``at`` (datetime) and
+        ``decision_id``; the outcome is ``sent``.
+        """
+        if not contacts:
+            return
+        rec = now_us()
+        conn.execute(
+            contact_log.insert(),
+            [
+                {
+                    "contact_id": uuid.uuid4().hex,
+                    "golden_id": c["golden_id"],
+                    "channel": c["channel"],
+                    "purpose": c["purpose"],
+                    "outcome": "sent",
+                    "contacted_at_us": to_us(c["at"]),
+                    "decision_id": c.get("decision_id"),
+                    "recorded_at_us": rec,
+                }
+                for c in contacts
+            ],
+        )
+
     @writes("consent.capture")
     def capture_from_sources(self) -> list[CaptureResult]:
         """Append consent facts from the silver tables named in ``consent.capture``."""
-        results = capture(self.ws, self.settings.capture, self.policy())
-        self._audit(
-            "consent.capture",
-            "consent_events",
-            {r.name: {"rows": r.rows, "appended": r.appended} for r in results},
-        )
+        with self.store.begin() as conn:
+            results = capture(self.ws, self.settings.capture, self.policy(), conn=conn)
+            self._audit(
+                "consent.capture",
+                "consent_events",
+                {r.name: {"rows": r.rows, "appended": r.appended} for r in results},
+                conn=conn,
+            )
         return results
 
     # ------------------------------------------------------------------ reports

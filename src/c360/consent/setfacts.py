@@ -50,7 +50,8 @@ _CONTACT_SCHEMA = pa.schema(
     ]
 )
 _EVENTS = """
-SELECT i.golden_id, i.restrict_only, e.event_id, e.status, e.method, e.effective_us, e.expires_us
+SELECT i.golden_id, i.restrict_only, e.event_id, e.status, e.method, e.effective_us, e.expires_us,
+       e.id_type, e.id_value
 FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY id_type, id_value
                                    ORDER BY effective_us DESC, recorded_us DESC, event_id DESC) AS rn
       FROM _cg_cur) e
@@ -149,7 +150,7 @@ def load_facts(
     )
     con.register("_cg_supp_raw", raw_supp)
     supp = con.sql(
-        "SELECT DISTINCT i.golden_id, s.list_name FROM _cg_supp_raw s "
+        "SELECT DISTINCT i.golden_id, s.list_name, i.id_type, i.id_value FROM _cg_supp_raw s "
         "JOIN _cg_index i ON i.id_hash = s.id_hash"
     ).to_arrow_table()
     contacts = None

@@ -21,7 +21,8 @@ from c360.consent.evaluate import ADDRESS_OF
 from c360.consent.setfacts import SetFacts
 from c360.consent.setfacts import lit as _lit
 from c360.consent.timezones import STATE_ZONES, is_quiet
-from c360.consent.vocab import DAY_US, HOUR_US, from_us
+from c360.consent.vocab import DAY_US, HOUR_US, fold_email_sql, from_us, normalise
+from c360.errors import C360Error
 from c360.settings.consent_policy import Policy
 
 
@@ -58,11 +59,18 @@ def register(
     *,
     activation: bool,
     view: str = "consent_gate",
+    pairs: str | None = None,
 ) -> str:
     """Create view ``view(golden_id, reasons, allow_reason)`` over every known subject.
 
     ``reasons`` is empty when the subject is allowed; ``allow_reason`` then says why, with
-    the point form's code (``consent.granted`` or ``policy.opt_out_default``)."""
+    the point form's code (``consent.granted`` or ``policy.opt_out_default``).
+
+    With ``pairs`` (see :func:`register_pairs`) the view has a row per (golden_id,
+    ``addr_raw``) of the audience instead, answered for that address as
+    :func:`c360.consent.evaluate.for_address` does: events and per-address suppressions
+    on the record's other addresses do not count, an address the record does not hold
+    is ``gate.unknown_address``, one that is not an address ``gate.bad_address``."""
     con.register("_cg_events", facts.events)
     con.register("_cg_supp", facts.suppressions)
     con.register("_cg_rules", _rules_table(policy, purpose, channel))
@@ -70,14 +78,38 @@ def register(
     written = _list(policy.written_methods)
     need = ADDRESS_OF.get(channel) if channel in policy.require_address else None
     address = f"CASE WHEN NOT s.has_{need} THEN 'gate.missing_address' END" if need else "NULL"
+    born_after = f"(s.dob IS NOT NULL AND CAST(s.dob AS DATE) > DATE '{at_date}')"
+    before_birth = f"CASE WHEN {born_after} THEN 'gate.before_birth' END"
     minor, dob = "NULL", "NULL"
     if policy.minor_scope.covers(purpose, channel):
         if policy.unknown_dob == "deny":
             dob = "CASE WHEN s.dob IS NULL THEN 'gate.missing_dob' END"
         minor = (
-            f"CASE WHEN (year(DATE '{at_date}') - year(CAST(s.dob AS DATE)) - "
+            f"CASE WHEN NOT {born_after} AND (year(DATE '{at_date}') - year(CAST(s.dob AS DATE)) - "
             f"CASE WHEN strftime(DATE '{at_date}', '%m%d') < strftime(CAST(s.dob AS DATE), '%m%d') "
             f"THEN 1 ELSE 0 END) < {policy.minor_age} THEN 'suppressed.minor' END"
+        )
+    # golden_id alone, or (golden_id, addr_raw) per audience address
+    key, subj_from, ev_on, sup_on, addr_problem = "golden_id", "_cg_subjects s", "", "", "NULL"
+    if pairs is not None:
+        kind = ADDRESS_OF[channel]
+        per_addr = _list(policy.per_address_lists())
+        norm = (
+            f"CASE WHEN x.id_type = 'email' THEN {fold_email_sql('x.id_value')} ELSE x.id_value END"
+        )
+        other = f"(x.id_type IN ('email', 'phone') AND NOT (x.id_type = {_lit(kind)} AND {norm} = s.addr))"
+        key = "golden_id, addr_raw"
+        subj_from = (
+            f"(SELECT s0.*, p.addr_raw, p.addr, h.golden_id IS NOT NULL AS addr_held "
+            f"FROM _cg_subjects s0 JOIN {pairs} p USING (golden_id) "
+            f"LEFT JOIN (SELECT DISTINCT golden_id, {norm} AS addr FROM _cg_index x "
+            f"WHERE x.id_type = {_lit(kind)}) h ON h.golden_id = s0.golden_id AND h.addr = p.addr) s"
+        )
+        ev_on = f" AND NOT {other.replace('x.', 'e.')}"
+        sup_on = f" AND NOT (list_contains({per_addr}, x.list_name) AND {other})"
+        addr_problem = (
+            "CASE WHEN s.addr IS NULL THEN 'gate.bad_address' "
+            "WHEN NOT s.addr_held THEN 'gate.unknown_address' END"
         )
     contact_sql, contact_join = "[]::VARCHAR[]", ""
     if facts.contacts is not None:
@@ -88,13 +120,14 @@ def register(
     WITH rules AS (SELECT * FROM _cg_rules),
     subj AS (
       SELECT s.*, coalesce(r.opt_in, o.opt_in) AS opt_in, coalesce(r.written, o.written) AS written,
-             CASE WHEN r.state IS NOT NULL THEN r.expire_days ELSE o.expire_days END AS expire_days
-      FROM _cg_subjects s
+             CASE WHEN r.state IS NOT NULL THEN r.expire_days ELSE o.expire_days END AS expire_days,
+             {addr_problem} AS addr_problem
+      FROM {subj_from}
       LEFT JOIN rules r ON r.state = s.state
       JOIN rules o ON o.state = CASE WHEN s.state IS NULL THEN '__unknown__' ELSE '__other__' END
     ),
     ev AS (
-      SELECT e.golden_id,
+      SELECT {", ".join("s." + k.strip() for k in key.split(","))},
         CASE WHEN e.status = 'expired' OR (e.expires_us IS NOT NULL AND e.expires_us <= {at_us})
                   OR (e.status = 'granted' AND s.expire_days IS NOT NULL
                       AND e.effective_us + s.expire_days * {DAY_US} <= {at_us}) THEN 'expired'
@@ -102,18 +135,23 @@ def register(
              WHEN e.restrict_only THEN NULL
              WHEN s.written AND NOT list_contains({written}, e.method) THEN 'not_written'
              ELSE 'granted' END AS cls
-      FROM _cg_events e JOIN subj s USING (golden_id)
+      FROM _cg_events e JOIN subj s ON s.golden_id = e.golden_id{ev_on}
     ),
     agg AS (
-      SELECT golden_id, bool_or(cls = 'revoked') AS revoked, bool_or(cls = 'denied') AS denied,
+      SELECT {key}, bool_or(cls = 'revoked') AS revoked, bool_or(cls = 'denied') AS denied,
              bool_or(cls = 'granted') AS granted, bool_or(cls = 'expired') AS expired,
              bool_or(cls = 'not_written') AS not_written
-      FROM ev GROUP BY golden_id
+      FROM ev GROUP BY {key}
     ),
-    sup AS (SELECT golden_id, list('suppressed.' || list_name) AS codes FROM _cg_supp GROUP BY golden_id)
+    sup AS (SELECT {", ".join("s." + k.strip() for k in key.split(","))},
+                   list(DISTINCT 'suppressed.' || x.list_name) AS codes
+            FROM _cg_supp x JOIN subj s ON s.golden_id = x.golden_id{sup_on}
+            GROUP BY {", ".join("s." + k.strip() for k in key.split(","))})
     {contact_join}
-    SELECT s.golden_id,
+    SELECT s.{key.replace(", ", ", s.")},
+      CASE WHEN s.addr_problem IS NOT NULL THEN [s.addr_problem] ELSE
       list_filter(
+        [{before_birth}] ||
         list_sort(list_concat(coalesce(sup.codes, []::VARCHAR[]), list_filter([{minor}], lambda x: x IS NOT NULL)))
         || [{dob}, {address},
             CASE WHEN a.revoked THEN 'consent.revoked' END,
@@ -122,11 +160,11 @@ def register(
                  THEN CASE WHEN a.expired THEN 'consent.expired' WHEN a.not_written THEN 'consent.not_written'
                            ELSE 'consent.missing' END END]
         || {contact_sql},
-        lambda x: x IS NOT NULL) AS reasons,
+        lambda x: x IS NOT NULL) END AS reasons,
       -- why an allowed row is allowed, in the point form's words (evaluate.py)
       CASE WHEN coalesce(a.granted, false) THEN 'consent.granted'
            ELSE 'policy.opt_out_default' END AS allow_reason
-    FROM subj s LEFT JOIN agg a USING (golden_id) LEFT JOIN sup USING (golden_id)
+    FROM subj s LEFT JOIN agg a USING ({key}) LEFT JOIN sup USING ({key})
     {"LEFT JOIN cnt USING (golden_id)" if contact_join else ""}
     """)
     return view
@@ -177,6 +215,71 @@ def _contact_sql(
     return sql, join
 
 
+_E164 = r"^\+[1-9][0-9]{7,14}$"
+_EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def _ident(name: str) -> str:
+    return name.replace('"', '""')
+
+
+def register_pairs(con: duckdb.DuckDBPyConnection, audience: str, column: str, channel: str) -> str:
+    """Register ``_cg_pairs(golden_id, addr_raw, addr)``: the audience's distinct (golden
+    record, address) pairs with the address normalised as the ledger holds it (NULL when it
+    is not one). Emails are folded in SQL; phones not already E.164 go through
+    :func:`~c360.consent.vocab.normalise` once per distinct value."""
+    kind = ADDRESS_OF.get(channel)
+    if kind is None:
+        raise C360Error("consent.bad_address", f"channel {channel!r} is not sent to an address")
+    cols = {r[0] for r in con.execute(f"DESCRIBE {audience}").fetchall()}
+    if column not in cols:
+        raise C360Error(
+            "consent.bad_address",
+            f"the audience has no column {column!r} (columns: {', '.join(sorted(cols))})",
+        )
+    raw = f'CAST("{_ident(column)}" AS VARCHAR)'
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _cg_pairs0 AS SELECT DISTINCT golden_id, {raw} AS addr_raw, "
+        f"trim({raw}) AS t FROM {audience}"
+    )
+    if kind == "email":
+        low = "lower(t)"
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW _cg_pairs AS SELECT golden_id, addr_raw, "
+            f"CASE WHEN regexp_full_match({low}, '{_EMAIL_RE}') THEN {fold_email_sql(low)} END AS addr "
+            "FROM _cg_pairs0"
+        )
+        return "_cg_pairs"
+    odd = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT t FROM _cg_pairs0 WHERE t IS NOT NULL "
+            f"AND NOT regexp_full_match(t, '{_E164}')"
+        ).fetchall()
+    ]
+    fixed: dict[str, str | None] = {}
+    for v in odd:
+        try:
+            fixed[v] = normalise("phone", v)
+        except C360Error:
+            fixed[v] = None
+    con.register(
+        "_cg_phone_fix",
+        pa.table(
+            {
+                "t": pa.array(list(fixed), pa.string()),
+                "e164": pa.array(list(fixed.values()), pa.string()),
+            }
+        ),
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW _cg_pairs AS SELECT p.golden_id, p.addr_raw, "
+        f"CASE WHEN regexp_full_match(p.t, '{_E164}') THEN p.t ELSE f.e164 END AS addr "
+        "FROM _cg_pairs0 p LEFT JOIN _cg_phone_fix f USING (t)"
+    )
+    return "_cg_pairs"
+
+
 def unknown_reasons(policy: Policy, purpose: str, channel: str) -> list[str]:
     out = []
     if purpose not in policy.purposes:
@@ -195,14 +298,20 @@ def apply(
     view: str,
     *,
     at: datetime,
+    address: str | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """Split ``audience`` (a relation name with ``golden_id``) into allowed rows and excluded rows."""
+    """Split ``audience`` (a relation name with ``golden_id``) into allowed rows and excluded rows.
+
+    With ``address`` (a column of ``audience``) rows meet the view on golden_id and address."""
     fixed = unknown_reasons(policy, purpose, channel)
+    # an id absorbed by a merge meets its one survivor's row (as the point form answers)
+    on = "g.golden_id = coalesce(r.to_id, a.golden_id)"
+    if address is not None:
+        on += f' AND g.addr_raw IS NOT DISTINCT FROM CAST(a."{_ident(address)}" AS VARCHAR)'
     if fixed:
         reasons = f"{_list(fixed)}"
         base = f"SELECT a.*, {reasons} AS reasons FROM {audience} a"
     else:
-        # an id absorbed by a merge is answered by its one survivor (as the point form does)
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW _cg_redirect AS
             WITH miss AS (SELECT DISTINCT CAST(golden_id AS VARCHAR) AS golden_id FROM {audience}
@@ -216,7 +325,7 @@ def apply(
             f"SELECT a.*, CASE WHEN g.golden_id IS NULL THEN ['gate.unknown_subject']::VARCHAR[] "
             f"ELSE g.reasons END AS reasons FROM {audience} a "
             f"LEFT JOIN _cg_redirect r ON r.from_id = a.golden_id "
-            f"LEFT JOIN {view} g ON g.golden_id = coalesce(r.to_id, a.golden_id)"
+            f"LEFT JOIN {view} g ON {on}"
         )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cg_result AS {base}")
     allowed = con.sql(

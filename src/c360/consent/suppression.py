@@ -17,12 +17,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from c360.consent import lineage
-from c360.consent.ledger import insert_ignoring_duplicates
+from c360.consent.ledger import insert_ignoring_duplicates, interval_problem
 from c360.consent.tables import consent_subject_index, suppression_imports, suppressions
-from c360.consent.vocab import ID_TYPES, check_hash, id_hash, normalise, now_us, parse_time, to_us
+from c360.consent.vocab import (
+    ID_TYPES,
+    check_hash,
+    id_hash,
+    mask,
+    normalise,
+    now_us,
+    parse_time,
+    to_us,
+)
 from c360.errors import C360Error
 from c360.settings.consent_policy import Policy
 from c360.store import Store
@@ -56,15 +65,7 @@ class ImportReport:
 
 def hint(id_type: str, value: str) -> str:
     """A masked reminder of a clear identifier (never the value itself)."""
-    if id_type == "email":
-        local, _, domain = value.partition("@")
-        return f"{local[:1]}***@{domain}"
-    if id_type == "phone":
-        return f"***{value[-4:]}"
-    if id_type in ("golden_id", "source_key"):  # keys are identifiers too: a tail only
-        head, _, key = value.rpartition(":")
-        return f"{head + ':' if head else ''}***{key[-3:]}"
-    return "***"
+    return mask(id_type, value)
 
 
 def entry_row(
@@ -122,8 +123,12 @@ class Suppressions:
         effective_at: datetime | None = None,
         expires_at: datetime | None = None,
         hashed: bool = False,
+        conn: Connection | None = None,
     ) -> str:
+        """Append one entry (in ``conn``'s transaction when given)."""
         self._check_list(list_name, policy)
+        if why := interval_problem(effective_at, expires_at):
+            raise C360Error("suppression.bad_interval", why)
         if action not in ("add", "remove"):
             raise C360Error(
                 "suppression.bad_action", f"action must be add or remove, not {action!r}"
@@ -143,9 +148,13 @@ class Suppressions:
             import_id=None,
         )
         row["capture_key"] = None
-        with self.store.begin() as conn:
+        if conn is not None:
             conn.execute(suppressions.insert(), [row])
             lineage.record(conn, suppressions, [row])
+        else:
+            with self.store.begin() as own:
+                own.execute(suppressions.insert(), [row])
+                lineage.record(own, suppressions, [row])
         return str(row["entry_id"])
 
     def import_file(
@@ -157,8 +166,11 @@ class Suppressions:
         id_type: str | None = None,
         hashed: bool = False,
         reason: str | None = None,
+        conn: Connection | None = None,
     ) -> ImportReport:
-        """Import a CSV (header row; an identifier column, optional id_type/reason/effective_at/expires_at)."""
+        """Import a CSV (header row; an identifier column, optional id_type/reason/effective_at/expires_at).
+
+        With ``conn`` the entries join the caller's transaction (which also audits them)."""
         self._check_list(list_name, policy)
         p = Path(path)
         try:
@@ -195,6 +207,8 @@ class Suppressions:
                     h, hint_text = id_hash(norm), hint(assert_type, norm)
                 eff = parse_time(r.get("effective_at") or None)
                 exp = parse_time(r.get("expires_at") or None)
+                if why := interval_problem(eff, exp):
+                    raise C360Error("suppression.bad_interval", why)
             except C360Error as exc:
                 rejected.append({"row": n, "value": value[:80], "reason": exc.message})
                 continue
@@ -224,33 +238,52 @@ class Suppressions:
                 {"rejected": rejected, "rows": total},
                 http_status=422,
             )
-        with self.store.begin() as conn:
-            matched_hashes: set[str] = set()
-            hashes = sorted({r["id_hash"] for r in rows})
-            for i in range(0, len(hashes), 1000):
-                chunk = hashes[i : i + 1000]
-                q = select(consent_subject_index.c.id_hash).where(
-                    consent_subject_index.c.id_hash.in_(chunk)
+        if conn is None:
+            with self.store.begin() as own:
+                return self._write_import(
+                    own, p, list_name, rows, total, file_sha, import_id, hashed, rec
                 )
-                matched_hashes.update(h for (h,) in conn.execute(q))
-            inserted = insert_ignoring_duplicates(conn, suppressions, rows)
-            matched = sum(1 for r in rows if r["id_hash"] in matched_hashes)
-            conn.execute(
-                suppression_imports.insert(),
-                [
-                    {
-                        "import_id": import_id,
-                        "list_name": list_name,
-                        "file": str(p),
-                        "file_sha256": file_sha,
-                        "hashed": hashed,
-                        "rows": total,
-                        "matched": matched,
-                        "unmatched": total - matched,
-                        "recorded_at_us": rec,
-                    }
-                ],
+        return self._write_import(conn, p, list_name, rows, total, file_sha, import_id, hashed, rec)
+
+    def _write_import(
+        self,
+        conn: Connection,
+        p: Path,
+        list_name: str,
+        rows: list[dict[str, Any]],
+        total: int,
+        file_sha: str,
+        import_id: str,
+        hashed: bool,
+        rec: int,
+    ) -> ImportReport:
+        """Insert an import's entries and its summary row; count entries matching a customer."""
+        matched_hashes: set[str] = set()
+        hashes = sorted({r["id_hash"] for r in rows})
+        for i in range(0, len(hashes), 1000):
+            chunk = hashes[i : i + 1000]
+            q = select(consent_subject_index.c.id_hash).where(
+                consent_subject_index.c.id_hash.in_(chunk)
             )
+            matched_hashes.update(h for (h,) in conn.execute(q))
+        inserted = insert_ignoring_duplicates(conn, suppressions, rows)
+        matched = sum(1 for r in rows if r["id_hash"] in matched_hashes)
+        conn.execute(
+            suppression_imports.insert(),
+            [
+                {
+                    "import_id": import_id,
+                    "list_name": list_name,
+                    "file": str(p),
+                    "file_sha256": file_sha,
+                    "hashed": hashed,
+                    "rows": total,
+                    "matched": matched,
+                    "unmatched": total - matched,
+                    "recorded_at_us": rec,
+                }
+            ],
+        )
         return ImportReport(list_name, str(p), total, matched, total - matched, inserted, import_id)
 
     def summary(self) -> list[dict[str, Any]]:

@@ -37,6 +37,10 @@ REASON_ORDER = (
     "gate.unknown_purpose",
     "gate.unknown_channel",
     "gate.unknown_subject",
+    "gate.time_out_of_range",
+    "gate.bad_address",
+    "gate.unknown_address",
+    "gate.before_birth",
     "suppressed",
     "gate.missing_dob",
     "gate.missing_address",
@@ -115,6 +119,27 @@ def fold_email_sql(expr: str) -> str:
         f"CASE WHEN {domain} IN {GMAIL_DOMAINS!r} "
         f"THEN replace(split_part({local}, '+', 1), '.', '') || '@gmail.com' ELSE {expr} END"
     )
+
+
+ADDRESS_TYPES = ("email", "phone")
+
+
+def mask(id_type: str, value: str) -> str:
+    """A masked identifier for messages, logs and audit entries: never the clear value.
+
+    ``j***@example.com``, ``***-***-4804``; source keys and golden ids keep their
+    source and the last three characters (``core:***123``).
+    """
+    if id_type == "email":
+        local, _, domain = value.rpartition("@")
+        return f"{local[:1]}***@{domain}"
+    if id_type == "phone":
+        digits = "".join(ch for ch in value if ch.isdigit())
+        return f"***-***-{digits[-4:]}"
+    if id_type in ("golden_id", "source_key"):
+        head, _, key = value.rpartition(":")
+        return f"{head + ':' if head else ''}***{key[-3:]}"
+    return "***"
 
 
 def id_hash(normalised: str) -> str:

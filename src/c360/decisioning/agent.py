@@ -9,66 +9,35 @@ caps and cool-downs) → optional ``llm`` (rationale, or a choice among the allo
 Each call is recorded with its input, output and duration. Scores that do not exist are
 never invented: the propensity term is then 1 and the decision says the score was
 unavailable. A queued decision and its outbox message are one transaction.
+
+The steps live where they can be read alone: :mod:`~c360.decisioning.arbitration`
+(consent per candidate, priority, contact policy, suitability),
+:mod:`~c360.decisioning.steps` (the tool-call log) and :mod:`~c360.decisioning.records`
+(payload and the one-transaction write); this module is the flow.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from sqlalchemy import func, select
 from sqlglot import exp
 
-from c360.activation import message_row, outbox
-from c360.decisioning import rationale
+from c360.activation import message_row
+from c360.decisioning import arbitration, rationale, records
 from c360.decisioning.catalogue import NO_ACTION, Action
 from c360.decisioning.filters import compile_filter
 from c360.decisioning.hitl import task_row
 from c360.decisioning.llm import Reasoner
-from c360.decisioning.tables import decisions, hitl_tasks
+from c360.decisioning.records import EXPERIMENT
+from c360.decisioning.steps import Steps, _now_us, feature_hash
 from c360.decisioning.triggers import Firing
-from c360.experiments import assign, assignments, experiments
+from c360.experiments import assign
 
 if TYPE_CHECKING:
     from c360.decisioning.service import DecisioningService
-
-EXPERIMENT = "nba"
-# contact-policy reasons that depend on the send time, not the decision: re-checked at send
-_SEND_TIME = {"contact.quiet_hours", "contact.timezone_unknown"}
-
-
-def _now_us() -> int:
-    return int(datetime.now(UTC).timestamp() * 1_000_000)
-
-
-def feature_hash(row: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()
-
-
-class Steps:
-    """The tool-call log of one decision."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def call(self, tool: str, inp: dict[str, Any], fn: Callable[[], Any]) -> Any:
-        t0 = time.perf_counter()
-        out = fn()
-        self.calls.append(
-            {
-                "tool": tool,
-                "input": inp,
-                "output": out,
-                "ms": round((time.perf_counter() - t0) * 1000, 3),
-            }
-        )
-        return out
 
 
 class Agent:
@@ -151,69 +120,26 @@ class Agent:
             {"rules": {a.id: a.eligibility for a in cands}},
             lambda: {c["action"]: not c["reasons"] for c in evaluated},
         )
-        gate_log: dict[str, Any] = {}
         checked: list[Any] = []
-
-        def consent() -> dict[str, Any]:
-            for a, c in zip(cands, evaluated, strict=True):
-                if c["reasons"] or a.id == NO_ACTION:
-                    continue
-                denied: list[str] = []
-                for ch in a.channels:
-                    d = gate.check(g, a.purpose, ch, at)
-                    gate_log[f"{a.purpose}/{ch}"] = {
-                        "allowed": d.allowed,
-                        "reasons": d.reasons,
-                        "decision_id": d.decision_id,
-                    }
-                    checked.append(d)
-                    if d.allowed:
-                        c["channel"], c["gate"] = ch, d
-                        break
-                    denied += d.reasons
-                if "channel" not in c:
-                    c["reasons"].append("consent: " + ",".join(sorted(set(denied))))
-            return gate_log
-
-        steps.call("consent_gate", {"golden_id": g, "at": at.isoformat()}, consent)
-        last_gate = checked[-1] if checked else None
-        for a, c in zip(cands, evaluated, strict=True):
-            sc = scores.get(a.score) if a.score else None
-            prop = float(sc) if isinstance(sc, float | int) else 1.0
-            weight = s.context_weights.get(firing.trigger, firing.weight)
-            lever = s.levers.get(a.id, 1.0)
-            c["priority_terms"] = {
-                "propensity": round(prop, 6)
-                if isinstance(sc, float | int)
-                else "unavailable (1.0)",
-                "weight": weight,
-                "value": a.value,
-                "lever": lever,
-            }
-            c["priority"] = prop * weight * a.value * lever if a.id != NO_ACTION else 0.0
-        ranked = sorted(
-            (c for c in evaluated if not c["reasons"] and c["action"] != NO_ACTION),
-            key=lambda c: -c["priority"],
+        steps.call(
+            "consent_gate",
+            {"golden_id": g, "at": at.isoformat()},
+            lambda: arbitration.consent(
+                gate, g, at, cands, evaluated, s.activation.channels, checked
+            ),
         )
+        last_gate = checked[-1] if checked else None
+        ranked = arbitration.prioritise(s, firing, cands, evaluated, scores)
         steps.call(
             "priority",
             {"formula": "propensity × context weight × value × lever"},
             lambda: [{"action": c["action"], "priority": round(c["priority"], 6)} for c in ranked],
         )
-
-        def contact() -> dict[str, Any]:
-            out: dict[str, Any] = {}
-            for c in ranked:
-                d = gate.check(g, c["purpose"], c["channel"], at, activation=True)
-                blocking = [
-                    r for r in d.reasons if r.startswith("contact.") and r not in _SEND_TIME
-                ]
-                out[c["action"]] = blocking or "ok"
-                if blocking:
-                    c["reasons"].append("contact policy: " + ",".join(blocking))
-            return out
-
-        steps.call("contact_policy", {"checks": "caps, cool-downs"}, contact)
+        steps.call(
+            "contact_policy",
+            {"checks": "caps, cool-downs"},
+            lambda: arbitration.contact_policy(gate, g, at, ranked),
+        )
         allowed = [c for c in ranked if not c["reasons"]]
         chosen = allowed[0] if allowed else next(c for c in evaluated if c["action"] == NO_ACTION)
         llm_exchange = None
@@ -352,84 +278,13 @@ class Agent:
         return out
 
     def _route(self, row: dict[str, Any], action: Action | None, gd: Any, last: Any) -> list[str]:
-        s = self.svc.settings
-        reasons = []
-        age = row.get("age")
-        gate_reasons = set((gd.reasons if gd else []) + (last.reasons if last else []))
-        if (age is not None and age < s.minor_age) or "suppressed.minor" in gate_reasons:
-            reasons.append("suitability.minor")
-        if age is not None and age >= s.senior_age:
-            reasons.append("suitability.senior")
-        flags = set(row.get("suppression_flags") or []) | {
-            r.removeprefix("suppressed.") for r in gate_reasons
-        }
-        hit = sorted(flags & set(s.protected_segments))
-        if hit:
-            reasons.append("suitability.protected")
-            reasons += [f"suppressed.{h}" for h in hit]
-        return reasons
+        return arbitration.route(self.svc.settings, row, action, gd, last)
 
     def payload(self, d: dict[str, Any]) -> dict[str, Any]:
         """What a channel receives: ids and the offer, never the customer's raw attributes."""
-        a = self.svc.catalogue.get(d["chosen_action"])
-        return {
-            "decision_id": d["decision_id"],
-            "golden_id": d["golden_id"],
-            "action": a.id,
-            "title": a.description,
-            "channel": d["channel"],
-            "purpose": d["purpose"],
-            "rationale": d["rationale"],
-        }
+        return records.payload(self.svc.catalogue, d)
 
     # ------------------------------------------------------------------ write
     def write(self, results: list[dict[str, Any]]) -> None:
         """Decisions, HITL tasks, outbox messages and assignments: one transaction."""
-        if not results:
-            return
-        with self.svc.ws.store.begin() as conn:
-            if (
-                conn.execute(
-                    select(func.count())
-                    .select_from(experiments)
-                    .where(experiments.c.experiment_id == EXPERIMENT)
-                ).scalar_one()
-                == 0
-            ):
-                conn.execute(
-                    experiments.insert(),
-                    [
-                        {
-                            "experiment_id": EXPERIMENT,
-                            "salt": self.svc.settings.experiment_salt,
-                            "holdout_share": self.svc.settings.holdout_share,
-                            "description": "next-best-action holdout: no action, logged",
-                            "created_at_us": _now_us(),
-                        }
-                    ],
-                )
-            conn.execute(decisions.insert(), [r["decision"] for r in results])
-            tasks = [r["task"] for r in results if "task" in r]
-            if tasks:
-                conn.execute(hitl_tasks.insert(), tasks)
-            msgs = [r["message"] for r in results if "message" in r]
-            if msgs:
-                conn.execute(outbox.insert(), msgs)
-            have = {
-                g
-                for (g,) in conn.execute(
-                    select(assignments.c.golden_id).where(
-                        assignments.c.experiment_id == EXPERIMENT,
-                        assignments.c.golden_id.in_(
-                            [r["assignment"]["golden_id"] for r in results]
-                        ),
-                    )
-                )
-            }
-            new = {
-                r["assignment"]["golden_id"]: r["assignment"]
-                for r in results
-                if r["assignment"]["golden_id"] not in have
-            }
-            if new:
-                conn.execute(assignments.insert(), list(new.values()))
+        records.write(self.svc.ws.store, self.svc.settings, results)

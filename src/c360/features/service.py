@@ -117,7 +117,7 @@ class FeatureService:
             self.ws.store,
             wide,
             {v.name: v.version for v in present},
-            self.settings.effective_redis_url(),
+            self.redis,
         )
 
     def latest(self, views: list[str] | None = None) -> pa.Table:
@@ -155,20 +155,20 @@ class FeatureService:
     # ------------------------------------------------------------------ online
     def get(self, golden_id: str) -> online.OnlineRecord:
         """One customer's latest features and scores (Redis when configured, else the store)."""
-        url = self.settings.effective_redis_url()
-        if url:
-            return online.read_redis(self.redis, golden_id)
+        if self.redis is not None:
+            return self.redis.read(golden_id)
         return online.read_store(self.ws.store, golden_id)
 
     def get_from_store(self, golden_id: str) -> online.OnlineRecord:
         return online.read_store(self.ws.store, golden_id)
 
     @cached_property
-    def redis(self) -> Any:
+    def redis(self) -> online.RedisOnline | None:
+        """The Redis copy of the online projection, when ``features.redis_url`` is set."""
         url = self.settings.effective_redis_url()
         if not url:
-            raise C360Error("features.redis_not_configured", "features.redis_url is not set")
-        return online.redis_client(url)
+            return None
+        return online.RedisOnline(online.redis_client(url), self.settings.redis_prefix)
 
 
 def _read_labels(path: Path) -> pa.Table:

@@ -104,40 +104,65 @@ class AuditLog:
 
     # ------------------------------------------------------------------ write
     def append(
-        self, actor: str, action: str, target: str, details: dict[str, Any] | None = None
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        details: dict[str, Any] | None = None,
+        *,
+        conn: Connection | None = None,
     ) -> AuditEntry:
-        """Append one entry; never put raw personal identifiers in ``details``."""
+        """Append one entry; never put raw personal identifiers in ``details``.
+
+        With ``conn`` the entry is written in the caller's transaction (on the same
+        store), so the audited change and its entry commit or roll back together.
+        """
         if not actor or not action:
             raise C360Error("audit.invalid", "an audit entry needs an actor and an action")
+        if conn is not None:
+            return self._append(conn, actor, action, target, details)
+        with self._ws.store.begin() as own:
+            return self._append(own, actor, action, target, details)
+
+    def _append(
+        self,
+        conn: Connection,
+        actor: str,
+        action: str,
+        target: str,
+        details: dict[str, Any] | None,
+    ) -> AuditEntry:
         text = canonical(details or {})
         ts = datetime.now(UTC).isoformat(timespec="microseconds")
-        with self._ws.store.begin() as conn:
-            # lock the chain head first: serialises concurrent appenders
-            conn.execute(
-                update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq)
+        # lock the chain head first (and read it in the same statement): serialises
+        # concurrent appenders
+        head = conn.execute(
+            update(audit_head)
+            .where(audit_head.c.id == 1)
+            .values(seq=audit_head.c.seq)
+            .returning(audit_head.c.seq, audit_head.c.hash)
+        ).one()
+        seq = int(head.seq) + 1
+        digest = entry_hash(seq, ts, actor, action, target, text, head.hash)
+        conn.execute(
+            audit_log.insert().values(
+                seq=seq,
+                ts=ts,
+                actor=actor,
+                action=action,
+                target=target,
+                details=text,
+                prev_hash=head.hash,
+                hash=digest,
             )
-            head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
-            seq = int(head.seq) + 1
-            digest = entry_hash(seq, ts, actor, action, target, text, head.hash)
-            conn.execute(
-                audit_log.insert().values(
-                    seq=seq,
-                    ts=ts,
-                    actor=actor,
-                    action=action,
-                    target=target,
-                    details=text,
-                    prev_hash=head.hash,
-                    hash=digest,
-                )
-            )
-            conn.execute(
-                update(audit_head)
-                .where(audit_head.c.id == 1)
-                .values(seq=seq, hash=digest, mac=self._mac(seq, digest))
-            )
-            if seq % self._every == 0:
-                self._checkpoint(conn, seq, digest)
+        )
+        conn.execute(
+            update(audit_head)
+            .where(audit_head.c.id == 1)
+            .values(seq=seq, hash=digest, mac=self._mac(seq, digest))
+        )
+        if seq % self._every == 0:
+            self._checkpoint(conn, seq, digest)
         return AuditEntry(seq, ts, actor, action, target, json.loads(text), head.hash, digest)
 
     def _checkpoint(self, conn: Connection, seq: int, digest: str) -> None:

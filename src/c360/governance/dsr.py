@@ -14,6 +14,8 @@ Erase, per copy:
   old log entries dropped: their column statistics could hold the values);
 - store tables: ``DELETE`` with the same kind of predicate; SQLite is vacuumed;
 - model files (term frequencies): rewritten without the subject's rows;
+- the Redis copy of the online features and scores (when ``features.redis_url`` is
+  set): the subject's golden ids' keys deleted, and re-checked like every other copy;
 - landing files: kept (immutable deliveries) and listed with the reason;
 - tables under a legal hold or declared ``retained``: kept and listed.
 
@@ -43,9 +45,12 @@ from c360.settings.governance import GovernanceSettings
 from c360.store.lock import writes
 
 if TYPE_CHECKING:
+    from c360.features.online import RedisOnline
     from c360.workspace import Workspace
 
 KINDS = ("email", "phone", "ssn", "golden", "source")
+#: Where a result names the Redis copy of the online features and scores.
+REDIS = "redis:online"
 TOMBSTONE_KINDS = ("golden_id", "source_key", "email", "phone", "ssn_token")
 
 
@@ -121,6 +126,10 @@ class DataSubjectRequests:
                 rows = copies.store_records(f) if f.decl.kind == "store" else f.rows.to_pylist()
                 res.tables[name] = len(rows)
                 res.records[name] = rows
+            redis, keys = self._redis(ids)
+            if redis is not None and keys:
+                res.tables[REDIS] = len(keys)
+                res.records[REDIS] = redis.records(keys)
         finally:
             copies.close()
         self._audit(principal, res, subject)
@@ -136,6 +145,9 @@ class DataSubjectRequests:
         copies = Copies(self._ws)
         try:
             self._erase(ids, copies, holds, res)
+            redis, keys = self._redis(ids)
+            if redis is not None and keys:
+                res.tables[REDIS] = redis.erase(ids.of("golden_id"))
             self._check_gone(ids, copies, res)
         finally:
             copies.close()
@@ -158,7 +170,7 @@ class DataSubjectRequests:
                 res.tables[name] = self._delete_lake(copies, name, f, res.request_id)
             elif f.decl.kind == "store":
                 res.tables[name] = self._delete_store(copies, f)
-            elif name.endswith((".parquet", ".csv")):
+            elif name.endswith((".parquet", ".csv", ".jsonl")):
                 res.tables[name] = copies.rewrite_file(f)
             else:
                 res.kept.append(
@@ -188,12 +200,22 @@ class DataSubjectRequests:
         kept = {k["table"] for k in res.kept}
         again = self._find(ids, copies)
         left = sorted(n for n in again if n not in kept)
+        if self._redis(ids)[1]:
+            left.append(REDIS)
         if left:
             raise C360Error(
                 "dsr.incomplete",
                 f"erasure left the subject in {', '.join(left)}",
                 {"tables": left, "request_id": res.request_id},
             )
+
+    def _redis(self, ids: Identifiers) -> tuple[RedisOnline | None, list[str]]:
+        """The Redis copy of the online projection (when configured) and the subject's keys
+        in it; the subject's golden ids come from the lakehouse search that ran first."""
+        redis = self._ws.features.redis
+        if redis is None:
+            return None, []
+        return redis, redis.holding(ids.of("golden_id"))
 
     def holds(self) -> dict[str, str]:
         out = {h.table: h.reason for h in self._s.legal_holds}

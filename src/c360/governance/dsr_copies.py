@@ -8,6 +8,7 @@ and erased as soon as it exists. Matching and predicates come from
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,7 +207,7 @@ class Copies:
         return out
 
     def rewrite_file(self, found: Found) -> int:
-        """Rewrite a Parquet or CSV file without the subject's rows; returns rows removed."""
+        """Rewrite a Parquet, CSV or JSON-lines file without the subject's rows; returns rows removed."""
         path = self._ws.root / found.where.split(":", 1)[1]
         data = read_file(self.con, path)
         if data is None:
@@ -219,6 +220,11 @@ class Copies:
         tmp = path.with_name(path.name + ".tmp")
         if path.suffix == ".parquet":
             pq.write_table(keep.cast(data.schema), tmp)
+        elif path.suffix in (".jsonl", ".json"):
+            # JSON lines stay JSON lines (a feed its reader parses line by line)
+            with tmp.open("w", encoding="utf-8") as fh:
+                for row in keep.to_pylist():
+                    fh.write(json.dumps(row, default=str) + "\n")
         else:
             import pyarrow.csv as pcsv
 

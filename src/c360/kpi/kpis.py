@@ -103,4 +103,16 @@ def compute(ws: Workspace) -> dict[str, Any]:
         "payback_months": round(s.one_off_cost / monthly_net, 1) if monthly_net > 0 else None,
         "basis": "incremental value = uplift × treated units × mean value of delivered actions",
     }
+    out["stream"] = _stream(ws)
     return out
+
+
+def _stream(ws: Workspace) -> dict[str, Any] | None:
+    """Streaming freshness: lag and accept → applied p50/p99 over the last hour."""
+    from c360.stream import StreamService
+
+    st = StreamService(ws).status()
+    if not st["batches"]:
+        return None
+    keys = ("lag_events", "oldest_waiting_s", "freshness_p50_ms", "freshness_p99_ms")
+    return {k: st[k] for k in keys} | {"applied": st["applied"], "quarantined": st["quarantined"]}

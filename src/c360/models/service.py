@@ -373,7 +373,7 @@ class ModelService:
             batch = f"scores:{model}:{version}:{as_of.isoformat()}"
             if batch not in self.ws.lakehouse.committed_batches("gold", "scores"):
                 self.ws.lakehouse.append("gold", "scores", table, batch_id=batch, schema_merge=True)
-            sync_scores(self.ws.store, table, self.ws.features.settings.effective_redis_url())
+            sync_scores(self.ws.store, table, self.ws.features.redis)
             out[model] = {"status": "scored", "version": version, "rows": n}
         return out
 

@@ -83,6 +83,19 @@ class Scope(_Model):
         )
 
 
+class ListScope(Scope):
+    """A suppression list: the uses it blocks, and whether it is kept per address."""
+
+    per_address: bool = Field(
+        default=False,
+        description=(
+            "An entry on an email or phone blocks only that address when the gate is asked "
+            "about an address (do-not-call, unsubscribe lists); otherwise any entry blocks "
+            "the whole person (deceased, holds)."
+        ),
+    )
+
+
 class Jurisdiction(_Model):
     """Rules a US state adds after the base rules (the last matching rule wins)."""
 
@@ -180,17 +193,23 @@ def _default_jurisdictions() -> dict[str, Jurisdiction]:
     return {"CA": sharing_opt_in, "VT": sharing_opt_in}
 
 
-def _default_lists() -> dict[str, Scope]:
+def _default_lists() -> dict[str, ListScope]:
     return {
-        "dnc_national": Scope(purposes=TELEMARKETING, channels=["phone", "sms"]),
-        "dnc_internal": Scope(purposes=TELEMARKETING, channels=["phone", "sms"]),
-        "email_unsubscribe_global": Scope(purposes=NON_SERVICE, channels=["email"]),
-        "deceased": Scope(),
-        "fraud_hold": Scope(),
-        "legal_hold": Scope(),
-        "bankruptcy": Scope(purposes=[*TELEMARKETING, "third_party_sharing"]),
-        "litigation": Scope(purposes=NON_SERVICE),
-        "vulnerable": Scope(
+        "dnc_national": ListScope(
+            purposes=TELEMARKETING, channels=["phone", "sms"], per_address=True
+        ),
+        "dnc_internal": ListScope(
+            purposes=TELEMARKETING, channels=["phone", "sms"], per_address=True
+        ),
+        "email_unsubscribe_global": ListScope(
+            purposes=NON_SERVICE, channels=["email"], per_address=True
+        ),
+        "deceased": ListScope(),
+        "fraud_hold": ListScope(),
+        "legal_hold": ListScope(),
+        "bankruptcy": ListScope(purposes=[*TELEMARKETING, "third_party_sharing"]),
+        "litigation": ListScope(purposes=NON_SERVICE),
+        "vulnerable": ListScope(
             purposes=["marketing", "cross_sell", "affiliate_marketing", "third_party_sharing"]
         ),
     }
@@ -227,7 +246,7 @@ class Policy(_Model):
             "recorded_verbal",
         ],
     )
-    suppression_lists: dict[str, Scope] = Field(
+    suppression_lists: dict[str, ListScope] = Field(
         default_factory=_default_lists,
         description="Suppression list name -> the uses a listed identifier is blocked from.",
     )
@@ -253,6 +272,14 @@ class Policy(_Model):
     require_address: list[str] = Field(
         default_factory=lambda: ["email", "sms", "phone"],
         description="Channels that need an email (email) or phone (sms, phone) on the record.",
+    )
+    max_future_days: int = Field(
+        default=366,
+        ge=1,
+        description=(
+            "The gate answers questions about at most this many days ahead of now; a later "
+            "time is refused (gate.time_out_of_range), not answered from today's facts."
+        ),
     )
     contact: ContactPolicy = Field(
         default_factory=lambda: ContactPolicy(),
@@ -305,6 +332,10 @@ class Policy(_Model):
 
     def blocking_lists(self, purpose: str, channel: str) -> list[str]:
         return sorted(n for n, s in self.suppression_lists.items() if s.covers(purpose, channel))
+
+    def per_address_lists(self) -> list[str]:
+        """Lists whose entries on an email or phone block only that address."""
+        return sorted(n for n, s in self.suppression_lists.items() if s.per_address)
 
 
 @dataclass(frozen=True)

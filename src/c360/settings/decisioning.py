@@ -59,6 +59,17 @@ class ActivationSettings(_Model):
     backoff_base_s: float = Field(0.5, description="First retry delay; doubles each attempt.")
     backoff_max_s: float = Field(60.0, description="Cap of the retry delay.")
     jitter: float = Field(0.5, description="Random share of the delay (0 = none, 1 = full jitter).")
+    batch_size: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description="Messages gate-checked together right before they are sent, and recorded "
+        "together; after a crash at most this many are sent again (receivers deduplicate "
+        "them by idempotency key).",
+    )
+    concurrency: int = Field(
+        4, ge=1, le=64, description="Sends in flight at once (connections per receiver)."
+    )
     channels: dict[str, ChannelSettings] = Field(
         default_factory=lambda: {
             "agent_assisted": ChannelSettings(adapter="desk", path="feeds/agent_desktop.jsonl"),

@@ -33,6 +33,13 @@ class FeaturesSettings(Block):
         description="Also sync online features and scores to this Redis (e.g. "
         "redis://127.0.0.1:6379/0); C360_REDIS_URL overrides it.",
     )
+    redis_prefix: str = Field(
+        "c360",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Prefix of this workspace's Redis keys (<prefix>:features:<golden_id>, "
+        "<prefix>:scores:<golden_id>); give each workspace sharing a server its own.",
+    )
 
     def effective_redis_url(self) -> str | None:
         return os.environ.get("C360_REDIS_URL") or self.redis_url

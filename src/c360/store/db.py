@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -85,7 +86,7 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "heads")
         except SQLAlchemyError as exc:
-            raise C360Error("store.unavailable", f"cannot migrate the store: {exc}") from exc
+            raise C360Error("store.unavailable", _failure("cannot migrate the store", exc)) from exc
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:
@@ -133,7 +134,7 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise C360Error("store.unavailable", f"operational store error: {exc}") from exc
+            raise C360Error("store.unavailable", _failure("operational store error", exc)) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -145,6 +146,17 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _failure(what: str, exc: SQLAlchemyError) -> str:
+    """A store failure's message: the kind of failure, never the driver's text.
+
+    The driver's text names the server, the database and user, and may quote a
+    statement's parameters (personal data); it goes to the log for operators only.
+    """
+    orig = getattr(exc, "orig", None)
+    logging.getLogger("c360.store").warning("%s: %s", what, orig or exc)
+    return f"{what} ({type(orig or exc).__name__}; details in the log)"
 
 
 LOCATION_FILE = ".c360/store-location"

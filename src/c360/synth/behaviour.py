@@ -57,6 +57,23 @@ def churn(
     return {"propensity": prop, "churned": churned, "churn_day": day, "customer": customer}
 
 
+#: Event sources whose activity falls from ``SynthOptions.shift_from_day`` on.
+SHIFTED = ("digital_logins", "card_transactions")
+
+
+def shift(events: pl.DataFrame, opts: SynthOptions, rng: np.random.Generator) -> pl.DataFrame:
+    """Keep each event of a day from the shift on with probability ``shift_activity_share``.
+
+    Thinning the finished stream with a generator of its own leaves every earlier day, and
+    every other source, exactly as the unshifted world has them: one bank up to the shift.
+    """
+    if opts.shift_from_day is None:
+        return events
+    later = events["_day"].to_numpy() >= opts.shift_from_day
+    keep = ~later | (rng.random(events.height) < opts.shift_activity_share)
+    return events.filter(pl.Series(keep))
+
+
 def dip(t: int, churn_day: np.ndarray, floor: float) -> np.ndarray:
     """Multiplier: 1 until DIP_DAYS before churn, linearly down to ``floor``, 0 after."""
     frac = np.clip((churn_day - t) / DIP_DAYS, 0, 1)

@@ -107,6 +107,11 @@ class SynthOptions:
     transactions_per_customer_per_day: float = 0.5
     logins_per_customer_per_day: float = 0.4
     calls_per_customer_per_day: float = 0.004
+    shift_from_day: int | None = None
+    """From this daily drop on (1 to ``days``), the population moves: digital logins and card
+    transactions fall to ``shift_activity_share`` of their rate for everyone (a competitor's
+    app, an outage, a fee change). Off by default; models' drift checks are tested on it."""
+    shift_activity_share: float = 0.25
 
     def __post_init__(self) -> None:
         self.validate()
@@ -123,6 +128,11 @@ class SynthOptions:
             ("days", 0 <= self.days <= 366, "an integer from 0 to 366"),
             ("history_days", 0 <= self.history_days <= 3660, "an integer from 0 to 3660"),
             ("hard_factor", self.hard_factor >= 1.0, "a number ≥ 1"),
+            (
+                "shift_from_day",
+                self.shift_from_day is None or 1 <= self.shift_from_day <= self.days,
+                f"a day from 1 to days ({self.days})",
+            ),
         ]
         checks += [
             (f.name, 0.0 <= float(getattr(self, f.name)) <= 1.0, "a probability from 0 to 1")

@@ -146,6 +146,8 @@ def generate_world(
         if progress:
             progress(f"synth:write {source}", len(stages) - 2, len(stages))
         frame = builders[source](np.random.default_rng([opts.seed, 100 + i]))
+        if source in behaviour.SHIFTED:
+            frame = behaviour.shift(frame, opts, np.random.default_rng([opts.seed, 300 + i]))
         files, rows, bad = writers.write_source(
             frame,
             source,

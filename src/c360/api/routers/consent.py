@@ -32,9 +32,15 @@ def check(
     purpose: str = Query(..., max_length=64),
     channel: str = Query(..., max_length=64),
     at: datetime | None = None,
+    address: str | None = Query(
+        None, max_length=320, description="Ask for this address only (email or phone)."
+    ),
 ) -> dict[str, Any]:
     current_profile(ws, act, golden_id)
-    return ws.consent.check(golden_id, purpose, channel, at, record=True).to_dict()
+    d = ws.consent.check(
+        golden_id, purpose, channel, at, record=True, address=address, actor=act.name
+    )
+    return d.to_dict()
 
 
 @router.get("/{golden_id}/history", summary="The consent ledger of one customer")

@@ -1,0 +1,267 @@
+"""Streaming benchmark: revocation accept → enforced, sustained events/s, freshness, memory.
+
+    python benchmarks/streaming.py [--customers 300] [--rate 1000] [--seconds 60]
+                                   [--revocations 1000] [--workspace DIR]
+
+1. Revocations: a real collector (uvicorn on 127.0.0.1) takes consent revocations one
+   request at a time; after each 202 the gate is checked until it denies. Prints p50/p99
+   of accept → enforced and of send → enforced (target p99 <= 1 s).
+2. Sustained intake: ``c360 replay --to http`` at ``--rate`` for ``--seconds`` while a
+   ``c360 stream`` process applies micro-batches. Prints events/s applied, accept →
+   applied (golden record and online features updated) p50/p99 from ``c360 stream
+   status`` (target p99 <= 5 s at 1,000 events/s) and the stream process's RSS at the
+   start, middle and end (flat memory). Use --seconds 600 for the issue's 10 minutes.
+3. Capacity: a backlog of 30 s worth of events in the inbox, drained by one
+   ``c360 stream --until-idle`` (batches of 5,000, process start included): events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+SRC = str(Path(__file__).parents[1] / "src")
+sys.path.insert(0, SRC)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
+
+
+def world(root: Path, customers: int) -> object:
+    from c360.synth import SynthOptions, generate_world
+    from c360.workspace import Workspace
+
+    ws = Workspace.init(root, template="bank-demo")
+    generate_world(ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=customers, seed=5))
+    ws.run(stages=["ingest", "identity", "consent"])
+    return ws
+
+
+def serve(app: object) -> tuple[str, object]:
+    import socket
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server
+
+
+def revocations(ws, url: str, token: str, n: int) -> dict:  # type: ignore[no-untyped-def]
+    import httpx
+    from sqlalchemy import func, select
+
+    from c360.consent.tables import consent_subject_index as idx
+
+    with ws.store.begin() as conn:
+        pairs = conn.execute(
+            select(func.min(idx.c.golden_id), idx.c.id_value)
+            .where(idx.c.id_type == "email")
+            .group_by(idx.c.id_value)
+            .having(func.count(func.distinct(idx.c.golden_id)) == 1)
+        ).all()
+    accept, send = [], []
+    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
+    i = 0
+    while len(accept) < n and i < n * 4:
+        golden, email = pairs[i % len(pairs)]
+        i += 1
+        status = "granted"
+        if not ws.consent.check(golden, "marketing", "email").allowed:
+            ev = _consent(f"bench-g-{i}", email, "granted")
+            client.post("/v1/events", json=ev)
+            if not ws.consent.check(golden, "marketing", "email").allowed:
+                continue  # denied for another reason (minor, suppression): not a revocation test
+        status = "revoked"
+        t0 = time.perf_counter()
+        r = client.post("/v1/events", json=_consent(f"bench-r-{i}", email, status))
+        t1 = time.perf_counter()
+        if r.status_code != 202:
+            raise SystemExit(f"collector answered {r.status_code}: {r.text}")
+        while ws.consent.check(golden, "marketing", "email").allowed:
+            if time.perf_counter() - t1 > 10:
+                raise SystemExit("revocation not enforced within 10 s")
+        t2 = time.perf_counter()
+        accept.append((t2 - t1) * 1000)
+        send.append((t2 - t0) * 1000)
+    return {
+        "revocations": len(accept),
+        "accept_to_enforced_p50_ms": round(pct(accept, 0.5), 2),
+        "accept_to_enforced_p99_ms": round(pct(accept, 0.99), 2),
+        "send_to_enforced_p50_ms": round(pct(send, 0.5), 2),
+        "send_to_enforced_p99_ms": round(pct(send, 0.99), 2),
+    }
+
+
+def _consent(eid: str, email: str, status: str) -> dict:
+    from datetime import UTC, datetime, timedelta
+
+    return {
+        "event_id": eid,
+        "type": "consent",
+        "source": "benchmark",
+        "timestamp": (datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
+        "identifiers": {"email": email},
+        "payload": {"purpose": "marketing", "channel": "email", "status": status},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--customers", type=int, default=300)
+    ap.add_argument("--rate", type=float, default=1000.0)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--revocations", type=int, default=1000)
+    ap.add_argument("--workspace", type=Path)
+    a = ap.parse_args()
+    from c360.api import create_app
+
+    root = a.workspace or Path(tempfile.mkdtemp(prefix="c360-bench-stream-")) / "ws"
+    t = time.perf_counter()
+    ws = world(root, a.customers)
+    print(f"world: {a.customers} customers in {time.perf_counter() - t:.1f} s ({root})")
+    ws.config.api.rate_limit_per_second = 1e6  # type: ignore[attr-defined]
+    ws.config.api.rate_limit_burst = 1_000_000  # type: ignore[attr-defined]
+    ws.governance.principals.create("bench", "privacy", ["privacy"])  # type: ignore[attr-defined]
+    token = ws.governance.principals.issue_token("bench")  # type: ignore[attr-defined]
+    url, server = serve(create_app(ws))
+    r = revocations(ws, url, token, a.revocations)
+    print(json.dumps(r))
+
+    from c360.stream import StreamService
+
+    svc = StreamService(ws)  # type: ignore[arg-type]
+    svc.run(until_idle=True, install_signals=False)  # apply the revocations before timing
+    before = svc.status()["applied"]
+    env = {**os.environ, "PYTHONPATH": SRC, "C360_WORKSPACE": str(root)}
+    loop = subprocess.Popen(
+        [sys.executable, "-m", "c360", "stream", "--batch-size", "2000", "--interval", "0.5"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(3)
+    n = int(a.rate * a.seconds)
+    mem: list[float] = [rss_mb(loop.pid)]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(a.seconds / 4):
+            mem.append(rss_mb(loop.pid))
+
+    threading.Thread(target=sample, daemon=True).start()
+    t0 = time.perf_counter()
+    rep = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "c360",
+            "replay",
+            "-n",
+            str(n),
+            "--rate",
+            str(a.rate),
+            "--to",
+            "http",
+            "--url",
+            url,
+            "--token",
+            token,
+            "--name",
+            "bench",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    sent = json.loads(rep.stdout)
+    while svc.status()["lag_events"] > 0:
+        time.sleep(0.2)
+    took = time.perf_counter() - t0
+    done.set()
+    mem.append(rss_mb(loop.pid))
+    loop.terminate()
+    loop.wait(30)
+    st = svc.status(window_s=time.perf_counter() - t0 + 1)
+    server.should_exit = True  # type: ignore[attr-defined]
+    print(
+        json.dumps(
+            {
+                "offered_rate": a.rate,
+                "sent": sent["sent"],
+                "send_rate": sent["rate"],
+                "applied": st["applied"] - before,
+                "applied_per_s": round((st["applied"] - before) / took, 1),
+                "accept_to_applied_p50_ms": st["freshness_p50_ms"],
+                "accept_to_applied_p99_ms": st["freshness_p99_ms"],
+                "stream_rss_mb": [round(m, 1) for m in mem],
+                "busy_retries": sent["busy_retries"],
+            }
+        )
+    )
+    # capacity: a backlog in the inbox, applied by one `c360 stream --until-idle`
+    backlog = int(a.rate * 30)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "c360",
+            "replay",
+            "-n",
+            str(backlog),
+            "--rate",
+            "1000000",
+            "--name",
+            "backlog",
+            "--seed",
+            "9",
+        ],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    t1 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "c360", "stream", "--until-idle", "--batch-size", "5000"],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    drained = time.perf_counter() - t1
+    print(
+        json.dumps(
+            {
+                "backlog": backlog,
+                "drain_s": round(drained, 1),
+                "capacity_events_per_s": round(backlog / drained, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

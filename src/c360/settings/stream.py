@@ -1,0 +1,67 @@
+"""``stream:`` in c360.yaml: the event collector, the NATS consumer and the micro-batch loop."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from c360.settings.base import Block
+
+
+class NatsSettings(Block):
+    """A NATS JetStream subject the stream loop consumes (durable pull consumer)."""
+
+    url: str = Field("nats://127.0.0.1:4222", description="NATS server URL.")
+    stream: str = Field("C360_EVENTS", description="JetStream stream holding the events.")
+    subject: str = Field("c360.events", description="Subject the events are published on.")
+    durable: str = Field("c360-stream", description="Durable consumer name (its acks persist).")
+    ack_wait_seconds: float = Field(
+        30.0, gt=0, description="Unacknowledged messages are redelivered after this long."
+    )
+    create: bool = Field(
+        True, description="Create the stream (file storage) if the server does not have it."
+    )
+
+
+class StreamSettings(Block):
+    """Streaming intake: the HTTP collector, NATS JetStream and the `c360 stream` loop."""
+
+    interval_seconds: float = Field(
+        1.0, gt=0, description="Longest wait between micro-batches when nothing is pending."
+    )
+    batch_size: int = Field(
+        2000, ge=1, le=100_000, description="Most events one micro-batch applies."
+    )
+    max_pending: int = Field(
+        200_000,
+        ge=1,
+        description="Accepted events not yet applied beyond which the collector answers 429 "
+        "with Retry-After (back-pressure; the intake buffer is the store's inbox).",
+    )
+    max_event_bytes: int = Field(
+        65_536, ge=256, description="Largest single event (JSON bytes); larger ones get 413."
+    )
+    max_events_per_request: int = Field(
+        1000, ge=1, description="Most events one collector request may carry."
+    )
+    max_clock_skew_seconds: float = Field(
+        300.0, ge=0, description="Events timestamped further than this in the future are refused."
+    )
+    collector_roles: list[str] = Field(
+        default_factory=lambda: ["admin", "privacy"],
+        description="Roles whose tokens may post events to /v1/events.",
+    )
+    gap_wait_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long the loop waits for an inbox position still being committed "
+        "(a concurrent writer) before passing over it.",
+    )
+    landing_poll_seconds: float | None = Field(
+        None,
+        ge=1,
+        description="Also load new landing files (the batch ingest) this often from the "
+        "stream loop; none: off (c360 ingest / c360 run load them).",
+    )
+    nats: NatsSettings | None = Field(
+        None, description="Consume this NATS JetStream subject too (none: HTTP and replay only)."
+    )

@@ -1,0 +1,325 @@
+"""One micro-batch: inbox → deduplicated events → identity, features → the events zone.
+
+Exactly-once effect without a distributed transaction:
+
+1. In **one store transaction** the batch records each new event id in
+   ``stream_applied`` (an id already there is a duplicate: a client retry, a NATS
+   redelivery, a replay re-sent), makes the identity decisions, updates the online
+   features, and writes its ``stream_batches`` row whose ``last_position`` *is* the
+   checkpoint. Effects and checkpoint commit together or not at all.
+2. It then appends the batch to ``bronze``/``silver``/``quarantine.stream_events``,
+   each an atomic Delta commit tagged with the batch id, and marks the batch
+   committed (inbox rows up to it are pruned).
+
+A process killed between 1 and 2 leaves a ``pending`` batch; :func:`recover`
+rebuilds its lake rows from the inbox and ``stream_applied`` (deterministically:
+the same rows) and writes only the tables whose history lacks the batch id.
+Consent facts were appended when the events were accepted (:mod:`.intake`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlalchemy import Connection, delete, func, select, update
+
+from c360.consent.vocab import now_us
+from c360.stream import features, resolve
+from c360.stream.events import Event, parse_time
+from c360.stream.tables import (
+    BRONZE_EVENTS,
+    LAKE,
+    QUARANTINE_EVENTS,
+    SILVER_EVENTS,
+    stream_applied,
+    stream_batches,
+    stream_inbox,
+)
+
+if TYPE_CHECKING:
+    from c360.workspace import Workspace
+
+
+@dataclass
+class BatchReport:
+    batch_id: str
+    first_position: int
+    last_position: int
+    events: int
+    applied: int
+    duplicates: int
+    quarantined: int
+    lag_events: int
+    latency_p50_ms: float | None
+    latency_p99_ms: float | None
+    identity: dict[str, int]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def last_position(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(stream_batches.c.last_position))).scalar() or 0)
+
+
+def _contiguous(rows: Sequence[Any], after: int, gap_wait_us: int, now: int) -> list[Any]:
+    """Rows up to the first gap in positions, unless the gap is older than the wait
+    (a concurrent writer's transaction that rolled back leaves a permanent gap)."""
+    out, expect = [], after + 1
+    for r in rows:
+        if r.position != expect and now - r.received_at_us < gap_wait_us:
+            break
+        out.append(r)
+        expect = r.position + 1
+    return out
+
+
+def to_event(body: str) -> Event:
+    d = json.loads(body)
+    return Event(
+        d["event_id"],
+        d["type"],
+        d["source"],
+        parse_time(d["timestamp"]),
+        d.get("identifiers") or {},
+        d.get("payload") or {},
+    )
+
+
+def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> BatchReport | None:
+    """Apply the next batch of the inbox (None when there is nothing to apply)."""
+    t0 = time.perf_counter()
+    store = ws.store
+    with store.begin() as conn:
+        after = last_position(conn)
+        rows = conn.execute(
+            select(stream_inbox)
+            .where(stream_inbox.c.position > after)
+            .order_by(stream_inbox.c.position)
+            .limit(batch_size)
+        ).all()
+        top = int(conn.execute(select(func.max(stream_inbox.c.position))).scalar() or 0)
+    rows = _contiguous(rows, after, int(gap_wait_s * 1e6), now_us())
+    if not rows:
+        return None
+    first, last = int(rows[0].position), int(rows[-1].position)
+    batch_id = f"sb{first:012d}"
+    accepted = [(r, to_event(r.body)) for r in rows if r.status == "accepted"]
+    rejected = [r for r in rows if r.status != "accepted"]
+    with store.begin() as conn:
+        if last_position(conn) != after:  # another loop applied it meanwhile
+            return None
+        ids = sorted({e.event_id for _, e in accepted})
+        done: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            done |= {
+                x
+                for (x,) in conn.execute(
+                    select(stream_applied.c.event_id).where(stream_applied.c.event_id.in_(chunk))
+                )
+            }
+        fresh: list[tuple[Any, Event]] = []
+        for r, e in accepted:
+            if e.event_id not in done:
+                done.add(e.event_id)
+                fresh.append((r, e))
+        stamp = now_us()
+        resolution = resolve.Resolver(conn, [e for _, e in fresh], stamp).resolve(
+            [e for _, e in fresh]
+        )
+        resolve.write(conn, resolution)
+        features.fold(conn, [(e, resolution.golden[e.event_id]) for _, e in fresh], stamp)
+        applied_at = now_us()
+        latencies = [(applied_at - r.received_at_us) / 1000 for r, _ in fresh]
+        if fresh:
+            conn.execute(
+                stream_applied.insert(),
+                [
+                    {
+                        "event_id": e.event_id,
+                        "batch_id": batch_id,
+                        "position": int(r.position),
+                        "golden_id": resolution.golden[e.event_id],
+                        "received_at_us": int(r.received_at_us),
+                        "applied_at_us": applied_at,
+                    }
+                    for r, e in fresh
+                ],
+            )
+        p50, p99 = _percentiles(latencies)
+        report = BatchReport(
+            batch_id,
+            first,
+            last,
+            len(rows),
+            len(fresh),
+            len(accepted) - len(fresh),
+            len(rejected),
+            max(0, top - last),
+            p50,
+            p99,
+            dict(resolution.counts),
+            0.0,
+        )
+        conn.execute(
+            stream_batches.insert().values(
+                batch_id=batch_id,
+                first_position=first,
+                last_position=last,
+                events=len(rows),
+                applied=len(fresh),
+                duplicates=report.duplicates,
+                quarantined=len(rejected),
+                checksum=checksum(e.event_id for _, e in fresh),
+                lag_events=report.lag_events,
+                latency_p50_ms=p50,
+                latency_p99_ms=p99,
+                status="pending",
+                started_at_us=stamp,
+            )
+        )
+    _write_lake(ws, batch_id, rows, accepted, fresh, resolution.golden)
+    _committed(ws, batch_id, last)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def checksum(event_ids: Any) -> str:
+    """Order-free checksum of a set of event ids (sha256 of the sorted ids)."""
+    h = hashlib.sha256()
+    for eid in sorted(event_ids):
+        h.update(eid.encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _percentiles(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    s = sorted(values)
+    pick = lambda q: round(s[min(len(s) - 1, int(q * len(s)))], 1)  # noqa: E731
+    return pick(0.5), pick(0.99)
+
+
+def _ts(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1e6, UTC)
+
+
+def _event_row(r: Any, e: Event, batch_id: str) -> dict[str, Any]:
+    return {
+        "event_id": e.event_id,
+        "type": e.type,
+        "source": e.source,
+        "event_at": e.at,
+        "received_at": _ts(int(r.received_at_us)),
+        "intake": r.intake,
+        "identifiers": json.dumps(e.identifiers, sort_keys=True),
+        "email": e.identifiers.get("email"),
+        "phone": e.identifiers.get("phone"),
+        "source_key": e.identifiers.get("source_key"),
+        "payload": json.dumps(e.payload, sort_keys=True),
+        "_position": int(r.position),
+        "_batch_id": batch_id,
+    }
+
+
+def _write_lake(
+    ws: Workspace,
+    batch_id: str,
+    rows: Sequence[Any],
+    accepted: list[tuple[Any, Event]],
+    fresh: list[tuple[Any, Event]],
+    golden: dict[str, str | None],
+    *,
+    only_missing: bool = False,
+) -> None:
+    lh = ws.lakehouse
+    tables: list[tuple[str, pa.Table]] = []
+    if accepted:
+        tables.append(
+            (
+                "bronze",
+                pa.Table.from_pylist(
+                    [_event_row(r, e, batch_id) for r, e in accepted], schema=BRONZE_EVENTS
+                ),
+            )
+        )
+    if fresh:
+        silver = [
+            {**_event_row(r, e, batch_id), "golden_id": golden.get(e.event_id)} for r, e in fresh
+        ]
+        tables.append(("silver", pa.Table.from_pylist(silver, schema=SILVER_EVENTS)))
+    bad = [r for r in rows if r.status != "accepted"]
+    if bad:
+        q = [
+            {
+                "event_id": r.event_id,
+                "intake": r.intake,
+                "received_at": _ts(int(r.received_at_us)),
+                "code": r.code,
+                "_reason": r.reason,
+                "_raw": r.body,
+                "_position": int(r.position),
+                "_batch_id": batch_id,
+            }
+            for r in bad
+        ]
+        tables.append(("quarantine", pa.Table.from_pylist(q, schema=QUARANTINE_EVENTS)))
+    for zone, data in tables:
+        if only_missing and batch_id in lh.committed_batches(zone, LAKE):
+            continue
+        lh.append(zone, LAKE, data, batch_id=batch_id)
+
+
+def _committed(ws: Workspace, batch_id: str, last: int) -> None:
+    with ws.store.begin() as conn:
+        conn.execute(
+            update(stream_batches)
+            .where(stream_batches.c.batch_id == batch_id)
+            .values(status="committed", committed_at_us=now_us())
+        )
+        conn.execute(delete(stream_inbox).where(stream_inbox.c.position <= last))
+
+
+def recover(ws: Workspace) -> list[str]:
+    """Finish the lake commits of batches a killed process left pending; their ids."""
+    with ws.store.begin() as conn:
+        pending = conn.execute(
+            select(stream_batches)
+            .where(stream_batches.c.status == "pending")
+            .order_by(stream_batches.c.first_position)
+        ).all()
+    done = []
+    for b in pending:
+        with ws.store.begin() as conn:
+            rows = conn.execute(
+                select(stream_inbox)
+                .where(stream_inbox.c.position.between(b.first_position, b.last_position))
+                .order_by(stream_inbox.c.position)
+            ).all()
+            applied = {
+                eid: (pos, g)
+                for eid, pos, g in conn.execute(
+                    select(
+                        stream_applied.c.event_id,
+                        stream_applied.c.position,
+                        stream_applied.c.golden_id,
+                    ).where(stream_applied.c.batch_id == b.batch_id)
+                )
+            }
+        accepted = [(r, to_event(r.body)) for r in rows if r.status == "accepted"]
+        fresh = [(r, e) for r, e in accepted if applied.get(e.event_id, (None,))[0] == r.position]
+        golden = {eid: g for eid, (_, g) in applied.items()}
+        _write_lake(ws, b.batch_id, rows, accepted, fresh, golden, only_missing=True)
+        _committed(ws, b.batch_id, int(b.last_position))
+        done.append(b.batch_id)
+    return done

@@ -1,0 +1,90 @@
+"""Online features the stream keeps current per golden record (``stream_features``).
+
+Counts of events, successful and failed digital logins, the last login and the
+last event time — what a same-day churn signal needs (logins falling off) without
+waiting for the nightly feature run. Updated in the batch's transaction, for new
+events only, so a redelivered event never counts twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from c360.consent.vocab import to_us
+from c360.stream.events import Event
+from c360.stream.tables import stream_features
+
+LOGIN_SOURCE = "digital_logins"
+_TRUE = {"true", "t", "y", "yes", "1"}
+
+
+def _delta(rows: list[tuple[Event, str | None]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for ev, golden in rows:
+        if golden is None:
+            continue
+        d = out.setdefault(
+            golden,
+            {"events": 0, "logins": 0, "failed_logins": 0, "last_login": None, "last_event": 0},
+        )
+        at = to_us(ev.at)
+        d["events"] += 1
+        d["last_event"] = max(d["last_event"], at)
+        if ev.type == "track" and ev.source == LOGIN_SOURCE:
+            ok = ev.payload.get("success")
+            if ok is True or str(ok).strip().lower() in _TRUE:
+                d["logins"] += 1
+                d["last_login"] = max(d["last_login"] or 0, at)
+            else:
+                d["failed_logins"] += 1
+    return out
+
+
+def fold(conn: Connection, rows: list[tuple[Event, str | None]], now_us: int) -> int:
+    """Fold a batch's new events into the features; returns golden records touched."""
+    delta = _delta(rows)
+    if not delta:
+        return 0
+    t = stream_features
+    current: dict[str, Any] = {}
+    keys = sorted(delta)
+    for i in range(0, len(keys), 500):
+        for r in conn.execute(select(t).where(t.c.golden_id.in_(keys[i : i + 500]))):
+            current[r.golden_id] = r
+    inserts, updates = [], []
+    for g, d in delta.items():
+        old = current.get(g)
+        last_login = max(
+            [x for x in (d["last_login"], old.last_login_at_us if old else None) if x], default=None
+        )
+        row = {
+            "events": d["events"] + (old.events if old else 0),
+            "logins": d["logins"] + (old.logins if old else 0),
+            "failed_logins": d["failed_logins"] + (old.failed_logins if old else 0),
+            "last_login_at_us": last_login,
+            "last_event_at_us": max(d["last_event"], old.last_event_at_us if old else 0),
+            "updated_at_us": now_us,
+        }
+        if old is None:
+            inserts.append({"golden_id": g, **row})
+        else:
+            updates.append({"g": g, **row})
+    if inserts:
+        conn.execute(t.insert(), inserts)
+    if updates:
+        conn.execute(
+            update(t)
+            .where(t.c.golden_id == bindparam("g"))
+            .values({k: bindparam(k) for k in updates[0] if k != "g"}),
+            updates,
+        )
+    return len(delta)
+
+
+def read(conn: Connection, golden_id: str) -> dict[str, Any] | None:
+    r = conn.execute(
+        select(stream_features).where(stream_features.c.golden_id == golden_id)
+    ).first()
+    return dict(r._mapping) if r else None

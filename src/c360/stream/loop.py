@@ -1,0 +1,178 @@
+"""``c360 stream``: the micro-batch loop.
+
+Each turn: take what NATS has (if configured) into the inbox, then apply the next
+batch of the inbox under the workspace write lock (one writer per workspace), and
+report it. When a turn finds less than a full batch the loop waits up to
+``interval_seconds`` (NATS's fetch is the wait when it is configured). SIGTERM and
+SIGINT finish the current batch and stop; a SIGKILL at any point is recovered on
+the next start (:func:`c360.stream.apply.recover`).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from c360.consent.tables import consent_index_meta
+from c360.consent.vocab import now_us
+from c360.errors import C360Error
+from c360.stream import resolve
+from c360.stream.apply import BatchReport, apply_batch, recover
+from c360.stream.intake import Intake
+
+log = logging.getLogger("c360.stream")
+
+if TYPE_CHECKING:
+    from c360.settings.stream import NatsSettings
+    from c360.workspace import Workspace
+
+
+@dataclass
+class LoopReport:
+    batches: int = 0
+    events: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    received_nats: int = 0
+    landing_batches: int = 0
+    recovered: list[str] = field(default_factory=list)
+    stopped_by: str = "idle"
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Stop:
+    """A stop flag set by SIGTERM/SIGINT (or by a caller)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reason = ""
+
+    def set(self, reason: str) -> None:
+        self.reason = reason
+        self.event.set()
+
+    def __bool__(self) -> bool:
+        return self.event.is_set()
+
+    def wait(self, seconds: float) -> None:
+        self.event.wait(seconds)
+
+
+def run_loop(
+    ws: Workspace,
+    *,
+    interval: float | None = None,
+    batch_size: int | None = None,
+    nats: NatsSettings | None = None,
+    until_idle: bool = False,
+    max_seconds: float | None = None,
+    on_batch: Callable[[BatchReport], None] | None = None,
+    stop: Stop | None = None,
+    install_signals: bool = True,
+    landing_poll: float | None = None,
+) -> LoopReport:
+    """Run micro-batches until stopped (or, with ``until_idle``, until nothing is left)."""
+    s = ws.config.stream
+    interval = s.interval_seconds if interval is None else interval
+    batch_size = batch_size or s.batch_size
+    nats = nats or s.nats
+    landing_poll = landing_poll or s.landing_poll_seconds
+    next_landing = time.monotonic()
+    stop = stop or Stop()
+    report = LoopReport()
+    t0 = time.monotonic()
+    previous: dict[Any, Any] = {}
+    if install_signals and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda n, _f: stop.set(signal.Signals(n).name))
+    intake = Intake(ws)
+    consumer = None
+    index_stamp: list[int | None] = [None]
+    try:
+        with ws.write_lock("stream"):
+            report.recovered = recover(ws)
+        if nats is not None:
+            from c360.stream.jetstream import JetStreamIntake
+
+            consumer = JetStreamIntake(ws, nats, intake)
+            consumer.connect()
+        while not stop:
+            if landing_poll is not None and time.monotonic() >= next_landing:
+                report.landing_batches += _poll_landing(ws)
+                next_landing = time.monotonic() + landing_poll
+            got = consumer.poll(batch_size, interval) if consumer is not None else 0
+            report.received_nats += got
+            with ws.write_lock("stream"):
+                _restore_index_if_refreshed(ws, index_stamp)
+                batch = apply_batch(ws, batch_size=batch_size, gap_wait_s=s.gap_wait_seconds)
+            if batch is not None:
+                ws.audit.append(
+                    "stream",
+                    "stream.batch",
+                    batch.batch_id,
+                    {
+                        k: getattr(batch, k)
+                        for k in ("events", "applied", "duplicates", "quarantined", "lag_events")
+                    },
+                )
+                report.batches += 1
+                report.events += batch.events
+                report.applied += batch.applied
+                report.duplicates += batch.duplicates
+                report.quarantined += batch.quarantined
+                if on_batch:
+                    on_batch(batch)
+            if max_seconds is not None and time.monotonic() - t0 >= max_seconds:
+                stop.set("max_seconds")
+                break
+            idle = batch is None and got == 0
+            if idle and until_idle:
+                stop.set("idle")
+                break
+            if consumer is None and (batch is None or batch.events < batch_size):
+                stop.wait(interval)
+        report.stopped_by = stop.reason or "stopped"
+    finally:
+        if consumer is not None:
+            consumer.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    report.seconds = round(time.monotonic() - t0, 3)
+    ws.audit.append(
+        "stream",
+        "stream.loop",
+        "stream",
+        {k: v for k, v in report.to_dict().items() if k != "recovered"},
+    )
+    return report
+
+
+def _poll_landing(ws: Workspace) -> int:
+    """Load landing files that arrived since the last poll (the batch ingest, as
+    ``c360 ingest`` runs it); a failing source is logged and the loop goes on."""
+    try:
+        report = ws.ingest()
+    except C360Error as exc:
+        log.warning("landing poll failed: %s", exc)
+        return 0
+    return len(report.batches())
+
+
+def _restore_index_if_refreshed(ws: Workspace, stamp: list[int | None]) -> None:
+    """After a batch identity refresh rebuilt the subject index, put streamed identifiers back."""
+    with ws.store.begin() as conn:
+        at = conn.execute(select(consent_index_meta.c.refreshed_at_us)).scalar()
+        if at is not None and at != stamp[0]:
+            resolve.restore_index(conn, now_us())
+        stamp[0] = at
