@@ -201,3 +201,17 @@ def test_rate_limit_answers_429_with_retry_after(world):
         assert 429 in codes[3:]
         _error(r, 429, "api.rate_limited")
         assert int(r.headers["Retry-After"]) >= 1
+
+
+def test_undo_needs_an_approved_merge(served):
+    open_tasks = served.ws.identity.review_list("open", 1)
+    task = open_tasks[0]["task_id"] if open_tasks else 999_999
+    with served.client("steward") as c:
+        r = c.post(f"/v1/review/tasks/{task}/undo", json={"reason": "two people"})
+    if open_tasks:
+        _error(r, 409, "identity.task_not_approved")
+    else:
+        _error(r, 404, "identity.task_not_found")
+    with served.client("agent") as c:
+        r = c.post(f"/v1/review/tasks/{task}/undo", json={"reason": "two people"})
+    _error(r, 403, "auth.forbidden")

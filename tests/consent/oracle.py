@@ -95,10 +95,35 @@ def sha(v: str) -> str:
     return hashlib.sha256(v.encode()).hexdigest()
 
 
-def ancestry(snaps: list[Snapshot]) -> dict[str, dict[str, bool]]:
-    """golden -> {old golden id whose facts apply: restrict_only} after the last snapshot."""
+def _members_of(x: str, snap: Snapshot, anc: dict[str, dict[str, bool]]) -> set[str]:
+    """Source keys of the record ``x`` stands for in ``snap``: its own, or its one full heir's."""
+    if x not in snap.people:
+        heirs = [g for g, a in anc.items() if g != x and a.get(x) is False]
+        if len(heirs) != 1:
+            return set()
+        x = heirs[0]
+    return {k for k, g in snap.keys.items() if g == x}
+
+
+def ancestry(
+    snaps: list[Snapshot],
+    traced: list[tuple[str, int]] = (),  # type: ignore[assignment]
+) -> dict[str, dict[str, bool]]:
+    """golden -> {old golden id whose facts apply: restrict_only} after the last snapshot.
+
+    ``traced``: (golden id, snapshot index) of every golden-level fact — the fact
+    remembers the source keys of the record its id stood for in that snapshot, and
+    from the next snapshot on the id goes to whichever records hold those keys
+    (restrict-only, own record included, when they are spread over several).
+    """
     anc: dict[str, dict[str, bool]] = {g: {g: False} for g in snaps[0].people}
-    for prev, cur in itertools.pairwise(snaps):
+    members: dict[str, set[str]] = {}
+    for j, (prev, cur) in enumerate(itertools.pairwise(snaps)):
+        for x, k in traced:
+            if k == j:
+                members.setdefault(x, set()).update(_members_of(x, prev, anc))
+        heirs = {x: {cur.keys[m] for m in ms if m in cur.keys} for x, ms in members.items()}
+        heirs = {x: hs for x, hs in heirs.items() if hs}
         flows: dict[str, set[str]] = {}
         for h in prev.people:
             targets = {cur.keys[k] for k, g in prev.keys.items() if g == h and k in cur.keys}
@@ -109,10 +134,13 @@ def ancestry(snaps: list[Snapshot]) -> dict[str, dict[str, bool]]:
         for h, targets in flows.items():
             for g in targets:
                 for x, restrict in anc.get(h, {}).items():
-                    if x == g:
+                    if x == g or x in heirs:
                         continue
                     r = restrict or (len(targets) > 1 and x != g)
                     new[g][x] = new[g].get(x, True) and r
+        for x, hs in heirs.items():
+            for g in hs:
+                new[g][x] = len(hs) > 1
         anc = new
     return anc
 
@@ -126,16 +154,24 @@ def decide(
     channel: str,
     at: int,
     known: int,
+    traced: list[tuple[str, int]] = (),  # type: ignore[assignment]
+    anc: dict[str, dict[str, bool]] | None = None,
     address: str | None = None,
 ) -> tuple[bool, set[str]]:
-    """(allowed, reasons) by the written policy; with ``address``, for that address only:
-    facts on the person's other addresses do not count (nor entries on them in
-    per-address lists); an address the person does not hold is denied."""
+    """(allowed, reasons) by the written policy; an id absorbed by exactly one record
+    (a full alias) is answered for that record (``anc``: ``ancestry(snaps, traced)`` if
+    already computed). With ``address``, for that address only: facts on the person's
+    other addresses do not count (nor entries on them in per-address lists); an address
+    the person does not hold is denied."""
     cur = snaps[-1]
+    anc = anc if anc is not None else ancestry(snaps, traced)
     if g not in cur.people:
-        return False, {"gate.unknown_subject"}
+        heirs = [h for h, a in anc.items() if h != g and a.get(g) is False]
+        if len(heirs) != 1:
+            return False, {"gate.unknown_subject"}
+        g = heirs[0]
     person = cur.people[g]
-    ids: dict[tuple[str, str], bool] = {("golden_id", x): r for x, r in ancestry(snaps)[g].items()}
+    ids: dict[tuple[str, str], bool] = {("golden_id", x): r for x, r in anc[g].items()}
     for k, owner in cur.keys.items():
         if owner == g:
             ids[("source_key", k)] = False

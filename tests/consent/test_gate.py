@@ -230,8 +230,11 @@ def test_merge_and_split_remap(people: Workspace) -> None:
         },
     )
     assert c.check("G1", "marketing", "email", T0).reasons == ["consent.denied"]
-    assert c.check("G2", "marketing", "email", T0).reasons == ["gate.unknown_subject"]
-    # split again: C2 goes to a new G9 that does not keep G2's id; it keeps the denial, not the grant
+    # the absorbed id is answered by its survivor, and the answer says so
+    d = c.check("G2", "marketing", "email", T0)
+    assert (d.reasons, d.golden_id, d.redirected_from) == (["consent.denied"], "G1", "G2")
+    # split again: C2 goes to a new G9 that does not keep G2's id; G2's facts were given
+    # for C2 alone, so they follow it: the denial and the grant
     write_identity(
         people,
         {
@@ -247,6 +250,8 @@ def test_merge_and_split_remap(people: Workspace) -> None:
         },
     )
     assert c.check("G9", "marketing", "email", T0).reasons == ["consent.denied"]
+    assert c.check("G9", "cross_sell", "email", T0).reasons == ["consent.granted"]
+    assert c.check("G1", "marketing", "email", T0).allowed
     events = c.history("G9")
     assert {e.purpose for e in events} == {"marketing", "cross_sell"}
 

@@ -69,9 +69,47 @@ def test_review_decisions_become_constraints(febrl_small: tuple[Workspace, Path]
     )
     assert res.exit_code == 0, res.output
     assert ws.identity.review_list("approved")[0]["decided_by"] == "stew"
-    ws.identity.run(full=True)
     gid = ws.identity.golden_id
-    assert gid(task["record_id_l"]) == gid(task["record_id_r"])
+    left, right = task["record_id_l"], task["record_id_r"]
+    before = (gid(left), gid(right))
+    ws.identity.run(full=True)
+    assert gid(left) == gid(right) in before
+    absorbed = next(g for g in before if g != gid(left))
+    assert ws.identity.resolve(absorbed) == gid(left)
+
+    # an approved task cannot be rejected, only undone; a consent task cannot be undone
+    n = str(task["task_id"])
+    res = runner.invoke(app, ["review", "reject", n, "--reason", "no", *w])
+    assert res.exit_code != 0 and f"c360 review undo {n}" in str(res.exception)
+    res = runner.invoke(app, ["review", "close", n, "--reason", "no", *w])
+    assert res.exit_code != 0 and "identity.not_a_consent_task" in str(res.exception)
+    other = ws.identity.review_list()[0]["task_id"]
+    res = runner.invoke(app, ["review", "undo", str(other), "--reason", "no", *w])
+    assert res.exit_code != 0 and "only an approved merge can be undone" in str(res.exception)
+    res = runner.invoke(app, ["review", "undo", n, "--reason", "two people", *w, "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["status"] == "undone"
+    ws.identity.run()  # incremental: the constrained records are re-clustered
+    assert (gid(left), gid(right)) == before  # each part has its id from before the merge
+    assert ws.identity.resolve(absorbed) == absorbed
+    assert ws.identity.explain(left, right)["refused_by"] == "steward cannot-link"
+
+
+def test_identity_split_keeps_two_records_apart(febrl_small: tuple[Workspace, Path]) -> None:
+    ws, _ = febrl_small
+    ws.identity.run()
+    gid = ws.identity.golden_id
+    a, b = "febrl_a:rec-10-org", "febrl_b:rec-10-dup-0"
+    assert gid(a) == gid(b)
+    kept = gid(a)
+    w = ["-w", str(ws.root)]
+    res = runner.invoke(
+        _app(), ["identity", "split", a, b, "--reason", "different people", "--by", "stew", *w]
+    )
+    assert res.exit_code == 0 and "next identity run" in res.output, res.output
+    res = runner.invoke(_app(), ["identity", "split", a, "nokey", "--reason", "x", *w])
+    assert res.exit_code != 0 and "identity.bad_key" in str(res.exception)
+    ws.identity.run()
+    assert gid(a) != gid(b) and kept in (gid(a), gid(b))
 
 
 def test_stage_noops_without_identity_contracts(ws: Workspace) -> None:

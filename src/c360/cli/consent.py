@@ -104,8 +104,12 @@ def check(
         print_json(d.to_dict())
     else:
         verdict = "[green]ALLOWED[/green]" if d.allowed else "[red]DENIED[/red]"
+        if d.redirected_from:
+            out.print(f"{golden_id} was merged into {d.golden_id}: answered for {d.golden_id}")
         to = f" to {d.address}" if d.address else ""
-        out.print(f"{verdict} {purpose}/{channel}{to} for {golden_id} (policy {d.policy_version})")
+        out.print(
+            f"{verdict} {purpose}/{channel}{to} for {d.golden_id} (policy {d.policy_version})"
+        )
         for code in d.reasons:
             out.print(f"  {code}: {d.messages.get(code, '')}")
     if not d.allowed:
@@ -124,7 +128,9 @@ def show(
         return
     from rich.table import Table
 
-    t = Table(title=f"consent of {golden_id} (policy {data['policy_version']})")
+    if data["redirected_from"]:
+        out.print(f"{golden_id} was merged into {data['golden_id']}: answered for it")
+    t = Table(title=f"consent of {data['golden_id']} (policy {data['policy_version']})")
     for col in ("purpose", "channel", "allowed", "reason"):
         t.add_column(col)
     for d in data["decisions"]:
@@ -144,6 +150,9 @@ def history(
     """Every ledger event about a golden record (through all its identifiers)."""
     ws = open_workspace(workspace)
     events = [e.to_dict() for e in ws.consent.history(golden_id, known_at=parse_time(known_at))]
+    to = ws.consent.survivor(golden_id)
+    if to and to != golden_id and not json:
+        out.print(f"{golden_id} was merged into {to}: the history of {to}")
     if json:
         print_json(events)
         return

@@ -87,6 +87,51 @@ def explain(
         out.print(f"kept apart by: {data['refused_by']}")
 
 
+@app.command("resolve")
+def resolve(
+    golden_id: Annotated[str, typer.Argument(help="A golden id, current or absorbed by a merge.")],
+    workspace: WorkspaceOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The golden id a (possibly absorbed) golden id points at today; exit 3 when none."""
+    to = open_workspace(workspace).identity.resolve(golden_id)
+    if json_:
+        redirected = golden_id if to is not None and to != golden_id else None
+        print_json({"golden_id": to, "redirected_from": redirected})
+    elif to is None:
+        out.print(f"{golden_id}: no current golden record", highlight=False)
+    elif to == golden_id:
+        out.print(f"{golden_id} is current", highlight=False)
+    else:
+        out.print(f"{golden_id} was merged into {to}", highlight=False)
+    if to is None:
+        raise typer.Exit(3)
+
+
+@app.command("split")
+def split(
+    key1: Annotated[str, typer.Argument(help="SOURCE:KEY")],
+    key2: Annotated[str, typer.Argument(help="SOURCE:KEY")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
+    workspace: WorkspaceOpt = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who decides (default: the OS user).")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Keep two records apart (a cannot-link, replacing any must-link between them); the next
+    run splits their golden record and each part keeps the golden id it had before a merge."""
+    import getpass
+
+    actor = by or getpass.getuser()
+    cid = open_workspace(workspace).identity.cannot_link(key1, key2, actor=actor, reason=reason)
+    if json_:
+        print_json({"constraint_id": cid, "kind": "cannot_link", "records": [key1, key2]})
+        return
+    out.print(f"cannot-link #{cid} {key1} ≠ {key2} by {actor}", highlight=False)
+    out.print("the split takes effect on the next identity run (`c360 run`)")
+
+
 @app.command("eval")
 def evaluate(
     truth: Annotated[Path, typer.Option("--truth", help="CSV source,source_key,person_id")],

@@ -17,7 +17,9 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the audit
 @app.command("list")
 def list_(
     workspace: WorkspaceOpt = None,
-    status: Annotated[str, typer.Option(help="open | approved | rejected | all")] = "open",
+    status: Annotated[
+        str, typer.Option(help="open | approved | rejected | undone | closed | superseded | all")
+    ] = "open",
     limit: Annotated[int, typer.Option(help="At most this many tasks (≥ 1).", min=1)] = 50,
     json_: JsonOpt = False,
 ) -> None:
@@ -143,3 +145,39 @@ def reject(
 ) -> None:
     """Different people: each task becomes a cannot-link."""
     _decide(task_ids, False, workspace, by, reason, json_)
+
+
+@app.command("undo")
+def undo(
+    task_id: int,
+    reason: ReasonOpt,
+    workspace: WorkspaceOpt = None,
+    by: ActorOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Undo an approved merge: the pair becomes a cannot-link; the next run splits the records
+    and gives each part its golden id from before the merge."""
+    actor = by or getpass.getuser()
+    task = open_workspace(workspace).identity.review_undo(task_id, actor=actor, reason=reason)
+    if json_:
+        print_json(task)
+        return
+    out.print(f"task #{task_id} undone by {actor}: the records are kept apart", highlight=False)
+    out.print("the split takes effect on the next identity run (`c360 run`)")
+
+
+@app.command("close")
+def close(
+    task_id: int,
+    reason: ReasonOpt,
+    workspace: WorkspaceOpt = None,
+    by: ActorOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Close a consent-ownership task (facts a split could not assign) once it is settled."""
+    actor = by or getpass.getuser()
+    task = open_workspace(workspace).identity.review_close(task_id, actor=actor, reason=reason)
+    if json_:
+        print_json(task)
+        return
+    out.print(f"task #{task_id} closed by {actor}", highlight=False)

@@ -86,6 +86,8 @@ class Facts:
     events: list[EventFact] = field(default_factory=list)
     suppressions: list[SuppressionFact] = field(default_factory=list)
     contacts: list[ContactFact] = field(default_factory=list)
+    #: the id the caller asked about, when it was absorbed by ``golden_id`` in a merge
+    redirected_from: str | None = None
     # id_hash -> (id_type, id_value) of the record's own identifiers (suppressions carry hashes)
     hashes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -112,6 +114,8 @@ class Decision:
     activation: bool = False
     messages: dict[str, str] = field(default_factory=dict)
     decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: the absorbed golden id asked about; ``golden_id`` is the survivor that answered
+    redirected_from: str | None = None
     address: str | None = None  # the address asked about, masked
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +132,7 @@ class Decision:
             "at": self.at.isoformat(),
             "known_at": self.known_at.isoformat() if self.known_at else None,
             "activation": self.activation,
+            "redirected_from": self.redirected_from,
             "address": self.address,
         }
 
@@ -429,5 +434,6 @@ def _decide(
         known_at,
         activation,
         {c: reasons[c] for c in codes},
+        redirected_from=facts.redirected_from,
         address=address,
     )

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from c360.consent import lineage
 from c360.consent.evaluate import (
     ADDRESS_OF,
     ContactFact,
@@ -242,12 +243,21 @@ class Gate:
                 hours = max([*list(cp.cooldown_hours.values()), 0])
                 since = at_us - max(days * DAY_US, hours * 3_600_000_000)
             store = self._store()
-            facts = self._read(
-                store,
-                lambda conn: gather(
+
+            def read(conn: Connection) -> Facts:
+                facts = gather(
                     conn, golden_id, purpose, channel, at_us, known_us, contacts_since_us=since
-                ),
-            )
+                )
+                survivor = None if facts.known else lineage.resolve(conn, golden_id)
+                if survivor is None or survivor == golden_id:
+                    return facts
+                facts = gather(
+                    conn, survivor, purpose, channel, at_us, known_us, contacts_since_us=since
+                )
+                facts.redirected_from = golden_id
+                return facts
+
+            facts = self._read(store, read)
             decision = evaluate(
                 policy,
                 facts,

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from c360.consent import current
+from c360.consent import current, lineage
 from c360.consent.tables import consent_events, consent_subject_index
 from c360.consent.vocab import STATUSES, WILDCARD, from_us, normalise, now_us, parse_time, to_us
 from c360.errors import C360Error
@@ -157,6 +157,7 @@ def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict
             conn.execute(stmt, fresh)
             if table is consent_events:
                 current.upsert(conn, fresh)
+            lineage.record(conn, table, fresh)
         inserted += len(fresh)
     return inserted
 
@@ -167,6 +168,7 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     else:
         conn.execute(consent_events.insert(), rows)
         current.upsert(conn, rows)
+        lineage.record(conn, consent_events, rows)
 
 
 def row_to_event(r: Any) -> Event:

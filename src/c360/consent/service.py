@@ -278,20 +278,28 @@ class ConsentService:
             self._audit("consent.import", "consent_events", {"events": len(ids)}, conn=conn)
         return ids
 
+    def survivor(self, golden_id: str) -> str | None:
+        """The golden id ``golden_id`` stands for today (itself, or the one record that absorbed
+        it in a merge); None when the subject index knows no single such record."""
+        from c360.consent.lineage import resolve
+
+        with self.store.engine.connect() as conn:
+            return resolve(conn, golden_id)
+
     def history(self, golden_id: str, *, known_at: datetime | None = None) -> list[Event]:
-        return self.ledger.history(golden_id, known_at=known_at)
+        """Every event about the record ``golden_id`` stands for (an absorbed id: its survivor)."""
+        return self.ledger.history(self.survivor(golden_id) or golden_id, known_at=known_at)
 
     def show(self, golden_id: str, at: datetime | None = None) -> dict[str, Any]:
-        """Every purpose × channel decision for one golden record (no contact policy)."""
+        """Every purpose × channel decision for one golden record (no contact policy); an
+        absorbed id is answered for its survivor, named in ``redirected_from``."""
         at = at or datetime.now(UTC)
         pol = self.policy()
-        grid = [
-            self.gate.check(golden_id, p, c, at).to_dict()
-            for p in pol.purposes
-            for c in pol.channels
-        ]
+        to = self.survivor(golden_id) or golden_id
+        grid = [self.gate.check(to, p, c, at).to_dict() for p in pol.purposes for c in pol.channels]
         return {
-            "golden_id": golden_id,
+            "golden_id": to,
+            "redirected_from": golden_id if to != golden_id else None,
             "at": at.isoformat(),
             "policy_version": pol.version_id,
             "decisions": grid,
@@ -419,6 +427,7 @@ class ConsentService:
             counts: dict[str, int] = {}
             for r in excluded.column("reason").to_pylist():
                 counts[r] = counts.get(r, 0) + 1
+            moved = setform.redirected(con, "_cg_audience")
         finally:
             if own:
                 con.close()
@@ -431,7 +440,7 @@ class ConsentService:
             purpose,
             channel,
             at,
-            {"facts_from": base},
+            {"facts_from": base, "redirected": moved},
         )
         if record:
             ids = (
@@ -470,9 +479,27 @@ class ConsentService:
 
     # ------------------------------------------------------------------ identity, suppression, contacts
     @writes("consent.index")
-    def refresh_identity_index(self) -> dict[str, int]:
-        """Rebuild the subject index from gold.identity_links / gold.golden_customers."""
-        return subjects.refresh(self.ws)
+    def refresh_identity_index(self) -> dict[str, Any]:
+        """Rebuild the subject index from gold.identity_links / gold.golden_customers.
+
+        A golden-level fact whose records a split spread over several golden records
+        applies restrictively to all of them (its golden id is listed in ``undecided``)
+        and raises a steward review task (``review_tasks_raised``). The summary names no
+        source record: it lands in the run log.
+        """
+        from c360.identity import raise_consent_task
+
+        out: dict[str, Any] = subjects.refresh(self.ws)
+        raised = []
+        at = datetime.now(UTC)
+        with self.store.begin() as conn:
+            for u in out["undecided"]:
+                task = raise_consent_task(conn, u["golden_id"], u["parts"], at=at)
+                if task is not None:
+                    raised.append(task)
+        out["undecided"] = [u["golden_id"] for u in out["undecided"]]
+        out["review_tasks_raised"] = raised
+        return out
 
     @writes("suppression.import")
     def import_suppressions(

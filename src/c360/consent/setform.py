@@ -304,16 +304,28 @@ def apply(
 
     With ``address`` (a column of ``audience``) rows meet the view on golden_id and address."""
     fixed = unknown_reasons(policy, purpose, channel)
-    on = "g.golden_id = a.golden_id"
+    # an id absorbed by a merge meets its one survivor's row (as the point form answers)
+    on = "g.golden_id = coalesce(r.to_id, a.golden_id)"
     if address is not None:
         on += f' AND g.addr_raw IS NOT DISTINCT FROM CAST(a."{_ident(address)}" AS VARCHAR)'
     if fixed:
         reasons = f"{_list(fixed)}"
         base = f"SELECT a.*, {reasons} AS reasons FROM {audience} a"
     else:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW _cg_redirect AS
+            WITH miss AS (SELECT DISTINCT CAST(golden_id AS VARCHAR) AS golden_id FROM {audience}
+                          ANTI JOIN _cg_subjects USING (golden_id))
+            SELECT i.id_value AS from_id, min(i.golden_id) AS to_id
+            FROM _cg_index i JOIN miss m ON i.id_value = m.golden_id
+            WHERE i.id_type = 'golden_id' AND NOT i.restrict_only AND i.golden_id <> i.id_value
+            GROUP BY i.id_value HAVING count(DISTINCT i.golden_id) = 1
+        """)
         base = (
             f"SELECT a.*, CASE WHEN g.golden_id IS NULL THEN ['gate.unknown_subject']::VARCHAR[] "
-            f"ELSE g.reasons END AS reasons FROM {audience} a LEFT JOIN {view} g ON {on}"
+            f"ELSE g.reasons END AS reasons FROM {audience} a "
+            f"LEFT JOIN _cg_redirect r ON r.from_id = a.golden_id "
+            f"LEFT JOIN {view} g ON {on}"
         )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cg_result AS {base}")
     allowed = con.sql(
@@ -323,3 +335,14 @@ def apply(
         "SELECT * EXCLUDE (reasons), reasons[1] AS reason, reasons FROM _cg_result WHERE len(reasons) > 0"
     ).to_arrow_table()
     return allowed, excluded
+
+
+def redirected(con: duckdb.DuckDBPyConnection, audience: str) -> int:
+    """Audience rows :func:`apply` answered for the survivor of their (absorbed) golden id."""
+    try:
+        rows = con.execute(
+            f"SELECT count(*) FROM {audience} a JOIN _cg_redirect r ON r.from_id = a.golden_id"
+        ).fetchall()
+    except duckdb.CatalogException:  # no redirect view: the question was refused as a whole
+        return 0
+    return int(rows[0][0])

@@ -16,6 +16,12 @@ record descends from (through shared source keys):
   parts that did not keep the old id inherit it ``restrict_only`` — its
   denials and suppressions still apply to them, its grants do not (we cannot
   tell whose grant it was).
+
+A golden id whose facts recorded their member records (:mod:`lineage`) is
+*traced* instead: it goes, in full, to the one record now holding those
+members; if they are spread over several records, it goes ``restrict_only``
+to every one of them, its own id's record included, and the refresh reports
+it (``undecided``) so a steward can settle whose facts they were.
 """
 
 from __future__ import annotations
@@ -106,16 +112,29 @@ heirs AS (
   UNION
   SELECT DISTINCT o.old_g, s.golden_id FROM old_alias o JOIN new_subjects s ON s.golden_id = o.old_g
 ),
-fanout AS (SELECT old_g, count(*) AS n FROM heirs GROUP BY old_g)
-SELECT h.new_g AS golden_id, 'golden_id' AS id_type, a.x AS id_value,
-       bool_and(a.restrict_only OR (f.n > 1 AND h.new_g <> a.x)) AS restrict_only
-FROM heirs h JOIN fanout f USING (old_g) JOIN old_alias a USING (old_g)
-WHERE a.x <> h.new_g
-GROUP BY 1, 2, 3
+fanout AS (SELECT old_g, count(*) AS n FROM heirs GROUP BY old_g),
+legacy AS (
+  SELECT h.new_g AS golden_id, 'golden_id' AS id_type, a.x AS id_value,
+         bool_and(a.restrict_only OR (f.n > 1 AND h.new_g <> a.x)) AS restrict_only,
+         false AS traced
+  FROM heirs h JOIN fanout f USING (old_g) JOIN old_alias a USING (old_g)
+  WHERE a.x <> h.new_g AND a.x NOT IN (SELECT x FROM traced_heirs)
+  GROUP BY 1, 2, 3
+),
+traced_fanout AS (SELECT x, count(*) AS n FROM traced_heirs GROUP BY x)
+SELECT * FROM legacy
+UNION ALL
+SELECT h.new_g, 'golden_id', h.x, f.n > 1, true
+FROM traced_heirs h JOIN traced_fanout f USING (x)
+"""
+# golden ids whose facts recorded their members → the records now holding those members
+_TRACED = """
+SELECT DISTINCT m.golden_id AS x, n.golden_id AS new_g FROM fact_members m
+JOIN new_idx n ON n.id_type = 'source_key' AND n.id_value = m.record_id
 """
 
 
-def refresh(ws: Any) -> dict[str, int]:
+def refresh(ws: Any) -> dict[str, Any]:
     """Rebuild the index and subject attributes from the gold identity tables."""
     lh = ws.lakehouse
     for name in ("identity_links", "golden_customers"):
@@ -133,7 +152,7 @@ def refresh(ws: Any) -> dict[str, int]:
 
 def refresh_from(
     store: Store, links: Any, customers: Any, *, lakehouse: Lakehouse | None = None
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Rebuild from Arrow tables/datasets shaped like gold.identity_links / gold.golden_customers.
 
     The store's tables are replaced in one transaction, which also stamps
@@ -158,16 +177,22 @@ def refresh_from(
             )
             con.register("old_idx", old_idx)
             con.register("new_subjects", new_subjects)
+            con.register("fact_members", lineage_members(conn))
+            traced = con.sql(_TRACED).to_arrow_table()
+            con.register("traced_heirs", traced)
             full = con.sql(
                 f"""
-                WITH own AS (SELECT golden_id, id_type, id_value, false AS restrict_only FROM new_idx),
+                WITH own AS (SELECT golden_id, id_type, id_value, false AS restrict_only,
+                                    false AS traced FROM new_idx),
                 alias AS ({_ALIASES}),
                 allrows AS (SELECT * FROM own UNION ALL SELECT * FROM alias)
                 SELECT golden_id, id_type, id_value, sha256(id_value) AS id_hash,
-                       bool_and(restrict_only) AS restrict_only
+                       CASE WHEN bool_or(traced) THEN bool_and(restrict_only) FILTER (WHERE traced)
+                            ELSE bool_and(restrict_only) END AS restrict_only
                 FROM allrows GROUP BY 1, 2, 3
                 """
             ).to_arrow_table()
+            undecided = undecided_ids(con)
             conn.execute(consent_subject_index.delete())
             conn.execute(consent_subjects.delete())
             full = full.select(INDEX_SCHEMA.names)
@@ -198,7 +223,37 @@ def refresh_from(
         "subjects": new_subjects.num_rows,
         "identifiers": full.num_rows,
         "aliases": max(int(gids) - new_subjects.num_rows, 0),
+        "undecided": undecided,
     }
+
+
+MEMBERS_SCHEMA = pa.schema([("golden_id", pa.string()), ("record_id", pa.string())])
+
+
+def lineage_members(conn: Any) -> pa.Table:
+    """(golden_id, record_id): the member records recorded with golden-level facts."""
+    return fetch_arrow(
+        conn,
+        "SELECT DISTINCT golden_id, record_id FROM consent_fact_members",
+        {},
+        MEMBERS_SCHEMA,
+    )
+
+
+def undecided_ids(con: Any) -> list[dict[str, Any]]:
+    """Traced golden ids whose members are now spread over several records: for each, the
+    records it is spread over (``parts``: golden id → one of its member records there)."""
+    rows = con.sql("""
+        WITH spread AS (SELECT x FROM traced_heirs GROUP BY x HAVING count(*) > 1)
+        SELECT m.golden_id, n.golden_id AS part, min(m.record_id) AS record_id
+        FROM fact_members m JOIN spread s ON s.x = m.golden_id
+        JOIN new_idx n ON n.id_type = 'source_key' AND n.id_value = m.record_id
+        GROUP BY 1, 2 ORDER BY 1, 2
+    """).fetchall()
+    out: dict[str, dict[str, str]] = {}
+    for gid, part, rid in rows:
+        out.setdefault(str(gid), {})[str(part)] = str(rid)
+    return [{"golden_id": g, "parts": parts} for g, parts in out.items()]
 
 
 def write_lakehouse_copy(lh: Lakehouse, subjects: pa.Table, index: pa.Table, stamp: int) -> None:

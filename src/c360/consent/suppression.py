@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from c360.consent import lineage
 from c360.consent.ledger import insert_ignoring_duplicates, interval_problem
 from c360.consent.tables import consent_subject_index, suppression_imports, suppressions
 from c360.consent.vocab import (
@@ -149,9 +150,11 @@ class Suppressions:
         row["capture_key"] = None
         if conn is not None:
             conn.execute(suppressions.insert(), [row])
+            lineage.record(conn, suppressions, [row])
         else:
             with self.store.begin() as own:
                 own.execute(suppressions.insert(), [row])
+                lineage.record(own, suppressions, [row])
         return str(row["entry_id"])
 
     def import_file(

@@ -125,6 +125,17 @@ consent_subjects = Table(
     Column("refreshed_at_us", BigInteger, nullable=False),
 )
 
+consent_fact_members = Table(
+    "consent_fact_members",
+    metadata,
+    Column("fact_id", String(32), primary_key=True),  # consent event or suppression entry
+    Column("record_id", String(400), primary_key=True),  # "<source>:<source_key>"
+    Column("fact_kind", String(12), nullable=False),  # event | suppression
+    Column("golden_id", String(64), nullable=False),  # the id the fact was given against
+    Column("recorded_at_us", BigInteger, nullable=False),
+    Index("ix_consent_fact_members_golden", "golden_id"),
+)
+
 contact_log = Table(
     "contact_log",
     metadata,
@@ -167,6 +178,7 @@ ALL_TABLES = [
     suppression_imports,
     consent_subject_index,
     consent_subjects,
+    consent_fact_members,
     contact_log,
     gate_decisions,
 ]
@@ -291,6 +303,17 @@ declare(
         "suppression_flags": "pii_sensitive",
         "consent_policy_version": "none",
         "consent_as_of": "none",
+    },
+)
+declare(
+    "store:consent_fact_members",
+    owner="consent",
+    columns={
+        "fact_id": "none",
+        "record_id": ("derived", "source_key"),
+        "fact_kind": "none",
+        "golden_id": ("derived", "golden_id"),
+        "recorded_at_us": "none",
     },
 )
 declare(

@@ -2,7 +2,11 @@
 
 Approving a task adds a must-link, rejecting adds a cannot-link; every later
 run (incremental or ``--full``) reads the active constraints and honours them.
-Decisions are written to the workspace's audit log (``ws.audit``, with keyed
+An approved merge can be undone (:func:`undo`): the must-link is replaced by a
+cannot-link, so the next run splits the records again and each part takes back
+its former golden id. Consent may raise tasks of its own (:func:`raise_consent_task`:
+a golden-level fact whose owner a split could not decide); they are closed, not
+approved or rejected. Decisions are written to the workspace's audit log (``ws.audit``, with keyed
 hashes of the record ids, never the source keys) and to the task row itself
 (who, when, why).
 """
@@ -13,13 +17,16 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from c360.errors import C360Error, NotFoundError
 from c360.identity.tables import link_constraints, review_tasks
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
+
+#: ``run_id`` prefix of tasks consent raises (not a pair to link: never approved or rejected).
+CONSENT_TASK = "consent:"
 
 
 def active(ws: Workspace) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -138,6 +145,15 @@ def decide(
     ws: Workspace, task_id: int, *, approve: bool, actor: str, reason: str
 ) -> dict[str, Any]:
     task = get_task(ws, task_id)
+    if str(task["run_id"]).startswith(CONSENT_TASK):
+        raise C360Error(
+            "identity.not_a_match_task",
+            f"review task {task_id} asks whose consent facts these are, not whether two "
+            "records are one person: record the facts again against the right golden id "
+            f"(`c360 consent set`), then `c360 review close {task_id} --reason '…'`",
+            {"task_id": task_id},
+            http_status=409,
+        )
     if task["status"] != "open":
         raise C360Error(
             "identity.task_closed",
@@ -166,6 +182,107 @@ def decide(
             )
         )
     return get_task(ws, task_id)
+
+
+def undo(ws: Workspace, task_id: int, *, actor: str, reason: str) -> dict[str, Any]:
+    """Undo an approved merge: the pair becomes a cannot-link, the task ``undone``.
+
+    The next identity run splits the records (the constrained records are always
+    re-clustered) and the part that was a golden record before the merge takes its
+    old id back.
+    """
+    task = get_task(ws, task_id)
+    if task["status"] != "approved":
+        raise C360Error(
+            "identity.task_not_approved",
+            f"review task {task_id} is {task['status']}: only an approved merge can be undone"
+            + (
+                f"; to keep the records apart use `c360 review reject {task_id}`"
+                if task["status"] == "open"
+                else ""
+            ),
+            {"task_id": task_id, "status": task["status"]},
+            http_status=409,
+        )
+    add_constraint(
+        ws,
+        "cannot_link",
+        task["record_id_l"],
+        task["record_id_r"],
+        actor=actor,
+        reason=reason,
+        task_id=task_id,
+    )
+    _set_status(ws, task_id, "undone", actor, reason)
+    return get_task(ws, task_id)
+
+
+def close(ws: Workspace, task_id: int, *, actor: str, reason: str) -> dict[str, Any]:
+    """Close a task consent raised once a steward has settled it (no link decision)."""
+    task = get_task(ws, task_id)
+    if not str(task["run_id"]).startswith(CONSENT_TASK):
+        raise C360Error(
+            "identity.not_a_consent_task",
+            f"review task {task_id} is a match to decide: `c360 review approve|reject {task_id}`",
+            {"task_id": task_id},
+            http_status=409,
+        )
+    if task["status"] != "open":
+        raise C360Error(
+            "identity.task_closed",
+            f"review task {task_id} is already {task['status']}",
+            {"task_id": task_id, "status": task["status"]},
+        )
+    if not reason.strip():
+        raise C360Error("identity.reason_required", "a steward decision needs a reason")
+    _set_status(ws, task_id, "closed", actor, reason)
+    _audit(ws, actor, "identity.review_close", str(task_id), {"reason": reason})
+    return get_task(ws, task_id)
+
+
+def _set_status(ws: Workspace, task_id: int, status: str, actor: str, reason: str) -> None:
+    with ws.store.begin() as conn:
+        conn.execute(
+            update(review_tasks)
+            .where(review_tasks.c.task_id == task_id)
+            .values(status=status, decided_at=datetime.now(UTC), decided_by=actor, reason=reason)
+        )
+
+
+def raise_consent_task(
+    conn: Connection, golden_id: str, parts: dict[str, str], *, at: datetime
+) -> int | None:
+    """Open a task for a golden-level fact split between records, unless one for the same
+    id and parts exists; ``parts``: golden id of each part → one of its member records."""
+    run_id = f"{CONSENT_TASK}{golden_id}"[:40]
+    names = sorted(parts)
+    for row in conn.execute(
+        select(review_tasks.c.detail).where(review_tasks.c.run_id == run_id)
+    ).all():
+        if isinstance(row.detail, dict) and sorted(row.detail.get("parts", {})) == names:
+            return None
+    res = conn.execute(
+        insert(review_tasks).values(
+            run_id=run_id,
+            record_id_l=parts[names[0]],
+            record_id_r=parts[names[1]],
+            golden_id_l=names[0],
+            golden_id_r=names[1],
+            probability=0.0,
+            match_weight=0.0,
+            detail={
+                "kind": "consent_owner",
+                "golden_id": golden_id,
+                "parts": parts,
+                "why": f"consent facts recorded against {golden_id} were given while its "
+                "records were one golden record; they are now split, so the facts apply "
+                "restrictively to every part (denials to all, grants to none)",
+            },
+            status="open",
+            created_at=at,
+        )
+    )
+    return int(res.inserted_primary_key[0]) if res.inserted_primary_key else None
 
 
 def audit_run(ws: Workspace, report: Any) -> None:

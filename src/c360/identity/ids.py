@@ -8,6 +8,14 @@ A previous id whose records now sit in several clusters stays with the
 largest part; the other parts get new ids through ``split`` events. New ids
 are derived from the cluster's smallest record id, so a rebuild on the same
 data reissues the same ids; an id is never reused for a different cluster.
+
+A split that undoes a merge gives ids back (``former``: each record's earlier
+golden ids, from the crosswalk's history). A previous id prefers the part
+holding its *native* records (those that never sat under an id that has since
+been absorbed), so the survivor stays with its own records; a part without an
+id takes back the absorbed id most of its records held, the most specific one
+first (the id with the fewest records). The id then keeps pointing at the same
+person it pointed at before the merge.
 """
 
 from __future__ import annotations
@@ -51,15 +59,22 @@ def assign(
     *,
     run_id: str,
     at: datetime,
+    former: dict[str, set[str]] | None = None,
 ) -> Assignment:
-    """``clusters``: cluster_key → record ids; ``previous``: record id → golden_id."""
+    """``clusters``: cluster_key → record ids; ``previous``: record id → golden_id;
+    ``former``: record id → the golden ids it held before its previous one."""
+    former = former or {}
+    live = set(previous.values())
+    absorbed = {r: {g for g in former.get(r, ()) if g not in live} for r in previous}
     overlap: dict[tuple[str, str], int] = defaultdict(int)
+    native: dict[tuple[str, str], int] = defaultdict(int)
     for key, members in clusters.items():
         for rid in members:
             gid = previous.get(rid)
             if gid is not None:
                 overlap[(key, gid)] += 1
-    ranked = sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0][1], kv[0][0]))
+                native[(key, gid)] += not absorbed.get(rid)
+    ranked = sorted(overlap.items(), key=lambda kv: (-native[kv[0]], -kv[1], kv[0][1], kv[0][0]))
     golden: dict[str, str] = {}
     taken: set[str] = set()
     for (key, gid), _n in ranked:
@@ -67,6 +82,8 @@ def assign(
             continue
         golden[key] = gid
         taken.add(gid)
+    regained = _regain(clusters, golden, absorbed, issued)
+    golden.update(regained)
     issued = set(issued)
     events: list[dict[str, Any]] = []
 
@@ -88,12 +105,13 @@ def assign(
     for rid, gid in previous.items():
         prev_members[gid].append(rid)
     for key in sorted(clusters):
-        if key in golden:
+        if key in golden and key not in regained:
             continue
-        gid = new_id(key, issued)
+        gid = regained.get(key) or new_id(key, issued)
         issued.add(gid)
         golden[key] = gid
         origins = sorted({previous[r] for r in clusters[key] if r in previous})
+        back = f"; they take back their former id {gid}" if key in regained else ""
         if origins:
             for origin in origins:
                 moved = [r for r in clusters[key] if previous.get(r) == origin]
@@ -102,7 +120,7 @@ def assign(
                     gid,
                     origin,
                     moved,
-                    f"{len(moved)} record(s) of {origin} no longer resolve with it",
+                    f"{len(moved)} record(s) of {origin} no longer resolve with it{back}",
                 )
         elif previous:
             event("create", gid, None, clusters[key], "new person")
@@ -128,6 +146,53 @@ def assign(
     for gid in sorted(set(prev_members) - still - {e["golden_id"] for e in events}):
         event("retire", gid, None, prev_members[gid], "its records are no longer present")
     return Assignment(golden, events)
+
+
+def _regain(
+    clusters: dict[str, list[str]],
+    golden: dict[str, str],
+    absorbed: dict[str, set[str]],
+    issued: set[str],
+) -> dict[str, str]:
+    """Cluster key → an absorbed id it takes back (clusters that got no previous id)."""
+    size: dict[str, int] = defaultdict(int)
+    for ids in absorbed.values():
+        for g in ids:
+            size[g] += 1
+    held: dict[tuple[str, str], int] = defaultdict(int)
+    for key, members in clusters.items():
+        if key in golden:
+            continue
+        for rid in members:
+            for g in absorbed.get(rid, ()):
+                if g in issued:
+                    held[(key, g)] += 1
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for (key, gid), _n in sorted(held.items(), key=lambda kv: (-kv[1], size[kv[0][1]], kv[0])):
+        if key in out or gid in used:
+            continue
+        out[key] = gid
+        used.add(gid)
+    return out
+
+
+def former_ids(links: pa.Table, ids: pa.Table) -> dict[str, set[str]]:
+    """Record id → golden ids it held in closed crosswalk rows (restricted to ``ids``)."""
+    if links.num_rows == 0:
+        return {}
+    con = duckdb.connect()
+    con.register("links", links.select(["record_id", "golden_id", "is_current"]))
+    con.register("ids", ids.select(["record_id"]))
+    rows = con.sql("""
+        SELECT DISTINCT record_id, golden_id FROM links SEMI JOIN ids USING (record_id)
+        WHERE NOT is_current AND golden_id IS NOT NULL
+    """).fetchall()
+    con.close()
+    out: dict[str, set[str]] = defaultdict(set)
+    for r, g in rows:
+        out[str(r)].add(str(g))
+    return dict(out)
 
 
 def first_seen(links: pa.Table, ids: pa.Table | None = None) -> dict[str, int]:

@@ -26,7 +26,7 @@ from c360.identity import constraints, held, model, rules
 from c360.identity import incremental as incremental_
 from c360.identity import review as review_queue
 from c360.identity.cluster import Clusterer
-from c360.identity.ids import assign, crosswalk, first_seen
+from c360.identity.ids import assign, crosswalk, first_seen, former_ids
 from c360.identity.incremental import COMPONENTS
 from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, STATUS, conform
 from c360.identity.standardise import identity_contracts, standardise
@@ -290,7 +290,10 @@ def run_identity(
     members: dict[str, list[str]] = defaultdict(list)
     for rid, key in zip(ids.to_pylist(), result.assignment["cluster_key"].to_pylist(), strict=True):
         members[key].append(rid)
-    assignment = assign(members, previous, issued, run_id=run_id, at=at)
+    # ids current outside the re-clustered group are not free to be taken back
+    live = {str(g) for (g,) in con.sql("SELECT DISTINCT golden_id FROM prev_current").fetchall()}
+    former = {r: gs - live for r, gs in former_ids(links_prev, group).items()}
+    assignment = assign(members, previous, issued, run_id=run_id, at=at, former=former)
     gid_col = pa.array(
         [assignment.golden_of_cluster[k] for k in result.assignment["cluster_key"].to_pylist()],
         pa.string(),

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import insert, select, update
 
+from c360.identity import constraints
 from c360.identity.cluster import Clusterer
 from c360.identity.tables import link_constraints, review_tasks
 
@@ -82,7 +83,10 @@ def create_tasks(
         open_rows = conn.execute(
             select(
                 review_tasks.c.task_id, review_tasks.c.record_id_l, review_tasks.c.record_id_r
-            ).where(review_tasks.c.status == "open")
+            ).where(
+                review_tasks.c.status == "open",
+                ~review_tasks.c.run_id.startswith(constraints.CONSENT_TASK),
+            )
         ).all()
         decided = {
             (r.record_id_l, r.record_id_r)
@@ -110,7 +114,7 @@ def create_tasks(
     members = _members(con, set(golden_of.values()))
     involved = {r for g in members.values() for r in g}
     clusterer = Clusterer(
-        party.filter(pc.is_in(party["record_id"], pa.array(sorted(involved)))), hard
+        party.filter(pc.is_in(party["record_id"], pa.array(sorted(involved), pa.string()))), hard
     )
     forbidden = {frozenset(p) for p in cannot}
 

@@ -94,6 +94,21 @@ class IdentityService:
         hit = links.filter(pc.equal(links["record_id"], parse_key(key)))
         return str(hit["golden_id"][0]) if hit.num_rows else None
 
+    def resolve(self, golden_id: str) -> str | None:
+        """The golden id ``golden_id`` points at today: itself while current, else the one
+        golden record now holding every record that ever carried it (a merge's survivor);
+        None when there is no such single record (unknown, or split without it)."""
+        links = self.links(current=False)
+        if links.num_rows == 0:
+            return None
+        current = links.filter(links["is_current"])
+        if pc.any(pc.equal(current["golden_id"], golden_id)).as_py():
+            return golden_id
+        held = links.filter(pc.equal(links["golden_id"], golden_id))["record_id"]
+        now = current.filter(pc.is_in(current["record_id"], held))["golden_id"]
+        ids = set(now.to_pylist())
+        return str(ids.pop()) if len(ids) == 1 else None
+
     def lookup(
         self,
         *,
@@ -303,16 +318,32 @@ class IdentityService:
         tasks = [constraints.get_task(self.ws, t) for t in task_ids]
         closed = [t["task_id"] for t in tasks if t["status"] != "open"]
         if closed:
+            approved = [t["task_id"] for t in tasks if t["status"] == "approved"]
+            hint = (
+                f"; to undo an approved merge: `c360 review undo {approved[0]} --reason '…'`"
+                if approved and not approve
+                else ""
+            )
             raise C360Error(
                 "identity.task_closed",
                 f"review task(s) {', '.join(map(str, closed))} are already decided; "
-                "nothing was changed",
+                f"nothing was changed{hint}",
                 {"task_ids": closed},
             )
         return [
             constraints.decide(self.ws, t, approve=approve, actor=actor, reason=reason)
             for t in task_ids
         ]
+
+    @writes("review")
+    def review_undo(self, task_id: int, *, actor: str, reason: str) -> dict[str, Any]:
+        """Undo an approved merge: a cannot-link replaces the must-link; the next run splits."""
+        return constraints.undo(self.ws, task_id, actor=actor, reason=reason)
+
+    @writes("review")
+    def review_close(self, task_id: int, *, actor: str, reason: str) -> dict[str, Any]:
+        """Close a task consent raised, once a steward has settled it."""
+        return constraints.close(self.ws, task_id, actor=actor, reason=reason)
 
     @writes("identity.constraint")
     def must_link(self, key1: str, key2: str, *, actor: str, reason: str) -> int:

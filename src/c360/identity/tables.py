@@ -26,7 +26,7 @@ review_tasks = Table(
     Column("probability", Float, nullable=False),
     Column("match_weight", Float, nullable=False),
     Column("detail", JSON),
-    Column("status", String(20), nullable=False),  # open | approved | rejected | superseded
+    Column("status", String(20), nullable=False),  # open|approved|rejected|superseded|undone|closed
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("decided_at", DateTime(timezone=True)),
     Column("decided_by", String(200)),

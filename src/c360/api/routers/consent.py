@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from c360.api.auth import Actor, ActorDep, WorkspaceDep, require_role
-from c360.api.routers.profiles import visible_profile
+from c360.api.routers.profiles import current_profile
 from c360.governance.policy import rule_for
 from c360.workspace import Workspace
 
@@ -42,7 +42,7 @@ HISTORY_READERS = ("privacy", "governance", "admin")
 def show(
     golden_id: str, act: ActorDep, ws: WorkspaceDep, at: datetime | None = None
 ) -> dict[str, Any]:
-    visible_profile(ws, act, golden_id)
+    current_profile(ws, act, golden_id)
     shown = ws.consent.show(golden_id, at)
     return {**shown, "decisions": [for_caller(ws, act, d) for d in shown["decisions"]]}
 
@@ -59,7 +59,7 @@ def check(
         None, max_length=320, description="Ask for this address only (email or phone)."
     ),
 ) -> dict[str, Any]:
-    visible_profile(ws, act, golden_id)
+    current_profile(ws, act, golden_id)
     d = ws.consent.check(
         golden_id, purpose, channel, at, record=True, address=address, actor=act.name
     )
@@ -69,9 +69,10 @@ def check(
 @router.get("/{golden_id}/history", summary="The consent ledger of one customer")
 def history(golden_id: str, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
     require_role(act, *HISTORY_READERS)
-    visible_profile(ws, act, golden_id)
-    events = ws.consent.history(golden_id)
-    return {"golden_id": golden_id, "events": [e.to_dict() for e in events]}
+    _, to = current_profile(ws, act, golden_id)
+    events = ws.consent.history(to)
+    redirect = {"redirected_from": golden_id} if to != golden_id else {}
+    return {"golden_id": to, **redirect, "events": [e.to_dict() for e in events]}
 
 
 class ConsentFact(BaseModel):
@@ -89,9 +90,9 @@ class ConsentFact(BaseModel):
 @router.post("", status_code=201, summary="Record a consent fact (Privacy role)")
 def record(fact: ConsentFact, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
     require_role(act, *WRITERS)
-    visible_profile(ws, act, fact.golden_id)
+    _, to = current_profile(ws, act, fact.golden_id)  # an absorbed id: its survivor's fact
     event_id = ws.consent.set(
-        fact.golden_id,
+        to,
         fact.purpose,
         fact.channel,
         fact.status,
@@ -101,4 +102,5 @@ def record(fact: ConsentFact, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]
         actor=act.name,
         method="api",
     )
-    return {"event_id": event_id}
+    redirect = {"redirected_from": fact.golden_id} if to != fact.golden_id else {}
+    return {"event_id": event_id, "golden_id": to, **redirect}

@@ -27,9 +27,23 @@ def visible_profile(ws: Workspace, act: Actor, golden_id: str) -> dict[str, Any]
     return rows[0]
 
 
+def current_profile(ws: Workspace, act: Actor, golden_id: str) -> tuple[dict[str, Any], str]:
+    """``(profile, id)``: the record ``golden_id`` names, or, for an id a merge absorbed,
+    its survivor's (the crosswalk is read only when the id itself is not found)."""
+    try:
+        return visible_profile(ws, act, golden_id), golden_id
+    except NotFoundError:
+        to = ws.identity.resolve(golden_id)
+        if to is None or to == golden_id:
+            raise
+        return visible_profile(ws, act, to), to
+
+
 @router.get("/{golden_id}", summary="One golden record, masked for the caller")
 def get_profile(golden_id: str, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
-    return visible_profile(ws, act, golden_id)
+    """An id absorbed by a merge answers with its survivor's record and ``redirected_from``."""
+    profile, to = current_profile(ws, act, golden_id)
+    return {**profile, "redirected_from": golden_id} if to != golden_id else profile
 
 
 @router.get("", summary="Find golden records by email, phone or source key")

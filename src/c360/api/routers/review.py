@@ -45,3 +45,9 @@ def approve(task_id: int, body: Decision, act: ActorDep, ws: WorkspaceDep) -> di
 def reject(task_id: int, body: Decision, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
     require_role(act, *STEWARDS)
     return ws.identity.review_reject(task_id, actor=act.name, reason=body.reason)
+
+
+@router.post("/tasks/{task_id}/undo", summary="Undo an approved merge: the records are kept apart")
+def undo(task_id: int, body: Decision, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
+    require_role(act, *STEWARDS)
+    return ws.identity.review_undo(task_id, actor=act.name, reason=body.reason)
