@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from c360.kpi import compute, run_monitors
 from c360.workspace import Workspace
@@ -64,19 +67,53 @@ def test_kpis_and_monitors(world: Workspace) -> None:
     assert r.returncode == 0 and "freshness." in r.stdout, r.stderr
 
 
-def test_report_cli_writes_html_with_offline_charts_and_json(
+def _pdf_pages(path: Path) -> int:
+    """Page count from the PDF's own page tree (fpdf2 writes it uncompressed)."""
+    raw = path.read_bytes()
+    assert raw.startswith(b"%PDF-") and raw.rstrip().endswith(b"%%EOF")
+    assert b"trailer" in raw and b"startxref" in raw
+    tree = re.search(rb"/Type /Pages\b[^>]*?/Count (\d+)", raw) or re.search(
+        rb"/Count (\d+)[^>]*?/Type /Pages\b", raw
+    )
+    assert tree is not None, "no page tree"
+    pages = len(re.findall(rb"/Type /Page\b(?!s)", raw))
+    assert pages == int(tree.group(1))
+    return pages
+
+
+@pytest.mark.slow
+def test_report_cli_writes_html_pdf_json_lineage_and_model_cards(
     world: Workspace, tmp_path: Path
 ) -> None:
     from sqlalchemy import func, select
 
+    from c360.activation import outbox
     from c360.decisioning import decisions
 
     world.experiments.simulate_outcomes("nba", seed=7)  # idempotent: the figures exist
+    trained = world.models.train("churn", actor="tests")
+    world.models.promote(
+        "churn",
+        trained["version"],
+        actor="risk-officer",
+        reason="quarterly review",
+        override=not trained["gates"]["passed"],
+    )
     out = tmp_path / "review"
-    r = _c360(world, "report", "--out", str(out), "--json")
+    r = _c360(world, "report", "--out", str(out), "--json", "--lineage-sample", "10")
     assert r.returncode == 0, r.stderr
     files = json.loads(r.stdout)["files"]
-    assert sorted(Path(f).name for f in files) == ["plotly.min.js", "report.html", "report.json"]
+    card = f"churn_v{trained['version']}"
+    assert {Path(f).name for f in files} >= {
+        "plotly.min.js",
+        "report.html",
+        "report.pdf",
+        "report.json",
+        f"{card}.md",
+        f"{card}.html",
+    }
+    assert all(Path(f).is_file() for f in files)
+    assert _pdf_pages(out / "report.pdf") > 0
     data = json.loads((out / "report.json").read_text())
     with world.store.engine.connect() as conn:
         by_status = dict(
@@ -96,6 +133,34 @@ def test_report_cli_writes_html_with_offline_charts_and_json(
     assert page.count('class="plotly-graph-div"') >= 2  # uplift and outbox charts
     assert "every delivery had an allowing consent decision at send time" in page
     assert (out / "plotly.min.js").stat().st_size > 1_000_000
+    # lineage coverage: what was activated, traced back to landing files on the real hops
+    with world.store.engine.connect() as conn:
+        activated = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
+    lin = data["lineage"]
+    assert activated > 0 and lin["activated"] == activated == sum(lin["by_status"].values())
+    assert lin["sampled"] == min(10, activated) and 0 <= lin["traced"] <= lin["sampled"]
+    assert lin["coverage"] == lin["traced"] / lin["sampled"]
+    assert lin["by_hop"]["decision"] == 1.0  # every activated message has its decision
+    assert lin["by_hop"]["landing_file"] >= lin["coverage"] > 0
+    assert "Lineage coverage" in page and lin["meaning"] in page
+    # model cards: the champion just promoted, with its registry metrics and approval
+    churn = next(m for m in data["model_cards"] if m["model"] == "churn")
+    assert churn["champion"] == trained["version"]
+    assert churn["auc"] == trained["metrics"]["auc"]
+    assert churn["gates_passed"] == trained["gates"]["passed"]
+    assert set(churn["gates"]) == {c["check"] for c in trained["gates"]["checks"]}
+    assert [a["action"] for a in churn["approvals"]] == [
+        "models.promote" if trained["gates"]["passed"] else "models.promote_override"
+    ]
+    md = (out / churn["card"]["markdown"]).read_text()
+    assert f"# Model card: churn v{trained['version']}" in md and trained["run_id"] in md
+    assert churn["card"]["html"] in page
+    # no customer in the review: no golden id of a delivered message appears in any file
+    with world.store.engine.connect() as conn:
+        goldens = list(conn.execute(select(outbox.c.golden_id).limit(50)).scalars())
+    texts = [(out / n).read_text() for n in ("report.json", "report.html")]
+    pdf = (out / "report.pdf").read_bytes()
+    assert not [g for g in goldens if any(g in t for t in texts) or g.encode() in pdf]
     # --out naming a file is one clear error
     bad = _c360(world, "report", "--out", str(out / "report.json"))
     assert bad.returncode != 0 and "is not a folder" in (bad.stderr + bad.stdout)

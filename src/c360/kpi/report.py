@@ -22,16 +22,25 @@ from sqlalchemy import func, select
 
 from c360.decisioning import decisions, hitl_tasks
 from c360.errors import C360Error
+from c360.kpi.evidence import lineage_coverage, model_cards
 from c360.kpi.kpis import compute
+from c360.kpi.report_pdf import write_pdf
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
 
-FILES = ("report.html", "report.json", "plotly.min.js")
+FILES = ("report.html", "report.pdf", "report.json", "plotly.min.js")
 
 
-def collect(ws: Workspace, experiment: str = "nba", metric: str = "response") -> dict[str, Any]:
-    """Every figure of the report, JSON-ready (NaN becomes null)."""
+def collect(
+    ws: Workspace,
+    experiment: str = "nba",
+    metric: str = "response",
+    *,
+    out: Path | None = None,
+    lineage_sample: int = 25,
+) -> dict[str, Any]:
+    """Every figure of the report, JSON-ready (NaN becomes null); model cards copied to ``out``."""
     with ws.store.engine.connect() as conn:
         by_status: dict[str, int] = dict(
             conn.execute(select(decisions.c.status, func.count()).group_by(decisions.c.status))
@@ -60,6 +69,10 @@ def collect(ws: Workspace, experiment: str = "nba", metric: str = "response") ->
         ]
     except (C360Error, ImportError) as exc:
         models = f"unavailable: {exc}"
+    try:
+        cards: list[dict[str, Any]] | str = model_cards(ws, out)
+    except (C360Error, ImportError) as exc:
+        cards = f"unavailable: {exc}"
     data = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "workspace": ws.root.name,
@@ -73,7 +86,9 @@ def collect(ws: Workspace, experiment: str = "nba", metric: str = "response") ->
             "blocked_at_send": len(status["blocked"]),
             "violations": status["violations"],
         },
+        "lineage": lineage_coverage(ws, lineage_sample),
         "models": models,
+        "model_cards": cards,
     }
     clean = _finite(data)
     if not isinstance(clean, dict):  # pragma: no cover - data is a dict
@@ -82,9 +97,17 @@ def collect(ws: Workspace, experiment: str = "nba", metric: str = "response") ->
 
 
 def write(
-    ws: Workspace, out: Path, *, experiment: str = "nba", metric: str = "response"
+    ws: Workspace,
+    out: Path,
+    *,
+    experiment: str = "nba",
+    metric: str = "response",
+    lineage_sample: int = 25,
 ) -> dict[str, Any]:
-    """Write report.html, report.json and plotly.min.js to ``out``; returns the data and files."""
+    """Write report.html, report.pdf, report.json, plotly.min.js and cards/ to ``out``.
+
+    Returns the data and the files written.
+    """
     try:
         import plotly.graph_objects as go
         from plotly.offline import get_plotlyjs
@@ -95,13 +118,16 @@ def write(
         ) from exc
     if out.exists() and not out.is_dir():
         raise C360Error("report.bad_out", f"--out {out} exists and is not a folder")
-    data = collect(ws, experiment, metric)
     out.mkdir(parents=True, exist_ok=True)
+    data = collect(ws, experiment, metric, out=out, lineage_sample=lineage_sample)
     charts = [_chart_html(f) for f in _figures(go, data)]
     (out / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
     (out / "report.json").write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     (out / "report.html").write_text(_page(data, charts), encoding="utf-8")
-    return {**data, "files": [str(out / f) for f in FILES]}
+    write_pdf(data, out / "report.pdf")
+    mc = data["model_cards"] if isinstance(data["model_cards"], list) else []
+    cards = [str(out / p) for m in mc for p in (m.get("card") or {}).values()]
+    return {**data, "files": [str(out / f) for f in FILES] + cards}
 
 
 # ---------------------------------------------------------------------- charts
@@ -208,8 +234,10 @@ def _page(data: dict[str, Any], charts: list[str]) -> str:
         ("Decisions", _table(data["decisions"]["by_status"])),
         ("Human-in-the-loop approvals", _table(data["decisions"]["hitl"] or {"tasks": 0})),
         ("Activation", _table(data["activation"])),
+        ("Lineage coverage", _lineage(data["lineage"])),
+        ("Model cards (champions)", _cards(data["model_cards"])),
         (
-            "Models",
+            "Model versions",
             _table({f"{m['model']} v{m['version']}": m for m in data["models"]})
             if isinstance(data["models"], list)
             else f"<p>{html.escape(data['models'])}</p>",
@@ -225,6 +253,29 @@ def _page(data: dict[str, Any], charts: list[str]) -> str:
         f"<p>generated {html.escape(data['generated_at'])}</p>"
         f"{''.join(charts)}{body}</body></html>"
     )
+
+
+def _lineage(lin: dict[str, Any]) -> str:
+    figures = {k: lin[k] for k in ("activated", "by_status", "sampled", "traced", "coverage")}
+    return (
+        f"<p>{html.escape(lin['meaning'])}.</p>"
+        + _table(figures)
+        + "<p>share of the sample reaching each hop:</p>"
+        + _table(lin["by_hop"])
+    )
+
+
+def _cards(cards: list[dict[str, Any]] | str) -> str:
+    if isinstance(cards, str):
+        return f"<p>{html.escape(cards)}</p>"
+    parts = []
+    for m in cards:
+        links = " ".join(
+            f"<a href='{html.escape(p)}'>{html.escape(k)}</a>"
+            for k, p in (m.get("card") or {}).items()
+        )
+        parts.append(_table({k: v for k, v in m.items() if k != "card"}) + f"<p>card: {links}</p>")
+    return "".join(parts)
 
 
 def _finite(v: Any) -> Any:
