@@ -55,18 +55,14 @@ class _Doc:
         if not d:
             self.para("none")
             return
-        key_w = self.width * 0.35
-        for k, v in d.items():
-            self.pdf.set_font("Helvetica", "B", 8)
-            y = self.pdf.get_y()
-            if y > self.pdf.h - 25:
-                self.pdf.add_page()
-                y = self.pdf.get_y()
-            self.pdf.multi_cell(key_w, 5, _txt(k), border=1, new_x="RIGHT", new_y="TOP")
-            self.pdf.set_font("Helvetica", "", 8)
-            self.pdf.multi_cell(
-                self.width - key_w, 5, _txt(v), border=1, new_x="LMARGIN", new_y="NEXT"
-            )
+        self.pdf.set_font("Helvetica", "", 8)
+        with self.pdf.table(
+            col_widths=(35, 65), first_row_as_headings=False, line_height=4.5
+        ) as table:
+            for k, v in d.items():
+                row = table.row()
+                row.cell(_txt(k))
+                row.cell(_txt(v))
         self.pdf.ln(2)
 
     def bars(self, title: str, labels: list[str], values: list[float]) -> None:
