@@ -186,3 +186,6 @@ def test_report_cli_writes_html_pdf_json_lineage_and_model_cards(
     # --out naming a file is one clear error
     bad = _c360(world, "report", "--out", str(out / "report.json"))
     assert bad.returncode != 0 and "is not a folder" in (bad.stderr + bad.stdout)
+    bad = _c360(world, "report", "--out", str(tmp_path / "r0"), "--lineage-sample", "0")
+    assert bad.returncode != 0 and "lineage sample must be >= 1" in (bad.stderr + bad.stdout)
+    assert not (tmp_path / "r0").exists()

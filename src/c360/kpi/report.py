@@ -118,6 +118,8 @@ def write(
         ) from exc
     if out.exists() and not out.is_dir():
         raise C360Error("report.bad_out", f"--out {out} exists and is not a folder")
+    if lineage_sample < 1:
+        raise C360Error("report.bad_sample", f"lineage sample must be >= 1, got {lineage_sample}")
     out.mkdir(parents=True, exist_ok=True)
     data = collect(ws, experiment, metric, out=out, lineage_sample=lineage_sample)
     charts = [_chart_html(f) for f in _figures(go, data)]
