@@ -2,11 +2,13 @@
 
 One folder, readable offline: ``report.html`` (tables and Plotly charts; the Plotly
 library is written next to it as ``plotly.min.js``, so nothing is fetched from the
-network) and ``report.json`` (the same figures for scripts). Everything comes from what
-the system logged — KPIs and ROI (:func:`c360.kpi.compute`), the holdout experiment
-(uplift with 95% CIs, SRM), consent evidence at send time (the zero-violation proof),
-activation outcomes, decisions and human-in-the-loop approvals, model versions — never
-from personal data: the report holds counts, rates and ids of models, no customer.
+network), ``report.pdf`` (the same sections, :mod:`c360.kpi.report_pdf`), ``report.json``
+(the same figures for scripts) and ``cards/`` (each champion's model card). Everything
+comes from what the system logged — KPIs and ROI (:func:`c360.kpi.compute`), the holdout
+experiment (uplift with 95% CIs, SRM), consent evidence at send time (the zero-violation
+proof), lineage coverage and model cards (:mod:`c360.kpi.evidence`), activation
+outcomes, decisions and human-in-the-loop approvals, model versions — never from
+personal data: the report holds counts, rates and ids of models, no customer.
 """
 
 from __future__ import annotations
