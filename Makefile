@@ -29,7 +29,7 @@ demo: $(VENV)/.installed
 
 ## test: install test dependencies and run the whole suite (slow, postgres and browser tests included)
 test: $(STAMP) sysdeps
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=25
 
 ## test-fast: the default developer loop, without slow tests
 test-fast: $(STAMP)

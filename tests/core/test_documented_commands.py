@@ -90,7 +90,7 @@ def _fill(cmd: str, world: World) -> list[str] | None:
     records = iter(("record_1", "record_2"))
     for i, a in enumerate(argv):
         prev = argv[i - 1] if i else ""
-        if prev == "--golden-id" and a == "G":
+        if prev in ("--golden-id", "--value") and a == "G":
             argv[i] = world.values["golden_id"]
         elif prev == "--customers":
             argv[i] = str(min(int(a), CI_CUSTOMERS))
@@ -98,7 +98,7 @@ def _fill(cmd: str, world: World) -> list[str] | None:
             argv[i] = world.values["task_id"]
         elif re.fullmatch(r"[a-z_]+:[A-Za-z0-9-]+", a):
             argv[i] = world.values.get(next(records, ""), a)
-        elif a in world.values:
+        elif a in world.values and prev != "--id-type":  # `--id-type golden_id` is a word
             argv[i] = world.values[a]
     if "-w" not in argv and "--workspace" not in argv and argv[:1] != ["init"]:
         argv = ["-w", ws, *argv]
