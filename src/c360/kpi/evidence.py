@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from c360.activation.tables import outbox
+from c360.activation import outbox
 from c360.errors import C360Error
 
 if TYPE_CHECKING:
-    from c360.governance.trace import Node
+    from c360.governance import Node
     from c360.workspace import Workspace
 
 HOPS = ("decision", "golden", "source_record", "row", "batch", "landing_file")
@@ -86,8 +86,7 @@ def _walk(node: Node) -> tuple[set[str], list[dict[str, Any]]]:
 
 def model_cards(ws: Workspace, out: Path | None = None) -> list[dict[str, Any]]:
     """Summary of each model's champion; with ``out``, its card (Markdown, HTML) goes to ``out/cards``."""
-    from c360.models.registry import CHAMPION
-    from c360.models.specs import SPECS
+    from c360.models import CHAMPION, SPECS
 
     svc = ws.models
     rows: list[dict[str, Any]] = []
