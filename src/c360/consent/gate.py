@@ -133,6 +133,15 @@ def normalise_address(channel: str, address: str) -> tuple[str | None, str | Non
         return None, f"not a valid {need} address"
 
 
+def contacts_since(policy: Policy, at_us: int) -> int:
+    """The earliest contact a send at ``at_us`` must see: the longest cap window, decline
+    cool-down or per-channel cool-down of the contact policy."""
+    cp = policy.contact
+    days = max([c.window_days for c in cp.caps] + [cp.decline_cooldown_days, 0])
+    hours = max([*list(cp.cooldown_hours.values()), 0])
+    return at_us - max(days * DAY_US, hours * 3_600_000_000)
+
+
 class _Held(threading.local):
     engine: Engine | None = None
     conn: Connection | None = None
@@ -236,12 +245,7 @@ class Gate:
             known_us = to_us(known_at) if known_at else now
             if problem := time_problem(policy, at_us, to_us(known_at) if known_at else None, now):
                 return deny(*problem, policy_version=version, **ctx)
-            since = None
-            if activation:
-                cp = policy.contact
-                days = max([c.window_days for c in cp.caps] + [cp.decline_cooldown_days, 0])
-                hours = max([*list(cp.cooldown_hours.values()), 0])
-                since = at_us - max(days * DAY_US, hours * 3_600_000_000)
+            since = contacts_since(policy, at_us) if activation else None
             store = self._store()
 
             def read(conn: Connection) -> Facts:
@@ -332,12 +336,7 @@ class Gate:
         version = policy.version_id
         try:
             at_us, known_us = to_us(at), now_us()
-            since = None
-            if activation:
-                cp = policy.contact
-                days = max([c.window_days for c in cp.caps] + [cp.decline_cooldown_days, 0])
-                hours = max([*list(cp.cooldown_hours.values()), 0])
-                since = at_us - max(days * DAY_US, hours * 3_600_000_000)
+            since = contacts_since(policy, at_us) if activation else None
             store = self._store()
             all_facts = self._read(
                 store,
