@@ -128,8 +128,6 @@ class RedisOnline:
             stale = [self.feature_key(g) for g in self._ids("features") if g not in keep]
             for i in range(0, len(stale), _CHUNK):
                 self.client.delete(*stale[i : i + _CHUNK])
-        except C360Error:
-            raise
         except Exception as exc:  # redis.RedisError and OSError subclasses
             raise _unavailable(exc, "sync") from exc
 

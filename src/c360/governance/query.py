@@ -25,12 +25,13 @@ import pyarrow as pa
 from c360.errors import C360Error
 from c360.governance._ws import audit
 from c360.governance.policy import Principal, check_access
-from c360.governance.readpath import RAW_ZONES, vet_sql
+from c360.governance.readpath import vet_sql
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
 
-#: Zones a governed query or BI file may read (the raw ones are refused by :func:`vet_sql`).
+#: Zones a governed query or BI file may read (the raw ones are refused by :func:`vet_sql`
+#: and left out of BI files).
 QUERY_ZONES = ("silver", "gold")
 
 
@@ -98,7 +99,7 @@ def governed_views(ws: Workspace, principal: Principal, purpose: str) -> list[tu
     """(zone, table) of every lakehouse table the principal may read for ``purpose``."""
     out = []
     for info in ws.lakehouse.tables(count_rows=False):
-        if info.zone in RAW_ZONES or info.zone not in QUERY_ZONES:
+        if info.zone not in QUERY_ZONES:  # never a raw zone
             continue
         try:
             check_access(ws.governance.settings, principal, info.zone, purpose)
