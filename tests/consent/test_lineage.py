@@ -171,6 +171,11 @@ def test_the_absorbed_id_is_redirected_in_point_and_set_form(people: Workspace) 
     assert (d.allowed, d.golden_id, d.redirected_from) == (False, "G1", "G2")
     assert d.to_dict()["redirected_from"] == "G2"
     assert c.check("G1", "marketing", "email", T0).redirected_from is None
+    many = c.check_many([("G2", "marketing", "email"), ("G1", "marketing", "email")], T0)
+    assert [(m.golden_id, m.redirected_from, m.reasons) for m in many] == [
+        ("G1", "G2", d.reasons),
+        ("G1", None, d.reasons),
+    ]
     res = c.audience(pa.table({"golden_id": ["G2", "G1", "NOPE"]}), "service", "email", T0)
     assert sorted(res.allowed.column("golden_id").to_pylist()) == ["G1", "G2"]
     assert res.extra["redirected"] == 1

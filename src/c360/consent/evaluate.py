@@ -88,6 +88,8 @@ class Facts:
     contacts: list[ContactFact] = field(default_factory=list)
     #: the id the caller asked about, when it was absorbed by ``golden_id`` in a merge
     redirected_from: str | None = None
+    #: for an id that is no subject: the one record that absorbed it in a merge (if any)
+    survivor: str | None = None
     # id_hash -> (id_type, id_value) of the record's own identifiers (suppressions carry hashes)
     hashes: dict[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -116,6 +118,8 @@ class Decision:
     decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     #: the absorbed golden id asked about; ``golden_id`` is the survivor that answered
     redirected_from: str | None = None
+    #: for an id that is no subject: the one record that absorbed it in a merge (if any)
+    survivor: str | None = None
     address: str | None = None  # the address asked about, masked
 
     def to_dict(self) -> dict[str, Any]:

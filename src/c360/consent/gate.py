@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from c360.consent import lineage
 from c360.consent.evaluate import (
     ADDRESS_OF,
     ContactFact,
@@ -43,7 +42,8 @@ _CONTACTS = text(
     "WHERE golden_id = :g AND contacted_at_us > :lo AND contacted_at_us <= :hi AND recorded_at_us <= :k"
 )
 # One round trip: the subject and its identifiers ('s'), the events of those
-# identifiers ('e') and the suppression entries on their hashes ('p'), in one
+# identifiers ('e'), the suppression entries on their hashes ('p') and, for an id
+# absorbed by a merge, the record(s) that hold it as an alias ('a'), in one
 # 12-column shape: kind, t1..t7 (text), flag, n1..n3 (bigint).
 _FACTS = text(
     "SELECT 's', s.dob, s.state, i.id_type, i.id_value, i.id_hash, NULL, NULL, i.restrict_only, "
@@ -60,7 +60,12 @@ _FACTS = text(
     "SELECT 'p', s.entry_id, s.list_name, s.id_hash, s.action, NULL, NULL, NULL, NULL, "
     "s.effective_at_us, s.recorded_at_us, s.expires_at_us "
     "FROM consent_subject_index i JOIN suppressions s ON s.id_hash = i.id_hash "
-    "WHERE i.golden_id = :g AND s.effective_at_us <= :at AND s.recorded_at_us <= :k"
+    "WHERE i.golden_id = :g AND s.effective_at_us <= :at AND s.recorded_at_us <= :k "
+    "UNION ALL "
+    "SELECT 'a', a.golden_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) "
+    "FROM consent_subject_index a WHERE a.id_type = 'golden_id' AND a.id_value = :g "
+    "AND a.golden_id <> :g AND NOT a.restrict_only"
 )
 
 
@@ -79,7 +84,9 @@ def gather(
     rows = conn.execute(_FACTS, params).all()
     subject = [r for r in rows if r[0] == "s"]
     if not subject:
-        return Facts(golden_id=golden_id, known=False)
+        owners = {r[1] for r in rows if r[0] == "a"}
+        survivor = owners.pop() if len(owners) == 1 else None
+        return Facts(golden_id=golden_id, known=False, survivor=survivor)
     dob = date.fromisoformat(subject[0][1]) if subject[0][1] else None
     facts = Facts(golden_id=golden_id, known=True, dob=dob, state=subject[0][2] or None)
     facts.id_types = {r[3] for r in subject if r[3] is not None and not r[8]}
@@ -100,6 +107,31 @@ def gather(
                 _CONTACTS, {"g": golden_id, "lo": contacts_since_us, "hi": at_us, "k": known_us}
             )
         ]
+    return facts
+
+
+def facts_of(
+    conn: Connection,
+    golden_id: str,
+    purpose: str,
+    channel: str,
+    at_us: int,
+    known_us: int,
+    *,
+    contacts_since_us: int | None = None,
+) -> Facts:
+    """The facts :func:`gather` reads, followed to the survivor when ``golden_id`` was
+    absorbed by a merge (one round trip for a subject or an unknown id, two for an alias)."""
+    facts = gather(
+        conn, golden_id, purpose, channel, at_us, known_us, contacts_since_us=contacts_since_us
+    )
+    if facts.known or facts.survivor is None:
+        return facts
+    survivor = facts.survivor
+    facts = gather(
+        conn, survivor, purpose, channel, at_us, known_us, contacts_since_us=contacts_since_us
+    )
+    facts.redirected_from = golden_id
     return facts
 
 
@@ -248,20 +280,12 @@ class Gate:
             since = contacts_since(policy, at_us) if activation else None
             store = self._store()
 
-            def read(conn: Connection) -> Facts:
-                facts = gather(
+            facts = self._read(
+                store,
+                lambda conn: facts_of(
                     conn, golden_id, purpose, channel, at_us, known_us, contacts_since_us=since
-                )
-                survivor = None if facts.known else lineage.resolve(conn, golden_id)
-                if survivor is None or survivor == golden_id:
-                    return facts
-                facts = gather(
-                    conn, survivor, purpose, channel, at_us, known_us, contacts_since_us=since
-                )
-                facts.redirected_from = golden_id
-                return facts
-
-            facts = self._read(store, read)
+                ),
+            )
             decision = evaluate(
                 policy,
                 facts,
@@ -341,7 +365,7 @@ class Gate:
             all_facts = self._read(
                 store,
                 lambda conn: [
-                    gather(conn, g, p, c, at_us, known_us, contacts_since_us=since)
+                    facts_of(conn, g, p, c, at_us, known_us, contacts_since_us=since)
                     for g, p, c in requests
                 ],
             )
