@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--histories", type=int, default=10_000, help="histories to replay")
-    ap.add_argument("--batch", type=int, default=40, help="histories replayed side by side")
+    ap.add_argument("--batch", type=int, default=100, help="histories replayed side by side")
     args = ap.parse_args()
     env = {
         **os.environ,

@@ -444,7 +444,9 @@ def _check_outcome() -> None:
 
 _HC = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
 FAST_BATCH = 4
-SLOW_BATCH = int(os.environ.get("C360_ORACLE_BATCH", "40"))
+# 100 histories side by side: the per-batch work (identity refreshes, one set-form audience per
+# question) is shared by more histories; each history still gets every question.
+SLOW_BATCH = int(os.environ.get("C360_ORACLE_BATCH", "100"))
 # CI size; the full 10,000 runs in ``make bench`` (benchmarks/consent_oracle.py)
 SLOW_HISTORIES = int(os.environ.get("C360_ORACLE_HISTORIES", "2500"))
 SEEN: dict[str, int] = {}
