@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DEMO_CUSTOMERS ?= 3000
+# make test and test-fast run the suite on two workers, one per core (tests/conftest.py keeps
+# a module's or a shared package's worlds on one worker); XDIST= runs it in one process.
+XDIST ?= -n 2 --dist loadgroup
 
 .PHONY: demo test test-all test-fast lint format bench docs clean venv sysdeps lock
 
@@ -29,11 +32,11 @@ demo: $(VENV)/.installed
 
 ## test: install test dependencies and run the whole suite (slow, postgres and browser tests included)
 test: $(STAMP) sysdeps
-	$(BIN)/pytest -q -p no:cacheprovider --durations=25
+	$(BIN)/pytest -q -p no:cacheprovider --durations=25 $(XDIST)
 
 ## test-fast: the default developer loop, without slow tests
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" $(XDIST)
 
 ## lint: ruff (lint + format check) and mypy
 lint: $(STAMP)
