@@ -268,3 +268,98 @@ def test_governance_traces_a_record_and_reads_the_audit_log(site, browser):
     assert "source_record" in tree and "batch" in tree
     assert "verified" in gov.get_by_role("status").first.inner_text()
     _shot(gov, "governance-lineage-audit")
+
+
+def _truth(ws) -> tuple[dict[str, str], dict[str, str]]:
+    """record id → person id, and person id → household id, from the generator's truth."""
+    import csv
+
+    with open(ws.truth_dir / "identity.csv", newline="") as f:
+        person = {f"{r['source']}:{r['source_key']}": r["person_id"] for r in csv.DictReader(f)}
+    with open(ws.truth_dir / "people.csv", newline="") as f:
+        household = {r["person_id"]: r["household_id"] for r in csv.DictReader(f)}
+    return person, household
+
+
+def _household_task(ws) -> tuple[dict, str, str]:
+    """An open task whose two records are different people of one household (by truth) who
+    share an email or phone that a third golden record holds too (by gold.golden_customers):
+    the task, the shared value and that other golden id."""
+    person, household = _truth(ws)
+    party = {r["record_id"]: r for r in ws.lakehouse.read("silver", "party_records").to_pylist()}
+    golden = ws.lakehouse.read("gold", "golden_customers").to_pylist()
+    for t in ws.identity.review_list("open", 500):
+        pl, pr = person.get(t["record_id_l"]), person.get(t["record_id_r"])
+        if pl is None or pr is None or pl == pr or household[pl] != household[pr]:
+            continue
+        rl, rr = party[t["record_id_l"]], party[t["record_id_r"]]
+        for kind in ("emails", "phones"):
+            for value in sorted(set(rl[kind] or []) & set(rr[kind] or [])):
+                others = [
+                    g["golden_id"]
+                    for g in golden
+                    if value in (g[kind] or [])
+                    and g["golden_id"] not in (t["golden_id_l"], t["golden_id_r"])
+                ]
+                if others:
+                    return t, value, others[0]
+    pytest.fail("the real pipeline queued no household pair sharing a value with a third record")
+
+
+@pytest.mark.browser
+def test_steward_rejects_a_household_merge_and_sees_the_records_apart_after_the_run(site, browser):
+    ws = site.ws
+    task, shared, other = _household_task(ws)
+    tid = task["task_id"]
+    steward = _browser_login(browser, site, "steward")
+    steward.get_by_role("link", name=f"#{tid}", exact=True).click()
+    # the shared mailbox (or phone) and the third golden record holding it
+    held = steward.locator('[data-section="shared"] tr').filter(has_text=shared)
+    assert held.count() == 1
+    assert other in held.locator('[data-field="other_golden"]').inner_text()
+    # every comparison says in words what it means; missing and neutral are told apart
+    rows = steward.locator('[data-section="comparisons"] tbody tr[data-state]')
+    assert rows.count() == 8
+    states = set()
+    for i in range(rows.count()):
+        state = rows.nth(i).get_attribute("data-state")
+        states.add(state)
+        label = {"for": "For a match", "against": "Against a match", "missing": "Missing"}
+        label |= {"neutral": "Neutral", "not_scored": "Not scored"}
+        assert label[state] in rows.nth(i).inner_text()
+    assert "missing" in states
+    assert steward.locator('[data-comparison="prior"]').count() == 1
+    assert "shared_id" in steward.locator('[data-section="rules"]').inner_text()
+    _shot(steward, "steward-household-task")
+
+    steward.get_by_label("Reason").fill("different people of one household: a shared mailbox")
+    steward.get_by_role("button", name="Different people (reject)").click()
+    assert steward.get_by_role("link", name=f"#{tid}", exact=True).count() == 0
+    # and one pair of the same person (by truth) approved: its golden records merge at the run
+    person, _ = _truth(ws)
+    same = next(
+        t
+        for t in ws.identity.review_list("open", 500)
+        if person.get(t["record_id_l"]) == person.get(t["record_id_r"]) is not None
+    )
+    steward.get_by_role("link", name=f"#{same['task_id']}", exact=True).click()
+    steward.get_by_label("Reason").fill("same person: same name and mailbox")
+    steward.get_by_role("button", name="Same person (approve)").click()
+    assert ws.identity.golden_id(same["record_id_l"]) != ws.identity.golden_id(same["record_id_r"])
+
+    ws.identity.run()  # the next identity run
+    assert ws.identity.golden_id(same["record_id_l"]) == ws.identity.golden_id(same["record_id_r"])
+
+    steward.get_by_role("link", name=f"Task {tid}", exact=True).click()
+    left = steward.locator('[data-field="golden_id_l"]').inner_text()
+    right = steward.locator('[data-field="golden_id_r"]').inner_text()
+    assert left != right and "none" not in (left, right)
+    assert "apart" in steward.locator('[data-field="linked"]').inner_text()
+    assert "cannot-link by web-steward" in steward.locator('[data-field="constraint"]').inner_text()
+    golden = {r: ws.identity.golden_id(r) for r in (task["record_id_l"], task["record_id_r"])}
+    assert [golden[task["record_id_l"]], golden[task["record_id_r"]]] == [left, right]
+    open_pairs = {
+        (t["record_id_l"], t["record_id_r"]) for t in ws.identity.review_list("open", 500)
+    }
+    assert (task["record_id_l"], task["record_id_r"]) not in open_pairs
+    _shot(steward, "steward-household-after-run")

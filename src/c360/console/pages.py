@@ -194,13 +194,21 @@ def customer(golden_id: str, p: PageDep) -> HTMLResponse:
 @router.get("/steward", response_class=HTMLResponse)
 def steward(p: PageDep) -> HTMLResponse:
     _require(p, "steward", "admin")
-    return render("steward.html", p, tasks=p.ws.identity.review_list("open", 100))
+    decided = [
+        t for status in ("rejected", "approved") for t in p.ws.identity.review_list(status, 20)
+    ]
+    decided.sort(key=lambda t: t["decided_at"] or t["created_at"], reverse=True)
+    return render(
+        "steward.html", p, tasks=p.ws.identity.review_list("open", 100), decided=decided[:20]
+    )
 
 
 @router.get("/steward/task/{task_id}", response_class=HTMLResponse)
 def task(task_id: int, p: PageDep) -> HTMLResponse:
     _require(p, "steward", "admin")
-    return render("task.html", p, task=p.ws.identity.review_show(task_id))
+    # values are read (and audited) for this person, masked as the steward role's policy says
+    task = p.ws.identity.review_show(task_id, role="steward", actor=p.actor.name)
+    return render("task.html", p, task=task)
 
 
 @router.post("/steward/task/{task_id}")

@@ -126,6 +126,7 @@ def pair_evidence(
         loaded[1] if loaded else None, raw, sides, status, splink_row, out["compare"]
     )
     out["scored"] = splink_row is not None
+    out["total_weight"] = None
     if splink_row is not None and out["prior"] is not None:
         out["total_weight"] = round(
             out["prior"]["match_weight"]
