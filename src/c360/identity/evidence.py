@@ -270,7 +270,7 @@ def comparisons(
         if scored is not None and name in weights:
             weight, source = float(weights[name]), "run"
         elif level.get("is_null_level"):
-            weight, source = 0.0, "model"
+            weight, source = 0.0, "null level"
         elif level.get("m_probability") and level.get("u_probability"):
             weight = round(math.log2(level["m_probability"] / level["u_probability"]), 2)
             source = "model"
@@ -279,7 +279,9 @@ def comparisons(
             "field": field,
             "left": shown.get(field, {}).get("left"),
             "right": shown.get(field, {}).get("right"),
-            "level": str(level.get("label_for_charts", "")),
+            "level": "null level"
+            if level.get("is_null_level")
+            else str(level.get("label_for_charts", "")),
             "weight": weight,
             "weight_from": source,
         }
