@@ -363,3 +363,62 @@ def test_steward_rejects_a_household_merge_and_sees_the_records_apart_after_the_
     }
     assert (task["record_id_l"], task["record_id_r"]) not in open_pairs
     _shot(steward, "steward-household-after-run")
+
+
+def _linked_through_a_third(ws) -> tuple[str, str]:
+    """Two records of one golden record with no auto-link pair (stored pairs) and no steward
+    must-link between them."""
+    from c360.identity import constraints
+
+    auto = ws.config.identity.thresholds.auto_link
+    pairs = ws.lakehouse.read("silver", "identity_pairs").to_pylist()
+    strong = {(p["record_id_l"], p["record_id_r"]) for p in pairs if p["match_probability"] >= auto}
+    strong |= {tuple(sorted(m)) for m in constraints.active(ws)[0]}
+    links = ws.identity.links()
+    members: dict[str, list[str]] = {}
+    for r, g in zip(links["record_id"].to_pylist(), links["golden_id"].to_pylist(), strict=True):
+        members.setdefault(g, []).append(r)
+    for g in sorted(members):
+        rs = sorted(members[g])
+        for i, a in enumerate(rs):
+            for b in rs[i + 1 :]:
+                if (a, b) not in strong:
+                    return a, b
+    pytest.fail("every linked pair in this world has a direct link")
+
+
+def test_pair_form_needs_the_csrf_token_and_records_a_constraint(site):
+    a, b = _linked_through_a_third(site.ws)
+    form = {"a": a, "b": b, "decision": "must_link", "reason": "same person"}
+    with httpx.Client(base_url=site.url) as c:
+        token = _login(c, site.tokens["steward"])
+        assert c.post("/steward/pair", data=form).status_code == 403
+        r = c.get("/steward/pair", params={"a": a, "b": "core_customers:NO-SUCH"})
+        assert r.status_code == 404 and "not in silver.party_records" in r.text
+        r = c.post("/steward/pair", data={**form, "csrf": token})
+        assert r.status_code == 303
+        page = c.get(r.headers["location"])
+    assert "must-link</strong> by web-steward" in page.text
+    assert site.ws.identity.evidence(a, b)["constraint"]["kind"] == "must_link"
+    with httpx.Client(base_url=site.url) as c:
+        _login(c, site.tokens["agent"])
+        assert c.get("/steward/pair", params={"a": a, "b": b}).status_code == 403
+
+
+@pytest.mark.browser
+def test_steward_sees_the_chain_linking_two_records_through_a_third(site, browser):
+    a, b = _linked_through_a_third(site.ws)
+    steward = _browser_login(browser, site, "steward")
+    steward.get_by_role("link", name="Explain any two records").click()
+    steward.get_by_label("First record").fill(a)
+    steward.get_by_label("Second record").fill(b)
+    steward.get_by_role("button", name="Explain").click()
+    assert "linked" in steward.locator('[data-field="linked"]').inner_text()
+    assert steward.get_by_role("heading", name="Linked through another record").count() == 1
+    hops = steward.locator('[data-section="path"] li')
+    assert hops.count() >= 2
+    assert hops.first.inner_text().startswith(a) and b in hops.last.inner_text()
+    chain = site.ws.identity.evidence(a, b)["path"]
+    for i, hop in enumerate(chain):
+        assert f"rule {hop['rule']}" in hops.nth(i).inner_text()
+    _shot(steward, "steward-pair-chain")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -227,6 +228,41 @@ def decide(
     else:
         p.ws.identity.review_reject(task_id, actor=p.actor.name, reason=reason)
     return RedirectResponse("/steward", status_code=303)
+
+
+@router.get("/steward/pair", response_class=HTMLResponse)
+def pair(p: PageDep, a: str = "", b: str = "") -> HTMLResponse:
+    """Any two records: the evidence on them and a must-link / cannot-link form."""
+    _require(p, "steward", "admin")
+    a, b = a.strip()[:400], b.strip()[:400]
+    ev, error = None, None
+    if a and b:
+        try:
+            ev = p.ws.identity.evidence(a, b, role="steward", actor=p.actor.name)
+        except C360Error as exc:
+            if exc.code not in ("identity.bad_key", "identity.record_not_found"):
+                raise
+            error = exc.message
+    status = 404 if error else 200
+    return render("pair.html", p, status=status, a=a, b=b, ev=ev, error=error)
+
+
+@router.post("/steward/pair")
+def decide_pair(
+    request: Request,
+    p: PageDep,
+    a: Annotated[str, Form(max_length=400)],
+    b: Annotated[str, Form(max_length=400)],
+    decision: Annotated[str, Form(pattern="^(must_link|cannot_link)$")],
+    reason: Annotated[str, Form(min_length=1, max_length=2000)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    _require(p, "steward", "admin")
+    _check_csrf(request, p, csrf)
+    p.ws.identity.sides(a, b, actor=p.actor.name)  # both records exist (NotFound otherwise)
+    link = p.ws.identity.must_link if decision == "must_link" else p.ws.identity.cannot_link
+    link(a, b, actor=p.actor.name, reason=reason)
+    return RedirectResponse(f"/steward/pair?{urlencode({'a': a, 'b': b})}", status_code=303)
 
 
 # ---------------------------------------------------------------------- consent admin

@@ -252,9 +252,11 @@ def comparisons(
     """One row per Splink comparison: values, level, weight, state and a note in words."""
     if settings is None:
         return None
-    levels = _levels(settings, raw, _unusable(status, raw))
+    unusable = _unusable(status, raw)
+    levels = _levels(settings, raw, unusable)
     if levels is None:
         return None
+    blanked = set(zip(unusable["kind"].to_pylist(), unusable["value"].to_pylist(), strict=True))
     shown = {c["field"]: c for c in compare}
     flags = {(s["kind"], s["value"]): s for s in status.to_pylist()}
     weights = (scored or {}).get("detail") or {}
@@ -296,10 +298,17 @@ def comparisons(
                 )
             else:
                 kind = {"ssn_token": "ssn"}.get(column, column)
-                values = {r[column] for r in raw}
-                reasons = sorted({_discount_reason(kind, v, flags) for v in values})
+                reasons = [
+                    f"the {side} value is {_discount_reason(kind, r[column], flags)}"
+                    for side, r in zip(("left", "right"), raw, strict=True)
+                    if (kind, r[column]) in blanked
+                ]
+                if raw[0][column] == raw[1][column] and reasons:
+                    reasons = [reasons[0].replace("the left value", "their shared value")]
                 row["state"] = "neutral"
-                row["note"] = "carries no evidence: " + "; ".join(reasons)
+                row["note"] = "carries no evidence: " + (
+                    "; ".join(reasons) or "the matcher set the value aside"
+                )
         elif weight is None:
             row["state"] = "not_scored"
             row["note"] = "no weight: this level was never observed when the model was trained"
