@@ -246,7 +246,7 @@ def test_a_link_through_a_third_record_shows_its_chain(world: Workspace) -> None
 
 def test_a_deterministic_rule_names_the_identifier_it_used(world: Workspace) -> None:
     party = {r["record_id"]: r for r in world.lakehouse.read("silver", "party_records").to_pylist()}
-    for rule in ("email", "phone", "ssn", "reference"):
+    for rule in ("email", "phone", "ssn", "reference", "email_typo"):
         p = next(p for p in _pairs(world) if p["rule"] == rule)
         ev = world.identity.evidence(p["record_id_l"], p["record_id_r"])
         row = next(e for e in ev["evidence"] if e["rule"] == rule)
@@ -259,6 +259,11 @@ def test_a_deterministic_rule_names_the_identifier_it_used(world: Workspace) -> 
         elif rule == "ssn":
             assert ident["kind"] == "SSN" and a["ssn_token"] == b["ssn_token"]
             assert ident["values"] == [f"last four {a['ssn_last4']}"]
+        elif rule == "email_typo":
+            assert ident["kind"] == "email (one keystroke apart)" and ident["values"]
+            for shown in ident["values"]:
+                x, y = shown.split(" ~ ")
+                assert x != y and x in a["emails"] and y in b["emails"]
         else:
             assert ident["kind"] == "source reference"
             assert ident["values"][0] in ev["records"]

@@ -6,13 +6,9 @@ task page of the console and ``GET /v1/review/tasks/{id}``. On top of
 it adds, from the stored tables:
 
 * **comparisons** — each Splink comparison with the two values (masked through the
-  governed read path), the comparison level the pair falls in (evaluated with the saved
-  model's own level conditions), its match weight and what it means: evidence *for* or
-  *against* a match, **missing** (a side has no value: Splink's null level) or
-  **neutral** (both sides have a value but it carries no evidence: a discounted
-  identifier the matcher blanked out, or a level whose weight is within
-  :data:`NEUTRAL_WEIGHT` of zero); plus Splink's **prior** (the probability that two
-  random records match, as a match weight);
+  governed read path), the level the pair falls in, its match weight and what it means
+  in words: *for* or *against* a match, **missing** or **neutral**; plus Splink's
+  **prior** (see :mod:`c360.identity.weights`);
 * **shared** — each email, phone and address of either record and the *other* golden
   records holding it (what usually exposes a wrong household merge);
 * **path** — when the two records are linked, the chain of links that joins them (record
@@ -26,7 +22,6 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -35,34 +30,13 @@ from c360.identity.display import display_value
 from c360.identity.household import household_mailbox
 from c360.identity.pipeline import read_or_empty
 from c360.identity.schema import PAIRS, PARTY_RECORDS, STATUS
+from c360.identity.weights import comparisons, prior
 
 if TYPE_CHECKING:
     from c360.identity.service import IdentityService
 
-#: |match weight| below this (in bits, a Bayes factor within ~7% of 1) carries no evidence.
-NEUTRAL_WEIGHT = 0.1
 #: Other golden records listed by id per shared value (the count is always given).
 MAX_LISTED = 10
-
-#: Splink comparison → (match-input column tested for null, compared field shown).
-COMPARISON_FIELDS = {
-    "first_name": ("first_key", "first_name"),
-    "last_name": ("last_key", "last_name"),
-    "dob": ("dob", "dob"),
-    "ssn": ("ssn_token", "ssn_last4"),
-    "email": ("email", "email"),
-    "phone": ("phone", "phone"),
-    "street": ("street", "street"),
-    "zip": ("zip", "zip"),
-}
-
-STATE_LABELS = {
-    "for": "for a match",
-    "against": "against a match",
-    "missing": "missing",
-    "neutral": "neutral",
-    "not_scored": "not scored",
-}
 
 
 def pair_evidence(
@@ -97,25 +71,8 @@ def pair_evidence(
     )
     status = read_or_empty(ws, "silver", "identity_generic", STATUS)
     loaded = model.load_model(ws.root / "models" / "identity")
-    task_rule = ((task or {}).get("detail") or {}).get("rule")
-    if task_rule and all(e["rule"] != task_rule for e in out["evidence"]):
-        out["evidence"].append(
-            {
-                "record_id_l": a,
-                "record_id_r": b,
-                "match_weight": task["match_weight"],  # type: ignore[index]
-                "match_probability": task["probability"],  # type: ignore[index]
-                "rule": task_rule,
-                "detail": (task or {}).get("detail", {}).get("detail"),
-                "from_task": True,
-            }
-        )
-        if out["band"] == "not compared":
-            th = ws.config.identity.thresholds
-            p = float(task["probability"])  # type: ignore[index]
-            out["band"] = (
-                "auto_link" if p >= th.auto_link else "review" if p >= th.review else "reject"
-            )
+    if task is not None:
+        _add_task_rule(out, task, ws.config.identity.thresholds)
     splink_row = next((e for e in out["evidence"] if e["rule"] == "splink"), None)
     for e in out["evidence"]:
         e["identifier"] = identifier(e["rule"], raw, sides)
@@ -123,7 +80,7 @@ def pair_evidence(
             e["why"], e["detail"] = e["detail"]["held"], None
     out["prior"] = prior(loaded[1]) if loaded else None
     out["comparisons"] = comparisons(
-        loaded[1] if loaded else None, raw, sides, status, splink_row, out["compare"]
+        ws.engine, loaded[1] if loaded else None, raw, sides, status, splink_row, out["compare"]
     )
     out["scored"] = splink_row is not None
     out["total_weight"] = None
@@ -140,190 +97,43 @@ def pair_evidence(
         must, _ = constraints.active(ws)
         members = {r for r, g in golden_of.items() if g == golden_of[a]}
         out["path"] = link_path(pairs, members, must, a, b, ws.config.identity.thresholds.auto_link)
+        on_path = {r for h in out["path"] or [] for r in (h["from"], h["to"])}
+        ends = {
+            r["record_id"]: r
+            for r in party.filter(
+                pc.is_in(party["record_id"], pa.array(sorted(on_path), pa.string()))
+            ).to_pylist()
+        }
         for hop in out["path"] or []:
-            ends = tuple(
-                r
-                for r in party.filter(
-                    pc.is_in(party["record_id"], pa.array([hop["from"], hop["to"]]))
-                ).to_pylist()
-            )
-            hop["identifier"] = identifier(hop["rule"], _ordered(ends, hop), None)
+            # the kind only: a third record's values are not read for this person
+            hop["identifier"] = identifier(hop["rule"], (ends[hop["from"]], ends[hop["to"]]), None)
     out["constraint"] = constraints.on_pair(ws, a, b)
     return out
 
 
-def _ordered(rows: tuple[dict[str, Any], ...], hop: dict[str, Any]) -> tuple[Any, Any]:
-    by_id = {r["record_id"]: r for r in rows}
-    return by_id.get(hop["from"]), by_id.get(hop["to"])
-
-
-# ---------------------------------------------------------------------- prior, comparisons
-def prior(settings: dict[str, Any]) -> dict[str, float] | None:
-    """Splink's prior: P(two random records match) and the same as a match weight."""
-    lam = settings.get("probability_two_random_records_match")
-    if lam is None or not 0.0 < float(lam) < 1.0:
-        return None
-    lam = float(lam)
-    return {"probability": lam, "match_weight": round(math.log2(lam / (1.0 - lam)), 2)}
-
-
-def _levels(
-    settings: dict[str, Any], raw: tuple[dict[str, Any], dict[str, Any]], unusable: pa.Table
-) -> dict[str, int] | None:
-    """Index of the comparison level each comparison falls in, evaluated with the saved
-    model's own SQL conditions on the two records' match input (as Splink scores them);
-    None when a record takes no part in matching."""
-    from c360.identity.model import MATCH_INPUT_SQL
-
-    con = duckdb.connect()
-    try:
-        table = pa.Table.from_pylist(list(raw), schema=PARTY_RECORDS)
-        con.register("party_src", table)
-        con.execute("CREATE TABLE party AS SELECT *, false AS is_new FROM party_src")
-        con.register("unusable", unusable)
-        con.execute("CREATE TABLE mi AS " + MATCH_INPUT_SQL)
-        cols = [c[0] for c in con.execute("DESCRIBE mi").fetchall()]
-        ids = [r["record_id"] for r in raw]
-        if con.execute("SELECT count(*) FROM mi").fetchall()[0][0] < 2:
-            return None
-        pair = ", ".join(f'l."{c}" AS "{c}_l", r."{c}" AS "{c}_r"' for c in cols)
-        con.execute(
-            f"CREATE TABLE p AS SELECT {pair} FROM mi l, mi r "
-            "WHERE l.unique_id = ? AND r.unique_id = ?",
-            ids,
-        )
-        cases = []
-        names = []
-        for comp in settings.get("comparisons", []):
-            whens = []
-            for i, level in enumerate(comp.get("comparison_levels", [])):
-                cond = str(level.get("sql_condition", "ELSE"))
-                whens.append(
-                    f"ELSE {i}" if cond.strip().upper() == "ELSE" else f"WHEN {cond} THEN {i}"
-                )
-            if not any(w.startswith("ELSE") for w in whens):
-                whens.append("ELSE NULL")
-            cases.append(f"CASE {' '.join(whens)} END")
-            names.append(str(comp.get("output_column_name")))
-        got = con.execute(f"SELECT {', '.join(cases)} FROM p").fetchall()[0]
-        return dict(zip(names, got, strict=True))
-    finally:
-        con.close()
-
-
-def _unusable(status: pa.Table, raw: tuple[dict[str, Any], dict[str, Any]]) -> pa.Table:
-    """The values the matcher blanked out for these records: generic or ambiguous (from
-    ``silver.identity_generic``) and household mailboxes, as the run computed them."""
-    rows = [
-        {"kind": s["kind"], "value": s["value"]}
-        for s in status.to_pylist()
-        if s["generic"] or s["ambiguous"]
-    ]
-    rows += [
-        {"kind": "email", "value": e}
-        for r in raw
-        for e in (r["emails"] or [])
-        if household_mailbox(e)
-    ]
-    return pa.Table.from_pylist(
-        rows, schema=pa.schema([("kind", pa.string()), ("value", pa.string())])
-    )
-
-
-def _discount_reason(kind: str, value: str | None, status: dict[tuple[str, str], Any]) -> str:
-    st = status.get((kind, value or ""), {})
-    if st.get("generic"):
-        return f"a generic value, held by {st.get('people')} people"
-    if st.get("ambiguous"):
-        return "an ambiguous value: two of its holders cannot be one person"
-    if kind == "email" and household_mailbox(value):
-        return "a household mailbox, named for a couple or a family"
-    return "a discounted value"
-
-
-def comparisons(
-    settings: dict[str, Any] | None,
-    raw: tuple[dict[str, Any], dict[str, Any]],
-    sides: tuple[dict[str, Any], dict[str, Any]],
-    status: pa.Table,
-    scored: dict[str, Any] | None,
-    compare: list[dict[str, Any]],
-) -> list[dict[str, Any]] | None:
-    """One row per Splink comparison: values, level, weight, state and a note in words."""
-    if settings is None:
-        return None
-    unusable = _unusable(status, raw)
-    levels = _levels(settings, raw, unusable)
-    if levels is None:
-        return None
-    blanked = set(zip(unusable["kind"].to_pylist(), unusable["value"].to_pylist(), strict=True))
-    shown = {c["field"]: c for c in compare}
-    flags = {(s["kind"], s["value"]): s for s in status.to_pylist()}
-    weights = (scored or {}).get("detail") or {}
-    out = []
-    for comp in settings.get("comparisons", []):
-        name = str(comp.get("output_column_name"))
-        column, field = COMPARISON_FIELDS.get(name, (name, name))
-        level_list = comp.get("comparison_levels", [])
-        idx = levels.get(name)
-        level = level_list[idx] if idx is not None and idx < len(level_list) else {}
-        weight: float | None = None
-        source = None
-        if scored is not None and name in weights:
-            weight, source = float(weights[name]), "run"
-        elif level.get("is_null_level"):
-            weight, source = 0.0, "null level"
-        elif level.get("m_probability") and level.get("u_probability"):
-            weight = round(math.log2(level["m_probability"] / level["u_probability"]), 2)
-            source = "model"
-        row: dict[str, Any] = {
-            "comparison": name,
-            "field": field,
-            "left": shown.get(field, {}).get("left"),
-            "right": shown.get(field, {}).get("right"),
-            "level": "null level"
-            if level.get("is_null_level")
-            else str(level.get("label_for_charts", "")),
-            "weight": weight,
-            "weight_from": source,
+def _add_task_rule(out: dict[str, Any], task: dict[str, Any], thresholds: Any) -> None:
+    """A review task's own pair (``shared_id:<kind>``, ``held:<rule>``) is never a stored
+    scored pair: it joins the evidence from the task, and sets the band."""
+    detail = task.get("detail") or {}
+    rule = detail.get("rule")
+    if not rule or any(e["rule"] == rule for e in out["evidence"]):
+        return
+    a, b = out["records"]
+    p = float(task["probability"])
+    out["evidence"].append(
+        {
+            "record_id_l": a,
+            "record_id_r": b,
+            "match_weight": float(task["match_weight"]),
+            "match_probability": p,
+            "rule": rule,
+            "detail": detail.get("detail"),
+            "from_task": True,
         }
-        if level.get("is_null_level"):
-            blank = [r[column] is None for r in raw]
-            if any(blank):
-                row["state"] = "missing"
-                row["note"] = (
-                    "neither record has a value"
-                    if all(blank)
-                    else f"the {'left' if blank[0] else 'right'} record has no value"
-                )
-            else:
-                kind = {"ssn_token": "ssn"}.get(column, column)
-                reasons = [
-                    f"the {side} value is {_discount_reason(kind, r[column], flags)}"
-                    for side, r in zip(("left", "right"), raw, strict=True)
-                    if (kind, r[column]) in blanked
-                ]
-                if raw[0][column] == raw[1][column] and reasons:
-                    reasons = [reasons[0].replace("the left value", "their shared value")]
-                row["state"] = "neutral"
-                row["note"] = "carries no evidence: " + (
-                    "; ".join(reasons) or "the matcher set the value aside"
-                )
-        elif weight is None:
-            row["state"] = "not_scored"
-            row["note"] = "no weight: this level was never observed when the model was trained"
-        elif abs(weight) < NEUTRAL_WEIGHT:
-            row["state"] = "neutral"
-            row["note"] = "carries no evidence: this level is as common among non-matches"
-        else:
-            row["state"] = "for" if weight > 0 else "against"
-            row["note"] = (
-                f"{2 ** abs(weight):,.1f} times more likely if "
-                f"{'the same person' if weight > 0 else 'different people'}"
-            )
-        row["state_label"] = STATE_LABELS[str(row["state"])]
-        out.append(row)
-    return out
+    )
+    if out["band"] == "not compared":
+        th = thresholds
+        out["band"] = "auto_link" if p >= th.auto_link else "review" if p >= th.review else "reject"
 
 
 # ---------------------------------------------------------------------- shared identifiers
@@ -442,16 +252,16 @@ def identifier(
     if not kinds:
         return None
     if rule == "email_typo":
-        values = sorted({*(ra["emails"] or []), *(rb["emails"] or [])})
+        near = [
+            (x, y)
+            for x in ra["emails"] or []
+            for y in rb["emails"] or []
+            if x != y and _one_edit(x, y)
+        ]
         shown = (
             [
-                _shown(
-                    ra if v in (ra["emails"] or []) else rb,
-                    sides[0] if v in (ra["emails"] or []) else sides[1],
-                    "email",
-                    v,
-                )
-                for v in values
+                f"{_shown(ra, sides[0], 'email', x)} ~ {_shown(rb, sides[1], 'email', y)}"
+                for x, y in near
             ]
             if sides
             else []
@@ -468,6 +278,19 @@ def identifier(
             shown = [_shown(ra, sides[0], kind, v) for v in common] if sides else []
             return {"kind": kind, "values": shown}
     return {"kind": kinds[0], "values": []}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` one insertion, deletion, substitution or adjacent swap apart."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :] or (
+            a[i : i + 2] == b[i : i + 2][::-1] and a[i + 2 :] == b[i + 2 :]
+        )
+    long, short = (a, b) if len(a) > len(b) else (b, a)
+    return long[:i] + long[i + 1 :] == short
 
 
 def link_path(
