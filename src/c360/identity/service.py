@@ -304,22 +304,22 @@ class IdentityService:
         from c360.governance import Principal
 
         principal = Principal(name=actor, role=role, purposes=("stewardship",))
-        sides = []
-        for key in (parse_key(key1), parse_key(key2)):
-            t = self.ws.governance.read(
-                principal,
-                "silver",
-                "party_records",
-                "stewardship",
-                columns=["record_id", *COMPARED, *(extra or [])],
-                where={"record_id": key},
-            )
-            if t.num_rows == 0:
+        keys = (parse_key(key1), parse_key(key2))
+        t = self.ws.governance.read(  # one read (and one audit entry) for both records
+            principal,
+            "silver",
+            "party_records",
+            "stewardship",
+            columns=["record_id", *COMPARED, *(extra or [])],
+            where={"record_id": sorted(set(keys))},
+        )
+        rows = {r["record_id"]: r for r in t.to_pylist()}
+        for key in keys:
+            if key not in rows:
                 raise NotFoundError(
                     "identity.record_not_found", f"record {key} is not in silver.party_records"
                 )
-            sides.append(t.slice(0, 1).to_pylist()[0])
-        return sides[0], sides[1]
+        return rows[keys[0]], rows[keys[1]]
 
     @staticmethod
     def compare_rows(left: dict[str, Any], right: dict[str, Any]) -> list[dict[str, Any]]:
