@@ -55,11 +55,11 @@ def pair_evidence(
     shared identifier, never stored as a scored pair) joins the evidence.
     """
     ws = service.ws
-    out = service.explain(key1, key2)
+    party = read_or_empty(ws, "silver", "party_records", PARTY_RECORDS)
+    out = service.explain(key1, key2, party=party)
     a, b = out["records"]
     sides = service.sides(a, b, role=role, actor=actor, extra=["emails", "phones"])
     out["compare"] = service.compare_rows(*sides)
-    party = read_or_empty(ws, "silver", "party_records", PARTY_RECORDS)
     rows = {
         r["record_id"]: r
         for r in party.filter(pc.is_in(party["record_id"], pa.array([a, b]))).to_pylist()

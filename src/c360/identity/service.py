@@ -149,10 +149,13 @@ class IdentityService:
             return [str(v) for v in eng.query(query).column(0).to_pylist()]
 
     # ------------------------------------------------------------------ explain
-    def explain(self, key1: str, key2: str) -> dict[str, Any]:
-        """Why two records did or did not link: rules, weights, band, refusing constraint."""
+    def explain(self, key1: str, key2: str, *, party: pa.Table | None = None) -> dict[str, Any]:
+        """Why two records did or did not link: rules, weights, band, refusing constraint.
+
+        ``party``: ``silver.party_records`` when the caller has read it already."""
         a, b = sorted((parse_key(key1), parse_key(key2)))
-        party = read_or_empty(self.ws, "silver", "party_records", PARTY_RECORDS)
+        if party is None:
+            party = read_or_empty(self.ws, "silver", "party_records", PARTY_RECORDS)
         found = set(
             party.filter(pc.is_in(party["record_id"], pa.array([a, b])))["record_id"].to_pylist()
         )
