@@ -268,3 +268,157 @@ def test_governance_traces_a_record_and_reads_the_audit_log(site, browser):
     assert "source_record" in tree and "batch" in tree
     assert "verified" in gov.get_by_role("status").first.inner_text()
     _shot(gov, "governance-lineage-audit")
+
+
+def _truth(ws) -> tuple[dict[str, str], dict[str, str]]:
+    """record id → person id, and person id → household id, from the generator's truth."""
+    import csv
+
+    with open(ws.truth_dir / "identity.csv", newline="") as f:
+        person = {f"{r['source']}:{r['source_key']}": r["person_id"] for r in csv.DictReader(f)}
+    with open(ws.truth_dir / "people.csv", newline="") as f:
+        household = {r["person_id"]: r["household_id"] for r in csv.DictReader(f)}
+    return person, household
+
+
+def _household_task(ws) -> tuple[dict, str, str]:
+    """An open task whose two records are different people of one household (by truth) who
+    share an email or phone that a third golden record holds too (by gold.golden_customers):
+    the task, the shared value and that other golden id."""
+    person, household = _truth(ws)
+    party = {r["record_id"]: r for r in ws.lakehouse.read("silver", "party_records").to_pylist()}
+    golden = ws.lakehouse.read("gold", "golden_customers").to_pylist()
+    for t in ws.identity.review_list("open", 500):
+        pl, pr = person.get(t["record_id_l"]), person.get(t["record_id_r"])
+        if pl is None or pr is None or pl == pr or household[pl] != household[pr]:
+            continue
+        rl, rr = party[t["record_id_l"]], party[t["record_id_r"]]
+        for kind in ("emails", "phones"):
+            for value in sorted(set(rl[kind] or []) & set(rr[kind] or [])):
+                others = [
+                    g["golden_id"]
+                    for g in golden
+                    if value in (g[kind] or [])
+                    and g["golden_id"] not in (t["golden_id_l"], t["golden_id_r"])
+                ]
+                if others:
+                    return t, value, others[0]
+    pytest.fail("the real pipeline queued no household pair sharing a value with a third record")
+
+
+@pytest.mark.browser
+def test_steward_rejects_a_household_merge_and_sees_the_records_apart_after_the_run(site, browser):
+    ws = site.ws
+    task, shared, other = _household_task(ws)
+    tid = task["task_id"]
+    steward = _browser_login(browser, site, "steward")
+    steward.get_by_role("link", name=f"#{tid}", exact=True).click()
+    # the shared mailbox (or phone) and the third golden record holding it
+    held = steward.locator('[data-section="shared"] tr').filter(has_text=shared)
+    assert held.count() == 1
+    assert other in held.locator('[data-field="other_golden"]').inner_text()
+    # every comparison says in words what it means; missing and neutral are told apart
+    rows = steward.locator('[data-section="comparisons"] tbody tr[data-state]')
+    assert rows.count() == 8
+    states = set()
+    for i in range(rows.count()):
+        state = rows.nth(i).get_attribute("data-state")
+        states.add(state)
+        label = {"for": "For a match", "against": "Against a match", "missing": "Missing"}
+        label |= {"neutral": "Neutral", "not_scored": "Not scored"}
+        assert label[state] in rows.nth(i).inner_text()
+    assert "missing" in states
+    assert steward.locator('[data-comparison="prior"]').count() == 1
+    assert "shared_id" in steward.locator('[data-section="rules"]').inner_text()
+    _shot(steward, "steward-household-task")
+
+    steward.get_by_label("Reason").fill("different people of one household: a shared mailbox")
+    steward.get_by_role("button", name="Different people (reject)").click()
+    assert steward.get_by_role("link", name=f"#{tid}", exact=True).count() == 0
+    # and one pair of the same person (by truth) approved: its golden records merge at the run
+    person, _ = _truth(ws)
+    same = next(
+        t
+        for t in ws.identity.review_list("open", 500)
+        if person.get(t["record_id_l"]) == person.get(t["record_id_r"]) is not None
+    )
+    steward.get_by_role("link", name=f"#{same['task_id']}", exact=True).click()
+    steward.get_by_label("Reason").fill("same person: same name and mailbox")
+    steward.get_by_role("button", name="Same person (approve)").click()
+    assert ws.identity.golden_id(same["record_id_l"]) != ws.identity.golden_id(same["record_id_r"])
+
+    ws.identity.run()  # the next identity run
+    assert ws.identity.golden_id(same["record_id_l"]) == ws.identity.golden_id(same["record_id_r"])
+
+    steward.get_by_role("link", name=f"Task {tid}", exact=True).click()
+    left = steward.locator('[data-field="golden_id_l"]').inner_text()
+    right = steward.locator('[data-field="golden_id_r"]').inner_text()
+    assert left != right and "none" not in (left, right)
+    assert "apart" in steward.locator('[data-field="linked"]').inner_text()
+    assert "cannot-link by web-steward" in steward.locator('[data-field="constraint"]').inner_text()
+    golden = {r: ws.identity.golden_id(r) for r in (task["record_id_l"], task["record_id_r"])}
+    assert [golden[task["record_id_l"]], golden[task["record_id_r"]]] == [left, right]
+    open_pairs = {
+        (t["record_id_l"], t["record_id_r"]) for t in ws.identity.review_list("open", 500)
+    }
+    assert (task["record_id_l"], task["record_id_r"]) not in open_pairs
+    _shot(steward, "steward-household-after-run")
+
+
+def _linked_through_a_third(ws) -> tuple[str, str]:
+    """Two records of one golden record with no auto-link pair (stored pairs) and no steward
+    must-link between them."""
+    from c360.identity import constraints
+
+    auto = ws.config.identity.thresholds.auto_link
+    pairs = ws.lakehouse.read("silver", "identity_pairs").to_pylist()
+    strong = {(p["record_id_l"], p["record_id_r"]) for p in pairs if p["match_probability"] >= auto}
+    strong |= {tuple(sorted(m)) for m in constraints.active(ws)[0]}
+    links = ws.identity.links()
+    members: dict[str, list[str]] = {}
+    for r, g in zip(links["record_id"].to_pylist(), links["golden_id"].to_pylist(), strict=True):
+        members.setdefault(g, []).append(r)
+    for g in sorted(members):
+        rs = sorted(members[g])
+        for i, a in enumerate(rs):
+            for b in rs[i + 1 :]:
+                if (a, b) not in strong:
+                    return a, b
+    pytest.fail("every linked pair in this world has a direct link")
+
+
+def test_pair_form_needs_the_csrf_token_and_records_a_constraint(site):
+    a, b = _linked_through_a_third(site.ws)
+    form = {"a": a, "b": b, "decision": "must_link", "reason": "same person"}
+    with httpx.Client(base_url=site.url) as c:
+        token = _login(c, site.tokens["steward"])
+        assert c.post("/steward/pair", data=form).status_code == 403
+        r = c.get("/steward/pair", params={"a": a, "b": "core_customers:NO-SUCH"})
+        assert r.status_code == 404 and "not in silver.party_records" in r.text
+        r = c.post("/steward/pair", data={**form, "csrf": token})
+        assert r.status_code == 303
+        page = c.get(r.headers["location"])
+    assert "must-link</strong> by web-steward" in page.text
+    assert site.ws.identity.evidence(a, b)["constraint"]["kind"] == "must_link"
+    with httpx.Client(base_url=site.url) as c:
+        _login(c, site.tokens["agent"])
+        assert c.get("/steward/pair", params={"a": a, "b": b}).status_code == 403
+
+
+@pytest.mark.browser
+def test_steward_sees_the_chain_linking_two_records_through_a_third(site, browser):
+    a, b = _linked_through_a_third(site.ws)
+    steward = _browser_login(browser, site, "steward")
+    steward.get_by_role("link", name="Explain any two records").click()
+    steward.get_by_label("First record").fill(a)
+    steward.get_by_label("Second record").fill(b)
+    steward.get_by_role("button", name="Explain").click()
+    assert "linked" in steward.locator('[data-field="linked"]').inner_text()
+    assert steward.get_by_role("heading", name="Linked through another record").count() == 1
+    hops = steward.locator('[data-section="path"] li')
+    assert hops.count() >= 2
+    assert hops.first.inner_text().startswith(a) and b in hops.last.inner_text()
+    chain = site.ws.identity.evidence(a, b)["path"]
+    for i, hop in enumerate(chain):
+        assert f"rule {hop['rule']}" in hops.nth(i).inner_text()
+    _shot(steward, "steward-pair-chain")

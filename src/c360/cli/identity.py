@@ -63,28 +63,92 @@ def explain(
     ] = "steward",
     json_: JsonOpt = False,
 ) -> None:
-    """Why two records did or did not link: their values side by side, rules, weights, band."""
+    """Why two records did or did not link: values side by side, each comparison's level and
+    weight with Splink's prior, other golden records holding the same email/phone/address,
+    the chain of links joining them and the identifier each rule used."""
     import getpass
 
-    from c360.cli.review import print_compare
-
     ws = open_workspace(workspace)
-    data = ws.identity.explain(key1, key2)
-    data["compare"] = ws.identity.compare(*data["records"], role=role, actor=getpass.getuser())
+    data = ws.identity.evidence(key1, key2, role=role, actor=getpass.getuser())
     if json_:
         print_json(data)
         return
+    print_evidence(data)
+
+
+def print_evidence(data: dict) -> None:  # type: ignore[type-arg]
+    """The human form of :func:`c360.identity.evidence.pair_evidence` (also ``review show``)."""
+    from rich.table import Table
+
+    from c360.cli.review import print_compare
+
     left, right = (f"{r} ({g})" for r, g in zip(data["records"], data["golden_ids"], strict=True))
     print_compare(data["compare"], left, right)
-    out.print(f"linked: {data['linked']}   band: {data['band']}")
+    say = lambda text: out.print(text, highlight=False, markup=False, emoji=False)  # noqa: E731
+    say(f"linked: {data['linked']}   band: {data['band']}")
+    if data.get("comparisons"):
+        t = Table(show_edge=False, title="comparisons (Splink)")
+        for col in ("comparison", "level", "weight", "meaning"):
+            t.add_column(col, justify="right" if col == "weight" else "left")
+        prior = data.get("prior")
+        if prior:
+            t.add_row(
+                "prior",
+                f"P(match) = {prior['probability']:.5f}",
+                f"{prior['match_weight']:+.2f}",
+                "before any comparison",
+            )
+        for c in data["comparisons"]:
+            w = "" if c["weight"] is None else f"{c['weight']:+.2f}"
+            if c["weight_from"] == "model":
+                w += " (model)"
+            t.add_row(c["comparison"], c["level"], w, f"{c['state_label']}: {c['note']}")
+        out.print(t)
+        if data.get("total_weight") is not None:
+            say(f"total match weight {data['total_weight']:+.2f} (prior + comparisons)")
+        elif not data.get("scored"):
+            say(
+                "not scored by Splink in the run: weights marked (model) come from the saved "
+                "model without term-frequency adjustment"
+            )
     for e in data["evidence"]:
-        out.print(
-            f"  rule {e['rule']}: weight {e['match_weight']:.2f}, probability {e['match_probability']:.4f}"
+        ident = e.get("identifier")
+        used = f", identifier: {ident['kind']}" if ident else ""
+        if ident and ident["values"]:
+            used += f" ({', '.join(ident['values'])})"
+        say(
+            f"rule {e['rule']}: weight {e['match_weight']:.2f}, "
+            f"probability {e['match_probability']:.4f}{used}"
         )
-        for comp, weight in (e["detail"] or {}).items():
-            out.print(f"      {comp:<11} {weight:+.2f}")
+        if e.get("why"):
+            say(f"      {e['why']}")
+    shared = [s for s in data.get("shared", []) if s["other_golden_count"]]
+    for s in shared:
+        listed = ", ".join(s["other_golden_ids"])
+        more = s["other_golden_count"] - len(s["other_golden_ids"])
+        say(
+            f"{s['kind']} {s['value']} (held by {' and '.join(s['held_by'])}) is also held by "
+            f"{s['other_golden_count']} other golden record(s): {listed}"
+            + (f" and {more} more" if more > 0 else "")
+            + (f"  [{s['note']}]" if s["note"] else "")
+        )
+    if data.get("shared") and not shared:
+        say("no other golden record holds their emails, phones or addresses")
+    if data.get("path"):
+        hops = data["path"]
+        chain = hops[0]["from"]
+        for h in hops:
+            w = "" if h["match_weight"] is None else f" {h['match_weight']:.2f}"
+            chain += f" —[{h['rule']}{w}]→ {h['to']}"
+        say(("linked through: " if len(hops) > 1 else "linked directly: ") + chain)
     if data["refused_by"]:
-        out.print(f"kept apart by: {data['refused_by']}")
+        say(f"kept apart by: {data['refused_by']}")
+    if data.get("constraint"):
+        c = data["constraint"]
+        say(
+            f"steward decision in force: {c['kind'].replace('_', '-')} by {c['created_by']} "
+            f"({c['reason']})"
+        )
 
 
 @app.command("resolve")

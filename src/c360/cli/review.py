@@ -90,14 +90,11 @@ def show(
         f"task #{task['task_id']} [{task['status']}] probability {task['probability']:.4f}"
         + (f", expected impact {detail['impact']:.2f}" if "impact" in detail else ""),
         highlight=False,
+        markup=False,
     )
-    ex = task["explain"]
-    left, right = (f"{r} ({g})" for r, g in zip(ex["records"], ex["golden_ids"], strict=True))
-    print_compare(task["compare"], left, right)
-    for e in ex["evidence"]:
-        out.print(f"rule {e['rule']}: match weight {e['match_weight']:+.2f}", highlight=False)
-        for comp, weight in (e["detail"] or {}).items():
-            out.print(f"      {comp:<11} {weight:+.2f}", highlight=False)
+    from c360.cli.identity import print_evidence
+
+    print_evidence(task["explain"])
     out.print(
         f"decide: c360 review approve {task_id} --reason '…'  |  "
         f"c360 review reject {task_id} --reason '…'",

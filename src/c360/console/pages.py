@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -194,13 +195,21 @@ def customer(golden_id: str, p: PageDep) -> HTMLResponse:
 @router.get("/steward", response_class=HTMLResponse)
 def steward(p: PageDep) -> HTMLResponse:
     _require(p, "steward", "admin")
-    return render("steward.html", p, tasks=p.ws.identity.review_list("open", 100))
+    decided = [
+        t for status in ("rejected", "approved") for t in p.ws.identity.review_list(status, 20)
+    ]
+    decided.sort(key=lambda t: t["decided_at"] or t["created_at"], reverse=True)
+    return render(
+        "steward.html", p, tasks=p.ws.identity.review_list("open", 100), decided=decided[:20]
+    )
 
 
 @router.get("/steward/task/{task_id}", response_class=HTMLResponse)
 def task(task_id: int, p: PageDep) -> HTMLResponse:
     _require(p, "steward", "admin")
-    return render("task.html", p, task=p.ws.identity.review_show(task_id))
+    # values are read (and audited) for this person, masked as the steward role's policy says
+    task = p.ws.identity.review_show(task_id, role="steward", actor=p.actor.name)
+    return render("task.html", p, task=task)
 
 
 @router.post("/steward/task/{task_id}")
@@ -219,6 +228,41 @@ def decide(
     else:
         p.ws.identity.review_reject(task_id, actor=p.actor.name, reason=reason)
     return RedirectResponse("/steward", status_code=303)
+
+
+@router.get("/steward/pair", response_class=HTMLResponse)
+def pair(p: PageDep, a: str = "", b: str = "") -> HTMLResponse:
+    """Any two records: the evidence on them and a must-link / cannot-link form."""
+    _require(p, "steward", "admin")
+    a, b = a.strip()[:400], b.strip()[:400]
+    ev, error = None, None
+    if a and b:
+        try:
+            ev = p.ws.identity.evidence(a, b, role="steward", actor=p.actor.name)
+        except C360Error as exc:
+            if exc.code not in ("identity.bad_key", "identity.record_not_found"):
+                raise
+            error = exc.message
+    status = 404 if error else 200
+    return render("pair.html", p, status=status, a=a, b=b, ev=ev, error=error)
+
+
+@router.post("/steward/pair")
+def decide_pair(
+    request: Request,
+    p: PageDep,
+    a: Annotated[str, Form(max_length=400)],
+    b: Annotated[str, Form(max_length=400)],
+    decision: Annotated[str, Form(pattern="^(must_link|cannot_link)$")],
+    reason: Annotated[str, Form(min_length=1, max_length=2000)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    _require(p, "steward", "admin")
+    _check_csrf(request, p, csrf)
+    p.ws.identity.sides(a, b, actor=p.actor.name)  # both records exist (NotFound otherwise)
+    link = p.ws.identity.must_link if decision == "must_link" else p.ws.identity.cannot_link
+    link(a, b, actor=p.actor.name, reason=reason)
+    return RedirectResponse(f"/steward/pair?{urlencode({'a': a, 'b': b})}", status_code=303)
 
 
 # ---------------------------------------------------------------------- consent admin

@@ -44,6 +44,26 @@ def active(ws: Workspace) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]
     return must, cannot
 
 
+def on_pair(ws: Workspace, a: str, b: str) -> dict[str, Any] | None:
+    """The steward decision in force on records ``a`` and ``b`` (either order), if any:
+    ``{constraint_id, kind, created_by, reason, created_at, task_id}``."""
+    left, right = sorted((a, b))
+    with ws.store.begin() as conn:
+        row = conn.execute(
+            select(link_constraints)
+            .where(
+                link_constraints.c.record_id_l == left,
+                link_constraints.c.record_id_r == right,
+                link_constraints.c.active.is_(True),
+            )
+            .order_by(link_constraints.c.constraint_id.desc())
+        ).first()
+    if row is None:
+        return None
+    keep = ("constraint_id", "kind", "created_by", "reason", "created_at", "task_id")
+    return {k: row._mapping[k] for k in keep}
+
+
 def _task(row: Any) -> dict[str, Any]:
     """A task row as a dict, its ``detail`` decoded once (older rows held JSON text inside)."""
     task = dict(row._mapping)

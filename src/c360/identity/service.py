@@ -149,10 +149,13 @@ class IdentityService:
             return [str(v) for v in eng.query(query).column(0).to_pylist()]
 
     # ------------------------------------------------------------------ explain
-    def explain(self, key1: str, key2: str) -> dict[str, Any]:
-        """Why two records did or did not link: rules, weights, band, refusing constraint."""
+    def explain(self, key1: str, key2: str, *, party: pa.Table | None = None) -> dict[str, Any]:
+        """Why two records did or did not link: rules, weights, band, refusing constraint.
+
+        ``party``: ``silver.party_records`` when the caller has read it already."""
         a, b = sorted((parse_key(key1), parse_key(key2)))
-        party = read_or_empty(self.ws, "silver", "party_records", PARTY_RECORDS)
+        if party is None:
+            party = read_or_empty(self.ws, "silver", "party_records", PARTY_RECORDS)
         found = set(
             party.filter(pc.is_in(party["record_id"], pa.array([a, b])))["record_id"].to_pylist()
         )
@@ -257,13 +260,28 @@ class IdentityService:
     def review_show(
         self, task_id: int, *, role: str = "steward", actor: str = "steward"
     ) -> dict[str, Any]:
-        """A task, its explanation and the two records' values side by side (masked for ``role``)."""
+        """A task and the evidence on its two records (:func:`evidence`), masked for ``role``.
+
+        ``explain`` holds the whole evidence; ``compare`` the values side by side."""
+        from c360.identity.evidence import pair_evidence
+
         task = constraints.get_task(self.ws, task_id)
-        task["explain"] = self.explain(task["record_id_l"], task["record_id_r"])
-        task["compare"] = self.compare(
-            task["record_id_l"], task["record_id_r"], role=role, actor=actor
+        task["explain"] = pair_evidence(
+            self, task["record_id_l"], task["record_id_r"], role=role, actor=actor, task=task
         )
+        task["compare"] = task["explain"]["compare"]
         return task
+
+    def evidence(
+        self, key1: str, key2: str, *, role: str = "steward", actor: str = "steward"
+    ) -> dict[str, Any]:
+        """:meth:`explain` plus what a steward decides on: values side by side, the
+        comparison levels with their weights and Splink's prior, other golden records
+        holding either record's email/phone/address, the chain of links joining them and
+        the identifier each rule used (see :mod:`c360.identity.evidence`)."""
+        from c360.identity.evidence import pair_evidence
+
+        return pair_evidence(self, key1, key2, role=role, actor=actor)
 
     def compare(
         self, key1: str, key2: str, *, role: str = "steward", actor: str = "steward"
@@ -273,25 +291,41 @@ class IdentityService:
         Read through the governed read path for ``role`` with purpose ``stewardship``, so
         the values are masked as that role's policy says and the read is audited.
         """
+        return self.compare_rows(*self.sides(key1, key2, role=role, actor=actor))
+
+    def sides(
+        self,
+        key1: str,
+        key2: str,
+        *,
+        role: str = "steward",
+        actor: str = "steward",
+        extra: list[str] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The two records' :data:`COMPARED` values (and ``extra`` columns) as read through
+        the governed path for ``role`` with purpose ``stewardship``: masked and audited."""
         from c360.governance import Principal
 
         principal = Principal(name=actor, role=role, purposes=("stewardship",))
-        sides = []
-        for key in (parse_key(key1), parse_key(key2)):
-            t = self.ws.governance.read(
-                principal,
-                "silver",
-                "party_records",
-                "stewardship",
-                columns=["record_id", *COMPARED],
-                where={"record_id": key},
-            )
-            if t.num_rows == 0:
+        keys = (parse_key(key1), parse_key(key2))
+        t = self.ws.governance.read(  # one read (and one audit entry) for both records
+            principal,
+            "silver",
+            "party_records",
+            "stewardship",
+            columns=["record_id", *COMPARED, *(extra or [])],
+            where={"record_id": sorted(set(keys))},
+        )
+        rows = {r["record_id"]: r for r in t.to_pylist()}
+        for key in keys:
+            if key not in rows:
                 raise NotFoundError(
                     "identity.record_not_found", f"record {key} is not in silver.party_records"
                 )
-            sides.append(t.slice(0, 1).to_pylist()[0])
-        left, right = sides
+        return rows[keys[0]], rows[keys[1]]
+
+    @staticmethod
+    def compare_rows(left: dict[str, Any], right: dict[str, Any]) -> list[dict[str, Any]]:
         return [
             {
                 "field": f,
