@@ -23,7 +23,8 @@ def run_child(code: str, *args: str) -> dict:
     return out
 
 
-#: Prepended to a child's code: ``report(**figures)`` prints them with the child's peak RSS.
+#: Prepended to a child's code: ``report(**figures)`` prints them with the child's peak RSS;
+#: ``cpu_s()`` is the CPU time (user + system) the child has used so far.
 #: The peak is the high-water mark of the child's own address space (``VmHWM``): Linux
 #: carries the *parent's* peak into ``ru_maxrss`` of a child started by fork/vfork + exec,
 #: so a child of a big parent would otherwise report the parent's figure.
@@ -38,6 +39,9 @@ def peak_rss_mb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def cpu_s():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 def report(**kw):
     kw["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(kw))

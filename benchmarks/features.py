@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import tempfile
 import time
@@ -53,12 +54,12 @@ MATERIALIZE = (
     + """
 from c360.workspace import Workspace
 ws = Workspace.open(sys.argv[1])
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu_s()
 out = ws.features.materialize(sync_online=False)
-wall = time.perf_counter() - t0
+wall, cpu = time.perf_counter() - t0, cpu_s() - c0
 views = ws.features.views()
 ok = [r for r in out["views"] if r["status"] == "materialized"]
-report(stage_s=wall, views=len(ok), of=len(views), rows=out["rows"],
+report(stage_s=wall, cpu_s=cpu, views=len(ok), of=len(views), rows=out["rows"],
        customers=ok[0]["rows"] if ok else 0, as_of=out["as_of"],
        features=sum(len(views[r["view"]].columns) for r in ok))
 """
@@ -79,10 +80,10 @@ times = pa.array([midnight(wm - timedelta(days=7 * k)) for k in (4, 3, 2, 1)],
                  pa.timestamp("us", tz="UTC"))
 pick = pc.cast(pc.bit_wise_and(pa.array(range(len(ids)), pa.int64()), 3), pa.int32())
 labels = pa.table({"golden_id": ids, "label_time": pc.take(times, pick)})
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu_s()
 out = ws.features.training_set(labels)
-wall = time.perf_counter() - t0
-report(stage_s=wall, labels=labels.num_rows, rows=out.num_rows, columns=out.num_columns - 2,
+wall, cpu = time.perf_counter() - t0, cpu_s() - c0
+report(stage_s=wall, cpu_s=cpu, labels=labels.num_rows, rows=out.num_rows, columns=out.num_columns - 2,
        label_days=len(times))
 """
 )
@@ -121,6 +122,7 @@ def timed(fn, ids: list[str]) -> list[float]:  # type: ignore[no-untyped-def]
 
 def offline(customers: int, small: int, base: int, tmp: Path) -> None:
     """Materialisation and a training set at ``small`` and ``customers`` customers."""
+    load0 = os.getloadavg()[0]
     world, t_world = generate(tmp / "base", base)
     golden = world.lakehouse.count("gold", "golden_customers")
     print(f"offline features: base world {base:,} generated customers -> {golden:,} golden ids")
@@ -135,26 +137,31 @@ def offline(customers: int, small: int, base: int, tmp: Path) -> None:
         rows.append((copies, t_copy, m, t))
     world.close()
     print(
-        f"  {'golden ids':>10s} {'copies':>6s} {'replicate':>9s} | "
-        f"{'materialise':>11s} {'peak RSS':>9s} {'feats':>5s} | "
-        f"{'training set':>12s} {'peak RSS':>9s} {'labels':>9s}"
+        f"  {'golden ids':>10s} {'copies':>6s} {'replicate':>9s} | {'materialise':>11s}"
+        f" {'CPU':>7s} {'peak RSS':>8s} | {'training set':>12s} {'CPU':>7s} {'peak RSS':>8s}"
     )
     for copies, t_copy, m, t in rows:
         print(
-            f"  {m['customers']:>10,} {copies:>6d} {t_copy:>8.1f}s | "
-            f"{m['stage_s']:>10.1f}s {m['peak_rss_mb'] / 1024:>7.2f}GB {m['features']:>5d} | "
-            f"{t['stage_s']:>11.1f}s {t['peak_rss_mb'] / 1024:>7.2f}GB {t['labels']:>9,}"
+            f"  {m['customers']:>10,} {copies:>6d} {t_copy:>8.1f}s | {m['stage_s']:>10.1f}s"
+            f" {m['cpu_s']:>6.1f}s {m['peak_rss_mb'] / 1024:>6.2f}GB | {t['stage_s']:>11.1f}s"
+            f" {t['cpu_s']:>6.1f}s {t['peak_rss_mb'] / 1024:>6.2f}GB"
         )
     (_, _, m0, t0), (_, _, m1, t1) = rows
     scale = m1["customers"] / max(m0["customers"], 1)
     print(
-        f"  {scale:.1f}x the customers: materialise {m1['stage_s'] / m0['stage_s']:.1f}x the time,"
-        f" training set {t1['stage_s'] / t0['stage_s']:.1f}x"
+        f"  {scale:.1f}x the customers: materialise {m1['stage_s'] / m0['stage_s']:.1f}x the time"
+        f" ({m1['cpu_s'] / m0['cpu_s']:.1f}x the CPU), training set"
+        f" {t1['stage_s'] / t0['stage_s']:.1f}x ({t1['cpu_s'] / t0['cpu_s']:.1f}x)"
     )
     print(
         f"  {m1['views']}/{m1['of']} views, {m1['features']} features, as_of {m1['as_of']};"
-        f" training set over {t1['label_days']} label days, {t1['columns']} feature columns."
-        " Targets at 1M: materialise <= 120 s and <= 6 GB."
+        f" training set: {t1['labels']:,} labels over {t1['label_days']} label days,"
+        f" {t1['columns']} feature columns"
+    )
+    print(
+        "  targets at 1M: materialise <= 120 s, peak RSS <= 6 GB;"
+        f" load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+        f" ({os.cpu_count()} cores)"
     )
 
 
