@@ -23,10 +23,27 @@ def run_child(code: str, *args: str) -> dict:
     return out
 
 
+#: Prepended to a child's code: ``report(**figures)`` prints them with the child's peak RSS;
+#: ``cpu_s()`` is the CPU time (user + system) the child has used so far.
+#: The peak is the high-water mark of the child's own address space (``VmHWM``): Linux
+#: carries the *parent's* peak into ``ru_maxrss`` of a child started by fork/vfork + exec,
+#: so a child of a big parent would otherwise report the parent's figure.
 CHILD_RSS = """
 import json, resource, sys, time
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def cpu_s():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 def report(**kw):
-    kw["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kw["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(kw))
 """
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pyarrow as pa
 import pytest
 
-from c360.features.materialize import midnight, open_session, watermark
+from c360.features.materialize import compute, midnight, open_session, watermark
 from c360.features.spec import FeatureView
 from c360.features.training import build
 from c360.workspace import Workspace
@@ -84,3 +84,33 @@ def test_training_set_uses_the_snapshot_at_or_before_label_time(world: Workspace
     later = world.features.latest(["digital_activity"])
     c = dict(zip(later["golden_id"].to_pylist(), later["logins_30d"].to_pylist(), strict=True))
     assert any(c[g] != a[g] for g in a)  # the later snapshot differs, so the join chose right
+
+
+def test_training_set_rows_keep_the_labels_order_and_their_own_day(world: Workspace) -> None:
+    """Views are joined one at a time: each row must still be its own label's, in order."""
+    both = pa.concat_tables([_labels(world, 10), _labels(world, 3)])
+    n = both.num_rows
+    perm = [i // 2 if i % 2 == 0 else n // 2 + i // 2 for i in range(n)]  # interleave the days
+    labels = both.take(pa.array(perm)).append_column("label", pa.array(range(n), pa.int64()))
+    views = ["digital_activity", "tenure"]
+    ts = world.features.training_set(labels, views)
+    assert ts["label"].to_pylist() == list(range(n))
+    assert ts["golden_id"].to_pylist() == labels["golden_id"].to_pylist()
+    with open_session(world.lakehouse, world.engine) as s:
+        expected = {}
+        days = sorted({t.date() for t in labels["label_time"].to_pylist()})
+        for day in days:
+            for name in views:
+                snap = compute(s, world.features.view(name), day)
+                for row in snap.to_pylist():
+                    expected[(day, row["golden_id"], name)] = row
+    differ = 0
+    for row in ts.to_pylist():
+        day = row["label_time"].date()
+        assert (
+            row["logins_30d"] == expected[(day, row["golden_id"], "digital_activity")]["logins_30d"]
+        )
+        assert row["tenure_days"] == expected[(day, row["golden_id"], "tenure")]["tenure_days"]
+        other = expected[(days[days[0] == day], row["golden_id"], "digital_activity")]
+        differ += row["logins_30d"] != other["logins_30d"]
+    assert differ  # the two days' values differ, so a row joined to the wrong label would show

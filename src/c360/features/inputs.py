@@ -11,6 +11,13 @@ records' histories and a split gives each side its own (DESIGN.md §5.2).
 
 Each input names the lakehouse tables it needs; a view whose inputs are missing
 is skipped with a reason instead of failing the run.
+
+``DATE`` columns are compared with ``CAST($as_of AS TIMESTAMP)``, not with the
+``TIMESTAMPTZ`` itself: the result is the same (a date counts from its midnight in the
+session's time zone, UTC, either way), but a date compared with a ``TIMESTAMPTZ`` is
+cast through the time-zone library row by row and the bound no longer reaches the
+Parquet reader's statistics — 4–5 s for 17M balance rows at 1M customers, against
+0.01 s.
 """
 
 from __future__ import annotations
@@ -46,11 +53,11 @@ INPUTS: dict[str, Input] = {
         Input(
             "accounts",
             f"""SELECT l.golden_id, a.account_no, a.product, a.opened_at,
-                       CASE WHEN a.closed_at < $as_of THEN a.closed_at END AS closed_at,
-                       coalesce(a.closed_at >= $as_of, true) AS is_open
+                       CASE WHEN a.closed_at < CAST($as_of AS TIMESTAMP) THEN a.closed_at END AS closed_at,
+                       coalesce(a.closed_at >= CAST($as_of AS TIMESTAMP), true) AS is_open
                 FROM silver__core_accounts a
                 JOIN {_LINKS} l ON l.source = 'core_customers' AND l.source_key = a.customer_no
-                WHERE a.opened_at < $as_of""",
+                WHERE a.opened_at < CAST($as_of AS TIMESTAMP)""",
             ("silver.core_accounts", "gold.identity_links"),
             "deposit and lending accounts opened before as_of; closed_at only if before as_of",
         ),
@@ -61,7 +68,7 @@ INPUTS: dict[str, Input] = {
                 FROM silver__core_balances b
                 JOIN silver__core_accounts a USING (account_no)
                 JOIN {_LINKS} l ON l.source = 'core_customers' AND l.source_key = a.customer_no
-                WHERE b.as_of < $as_of""",
+                WHERE b.as_of < CAST($as_of AS TIMESTAMP)""",
             ("silver.core_balances", "silver.core_accounts", "gold.identity_links"),
             "end-of-day balances of days before as_of",
         ),
@@ -79,7 +86,7 @@ INPUTS: dict[str, Input] = {
             f"""SELECT l.golden_id, c.card_account_id, c.opened_date
                 FROM silver__card_holders c
                 JOIN {_LINKS} l ON l.source = 'card_holders' AND l.source_key = c.card_account_id
-                WHERE c.opened_date < $as_of""",
+                WHERE c.opened_date < CAST($as_of AS TIMESTAMP)""",
             ("silver.card_holders", "gold.identity_links"),
             "card accounts opened before as_of",
         ),
@@ -97,7 +104,7 @@ INPUTS: dict[str, Input] = {
             f"""SELECT l.golden_id, b.loan_id, b.product, b.originated_at
                 FROM silver__loan_borrowers b
                 JOIN {_LINKS} l ON l.source = 'loan_borrowers' AND l.source_key = b.loan_id
-                WHERE b.originated_at < $as_of""",
+                WHERE b.originated_at < CAST($as_of AS TIMESTAMP)""",
             ("silver.loan_borrowers", "gold.identity_links"),
             "loans originated before as_of",
         ),
@@ -106,7 +113,7 @@ INPUTS: dict[str, Input] = {
             f"""SELECT l.golden_id, p.policy_no, p.policy_type, p.effective_date
                 FROM silver__policy_holders p
                 JOIN {_LINKS} l ON l.source = 'policy_holders' AND l.source_key = p.policy_no
-                WHERE p.effective_date < $as_of""",
+                WHERE p.effective_date < CAST($as_of AS TIMESTAMP)""",
             ("silver.policy_holders", "gold.identity_links"),
             "insurance policies effective before as_of",
         ),
@@ -187,12 +194,18 @@ def _parse(sql: str) -> exp.Query:
 
 
 def _unbound(q: exp.Query) -> exp.Query:
-    """Replace every ``x < $as_of`` bound in a WHERE clause by TRUE (leakage test only)."""
+    """Replace every ``x < $as_of`` bound in a WHERE clause by TRUE (leakage test only);
+    ``x < CAST($as_of AS …)`` is such a bound too."""
+
+    def is_as_of(node: exp.Expression) -> bool:
+        if isinstance(node, exp.Cast):
+            node = node.this
+        return isinstance(node, exp.Placeholder | exp.Parameter)
 
     def drop(node: exp.Expression) -> exp.Expression:
         if (
             isinstance(node, exp.LT)
-            and isinstance(node.expression, exp.Placeholder | exp.Parameter)
+            and is_as_of(node.expression)
             and node.find_ancestor(exp.Where) is not None
         ):
             return exp.true()

@@ -115,8 +115,10 @@ def compute(s: Sql, view: FeatureView, as_of: date, *, bounded: bool = True) -> 
     n = raw.num_rows
     cols: dict[str, pa.Array] = {
         "golden_id": raw["golden_id"].cast(pa.string()),
-        "as_of": pa.array([midnight(as_of)] * n, pa.timestamp("us", tz="UTC")),
-        "view_version": pa.array([view.version] * n, pa.string()),
+        # constant columns: repeated in Arrow, not built from a million-item Python list
+        # (1.4 s per view and day at 1M customers for the timestamps alone)
+        "as_of": pa.repeat(pa.scalar(midnight(as_of), pa.timestamp("us", tz="UTC")), n),
+        "view_version": pa.repeat(pa.scalar(view.version, pa.string()), n),
     }
     for name, spec in view.columns.items():
         try:
