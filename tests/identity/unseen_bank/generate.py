@@ -27,7 +27,7 @@ import argparse
 import csv
 import json
 import random
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from tests.identity.unseen_bank.people import AS_OF, Address, Person, Population, ascii_fold
@@ -113,7 +113,9 @@ class Writer:
             if self.chance(0.01):
                 email = "N/A"
             addr = self.address(p, 0.6 if n == 0 else 0.9)
-            street = f"{addr.number} {addr.street} {addr.kind[1]}" + (f" {addr.unit}" if addr.unit else "")
+            street = f"{addr.number} {addr.street} {addr.kind[1]}" + (
+                f" {addr.unit}" if addr.unit else ""
+            )
             joined = AS_OF - timedelta(days=self.rng.randint(30, 9000))
             self.add(
                 "members",
@@ -129,7 +131,8 @@ class Writer:
                     "MAIL_ADDR1": street.upper(),
                     "MAIL_CITY": addr.city.upper(),
                     "MAIL_ST": addr.state,
-                    "MAIL_ZIP": addr.zip5 + (f"-{self.rng.randint(1000, 9999)}" if self.chance(0.3) else ""),
+                    "MAIL_ZIP": addr.zip5
+                    + (f"-{self.rng.randint(1000, 9999)}" if self.chance(0.3) else ""),
                     "JOIN_DT": joined.strftime("%Y%m%d"),
                     "MBR_STATUS": self.rng.choice(["A", "A", "A", "D", "C"]),
                 },
@@ -250,7 +253,9 @@ class Writer:
                     "member_no": p.member_numbers[0]
                     if p.member_numbers and self.chance(BRANCH_LOOKUP)
                     else "",
-                    "purpose": self.rng.choice(["deposit", "withdrawal", "loan inquiry", "notary", "card"]),
+                    "purpose": self.rng.choice(
+                        ["deposit", "withdrawal", "loan inquiry", "notary", "card"]
+                    ),
                 },
             )
 
@@ -285,10 +290,13 @@ class Writer:
             {
                 "lead_id": lid,
                 "first_nm": first,
-                "last_nm": last + (f" {p.suffix}" if p.suffix and last and self.chance(0.5) else ""),
+                "last_nm": last
+                + (f" {p.suffix}" if p.suffix and last and self.chance(0.5) else ""),
                 "email": email,
                 "zip5": hh.address.zip5 if self.chance(0.7) else "",
-                "campaign": self.rng.choice(["HOMEBUYER-SEMINAR", "NEWSLETTER", "AUTO-RATE", "CD-SPECIAL"]),
+                "campaign": self.rng.choice(
+                    ["HOMEBUYER-SEMINAR", "NEWSLETTER", "AUTO-RATE", "CD-SPECIAL"]
+                ),
                 "signup_dt": _ts(self.rng).strftime("%d-%b-%Y"),
             },
         )
@@ -327,7 +335,12 @@ def _write(root: Path, w: Writer) -> None:
     for source in SOURCES:
         (landing / source).mkdir(parents=True, exist_ok=True)
     _csv(landing / "members" / "MBRX_20260115.txt", w.rows["members"], "|", "utf-8")
-    _csv(landing / "mortgage_servicing" / "servicing_20260115.tsv", w.rows["mortgage_servicing"], "\t", "utf-8")
+    _csv(
+        landing / "mortgage_servicing" / "servicing_20260115.tsv",
+        w.rows["mortgage_servicing"],
+        "\t",
+        "utf-8",
+    )
     with (landing / "app_users" / "app_users_2026-01-15.jsonl").open("w", encoding="utf-8") as fh:
         for row in w.rows["app_users"]:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -93,7 +93,9 @@ def _phone(rng: random.Random, state: str) -> str:
 
 def _address(rng: random.Random) -> Address:
     city, state, prefix = rng.choice(N.CITIES)
-    unit = rng.choice(["Apt 2", "Apt 4B", "Unit 7", "# 12", "Apt 310"]) if rng.random() < 0.2 else None
+    unit = (
+        rng.choice(["Apt 2", "Apt 4B", "Unit 7", "# 12", "Apt 310"]) if rng.random() < 0.2 else None
+    )
     return Address(
         number=rng.randint(10, 9899),
         street=rng.choice(N.STREETS),
@@ -186,12 +188,20 @@ class Population:
             base = head.dob + timedelta(days=rng.randint(22 * 365, 36 * 365))
             twin_dob = base if kids >= 2 and rng.random() < TWINS else None
             for k in range(kids):
-                dob = twin_dob if twin_dob and k < 2 else base + timedelta(days=rng.randint(400, 3000) * k)
+                dob = (
+                    twin_dob
+                    if twin_dob and k < 2
+                    else base + timedelta(days=rng.randint(400, 3000) * k)
+                )
                 dob = min(dob, AS_OF - timedelta(days=200))
                 sex = rng.choice("MF")
                 kid = self._person(hh, sex, family, dob, adult=(AS_OF - dob).days >= 18 * 365)
                 if father and sex == "M" and k == 0 and rng.random() < JUNIOR:
-                    kid.given, kid.variants, kid.middle = father.given, father.variants, father.middle
+                    kid.given, kid.variants, kid.middle = (
+                        father.given,
+                        father.variants,
+                        father.middle,
+                    )
                     kid.suffix, father.suffix = "Jr", "Sr"
                     if kid.email:
                         kid.email = _email(rng, kid.given, kid.family, ())
@@ -199,7 +209,9 @@ class Population:
     def _person(self, hh: Household, sex: str, family: str, dob: date, *, adult: bool) -> Person:
         rng = self.rng
         given, variants = self._given(hh.culture, sex)
-        middle_pool = ("Van", "Thi") if hh.culture == 2 else ("A", "B", "C", "D", "E", "J", "L", "M", "R")
+        middle_pool = (
+            ("Van", "Thi") if hh.culture == 2 else ("A", "B", "C", "D", "E", "J", "L", "M", "R")
+        )
         middle = rng.choice(middle_pool) if rng.random() < 0.6 else ""
         if hh.culture == 2:
             middle = "Van" if sex == "M" else "Thi"
