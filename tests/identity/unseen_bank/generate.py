@@ -273,14 +273,18 @@ class Writer:
             first, last = "", ""
         email = p.email or ""
         if len(hh.members) >= 2 and hh.members[1].adult and self.chance(0.1):
-            a, b = hh.members[0], hh.members[1]
-            email = self.rng.choice(
-                [
-                    f"the{ascii_fold(hh.family.split()[0]).lower()}s@gmail.com",
-                    f"{ascii_fold(self.called(a, 0.5)).lower()}and"
-                    f"{ascii_fold(self.called(b, 0.5)).lower()}@yahoo.com",
-                ]
-            )
+            if hh.mailbox is None:
+                a, b = hh.members[0], hh.members[1]
+                hh.mailbox = self.pop.unique_email(
+                    self.rng.choice(
+                        [
+                            f"the{ascii_fold(hh.family.split()[0]).lower()}s@gmail.com",
+                            f"{ascii_fold(self.called(a, 0.5)).lower()}and"
+                            f"{ascii_fold(self.called(b, 0.5)).lower()}@yahoo.com",
+                        ]
+                    )
+                )
+            email = hh.mailbox
         if not email and not first:
             return  # a sign-up row always carries something to reach the person by
         self.add(

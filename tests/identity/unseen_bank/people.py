@@ -133,6 +133,7 @@ class Population:
         self.households: list[Household] = []
         self._tins: set[str] = set()
         self._phones: set[str] = set()
+        self._emails: set[str] = set()
         while len(self.people) < people:
             self._household(min(_pick_weighted(rng, HOUSEHOLD_SIZES), people - len(self.people)))
 
@@ -143,6 +144,14 @@ class Population:
                 self._tins.add(t)
                 return t
 
+    def unique_email(self, email: str) -> str:
+        """An address belongs to one person or one household: a taken one gets digits."""
+        local, domain = email.split("@")
+        while email in self._emails:
+            email = f"{local}{self.rng.randint(1, 9999)}@{domain}"
+        self._emails.add(email)
+        return email
+
     def _unique_phone(self, state: str) -> str:
         while True:
             p = _phone(self.rng, state)
@@ -150,9 +159,11 @@ class Population:
                 self._phones.add(p)
                 return p
 
-    def _given(self, culture: int, sex: str) -> tuple[str, tuple[str, ...]]:
-        pool = [g for g in N.CULTURES[culture][2] if g[1] == sex]
-        formal, _, variants = self.rng.choice(pool)
+    def _given(self, hh: Household, sex: str) -> tuple[str, tuple[str, ...]]:
+        """A given name no one else in the household has (a Jr is named afterwards)."""
+        taken = {m.given for m in hh.members}
+        pool = [g for g in N.CULTURES[hh.culture][2] if g[1] == sex]
+        formal, _, variants = self.rng.choice([g for g in pool if g[0] not in taken] or pool)
         return formal, variants
 
     def _household(self, size: int) -> None:
@@ -187,13 +198,21 @@ class Population:
             father = next((p for p in hh.members if p.sex == "M"), None)
             base = head.dob + timedelta(days=rng.randint(22 * 365, 36 * 365))
             twin_dob = base if kids >= 2 and rng.random() < TWINS else None
-            for k in range(kids):
-                dob = (
-                    twin_dob
-                    if twin_dob and k < 2
-                    else base + timedelta(days=rng.randint(400, 3000) * k)
-                )
-                dob = min(dob, AS_OF - timedelta(days=200))
+            dobs = [
+                twin_dob
+                if twin_dob and k < 2
+                else base + timedelta(days=rng.randint(400, 3000) * k)
+                for k in range(kids)
+            ]
+            latest = AS_OF - timedelta(days=200)
+            moved: dict[date, date] = {}  # a birth after the as-of day moves back (twins together)
+            dobs = [
+                d
+                if d <= latest
+                else moved.setdefault(d, latest - timedelta(days=rng.randint(0, 6000)))
+                for d in dobs
+            ]
+            for k, dob in enumerate(dobs):
                 sex = rng.choice("MF")
                 kid = self._person(hh, sex, family, dob, adult=(AS_OF - dob).days >= 18 * 365)
                 if father and sex == "M" and k == 0 and rng.random() < JUNIOR:
@@ -204,11 +223,11 @@ class Population:
                     )
                     kid.suffix, father.suffix = "Jr", "Sr"
                     if kid.email:
-                        kid.email = _email(rng, kid.given, kid.family, ())
+                        kid.email = self.unique_email(_email(rng, kid.given, kid.family, ()))
 
     def _person(self, hh: Household, sex: str, family: str, dob: date, *, adult: bool) -> Person:
         rng = self.rng
-        given, variants = self._given(hh.culture, sex)
+        given, variants = self._given(hh, sex)
         middle_pool = (
             ("Van", "Thi") if hh.culture == 2 else ("A", "B", "C", "D", "E", "J", "L", "M", "R")
         )
@@ -232,7 +251,7 @@ class Population:
         if (adult and rng.random() < ADULT_MOBILE) or (teen and rng.random() < 0.6):
             p.mobile = self._unique_phone(hh.address.state)
         if (adult and rng.random() < ADULT_EMAIL) or (teen and rng.random() < 0.4):
-            p.email = _email(rng, given, family, variants)
+            p.email = self.unique_email(_email(rng, given, family, variants))
         hh.members.append(p)
         self.people.append(p)
         return p
