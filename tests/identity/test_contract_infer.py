@@ -85,3 +85,41 @@ def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
     f.write_text("a")
     result = CliRunner().invoke(app_for_tests(), ["contract", "infer", str(f)])
     assert result.exit_code != 0
+
+
+def test_drafts_read_other_layouts_unedited(tmp_path: Path) -> None:
+    """Pipe- and tab-delimited files, a Latin-1 file, zero-padded member numbers and a
+    two-column key (loan + borrower) — the second bank's files — draft contracts that
+    ingest every row as delivered."""
+    import os
+    import time
+
+    from tests.identity.unseen_bank.generate import generate
+
+    ws = Workspace.init(tmp_path / "ws", template="empty")
+    rows = generate(ws.root, 150, seed=5)
+    past = time.time() - 600
+    for source in rows:
+        file = next((ws.landing_dir / source).iterdir())
+        os.utime(file, (past, past))
+        draft = draft_contract(file, source)
+        (ws.contracts_dir / f"{source}.yaml").write_text(draft, encoding="utf-8")
+    members = load_contract(ws.contracts_dir / "members.yaml")
+    assert members.csv.delimiter == "|" and members.key == ["MBR_NO"]
+    servicing = load_contract(ws.contracts_dir / "mortgage_servicing.yaml")
+    assert servicing.csv.delimiter == "\t" and servicing.key == ["LOAN_NO", "BORR_SEQ"]
+    assert load_contract(ws.contracts_dir / "marketing_list.yaml").csv.encoding == "latin-1"
+    ws.close()
+    ws = Workspace.open(tmp_path / "ws")
+    report = ws.ingest()
+    loaded = {
+        s.source: (s.total("rows_loaded"), s.total("rows_quarantined")) for s in report.sources
+    }
+    assert loaded == {source: (n, 0) for source, n in rows.items()}
+    member_nos = set(ws.lakehouse.read("silver", "members").column("MBR_NO").to_pylist())
+    linked = ws.lakehouse.read("silver", "app_users").column("member_number").to_pylist()
+    assert all(n.startswith("0") for n in member_nos)
+    assert {n for n in linked if n} <= member_nos  # text, leading zeros kept: references resolve
+    names = ws.lakehouse.read("silver", "marketing_list").column("first_nm").to_pylist()
+    assert "\ufffd" not in "".join(n for n in names if n)
+    ws.close()

@@ -56,6 +56,32 @@ class ColumnGuess:
     why: list[str] = field(default_factory=list)
 
 
+_DELIMITERS = (",", "|", "\t", ";")
+
+
+def csv_dialect(path: Path) -> tuple[str, str]:
+    """``(delimiter, encoding)`` of a delimited text file: the delimiter is the candidate
+    (``, | tab ;``) the header line holds most often; a file that is not valid UTF-8 is
+    read as Latin-1, the other encoding a contract accepts."""
+    head = path.open("rb").read(1 << 20)
+    try:
+        text, encoding = head.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        # a cut multi-byte character at the end of the sample is still UTF-8
+        ok = exc.start >= len(head) - 3 and exc.reason == "unexpected end of data"
+        text, encoding = (
+            (head[: exc.start].decode("utf-8"), "utf-8")
+            if ok
+            else (
+                head.decode("latin-1"),
+                "latin-1",
+            )
+        )
+    header = text.splitlines()[0] if text else ""
+    delimiter = max(_DELIMITERS, key=lambda d: (header.count(d), d == ","))
+    return delimiter, encoding
+
+
 def _sample(path: Path) -> dict[str, list[str]]:
     """Up to :data:`SAMPLE_ROWS` rows as text, column by column (empty values dropped)."""
     suffix = path.suffix.lower()
@@ -68,8 +94,8 @@ def _sample(path: Path) -> dict[str, list[str]]:
         with path.open(encoding="utf-8", errors="replace") as f:
             rows = [json.loads(line) for line in itertools.islice(f, SAMPLE_ROWS) if line.strip()]
     elif suffix in (".csv", ".txt", ".tsv"):
-        with path.open(encoding="utf-8", errors="replace", newline="") as f:
-            delimiter = "\t" if suffix == ".tsv" else ","
+        delimiter, encoding = csv_dialect(path)
+        with path.open(encoding=encoding, errors="replace", newline="") as f:
             rows = list(itertools.islice(csv.DictReader(f, delimiter=delimiter), SAMPLE_ROWS))
     else:
         raise C360Error(
@@ -184,6 +210,8 @@ def guess_columns(path: Path) -> tuple[list[ColumnGuess], list[str], str]:
         elif _has(n, "name") and not _has(n, "product", "plan", "list", "campaign", "company"):
             g.pii, g.identity = "pii", "full_name"
             g.why.append("a whole name by its column name")
+        elif share["int"] >= MATCH and any(len(v) > 1 and v[0] == "0" for v in values):
+            g.why.append("digits with leading zeros: an identifier, kept as text")
         elif share["int"] >= MATCH:
             g.type = "int"
         elif share["float"] >= MATCH:
@@ -199,6 +227,22 @@ def guess_columns(path: Path) -> tuple[list[ColumnGuess], list[str], str]:
     )
 
 
+def _composite_key(path: Path) -> list[str]:
+    """Two never-empty identifier-named columns unique together (a loan number and a
+    borrower sequence), when no single column is: the first such pair in file order."""
+    sample = _sample(path)
+    total = max((len(v) for v in sample.values()), default=0)
+    cols = [
+        c
+        for c, v in sample.items()
+        if total and len(v) == total and _has(c.lower(), "id", "no", "num", "key", "code", "seq")
+    ]
+    for a, b in itertools.combinations(cols, 2):
+        if len(set(zip(sample[a], sample[b], strict=True))) == total:
+            return [a, b]
+    return []
+
+
 def _layout(path: Path, col: str) -> str:
     return "last_first" if _share(_sample(path).get(col, []), r",") >= 0.5 else "first_last"
 
@@ -210,6 +254,7 @@ def draft_contract(path: Path, source: str | None = None) -> str:
     if not name[0].isalpha():
         name = f"src_{name}"
     guesses, keys, fmt = guess_columns(path)
+    keys = keys[:1] or _composite_key(path)
     lines = [
         f"# Draft contract for {path.name}, inferred from a sample of {SAMPLE_ROWS} rows.",
         "# Review every line: the PII classes and identity attributes are guesses (see the",
@@ -217,7 +262,8 @@ def draft_contract(path: Path, source: str | None = None) -> str:
         f"source: {name}",
         "owner: ''  # who answers for this source",
         f"format: {fmt}",
-        f"key: [{', '.join(keys[:1])}]"
+        *_csv_lines(path, fmt),
+        f"key: [{', '.join(keys)}]"
         + (
             "  # unique and never empty in the sample"
             if keys
@@ -233,7 +279,7 @@ def draft_contract(path: Path, source: str | None = None) -> str:
             parts.append(f"pii: {g.pii}")
         if g.tokenize:
             parts.append(f"tokenize: {g.tokenize}")
-        if keys and g.name == keys[0]:
+        if g.name in keys:
             parts.append("required: true")
         comment = f"  # {'; '.join(g.why)}" if g.why else ""
         lines.append(f"  - {{{', '.join(parts)}}}{comment}")
@@ -270,6 +316,15 @@ def draft_contract(path: Path, source: str | None = None) -> str:
         lines.append("  trust: 50  # 0-100, for most_trusted survivorship")
         lines.append("  # references: [{source: core_customers, column: <column naming its key>}]")
     return "\n".join(lines) + "\n"
+
+
+def _csv_lines(path: Path, fmt: str) -> list[str]:
+    if fmt != "csv":
+        return []
+    delimiter, encoding = csv_dialect(path)
+    opts = [f"delimiter: {json.dumps(delimiter)}"] if delimiter != "," else []
+    opts += [f"encoding: {encoding}"] if encoding != "utf-8" else []
+    return [f"csv: {{{', '.join(opts)}}}  # from the file"] if opts else []
 
 
 def _yaml_str(text: str) -> str:
