@@ -362,11 +362,11 @@ class ModelService:
             table = pa.table(
                 {
                     "golden_id": eligible["golden_id"],
-                    "model": pa.array([model] * n, pa.string()),
-                    "version": pa.array([version] * n, pa.string()),
+                    "model": pa.repeat(pa.scalar(model, pa.string()), n),
+                    "version": pa.repeat(pa.scalar(version, pa.string()), n),
                     "score": pa.array(p, pa.float64()),
-                    "scored_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
-                    "as_of": pa.array([as_of] * n, pa.timestamp("us", tz="UTC")),
+                    "scored_at": pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), n),
+                    "as_of": pa.repeat(pa.scalar(as_of, pa.timestamp("us", tz="UTC")), n),
                 },
                 schema=SCORES_SCHEMA,
             )
