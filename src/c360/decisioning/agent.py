@@ -289,6 +289,7 @@ class Agent:
         return records.payload(self.svc.catalogue, d)
 
     # ------------------------------------------------------------------ write
-    def write(self, results: list[dict[str, Any]]) -> None:
-        """Decisions, HITL tasks, outbox messages and assignments: one transaction."""
-        records.write(self.svc.ws.store, self.svc.settings, results)
+    def write(self, results: list[dict[str, Any]], *, extra: Any = None) -> None:
+        """Decisions, HITL tasks, outbox messages and assignments (and ``extra(conn,
+        decisions)``, a caller's own rows): one transaction."""
+        records.write(self.svc.ws.store, self.svc.settings, results, extra=extra)
