@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from c360.decisioning import decisions, hitl_tasks
+from c360.decisioning.steps import feature_hash
 from c360.kpi import compute as compute_kpis
 from c360.stream import StreamService
 from c360.stream.tables import stream_firings
@@ -86,6 +87,16 @@ def test_a_run_of_failed_logins_fires_once_and_the_decision_sees_it(world: Works
     assert d.trigger_evidence["window_failed_logins"] == 3
     assert d.trigger_evidence["window_logins"] == 1
     assert d.trigger_evidence["stream_failed_logins"] == 3
+    # ... and its inputs: the stream's counters are part of the feature snapshot it hashed
+    loaded = d.steps[0]["output"]
+    assert loaded["stream"]["window_failed_logins"] == 3
+    row = {
+        k: v
+        for k, v in world.decisioning.ondemand.snapshot().row(g).items()
+        if not k.startswith("_e_")
+    }
+    assert d.feature_hash == feature_hash({**row, **loaded["stream"]})
+    assert d.feature_hash != feature_hash(row)
     tools = [s["tool"] for s in d.steps]
     assert tools[:5] == [
         "load_golden_record",
