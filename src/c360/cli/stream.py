@@ -117,3 +117,25 @@ def status_(
         f"over {s['decision_events']} firings decided in the window; firings {s['firings']}",
         highlight=False,
     )
+
+
+@app.command("reconcile")
+def reconcile_(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """Compare the stream's identity decisions with one batch pass over the events zone."""
+    from c360.stream import StreamService
+
+    r = StreamService(open_workspace(workspace)).reconcile()
+    if json:
+        print_json(r.to_dict())
+        return
+    out.print(
+        f"{'equal' if r.equal else 'DIFFERENT'}: {r.events} events; golden id differs for "
+        f"{r.golden_mismatches}; identifier decisions only in the stream "
+        f"{r.identifiers_only_stream}, only in the batch pass {r.identifiers_only_batch}; "
+        f"crosswalk rows only in the stream {r.crosswalk_only_stream}, only in the batch pass "
+        f"{r.crosswalk_only_batch}\nstream {r.outcomes_stream}  batch {r.outcomes_batch}"
+        + (f"\nevents to look at: {', '.join(r.sample_event_ids)}" if r.sample_event_ids else ""),
+        highlight=False,
+    )
+    if not r.equal:
+        raise typer.Exit(1)
