@@ -200,3 +200,11 @@ def test_a_decision_left_undone_by_a_crash_is_taken_once_on_restart(
         assert [d.decision_id for d in decisions_of(fresh, g)] == [f.decision_id]
     finally:
         fresh.close()
+
+
+def test_the_stream_provides_every_column_a_stream_trigger_may_read() -> None:
+    from c360.decisioning.triggers import STREAM_COLUMNS
+    from c360.stream.decide import STREAM_TOTALS
+    from c360.stream.windows import COUNTERS
+
+    assert set(STREAM_COLUMNS) == {f"window_{c}" for c in COUNTERS} | set(STREAM_TOTALS)

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from c360.consent.tables import consent_events, consent_subject_index
 from c360.consent.vocab import normalise, to_us
 from c360.decisioning import decisions
+from c360.stream import StreamService
 from c360.stream.apply import checksum
 from c360.stream.replay import read_truth
 from c360.stream.tables import stream_applied, stream_batches, stream_firings, stream_identifiers
@@ -139,6 +140,9 @@ def test_kill_9_during_a_replay_applies_every_event_exactly_once(
     wanted = {fact(c) for c in truth["consent"]}
     assert wanted and recorded == Counter(wanted)
     _every_firing_decided_once(world)
+    # the killed-and-restarted micro-batches decided identity as one batch pass would
+    rec = StreamService(world).reconcile()
+    assert rec.equal, rec.to_dict()
 
 
 def _expected_firings(ws: Workspace) -> set[tuple[str, str, int]]:

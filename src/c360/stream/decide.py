@@ -45,8 +45,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("c360.stream")
 
-STREAM_TOTALS = {"stream_events": "events", "stream_logins": "logins"}
-STREAM_TOTALS["stream_failed_logins"] = "failed_logins"
+# the running totals a stream trigger may read, from ``stream_features``
+STREAM_TOTALS = {
+    "stream_events": "events",
+    "stream_logins": "logins",
+    "stream_failed_logins": "failed_logins",
+}
 
 
 @dataclass
@@ -99,7 +103,9 @@ def _stream_columns(conn: Connection, keys: list[windows.Key]) -> list[dict[str,
     return [{**counters.get(k, zero_w), **totals.get(k[0], zero_t)} for k in keys]
 
 
-def _rows(snap: Any, columns: list[str], keys: list[windows.Key], stream: list[dict[str, int]]):  # type: ignore[no-untyped-def]
+def _rows(
+    snap: Any, columns: list[str], keys: list[windows.Key], stream: list[dict[str, int]]
+) -> pa.Table:
     """One Arrow row per window: the context columns (null when unknown) and the stream's."""
     idx = pa.array([snap.index.get(g) for g, _ in keys], pa.int64())
     ctx = snap.rows.select(columns).take(idx)
