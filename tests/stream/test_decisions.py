@@ -208,3 +208,16 @@ def test_the_stream_provides_every_column_a_stream_trigger_may_read() -> None:
     from c360.stream.windows import COUNTERS
 
     assert set(STREAM_COLUMNS) == {f"window_{c}" for c in COUNTERS} | set(STREAM_TOTALS)
+
+
+def test_without_golden_records_the_stream_applies_and_fires_nothing(tmp_path: Any) -> None:
+    ws = Workspace.init(tmp_path / "ws", template="bank-demo")  # no run yet
+    try:
+        svc = StreamService(ws)
+        key = "core_customers:CB0000001"
+        svc.accept([login(f"z-{i}", key, False) for i in range(3)])
+        batch = svc.apply_once()
+        assert batch is not None and batch.applied == 3 and batch.decisions == 0
+        assert firings(ws) == []
+    finally:
+        ws.close()

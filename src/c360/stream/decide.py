@@ -77,11 +77,9 @@ def snapshot(ws: Workspace) -> Any | None:
     if not ws.config.stream.decisions:
         return None
     svc = ws.decisioning
-    if not svc.stream_triggers:
-        return None
     try:
-        return svc.ondemand.snapshot()
-    except C360Error as exc:
+        return svc.ondemand.snapshot() if svc.stream_triggers else None
+    except C360Error as exc:  # e.g. no golden records before the first run
         log.warning("stream triggers skipped: %s", exc)
         return None
 
@@ -223,6 +221,20 @@ def decide_pending(ws: Workspace, snap: Any | None = None) -> Decided:
         placed[key[0]] = n + 1
     svc = ws.decisioning
     for keys in rounds:
+        gone = [k for k in keys if snap.row(k[0]) is None]  # merged away since it fired
+        if gone:
+            with ws.store.begin() as conn:
+                for g, w in gone:
+                    conn.execute(
+                        update(f)
+                        .where(
+                            f.c.golden_id == g, f.c.window_start_us == w, f.c.status == "pending"
+                        )
+                        .values(status="no_context")
+                    )
+            keys = [k for k in keys if k not in gone]
+        if not keys:
+            continue
         with ws.store.begin() as conn:
             stream = dict(zip(keys, _stream_columns(conn, keys), strict=True))
         firings, rows = [], {}
