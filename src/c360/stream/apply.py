@@ -5,8 +5,11 @@ Exactly-once effect without a distributed transaction:
 1. In **one store transaction** the batch records each new event id in
    ``stream_applied`` (an id already there is a duplicate: a client retry, a NATS
    redelivery, a replay re-sent), makes the identity decisions, updates the online
-   features, and writes its ``stream_batches`` row whose ``last_position`` *is* the
-   checkpoint. Effects and checkpoint commit together or not at all.
+   features and the trigger windows, records the stream triggers that fire
+   (:mod:`.decide`), and writes its ``stream_batches`` row whose ``last_position``
+   *is* the checkpoint. Effects and checkpoint commit together or not at all.
+   The fired triggers are then decided, each decision in its own transaction with
+   the firing's mark (ADR 0051).
 2. It then appends the batch to ``bronze``/``silver``/``quarantine.stream_events``,
    each an atomic Delta commit tagged with the batch id, and marks the batch
    committed (inbox rows up to it are pruned).
@@ -207,10 +210,9 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
                 started_at_us=stamp,
             )
         )
-    if fired.pending:
-        decided = decide_safely(ws, snap)
-        report.decisions = decided.decisions
-        report.decision_p50_ms, report.decision_p99_ms = _percentiles(decided.latencies_ms)
+    decided = decide_safely(ws, snap)  # this batch's firings and any left pending before
+    report.decisions = decided.decisions
+    report.decision_p50_ms, report.decision_p99_ms = _percentiles(decided.latencies_ms)
     _write_lake(ws, batch_id, rows, accepted, fresh, resolution.golden)
     _committed(ws, batch_id, last)
     report.seconds = time.perf_counter() - t0
