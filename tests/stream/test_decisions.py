@@ -221,3 +221,29 @@ def test_without_golden_records_the_stream_applies_and_fires_nothing(tmp_path: A
         assert firings(ws) == []
     finally:
         ws.close()
+
+
+def test_a_pending_firing_whose_customer_left_the_context_is_not_decided(
+    world: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import update
+
+    from c360.stream import apply
+
+    svc = StreamService(world)
+    g = core_customers(world, senior=False)[0]
+    svc.accept([login(f"m-{i}", source_key_of(world, g), False) for i in range(3)])
+    monkeypatch.setattr(apply, "decide_safely", lambda ws, snap=None: apply.decide.Decided())
+    svc.apply_once()
+    monkeypatch.undo()
+    # before it is decided, a batch run merges the customer away (its id leaves the context)
+    with world.store.begin() as conn:
+        conn.execute(
+            update(stream_firings)
+            .where(stream_firings.c.golden_id == g)
+            .values(golden_id="G-merged-away")
+        )
+    StreamService(world).apply_once()  # restart: recover() decides what is pending
+    (f,) = firings(world, "G-merged-away")
+    assert f.status == "no_context" and f.decision_id is None
+    assert decisions_of(world, "G-merged-away") == []
