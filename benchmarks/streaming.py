@@ -9,8 +9,10 @@
 2. Sustained intake: ``c360 replay --to http`` at ``--rate`` for ``--seconds`` while a
    ``c360 stream`` process applies micro-batches. Prints events/s applied, accept →
    applied (golden record and online features updated) p50/p99 from ``c360 stream
-   status`` (target p99 <= 5 s at 1,000 events/s) and the stream process's RSS at the
-   start, middle and end (flat memory). Use --seconds 600 for the issue's 10 minutes.
+   status`` (target p99 <= 5 s at 1,000 events/s), event → decision p50/p99 of the
+   stream triggers' decisions (accepted → decision committed) and the stream process's
+   RSS at the start, middle and end (flat memory). Use --seconds 600 for the issue's 10
+   minutes.
 3. Capacity: a backlog of 30 s worth of events in the inbox, drained by one
    ``c360 stream --until-idle`` (batches of 5,000, process start included): events/s.
 """
@@ -218,6 +220,9 @@ def main() -> None:
                 "applied_per_s": round((st["applied"] - before) / took, 1),
                 "accept_to_applied_p50_ms": st["freshness_p50_ms"],
                 "accept_to_applied_p99_ms": st["freshness_p99_ms"],
+                "decisions": st["decision_events"],
+                "event_to_decision_p50_ms": st["decision_p50_ms"],
+                "event_to_decision_p99_ms": st["decision_p99_ms"],
                 "stream_rss_mb": [round(m, 1) for m in mem],
                 "busy_retries": sent["busy_retries"],
             }

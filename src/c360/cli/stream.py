@@ -58,7 +58,13 @@ def stream(
             f"{b.batch_id}  events {b.events:>6}  applied {b.applied:>6}  dup {b.duplicates:>4}  "
             f"quarantined {b.quarantined:>3}  lag {b.lag_events:>7}  "
             f"p50 {b.latency_p50_ms or 0:>7.0f} ms  p99 {b.latency_p99_ms or 0:>7.0f} ms  "
-            f"({b.seconds:.2f} s)",
+            + (
+                f"decisions {b.decisions:>4} (p50 {b.decision_p50_ms or 0:.0f} ms, "
+                f"p99 {b.decision_p99_ms or 0:.0f} ms)  "
+                if b.decisions
+                else ""
+            )
+            + f"({b.seconds:.2f} s)",
             highlight=False,
         )
 
@@ -91,7 +97,7 @@ def status_(
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Lag, freshness (accept → applied p50/p99) and totals of the stream."""
+    """Lag, freshness (accept → applied p50/p99), event → decision p50/p99 and totals."""
     from c360.stream import StreamService
 
     s = StreamService(open_workspace(workspace)).status(window)
@@ -106,6 +112,30 @@ def status_(
         f"applied        {s['applied']} in {s['batches']} batches "
         f"({s['batches_pending_lake']} pending lake commit)\n"
         f"duplicates     {s['duplicates']}\nquarantined    {s['quarantined']}\n"
-        f"identifiers    {s['identifiers']}",
+        f"identifiers    {s['identifiers']}\n"
+        f"decisions      p50 {fmt(s['decision_p50_ms'])}  p99 {fmt(s['decision_p99_ms'])}  "
+        f"over {s['decision_events']} firings decided in the window; firings {s['firings']}",
         highlight=False,
     )
+
+
+@app.command("reconcile")
+def reconcile_(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """Compare the stream's identity decisions with one batch pass over the events zone."""
+    from c360.stream import StreamService
+
+    r = StreamService(open_workspace(workspace)).reconcile()
+    if json:
+        print_json(r.to_dict())
+        return
+    out.print(
+        f"{'equal' if r.equal else 'DIFFERENT'}: {r.events} events; golden id differs for "
+        f"{r.golden_mismatches}; identifier decisions only in the stream "
+        f"{r.identifiers_only_stream}, only in the batch pass {r.identifiers_only_batch}; "
+        f"crosswalk rows only in the stream {r.crosswalk_only_stream}, only in the batch pass "
+        f"{r.crosswalk_only_batch}\nstream {r.outcomes_stream}  batch {r.outcomes_batch}"
+        + (f"\nevents to look at: {', '.join(r.sample_event_ids)}" if r.sample_event_ids else ""),
+        highlight=False,
+    )
+    if not r.equal:
+        raise typer.Exit(1)

@@ -33,7 +33,7 @@ from c360.decisioning.hitl import task_row
 from c360.decisioning.llm import Reasoner
 from c360.decisioning.records import EXPERIMENT
 from c360.decisioning.steps import Steps, _now_us, feature_hash
-from c360.decisioning.triggers import Firing
+from c360.decisioning.triggers import STREAM_COLUMNS, Firing
 from c360.experiments import assign
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ class Agent:
         steps = Steps()
         features = {k: v for k, v in row.items() if not k.startswith("_e_")}
         fhash = feature_hash(features)
+        streamed = {k: row[k] for k in STREAM_COLUMNS if k in row}
         profile = steps.call(
             "load_golden_record",
             {"golden_id": g, "as_of": as_of.isoformat()},
@@ -98,6 +99,8 @@ class Agent:
                 "age": row.get("age"),
                 "is_core_customer": row.get("is_core_customer"),
                 "suppression_flags": row.get("suppression_flags") or [],
+                # a decision from the stream also read the stream's counters
+                **({"stream": streamed} if streamed else {}),
             },
         )
         cands = [a for a in cat.actions if a.answers(firing.trigger) and a.valid_on(as_of)]
@@ -289,6 +292,7 @@ class Agent:
         return records.payload(self.svc.catalogue, d)
 
     # ------------------------------------------------------------------ write
-    def write(self, results: list[dict[str, Any]]) -> None:
-        """Decisions, HITL tasks, outbox messages and assignments: one transaction."""
-        records.write(self.svc.ws.store, self.svc.settings, results)
+    def write(self, results: list[dict[str, Any]], *, extra: Any = None) -> None:
+        """Decisions, HITL tasks, outbox messages and assignments (and ``extra(conn,
+        decisions)``, a caller's own rows): one transaction."""
+        records.write(self.svc.ws.store, self.svc.settings, results, extra=extra)

@@ -6,9 +6,10 @@ and its message are committed together) and experiment assignments (first one wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from c360.activation import outbox
 from c360.decisioning.catalogue import Catalogue
@@ -35,11 +36,27 @@ def payload(cat: Catalogue, d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write(store: Store, settings: DecisioningSettings, results: list[dict[str, Any]]) -> None:
-    """Decisions, HITL tasks, outbox messages and assignments: one transaction."""
+Extra = Callable[[Connection, list[dict[str, Any]]], None]
+
+
+def write(
+    store: Store,
+    settings: DecisioningSettings,
+    results: list[dict[str, Any]],
+    *,
+    extra: Extra | None = None,
+) -> None:
+    """Decisions, HITL tasks, outbox messages and assignments: one transaction.
+
+    ``extra(conn, decision_rows)`` runs in the same transaction (a caller's record of
+    what it decided, e.g. the stream's firings), so both commit or neither does; it may
+    raise to roll the decisions back.
+    """
     if not results:
         return
     with store.begin() as conn:
+        if extra is not None:
+            extra(conn, [r["decision"] for r in results])
         if (
             conn.execute(
                 select(func.count())

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pyarrow as pa
 from sqlglot import exp
 
 from c360.decisioning import context as ctxmod
@@ -21,7 +22,16 @@ from c360.decisioning.catalogue import Catalogue, load_catalogue
 from c360.decisioning.decisionlog import DecisionLog
 from c360.decisioning.hitl import Hitl
 from c360.decisioning.ondemand import CONTEXTS, OnDemand
-from c360.decisioning.triggers import Firing, Trigger, firing_query, firings, load_triggers
+from c360.decisioning.triggers import (
+    STREAM_COLUMNS,
+    Firing,
+    Trigger,
+    TriggerSet,
+    firing_query,
+    firings,
+    load_trigger_set,
+    referenced,
+)
 from c360.errors import C360Error
 from c360.settings.decisioning import DecisioningSettings
 
@@ -88,18 +98,30 @@ class DecisioningService:
         )
 
     @cached_property
+    def trigger_set(self) -> TriggerSet:
+        return load_trigger_set(
+            self.settings.triggers_file, self.ws.root, set(self.context_columns())
+        )
+
+    @property
     def triggers(self) -> list[Trigger]:
-        return load_triggers(self.settings.triggers_file, self.ws.root, set(self.context_columns()))
+        """Batch triggers: conditions over the customer context."""
+        return self.trigger_set.triggers
+
+    @property
+    def stream_triggers(self) -> list[Trigger]:
+        """Stream triggers: the context plus the stream's window and running counters."""
+        return self.trigger_set.stream_triggers
 
     @property
     def triggers_version(self) -> str:
         import hashlib
 
-        text = "|".join(t.model_dump_json() for t in self.triggers)
+        text = "|".join(t.model_dump_json() for t in (*self.triggers, *self.stream_triggers))
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
     def trigger(self, name: str) -> Trigger:
-        for t in self.triggers:
+        for t in (*self.triggers, *self.stream_triggers):
             if t.name == name:
                 return t
         raise C360Error("decisioning.unknown_trigger", f"no trigger {name!r}")
@@ -147,6 +169,74 @@ class DecisioningService:
             return self._fire(con, as_of or self.data_as_of(), golden_ids)[1]
         finally:
             con.close()
+
+    def stream_context_columns(self, columns: list[str]) -> list[str]:
+        """Of the context ``columns``, those the stream triggers read (the stream adds its own)."""
+        cols = set(columns) | set(STREAM_COLUMNS)
+        return [c for c in referenced(self.stream_triggers, cols) if c not in STREAM_COLUMNS]
+
+    def fire_stream(self, rows: pa.Table) -> list[tuple[int, list[str]]]:
+        """Evaluate the stream triggers over ``rows`` (one per customer and event window:
+        the context columns of :meth:`stream_context_columns` and every stream column).
+
+        Returns, per row that fires, its index and the names of the triggers it fires,
+        highest weight first; the caller keeps each (trigger, customer, window) once.
+        """
+        ts = self.stream_triggers
+        if not ts or rows.num_rows == 0:
+            return []
+        con = duckdb.connect()
+        try:
+            con.register("_stream_rows", rows.append_column("_row", pa.array(range(rows.num_rows))))
+            q = firing_query("_stream_rows", ts, set(rows.column_names), keys=("_row",))
+            out = con.sql(q.sql("duckdb")).to_arrow_table().to_pylist()
+        finally:
+            con.close()
+        weights = self.settings.context_weights
+        result = []
+        for r in out:
+            fired = [t for i, t in enumerate(ts) if r[f"_t{i}"]]
+            fired.sort(key=lambda t: -weights.get(t.name, t.weight))
+            result.append((int(r["_row"]), [t.name for t in fired]))
+        return result
+
+    def decide_firings(
+        self,
+        fired: list[Firing],
+        rows: dict[str, dict[str, Any]],
+        *,
+        as_of: date,
+        at: datetime | None = None,
+        run_id: str | None = None,
+        extra: Any = None,
+    ) -> list[dict[str, Any]]:
+        """Decide for firings made elsewhere (the stream), each with its context row
+        (eligibility columns included, as :meth:`Agent.context_rows` gives them).
+
+        The decisions, tasks, messages and assignments are written in one transaction
+        together with ``extra(conn, decisions)`` (the caller's own bookkeeping, e.g. the
+        stream's firing records), so they commit together or not at all. Returns the
+        decision rows.
+        """
+        from sqlalchemy import func, select
+
+        from c360.decisioning.tables import decisions
+
+        at = at or datetime.now(UTC)
+        with self.ws.store.engine.connect() as conn:
+            used: dict[str, int] = dict(
+                conn.execute(
+                    select(decisions.c.chosen_action, func.count())
+                    .where(decisions.c.status.in_(["queued", "hitl", "held_out"]))
+                    .group_by(decisions.c.chosen_action)
+                ).all()
+            )
+        results = [
+            self.agent.decide(f, rows[f.golden_id], as_of=as_of, at=at, run_id=run_id, used=used)
+            for f in fired
+        ]
+        self.agent.write(results, extra=extra)
+        return [r["decision"] for r in results]
 
     def decide(
         self,

@@ -38,6 +38,22 @@ class TriggerSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     triggers: list[Trigger]
+    stream_triggers: list[Trigger] = Field(default_factory=list)
+
+
+# What a stream trigger may read besides the customer context: the stream's counters for
+# the event window the triggering events fall in, and its running totals per customer.
+# The stream loop provides these columns (``c360.stream.windows``); names are the contract.
+STREAM_COLUMNS: dict[str, str] = {
+    "window_events": "events of the customer in the event window",
+    "window_logins": "successful digital logins in the event window",
+    "window_failed_logins": "failed digital logins in the event window",
+    "window_sms_stops": "SMS STOP keywords in the event window",
+    "window_new_identifiers": "e-mails or phones the stream attached in the event window",
+    "stream_events": "events streamed for the customer so far",
+    "stream_logins": "successful digital logins streamed so far",
+    "stream_failed_logins": "failed digital logins streamed so far",
+}
 
 
 @dataclass
@@ -61,6 +77,12 @@ class Firing:
 
 
 def load_triggers(path: str | None, root: Path, columns: set[str]) -> list[Trigger]:
+    return load_trigger_set(path, root, columns).triggers
+
+
+def load_trigger_set(path: str | None, root: Path, columns: set[str]) -> TriggerSet:
+    """Batch triggers (over the customer context) and stream triggers (the context and
+    :data:`STREAM_COLUMNS`), each ``when`` and evidence column checked."""
     if path is None:
         text = resources.files("c360.decisioning").joinpath("triggers.yaml").read_text("utf-8")
         where = "packaged triggers.yaml"
@@ -72,13 +94,19 @@ def load_triggers(path: str | None, root: Path, columns: set[str]) -> list[Trigg
             raise C360Error("decisioning.triggers_invalid", f"cannot read {p}: {exc}") from exc
         where = str(p)
     try:
-        ts = TriggerSet.model_validate(yaml.safe_load(text)).triggers
+        ts = TriggerSet.model_validate(yaml.safe_load(text))
     except (ValidationError, yaml.YAMLError) as exc:
         msg = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
         raise C360Error("decisioning.triggers_invalid", f"{where}: {msg}") from exc
-    for t in ts:
-        compile_filter(t.when, columns, what=f"trigger {t.name}")
-        unknown = [c for c in t.evidence if c not in columns]
+    names = [t.name for t in (*ts.triggers, *ts.stream_triggers)]
+    if len(set(names)) != len(names):
+        raise C360Error("decisioning.triggers_invalid", f"{where}: trigger names repeat")
+    stream_cols = columns | set(STREAM_COLUMNS)
+    for t, cols in [(t, columns) for t in ts.triggers] + [
+        (t, stream_cols) for t in ts.stream_triggers
+    ]:
+        compile_filter(t.when, cols, what=f"trigger {t.name}")
+        unknown = [c for c in t.evidence if c not in cols]
         if unknown:
             raise C360Error(
                 "decisioning.triggers_invalid",
@@ -87,10 +115,20 @@ def load_triggers(path: str | None, root: Path, columns: set[str]) -> list[Trigg
     return ts
 
 
-def firing_query(view: str, triggers: list[Trigger], columns: set[str]) -> exp.Select:
-    """One SELECT: golden_id, one boolean per trigger, and every evidence column."""
-    ev = sorted({c for t in triggers for c in t.evidence})
-    sel: list[Any] = [exp.column("golden_id", quoted=True)]
+def referenced(triggers: list[Trigger], columns: set[str]) -> list[str]:
+    """The columns ``triggers`` read (conditions and evidence), in a stable order."""
+    out = {c for t in triggers for c in t.evidence}
+    for t in triggers:
+        out |= {c.name for c in compile_filter(t.when, columns).find_all(exp.Column)}
+    return sorted(out)
+
+
+def firing_query(
+    view: str, triggers: list[Trigger], columns: set[str], keys: tuple[str, ...] = ("golden_id",)
+) -> exp.Select:
+    """One SELECT: the keys (golden_id), one boolean per trigger, and every evidence column."""
+    ev = sorted({c for t in triggers for c in t.evidence} - set(keys))
+    sel: list[Any] = [exp.column(k, quoted=True) for k in keys]
     for i, t in enumerate(triggers):
         cond = compile_filter(t.when, columns, what=f"trigger {t.name}")
         sel.append(

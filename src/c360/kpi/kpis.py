@@ -108,11 +108,18 @@ def compute(ws: Workspace) -> dict[str, Any]:
 
 
 def _stream(ws: Workspace) -> dict[str, Any] | None:
-    """Streaming freshness: lag and accept → applied p50/p99 over the last hour."""
+    """Streaming freshness: lag, accept → applied and event → decision p50/p99 over the last hour."""
     from c360.stream import StreamService
 
     st = StreamService(ws).status()
     if not st["batches"]:
         return None
-    keys = ("lag_events", "oldest_waiting_s", "freshness_p50_ms", "freshness_p99_ms")
+    keys = (
+        "lag_events",
+        "oldest_waiting_s",
+        "freshness_p50_ms",
+        "freshness_p99_ms",
+        "decision_p50_ms",
+        "decision_p99_ms",
+    )
     return {k: st[k] for k in keys} | {"applied": st["applied"], "quarantined": st["quarantined"]}

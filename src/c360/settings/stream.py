@@ -62,6 +62,17 @@ class StreamSettings(Block):
         description="Also load new landing files (the batch ingest) this often from the "
         "stream loop; none: off (c360 ingest / c360 run load them).",
     )
+    decisions: bool = Field(
+        True,
+        description="Fire the stream triggers (decisioning.triggers_file, stream_triggers) for "
+        "the customers a micro-batch touches and take their next-best-action decisions.",
+    )
+    trigger_window_seconds: int = Field(
+        86_400,
+        ge=60,
+        description="Length of the event window (of event time, aligned to the epoch) the "
+        "stream triggers count in; each trigger fires at most once per customer and window.",
+    )
     nats: NatsSettings | None = Field(
         None, description="Consume this NATS JetStream subject too (none: HTTP and replay only)."
     )

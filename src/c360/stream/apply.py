@@ -5,8 +5,11 @@ Exactly-once effect without a distributed transaction:
 1. In **one store transaction** the batch records each new event id in
    ``stream_applied`` (an id already there is a duplicate: a client retry, a NATS
    redelivery, a replay re-sent), makes the identity decisions, updates the online
-   features, and writes its ``stream_batches`` row whose ``last_position`` *is* the
-   checkpoint. Effects and checkpoint commit together or not at all.
+   features and the trigger windows, records the stream triggers that fire
+   (:mod:`.decide`), and writes its ``stream_batches`` row whose ``last_position``
+   *is* the checkpoint. Effects and checkpoint commit together or not at all.
+   The fired triggers are then decided, each decision in its own transaction with
+   the firing's mark (ADR 0051).
 2. It then appends the batch to ``bronze``/``silver``/``quarantine.stream_events``,
    each an atomic Delta commit tagged with the batch id, and marks the batch
    committed (inbox rows up to it are pruned).
@@ -21,9 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +35,8 @@ import pyarrow as pa
 from sqlalchemy import Connection, delete, func, select, update
 
 from c360.consent.vocab import now_us
-from c360.stream import features, resolve
+from c360.errors import C360Error
+from c360.stream import decide, features, resolve
 from c360.stream.events import Event, parse_time
 from c360.stream.tables import (
     BRONZE_EVENTS,
@@ -45,6 +50,8 @@ from c360.stream.tables import (
 
 if TYPE_CHECKING:
     from c360.workspace import Workspace
+
+log = logging.getLogger("c360.stream")
 
 
 @dataclass
@@ -61,6 +68,10 @@ class BatchReport:
     latency_p99_ms: float | None
     identity: dict[str, int]
     seconds: float
+    fired: dict[str, int] = field(default_factory=dict)
+    decisions: int = 0
+    decision_p50_ms: float | None = None
+    decision_p99_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +125,7 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
     batch_id = f"sb{first:012d}"
     accepted = [(r, to_event(r.body)) for r in rows if r.status == "accepted"]
     rejected = [r for r in rows if r.status != "accepted"]
+    snap = decide.snapshot(ws)
     with store.begin() as conn:
         if last_position(conn) != after:  # another loop applied it meanwhile
             return None
@@ -138,6 +150,16 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
         )
         resolve.write(conn, resolution)
         features.fold(conn, [(e, resolution.golden[e.event_id]) for _, e in fresh], stamp)
+        attached = {i["event_id"] for i in resolution.identifiers if i["outcome"] == "attached"}
+        fired = decide.fire(
+            ws,
+            conn,
+            snap,
+            batch_id,
+            [(int(r.received_at_us), e, resolution.golden[e.event_id]) for r, e in fresh],
+            attached,
+            stamp,
+        )
         applied_at = now_us()
         latencies = [(applied_at - r.received_at_us) / 1000 for r, _ in fresh]
         if fresh:
@@ -169,6 +191,7 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
             p99,
             dict(resolution.counts),
             0.0,
+            fired.to_dict(),
         )
         conn.execute(
             stream_batches.insert().values(
@@ -187,10 +210,22 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
                 started_at_us=stamp,
             )
         )
+    decided = decide_safely(ws, snap)  # this batch's firings and any left pending before
+    report.decisions = decided.decisions
+    report.decision_p50_ms, report.decision_p99_ms = _percentiles(decided.latencies_ms)
     _write_lake(ws, batch_id, rows, accepted, fresh, resolution.golden)
     _committed(ws, batch_id, last)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def decide_safely(ws: Workspace, snap: Any = None) -> decide.Decided:
+    """Decide the pending firings; a failure leaves them pending for the next turn."""
+    try:
+        return decide.decide_pending(ws, snap)
+    except C360Error as exc:
+        log.warning("stream decisions deferred: %s", exc)
+        return decide.Decided()
 
 
 def checksum(event_ids: Any) -> str:
@@ -322,4 +357,5 @@ def recover(ws: Workspace) -> list[str]:
         _write_lake(ws, b.batch_id, rows, accepted, fresh, golden, only_missing=True)
         _committed(ws, b.batch_id, int(b.last_position))
         done.append(b.batch_id)
+    decide_safely(ws)
     return done

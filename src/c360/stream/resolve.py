@@ -64,6 +64,9 @@ class Resolver:
         self.conn, self.now = conn, now_us
         pairs = {(t, v) for e in events for t, v in e.identifiers.items()}
         self.known: dict[tuple[str, str], set[str]] = self._lookup(pairs)
+        # identifiers an earlier batch already decided (a conflict keeps no golden id, so
+        # it is not "known"): decided once, as when both events fall in one batch
+        self.recorded = self._recorded(pairs)
 
     def _lookup(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
         out: dict[tuple[str, str], set[str]] = {}
@@ -82,9 +85,19 @@ class Resolver:
                     out.setdefault((t, v), set()).add(g)
         return out
 
+    def _recorded(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        sid = stream_identifiers
+        wanted, out = sorted(pairs), set()
+        for i in range(0, len(wanted), 400):
+            q = select(sid.c.id_type, sid.c.id_value).where(
+                tuple_(sid.c.id_type, sid.c.id_value).in_(wanted[i : i + 400])
+            )
+            out |= {(t, v) for t, v in self.conn.execute(q)}
+        return out
+
     def resolve(self, events: list[Event]) -> Resolution:
         res = Resolution()
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str]] = set(self.recorded)
         for ev in events:
             res.golden[ev.event_id] = self._one(ev, res, seen)
         return res

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from c360.stream.apply import BatchReport, apply_batch, recover
 from c360.stream.intake import Intake, Outcome, decode
 from c360.stream.loop import LoopReport, Stop, run_loop
+from c360.stream.reconcile import Reconciliation, reconcile
 from c360.stream.status import status
 
 if TYPE_CHECKING:
@@ -44,6 +45,10 @@ class StreamService:
 
     def run(self, **kw: Any) -> LoopReport:
         return run_loop(self.ws, **kw)
+
+    def reconcile(self) -> Reconciliation:
+        """The streamed identity decisions against one batch pass over the events zone."""
+        return reconcile(self.ws)
 
     def status(self, window_s: float = 3600.0) -> dict[str, Any]:
         return status(self.ws, window_s=window_s)

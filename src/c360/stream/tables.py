@@ -14,6 +14,13 @@ Store (created by the frozen migration ``0900_stream``):
   record (``attached``, ``new``, ``conflict``): the incremental identity decisions.
 - ``stream_features`` — per golden record, the online features the stream keeps
   current (event counts, last login, last event time).
+- ``stream_windows`` — per golden record and event window (``stream.trigger_window_seconds``
+  of event time), the counters the stream triggers read.
+- ``stream_firings`` — one row per (trigger, golden record, event window) that fired:
+  the primary key is the exactly-once key, and the row names the decision taken for it
+  (written in the decision's transaction) and the event → decision latency.
+
+Created by the frozen migrations ``0900_stream`` and ``0910_stream_decisions``.
 
 Lake: ``bronze.stream_events`` (every accepted event, duplicates included),
 ``silver.stream_events`` (each event id once, with its golden id) and
@@ -23,7 +30,7 @@ Lake: ``bronze.stream_events`` (every accepted event, duplicates included),
 from __future__ import annotations
 
 import pyarrow as pa
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, Float, Index, Integer, String, Table, Text
 
 from c360.lakehouse.declarations import ColumnSpec, declare
 from c360.store.schema import metadata
@@ -98,7 +105,47 @@ stream_features = Table(
     Column("updated_at_us", BigInteger, nullable=False),
 )
 
-ALL_TABLES = [stream_inbox, stream_applied, stream_batches, stream_identifiers, stream_features]
+stream_windows = Table(
+    "stream_windows",
+    metadata,
+    Column("golden_id", String(64), primary_key=True),
+    Column("window_start_us", BigInteger, primary_key=True),
+    Column("events", Integer, nullable=False),
+    Column("logins", Integer, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("sms_stops", Integer, nullable=False),
+    Column("new_identifiers", Integer, nullable=False),
+    Column("last_received_at_us", BigInteger, nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+)
+
+stream_firings = Table(
+    "stream_firings",
+    metadata,
+    Column("trigger", String(80), primary_key=True),
+    Column("golden_id", String(64), primary_key=True),
+    Column("window_start_us", BigInteger, primary_key=True),
+    Column("batch_id", String(40), nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("received_at_us", BigInteger, nullable=False),  # the latest event that fired it
+    Column("fired_at_us", BigInteger, nullable=False),
+    Column("status", String(12), nullable=False),  # pending | decided | no_context
+    Column("decision_id", String(32)),
+    Column("decided_at_us", BigInteger),
+    Index("ix_stream_firings_status", "status"),
+    Index("ix_stream_firings_decided", "decided_at_us"),
+)
+
+ALL_TABLES = [
+    stream_inbox,
+    stream_applied,
+    stream_batches,
+    stream_identifiers,
+    stream_features,
+    stream_windows,
+    stream_firings,
+]
 
 # ---------------------------------------------------------------------- lake schemas
 EVENT_COLUMNS = [
@@ -221,5 +268,35 @@ declare(
         "last_login_at_us": "behavioural",
         "last_event_at_us": "behavioural",
         "updated_at_us": "none",
+    },
+)
+declare(
+    "store:stream_windows",
+    owner="stream",
+    columns={
+        "golden_id": ("derived", "golden_id"),
+        **dict.fromkeys(
+            ("events", "logins", "failed_logins", "sms_stops", "new_identifiers"), "behavioural"
+        ),
+        "window_start_us": "none",
+        "last_received_at_us": "none",
+        "updated_at_us": "none",
+    },
+)
+declare(
+    "store:stream_firings",
+    owner="stream",
+    columns={
+        "trigger": "none",
+        "golden_id": ("derived", "golden_id"),
+        "window_start_us": "none",
+        "batch_id": "none",
+        "weight": "none",
+        "evidence": "behavioural",
+        "received_at_us": "none",
+        "fired_at_us": "none",
+        "status": "none",
+        "decision_id": "none",
+        "decided_at_us": "none",
     },
 )
