@@ -9,7 +9,7 @@ Exactly-once effect without a distributed transaction:
    (:mod:`.decide`), and writes its ``stream_batches`` row whose ``last_position``
    *is* the checkpoint. Effects and checkpoint commit together or not at all.
    The fired triggers are then decided, each decision in its own transaction with
-   the firing's mark (ADR 0051).
+   the firing's mark (ADR 0053).
 2. It then appends the batch to ``bronze``/``silver``/``quarantine.stream_events``,
    each an atomic Delta commit tagged with the batch id, and marks the batch
    committed (inbox rows up to it are pruned).
