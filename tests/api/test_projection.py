@@ -112,7 +112,9 @@ def test_lookups_find_what_the_lakehouse_finds(world):
             assert r["golden_id"] in ws.identity.lookup(email=email.upper())
         for phone in r["phones"] or []:
             assert r["golden_id"] in ws.identity.lookup(phone=phone)
-    for rid, gid in list(zip(links["record_id"].to_pylist(), links["golden_id"].to_pylist()))[:40]:
+    for rid, gid in list(
+        zip(links["record_id"].to_pylist(), links["golden_id"].to_pylist(), strict=True)
+    )[:40]:
         assert ws.identity.lookup(source_key=rid) == [gid]
 
 
