@@ -135,8 +135,30 @@ def test_a_new_run_brings_the_projection_up_to_date(world):
 def test_an_erasure_removes_the_person_from_the_projection(world):
     ws = world["ws"]
     golden = ws.lakehouse.read("gold", "golden_customers", ["golden_id", "emails"]).to_pylist()
-    person = next(r for r in golden if r["emails"])
+    holders: dict[str, int] = {}
+    for r in golden:
+        for e in set(r["emails"] or []):
+            holders[e] = holders.get(e, 0) + 1
+    person = next(r for r in golden if r["emails"] and holders[r["emails"][0]] == 1)
     gid, email = person["golden_id"], person["emails"][0]
+    # a stored record holds its own person's values only (none of its neighbours')
+    with ws.store.begin() as conn:
+        from sqlalchemy import text
+
+        blobs = conn.execute(
+            text("SELECT golden_id, record FROM profiles WHERE golden_id <> :g"), {"g": gid}
+        ).all()
+    assert blobs and not [g for g, b in blobs if email.encode() in bytes(b)]
+    unique = [r for r in golden if r["emails"] and holders[r["emails"][0]] == 1][:30]
+    with ws.store.begin() as conn:
+        stored = dict(conn.execute(text("SELECT golden_id, record FROM profiles")).all())
+    leaks = [
+        (r["golden_id"], g)
+        for r in unique
+        for g, b in stored.items()
+        if g != r["golden_id"] and r["emails"][0].encode() in bytes(b)
+    ]
+    assert leaks == []
     assert ws.identity.projection.records([gid]).rows.num_rows == 1
     privacy = ws.governance.principals.create("projection-dsr", "privacy", ["dsr", "privacy"])
     result = ws.governance.dsr.erase(privacy, f"golden:{gid}")

@@ -237,9 +237,13 @@ def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
 
 
 def _records(batch: pa.RecordBatch | None, wanted: list[int]) -> dict[int, bytes]:
+    """Each wanted row as its own compact record batch. ``take``, not ``slice``: a slice
+    shares its parent's buffers, and the IPC bytes of a sliced list column can carry other
+    rows' values — other people's e-mails inside this person's record, out of reach of
+    their erasure."""
     if batch is None:
         return {}
-    return {i: batch.slice(i, 1).serialize().to_pybytes() for i in wanted}
+    return {i: batch.take(pa.array([i], pa.int64())).serialize().to_pybytes() for i in wanted}
 
 
 def _delete_in(conn: Connection, table: Table, column: Any, values: list[str]) -> None:
