@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 STAGES: list[tuple[str, str]] = [
     ("ingest", "c360.ingest.stage:run"),
     ("identity", "c360.identity.stage:run"),
+    ("serving", "c360.identity.serving:run"),
     ("consent", "c360.consent.stage:run"),
     ("features", "c360.features.stage:run"),
     ("models", "c360.models.stage:run"),
@@ -122,6 +123,7 @@ def _stage_inputs(ws: Workspace, stage: str) -> list[str]:
         "identity": identity_sources,
         "consent": [f"silver.{c.table}" for c in ws.config.consent.capture] + resolved,
         "features": resolved,
+        "serving": resolved,
     }
     return [t for t in by_stage.get(stage, []) if lh.exists(*t.split(".", 1))]
 

@@ -201,6 +201,8 @@ def test_erase_reaches_every_copy_it_knows(world: dict[str, Any]) -> None:
             "gold.golden_consent",
             "store:consent_subject_index",
             "store:consent_subjects",
+            "store:profiles",
+            "store:profile_keys",
             "restricted.core_customers",
         ):
             assert table in erased, (person.found_by, table)

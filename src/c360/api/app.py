@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -125,7 +126,9 @@ def create_app(ws: Workspace) -> FastAPI:
         if request.url.path.startswith(("/docs", "/redoc")):
             # the OpenAPI page loads its own script; everything else stays strict
             del response.headers["Content-Security-Policy"]
-        _audit(ws, request, response.status_code, time.perf_counter() - t0)
+        # off the event loop: the append waits for its commit (shared with the other
+        # requests' entries), and the loop must keep accepting requests meanwhile
+        await run_in_threadpool(_audit, ws, request, response.status_code, time.perf_counter() - t0)
         return response
 
     @app.exception_handler(C360Error)

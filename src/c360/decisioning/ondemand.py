@@ -127,14 +127,19 @@ class OnDemand:
         else:
             weight = svc.settings.context_weights.get(context, 1.0)
             firing = Firing(golden_id, context, weight, {"context": context})
-        with svc.ws.store.engine.connect() as conn:
-            used: dict[str, int] = dict(
-                conn.execute(
-                    select(decisions.c.chosen_action, func.count())
-                    .where(decisions.c.status.in_(["queued", "hitl", "held_out", OFFERED]))
-                    .group_by(decisions.c.chosen_action)
-                ).all()
-            )
+        # live capacity accounting, for the actions that have a capacity (an index scan)
+        capped = [a.id for a in svc.catalogue.actions if a.capacity is not None]
+        used: dict[str, int] = {}
+        if capped:
+            with svc.ws.store.engine.connect() as conn:
+                used = dict(
+                    conn.execute(
+                        select(decisions.c.chosen_action, func.count())
+                        .where(decisions.c.chosen_action.in_(capped))
+                        .where(decisions.c.status.in_(["queued", "hitl", "held_out", OFFERED]))
+                        .group_by(decisions.c.chosen_action)
+                    ).all()
+                )
         r = svc.agent.decide(
             firing, row, as_of=snap.as_of, at=at, run_id=f"ondemand:{context}", used=used
         )

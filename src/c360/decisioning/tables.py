@@ -72,6 +72,8 @@ decisions = Table(
     Column("steps", JSON, nullable=False),
     Column("run_id", String(40)),
     Index("ix_decisions_golden", "golden_id", "decided_at_us"),
+    # capacity accounting counts decisions per action and status on every request
+    Index("ix_decisions_action_status", "chosen_action", "status"),
 )
 
 hitl_tasks = Table(

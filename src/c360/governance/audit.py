@@ -11,6 +11,13 @@ breaks) and truncation (the signed head or a checkpoint points past the end).
 Appends serialise on the single ``audit_head`` row: the first statement of the
 transaction updates it, which takes the row lock on PostgreSQL and the write
 lock on SQLite, so concurrent writers queue instead of forking the chain.
+
+Within one process, appends that arrive together share a transaction (group
+commit, docs/decisions/0051-audit-group-commit.md): the first waiting thread
+writes every pending entry in order in one transaction and the others wait for
+that commit, so each caller still returns only once its own entry is committed —
+nothing is queued past the answer, and a server under load takes the store's
+write lock once per batch instead of once per request.
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, select, update
 
@@ -96,6 +104,7 @@ class AuditLog:
         self._ws = ws
         self._every = ws.config.governance.audit.checkpoint_every
         self._key = ws.tokenizer.keyed_hash("c360/audit-checkpoint-key/v1").encode()
+        self._group = _GroupCommit(self._write_batch)
 
     def _mac(self, *parts: object) -> str:
         return hmac.new(
@@ -121,8 +130,11 @@ class AuditLog:
             raise C360Error("audit.invalid", "an audit entry needs an actor and an action")
         if conn is not None:
             return self._append(conn, actor, action, target, details)
+        return self._group.submit((actor, action, target, details))
+
+    def _write_batch(self, batch: list[_Item]) -> list[AuditEntry]:
         with self._ws.store.begin() as own:
-            return self._append(own, actor, action, target, details)
+            return [self._append(own, *item) for item in batch]
 
     def _append(
         self,
@@ -323,3 +335,58 @@ class AuditLog:
             )
             for r in rows
         ]
+
+
+_Item = tuple[str, str, str, dict[str, Any] | None]
+
+
+class _Waiter:
+    __slots__ = ("done", "entry", "error", "item")
+
+    def __init__(self, item: _Item) -> None:
+        self.item = item
+        self.done = False
+        self.entry: AuditEntry | None = None
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Leader/follower group commit: a caller whose entry is pending and finds no write
+    running becomes the writer of every pending entry (one transaction, in arrival
+    order); the others wait for it. Each caller gets its own entry back, or the error
+    of the transaction that held it (then none of that batch was written)."""
+
+    def __init__(self, write: Any) -> None:
+        self._write = write
+        self._cond = threading.Condition()
+        self._pending: list[_Waiter] = []
+        self._writing = False
+
+    def submit(self, item: _Item) -> AuditEntry:
+        me = _Waiter(item)
+        with self._cond:
+            self._pending.append(me)
+            while not me.done:
+                if self._writing:
+                    self._cond.wait()
+                    continue
+                batch, self._pending = self._pending, []
+                self._writing = True
+                self._cond.release()
+                try:
+                    try:
+                        entries = self._write([w.item for w in batch])
+                        for w, e in zip(batch, entries, strict=True):
+                            w.entry = e
+                    except BaseException as exc:
+                        for w in batch:
+                            w.error = exc
+                finally:
+                    self._cond.acquire()
+                    self._writing = False
+                    for w in batch:
+                        w.done = True
+                    self._cond.notify_all()
+        if me.error is not None:
+            raise me.error
+        return cast(AuditEntry, me.entry)  # set with ``done`` unless ``error`` is

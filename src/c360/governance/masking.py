@@ -9,6 +9,8 @@ vectorised DuckDB UDF, so equal values still join after masking.
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,11 +50,21 @@ def expression(column: str, rule: str, arrow_type: pa.DataType) -> str:
 
 @dataclass
 class Plan:
-    """A compiled governed read: SQL, parameters and the rule of each column."""
+    """A compiled governed read: SQL, parameters and the rule of each column.
+
+    ``conds`` says what the SQL's ``WHERE`` does, condition by condition (``false``;
+    ``text_eq`` column, one parameter; ``in`` column, n parameters), so that
+    :func:`prepare` can compile the same plan for a few rows held in memory.
+    """
 
     sql: str
     params: list[Any]
     rules: dict[str, str]
+    conds: tuple[tuple[str, str, int], ...] = ()
+    rows: RowProgram | None = None  # set by prepare() when every column allows it
+
+    def bind(self, params: list[Any]) -> Plan:
+        return Plan(self.sql, params, self.rules, self.conds, self.rows)
 
 
 def compile_read(
@@ -77,12 +89,15 @@ def compile_read(
     exprs = [expression(c, rules[c], schema.field(c).type) for c in wanted]
     conds: list[str] = []
     params: list[Any] = []
+    shape: list[tuple[str, str, int]] = []
     for col, value in row_filters:
         if value is None or col not in names:
             conds.append("false")
+            shape.append(("false", col, 0))
         else:
             conds.append(f"CAST({q(col)} AS VARCHAR) = ?")
             params.append(str(value))
+            shape.append(("text_eq", col, 1))
     for col, value in (where or {}).items():
         if col not in names:
             raise C360Error(
@@ -101,17 +116,106 @@ def compile_read(
         values = list(value) if isinstance(value, list | tuple | set) else [value]
         if not values:
             conds.append("false")
+            shape.append(("false", col, 0))
             continue
         conds.append(f"{q(col)} IN ({', '.join('?' for _ in values)})")
         params += values
+        shape.append(("in", col, len(values)))
     sql = f"SELECT {', '.join(exprs)} FROM governed_source"
     if conds:
         sql += " WHERE " + " AND ".join(conds)
-    return Plan(sql, params, {c: rules[c] for c in wanted})
+    return Plan(sql, params, {c: rules[c] for c in wanted}, tuple(shape))
 
 
-def _hash_udf(keyed_hash: Callable[[str], str]) -> Callable[[pa.Array], pa.Array]:
+# ---------------------------------------------------------------------- a few rows in memory
+#: The rules of :data:`RULE_SQL` for one Python value, where the column's type makes the
+#: SQL's meaning plain (strings; dates for ``year_only``); any other type keeps DuckDB.
+#: ``tests/governance/test_masking.py`` checks both forms give the same answer.
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+Cell = Callable[[Any, Callable[[str], str]], Any]
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
+
+
+def _cell(rule: str, t: pa.DataType) -> Cell | None:
+    if _nested(t) and rule != "clear":
+        rule = "null"
+    if rule == "clear":
+        return lambda v, _h: v
+    if rule == "null":
+        return lambda _v, _h: None
+    if rule == "mask":
+        return lambda v, _h: None if v is None else "****"
+    if rule == "last4" and _is_text(t):
+        return lambda v, _h: None if v is None else _NOT_ALNUM.sub("", v)[-4:]
+    if rule == "hash" and _is_text(t):
+        return lambda v, h: None if v is None else h(v)
+    if rule == "year_only" and (pa.types.is_date32(t) or pa.types.is_date64(t)):
+        return lambda v, _h: None if v is None else v.year
+    return None
+
+
+@dataclass(frozen=True)
+class RowProgram:
+    """A plan compiled for rows held in memory: one function per column, the conditions,
+    and the Arrow schema DuckDB gives the same plan's answer (so both answers are alike)."""
+
+    cells: tuple[tuple[str, str, Cell], ...]  # (output column, input column, function)
+    conds: tuple[tuple[str, str, int], ...]
+    schema: pa.Schema
+
+    def run(self, data: pa.Table, params: list[Any], keyed_hash: Callable[[str], str]) -> pa.Table:
+        out = []
+        for row in data.to_pylist():
+            if self._keep(row, params):
+                out.append({name: fn(row[src], keyed_hash) for name, src, fn in self.cells})
+        return pa.Table.from_pylist(out, schema=self.schema)
+
+    def _keep(self, row: dict[str, Any], params: list[Any]) -> bool:
+        i = 0
+        for kind, col, n in self.conds:
+            if kind == "false":
+                return False
+            value, args = row.get(col), params[i : i + n]
+            i += n
+            if value is None or value not in args:
+                return False
+        return True
+
+
+def prepare(plan: Plan, schema: pa.Schema, keyed_hash: Callable[[str], str]) -> Plan:
+    """``plan`` with a :class:`RowProgram` for a few rows of ``schema`` held in memory,
+    when every column's rule and every condition's column allow it (else unchanged)."""
+    cells = []
+    for name, rule in plan.rules.items():
+        fn = _cell(rule, schema.field(name).type)
+        if fn is None:
+            return plan
+        cells.append((name, name, fn))
+    for kind, col, _n in plan.conds:
+        if kind != "false" and not _is_text(schema.field(col).type):
+            return plan
+    out = execute(plan, schema.empty_table(), keyed_hash).schema
+    program = RowProgram(tuple(cells), plan.conds, out)
+    return Plan(plan.sql, plan.params, plan.rules, plan.conds, program)
+
+
+#: Up to this many rows in memory, a prepared plan runs in Python: one DuckDB query costs
+#: more than masking a record by hand.
+SMALL = 64
+
+
+_local = threading.local()
+
+
+def _hash_udf(current: dict[str, Callable[[str], str]]) -> Callable[[pa.Array], pa.Array]:
+    """The keyed hash of the read running on the connection (``current["fn"]``): DuckDB
+    may call the UDF on its own threads, so it is looked up per connection, not per thread."""
+
     def fn(arr: pa.Array) -> pa.Array:
+        keyed_hash = current["fn"]
         enc = pc.dictionary_encode(arr)
         if isinstance(enc, pa.ChunkedArray):
             enc = enc.combine_chunks()
@@ -121,19 +225,40 @@ def _hash_udf(keyed_hash: Callable[[str], str]) -> Callable[[pa.Array], pa.Array
     return fn
 
 
-def execute(
-    plan: Plan, data: pads.Dataset | pa.Table, keyed_hash: Callable[[str], str]
-) -> pa.Table:
-    con = duckdb.connect()
-    try:
+def _connection() -> tuple[duckdb.DuckDBPyConnection, dict[str, Callable[[str], str]]]:
+    """This thread's in-memory DuckDB connection with the hash UDF registered once.
+
+    A governed read registers its data, runs one query and unregisters it; keeping the
+    connection per thread spares every read the connection set-up (which dominated the
+    cost of reading one record). Nothing but the registered view outlives a read.
+    """
+    got: tuple[duckdb.DuckDBPyConnection, dict[str, Callable[[str], str]]] | None = getattr(
+        _local, "con", None
+    )
+    if got is None:
+        con = duckdb.connect()
+        current: dict[str, Callable[[str], str]] = {}
         con.create_function(
             HASH_UDF,
-            _hash_udf(keyed_hash),
+            _hash_udf(current),
             ["VARCHAR"],
             "VARCHAR",  # type: ignore[call-overload]
             type="arrow",
         )
-        con.register("governed_source", data)
+        got = _local.con = (con, current)
+    return got
+
+
+def execute(
+    plan: Plan, data: pads.Dataset | pa.Table, keyed_hash: Callable[[str], str]
+) -> pa.Table:
+    if plan.rows is not None and isinstance(data, pa.Table) and data.num_rows <= SMALL:
+        return plan.rows.run(data, plan.params, keyed_hash)
+    con, current = _connection()
+    current["fn"] = keyed_hash
+    con.register("governed_source", data)
+    try:
         return con.sql(plan.sql, params=plan.params).to_arrow_table()
     finally:
-        con.close()
+        con.unregister("governed_source")
+        current.pop("fn", None)

@@ -10,11 +10,15 @@ read (principal, role, purpose, table, columns, rule per column, row count).
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Hashable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import select
 
 from c360.errors import C360Error, NotFoundError
 from c360.governance import masking
@@ -39,6 +43,8 @@ class GovernanceService:
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
         self.settings: GovernanceSettings = ws.config.governance
+        self._plans: dict[tuple[Any, ...], masking.Plan] = {}
+        self._plans_lock = threading.Lock()
 
     # ------------------------------------------------------------------ namespaces
     @cached_property
@@ -152,9 +158,26 @@ class GovernanceService:
         purpose: str | None,
         columns: list[str] | None = None,
         where: dict[str, Any] | None = None,
+        *,
+        rows: pa.Table | None = None,
+        version: Hashable | None = None,
     ) -> pa.Table:
+        """Read ``zone.table`` for ``principal`` and ``purpose``: masked, row-filtered,
+        consent-withheld for a consent purpose, audited.
+
+        ``rows`` are rows of that table held elsewhere (the serving projection keeps the
+        golden records in the store): they are governed exactly like the table — the same
+        plan, consent withholding, masking and audit. Their plan is compiled once per
+        role, purpose, attributes, columns, filter shape, ``version`` (of the copy) and
+        policy (the table's runtime class declarations), and then reused.
+        """
         try:
-            plan = self.plan(principal, zone, table, purpose, columns, where)
+            if rows is None:
+                plan = self.plan(principal, zone, table, purpose, columns, where)
+            else:
+                plan = self._cached_plan(
+                    principal, zone, table, purpose, columns, where, rows.schema, version
+                )
         except C360Error as exc:
             audit(self._ws).append(
                 principal.name,
@@ -163,11 +186,13 @@ class GovernanceService:
                 {"role": principal.role, "purpose": purpose, "code": exc.code},
             )
             raise
-        data: Any = self._ws.lakehouse.dataset(zone, table)
+        data: Any = self._ws.lakehouse.dataset(zone, table) if rows is None else rows
         details: dict[str, Any] = {}
         if purpose in self.settings.consent_purposes:
             data, withheld = self._consented(zone, table, data, str(purpose))
             details["consent_withheld"] = withheld
+        if rows is not None:
+            details["served_from"] = "projection"
         out = masking.execute(plan, data, self._ws.tokenizer.keyed_hash)
         audit(self._ws).append(
             principal.name,
@@ -184,6 +209,68 @@ class GovernanceService:
             },
         )
         return out
+
+    def _cached_plan(
+        self,
+        principal: Principal,
+        zone: str,
+        table: str,
+        purpose: str | None,
+        columns: list[str] | None,
+        where: dict[str, Any] | None,
+        schema: pa.Schema,
+        version: Hashable | None,
+    ) -> masking.Plan:
+        """:meth:`plan`, compiled once per shape and version and bound to ``where``'s values.
+
+        Access is checked on every call (a refused purpose is never served from the
+        cache); the policy key is the table's runtime class declarations, which
+        ``c360 catalog`` or a stage may change while a server runs.
+        """
+        check_access(self.settings, principal, zone, purpose)
+        values = {
+            k: list(v) if isinstance(v, list | tuple | set) else [v]
+            for k, v in (where or {}).items()
+        }
+        with self._ws.store.engine.connect() as conn:
+            policy = tuple(
+                conn.execute(
+                    select(
+                        column_classes.c.column_name,
+                        column_classes.c.pii_class,
+                    )
+                    .where(column_classes.c.table_name == f"{zone}.{table}")
+                    .order_by(column_classes.c.column_name)
+                ).all()
+            )
+        key = (
+            principal.role,
+            json.dumps(principal.attributes, sort_keys=True, default=str),
+            purpose,
+            zone,
+            table,
+            tuple(columns) if columns else None,
+            tuple((k, len(v)) for k, v in values.items()),
+            version,
+            schema,
+            policy,
+        )
+        with self._plans_lock:
+            hit = self._plans.get(key)
+        if hit is None:
+            shape = {k: [None] * len(v) for k, v in values.items()}
+            hit = masking.prepare(
+                self.plan(principal, zone, table, purpose, columns, shape),
+                schema,
+                self._ws.tokenizer.keyed_hash,
+            )
+            with self._plans_lock:
+                if len(self._plans) >= 256:
+                    self._plans.clear()
+                self._plans[key] = hit
+        bound = [x for v in values.values() for x in v]
+        fixed = hit.params[: len(hit.params) - len(bound)] if bound else hit.params
+        return hit.bind([*fixed, *bound])
 
     def _consented(self, zone: str, table: str, data: Any, purpose: str) -> tuple[pa.Table, int]:
         """The rows of ``data`` whose person the consent gate allows for ``purpose`` on at

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from c360.errors import C360Error, NotFoundError
-from c360.identity import constraints, model
+from c360.identity import constraints, model, serving
 from c360.identity.cluster import CHECKED, Clusterer
 from c360.identity.display import display_value
 from c360.identity.evaluate import evaluate_assignment
@@ -83,7 +84,14 @@ class IdentityService:
             self.ws, full=full, run_id=run_id, retrain=retrain, progress=progress, as_of=as_of
         )
         constraints.audit_run(self.ws, report)
+        # golden records changed outside `c360 run`: the serving projection follows them
+        serving.refresh(self.ws, report.run_id)
         return report
+
+    @cached_property
+    def projection(self) -> serving.Projection:
+        """The serving projection of the golden records (:mod:`c360.identity.serving`)."""
+        return serving.Projection(self.ws)
 
     def links(self, current: bool = True) -> pa.Table:
         t = read_or_empty(self.ws, "gold", "identity_links", IDENTITY_LINKS)
@@ -118,10 +126,14 @@ class IdentityService:
     ) -> list[str]:
         """Golden ids holding an email, a phone or a source key (standardised the way
         matching standardises them), for the API and the agent desktop's search."""
+        from c360.identity.addresses import norm_email, norm_phone
+
         if source_key is not None:
+            served = self.projection.lookup("source_key", parse_key(source_key))
+            if served is not None:
+                return served[:1]
             gid = self.golden_id(source_key)
             return [gid] if gid else []
-        from c360.identity.addresses import norm_email, norm_phone
 
         column, value = (
             ("emails", norm_email(email))
@@ -131,7 +143,12 @@ class IdentityService:
                 norm_phone(phone),
             )
         )
-        if not value or not self.ws.lakehouse.exists("gold", "golden_customers"):
+        if not value:
+            return []
+        served = self.projection.lookup(column[:-1], value)
+        if served is not None:
+            return served
+        if not self.ws.lakehouse.exists("gold", "golden_customers"):
             return []
         from sqlglot import exp
 

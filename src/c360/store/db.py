@@ -56,6 +56,10 @@ class Store:
         kwargs: dict[str, object] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30}
+            # a server thread may hold two connections at once (a read inside a read); the
+            # default 5 + 10 let 15 waiting threads each hold one and wait for a second
+            kwargs["pool_size"] = 16
+            kwargs["max_overflow"] = 112
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)

@@ -17,11 +17,27 @@ def visible_profile(ws: Workspace, act: Actor, golden_id: str) -> dict[str, Any]
     """The caller's view of one golden record, through the governed read path.
 
     A record the caller's row filters hide is answered exactly like one that does not
-    exist (404), so ids cannot be probed.
+    exist (404), so ids cannot be probed. The record comes from the serving projection
+    (the golden records kept in the operational store by ``c360 run``), governed exactly
+    like the lakehouse table; a workspace without a projection reads the lakehouse.
     """
-    rows = ws.governance.read(
-        act.principal, "gold", "golden_customers", act.purpose, where={"golden_id": golden_id}
-    ).to_pylist()
+    where = {"golden_id": golden_id}
+    served = ws.identity.projection.records([golden_id])
+    if served is None:
+        table = ws.governance.read(
+            act.principal, "gold", "golden_customers", act.purpose, where=where
+        )
+    else:
+        table = ws.governance.read(
+            act.principal,
+            "gold",
+            "golden_customers",
+            act.purpose,
+            where=where,
+            rows=served.rows,
+            version=served.version,
+        )
+    rows = table.to_pylist()
     if not rows:
         raise NotFoundError("profile.not_found", f"no profile {golden_id} visible to the caller")
     return rows[0]
