@@ -168,7 +168,8 @@ class GovernanceService:
         if purpose in self.settings.consent_purposes:
             data, withheld = self._consented(zone, table, data, str(purpose))
             details["consent_withheld"] = withheld
-        out = masking.execute(plan, data, self._ws.tokenizer.keyed_hash)
+        with self._ws.engine.fork() as eng:
+            out = masking.execute(plan, data, self._ws.tokenizer.keyed_hash, eng)
         audit(self._ws).append(
             principal.name,
             "read",
