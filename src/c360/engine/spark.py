@@ -18,6 +18,7 @@ import pyarrow.dataset as pads
 from sqlglot import exp
 
 from c360.engine.base import ArrowData, Capabilities, Engine, EngineSettings
+from c360.engine.sql import table
 from c360.errors import MissingExtraError
 
 _SESSIONS: dict[tuple[Any, ...], Any] = {}
@@ -118,7 +119,10 @@ class SparkEngine(Engine):
         self._views.add(name)
 
     def create_view(self, name: str, sql: str | exp.Expression) -> None:
-        self.spark.sql(self.render(sql)).createOrReplaceTempView(name)
+        # SQL, not DataFrame.createOrReplaceTempView: the view keeps its text and reads the
+        # views it names as they are when queried (as DuckDB's do), not as they were
+        target = table(name).sql(self.dialect)
+        self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {target} AS {self.render(sql)}")
         self._views.add(name)
 
     def register(self, name: str, data: ArrowData) -> None:
