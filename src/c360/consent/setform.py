@@ -334,7 +334,8 @@ def apply(
     if fixed:
         base = f"SELECT a.*, {_list(fixed)} AS reasons FROM {audience} a"
     else:
-        engine.create_view(
+        # computed once: the audience rows below and :func:`redirected` both read it
+        engine.materialise(
             "_cg_redirect",
             f"""
             WITH miss AS (SELECT DISTINCT CAST(a.golden_id AS VARCHAR) AS golden_id FROM {audience} a
