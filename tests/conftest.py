@@ -97,3 +97,27 @@ def store_choice(request: pytest.FixtureRequest) -> Iterator[str | None]:
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
     yield from pg_database()
+
+
+@pytest.fixture(scope="session")
+def pipeline_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One synthetic bank world run through the whole pipeline (synth → ``c360 run``),
+    built once per session for the tests that read what the pipeline produces.
+
+    Tests that write use names of their own, or work on a copy of its folder."""
+    from c360.synth import SynthOptions, generate_world
+    from c360.workspace import Workspace
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("C360_TOKEN_KEY", "d" * 40)
+    mp.delenv("C360_STORE_URL", raising=False)
+    ws = Workspace.init(tmp_path_factory.mktemp("dworld") / "ws", template="bank-demo")
+    generate_world(ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=800, seed=3, days=2))
+    report = ws.run()
+    # ingest may be "partial" (quarantined rows); decisioning needs every stage to have run
+    assert report.status in ("succeeded", "partial"), report.to_dict()
+    st = report.stage("decisioning")
+    assert st is not None and st.status == "succeeded", report.to_dict()
+    yield ws
+    ws.close()
+    mp.undo()

@@ -79,12 +79,10 @@ def test_sensitive_customers_go_to_a_human_never_to_the_outbox(world: Workspace)
     svc = world.decisioning
     fired = svc.evaluate_triggers()
     # make two triggered adults of working age protected (vulnerable list), then decide again for them
-    import duckdb
-
-    con = duckdb.connect()
-    ctx = svc.register_context(con, svc.data_as_of())
-    ages = dict(con.execute(f"SELECT golden_id, age FROM {ctx.view}").fetchall())
-    con.close()
+    with world.engine.fork() as con:
+        ctx = svc.register_context(con, svc.data_as_of())
+        t = con.query(f"SELECT golden_id, age FROM {ctx.view}")
+        ages = dict(zip(t.column(0).to_pylist(), t.column(1).to_pylist(), strict=True))
     adults = [
         f.golden_id
         for f in fired

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
-import duckdb
 import pytest
 
 from c360.errors import C360Error
@@ -25,14 +24,11 @@ def _c360(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _matching(ws: Workspace, where: str) -> set[str]:
     """Golden ids the filter selects, computed independently over the context view."""
-    con = duckdb.connect()
-    try:
+    with ws.engine.fork() as con:
         ctx = ws.decisioning.register_context(con, ws.decisioning.data_as_of())
-        return {
-            r[0] for r in con.execute(f"SELECT golden_id FROM {ctx.view} WHERE {where}").fetchall()
-        }
-    finally:
-        con.close()
+        return set(
+            con.query(f"SELECT golden_id FROM {ctx.view} WHERE {where}").column(0).to_pylist()
+        )
 
 
 def test_build_goes_through_the_gate_and_snapshots(world: Workspace) -> None:

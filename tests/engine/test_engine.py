@@ -150,3 +150,50 @@ def test_workspace_engine_follows_config(world):
     eng = world.engine
     assert eng.name == world.config.engine.name == "duckdb"
     assert eng.capabilities.asof_join
+
+
+def test_a_fork_has_its_own_views_and_closing_it_leaves_the_parent_open(engine):
+    data = pa.table({"id": [1, 2]})
+    fork = engine.fork()
+    try:
+        fork.register("only_in_fork", data)
+        assert fork.scalar("SELECT count(*) FROM only_in_fork") == 2
+        assert "only_in_fork" not in engine.views()
+        with pytest.raises(engine.errors):
+            engine.query("SELECT count(*) FROM only_in_fork")
+        # the session time zone (UTC) holds in the fork too: the epoch is midnight
+        assert fork.scalar("SELECT hour(to_timestamp(0))") == 0
+    finally:
+        fork.close()
+    with engine.temp_views(after_fork=data):
+        assert engine.scalar("SELECT count(*) FROM after_fork") == 2
+
+
+def test_materialise_computes_once_and_create_view_follows_its_source(engine):
+    fork = engine.fork()
+    try:
+        fork.register("src", pa.table({"v": [1, 2, 3]}))
+        fork.materialise("frozen", "SELECT sum(v) AS s FROM src")
+        fork.create_view("live", "SELECT sum(v) AS s FROM src")
+        fork.register("src", pa.table({"v": [10]}))
+        assert fork.scalar("SELECT s FROM frozen") == 6
+        assert fork.scalar("SELECT s FROM live") == 10
+        assert fork.columns("live") == ["s"]
+        assert {"frozen", "live", "src"} <= fork.views()
+        fork.unregister("frozen")
+        fork.unregister("live")
+        assert not {"frozen", "live"} & fork.views()
+        with pytest.raises(fork.errors):
+            fork.query("SELECT s FROM frozen")
+    finally:
+        fork.close()
+
+
+def test_local_engine_forks_one_in_process_engine():
+    from c360.engine import local_engine
+
+    with local_engine() as a, local_engine() as b:
+        assert a.capabilities.in_process
+        a.register("mine", pa.table({"x": [1]}))
+        assert "mine" not in b.views()
+        assert a.scalar("SELECT x FROM mine") == 1

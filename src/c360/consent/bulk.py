@@ -9,31 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Table, text
 
 CHUNK = 50_000
-_DUCK: duckdb.DuckDBPyConnection | None = None
-_DUCK_LOCK = threading.Lock()
-
-
-def duck() -> duckdb.DuckDBPyConnection:
-    """A fresh DuckDB connection (cursor) on one process-wide in-memory database.
-
-    Opening a database costs ~10 ms, a cursor microseconds; cursors keep their
-    own registered Arrow objects and temp views, so callers stay isolated.
-    Close the cursor when done.
-    """
-    global _DUCK
-    with _DUCK_LOCK:
-        if _DUCK is None:
-            _DUCK = duckdb.connect()
-        return _DUCK.cursor()
 
 
 def bulk_insert(conn: Connection, table: Table, data: pa.Table) -> int:

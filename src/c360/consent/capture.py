@@ -9,19 +9,19 @@ are skipped and reported, rows with a bad identifier or no time are counted.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 from sqlalchemy import Connection
+from sqlglot import exp
 
 from c360.consent.ledger import insert_ignoring_duplicates
 from c360.consent.suppression import entry_row, hint
 from c360.consent.tables import consent_events, suppressions
 from c360.consent.vocab import STATUSES, WILDCARD, id_hash, normalise, now_us
+from c360.engine import AUTHORING_DIALECT, Engine, column, literal, table
 from c360.errors import C360Error
 from c360.settings.consent import CaptureSource, Columns
 from c360.settings.consent_policy import Policy
@@ -70,9 +70,13 @@ def _validate(src: CaptureSource, policy: Policy) -> None:
         raise C360Error("config.invalid", f"consent.capture[{src.name}]: source_key needs `source`")
 
 
-def _query(src: CaptureSource, con: duckdb.DuckDBPyConnection) -> tuple[str | None, str]:
+def _sql(expr: exp.Expression) -> str:
+    return expr.sql(dialect=AUTHORING_DIALECT)
+
+
+def _query(src: CaptureSource, engine: Engine) -> tuple[str | None, str]:
     view = f"silver__{src.table}"
-    present = {r[0] for r in con.execute(f'DESCRIBE "{view}"').fetchall()}
+    present = set(engine.columns(view))
     subj, status, at = (
         _pick(src.subject, present),
         _pick(src.status, present),
@@ -82,14 +86,19 @@ def _query(src: CaptureSource, con: duckdb.DuckDBPyConnection) -> tuple[str | No
     missing += [f"where.{k}" for k in src.where if k not in present]
     if missing:
         return None, f"column(s) not found for {', '.join(missing)}"
-    at_expr = "coalesce(" + ", ".join(f'epoch_us(try_cast("{c}" AS TIMESTAMP))' for c in at) + ")"
+    at_expr = (
+        "coalesce("
+        + ", ".join(f"epoch_us(try_cast({_sql(column(c))} AS TIMESTAMP))" for c in at)
+        + ")"
+    )
     where = " AND ".join(
-        f"lower(trim(CAST(\"{k}\" AS VARCHAR))) = '{v.lower().replace(chr(39), chr(39) * 2)}'"
+        f"lower(trim(CAST({_sql(column(k))} AS VARCHAR))) = {_sql(literal(v.lower()))}"
         for k, v in src.where.items()
     )
     sql = (
-        f'SELECT CAST("{subj[0]}" AS VARCHAR) AS subject, lower(trim(CAST("{status[0]}" AS VARCHAR))) AS raw, '
-        f'{at_expr} AS at_us FROM "{view}"' + (f" WHERE {where}" if where else "")
+        f"SELECT CAST({_sql(column(subj[0]))} AS VARCHAR) AS subject, "
+        f"lower(trim(CAST({_sql(column(status[0]))} AS VARCHAR))) AS raw, "
+        f"{at_expr} AS at_us FROM {_sql(table(view))}" + (f" WHERE {where}" if where else "")
     )
     return sql, ""
 
@@ -100,9 +109,7 @@ def capture(
     """Run every mapping; returns one result per mapping (writes in ``conn`` when given)."""
     results: list[CaptureResult] = []
     lh = ws.lakehouse
-    con = duckdb.connect()
-    with contextlib.suppress(duckdb.Error):  # ICU is bundled in the wheels; UTC keeps times stable
-        con.execute("SET TimeZone = 'UTC'")
+    con = ws.engine.fork()  # its session time zone (UTC by default) reads naive times
     try:
         for src in sources:
             _validate(src, policy)
@@ -113,7 +120,7 @@ def capture(
                     )
                 )
                 continue
-            con.register(f"silver__{src.table}", lh.dataset("silver", src.table))
+            con.register_delta(f"silver__{src.table}", lh.path("silver", src.table))
             sql, why = _query(src, con)
             if sql is None:
                 results.append(CaptureResult(src.name, src.table, "skipped", why))
@@ -127,7 +134,7 @@ def capture(
 def _capture_one(
     ws: Any,
     src: CaptureSource,
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     sql: str,
     conn: Connection | None,
 ) -> CaptureResult:
@@ -135,9 +142,9 @@ def _capture_one(
     values = {k.lower(): v for k, v in src.values.items()}
     rec = now_us()
     rows: list[dict[str, Any]] = []
-    cur = con.execute(sql)
-    while batch := cur.fetchmany(10_000):
-        for subject, raw, at_us in batch:
+    for batch in con.query(sql).to_batches(10_000):
+        cols = [batch.column(i).to_pylist() for i in range(3)]
+        for subject, raw, at_us in zip(*cols, strict=True):
             res.rows += 1
             status = values.get(raw or "")
             if status is None:

@@ -22,8 +22,9 @@ import pyarrow as pa
 from sqlalchemy import Column, Connection, MetaData, Table, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from c360.consent.bulk import bulk_insert, duck
+from c360.consent.bulk import bulk_insert
 from c360.consent.tables import consent_current, consent_events
+from c360.engine import local_engine
 
 KEY = ("id_type", "id_value", "purpose", "channel")
 VALUES = ("event_id", "status", "method", "effective_at_us", "recorded_at_us", "expires_at_us")
@@ -136,12 +137,9 @@ def bulk_append(conn: Connection, events: pa.Table) -> int:
         return 0
     data = events.select([c.name for c in consent_events.columns])
     bulk_insert(conn, consent_events, data)
-    con = duck()
-    try:
-        con.register("_ev", data)
-        winners = con.sql(_WINNERS).to_arrow_table()
-    finally:
-        con.close()
+    with local_engine() as eng:
+        eng.register("_ev", data)
+        winners = eng.query(_WINNERS)
     if conn.execute(select(consent_current.c.id_type).limit(1)).first() is None:
         bulk_insert(conn, consent_current, winners)
         return data.num_rows

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from c360.consent import setfacts, setform
-from c360.consent.bulk import duck, fetch_arrow
+from c360.consent.bulk import fetch_arrow
+from c360.consent.setfacts import lit
 from c360.consent.vocab import now_us, to_us
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def golden_attributes(
     """golden_id, consent list<struct<purpose, channel, allowed, reason>>, suppression_flags, policy version."""
     pol = svc.policy()
     at_us, k = to_us(at), now_us()
-    con = duck()
+    con = svc.ws.engine.fork()
     parts: list[str] = []
     try:
         with svc.store.engine.connect() as conn:
@@ -52,10 +53,11 @@ def golden_attributes(
                     view = setform.register(
                         con, facts, pol, p, c, at_us, activation=False, view=f"_g_{i}_{j}"
                     )
-                    con.execute(
-                        f"CREATE TEMP TABLE _a_{i}_{j} AS SELECT golden_id, '{p}' AS purpose, '{c}' AS channel, "
-                        f"len(reasons) = 0 AS allowed, coalesce(reasons[1], "
-                        f"allow_reason) AS reason FROM {view}"
+                    con.materialise(
+                        f"_a_{i}_{j}",
+                        f"SELECT golden_id, {lit(p)} AS purpose, {lit(c)} AS channel, "
+                        f"array_length(reasons) = 0 AS allowed, coalesce(reasons[1], "
+                        f"allow_reason) AS reason FROM {view}",
                     )
                     parts.append(f"SELECT * FROM _a_{i}_{j}")
             flags = fetch_arrow(
@@ -65,7 +67,7 @@ def golden_attributes(
                 pa.schema([("golden_id", pa.string()), ("list_name", pa.string())]),
             )
         con.register("_flags", flags)
-        return con.sql(
+        return con.query(
             f"""
             WITH g AS ({" UNION ALL ".join(parts)}),
             c AS (SELECT golden_id, list({{'purpose': purpose, 'channel': channel, 'allowed': allowed,
@@ -74,10 +76,11 @@ def golden_attributes(
             f AS (SELECT golden_id, list(DISTINCT list_name ORDER BY list_name) AS suppression_flags
                   FROM _flags GROUP BY golden_id)
             SELECT c.golden_id, c.consent, coalesce(f.suppression_flags, []::VARCHAR[]) AS suppression_flags,
-                   '{pol.version_id}' AS consent_policy_version, TIMESTAMPTZ '{at.isoformat()}' AS consent_as_of
+                   {lit(pol.version_id)} AS consent_policy_version,
+                   CAST({lit(at.isoformat())} AS TIMESTAMPTZ) AS consent_as_of
             FROM c LEFT JOIN f USING (golden_id) ORDER BY golden_id
             """
-        ).to_arrow_table()
+        )
     finally:
         con.close()
 

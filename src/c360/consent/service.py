@@ -16,13 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from c360.consent import setfacts, setform, subjects
-from c360.consent.bulk import duck
 from c360.consent.capture import CaptureResult, capture
 from c360.consent.decisions import read_decisions
 from c360.consent.evaluate import Decision, shown, time_problem
@@ -31,6 +29,7 @@ from c360.consent.ledger import Event, Ledger, NewEvent
 from c360.consent.suppression import ImportReport, Suppressions
 from c360.consent.tables import consent_subject_index, contact_log
 from c360.consent.vocab import check_hash, normalise, now_us, to_us
+from c360.engine import Engine
 from c360.errors import C360Error
 from c360.lakehouse import Lakehouse
 from c360.settings.consent import ConsentSettings, load_policy
@@ -370,10 +369,13 @@ class ConsentService:
         known_at: datetime | None = None,
         activation: bool = False,
         record: bool = True,
-        con: duckdb.DuckDBPyConnection | None = None,
+        engine: Engine | None = None,
         address: str | None = None,
     ) -> GateResult:
         """Set form: filter an audience (SQL over the lakehouse views, or an Arrow table with golden_id).
+
+        It runs on a fork of the workspace's engine (``ws.engine``), or on ``engine`` when
+        given — an engine on which the audience SQL's own views are registered.
 
         With ``address`` (the name of an audience column holding an email for email, a
         phone for sms/phone) each row is answered for its own address, as the point form
@@ -394,43 +396,51 @@ class ConsentService:
             ) from exc
         if problem := time_problem(pol, at_us, to_us(known_at) if known_at else None, now):
             raise C360Error("consent.bad_time", problem[1], {"reason": problem[0]})
-        own = con is None
-        con = con or duck()
+        own = engine is None
+        eng = engine if engine is not None else self.ws.engine.fork()
         try:
             if isinstance(audience, pa.Table):
-                con.register("_cg_audience", audience)
+                eng.register("_cg_audience", audience)
             else:
                 # the governed path: never a raw zone (bronze, quarantine, restricted)
                 self.ws.governance.vet_sql(audience)
                 if own:  # the SQL reads gold and silver tables as <zone>__<name> views
-                    self.ws.lakehouse.duckdb(con, zones=AUDIENCE_ZONES)
-                con.execute(f"CREATE OR REPLACE TEMP VIEW _cg_audience AS {audience}")
+                    lh = self.ws.lakehouse
+                    eng.register_lakehouse(
+                        lh,
+                        [
+                            (i.zone, i.name)
+                            for i in lh.tables(count_rows=False)
+                            if i.zone in AUDIENCE_ZONES
+                        ],
+                    )
+                eng.create_view("_cg_audience", audience)
             try:
                 with self.store.engine.connect() as conn:
-                    base = setfacts.register_base(con, conn, self._lakehouse())
+                    base = setfacts.register_base(eng, conn, self._lakehouse())
                     facts = setfacts.load_facts(
-                        con, conn, pol, purpose, channel, at_us, known_us, activation
+                        eng, conn, pol, purpose, channel, at_us, known_us, activation
                     )
-            except (C360Error, SQLAlchemyError, OSError, duckdb.Error) as exc:
+            except (C360Error, SQLAlchemyError, OSError, *eng.errors) as exc:
                 raise C360Error(
                     "consent.gate_unavailable", unavailable("cannot read consent facts", exc)
                 ) from exc
             pairs = None
             if address is not None:
-                pairs = setform.register_pairs(con, "_cg_audience", address, channel)
+                pairs = setform.register_pairs(eng, "_cg_audience", address, channel)
             view = setform.register(
-                con, facts, pol, purpose, channel, at_us, activation=activation, pairs=pairs
+                eng, facts, pol, purpose, channel, at_us, activation=activation, pairs=pairs
             )
             allowed, excluded = setform.apply(
-                con, "_cg_audience", pol, purpose, channel, view, at=at, address=address
+                eng, "_cg_audience", pol, purpose, channel, view, at=at, address=address
             )
             counts: dict[str, int] = {}
             for r in excluded.column("reason").to_pylist():
                 counts[r] = counts.get(r, 0) + 1
-            moved = setform.redirected(con, "_cg_audience")
+            moved = setform.redirected(eng, "_cg_audience")
         finally:
             if own:
-                con.close()
+                eng.close()
         result = GateResult(
             allowed,
             excluded,

@@ -1,4 +1,4 @@
-"""The facts the set form joins, registered on a DuckDB connection.
+"""The facts the set form joins, registered on an engine (:class:`~c360.engine.Engine`).
 
 Two parts:
 
@@ -11,7 +11,7 @@ Two parts:
 - :func:`load_facts` — per (purpose, channel, at, known_at): the event in
   force per identifier from ``consent_current`` (see :mod:`current`), the
   active suppressions, and for activations the recent contacts; the small
-  results are joined to ``_cg_index`` in DuckDB.
+  results are joined to ``_cg_index`` on the engine.
 """
 
 from __future__ import annotations
@@ -19,15 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import Connection, select
+from sqlglot import exp
 
 from c360.consent.bulk import fetch_arrow
 from c360.consent.current import FACTS_SCHEMA, FACTS_SQL
 from c360.consent.subjects import INDEX_SCHEMA, LAKE_INDEX, LAKE_SUBJECTS, SUBJECT_SCHEMA
 from c360.consent.tables import consent_index_meta
 from c360.consent.vocab import DAY_US, HOUR_US
+from c360.engine import AUTHORING_DIALECT, Engine, column, literal, table
 from c360.lakehouse import Lakehouse
 from c360.settings.consent_policy import Policy
 
@@ -60,22 +61,25 @@ WHERE e.rn = 1
 """
 
 
-def lit(value: Any) -> str:
-    """A SQL literal for numbers, booleans and policy names (never user free text)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
+# SQLAlchemy's dialect names where sqlglot's differ
+_STORE_DIALECTS = {"postgresql": "postgres"}
+
+
+def lit(value: Any, dialect: str = AUTHORING_DIALECT) -> str:
+    """``value`` as a SQL literal of ``dialect``, written by sqlglot."""
+    return literal(value).sql(dialect=dialect)
 
 
 def _fetch(conn: Connection, sql: str, params: dict[str, Any], schema: pa.Schema) -> pa.Table:
     # inline the parameters (numbers and policy names only) so PostgreSQL can use COPY
+    dialect = _STORE_DIALECTS.get(conn.dialect.name, conn.dialect.name)
     for k, v in params.items():
-        sql = sql.replace(f":{k}", lit(v))
+        sql = sql.replace(f":{k}", lit(v, dialect))
     return fetch_arrow(conn, sql, {}, schema)
+
+
+def _select(names: list[str], relation: str) -> exp.Select:
+    return exp.select(*(column(n) for n in names)).from_(table(relation))
 
 
 @dataclass
@@ -87,9 +91,7 @@ class SetFacts:
     contacts: pa.Table | None
 
 
-def register_base(
-    con: duckdb.DuckDBPyConnection, conn: Connection, lakehouse: Lakehouse | None
-) -> str:
+def register_base(engine: Engine, conn: Connection, lakehouse: Lakehouse | None) -> str:
     """Register ``_cg_subjects`` and ``_cg_index``; returns where they came from."""
     stamp = conn.execute(
         select(consent_index_meta.c.refreshed_at_us).where(consent_index_meta.c.id == 1)
@@ -100,35 +102,29 @@ def register_base(
         and lakehouse.exists(*LAKE_SUBJECTS)
         and lakehouse.exists(*LAKE_INDEX)
     ):
-        con.register("_cg_subjects_lake", lakehouse.dataset(*LAKE_SUBJECTS))
-        con.register("_cg_index_lake", lakehouse.dataset(*LAKE_INDEX))
-        row = con.execute(
-            "SELECT (SELECT max(refreshed_at_us) FROM _cg_subjects_lake), "
-            "(SELECT max(refreshed_at_us) FROM _cg_index_lake)"
-        ).fetchall()[0]
-        if row[0] == stamp and (row[1] == stamp or row[1] is None):
-            cols = ", ".join(SUBJECT_SCHEMA.names)
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _cg_subjects AS SELECT {cols} FROM _cg_subjects_lake"
-            )
-            icols = ", ".join(INDEX_SCHEMA.names)
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _cg_index AS SELECT {icols} FROM _cg_index_lake"
-            )
+        engine.register_delta("_cg_subjects_lake", lakehouse.path(*LAKE_SUBJECTS))
+        engine.register_delta("_cg_index_lake", lakehouse.path(*LAKE_INDEX))
+        row = engine.query(
+            "SELECT (SELECT max(refreshed_at_us) FROM _cg_subjects_lake) AS s, "
+            "(SELECT max(refreshed_at_us) FROM _cg_index_lake) AS i"
+        ).to_pylist()[0]
+        if row["s"] == stamp and (row["i"] == stamp or row["i"] is None):
+            engine.create_view("_cg_subjects", _select(SUBJECT_SCHEMA.names, "_cg_subjects_lake"))
+            engine.create_view("_cg_index", _select(INDEX_SCHEMA.names, "_cg_index_lake"))
             return "lakehouse"
     cols = ", ".join(SUBJECT_SCHEMA.names)
-    con.register(
+    engine.register(
         "_cg_subjects", _fetch(conn, f"SELECT {cols} FROM consent_subjects", {}, SUBJECT_SCHEMA)
     )
     icols = ", ".join(INDEX_SCHEMA.names)
-    con.register(
+    engine.register(
         "_cg_index", _fetch(conn, f"SELECT {icols} FROM consent_subject_index", {}, INDEX_SCHEMA)
     )
     return "store"
 
 
 def load_facts(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     conn: Connection,
     policy: Policy,
     purpose: str,
@@ -137,22 +133,25 @@ def load_facts(
     known_us: int,
     activation: bool,
 ) -> SetFacts:
-    """Facts for one question (needs :func:`register_base` on ``con`` first)."""
+    """Facts for one question (needs :func:`register_base` on ``engine`` first)."""
     p = {"p": purpose, "c": channel, "at": at_us, "k": known_us}
-    con.register("_cg_cur", _fetch(conn, FACTS_SQL, p, FACTS_SCHEMA))
-    events = con.sql(_EVENTS).to_arrow_table()
+    engine.register("_cg_cur", _fetch(conn, FACTS_SQL, p, FACTS_SCHEMA))
+    events = engine.query(_EVENTS)
     lists = policy.blocking_lists(purpose, channel)
+    store = _STORE_DIALECTS.get(conn.dialect.name, conn.dialect.name)
     list_filter = (
-        ("AND list_name IN (" + ", ".join(lit(n) for n in lists) + ")") if lists else "AND 1 = 0"
+        ("AND list_name IN (" + ", ".join(lit(n, store) for n in lists) + ")")
+        if lists
+        else "AND 1 = 0"
     )
     raw_supp = _fetch(
         conn, _SUPP.format(lists=list_filter), {"at": at_us, "k": known_us}, _SUPP_SCHEMA
     )
-    con.register("_cg_supp_raw", raw_supp)
-    supp = con.sql(
+    engine.register("_cg_supp_raw", raw_supp)
+    supp = engine.query(
         "SELECT DISTINCT i.golden_id, s.list_name, i.id_type, i.id_value FROM _cg_supp_raw s "
         "JOIN _cg_index i ON i.id_hash = s.id_hash"
-    ).to_arrow_table()
+    )
     contacts = None
     if activation and purpose not in policy.contact.exempt_purposes:
         cp = policy.contact

@@ -1,4 +1,4 @@
-"""The gate, set form: the written policy compiled to one DuckDB relation.
+r"""The gate, set form: the written policy compiled to one SQL relation on an engine.
 
 :func:`register` takes the facts that matter for one (purpose, channel, at)
 (:mod:`c360.consent.setfacts`: subjects and index from the lakehouse, the
@@ -8,26 +8,39 @@ known subject.
 Audience queries join it; :func:`apply` does so for an audience relation and
 returns allowed rows and, separately, each excluded row with its reasons.
 The steps mirror :func:`c360.consent.evaluate.evaluate` one for one.
+
+The SQL is written once in the authoring dialect and runs on any
+:class:`~c360.engine.Engine` (sqlglot renders it): list functions with lambdas,
+``FILTER`` aggregates, anchored regular expressions and joins only — no
+correlated subqueries, ``EXCLUDE`` or temporary tables written by hand (results
+read twice are :meth:`~c360.engine.Engine.materialise`\ d). The audience's column
+names and every value go through :mod:`c360.engine.sql`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from c360.consent.evaluate import ADDRESS_OF
 from c360.consent.setfacts import SetFacts
 from c360.consent.setfacts import lit as _lit
 from c360.consent.timezones import STATE_ZONES, is_quiet
 from c360.consent.vocab import DAY_US, HOUR_US, fold_email_sql, from_us, normalise
+from c360.engine import AUTHORING_DIALECT, Engine, column
 from c360.errors import C360Error
 from c360.settings.consent_policy import Policy
 
 
 def _list(values: list[str]) -> str:
-    return "[" + ", ".join(_lit(v) for v in values) + "]::VARCHAR[]"
+    return "CAST([" + ", ".join(_lit(v) for v in values) + "] AS VARCHAR[])"
+
+
+def _col(name: str, alias: str) -> str:
+    """The audience column ``name`` of ``alias``, quoted by sqlglot."""
+    return column(name, alias).sql(AUTHORING_DIALECT)
 
 
 def _rules_table(policy: Policy, purpose: str, channel: str) -> pa.Table:
@@ -50,7 +63,7 @@ def _rules_table(policy: Policy, purpose: str, channel: str) -> pa.Table:
 
 
 def register(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     facts: SetFacts,
     policy: Policy,
     purpose: str,
@@ -71,9 +84,9 @@ def register(
     :func:`c360.consent.evaluate.for_address` does: events and per-address suppressions
     on the record's other addresses do not count, an address the record does not hold
     is ``gate.unknown_address``, one that is not an address ``gate.bad_address``."""
-    con.register("_cg_events", facts.events)
-    con.register("_cg_supp", facts.suppressions)
-    con.register("_cg_rules", _rules_table(policy, purpose, channel))
+    engine.register("_cg_events", facts.events)
+    engine.register("_cg_supp", facts.suppressions)
+    engine.register("_cg_rules", _rules_table(policy, purpose, channel))
     at_date = from_us(at_us).date().isoformat()  # type: ignore[union-attr]
     written = _list(policy.written_methods)
     need = ADDRESS_OF.get(channel) if channel in policy.require_address else None
@@ -111,12 +124,15 @@ def register(
             "CASE WHEN s.addr IS NULL THEN 'gate.bad_address' "
             "WHEN NOT s.addr_held THEN 'gate.unknown_address' END"
         )
-    contact_sql, contact_join = "[]::VARCHAR[]", ""
+    contact_sql, contact_join, contact_from = "CAST([] AS VARCHAR[])", "", ""
     if facts.contacts is not None:
-        con.register("_cg_contacts", facts.contacts)
-        contact_sql, contact_join = _contact_sql(con, policy, purpose, channel, at_us)
-    con.execute(f"""
-    CREATE OR REPLACE TEMP VIEW {view} AS
+        engine.register("_cg_contacts", facts.contacts)
+        contact_sql, contact_join, contact_from = _contact_sql(
+            engine, policy, purpose, channel, at_us
+        )
+    engine.create_view(
+        view,
+        f"""
     WITH rules AS (SELECT * FROM _cg_rules),
     subj AS (
       SELECT s.*, coalesce(r.opt_in, o.opt_in) AS opt_in, coalesce(r.written, o.written) AS written,
@@ -150,29 +166,32 @@ def register(
     {contact_join}
     SELECT s.{key.replace(", ", ", s.")},
       CASE WHEN s.addr_problem IS NOT NULL THEN [s.addr_problem] ELSE
-      list_filter(
-        [{before_birth}] ||
-        list_sort(list_concat(coalesce(sup.codes, []::VARCHAR[]), list_filter([{minor}], lambda x: x IS NOT NULL)))
-        || [{dob}, {address},
+      list_filter(list_concat(list_concat(list_concat(
+        [{before_birth}],
+        list_sort(list_concat(coalesce(sup.codes, CAST([] AS VARCHAR[])),
+                              list_filter([{minor}], lambda x: x IS NOT NULL)))),
+        [{dob}, {address},
             CASE WHEN a.revoked THEN 'consent.revoked' END,
             CASE WHEN a.denied THEN 'consent.denied' END,
             CASE WHEN NOT coalesce(a.revoked OR a.denied, false) AND NOT coalesce(a.granted, false) AND s.opt_in
                  THEN CASE WHEN a.expired THEN 'consent.expired' WHEN a.not_written THEN 'consent.not_written'
-                           ELSE 'consent.missing' END END]
-        || {contact_sql},
+                           ELSE 'consent.missing' END END]),
+        {contact_sql}),
         lambda x: x IS NOT NULL) END AS reasons,
       -- why an allowed row is allowed, in the point form's words (evaluate.py)
       CASE WHEN coalesce(a.granted, false) THEN 'consent.granted'
            ELSE 'policy.opt_out_default' END AS allow_reason
     FROM subj s LEFT JOIN agg a USING ({key}) LEFT JOIN sup USING ({key})
-    {"LEFT JOIN cnt USING (golden_id)" if contact_join else ""}
-    """)
+    {contact_from}
+    """,
+    )
     return view
 
 
 def _contact_sql(
-    con: duckdb.DuckDBPyConnection, policy: Policy, purpose: str, channel: str, at_us: int
-) -> tuple[str, str]:
+    engine: Engine, policy: Policy, purpose: str, channel: str, at_us: int
+) -> tuple[str, str, str]:
+    """The contact-policy reasons, the ``cnt`` CTE and the joins they need."""
     cp = policy.contact
     cols, checks = [], []
     for i, cap in enumerate(c for c in cp.caps if c.channel in (channel, "*")):
@@ -195,16 +214,19 @@ def _contact_sql(
     )
     cols += [f"{cool} AS cool", f"{decl} AS decl"]
     join = f", cnt AS (SELECT golden_id, {', '.join(cols)} FROM _cg_contacts GROUP BY golden_id)"
-    tz = "NULL"
+    tz, joins = "NULL", "LEFT JOIN cnt USING (golden_id)"
     if channel in cp.quiet_hours.channels:
         quiet = {
             s: is_quiet(s, at_us, cp.quiet_hours.start, cp.quiet_hours.end) for s in STATE_ZONES
         }
-        con.register("_cg_quiet", pa.table({"state": list(quiet), "quiet": list(quiet.values())}))
+        engine.register(
+            "_cg_quiet", pa.table({"state": list(quiet), "quiet": list(quiet.values())})
+        )
+        # one row per state, so the join adds no rows; no state or an unknown one: no match
+        joins += " LEFT JOIN _cg_quiet q ON q.state = s.state"
         tz = (
-            "CASE WHEN s.state IS NULL OR s.state NOT IN (SELECT state FROM _cg_quiet) "
-            "THEN 'contact.timezone_unknown' "
-            "WHEN (SELECT quiet FROM _cg_quiet q WHERE q.state = s.state) THEN 'contact.quiet_hours' END"
+            "CASE WHEN q.state IS NULL THEN 'contact.timezone_unknown' "
+            "WHEN q.quiet THEN 'contact.quiet_hours' END"
         )
     cap_expr = " OR ".join(checks) or "false"
     sql = (
@@ -212,18 +234,15 @@ def _contact_sql(
         f"CASE WHEN coalesce(cnt.cool, false) THEN 'contact.cooldown' END, "
         f"CASE WHEN {cap_expr} THEN 'contact.cap' END]"
     )
-    return sql, join
+    return sql, join, joins
 
 
-_E164 = r"^\+[1-9][0-9]{7,14}$"
-_EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# anchored at the very end (\z): ``$`` would also match before a final newline in Java
+_E164 = r"^\+[1-9][0-9]{7,14}\z"
+_EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+\z"
 
 
-def _ident(name: str) -> str:
-    return name.replace('"', '""')
-
-
-def register_pairs(con: duckdb.DuckDBPyConnection, audience: str, column: str, channel: str) -> str:
+def register_pairs(engine: Engine, audience: str, column: str, channel: str) -> str:
     """Register ``_cg_pairs(golden_id, addr_raw, addr)``: the audience's distinct (golden
     record, address) pairs with the address normalised as the ledger holds it (NULL when it
     is not one). Emails are folded in SQL; phones not already E.164 go through
@@ -231,39 +250,41 @@ def register_pairs(con: duckdb.DuckDBPyConnection, audience: str, column: str, c
     kind = ADDRESS_OF.get(channel)
     if kind is None:
         raise C360Error("consent.bad_address", f"channel {channel!r} is not sent to an address")
-    cols = {r[0] for r in con.execute(f"DESCRIBE {audience}").fetchall()}
+    cols = set(engine.columns(audience))
     if column not in cols:
         raise C360Error(
             "consent.bad_address",
             f"the audience has no column {column!r} (columns: {', '.join(sorted(cols))})",
         )
-    raw = f'CAST("{_ident(column)}" AS VARCHAR)'
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _cg_pairs0 AS SELECT DISTINCT golden_id, {raw} AS addr_raw, "
-        f"trim({raw}) AS t FROM {audience}"
+    raw = f"CAST({_col(column, 'a')} AS VARCHAR)"
+    engine.materialise(
+        "_cg_pairs0",
+        f"SELECT DISTINCT a.golden_id, {raw} AS addr_raw, trim({raw}) AS t FROM {audience} a",
     )
     if kind == "email":
         low = "lower(t)"
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW _cg_pairs AS SELECT golden_id, addr_raw, "
-            f"CASE WHEN regexp_full_match({low}, '{_EMAIL_RE}') THEN {fold_email_sql(low)} END AS addr "
-            "FROM _cg_pairs0"
+        engine.create_view(
+            "_cg_pairs",
+            "SELECT golden_id, addr_raw, "
+            f"CASE WHEN regexp_matches({low}, {_lit(_EMAIL_RE)}) THEN {fold_email_sql(low)} END "
+            "AS addr FROM _cg_pairs0",
         )
         return "_cg_pairs"
-    odd = [
-        r[0]
-        for r in con.execute(
+    odd = (
+        engine.query(
             f"SELECT DISTINCT t FROM _cg_pairs0 WHERE t IS NOT NULL "
-            f"AND NOT regexp_full_match(t, '{_E164}')"
-        ).fetchall()
-    ]
+            f"AND NOT regexp_matches(t, {_lit(_E164)})"
+        )
+        .column(0)
+        .to_pylist()
+    )
     fixed: dict[str, str | None] = {}
     for v in odd:
         try:
             fixed[v] = normalise("phone", v)
         except C360Error:
             fixed[v] = None
-    con.register(
+    engine.register(
         "_cg_phone_fix",
         pa.table(
             {
@@ -272,10 +293,11 @@ def register_pairs(con: duckdb.DuckDBPyConnection, audience: str, column: str, c
             }
         ),
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW _cg_pairs AS SELECT p.golden_id, p.addr_raw, "
-        f"CASE WHEN regexp_full_match(p.t, '{_E164}') THEN p.t ELSE f.e164 END AS addr "
-        "FROM _cg_pairs0 p LEFT JOIN _cg_phone_fix f USING (t)"
+    engine.create_view(
+        "_cg_pairs",
+        "SELECT p.golden_id, p.addr_raw, "
+        f"CASE WHEN regexp_matches(p.t, {_lit(_E164)}) THEN p.t ELSE f.e164 END AS addr "
+        "FROM _cg_pairs0 p LEFT JOIN _cg_phone_fix f ON f.t = p.t",
     )
     return "_cg_pairs"
 
@@ -290,7 +312,7 @@ def unknown_reasons(policy: Policy, purpose: str, channel: str) -> list[str]:
 
 
 def apply(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     audience: str,
     policy: Policy,
     purpose: str,
@@ -302,47 +324,55 @@ def apply(
 ) -> tuple[pa.Table, pa.Table]:
     """Split ``audience`` (a relation name with ``golden_id``) into allowed rows and excluded rows.
 
-    With ``address`` (a column of ``audience``) rows meet the view on golden_id and address."""
+    With ``address`` (a column of ``audience``) rows meet the view on golden_id and address.
+    The excluded rows carry ``reason`` (the first) and ``reasons`` after the audience's columns."""
     fixed = unknown_reasons(policy, purpose, channel)
     # an id absorbed by a merge meets its one survivor's row (as the point form answers)
     on = "g.golden_id = coalesce(r.to_id, a.golden_id)"
     if address is not None:
-        on += f' AND g.addr_raw IS NOT DISTINCT FROM CAST(a."{_ident(address)}" AS VARCHAR)'
+        on += f" AND g.addr_raw IS NOT DISTINCT FROM CAST({_col(address, 'a')} AS VARCHAR)"
     if fixed:
-        reasons = f"{_list(fixed)}"
-        base = f"SELECT a.*, {reasons} AS reasons FROM {audience} a"
+        base = f"SELECT a.*, {_list(fixed)} AS reasons FROM {audience} a"
     else:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP VIEW _cg_redirect AS
-            WITH miss AS (SELECT DISTINCT CAST(golden_id AS VARCHAR) AS golden_id FROM {audience}
-                          ANTI JOIN _cg_subjects USING (golden_id))
+        # computed once: the audience rows below and :func:`redirected` both read it
+        engine.materialise(
+            "_cg_redirect",
+            f"""
+            WITH miss AS (SELECT DISTINCT CAST(a.golden_id AS VARCHAR) AS golden_id FROM {audience} a
+                          ANTI JOIN _cg_subjects s ON s.golden_id = a.golden_id)
             SELECT i.id_value AS from_id, min(i.golden_id) AS to_id
             FROM _cg_index i JOIN miss m ON i.id_value = m.golden_id
             WHERE i.id_type = 'golden_id' AND NOT i.restrict_only AND i.golden_id <> i.id_value
             GROUP BY i.id_value HAVING count(DISTINCT i.golden_id) = 1
-        """)
+            """,
+        )
         base = (
-            f"SELECT a.*, CASE WHEN g.golden_id IS NULL THEN ['gate.unknown_subject']::VARCHAR[] "
-            f"ELSE g.reasons END AS reasons FROM {audience} a "
-            f"LEFT JOIN _cg_redirect r ON r.from_id = a.golden_id "
+            "SELECT a.*, CASE WHEN g.golden_id IS NULL "
+            f"THEN {_list(['gate.unknown_subject'])} ELSE g.reasons END AS reasons "
+            f"FROM {audience} a LEFT JOIN _cg_redirect r ON r.from_id = a.golden_id "
             f"LEFT JOIN {view} g ON {on}"
         )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cg_result AS {base}")
-    allowed = con.sql(
-        "SELECT * EXCLUDE (reasons) FROM _cg_result WHERE len(reasons) = 0"
-    ).to_arrow_table()
-    excluded = con.sql(
-        "SELECT * EXCLUDE (reasons), reasons[1] AS reason, reasons FROM _cg_result WHERE len(reasons) > 0"
-    ).to_arrow_table()
+    # one pass over the audience; the split is done on the Arrow result
+    result = engine.query(base)
+    reasons = result.column("reasons")
+    rows = result.drop_columns(["reasons"])
+    n = pc.list_value_length(reasons)
+    allowed = rows.filter(pc.equal(n, 0))
+    gone = pc.greater(n, 0)
+    excluded = rows.filter(gone)
+    kept = reasons.filter(gone)
+    excluded = excluded.append_column("reason", pc.list_element(kept, 0)).append_column(
+        "reasons", kept
+    )
     return allowed, excluded
 
 
-def redirected(con: duckdb.DuckDBPyConnection, audience: str) -> int:
+def redirected(engine: Engine, audience: str) -> int:
     """Audience rows :func:`apply` answered for the survivor of their (absorbed) golden id."""
-    try:
-        rows = con.execute(
-            f"SELECT count(*) FROM {audience} a JOIN _cg_redirect r ON r.from_id = a.golden_id"
-        ).fetchall()
-    except duckdb.CatalogException:  # no redirect view: the question was refused as a whole
+    if "_cg_redirect" not in engine.views():  # the question was refused as a whole
         return 0
-    return int(rows[0][0])
+    return int(
+        engine.scalar(
+            f"SELECT count(*) FROM {audience} a JOIN _cg_redirect r ON r.from_id = a.golden_id"
+        )
+    )

@@ -31,9 +31,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from c360.consent.bulk import bulk_insert, duck, fetch_arrow
+from c360.consent.bulk import bulk_insert, fetch_arrow
 from c360.consent.tables import consent_index_meta, consent_subject_index, consent_subjects
 from c360.consent.vocab import fold_email_sql, now_us
+from c360.engine import Engine, local_engine
 from c360.errors import C360Error
 from c360.lakehouse import Lakehouse
 from c360.store import Store
@@ -160,13 +161,13 @@ def refresh_from(
     are written to ``gold.consent_subjects`` / ``gold.consent_subject_index``,
     which the set form joins in DuckDB when their stamp matches the store's.
     """
-    con = duck()
+    con = local_engine()
     try:
         con.register("gold__identity_links", links)
         con.register("gold__golden_customers", customers)
-        new_idx = con.sql(identifiers_sql()).to_arrow_table()
+        new_idx = con.query(identifiers_sql())
         con.register("new_idx", new_idx)
-        new_subjects = con.sql(subjects_sql()).to_arrow_table()
+        new_subjects = con.query(subjects_sql())
         with store.begin() as conn:
             old_idx = fetch_arrow(
                 conn,
@@ -178,9 +179,9 @@ def refresh_from(
             con.register("old_idx", old_idx)
             con.register("new_subjects", new_subjects)
             con.register("fact_members", lineage_members(conn))
-            traced = con.sql(_TRACED).to_arrow_table()
+            traced = con.query(_TRACED)
             con.register("traced_heirs", traced)
-            full = con.sql(
+            full = con.query(
                 f"""
                 WITH own AS (SELECT golden_id, id_type, id_value, false AS restrict_only,
                                     false AS traced FROM new_idx),
@@ -191,7 +192,7 @@ def refresh_from(
                             ELSE bool_and(restrict_only) END AS restrict_only
                 FROM allrows GROUP BY 1, 2, 3
                 """
-            ).to_arrow_table()
+            )
             undecided = undecided_ids(con)
             conn.execute(consent_subject_index.delete())
             conn.execute(consent_subjects.delete())
@@ -240,18 +241,19 @@ def lineage_members(conn: Any) -> pa.Table:
     )
 
 
-def undecided_ids(con: Any) -> list[dict[str, Any]]:
+def undecided_ids(con: Engine) -> list[dict[str, Any]]:
     """Traced golden ids whose members are now spread over several records: for each, the
     records it is spread over (``parts``: golden id → one of its member records there)."""
-    rows = con.sql("""
+    rows = con.query("""
         WITH spread AS (SELECT x FROM traced_heirs GROUP BY x HAVING count(*) > 1)
         SELECT m.golden_id, n.golden_id AS part, min(m.record_id) AS record_id
         FROM fact_members m JOIN spread s ON s.x = m.golden_id
         JOIN new_idx n ON n.id_type = 'source_key' AND n.id_value = m.record_id
         GROUP BY 1, 2 ORDER BY 1, 2
-    """).fetchall()
+    """).to_pylist()
     out: dict[str, dict[str, str]] = {}
-    for gid, part, rid in rows:
+    for r in rows:
+        gid, part, rid = r["golden_id"], r["part"], r["record_id"]
         out.setdefault(str(gid), {})[str(part)] = str(rid)
     return [{"golden_id": g, "parts": parts} for g, parts in out.items()]
 

@@ -34,6 +34,7 @@ from c360.decisioning.llm import Reasoner
 from c360.decisioning.records import EXPERIMENT
 from c360.decisioning.steps import Steps, _now_us, feature_hash
 from c360.decisioning.triggers import STREAM_COLUMNS, Firing
+from c360.engine import Engine
 from c360.experiments import assign
 
 if TYPE_CHECKING:
@@ -46,13 +47,15 @@ class Agent:
 
     # ------------------------------------------------------------------ batch preparation
     def context_rows(
-        self, con: Any, view: str, columns: list[str], ids: list[str]
+        self, con: Engine, view: str, columns: list[str], ids: list[str]
     ) -> dict[str, dict[str, Any]]:
         """Context rows of ``ids`` with one eligibility boolean per action (``_e_<id>``)."""
         rows = self.context_rows_table(con, view, columns, ids).to_pylist()
         return {r["golden_id"]: r for r in rows}
 
-    def context_rows_table(self, con: Any, view: str, columns: list[str], ids: list[str]) -> Any:
+    def context_rows_table(
+        self, con: Engine, view: str, columns: list[str], ids: list[str]
+    ) -> pa.Table:
         """:meth:`context_rows` as an Arrow table (one row per id found)."""
         cat = self.svc.catalogue
         sel: list[Any] = [exp.Star()]
@@ -69,7 +72,7 @@ class Agent:
             .from_(exp.to_table(view))
             .where(exp.column("golden_id").isin(exp.select("golden_id").from_("_agent_ids")))
         )
-        return con.sql(q.sql("duckdb")).to_arrow_table()
+        return con.query(q)
 
     # ------------------------------------------------------------------ one decision
     def decide(

@@ -19,13 +19,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import func, select
+from sqlglot import exp
 
 from c360.decisioning import context as ctxmod
 from c360.decisioning.filters import compile_filter, render, select_where
 from c360.decisioning.tables import audience_builds, audiences
+from c360.engine import Engine, column, literal, table
 from c360.errors import C360Error
 
 if TYPE_CHECKING:
@@ -199,9 +200,7 @@ class Audiences:
         return {**a.to_dict(), "builds": self.builds(name)}
 
     # ------------------------------------------------------------------ preview / build
-    def _select(
-        self, con: duckdb.DuckDBPyConnection, aud: Audience, as_of: date
-    ) -> tuple[str, ctxmod.Context]:
+    def _select(self, con: Engine, aud: Audience, as_of: date) -> tuple[str, ctxmod.Context]:
         ctx = self.svc.register_context(con, as_of)
         cond = compile_filter(aud.filter, set(ctx.columns), what=f"audience {aud.name}")
         return render(select_where(ctx.view, cond, ["golden_id"])), ctx
@@ -242,14 +241,11 @@ class Audiences:
         t0 = time.perf_counter()
         as_of = as_of or self.svc.data_as_of()
         at = at or datetime.now(UTC)
-        con = duckdb.connect()
-        try:
+        with self.svc.ws.engine.fork() as con:
             sql, _ = self._select(con, aud, as_of)
             gate = self.svc.ws.consent.audience(
-                sql, aud.purpose, aud.channel, at, record=write, con=con
+                sql, aud.purpose, aud.channel, at, record=write, engine=con
             )
-        finally:
-            con.close()
         build_id = uuid.uuid4().hex
         built = datetime.now(UTC)
         allowed = gate.allowed
@@ -316,15 +312,11 @@ class Audiences:
         if not build_id:
             raise C360Error("decisioning.audience_not_built", f"audience {name!r} was never built")
         t = self.svc.ws.lakehouse.read("gold", "audiences", ["build_id", "golden_id"])
-        con = duckdb.connect()
-        try:
-            con.register("t", t)
-            return [
-                r[0]
-                for r in con.execute(
-                    "SELECT golden_id FROM t WHERE build_id = $b ORDER BY golden_id",
-                    {"b": build_id},
-                ).fetchall()
-            ]
-        finally:
-            con.close()
+        with self.svc.ws.engine.fork() as con, con.temp_views(t=t):
+            q = (
+                exp.select(column("golden_id"))
+                .from_(table("t"))
+                .where(exp.EQ(this=column("build_id"), expression=literal(build_id)))
+                .order_by(column("golden_id"))
+            )
+            return con.query(q).column(0).to_pylist()

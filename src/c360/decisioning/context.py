@@ -1,6 +1,7 @@
 """The customer context: one row per golden record that audiences, triggers and eligibility read.
 
-Built in DuckDB over the lakehouse as of an explicit date: the golden record's
+Built on the workspace's engine (:class:`~c360.engine.Engine`) over the lakehouse as of an
+explicit date: the golden record's
 attributes (age, state, reachable addresses, which systems know the person), the
 product holdings and deposit balances joined through ``gold.identity_links``, the
 behavioural signals the packaged trigger needs (balance and digital-login change
@@ -17,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from c360.engine import AUTHORING_DIALECT, Engine, column, ident, literal
 from c360.features import latest_snapshot_sql
 
 if TYPE_CHECKING:
@@ -29,10 +30,11 @@ if TYPE_CHECKING:
 VIEW = "c360_customer_context"
 IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 
+_LINKS = """
+  SELECT source, source_key, golden_id FROM gold__identity_links WHERE is_current
+"""
+
 _BASE = """
-CREATE OR REPLACE TEMP VIEW _ctx_links AS
-  SELECT source, source_key, golden_id FROM gold__identity_links WHERE is_current;
-CREATE OR REPLACE TEMP VIEW _ctx_base AS
 SELECT g.golden_id,
   CAST(date_diff('year', g.dob, $as_of) - CASE WHEN strftime($as_of, '%m%d') < strftime(g.dob, '%m%d')
        THEN 1 ELSE 0 END AS INTEGER) AS age,
@@ -49,7 +51,6 @@ FROM gold__golden_customers g
 """
 
 _ACCOUNTS = """
-CREATE OR REPLACE TEMP VIEW _ctx_accounts AS
 WITH acc AS (
   SELECT l.golden_id, a.account_no, a.product, a.status
   FROM silver__core_accounts a JOIN _ctx_links l ON l.source = 'core_customers' AND l.source_key = a.customer_no
@@ -61,7 +62,6 @@ FROM acc GROUP BY golden_id
 """
 
 _BALANCES = """
-CREATE OR REPLACE TEMP VIEW _ctx_balances AS
 WITH acc AS (
   SELECT DISTINCT l.golden_id, a.account_no
   FROM silver__core_accounts a JOIN _ctx_links l ON l.source = 'core_customers' AND l.source_key = a.customer_no
@@ -82,7 +82,6 @@ GROUP BY acc.golden_id
 """
 
 _LOGINS = """
-CREATE OR REPLACE TEMP VIEW _ctx_logins AS
 SELECT l.golden_id,
   count(*) FILTER (WHERE CAST(d."at" AS DATE) > $then AND CAST(d."at" AS DATE) <= $as_of) AS logins_30d,
   count(*) FILTER (WHERE CAST(d."at" AS DATE) > $prior AND CAST(d."at" AS DATE) <= $then) AS logins_prior_30d
@@ -104,7 +103,9 @@ class Context:
 
 
 def _date(d: date) -> str:
-    return exp.cast(exp.Literal.string(d.isoformat()), exp.DataType.build("DATE")).sql("duckdb")
+    return exp.cast(exp.Literal.string(d.isoformat()), exp.DataType.build("DATE")).sql(
+        AUTHORING_DIALECT
+    )
 
 
 def _bind(sql: str, params: dict[str, date]) -> str:
@@ -149,17 +150,17 @@ def _normalise(t: pa.Table) -> pa.Table:
     return t.cast(pa.schema(fields))
 
 
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = $n", {"n": name}
-        ).fetchone()[0]  # type: ignore[index]
-    )
+def _exists(con: Engine, name: str) -> bool:
+    return name in con.views()
 
 
-def register(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, as_of: date) -> Context:
-    """Register the lakehouse views on ``con`` and create the context view ``VIEW``."""
-    lakehouse.duckdb(con)
+def _sql(e: exp.Expression) -> str:
+    return e.sql(dialect=AUTHORING_DIALECT)
+
+
+def register(con: Engine, lakehouse: Lakehouse, as_of: date) -> Context:
+    """Register the lakehouse views on the engine ``con`` and create the context view ``VIEW``."""
+    con.register_lakehouse(lakehouse)
     for (zone, name), cols in READS.items():
         if lakehouse.exists(zone, name):
             con.register(f"{zone}__{name}", _normalise(lakehouse.read(zone, name, cols)))
@@ -169,8 +170,8 @@ def register(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, as_of: date) 
         "prior": as_of - timedelta(days=60),
     }
     missing: list[str] = []
-    for stmt in _BASE.split(";"):
-        con.execute(_bind(stmt, params))
+    con.create_view("_ctx_links", _LINKS)
+    con.create_view("_ctx_base", _bind(_BASE, params))
     joins = ["_ctx_base b"]
     cols = ["b.*"]
     parts = [
@@ -212,7 +213,7 @@ def register(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, as_of: date) 
     ]
     for source, sql, view, exprs, alias in parts:
         if _exists(con, source):
-            con.execute(_bind(sql, params))
+            con.create_view(view, _bind(sql, params))
             joins.append(f"LEFT JOIN {view} {alias} USING (golden_id)")
             cols += exprs
         else:
@@ -232,7 +233,7 @@ def register(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, as_of: date) 
             continue
         name = info.name.removeprefix("features_")
         rel = f"gold__{info.name}"
-        fcols = [r[0] for r in con.execute(f"DESCRIBE {rel}").fetchall()]
+        fcols = con.columns(rel)
         if "golden_id" not in fcols or not IDENT.match(name):
             continue
         alias = f"f_{len(features)}"
@@ -242,37 +243,39 @@ def register(con: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, as_of: date) 
             rel = f"({latest_snapshot_sql(rel, as_of + timedelta(days=1))})"
         joins.append(f"LEFT JOIN {rel} {alias} USING (golden_id)")
         cols += [
-            f'{alias}."{c}" AS "{name}__{c}"' for c in fcols if c != "golden_id" and IDENT.match(c)
+            f"{_sql(column(c, alias))} AS {_sql(ident(f'{name}__{c}'))}"
+            for c in fcols
+            if c != "golden_id" and IDENT.match(c)
         ]
         features.append(name)
     models = _scores(con, joins, cols)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {', '.join(cols)} FROM {' '.join(joins)}"
-    )
-    columns = [r[0] for r in con.execute(f"DESCRIBE {VIEW}").fetchall()]
+    con.create_view(VIEW, f"SELECT {', '.join(cols)} FROM {' '.join(joins)}")
+    columns = con.columns(VIEW)
     return Context(VIEW, columns, as_of, features, models, missing)
 
 
-def _scores(con: duckdb.DuckDBPyConnection, joins: list[str], cols: list[str]) -> list[str]:
+def _scores(con: Engine, joins: list[str], cols: list[str]) -> list[str]:
     """Latest score per (golden_id, model) as ``score_<model>`` columns, if gold.scores exists."""
     if not _exists(con, "gold__scores"):
         return []
-    have = {r[0] for r in con.execute("DESCRIBE gold__scores").fetchall()}
+    have = set(con.columns("gold__scores"))
     model_col = next((c for c in ("model", "model_name") if c in have), None)
     if "golden_id" not in have or "score" not in have or model_col is None:
         return []
     order = next((c for c in ("scored_at", "as_of", "model_version") if c in have), None)
     pick = f"arg_max(score, {order})" if order else "max(score)"
     models = [
-        r[0]
-        for r in con.execute(f"SELECT DISTINCT {model_col} FROM gold__scores").fetchall()
-        if r[0] and IDENT.match(str(r[0]))
+        m
+        for m in con.query(f"SELECT DISTINCT {model_col} FROM gold__scores").column(0).to_pylist()
+        if m and IDENT.match(str(m))
     ]
     if not models:
         return []
-    pivots = ", ".join(f"{pick} FILTER (WHERE {model_col} = '{m}') AS score_{m}" for m in models)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _ctx_scores AS SELECT golden_id, {pivots} FROM gold__scores GROUP BY golden_id"
+    pivots = ", ".join(
+        f"{pick} FILTER (WHERE {model_col} = {_sql(literal(m))}) AS score_{m}" for m in models
+    )
+    con.create_view(
+        "_ctx_scores", f"SELECT golden_id, {pivots} FROM gold__scores GROUP BY golden_id"
     )
     joins.append("LEFT JOIN _ctx_scores sc USING (golden_id)")
     cols += [f"sc.score_{m}" for m in models]

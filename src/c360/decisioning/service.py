@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
@@ -32,6 +31,7 @@ from c360.decisioning.triggers import (
     load_trigger_set,
     referenced,
 )
+from c360.engine import Engine
 from c360.errors import C360Error
 from c360.settings.decisioning import DecisioningSettings
 
@@ -60,16 +60,14 @@ class DecisioningService:
                 "gold.golden_customers does not exist yet; run `c360 run` first",
             )
 
-    def register_context(self, con: duckdb.DuckDBPyConnection, as_of: date) -> ctxmod.Context:
+    def register_context(self, con: Engine, as_of: date) -> ctxmod.Context:
+        """Create the context view on ``con`` (a fork of ``ws.engine``, say)."""
         self._require_golden()
         return ctxmod.register(con, self.ws.lakehouse, as_of)
 
     def context_columns(self, as_of: date | None = None) -> list[str]:
-        con = duckdb.connect()
-        try:
+        with self.ws.engine.fork() as con:
             return self.register_context(con, as_of or self.data_as_of()).columns
-        finally:
-            con.close()
 
     def data_as_of(self) -> date:
         """The latest business day in the data (balances, else logins), else today (UTC).
@@ -134,7 +132,7 @@ class DecisioningService:
 
     # ------------------------------------------------------------------ triggers and decisions
     def _fire(
-        self, con: duckdb.DuckDBPyConnection, as_of: date, golden_ids: list[str] | None
+        self, con: Engine, as_of: date, golden_ids: list[str] | None
     ) -> tuple[ctxmod.Context, list[Firing]]:
         ctx = self.register_context(con, as_of)
         q = firing_query(ctx.view, self.triggers, set(ctx.columns))
@@ -144,31 +142,23 @@ class DecisioningService:
 
             con.register("_fire_ids", pa.table({"golden_id": pa.array(golden_ids, pa.string())}))
             q = q.where(exp.column("golden_id").isin(exp.select("golden_id").from_("_fire_ids")))
-        rows = con.sql(q.sql("duckdb")).to_arrow_table().to_pylist()
+        rows = con.query(q).to_pylist()
         return ctx, firings(rows, self.triggers, self.settings.context_weights)
 
     def context_snapshot(self, as_of: date) -> tuple[Any, list[Firing]]:
         """Every customer's context row with eligibility per action (Arrow), and the firings."""
-        con = duckdb.connect()
-        try:
+        with self.ws.engine.fork() as con:
             ctx, fired = self._fire(con, as_of, None)
-            ids = con.sql(
-                exp.select("golden_id").from_(exp.to_table(ctx.view)).sql("duckdb")
-            ).fetchall()
-            rows = self.agent.context_rows_table(con, ctx.view, ctx.columns, [i for (i,) in ids])
-        finally:
-            con.close()
+            ids = con.query(exp.select("golden_id").from_(exp.to_table(ctx.view))).column(0)
+            rows = self.agent.context_rows_table(con, ctx.view, ctx.columns, ids.to_pylist())
         return rows, fired
 
     def evaluate_triggers(
         self, as_of: date | None = None, *, golden_ids: list[str] | None = None
     ) -> list[Firing]:
         """Every customer a trigger fires for (batch), or only ``golden_ids`` (single events)."""
-        con = duckdb.connect()
-        try:
+        with self.ws.engine.fork() as con:
             return self._fire(con, as_of or self.data_as_of(), golden_ids)[1]
-        finally:
-            con.close()
 
     def stream_context_columns(self, columns: list[str]) -> list[str]:
         """Of the context ``columns``, those the stream triggers read (the stream adds its own)."""
@@ -185,13 +175,10 @@ class DecisioningService:
         ts = self.stream_triggers
         if not ts or rows.num_rows == 0:
             return []
-        con = duckdb.connect()
-        try:
+        with self.ws.engine.fork() as con:
             con.register("_stream_rows", rows.append_column("_row", pa.array(range(rows.num_rows))))
             q = firing_query("_stream_rows", ts, set(rows.column_names), keys=("_row",))
-            out = con.sql(q.sql("duckdb")).to_arrow_table().to_pylist()
-        finally:
-            con.close()
+            out = con.query(q).to_pylist()
         weights = self.settings.context_weights
         result = []
         for r in out:
@@ -268,12 +255,9 @@ class DecisioningService:
 
         as_of = as_of or self.data_as_of()
         at = at or datetime.now(UTC)
-        con = duckdb.connect()
-        try:
+        with self.ws.engine.fork() as con:
             ctx, fired = self._fire(con, as_of, golden_ids)
             rows = self.agent.context_rows(con, ctx.view, ctx.columns, [f.golden_id for f in fired])
-        finally:
-            con.close()
         with self.ws.store.engine.connect() as conn:
             used: dict[str, int] = dict(
                 conn.execute(

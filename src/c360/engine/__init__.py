@@ -8,7 +8,7 @@ No module outside this package imports ``duckdb`` or ``pyspark`` directly; code 
 needs an engine asks the workspace (``ws.engine``) or :func:`create_engine`.
 """
 
-from c360.engine.base import Capabilities, Engine, EngineSettings, create_engine
+from c360.engine.base import Capabilities, Engine, EngineSettings, create_engine, local_engine
 from c360.engine.sql import AUTHORING_DIALECT, column, ident, literal, render, table
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "create_engine",
     "ident",
     "literal",
+    "local_engine",
     "render",
     "table",
 ]

@@ -9,6 +9,7 @@ flag rather than on the engine's name.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 from sqlglot import exp
 
-from c360.engine.sql import render
+from c360.engine.sql import render, table
 from c360.errors import C360Error
 
 if TYPE_CHECKING:
@@ -121,6 +122,33 @@ class Engine(ABC):
     def register_delta(self, name: str, path: Path) -> None:
         """Expose the current version of the Delta table at ``path`` as view ``name``."""
 
+    @abstractmethod
+    def materialise(self, name: str, sql: str | exp.Expression) -> None:
+        """Compute ``sql`` once and expose its rows as view ``name`` (a temporary table).
+
+        For a result that later steps read more than once; dropped by :meth:`unregister`."""
+
+    @abstractmethod
+    def create_view(self, name: str, sql: str | exp.Expression) -> None:
+        """``CREATE OR REPLACE`` the temporary view ``name`` over ``sql``; dropped by
+        :meth:`unregister`."""
+
+    def columns(self, relation: str) -> list[str]:
+        """Column names of a view or table, in order."""
+        return self.query(exp.select("*").from_(table(relation)).limit(0)).column_names
+
+    @property
+    @abstractmethod
+    def errors(self) -> tuple[type[BaseException], ...]:
+        """The exception types this engine's driver raises for a failed statement."""
+
+    @abstractmethod
+    def fork(self) -> Engine:
+        """An engine on the same database or session with its own views, cheap to open.
+
+        Callers that register fixed view names take a fork so two of them never meet;
+        closing a fork drops its views and leaves the parent open."""
+
     @contextmanager
     def temp_views(self, **views: ArrowData) -> Iterator[Self]:
         """Register views for the duration of a block, then drop them."""
@@ -142,6 +170,22 @@ class Engine(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_LOCAL: list[Engine] = []
+_LOCAL_LOCK = threading.Lock()
+
+
+def local_engine() -> Engine:
+    """A fork of one process-wide in-process engine, for small computations on local data.
+
+    For code that has Arrow tables from the operational store and no workspace engine
+    (folding ledger rows, subject-index refresh). Opening a database costs ~10 ms, a fork
+    microseconds. Close it when done."""
+    with _LOCAL_LOCK:
+        if not _LOCAL:
+            _LOCAL.append(create_engine(EngineSettings()))
+        return _LOCAL[0].fork()
 
 
 def create_engine(settings: EngineSettings | None = None) -> Engine:

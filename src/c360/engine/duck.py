@@ -11,7 +11,7 @@ from deltalake import DeltaTable
 from sqlglot import exp
 
 from c360.engine.base import ArrowData, Capabilities, Engine, EngineSettings
-from c360.engine.sql import literal
+from c360.engine.sql import literal, table
 
 
 class DuckDBEngine(Engine):
@@ -23,10 +23,17 @@ class DuckDBEngine(Engine):
         asof_join=True, qualify=True, python_udf=True, in_process=True, splink_api="DuckDBAPI"
     )
 
-    def __init__(self, settings: EngineSettings) -> None:
+    def __init__(
+        self, settings: EngineSettings, *, con: duckdb.DuckDBPyConnection | None = None
+    ) -> None:
         super().__init__(settings)
-        self.con = duckdb.connect()
         self._views: set[str] = set()
+        self._tables: dict[str, str] = {}  # made by SQL: name -> TABLE or VIEW
+        if con is not None:  # a fork: a cursor on the parent's database (settings are shared
+            self.con = con  # except the session's time zone)
+            self._set("TimeZone", settings.time_zone)
+            return
+        self.con = duckdb.connect()
         self._set("TimeZone", settings.time_zone)
         self._set("memory_limit", settings.memory_limit)
         if settings.threads:
@@ -49,9 +56,31 @@ class DuckDBEngine(Engine):
     def query(self, sql: str | exp.Expression) -> pa.Table:
         return self.con.sql(self.render(sql)).to_arrow_table()
 
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        return (duckdb.Error,)
+
+    def fork(self) -> DuckDBEngine:
+        return DuckDBEngine(self.settings, con=self.con.cursor())
+
     def register(self, name: str, data: ArrowData) -> None:
+        if name in self._tables:
+            self.unregister(name)
         self.con.register(name, data)
         self._views.add(name)
+
+    def materialise(self, name: str, sql: str | exp.Expression) -> None:
+        self.unregister(name)
+        target = table(name).sql(self.dialect)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {self.render(sql)}")
+        self._tables[name] = "TABLE"
+
+    def create_view(self, name: str, sql: str | exp.Expression) -> None:
+        if self._tables.get(name) != "VIEW":
+            self.unregister(name)
+        target = table(name).sql(self.dialect)
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {self.render(sql)}")
+        self._tables[name] = "VIEW"
 
     def register_delta(self, name: str, path: Path) -> None:
         self.register(name, DeltaTable(str(path)).to_pyarrow_dataset())
@@ -60,9 +89,12 @@ class DuckDBEngine(Engine):
         if name in self._views:
             self.con.unregister(name)
             self._views.discard(name)
+        if name in self._tables:
+            kind = self._tables.pop(name)
+            self.con.execute(f"DROP {kind} IF EXISTS {table(name).sql(self.dialect)}")
 
     def views(self) -> set[str]:
-        return set(self._views)
+        return self._views | set(self._tables)
 
     def close(self) -> None:
         self.con.close()

@@ -18,6 +18,7 @@ import pyarrow.dataset as pads
 from sqlglot import exp
 
 from c360.engine.base import ArrowData, Capabilities, Engine, EngineSettings
+from c360.engine.sql import table
 from c360.errors import MissingExtraError
 
 _SESSIONS: dict[tuple[Any, ...], Any] = {}
@@ -57,6 +58,7 @@ def _session(settings: EngineSettings) -> Any:
         .config("spark.driver.memory", _spark_memory(settings.memory_limit))
         .config("spark.sql.shuffle.partitions", str(max(2, (settings.threads or 2) * 2)))
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "false")
     )
@@ -80,9 +82,10 @@ class SparkEngine(Engine):
         asof_join=False, qualify=False, python_udf=False, in_process=False, splink_api="SparkAPI"
     )
 
-    def __init__(self, settings: EngineSettings) -> None:
+    def __init__(self, settings: EngineSettings, *, session: Any = None) -> None:
         super().__init__(settings)
-        self.spark = _session(settings)
+        # a fork gets a new session on the same context: its own temp views, shared cache
+        self.spark = session if session is not None else _session(settings)
         self._views: set[str] = set()
         extensions = str(settings.spark_conf.get("spark.sql.extensions", ""))
         self.delta_native = "DeltaSparkSessionExtension" in extensions or bool(
@@ -99,6 +102,28 @@ class SparkEngine(Engine):
 
     def query(self, sql: str | exp.Expression) -> pa.Table:
         return self.spark.sql(self.render(sql)).toArrow()
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+
+        return (PySparkException, Py4JError)
+
+    def fork(self) -> SparkEngine:
+        return SparkEngine(self.settings, session=self.spark.newSession())
+
+    def materialise(self, name: str, sql: str | exp.Expression) -> None:
+        # a local checkpoint computes the rows once and cuts the plan off its sources
+        self.spark.sql(self.render(sql)).localCheckpoint(eager=True).createOrReplaceTempView(name)
+        self._views.add(name)
+
+    def create_view(self, name: str, sql: str | exp.Expression) -> None:
+        # SQL, not DataFrame.createOrReplaceTempView: the view keeps its text and reads the
+        # views it names as they are when queried (as DuckDB's do), not as they were
+        target = table(name).sql(self.dialect)
+        self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {target} AS {self.render(sql)}")
+        self._views.add(name)
 
     def register(self, name: str, data: ArrowData) -> None:
         if isinstance(data, pads.Dataset):

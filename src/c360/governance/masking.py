@@ -1,41 +1,48 @@
-"""Compile a masking decision to DuckDB SQL and run it over a table's Arrow dataset.
+"""Compile a masking decision to SQL and run it on an engine over a table's Arrow dataset.
 
-Each rule is a SQL template (:data:`RULE_SQL`); a read is one ``SELECT`` of
-masked expressions with the role's row filters and the caller's equality
-filters as bound parameters. Nested columns (lists, structs) are either clear
-or NULL. The ``hash`` rule calls the workspace's keyed hash through a
-vectorised DuckDB UDF, so equal values still join after masking.
+Each rule is a SQL template (:data:`RULE_SQL`, authoring dialect); a read is one
+``SELECT`` of masked expressions with the role's row filters and the caller's
+equality filters as literals written by sqlglot, so the same plan runs on any
+:class:`~c360.engine.Engine`. Nested columns (lists, structs) are either clear or
+NULL. The ``hash`` rule selects the value as text and the workspace's keyed hash is
+applied to the Arrow result (once per distinct value), so equal values still join
+after masking and no engine has to call Python from SQL.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import sqlglot
+from sqlglot import exp
 
+from c360.engine import AUTHORING_DIALECT, Engine, ident, literal
 from c360.errors import C360Error
-
-HASH_UDF = "c360_keyed_hash"
 
 RULE_SQL: dict[str, str] = {
     "clear": "{c}",
     "mask": "CASE WHEN {c} IS NULL THEN NULL ELSE '****' END",
     "last4": "right(regexp_replace(CAST({c} AS VARCHAR), '[^0-9A-Za-z]', '', 'g'), 4)",
-    "hash": HASH_UDF + "(CAST({c} AS VARCHAR))",
+    "hash": "CAST({c} AS VARCHAR)",  # hashed after the query: see :func:`execute`
     "year_only": "year(TRY_CAST({c} AS DATE))",
     "null": "CASE WHEN false THEN {c} END",
 }
 
 
 def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    """``name`` as a quoted identifier of the authoring dialect (sqlglot quotes it)."""
+    return ident(name).sql(dialect=AUTHORING_DIALECT)
+
+
+def _lit(value: Any) -> str:
+    return literal(value).sql(dialect=AUTHORING_DIALECT)
 
 
 def _nested(t: pa.DataType) -> bool:
@@ -50,7 +57,9 @@ def expression(column: str, rule: str, arrow_type: pa.DataType) -> str:
 
 @dataclass
 class Plan:
-    """A compiled governed read: SQL, parameters and the rule of each column.
+    """A compiled governed read: SQL (authoring dialect, ``?`` for each parameter), its
+    parameters and the rule of each column. Parameters become literals written by sqlglot
+    when the plan runs on an engine (:func:`execute`).
 
     ``conds`` says what the SQL's ``WHERE`` does, condition by condition (``false``;
     ``text_eq`` column, one parameter; ``in`` column, n parameters), so that
@@ -185,7 +194,9 @@ class RowProgram:
         return True
 
 
-def prepare(plan: Plan, schema: pa.Schema, keyed_hash: Callable[[str], str]) -> Plan:
+def prepare(
+    plan: Plan, schema: pa.Schema, keyed_hash: Callable[[str], str], engine: Engine
+) -> Plan:
     """``plan`` with a :class:`RowProgram` for a few rows of ``schema`` held in memory,
     when every column's rule and every condition's column allow it (else unchanged)."""
     cells = []
@@ -197,68 +208,52 @@ def prepare(plan: Plan, schema: pa.Schema, keyed_hash: Callable[[str], str]) -> 
     for kind, col, _n in plan.conds:
         if kind != "false" and not _is_text(schema.field(col).type):
             return plan
-    out = execute(plan, schema.empty_table(), keyed_hash).schema
+    out = execute(plan, schema.empty_table(), keyed_hash, engine).schema
     program = RowProgram(tuple(cells), plan.conds, out)
     return Plan(plan.sql, plan.params, plan.rules, plan.conds, program)
 
 
-#: Up to this many rows in memory, a prepared plan runs in Python: one DuckDB query costs
+#: Up to this many rows in memory, a prepared plan runs in Python: one engine query costs
 #: more than masking a record by hand.
 SMALL = 64
 
 
-_local = threading.local()
+def _hashed(arr: pa.ChunkedArray, keyed_hash: Callable[[str], str]) -> pa.Array:
+    """``keyed_hash`` of every value (nulls stay null), computed once per distinct value."""
+    enc = pc.dictionary_encode(arr)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    hashed = pa.array([keyed_hash(v) for v in enc.dictionary.to_pylist()], pa.string())
+    return pc.take(hashed, enc.indices)
 
 
-def _hash_udf(current: dict[str, Callable[[str], str]]) -> Callable[[pa.Array], pa.Array]:
-    """The keyed hash of the read running on the connection (``current["fn"]``): DuckDB
-    may call the UDF on its own threads, so it is looked up per connection, not per thread."""
-
-    def fn(arr: pa.Array) -> pa.Array:
-        keyed_hash = current["fn"]
-        enc = pc.dictionary_encode(arr)
-        if isinstance(enc, pa.ChunkedArray):
-            enc = enc.combine_chunks()
-        hashed = pa.array([keyed_hash(v) for v in enc.dictionary.to_pylist()], pa.string())
-        return pc.take(hashed, enc.indices)
-
-    return fn
+def _bound(plan: Plan) -> str:
+    """The plan's SQL with its parameters as literals (sqlglot writes and escapes them)."""
+    if not plan.params:
+        return plan.sql
+    tree = exp.replace_placeholders(_parsed(plan.sql), *plan.params)
+    return tree.sql(dialect=AUTHORING_DIALECT)
 
 
-def _connection() -> tuple[duckdb.DuckDBPyConnection, dict[str, Callable[[str], str]]]:
-    """This thread's in-memory DuckDB connection with the hash UDF registered once.
-
-    A governed read registers its data, runs one query and unregisters it; keeping the
-    connection per thread spares every read the connection set-up (which dominated the
-    cost of reading one record). Nothing but the registered view outlives a read.
-    """
-    got: tuple[duckdb.DuckDBPyConnection, dict[str, Callable[[str], str]]] | None = getattr(
-        _local, "con", None
-    )
-    if got is None:
-        con = duckdb.connect()
-        current: dict[str, Callable[[str], str]] = {}
-        con.create_function(
-            HASH_UDF,
-            _hash_udf(current),
-            ["VARCHAR"],
-            "VARCHAR",  # type: ignore[call-overload]
-            type="arrow",
-        )
-        got = _local.con = (con, current)
-    return got
+@lru_cache(maxsize=512)
+def _parsed(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read=AUTHORING_DIALECT)  # type: ignore[return-value]
 
 
 def execute(
-    plan: Plan, data: pads.Dataset | pa.Table, keyed_hash: Callable[[str], str]
+    plan: Plan,
+    data: pads.Dataset | pa.Table,
+    keyed_hash: Callable[[str], str],
+    engine: Engine,
 ) -> pa.Table:
+    """Run ``plan`` over ``data``: a few rows held in memory by its prepared program, else on
+    a fork of ``engine`` (the source registered as ``governed_source``)."""
     if plan.rows is not None and isinstance(data, pa.Table) and data.num_rows <= SMALL:
         return plan.rows.run(data, plan.params, keyed_hash)
-    con, current = _connection()
-    current["fn"] = keyed_hash
-    con.register("governed_source", data)
-    try:
-        return con.sql(plan.sql, params=plan.params).to_arrow_table()
-    finally:
-        con.unregister("governed_source")
-        current.pop("fn", None)
+    with engine.fork() as eng, eng.temp_views(governed_source=data):
+        out = eng.query(_bound(plan))
+    for i, name in enumerate(out.column_names):
+        if plan.rules.get(name) == "hash" and not _nested(out.schema.field(i).type):
+            text = out.column(i).cast(pa.string())
+            out = out.set_column(i, pa.field(name, pa.string()), _hashed(text, keyed_hash))
+    return out

@@ -193,7 +193,7 @@ class GovernanceService:
             details["consent_withheld"] = withheld
         if rows is not None:
             details["served_from"] = "projection"
-        out = masking.execute(plan, data, self._ws.tokenizer.keyed_hash)
+        out = masking.execute(plan, data, self._ws.tokenizer.keyed_hash, self._ws.engine)
         audit(self._ws).append(
             principal.name,
             "read",
@@ -263,6 +263,7 @@ class GovernanceService:
                 self.plan(principal, zone, table, purpose, columns, shape),
                 schema,
                 self._ws.tokenizer.keyed_hash,
+                self._ws.engine,
             )
             with self._plans_lock:
                 if len(self._plans) >= 256:

@@ -21,9 +21,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 from sqlalchemy import select
+from sqlglot import exp
 
+from c360.engine import column, literal
+from c360.engine import table as table_ref
 from c360.governance._ws import audit
 from c360.store.schema import ingest_batches
 
@@ -63,18 +65,15 @@ def _rows(
     if any(c not in names for c in where):
         return []
     keep = [c for c in cols if c in names]
-    con = duckdb.connect()
-    try:
-        con.register("t", ds)
-        cond = " AND ".join(f'CAST("{c}" AS VARCHAR) = ?' for c in where)
-        sel = ", ".join(f'"{c}"' for c in keep)
-        return (
-            con.sql(f"SELECT {sel} FROM t WHERE {cond}", params=[str(v) for v in where.values()])
-            .to_arrow_table()
-            .to_pylist()
+    cond = exp.and_(
+        *(
+            exp.EQ(this=exp.cast(column(c), "VARCHAR"), expression=literal(str(v)))
+            for c, v in where.items()
         )
-    finally:
-        con.close()
+    )
+    q = exp.select(*(column(c) for c in keep)).from_(table_ref("t")).where(cond)
+    with ws.engine.fork() as con, con.temp_views(t=ds):
+        return con.query(q).to_pylist()
 
 
 LINEAGE_COLS = ["_batch_id", "_source_file", "_row_number", "_ingested_at"]
