@@ -205,25 +205,30 @@ class DecisioningService:
         stream's firing records), so they commit together or not at all. Returns the
         decision rows.
         """
-        from sqlalchemy import func, select
-
-        from c360.decisioning.tables import decisions
-
         at = at or datetime.now(UTC)
-        with self.ws.store.engine.connect() as conn:
-            used: dict[str, int] = dict(
-                conn.execute(
-                    select(decisions.c.chosen_action, func.count())
-                    .where(decisions.c.status.in_(["queued", "hitl", "held_out"]))
-                    .group_by(decisions.c.chosen_action)
-                ).all()
-            )
+        used = self._capacity_used()
         results = [
             self.agent.decide(f, rows[f.golden_id], as_of=as_of, at=at, run_id=run_id, used=used)
             for f in fired
         ]
         self.agent.write(results, extra=extra)
         return [r["decision"] for r in results]
+
+    def _capacity_used(self) -> dict[str, int]:
+        """Decisions per action that still hold capacity (queued, waiting for review, or
+        held out)."""
+        from sqlalchemy import func, select
+
+        from c360.decisioning.tables import decisions
+
+        with self.ws.store.engine.connect() as conn:
+            return dict(
+                conn.execute(
+                    select(decisions.c.chosen_action, func.count())
+                    .where(decisions.c.status.in_(["queued", "hitl", "held_out"]))
+                    .group_by(decisions.c.chosen_action)
+                ).all()
+            )
 
     def decide(
         self,
@@ -249,23 +254,12 @@ class DecisioningService:
         chunk: int,
         progress: Any,
     ) -> dict[str, Any]:
-        from sqlalchemy import func, select
-
-        from c360.decisioning.tables import decisions
-
         as_of = as_of or self.data_as_of()
         at = at or datetime.now(UTC)
         with self.ws.engine.fork() as con:
             ctx, fired = self._fire(con, as_of, golden_ids)
             rows = self.agent.context_rows(con, ctx.view, ctx.columns, [f.golden_id for f in fired])
-        with self.ws.store.engine.connect() as conn:
-            used: dict[str, int] = dict(
-                conn.execute(
-                    select(decisions.c.chosen_action, func.count())
-                    .where(decisions.c.status.in_(["queued", "hitl", "held_out"]))
-                    .group_by(decisions.c.chosen_action)
-                ).all()
-            )
+        used = self._capacity_used()
         summary: dict[str, Any] = {
             "as_of": as_of.isoformat(),
             "fired": len(fired),
