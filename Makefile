@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DEMO_CUSTOMERS ?= 3000
-# make test and test-fast run the suite on two workers, one per core (tests/conftest.py keeps
-# a module's or a shared package's worlds on one worker); XDIST= runs it in one process.
-XDIST ?= -n 2 --dist loadgroup
+# make test and test-fast run the suite on two workers, one per core; each test file runs on
+# one worker, so a module's world is built once. XDIST= runs it in one process.
+XDIST ?= -n 2 --dist loadfile
 
 .PHONY: demo test test-all test-fast lint format bench docs clean venv sysdeps lock
 

@@ -19,23 +19,6 @@ os.environ.setdefault("C360_TOKEN_KEY", "test-key-0123456789abcdef0123456789abcd
 os.environ.setdefault("C360_INGEST__SETTLE_SECONDS", "0")
 
 
-TESTS = Path(__file__).resolve().parent
-# Packages whose session-scoped worlds (their conftest.py) many files share: under xdist
-# each runs on one worker, so the world is built once; other files spread file by file.
-SHARED_WORLDS = {"decisioning", "features", "synth"}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``make test`` runs two xdist workers (``--dist loadgroup``): group tests so that a
-    module's (or a shared package's) fixtures are built on one worker only."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        rel = item.path.resolve().relative_to(TESTS)
-        group = rel.parts[0] if rel.parts[0] in SHARED_WORLDS else rel.as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture
 def workspace(tmp_path: Path):
     """An empty workspace (no contracts) in a temporary folder."""
