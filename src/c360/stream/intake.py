@@ -66,7 +66,7 @@ class Intake:
         self.settings = ws.config.stream
         self._schemas: tuple[object, Schemas] | None = None
         self._pending: tuple[float, int] = (0.0, 0)
-        self._tombstones: tuple[float, bool] = (0.0, False)
+        self._tombstones = False  # someone was erased (tombstones are never removed)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ schemas
@@ -119,12 +119,12 @@ class Intake:
     def _erased(self, items: list[Any]) -> set[tuple[str, str]]:
         """Identifiers (kind, raw value) of ``items`` that belong to data subjects erased by
         a DSR (the keyed tombstones ingestion checks); their events are dropped, never
-        stored. One tombstone read per call, none while nobody was ever erased."""
-        at, any_ = self._tombstones
-        if time.monotonic() - at > 5.0:
-            any_ = self.ws.governance.dsr.has_tombstones()
-            self._tombstones = (time.monotonic(), any_)
-        if not any_:
+        stored. While nobody was ever erased, one cheap read per call says so (never a
+        remembered "nobody": an erasure by another process must bite at the next event);
+        once someone was, the identifiers are looked up on every call."""
+        if not self._tombstones:
+            self._tombstones = self.ws.governance.dsr.has_tombstones()
+        if not self._tombstones:
             return set()
         pairs = sorted(
             {
