@@ -38,7 +38,6 @@ ENGINE_ALLOW_LIST = {
     "c360.ingest.transform",
     "c360.ingest.validate",
     "c360.ingest.zones",
-    "c360.lakehouse.delta",
 }
 
 
