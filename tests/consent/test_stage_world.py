@@ -64,16 +64,20 @@ def _truth(ws: Workspace) -> dict[tuple[str, str], str]:
 def _goldens(
     ws: Workspace,
 ) -> tuple[dict[tuple[str, str], str], list[tuple[str, list[str], list[str]]]]:
-    con = ws.lakehouse.duckdb()
-    links = {
-        (s, k): g
-        for s, k, g in con.execute(
-            "SELECT source, source_key, golden_id FROM gold__identity_links WHERE is_current"
-        ).fetchall()
-    }
-    gold = con.execute("SELECT golden_id, emails, phones FROM gold__golden_customers").fetchall()
-    con.close()
-    return links, [(g, list(e or []), list(p or [])) for g, e, p in gold]
+    with ws.engine.fork() as engine:
+        engine.register_lakehouse(
+            ws.lakehouse, [("gold", "identity_links"), ("gold", "golden_customers")]
+        )
+        links = {
+            (r["source"], r["source_key"]): r["golden_id"]
+            for r in engine.query(
+                "SELECT source, source_key, golden_id FROM gold__identity_links WHERE is_current"
+            ).to_pylist()
+        }
+        gold = engine.query(
+            "SELECT golden_id, emails, phones FROM gold__golden_customers"
+        ).to_pylist()
+    return links, [(r["golden_id"], list(r["emails"] or []), list(r["phones"] or [])) for r in gold]
 
 
 def test_stage_runs_and_every_default_mapping_hits(world: tuple[Workspace, Any]) -> None:

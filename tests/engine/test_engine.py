@@ -197,3 +197,43 @@ def test_local_engine_forks_one_in_process_engine():
         a.register("mine", pa.table({"x": [1]}))
         assert "mine" not in b.views()
         assert a.scalar("SELECT x FROM mine") == 1
+
+
+def test_landing_files_read_as_views_match_the_files(engine, world):
+    """CSV reads every column as the string written; JSON lines one row per line."""
+    import csv
+    import json
+
+    csv_file = sorted(world.landing_dir.rglob("*.csv"))[0]
+    json_file = sorted(world.landing_dir.rglob("*.jsonl"))[0]
+    with csv_file.open(encoding="utf-8", newline="") as fh:
+        written = list(csv.DictReader(fh))
+    engine.register_file("landed_csv", csv_file, "csv")
+    try:
+        got = engine.query("SELECT * FROM landed_csv").to_pylist()
+        assert set(engine.query("SELECT * FROM landed_csv").schema.types) == {pa.string()}
+    finally:
+        engine.unregister("landed_csv")
+    assert "landed_csv" not in engine.views()
+    assert len(got) == len(written) > 0
+    # empty fields read as NULL on both engines; every other value reads back as written
+    assert [{k: v for k, v in r.items() if v} for r in got] == [
+        {k: v for k, v in r.items() if v} for r in written
+    ]
+    lines = [json.loads(x) for x in json_file.read_text(encoding="utf-8").splitlines() if x]
+    engine.register_file("landed_json", json_file, "json")
+    try:
+        got_json = engine.query("SELECT * FROM landed_json")
+    finally:
+        engine.unregister("landed_json")
+    assert got_json.num_rows == len(lines) > 0
+    assert set(got_json.column_names) == {k for line in lines for k in line}
+
+
+def test_an_unreadable_file_is_an_engine_error(engine, tmp_path):
+    bad = tmp_path / "broken.jsonl"
+    bad.write_text('{"a": 1}\n{"a": \n', encoding="utf-8")
+    with pytest.raises(engine.errors):
+        engine.register_file("broken", bad, "json")
+        engine.query("SELECT * FROM broken")
+    engine.unregister("broken")

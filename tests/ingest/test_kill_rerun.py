@@ -37,14 +37,19 @@ def _files(ws, n_files: int, rows: int) -> None:
 
 
 def _counts(ws) -> dict[str, int]:
-    con = ws.lakehouse.duckdb()
     out = {}
-    for t in ("bronze__customers", "silver__customers", "bronze__txn", "silver__txn"):
-        total, distinct = con.execute(
-            f"SELECT count(*), count(DISTINCT (_batch_id, _row_number)) FROM {t}"
-        ).fetchall()[0]
-        assert total == distinct, f"{t} holds a row twice"
-        out[t] = total
+    with ws.engine.fork() as engine:
+        engine.register_lakehouse(ws.lakehouse)
+        for t in ("bronze__customers", "silver__customers", "bronze__txn", "silver__txn"):
+            total, distinct = (
+                engine.query(
+                    f"SELECT count(*) AS n, count(DISTINCT (_batch_id, _row_number)) AS d FROM {t}"
+                )
+                .to_pylist()[0]
+                .values()
+            )
+            assert total == distinct, f"{t} holds a row twice"
+            out[t] = total
     return out
 
 

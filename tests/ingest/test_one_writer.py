@@ -58,19 +58,24 @@ def _start(ws, *args: str, env: dict[str, str] | None = None) -> subprocess.Pope
 
 
 def _no_duplicates(ws, trials: int) -> None:
-    con = ws.lakehouse.duckdb()
-    for table in (
-        "restricted__customers",
-        "bronze__customers",
-        "silver__customers",
-        "bronze__txn",
-        "silver__txn",
-    ):
-        total, distinct = con.execute(
-            f"SELECT count(*), count(DISTINCT (_batch_id, _row_number)) FROM {table}"
-        ).fetchall()[0]
-        assert (table, total) == (table, distinct), f"{table} holds a row twice"
-        assert total == trials * ROWS, table
+    with ws.engine.fork() as engine:
+        engine.register_lakehouse(ws.lakehouse)
+        for table in (
+            "restricted__customers",
+            "bronze__customers",
+            "silver__customers",
+            "bronze__txn",
+            "silver__txn",
+        ):
+            total, distinct = (
+                engine.query(
+                    f"SELECT count(*) AS n, count(DISTINCT (_batch_id, _row_number)) AS d FROM {table}"
+                )
+                .to_pylist()[0]
+                .values()
+            )
+            assert (table, total) == (table, distinct), f"{table} holds a row twice"
+            assert total == trials * ROWS, table
     for zone, name in (("restricted", "customers"), ("bronze", "txn"), ("silver", "customers")):
         tagged = ws.lakehouse.table(zone, name).history()
         batches = [h.get("c360.batch_id") for h in tagged if h.get("operation") != "CREATE TABLE"]

@@ -8,7 +8,14 @@ No module outside this package imports ``duckdb`` or ``pyspark`` directly; code 
 needs an engine asks the workspace (``ws.engine``) or :func:`create_engine`.
 """
 
-from c360.engine.base import Capabilities, Engine, EngineSettings, create_engine, local_engine
+from c360.engine.base import (
+    Capabilities,
+    Engine,
+    EngineSettings,
+    FileFormat,
+    create_engine,
+    local_engine,
+)
 from c360.engine.sql import AUTHORING_DIALECT, column, ident, literal, render, table
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "Capabilities",
     "Engine",
     "EngineSettings",
+    "FileFormat",
     "column",
     "create_engine",
     "ident",

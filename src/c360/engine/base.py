@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeAlias
 
 import pyarrow as pa
 import pyarrow.dataset as pads
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from c360.lakehouse import Lakehouse
 
 ArrowData: TypeAlias = pa.Table | pa.RecordBatchReader | pads.Dataset
+FileFormat: TypeAlias = Literal["parquet", "csv", "json"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,15 @@ class Engine(ABC):
     @abstractmethod
     def register_delta(self, name: str, path: Path) -> None:
         """Expose the current version of the Delta table at ``path`` as view ``name``."""
+
+    @abstractmethod
+    def register_file(self, name: str, path: Path, file_format: FileFormat) -> None:
+        """Expose a data file as view ``name``; dropped by :meth:`unregister`.
+
+        ``csv`` has a header row and every column is read as a string (no type guessing,
+        so a value reads back as written); ``json`` is newline-delimited objects (JSON
+        lines); ``parquet`` keeps its stored types. A file the engine cannot read raises
+        one of :attr:`errors`, here or when the view is queried."""
 
     @abstractmethod
     def materialise(self, name: str, sql: str | exp.Expression) -> None:

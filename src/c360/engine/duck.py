@@ -10,8 +10,15 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from sqlglot import exp
 
-from c360.engine.base import ArrowData, Capabilities, Engine, EngineSettings
+from c360.engine.base import ArrowData, Capabilities, Engine, EngineSettings, FileFormat
 from c360.engine.sql import literal, table
+
+#: named arguments of DuckDB's ``read_<format>`` table functions, per file format
+_FILE_OPTIONS: dict[str, dict[str, Any]] = {
+    "parquet": {},
+    "csv": {"all_varchar": True, "header": True},
+    "json": {"format": "newline_delimited"},
+}
 
 
 class DuckDBEngine(Engine):
@@ -81,6 +88,17 @@ class DuckDBEngine(Engine):
         target = table(name).sql(self.dialect)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {self.render(sql)}")
         self._tables[name] = "VIEW"
+
+    def register_file(self, name: str, path: Path, file_format: FileFormat) -> None:
+        options = _FILE_OPTIONS[file_format]
+        reader = exp.Anonymous(
+            this=f"read_{file_format}",
+            expressions=[
+                literal(str(path)),
+                *(exp.EQ(this=exp.column(k), expression=literal(v)) for k, v in options.items()),
+            ],
+        )
+        self.create_view(name, exp.select("*").from_(exp.Table(this=reader)))
 
     def register_delta(self, name: str, path: Path) -> None:
         self.register(name, DeltaTable(str(path)).to_pyarrow_dataset())

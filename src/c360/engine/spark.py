@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 from sqlglot import exp
 
-from c360.engine.base import ArrowData, Capabilities, Engine, EngineSettings
+from c360.engine.base import ArrowData, Capabilities, Engine, EngineSettings, FileFormat
 from c360.engine.sql import table
 from c360.errors import MissingExtraError
 
@@ -131,6 +131,17 @@ class SparkEngine(Engine):
         elif isinstance(data, pa.RecordBatchReader):
             data = data.read_all()
         self.spark.createDataFrame(_plain_types(data)).createOrReplaceTempView(name)
+        self._views.add(name)
+
+    def register_file(self, name: str, path: Path, file_format: FileFormat) -> None:
+        reader = self.spark.read
+        if file_format == "csv":  # without inferSchema every column is a string
+            frame = reader.csv(str(path), header=True)
+        elif file_format == "json":  # JSON lines; a line that does not parse is an error
+            frame = reader.option("mode", "FAILFAST").json(str(path))
+        else:
+            frame = reader.parquet(str(path))
+        frame.createOrReplaceTempView(name)
         self._views.add(name)
 
     def register_delta(self, name: str, path: Path) -> None:

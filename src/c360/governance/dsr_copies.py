@@ -3,7 +3,8 @@
 :class:`Copies` walks the workspace's declarations (:mod:`c360.lakehouse.declarations`),
 never a hand-kept list: a table or file some stage declares is searched, exported
 and erased as soon as it exists. Matching and predicates come from
-:mod:`c360.governance.subject`.
+:mod:`c360.governance.subject`; they run on a fork of the workspace engine
+(:class:`~c360.engine.Engine`), which also reads the CSV and JSON-lines files.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Table, select, text
 
+from c360.engine import Engine
 from c360.governance.subject import (
     Condition,
     Identifiers,
     conditions,
     expand,
+    ident,
     predicate,
     where,
 )
@@ -52,17 +54,14 @@ class Found:
 
 
 def _query(
-    con: duckdb.DuckDBPyConnection, data: Any, decl: Declaration, ids: Identifiers
+    engine: Engine, data: Any, decl: Declaration, ids: Identifiers
 ) -> tuple[pa.Table, list[Condition]]:
     schema = data.schema
     conds = conditions(decl, schema, ids)
     if not conds:
         return schema.empty_table(), []
-    con.register("t", data)
-    try:
-        rows = con.sql(f"SELECT * FROM t WHERE {where(conds, lists=False)}").to_arrow_table()
-    finally:
-        con.unregister("t")
+    with engine.temp_views(t=data):
+        rows = engine.query(f"SELECT * FROM t WHERE {where(conds, lists=False)}")
     return rows, conds
 
 
@@ -75,10 +74,10 @@ class Copies:
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
         self.decls = [d for d in ws.declarations.all() if d.personal]
-        self.con = duckdb.connect()
+        self.engine = ws.engine.fork()  # its own views: two requests never meet
 
     def close(self) -> None:
-        self.con.close()
+        self.engine.close()
 
     # ------------------------------------------------------------------ lakehouse
     def lake(self, ids: Identifiers) -> dict[str, Found]:
@@ -96,10 +95,10 @@ class Copies:
         for _ in range(ROUNDS):
             grew = False
             for name, decl in tables:
-                rows, conds = _query(self.con, lh.dataset(*name.split(".", 1)), decl, ids)
+                rows, conds = _query(self.engine, lh.dataset(*name.split(".", 1)), decl, ids)
                 if rows.num_rows:
                     found[name] = Found(decl, name, rows, conds)
-                    grew |= expand(ids, decl, rows, self.con)
+                    grew |= expand(ids, decl, rows, self.engine)
             if not grew and not self._own_contacts(found, ids):
                 break
         return found
@@ -115,23 +114,20 @@ class Copies:
         if party is None:
             return False
         lh = self._ws.lakehouse
-        self.con.register("mine", party.rows.select(["record_id"]))
-        self.con.register("party", lh.dataset("silver", "party_records"))
-        try:
-            grew = False
+        grew = False
+        with self.engine.temp_views(
+            mine=party.rows.select(["record_id"]), party=lh.dataset("silver", "party_records")
+        ):
             for kind, col in (("email", "emails"), ("phone", "phones")):
-                rows = self.con.execute(f"""
-                    WITH v AS (SELECT record_id, unnest({col}) AS x FROM party)
+                rows = self.engine.query(f"""
+                    WITH v AS (SELECT record_id, unnest({ident(col)}) AS x FROM party)
                     SELECT x FROM v GROUP BY x
                     HAVING bool_and(record_id IN (SELECT record_id FROM mine))
                        AND bool_or(record_id IN (SELECT record_id FROM mine))
-                """).fetchall()
-                for (x,) in rows:
+                """)
+                for x in rows.column(0).to_pylist():
                     grew |= ids.add(kind, x)
-            return grew
-        finally:
-            self.con.unregister("mine")
-            self.con.unregister("party")
+        return grew
 
     # ------------------------------------------------------------------ store
     def _store_tables(self) -> Iterator[tuple[Declaration, Table]]:
@@ -157,7 +153,7 @@ class Copies:
     def store(self, ids: Identifiers) -> dict[str, Found]:
         out: dict[str, Found] = {}
         for decl, table in self._store_tables():
-            rows, conds = _query(self.con, self._store_rows(table, decl), decl, ids)
+            rows, conds = _query(self.engine, self._store_rows(table, decl), decl, ids)
             if rows.num_rows:
                 out[decl.name] = Found(decl, decl.name, rows, conds)
         return out
@@ -173,11 +169,8 @@ class Copies:
 
     def predicate(self, found: Found, dialect: str) -> str | None:
         """The exact SQL predicate that deletes ``found``'s rows, in ``dialect``."""
-        self.con.register("m", found.rows)
-        try:
-            return predicate(self.con, "m", found.conds, dialect)
-        finally:
-            self.con.unregister("m")
+        with self.engine.temp_views(m=found.rows):
+            return predicate(self.engine, "m", found.conds, dialect)
 
     def store_predicate(self, found: Found) -> str | None:
         dialect = self._ws.store.dialect  # SQLAlchemy names; sqlglot says "postgres"
@@ -198,10 +191,10 @@ class Copies:
             decl = next((d for d in decls if _match(rel, d.target)), None)
             if decl is None:
                 continue
-            data = read_file(self.con, path)
+            data = read_file(self.engine, path)
             if data is None:
                 continue
-            rows, conds = _query(self.con, data, decl, ids)
+            rows, conds = _query(self.engine, data, decl, ids)
             if rows.num_rows:
                 out[f"file:{rel}"] = Found(decl, f"file:{rel}", rows, conds)
         return out
@@ -209,14 +202,11 @@ class Copies:
     def rewrite_file(self, found: Found) -> int:
         """Rewrite a Parquet, CSV or JSON-lines file without the subject's rows; returns rows removed."""
         path = self._ws.root / found.where.split(":", 1)[1]
-        data = read_file(self.con, path)
+        data = read_file(self.engine, path)
         if data is None:
             return 0
-        self.con.register("t", data)
-        try:
-            keep = self.con.sql(f"SELECT * FROM t WHERE NOT {where(found.conds)}").to_arrow_table()
-        finally:
-            self.con.unregister("t")
+        with self.engine.temp_views(t=data):
+            keep = self.engine.query(f"SELECT * FROM t WHERE NOT {where(found.conds)}")
         tmp = path.with_name(path.name + ".tmp")
         if path.suffix == ".parquet":
             pq.write_table(keep.cast(data.schema), tmp)
@@ -233,15 +223,16 @@ class Copies:
         return data.num_rows - keep.num_rows
 
 
-def read_file(con: duckdb.DuckDBPyConnection, path: Path) -> pa.Table | None:
-    """A data file as an Arrow table of strings (CSV, JSON lines) or as stored (Parquet)."""
+def read_file(engine: Engine, path: Path) -> pa.Table | None:
+    """A data file as an Arrow table of strings (CSV), as the engine types JSON lines, or
+    as stored (Parquet); ``None`` for a file that cannot be read."""
     try:
         if path.suffix == ".parquet":
             return pq.read_table(path)
-        if path.suffix == ".csv":
-            rel = con.read_csv(str(path), all_varchar=True, header=True)
-        else:
-            rel = con.read_json(str(path), format="newline_delimited")
-        return rel.to_arrow_table()
-    except (duckdb.Error, pa.ArrowException, OSError):
+        engine.register_file("data_file", path, "csv" if path.suffix == ".csv" else "json")
+        try:
+            return engine.query("SELECT * FROM data_file")
+        finally:
+            engine.unregister("data_file")
+    except (*engine.errors, pa.ArrowException, OSError):
         return None

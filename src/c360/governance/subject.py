@@ -2,8 +2,8 @@
 
 A subject is a closed set of normalised identifiers (:class:`Identifiers`). For a
 declaration (:class:`~c360.lakehouse.declarations.Declaration`) this module
-compiles, per column that can find people, a DuckDB condition over the table's
-rows (:func:`conditions`); the raw values that matched then become an exact
+compiles, per column that can find people, a condition over the table's rows in
+the authoring dialect (:func:`conditions`), run on a :class:`~c360.engine.Engine`; the raw values that matched then become an exact
 SQL predicate (:func:`predicate`) that a targeted Delta ``delete`` or a store
 ``DELETE`` can run, built and quoted with sqlglot.
 
@@ -20,11 +20,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from c360.engine import AUTHORING_DIALECT, Engine, literal
+from c360.engine import ident as _ident
 from c360.lakehouse.declarations import Declaration
 from c360.tokens import digits
 
@@ -44,7 +45,7 @@ def fold_email_sql(expr: str) -> str:
     local = f"regexp_extract({expr}, '^(.*)@[^@]*$', 1)"
     domain = f"regexp_extract({expr}, '@([^@]*)$', 1)"
     return (
-        f"CASE WHEN {domain} IN {GMAIL_DOMAINS!r} "
+        f"CASE WHEN {domain} IN ({', '.join(lit(d) for d in GMAIL_DOMAINS)}) "
         f"THEN replace(split_part({local}, '+', 1), '.', '') || '@gmail.com' ELSE {expr} END"
     )
 
@@ -78,11 +79,13 @@ def normalise(kind: str, value: Any) -> str | None:
 
 
 def ident(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql("duckdb")
+    """``name`` as a quoted identifier of the authoring dialect."""
+    return _ident(name).sql(AUTHORING_DIALECT)
 
 
 def lit(value: Any) -> str:
-    return exp.convert(value).sql("duckdb")
+    """``value`` as a literal of the authoring dialect."""
+    return literal(value).sql(AUTHORING_DIALECT)
 
 
 @dataclass
@@ -188,9 +191,7 @@ def single_person(decl: Declaration) -> bool:
     return all(n <= 1 for n in counts.values())
 
 
-def expand(
-    ids: Identifiers, decl: Declaration, rows: pa.Table, con: duckdb.DuckDBPyConnection
-) -> bool:
+def expand(ids: Identifiers, decl: Declaration, rows: pa.Table, engine: Engine) -> bool:
     """Add the strong identifiers of matched ``rows``; returns whether the subject grew."""
     if not single_person(decl) or rows.num_rows == 0:
         return False
@@ -210,18 +211,14 @@ def expand(
                     grew |= ids.add("source_key", f"{src}:{v}")
     key = _key_expr(decl, names)
     if key is not None:
-        con.register("expand_rows", rows)
-        try:
-            for (v,) in con.execute(f"SELECT DISTINCT {key} FROM expand_rows").fetchall():
-                grew |= ids.add("source_key", v)
-        finally:
-            con.unregister("expand_rows")
+        with engine.temp_views(expand_rows=rows):
+            keys = engine.query(f"SELECT DISTINCT {key} FROM expand_rows")
+        for v in keys.column(0).to_pylist():
+            grew |= ids.add("source_key", v)
     return grew
 
 
-def predicate(
-    con: duckdb.DuckDBPyConnection, view: str, conds: list[Condition], dialect: str
-) -> str | None:
+def predicate(engine: Engine, view: str, conds: list[Condition], dialect: str) -> str | None:
     """An exact predicate over raw stored values for the rows matched by scalar conditions.
 
     Runs each condition over ``view`` and collects the distinct raw values of its
@@ -233,7 +230,8 @@ def predicate(
         if c.is_list:
             continue
         cols = ", ".join(ident(x) for x in c.columns)
-        rows = con.execute(f"SELECT DISTINCT {cols} FROM {view} WHERE {c.sql}").fetchall()
+        found = engine.query(f"SELECT DISTINCT {cols} FROM {ident(view)} WHERE {c.sql}")
+        rows = [tuple(r.values()) for r in found.to_pylist()]
         if not rows:
             continue
         if len(c.columns) == 1:

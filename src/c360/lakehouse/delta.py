@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.dataset as pads
 from deltalake import (
@@ -333,20 +332,6 @@ class Lakehouse:
         if not self.exists(zone, name):
             return set()
         return {str(h[BATCH_KEY]) for h in self.table(zone, name).history() if BATCH_KEY in h}
-
-    def duckdb(
-        self,
-        con: duckdb.DuckDBPyConnection | None = None,
-        *,
-        zones: Iterable[str] | None = None,
-    ) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with every table (of ``zones``) registered as ``<zone>__<name>``."""
-        con = con or duckdb.connect()
-        wanted = set(zones) if zones is not None else None
-        for info in self.tables(count_rows=False):
-            if wanted is None or info.zone in wanted:
-                con.register(f"{info.zone}__{info.name}", self.dataset(info.zone, info.name))
-        return con
 
     # ------------------------------------------------------------------ catalogue
     def tables(self, *, count_rows: bool = True) -> list[TableInfo]:
