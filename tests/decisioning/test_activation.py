@@ -51,6 +51,12 @@ def configure(ws: Workspace, crm_url: str, smtp_port: int, **activation: Any) ->
     ws.decisioning.__dict__.pop("settings", None)
 
 
+@pytest.fixture(scope="module")
+def world(own_world: Workspace) -> Workspace:
+    """This module's own copy of the pipeline's world (see ``own_world``)."""
+    return own_world
+
+
 @pytest.fixture
 def smtp() -> Iterator[SmtpReceiver]:
     s = SmtpReceiver()

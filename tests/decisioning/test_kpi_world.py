@@ -16,6 +16,12 @@ from c360.kpi import compute, run_monitors
 from c360.workspace import Workspace
 
 
+@pytest.fixture(scope="module")
+def world(own_world: Workspace) -> Workspace:
+    """This module's own copy of the pipeline's world (see ``own_world``)."""
+    return own_world
+
+
 def _c360(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "c360", *args, "-w", str(ws.root)],
