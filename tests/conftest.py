@@ -82,25 +82,33 @@ def pg_url() -> Iterator[str]:
     yield from pg_database()
 
 
-@pytest.fixture(scope="session")
-def pipeline_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One synthetic bank world run through the whole pipeline (synth → ``c360 run``),
-    built once per session for the tests that read what the pipeline produces.
-
-    Tests that write use names of their own, or work on a copy of its folder."""
+def build_pipeline_world(root: Path) -> Any:
+    """A synthetic bank world (800 customers, seed 3, two days) run through the whole
+    pipeline (synth → ``c360 run``) at ``root``; the caller sets ``C360_TOKEN_KEY``."""
     from c360.synth import SynthOptions, generate_world
     from c360.workspace import Workspace
 
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "d" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
-    ws = Workspace.init(tmp_path_factory.mktemp("dworld") / "ws", template="bank-demo")
+    ws = Workspace.init(root, template="bank-demo")
     generate_world(ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=800, seed=3, days=2))
     report = ws.run()
     # ingest may be "partial" (quarantined rows); decisioning needs every stage to have run
     assert report.status in ("succeeded", "partial"), report.to_dict()
     st = report.stage("decisioning")
     assert st is not None and st.status == "succeeded", report.to_dict()
+    return ws
+
+
+@pytest.fixture(scope="session")
+def pipeline_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One synthetic bank world run through the whole pipeline, built once per session
+    (per worker) for the tests that read what the pipeline produces.
+
+    Tests that write use names of their own; a module whose assertions count every
+    decision, message or outcome builds its own (``tests/decisioning`` ``own_world``)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("C360_TOKEN_KEY", "d" * 40)
+    mp.delenv("C360_STORE_URL", raising=False)
+    ws = build_pipeline_world(tmp_path_factory.mktemp("dworld") / "ws")
     yield ws
     ws.close()
     mp.undo()

@@ -8,12 +8,12 @@ use names of their own so they do not disturb each other. It is the session's
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from c360.workspace import Workspace
+from tests.conftest import build_pipeline_world
 
 
 @pytest.fixture(scope="session")
@@ -22,18 +22,15 @@ def world(pipeline_world: Workspace) -> Workspace:
 
 
 @pytest.fixture(scope="module")
-def own_world(
-    pipeline_world: Workspace, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Workspace]:
-    """A copy of the pipeline's world for one module whose assertions count every decision,
-    outbox message or outcome: no other test's writes (which depend on which tests ran
-    before, and on which worker) are in it."""
-    root = tmp_path_factory.mktemp("own") / "ws"
-    shutil.copytree(pipeline_world.root, root)
+def own_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """The same world built for one module whose assertions count every decision, outbox
+    message or outcome: no other test's writes (which depend on which tests ran before,
+    and on which worker) are in it. (Copying the shared world's folder is no way out: a
+    process that copies a SQLite file it holds open drops its locks on it.)"""
     mp = pytest.MonkeyPatch()
     mp.setenv("C360_TOKEN_KEY", "d" * 40)
     mp.delenv("C360_STORE_URL", raising=False)
-    ws = Workspace(root)
+    ws = build_pipeline_world(tmp_path_factory.mktemp("own") / "ws")
     yield ws
     ws.close()
     mp.undo()
