@@ -23,7 +23,7 @@ import pyarrow.dataset as pads
 import sqlglot
 from sqlglot import exp
 
-from c360.engine import AUTHORING_DIALECT, Engine, ident, literal
+from c360.engine import AUTHORING_DIALECT, Engine, ident
 from c360.errors import C360Error
 
 RULE_SQL: dict[str, str] = {
@@ -39,10 +39,6 @@ RULE_SQL: dict[str, str] = {
 def q(name: str) -> str:
     """``name`` as a quoted identifier of the authoring dialect (sqlglot quotes it)."""
     return ident(name).sql(dialect=AUTHORING_DIALECT)
-
-
-def _lit(value: Any) -> str:
-    return literal(value).sql(dialect=AUTHORING_DIALECT)
 
 
 def _nested(t: pa.DataType) -> bool:
@@ -138,7 +134,7 @@ def compile_read(
 
 # ---------------------------------------------------------------------- a few rows in memory
 #: The rules of :data:`RULE_SQL` for one Python value, where the column's type makes the
-#: SQL's meaning plain (strings; dates for ``year_only``); any other type keeps DuckDB.
+#: SQL's meaning plain (strings; dates for ``year_only``); any other type keeps the engine.
 #: ``tests/governance/test_masking.py`` checks both forms give the same answer.
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 Cell = Callable[[Any, Callable[[str], str]], Any]
