@@ -161,6 +161,10 @@ def test_an_erasure_removes_the_person_from_the_projection(world):
     assert leaks == []
     assert ws.identity.projection.records([gid]).rows.num_rows == 1
     privacy = ws.governance.principals.create("projection-dsr", "privacy", ["dsr", "privacy"])
+    # an export shows the stored record as the person's values, not as bytes
+    exported = ws.governance.dsr.export(privacy, f"golden:{gid}").records["store:profiles"]
+    assert [r["record"]["golden_id"] for r in exported] == [gid]
+    assert email in exported[0]["record"]["emails"]
     result = ws.governance.dsr.erase(privacy, f"golden:{gid}")
     assert "store:profiles" in result.tables and "store:profile_keys" in result.tables
     assert ws.identity.projection.records([gid]).rows.num_rows == 0

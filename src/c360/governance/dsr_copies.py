@@ -165,7 +165,12 @@ class Copies:
             return []
         with self._ws.store.begin() as conn:
             res = conn.execute(text(f'SELECT * FROM "{found.decl.target}" WHERE {pred}'))
-            return [dict(r._mapping) for r in res]
+            rows = [dict(r._mapping) for r in res]
+            for col, render in found.decl.renders.items():
+                for row in rows:
+                    if col in row:
+                        row[col] = render(conn, row[col])
+            return rows
 
     def predicate(self, found: Found, dialect: str) -> str | None:
         """The exact SQL predicate that deletes ``found``'s rows, in ``dialect``."""

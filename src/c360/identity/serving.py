@@ -90,6 +90,20 @@ profile_state = Table(
     Column("refreshed_at", DateTime(timezone=True), nullable=False),
 )
 
+
+def _render_record(conn: Any, blob: Any) -> Any:
+    """A stored record as its values (a data-subject export shows them, not bytes)."""
+    if blob is None:
+        return None
+    row = conn.execute(select(profile_state.c.schema).where(profile_state.c.id == 1)).first()
+    if row is None:
+        return None
+    schema = pa.ipc.read_schema(pa.py_buffer(bytes(row[0])))
+    batch = pa.ipc.read_record_batch(pa.py_buffer(bytes(blob)), schema)
+    records = batch.to_pylist()
+    return records[0] if len(records) == 1 else records
+
+
 declare(
     "store:profiles",
     owner="identity",
@@ -100,6 +114,7 @@ declare(
         "digest": "none",
         "updated_at": "none",
     },
+    renders={"record": _render_record},
 )
 declare(
     "store:profile_keys",

@@ -86,6 +86,9 @@ class Declaration:
     retained: str | None = None
     refs: Mapping[str, str] = field(default_factory=dict)
     others: str | None = None  # class of columns not listed (bronze: undeclared columns)
+    # store columns held in an encoded form (e.g. Arrow IPC): how a data-subject export
+    # renders the value for the person reading it: ``render(connection, value)``
+    renders: Mapping[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -134,6 +137,7 @@ def declare(
     retained: str | None = None,
     refs: Mapping[str, str] | None = None,
     others: str | None = None,
+    renders: Mapping[str, Callable[[Any, Any], Any]] | None = None,
     register: bool = True,
 ) -> Declaration:
     """Declare a table or file; returns the declaration (registered unless ``register=False``)."""
@@ -148,6 +152,9 @@ def declare(
                 raise _fail(name, f"column {col!r}: unknown identifier kind {found!r}")
             finds[col] = found
         classes[col] = cls
+    for col in renders or {}:
+        if col not in classes:
+            raise _fail(name, f"column {col!r} has a render but is not declared")
     for pair in (source_key, typed, tuple(refs or ())):
         for col in pair or ():
             if col not in classes:
@@ -165,6 +172,7 @@ def declare(
         retained,
         dict(refs or {}),
         others,
+        dict(renders or {}),
     )
     if register:
         _REGISTRY[name] = decl
