@@ -148,14 +148,17 @@ def value_status(con: duckdb.DuckDBPyConnection, hard: frozenset[str]) -> None:
         CREATE OR REPLACE TABLE small AS
         SELECT u.kind, u.value, u.record_id FROM usable u JOIN value_stats s USING (kind, value)
         WHERE s.records BETWEEN 2 AND {MAX_ATTACH_RECORDS};
-        -- two holders with compatible first names that cannot be one person
-        CREATE OR REPLACE TABLE ambiguous AS
-        SELECT DISTINCT a.kind, a.value FROM small a
-        JOIN small b ON a.kind = b.kind AND a.value = b.value AND a.record_id < b.record_id
-        JOIN party pa ON pa.record_id = a.record_id JOIN party pb ON pb.record_id = b.record_id
-        WHERE pa.first_key IS NOT NULL AND pb.first_key IS NOT NULL
-          AND ({_conflict_sql(hard)})
-          AND (pa.first_key = pb.first_key OR first_compatible(pa.first_name, pb.first_name));
+        -- two holders with compatible first names that cannot be one person, and the
+        -- first names of every such pair (which names the value cannot tell apart)
+        CREATE OR REPLACE TABLE ambiguous_names AS
+        SELECT DISTINCT kind, value, unnest([n1, n2]) AS first_name FROM (
+            SELECT a.kind, a.value, pa.first_name AS n1, pb.first_name AS n2 FROM small a
+            JOIN small b ON a.kind = b.kind AND a.value = b.value AND a.record_id < b.record_id
+            JOIN party pa ON pa.record_id = a.record_id JOIN party pb ON pb.record_id = b.record_id
+            WHERE pa.first_key IS NOT NULL AND pb.first_key IS NOT NULL
+              AND ({_conflict_sql(hard)})
+              AND (pa.first_key = pb.first_key OR first_compatible(pa.first_name, pb.first_name)));
+        CREATE OR REPLACE TABLE ambiguous AS SELECT DISTINCT kind, value FROM ambiguous_names;
         -- values whose holders all carry compatible first names: they point at one person
         CREATE OR REPLACE TABLE value_names AS
         SELECT DISTINCT s.kind, s.value, p.first_name FROM small s
@@ -196,6 +199,14 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
     agree_name = "(a.first_key = b.first_key OR first_compatible(a.first_name, b.first_name))"
     sa, sb = SPARSE_SQL.format(x="a"), SPARSE_SQL.format(x="b")
     both_dob = "(a.dob IS NOT NULL AND b.dob IS NOT NULL)"
+    # an ambiguous value still tells apart the holders whose first name is none of the
+    # names it is ambiguous between: the household phone of John Sr and John Jr says
+    # which member a dob-less "Linda" record is when one member is called Linda
+    tells_apart = (
+        "NOT EXISTS (SELECT 1 FROM ambiguous_names an WHERE an.kind = ua.kind"
+        " AND an.value = ua.value AND (first_compatible(an.first_name, a.first_name)"
+        " OR first_compatible(an.first_name, b.first_name)))"
+    )
     w = RULE_WEIGHTS
     con.execute(f"""
         CREATE OR REPLACE TABLE det_raw AS
@@ -217,7 +228,7 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         LEFT JOIN ambiguous am ON am.kind = ua.kind AND am.value = ua.value
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
         WHERE {agree_name} AND (a.last_key = b.last_key OR a.dob = b.dob)
-          AND (am.value IS NULL OR {both_dob}) {new}
+          AND (am.value IS NULL OR {both_dob} OR {tells_apart}) {new}
         UNION ALL
         -- a sparse record (no first name, or neither surname nor dob) attaches through a
         -- non-generic, unambiguous identifier to holders with a compatible first name, or,
@@ -228,7 +239,8 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         JOIN small_t ub ON ub.kind = ua.kind AND ub.value = ua.value
             AND ua.record_id < ub.record_id
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
-        WHERE (ua.kind, ua.value) NOT IN (SELECT (kind, value) FROM ambiguous)
+        WHERE ((ua.kind, ua.value) NOT IN (SELECT (kind, value) FROM ambiguous)
+               OR (a.first_key IS NOT NULL AND b.first_key IS NOT NULL AND {tells_apart}))
           AND ((({sa} OR {sb}) AND {agree_name})
                OR (o.value IS NOT NULL AND ({sa} OR {sb} OR {agree_name}))) {new}
         UNION ALL
