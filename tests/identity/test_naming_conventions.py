@@ -144,6 +144,9 @@ def test_transliterations_share_a_blocking_key() -> None:
             ("john", "michael", "smith", None),
         ),
         (("last_first", "LE JOHN PAUL", None, None, None, None), ("john", "paul", "le", None)),
+        (("last_first", "NGUYEN, TROY D", None, None, None, None), ("troy", "d", "nguyen", None)),
+        (("last_first", "PHAM, CNDACE E", None, None, None, None), ("cndace", "e", "pham", None)),
+        (("last_first", "NGUYEN, MINH D", None, None, None, None), ("minh", "d", "nguyen", None)),
         (("last_first", "GARCIA JOSE", None, None, None, None), ("jose", None, "garcia", None)),
         (("last_first", "WANG YAN", None, None, None, None), ("yan", None, "wang", None)),
         (

@@ -307,9 +307,11 @@ VIETNAMESE_FAMILY = frozenset(
         "doan",
     }
 )
-#: Vietnamese middle names that mark the given name as the *last* word (Văn for men,
-#: Thị for women are by far the most common)
-VIETNAMESE_MIDDLE = frozenset({"van", "thi"})
+#: common Vietnamese middle names (Văn for men and Thị for women by far the most): after
+#: a Vietnamese family name they mark the given name as the *last* word
+VIETNAMESE_MIDDLE = frozenset(
+    {"van", "thi", "duc", "huu", "cong", "quang", "ngoc", "xuan", "thanh", "minh", "hong"}
+)
 #: particles that begin a surname written first (DE LA CRUZ, VAN DER BERG, DEL RIO)
 _SURNAME_PARTICLES = frozenset({"de", "del", "della", "da", "di", "dos", "das", "du", "van", "von"})
 _SURNAME_ARTICLES = frozenset({"la", "las", "los", "der", "den"})
@@ -335,7 +337,8 @@ def _vietnamese_order(family: str, given: list[str]) -> bool:
     return (
         family in VIETNAMESE_FAMILY
         and len(given) >= 2
-        and (given[0] in VIETNAMESE_MIDDLE or not is_known_first(given[0]))
+        and given[0] in VIETNAMESE_MIDDLE
+        and len(given[-1]) > 1  # NGUYEN, MINH D: a given name and a middle initial
     )
 
 
