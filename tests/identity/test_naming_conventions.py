@@ -147,12 +147,40 @@ def test_transliterations_share_a_blocking_key() -> None:
         (("last_first", "NGUYEN, TROY D", None, None, None, None), ("troy", "d", "nguyen", None)),
         (("last_first", "PHAM, CNDACE E", None, None, None, None), ("cndace", "e", "pham", None)),
         (("last_first", "NGUYEN, MINH D", None, None, None, None), ("minh", "d", "nguyen", None)),
+        # the American order after a comma (given, then Văn as the middle name)
+        (
+            ("last_first", "NGUYEN, MINH VAN", None, None, None, None),
+            ("minh", "van", "nguyen", None),
+        ),
+        (("last_first", "DANG, LINH THI", None, None, None, None), ("linh", "thi", "dang", None)),
         (("last_first", "GARCIA JOSE", None, None, None, None), ("jose", None, "garcia", None)),
         (("last_first", "WANG YAN", None, None, None, None), ("yan", None, "wang", None)),
         (
             ("first_last", "Minh Van Nguyen", None, None, None, None),
             ("minh", "van", "nguyen", None),
         ),
+        (
+            ("last_first", "HERNANDEZ GUTIERREZ ANA MARIA", None, None, None, None),
+            ("ana", "maria", "hernandez gutierrez", None),
+        ),
+        (
+            ("last_first", "SMITH TAYLOR JAMES", None, None, None, None),
+            ("taylor", "james", "smith", None),
+        ),
+        # a display name typed family first: a common surname that is no given name, then a
+        # word that is no common surname (Chinese and Vietnamese order); Vietnamese full order
+        (("first_last", "Wang Xiaoling", None, None, None, None), ("xiaoling", None, "wang", None)),
+        (("first_last", "Nguyen Lan", None, None, None, None), ("lan", None, "nguyen", None)),
+        (
+            ("first_last", "Nguyen Van Minh", None, None, None, None),
+            ("minh", "van", "nguyen", None),
+        ),
+        (("first_last", "Xiaoling Wang", None, None, None, None), ("xiaoling", None, "wang", None)),
+        (("first_last", "Parker Smith", None, None, None, None), ("parker", None, "smith", None)),
+        (
+            ("first_last", "Lee Min", None, None, None, None),
+            ("lee", None, "min", None),
+        ),  # Lee: a given name too
     ],
 )
 def test_standardised_names(row: tuple[str | None, ...], expected: tuple[str | None, ...]) -> None:

@@ -307,11 +307,9 @@ VIETNAMESE_FAMILY = frozenset(
         "doan",
     }
 )
-#: common Vietnamese middle names (Văn for men and Thị for women by far the most): after
+#: Vietnamese middle names that are never given names (Văn for men, Thị for women): after
 #: a Vietnamese family name they mark the given name as the *last* word
-VIETNAMESE_MIDDLE = frozenset(
-    {"van", "thi", "duc", "huu", "cong", "quang", "ngoc", "xuan", "thanh", "minh", "hong"}
-)
+VIETNAMESE_MIDDLE = frozenset({"van", "thi"})
 #: particles that begin a surname written first (DE LA CRUZ, VAN DER BERG, DEL RIO)
 _SURNAME_PARTICLES = frozenset({"de", "del", "della", "da", "di", "dos", "das", "du", "van", "von"})
 _SURNAME_ARTICLES = frozenset({"la", "las", "los", "der", "den"})
@@ -362,7 +360,7 @@ def _family_first(tokens: list[str]) -> tuple[str | None, ...]:
         len(rest) >= 2
         and is_known_surname(rest[0])
         and not is_known_first(rest[0])
-        and is_known_first(rest[1])
+        and (is_known_first(rest[1]) or not is_known_surname(rest[1]))
     ):
         family, rest = family + rest[:1], rest[1:]
     return (rest[0] if rest else None, " ".join(rest[1:]) or None, " ".join(family))
@@ -373,7 +371,8 @@ def parse_full_name(raw: str | None, layout: str) -> tuple[str | None, ...]:
 
     ``last_first`` expects ``LAST, FIRST M`` (a comma is honoured whatever the
     layout; without one see :func:`_family_first`); ``first_last`` expects
-    ``First M Last Jr``. ``NGUYEN, VAN MINH`` is Minh (Vietnamese order).
+    ``First M Last Jr`` unless the family name is plainly written first
+    (:func:`_family_written_first`). ``NGUYEN, VAN MINH`` is Minh (Vietnamese order).
     """
     if raw is None or not str(raw).strip():
         return (None, None, None, None)
@@ -406,7 +405,19 @@ def parse_full_name(raw: str | None, layout: str) -> tuple[str | None, ...]:
         return (*_family_first(tokens), suffix)
     if len(tokens) == 1:
         return (tokens[0], None, None, suffix)
+    if _family_written_first(tokens):
+        return (*_family_first(tokens), suffix)
     return (tokens[0], " ".join(tokens[1:-1]) or None, tokens[-1], suffix)
+
+
+def _family_written_first(tokens: list[str]) -> bool:
+    """A ``Given Family`` field that holds the family name first: ``Wang Xiaoling``
+    (two words, the first a common surname and no given name, the second no common
+    surname) or ``Nguyen Van Minh`` (a Vietnamese family name, then Văn or Thị)."""
+    if len(tokens) == 2:
+        first, last = tokens
+        return is_known_surname(first) and not is_known_first(first) and not is_known_surname(last)
+    return _vietnamese_order(tokens[0], tokens[1:])
 
 
 def norm_suffix(raw: str | None) -> str | None:

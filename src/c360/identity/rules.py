@@ -199,6 +199,12 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
     agree_name = "(a.first_key = b.first_key OR first_compatible(a.first_name, b.first_name))"
     sa, sb = SPARSE_SQL.format(x="a"), SPARSE_SQL.format(x="b")
     both_dob = "(a.dob IS NOT NULL AND b.dob IS NOT NULL)"
+    # a surname keyed with one slip (Rossanson / Rossasnon, Daniels / Danniels); short
+    # surnames one edit apart are often two names (Lee / Lea), so five letters or more
+    last_typo = (
+        "(least(length(a.last_key), length(b.last_key)) >= 5"
+        " AND damerau_levenshtein(a.last_key, b.last_key) <= 1)"
+    )
     # an ambiguous value still tells apart the holders whose first name is none of the
     # names it is ambiguous between: the household phone of John Sr and John Jr says
     # which member a dob-less "Linda" record is when one member is called Linda
@@ -227,7 +233,7 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
             AND ua.value = ub.value AND ua.record_id < ub.record_id
         LEFT JOIN ambiguous am ON am.kind = ua.kind AND am.value = ua.value
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
-        WHERE {agree_name} AND (a.last_key = b.last_key OR a.dob = b.dob)
+        WHERE {agree_name} AND (a.last_key = b.last_key OR a.dob = b.dob OR {last_typo})
           AND (am.value IS NULL OR {both_dob} OR {tells_apart}) {new}
         UNION ALL
         -- a sparse record (no first name, or neither surname nor dob) attaches through a
