@@ -178,6 +178,10 @@ def test_transliterations_share_a_blocking_key() -> None:
         (("first_last", "Xiaoling Wang", None, None, None, None), ("xiaoling", None, "wang", None)),
         (("first_last", "Parker Smith", None, None, None, None), ("parker", None, "smith", None)),
         (
+            ("first_last", "Gray Fairoez", None, None, None, None),
+            ("gray", None, "fairoez", None),
+        ),  # Gary
+        (
             ("first_last", "Lee Min", None, None, None, None),
             ("lee", None, "min", None),
         ),  # Lee: a given name too

@@ -410,13 +410,26 @@ def parse_full_name(raw: str | None, layout: str) -> tuple[str | None, ...]:
     return (tokens[0], " ".join(tokens[1:-1]) or None, tokens[-1], suffix)
 
 
+def _transposed_first(word: str) -> bool:
+    """``word`` is a known given name with two adjacent letters swapped (Gray for Gary)."""
+    return any(
+        is_known_first(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+        for i in range(len(word) - 1)
+    )
+
+
 def _family_written_first(tokens: list[str]) -> bool:
     """A ``Given Family`` field that holds the family name first: ``Wang Xiaoling``
-    (two words, the first a common surname and no given name, the second no common
-    surname) or ``Nguyen Van Minh`` (a Vietnamese family name, then Văn or Thị)."""
+    (two words, the first a common surname and no given name nor one mistyped, the
+    second no common surname) or ``Nguyen Van Minh`` (a Vietnamese family name, then Văn or Thị)."""
     if len(tokens) == 2:
         first, last = tokens
-        return is_known_surname(first) and not is_known_first(first) and not is_known_surname(last)
+        return (
+            is_known_surname(first)
+            and not is_known_first(first)
+            and not _transposed_first(first)
+            and not is_known_surname(last)
+        )
     return _vietnamese_order(tokens[0], tokens[1:])
 
 
