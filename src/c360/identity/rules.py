@@ -12,7 +12,10 @@ transposition, Jr vs Sr): a mother and daughter both called Mary on the
 household phone, a father and son on one email. Such a value cannot tell
 which of them a record without a birth date is, so the rules use it only
 between records that both carry a birth date (the clusterer then checks it),
-and never to attach a sparse record.
+or between records whose first names are none of the names it is ambiguous
+between (``ambiguous_names``: the landline of John Sr and John Jr still says
+which member a dob-less "Linda" is when one member is called Linda); it never
+attaches a nameless record.
 
 Deterministic rules give pairs probability 1.0 and a weight above any Splink
 weight so the greedy clusterer considers them first; the clusterer's
@@ -198,6 +201,11 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
     new = "AND (a.is_new OR b.is_new)" if incremental else ""
     agree_name = "(a.first_key = b.first_key OR first_compatible(a.first_name, b.first_name))"
     sa, sb = SPARSE_SQL.format(x="a"), SPARSE_SQL.format(x="b")
+    # weak: a name but neither dob nor SSN (the clusterer defers it like a sparse record)
+    wa, wb = (
+        f"({x}.first_key IS NOT NULL AND {x}.dob IS NULL AND {x}.ssn_token IS NULL)"
+        for x in ("a", "b")
+    )
     both_dob = "(a.dob IS NOT NULL AND b.dob IS NOT NULL)"
     # a surname keyed with one slip (Rossanson / Rossasnon, Daniels / Danniels); short
     # surnames one edit apart are often two names (Lee / Lea), so five letters or more
@@ -252,8 +260,9 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         UNION ALL
         -- a plausible typo of an address (c360.identity.typos) attaches a sparse record with
         -- an agreeing first name (a loose one, any single edit, only with the same first-name
-        -- key), weaker than rare_id; a nameless one only through a misspelt provider (same
-        -- local part) to a value pointing at one person. Whole
+        -- key), weaker than rare_id; a weak one (no dob, no SSN) with agreeing first name and
+        -- surname through a strict typo; a nameless one only through a misspelt provider
+        -- (same local part) to a value pointing at one person. Whole
         -- records with such addresses are left to Splink's "one keystroke" level.
         SELECT a.record_id, b.record_id, 'email_typo', {w["email_typo"]}
         FROM email_typos_t t
@@ -263,6 +272,7 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         WHERE (t.e1, t.e2) NOT IN (SELECT (e1, e2) FROM email_typos JOIN ambiguous am
                                    ON am.kind = 'email' AND am.value IN (e1, e2))
           AND ((({sa} OR {sb}) AND {agree_name} AND (t.strict OR a.first_key = b.first_key))
+               OR (({wa} OR {wb}) AND t.strict AND {agree_name} AND a.last_key = b.last_key)
                OR (t.strict AND split_part(t.e1, '@', 1) = split_part(t.e2, '@', 1) AND (
                    (a.first_key IS NULL AND (ub.kind, ub.value) IN (SELECT (kind, value) FROM one_person))
                    OR (b.first_key IS NULL AND (ua.kind, ua.value) IN (SELECT (kind, value) FROM one_person)))))
