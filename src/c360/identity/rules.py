@@ -69,10 +69,12 @@ def detect_generic(
         CREATE OR REPLACE TABLE value_stats AS
         SELECT kind, value, count(DISTINCT record_id) AS records,
                count(DISTINCT substr(first_key, 1, 3)) AS people,
-               count(DISTINCT last_key) AS surnames
+               count(DISTINCT substr(last_key, 1, 3)) AS surnames
         FROM id_values GROUP BY kind, value;
         -- a household's landline or family address (one or two surnames, up to twice the
-        -- limit of first names) is not generic: ``ambiguous`` guards its same-name members
+        -- limit of first names) is not generic: ``ambiguous`` guards its same-name members;
+        -- surnames and first names are told apart by their first three letters, so a
+        -- surname keyed with a slip (Daniels / Danniels) is not another family
         CREATE OR REPLACE TABLE generic AS
         SELECT kind, value, people FROM value_stats
         WHERE (people > {int(max_people)}
@@ -201,11 +203,6 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
     new = "AND (a.is_new OR b.is_new)" if incremental else ""
     agree_name = "(a.first_key = b.first_key OR first_compatible(a.first_name, b.first_name))"
     sa, sb = SPARSE_SQL.format(x="a"), SPARSE_SQL.format(x="b")
-    # weak: a name but neither dob nor SSN (the clusterer defers it like a sparse record)
-    wa, wb = (
-        f"({x}.first_key IS NOT NULL AND {x}.dob IS NULL AND {x}.ssn_token IS NULL)"
-        for x in ("a", "b")
-    )
     both_dob = "(a.dob IS NOT NULL AND b.dob IS NOT NULL)"
     # a surname keyed with one slip (Rossanson / Rossasnon, Daniels / Danniels); short
     # surnames one edit apart are often two names (Lee / Lea), so five letters or more
@@ -260,9 +257,8 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         UNION ALL
         -- a plausible typo of an address (c360.identity.typos) attaches a sparse record with
         -- an agreeing first name (a loose one, any single edit, only with the same first-name
-        -- key), weaker than rare_id; a weak one (no dob, no SSN) with agreeing first name and
-        -- surname through a strict typo; a nameless one only through a misspelt provider
-        -- (same local part) to a value pointing at one person. Whole
+        -- key), weaker than rare_id; a nameless one only through a misspelt provider (same
+        -- local part) to a value pointing at one person. Whole
         -- records with such addresses are left to Splink's "one keystroke" level.
         SELECT a.record_id, b.record_id, 'email_typo', {w["email_typo"]}
         FROM email_typos_t t
@@ -272,7 +268,6 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         WHERE (t.e1, t.e2) NOT IN (SELECT (e1, e2) FROM email_typos JOIN ambiguous am
                                    ON am.kind = 'email' AND am.value IN (e1, e2))
           AND ((({sa} OR {sb}) AND {agree_name} AND (t.strict OR a.first_key = b.first_key))
-               OR (({wa} OR {wb}) AND t.strict AND {agree_name} AND a.last_key = b.last_key)
                OR (t.strict AND split_part(t.e1, '@', 1) = split_part(t.e2, '@', 1) AND (
                    (a.first_key IS NULL AND (ub.kind, ub.value) IN (SELECT (kind, value) FROM one_person))
                    OR (b.first_key IS NULL AND (ua.kind, ua.value) IN (SELECT (kind, value) FROM one_person)))))
