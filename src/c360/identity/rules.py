@@ -34,7 +34,7 @@ from duckdb.func import PythonUDFType
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 from c360.identity import household, names
-from c360.identity.typos import email_typos
+from c360.identity.typos import LOOSE_MIN_LOCAL, email_typos
 
 # weight of each rule's pairs; the clusterer merges in descending weight
 RULE_WEIGHTS = {
@@ -210,6 +210,14 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         "(least(length(a.last_key), length(b.last_key)) >= 5"
         " AND damerau_levenshtein(a.last_key, b.last_key) <= 1)"
     )
+    # a nameless record follows a misspelt provider, or a keystroke slip (after the first
+    # character: typos.local_typo) in a local part long enough to be one person's
+    # (patriciamartienz@ for patriciamartinez@, not jsmith@ for jsmiht@)
+    same_or_long_local = (
+        "(split_part(t.e1, '@', 1) = split_part(t.e2, '@', 1) OR least("
+        "length(split_part(t.e1, '@', 1)), length(split_part(t.e2, '@', 1)))"
+        f" >= {LOOSE_MIN_LOCAL})"
+    )
     # an ambiguous value still tells apart the holders whose first name is none of the
     # names it is ambiguous between: the household phone of John Sr and John Jr says
     # which member a dob-less "Linda" record is when one member is called Linda
@@ -257,8 +265,10 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         UNION ALL
         -- a plausible typo of an address (c360.identity.typos) attaches a sparse record with
         -- an agreeing first name (a loose one, any single edit, only with the same first-name
-        -- key), weaker than rare_id; a nameless one only through a misspelt provider (same
-        -- local part) to a value pointing at one person. Whole
+        -- key), weaker than rare_id; a nameless one only through a strict typo — a misspelt
+        -- provider (same local part) or a keystroke slip in a local part of eight characters
+        -- or more — from an address that is no household mailbox to a value pointing at one
+        -- person. Whole
         -- records with such addresses are left to Splink's "one keystroke" level.
         SELECT a.record_id, b.record_id, 'email_typo', {w["email_typo"]}
         FROM email_typos_t t
@@ -268,9 +278,11 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         WHERE (t.e1, t.e2) NOT IN (SELECT (e1, e2) FROM email_typos JOIN ambiguous am
                                    ON am.kind = 'email' AND am.value IN (e1, e2))
           AND ((({sa} OR {sb}) AND {agree_name} AND (t.strict OR a.first_key = b.first_key))
-               OR (t.strict AND split_part(t.e1, '@', 1) = split_part(t.e2, '@', 1) AND (
-                   (a.first_key IS NULL AND (ub.kind, ub.value) IN (SELECT (kind, value) FROM one_person))
-                   OR (b.first_key IS NULL AND (ua.kind, ua.value) IN (SELECT (kind, value) FROM one_person)))))
+               OR (t.strict AND {same_or_long_local} AND (
+                   (a.first_key IS NULL AND (ub.kind, ub.value) IN (SELECT (kind, value) FROM one_person)
+                    AND (ua.kind, ua.value) NOT IN (SELECT (kind, value) FROM household))
+                   OR (b.first_key IS NULL AND (ua.kind, ua.value) IN (SELECT (kind, value) FROM one_person)
+                    AND (ub.kind, ub.value) NOT IN (SELECT (kind, value) FROM household)))))
           {new};
         CREATE OR REPLACE TABLE det_pairs AS
         SELECT least(l, r) AS record_id_l, greatest(l, r) AS record_id_r,
