@@ -38,8 +38,8 @@ def test_small_world_default_profile(tmp_path: Path) -> None:
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="the hard profile (3x every hard case) is a stress test: at 20k people "
-                "precision 0.993, recall 0.914, false-merge 0.0059; most misses are sparse "
-                "records sharing nothing with their person (ADR 0003)",
+                "precision 0.99832, recall 0.92611 (target 0.95); most misses are sparse "
+                "records sharing nothing but a name with their person (ADR 0003, 0059)",
             ),
         ),
     ],
