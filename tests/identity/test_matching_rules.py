@@ -221,3 +221,155 @@ def test_an_exact_identifier_outranks_a_typo() -> None:
     )
     key = _cluster(party, [("a:1", "esp:1", "rare_id"), ("b:1", "esp:1", "email_typo")])
     assert key["esp:1"] == key["a:1"] != key["b:1"]
+
+
+def _household(
+    phone: list[str], members: list[tuple[str, str, dt.date | None, str | None]]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "record_id": f"core:{i}",
+            "first_name": first,
+            "last_name": last,
+            "dob": dob,
+            "suffix": suffix,
+            "phones": phone,
+        }
+        for i, (first, last, dob, suffix) in enumerate(members)
+    ]
+
+
+def test_a_phone_ambiguous_between_two_johns_still_tells_which_member_linda_is() -> None:
+    phone = ["+13125550177"]
+    party = _party(
+        [
+            *_household(
+                phone,
+                [
+                    ("john", "walsh", dt.date(1961, 5, 2), "SR"),
+                    ("john", "walsh", dt.date(1990, 7, 14), "JR"),
+                    ("linda", "walsh", dt.date(1963, 1, 30), None),
+                ],
+            ),
+            {"record_id": "crm:1", "first_name": "linda", "last_name": "walsh", "phones": phone},
+            {"record_id": "crm:2", "first_name": "john", "last_name": "walsh", "phones": phone},
+        ]
+    )
+    pairs = _det_pairs(party)
+    assert ("core:2", "crm:1", "phone") in pairs
+    assert not [p for p in pairs if "crm:2" in p[:2]], pairs  # which John: nobody can say
+
+
+def test_a_surname_keyed_with_a_slip_links_and_leaves_the_landline_a_households() -> None:
+    phone = ["+12125550188"]
+    party = _party(
+        [
+            *_household(
+                phone,
+                [
+                    ("carlos", "daniels", dt.date(1977, 1, 2), None),
+                    ("lisa", "daniels", dt.date(1970, 6, 20), None),
+                    ("james", "danoels", dt.date(2002, 8, 17), None),
+                    ("margaret", "daniels", dt.date(2013, 3, 17), None),
+                ],
+            ),
+            {
+                "record_id": "crm:1",
+                "first_name": "margaret",
+                "last_name": "danniels",
+                "phones": phone,
+            },
+            {"record_id": "crm:2", "first_name": "margaret", "last_name": "dan", "phones": phone},
+        ]
+    )
+    pairs = _det_pairs(party)
+    assert ("core:3", "crm:1", "phone") in pairs
+    assert not [p for p in pairs if "crm:2" in p[:2]], pairs  # Dan/Daniels: too short
+
+
+@pytest.mark.parametrize(
+    ("sub_email", "linked"),
+    [
+        ("patriciamartienz@gmail.com", True),  # two letters swapped in a long local part
+        ("patriciamartinez@gmial.com", True),  # a misspelt provider
+        ("patriciamartinez@hotmail.com", False),  # another provider is another address
+        ("apatriciamartinez@gmail.com", False),  # a letter added at the start
+    ],
+)
+def test_a_nameless_record_follows_a_slip_in_a_long_local_part(
+    sub_email: str, linked: bool
+) -> None:
+    party = _party(
+        [
+            {
+                "record_id": "core:1",
+                "first_name": "patricia",
+                "last_name": "martinez",
+                "dob": dt.date(1981, 9, 3),
+                "emails": ["patriciamartinez@gmail.com"],
+            },
+            *(
+                {"record_id": f"core:{i}", "first_name": "x", "emails": [f"u{i}@gmail.com"]}
+                for i in range(2, 30)
+            ),
+            {"record_id": "esp:1", "emails": [sub_email]},
+        ]
+    )
+    assert (("core:1", "esp:1", "email_typo") in _det_pairs(party)) is linked
+
+
+def test_a_nameless_record_follows_no_slip_in_a_short_or_household_address() -> None:
+    party = _party(
+        [
+            {
+                "record_id": "core:1",
+                "first_name": "james",
+                "last_name": "smith",
+                "dob": dt.date(1975, 2, 3),
+                "emails": ["jsmith@aol.com", "smithfamily48@aol.com"],
+            },
+            {"record_id": "esp:1", "emails": ["jsmiht@aol.com"]},  # six letters: another jsmith
+            {"record_id": "esp:2", "emails": ["smithfaimly48@aol.com"]},
+            {"record_id": "esp:3", "emails": ["smithfamily48@aol.com"]},
+        ]
+    )
+    pairs = _det_pairs(party)
+    assert not [p for p in pairs if {"esp:1", "esp:2", "esp:3"} & set(p[:2])], pairs
+
+
+def test_a_weak_record_bridges_clusters_its_reference_and_score_point_at() -> None:
+    party = _party(
+        [
+            {
+                "record_id": "core:1",
+                "first_name": "kenneth",
+                "last_name": "robles",
+                "dob": dt.date(1966, 12, 6),
+                "ssn_token": "t1",
+            },
+            {
+                "record_id": "card:1",
+                "first_name": "kenneth",
+                "last_name": "robles",
+                "dob": dt.date(1966, 12, 6),
+                "emails": ["kennyrobles@yahoo.com"],
+            },
+            {
+                "record_id": "crm:1",
+                "first_name": "kenny",
+                "last_name": "robles",
+                "emails": ["kennyrobles@yahoo.com"],
+            },
+        ]
+    )
+    key = _cluster(party, [("core:1", "crm:1", "reference"), ("card:1", "crm:1", "email")])
+    assert key["core:1"] == key["card:1"] == key["crm:1"]
+    # the same edges, but the card holder was born another year: two Kenneth Robles, and
+    # the CRM contact follows its reference, the stronger evidence
+    rows = party.to_pylist()
+    rows[1]["dob"] = dt.date(1992, 4, 1)
+    key = _cluster(
+        pa.Table.from_pylist(rows, schema=PARTY_RECORDS),
+        [("core:1", "crm:1", "reference"), ("card:1", "crm:1", "email")],
+    )
+    assert key["core:1"] == key["crm:1"] != key["card:1"]

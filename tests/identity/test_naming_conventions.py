@@ -53,6 +53,11 @@ def _compatible(a: str, b: str) -> bool:
         ("Robert", "Bob"),
         ("Peggy", "Margaret"),
         ("Liz", "Elizabeth"),
+        ("Layla", "Leila"),  # Arabic Layla, several romanisations
+        ("Leyla", "Laila"),
+        ("Jon", "John"),  # Jon: a spelling of John as well as short for Jonathan
+        ("Jon", "Jonathan"),
+        ("Jon", "Jack"),  # Jack: the English diminutive of John
     ],
 )
 def test_compatible_given_names(a: str, b: str) -> None:
@@ -69,6 +74,8 @@ def test_compatible_given_names(a: str, b: str) -> None:
         ("Ivan", "John"),
         ("Ana", "Maria"),  # a compound's second part alone is another name
         ("Mohammed", "Ahmed"),
+        ("John", "Jonathan"),  # Jon is short for either, which does not make them one name
+        ("Layla", "Lina"),
     ],
 )
 def test_incompatible_given_names(a: str, b: str) -> None:
@@ -104,6 +111,80 @@ def test_transliterations_share_a_blocking_key() -> None:
             ("last_first", "O'BRIEN-MURPHY, SEAN", None, None, None, None),
             ("sean", None, "obrien-murphy", None),
         ),
+        # family name first without a comma: a Spanish double surname (apellido paterno,
+        # apellido materno, nombre), one with particles, a Vietnamese name in its own order
+        (
+            ("last_first", "GARCIA LOPEZ JOSE", None, None, None, None),
+            ("jose", None, "garcia lopez", None),
+        ),
+        (
+            ("last_first", "HERNANDEZ MARTINEZ JUAN CARLOS", None, None, None, None),
+            ("juan", "carlos", "hernandez martinez", None),
+        ),
+        (
+            ("last_first", "DE LA CRUZ MARIA", None, None, None, None),
+            ("maria", None, "de la cruz", None),
+        ),
+        (
+            ("last_first", "VAN DER BERG ANNA", None, None, None, None),
+            ("anna", None, "van der berg", None),
+        ),
+        (
+            ("last_first", "NGUYEN VAN MINH", None, None, None, None),
+            ("minh", "van", "nguyen", None),
+        ),
+        (("last_first", "TRAN THI HOA", None, None, None, None), ("hoa", "thi", "tran", None)),
+        (
+            ("last_first", "Nguyen, Van Minh", None, None, None, None),
+            ("minh", "van", "nguyen", None),
+        ),
+        # ... and what stays as it was: a given name in the second place, a two-word name
+        (
+            ("last_first", "SMITH JOHN MICHAEL", None, None, None, None),
+            ("john", "michael", "smith", None),
+        ),
+        (("last_first", "LE JOHN PAUL", None, None, None, None), ("john", "paul", "le", None)),
+        (("last_first", "NGUYEN, TROY D", None, None, None, None), ("troy", "d", "nguyen", None)),
+        (("last_first", "PHAM, CNDACE E", None, None, None, None), ("cndace", "e", "pham", None)),
+        (("last_first", "NGUYEN, MINH D", None, None, None, None), ("minh", "d", "nguyen", None)),
+        # the American order after a comma (given, then Văn as the middle name)
+        (
+            ("last_first", "NGUYEN, MINH VAN", None, None, None, None),
+            ("minh", "van", "nguyen", None),
+        ),
+        (("last_first", "DANG, LINH THI", None, None, None, None), ("linh", "thi", "dang", None)),
+        (("last_first", "GARCIA JOSE", None, None, None, None), ("jose", None, "garcia", None)),
+        (("last_first", "WANG YAN", None, None, None, None), ("yan", None, "wang", None)),
+        (
+            ("first_last", "Minh Van Nguyen", None, None, None, None),
+            ("minh", "van", "nguyen", None),
+        ),
+        (
+            ("last_first", "HERNANDEZ GUTIERREZ ANA MARIA", None, None, None, None),
+            ("ana", "maria", "hernandez gutierrez", None),
+        ),
+        (
+            ("last_first", "SMITH TAYLOR JAMES", None, None, None, None),
+            ("taylor", "james", "smith", None),
+        ),
+        # a display name typed family first: a common surname that is no given name, then a
+        # word that is no common surname (Chinese and Vietnamese order); Vietnamese full order
+        (("first_last", "Wang Xiaoling", None, None, None, None), ("xiaoling", None, "wang", None)),
+        (("first_last", "Nguyen Lan", None, None, None, None), ("lan", None, "nguyen", None)),
+        (
+            ("first_last", "Nguyen Van Minh", None, None, None, None),
+            ("minh", "van", "nguyen", None),
+        ),
+        (("first_last", "Xiaoling Wang", None, None, None, None), ("xiaoling", None, "wang", None)),
+        (("first_last", "Parker Smith", None, None, None, None), ("parker", None, "smith", None)),
+        (
+            ("first_last", "Gray Fairoez", None, None, None, None),
+            ("gray", None, "fairoez", None),
+        ),  # Gary
+        (
+            ("first_last", "Lee Min", None, None, None, None),
+            ("lee", None, "min", None),
+        ),  # Lee: a given name too
     ],
 )
 def test_standardised_names(row: tuple[str | None, ...], expected: tuple[str | None, ...]) -> None:

@@ -38,8 +38,8 @@ def test_small_world_default_profile(tmp_path: Path) -> None:
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="the hard profile (3x every hard case) is a stress test: at 20k people "
-                "precision 0.993, recall 0.914, false-merge 0.0059; most misses are sparse "
-                "records sharing nothing with their person (ADR 0003)",
+                "precision 0.99832, recall 0.92611 (target 0.95); most misses are sparse "
+                "records sharing nothing but a name with their person (ADR 0003, 0059)",
             ),
         ),
     ],
@@ -47,7 +47,8 @@ def test_small_world_default_profile(tmp_path: Path) -> None:
 )
 def test_large_world_meets_acceptance(tmp_path: Path, hard: bool) -> None:
     m = _resolve(tmp_path / "ws", 20_000, hard=hard)
-    # default profile, seed 11, measured: precision 0.99954, recall 0.9741 (ADR 0027)
-    assert m["precision"] >= 0.998, m
-    assert m["recall"] >= 0.97, m
+    # issue 18's targets; default profile, seed 11, measured: precision 0.99949,
+    # recall 0.97587 (ADR 0059; 0.99954 / 0.97412 before)
+    assert m["precision"] >= (0.995 if hard else 0.998), m
+    assert m["recall"] >= (0.95 if hard else 0.975), m
     assert m["false_merge_rate"] <= 0.005, m

@@ -247,7 +247,17 @@ class Clusterer:
                             continue
                         roots = {rc: v for rc, v in roots.items() if get(rc).anchors}
                     ok = [rc for rc in roots if refusal(get(rs), get(rc), self.hard) is None]
-                    if ok:  # a reference outranks an identifier, a typo comes last
+                    sure = [rc for rc in ok if _rank(roots[rc][1]) < _RANKS["email_typo"]]
+                    if (
+                        weak[s]
+                        and len(sure) > 1
+                        and compatible_all([get(rs)] + [get(rc) for rc in sure], self.hard)
+                    ):
+                        # a weak record bridges every cluster its reference, identifiers
+                        # and scores point at when they could all be one person (a CRM
+                        # contact naming the core customer and sharing a card's e-mail)
+                        ok = sure
+                    elif ok:  # a reference outranks an identifier, a typo comes last
                         best = min(_rank(roots[rc][1]) for rc in ok)
                         ok = [rc for rc in ok if _rank(roots[rc][1]) == best]
                     if (

@@ -279,11 +279,100 @@ def first_names_compatible(a: str, b: str) -> bool:
     return bool(jellyfish.jaro_winkler_similarity(a, b) >= 0.88 and min(len(a), len(b)) >= 4)
 
 
+#: the most common Vietnamese family names (about nine in ten Vietnamese carry one of them)
+VIETNAMESE_FAMILY = frozenset(
+    {
+        "nguyen",
+        "tran",
+        "le",
+        "pham",
+        "hoang",
+        "huynh",
+        "phan",
+        "vu",
+        "vo",
+        "dang",
+        "bui",
+        "do",
+        "ho",
+        "ngo",
+        "duong",
+        "ly",
+        "truong",
+        "dinh",
+        "lam",
+        "mai",
+        "trinh",
+        "luong",
+        "doan",
+    }
+)
+#: Vietnamese middle names that are never given names (Văn for men, Thị for women): after
+#: a Vietnamese family name they mark the given name as the *last* word
+VIETNAMESE_MIDDLE = frozenset({"van", "thi"})
+#: particles that begin a surname written first (DE LA CRUZ, VAN DER BERG, DEL RIO)
+_SURNAME_PARTICLES = frozenset({"de", "del", "della", "da", "di", "dos", "das", "du", "van", "von"})
+_SURNAME_ARTICLES = frozenset({"la", "las", "los", "der", "den"})
+
+
+@lru_cache(maxsize=1)
+def _known_surnames() -> frozenset[str]:
+    try:
+        text = resources.files("c360.data").joinpath("surnames.csv").read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError, OSError):
+        return frozenset()
+    return frozenset(k for r in csv.DictReader(io.StringIO(text)) if (k := name_key(r.get("name"))))
+
+
+def is_known_surname(key: str) -> bool:
+    """``key`` (a name key) is a common US surname (``c360/data/surnames.csv``)."""
+    return key in _known_surnames()
+
+
+def _vietnamese_order(family: str, given: list[str]) -> bool:
+    """``given`` (the words after a Vietnamese family name) are middle names then the
+    given name: ``NGUYEN VAN MINH`` is Minh, ``TRAN THI HOA`` is Hoa."""
+    return (
+        family in VIETNAMESE_FAMILY
+        and len(given) >= 2
+        and given[0] in VIETNAMESE_MIDDLE
+        and len(given[-1]) > 1  # NGUYEN, MINH D: a given name and a middle initial
+    )
+
+
+def _family_first(tokens: list[str]) -> tuple[str | None, ...]:
+    """``(first, middle, last)`` of a family-name-first field without a comma.
+
+    Real conventions beyond ``FAMILY GIVEN MIDDLE``: a surname with particles
+    (``DE LA CRUZ MARIA``), a Spanish double surname (``GARCIA LOPEZ JOSE``: the second
+    word is a known surname and no given name, the third a known given name) and a
+    Vietnamese name in full order (``NGUYEN VAN MINH``: the given name comes last).
+    """
+    n = 1
+    if tokens[0] in _SURNAME_PARTICLES and len(tokens) > 2:
+        n = 2
+        if tokens[1] in _SURNAME_ARTICLES and len(tokens) > 3:
+            n = 3
+    family, rest = tokens[:n], tokens[n:]
+    if n == 1 and _vietnamese_order(tokens[0], rest):
+        return (rest[-1], " ".join(rest[:-1]), tokens[0])
+    if (
+        len(rest) >= 2
+        and is_known_surname(rest[0])
+        and not is_known_first(rest[0])
+        and (is_known_first(rest[1]) or not is_known_surname(rest[1]))
+    ):
+        family, rest = family + rest[:1], rest[1:]
+    return (rest[0] if rest else None, " ".join(rest[1:]) or None, " ".join(family))
+
+
 def parse_full_name(raw: str | None, layout: str) -> tuple[str | None, ...]:
     """``(first, middle, last, suffix)`` from one name field.
 
     ``last_first`` expects ``LAST, FIRST M`` (a comma is honoured whatever the
-    layout); ``first_last`` expects ``First M Last Jr``.
+    layout; without one see :func:`_family_first`); ``first_last`` expects
+    ``First M Last Jr`` unless the family name is plainly written first
+    (:func:`_family_written_first`). ``NGUYEN, VAN MINH`` is Minh (Vietnamese order).
     """
     if raw is None or not str(raw).strip():
         return (None, None, None, None)
@@ -299,6 +388,8 @@ def parse_full_name(raw: str | None, layout: str) -> tuple[str | None, ...]:
             while tokens and tokens[-1] in SUFFIXES:
                 suffix = SUFFIXES[tokens.pop()]
         tokens_given = [t for t in tokens_given if t not in _TITLES]
+        if len(tokens_last) == 1 and _vietnamese_order(tokens_last[0], tokens_given):
+            tokens_given = tokens_given[-1:] + tokens_given[:-1]
         first = tokens_given[0] if tokens_given else None
         middle = " ".join(tokens_given[1:]) or None
         last = " ".join(tokens_last) or None
@@ -311,11 +402,35 @@ def parse_full_name(raw: str | None, layout: str) -> tuple[str | None, ...]:
     if not tokens:
         return (None, None, None, suffix)
     if layout == "last_first":
-        last, rest = tokens[0], tokens[1:]
-        return (rest[0] if rest else None, " ".join(rest[1:]) or None, last, suffix)
+        return (*_family_first(tokens), suffix)
     if len(tokens) == 1:
         return (tokens[0], None, None, suffix)
+    if _family_written_first(tokens):
+        return (*_family_first(tokens), suffix)
     return (tokens[0], " ".join(tokens[1:-1]) or None, tokens[-1], suffix)
+
+
+def _transposed_first(word: str) -> bool:
+    """``word`` is a known given name with two adjacent letters swapped (Gray for Gary)."""
+    return any(
+        is_known_first(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+        for i in range(len(word) - 1)
+    )
+
+
+def _family_written_first(tokens: list[str]) -> bool:
+    """A ``Given Family`` field that holds the family name first: ``Wang Xiaoling``
+    (two words, the first a common surname and no given name nor one mistyped, the
+    second no common surname) or ``Nguyen Van Minh`` (a Vietnamese family name, then Văn or Thị)."""
+    if len(tokens) == 2:
+        first, last = tokens
+        return (
+            is_known_surname(first)
+            and not is_known_first(first)
+            and not _transposed_first(first)
+            and not is_known_surname(last)
+        )
+    return _vietnamese_order(tokens[0], tokens[1:])
 
 
 def norm_suffix(raw: str | None) -> str | None:

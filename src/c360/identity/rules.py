@@ -12,7 +12,10 @@ transposition, Jr vs Sr): a mother and daughter both called Mary on the
 household phone, a father and son on one email. Such a value cannot tell
 which of them a record without a birth date is, so the rules use it only
 between records that both carry a birth date (the clusterer then checks it),
-and never to attach a sparse record.
+or between records whose first names are none of the names it is ambiguous
+between (``ambiguous_names``: the landline of John Sr and John Jr still says
+which member a dob-less "Linda" is when one member is called Linda); it never
+attaches a nameless record.
 
 Deterministic rules give pairs probability 1.0 and a weight above any Splink
 weight so the greedy clusterer considers them first; the clusterer's
@@ -31,7 +34,7 @@ from duckdb.func import PythonUDFType
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 from c360.identity import household, names
-from c360.identity.typos import email_typos
+from c360.identity.typos import LOOSE_MIN_LOCAL, email_typos
 
 # weight of each rule's pairs; the clusterer merges in descending weight
 RULE_WEIGHTS = {
@@ -66,10 +69,12 @@ def detect_generic(
         CREATE OR REPLACE TABLE value_stats AS
         SELECT kind, value, count(DISTINCT record_id) AS records,
                count(DISTINCT substr(first_key, 1, 3)) AS people,
-               count(DISTINCT last_key) AS surnames
+               count(DISTINCT substr(last_key, 1, 3)) AS surnames
         FROM id_values GROUP BY kind, value;
         -- a household's landline or family address (one or two surnames, up to twice the
-        -- limit of first names) is not generic: ``ambiguous`` guards its same-name members
+        -- limit of first names) is not generic: ``ambiguous`` guards its same-name members;
+        -- surnames and first names are told apart by their first three letters, so a
+        -- surname keyed with a slip (Daniels / Danniels) is not another family
         CREATE OR REPLACE TABLE generic AS
         SELECT kind, value, people FROM value_stats
         WHERE (people > {int(max_people)}
@@ -148,14 +153,17 @@ def value_status(con: duckdb.DuckDBPyConnection, hard: frozenset[str]) -> None:
         CREATE OR REPLACE TABLE small AS
         SELECT u.kind, u.value, u.record_id FROM usable u JOIN value_stats s USING (kind, value)
         WHERE s.records BETWEEN 2 AND {MAX_ATTACH_RECORDS};
-        -- two holders with compatible first names that cannot be one person
-        CREATE OR REPLACE TABLE ambiguous AS
-        SELECT DISTINCT a.kind, a.value FROM small a
-        JOIN small b ON a.kind = b.kind AND a.value = b.value AND a.record_id < b.record_id
-        JOIN party pa ON pa.record_id = a.record_id JOIN party pb ON pb.record_id = b.record_id
-        WHERE pa.first_key IS NOT NULL AND pb.first_key IS NOT NULL
-          AND ({_conflict_sql(hard)})
-          AND (pa.first_key = pb.first_key OR first_compatible(pa.first_name, pb.first_name));
+        -- two holders with compatible first names that cannot be one person, and the
+        -- first names of every such pair (which names the value cannot tell apart)
+        CREATE OR REPLACE TABLE ambiguous_names AS
+        SELECT DISTINCT kind, value, unnest([n1, n2]) AS first_name FROM (
+            SELECT a.kind, a.value, pa.first_name AS n1, pb.first_name AS n2 FROM small a
+            JOIN small b ON a.kind = b.kind AND a.value = b.value AND a.record_id < b.record_id
+            JOIN party pa ON pa.record_id = a.record_id JOIN party pb ON pb.record_id = b.record_id
+            WHERE pa.first_key IS NOT NULL AND pb.first_key IS NOT NULL
+              AND ({_conflict_sql(hard)})
+              AND (pa.first_key = pb.first_key OR first_compatible(pa.first_name, pb.first_name)));
+        CREATE OR REPLACE TABLE ambiguous AS SELECT DISTINCT kind, value FROM ambiguous_names;
         -- values whose holders all carry compatible first names: they point at one person
         CREATE OR REPLACE TABLE value_names AS
         SELECT DISTINCT s.kind, s.value, p.first_name FROM small s
@@ -196,6 +204,28 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
     agree_name = "(a.first_key = b.first_key OR first_compatible(a.first_name, b.first_name))"
     sa, sb = SPARSE_SQL.format(x="a"), SPARSE_SQL.format(x="b")
     both_dob = "(a.dob IS NOT NULL AND b.dob IS NOT NULL)"
+    # a surname keyed with one slip (Rossanson / Rossasnon, Daniels / Danniels); short
+    # surnames one edit apart are often two names (Lee / Lea), so five letters or more
+    last_typo = (
+        "(least(length(a.last_key), length(b.last_key)) >= 5"
+        " AND damerau_levenshtein(a.last_key, b.last_key) <= 1)"
+    )
+    # a nameless record follows a misspelt provider, or a keystroke slip (after the first
+    # character: typos.local_typo) in a local part long enough to be one person's
+    # (patriciamartienz@ for patriciamartinez@, not jsmith@ for jsmiht@)
+    same_or_long_local = (
+        "(split_part(t.e1, '@', 1) = split_part(t.e2, '@', 1) OR least("
+        "length(split_part(t.e1, '@', 1)), length(split_part(t.e2, '@', 1)))"
+        f" >= {LOOSE_MIN_LOCAL})"
+    )
+    # an ambiguous value still tells apart the holders whose first name is none of the
+    # names it is ambiguous between: the household phone of John Sr and John Jr says
+    # which member a dob-less "Linda" record is when one member is called Linda
+    tells_apart = (
+        "NOT EXISTS (SELECT 1 FROM ambiguous_names an WHERE an.kind = ua.kind"
+        " AND an.value = ua.value AND (first_compatible(an.first_name, a.first_name)"
+        " OR first_compatible(an.first_name, b.first_name)))"
+    )
     w = RULE_WEIGHTS
     con.execute(f"""
         CREATE OR REPLACE TABLE det_raw AS
@@ -216,8 +246,8 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
             AND ua.value = ub.value AND ua.record_id < ub.record_id
         LEFT JOIN ambiguous am ON am.kind = ua.kind AND am.value = ua.value
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
-        WHERE {agree_name} AND (a.last_key = b.last_key OR a.dob = b.dob)
-          AND (am.value IS NULL OR {both_dob}) {new}
+        WHERE {agree_name} AND (a.last_key = b.last_key OR a.dob = b.dob OR {last_typo})
+          AND (am.value IS NULL OR {both_dob} OR {tells_apart}) {new}
         UNION ALL
         -- a sparse record (no first name, or neither surname nor dob) attaches through a
         -- non-generic, unambiguous identifier to holders with a compatible first name, or,
@@ -228,14 +258,17 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         JOIN small_t ub ON ub.kind = ua.kind AND ub.value = ua.value
             AND ua.record_id < ub.record_id
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
-        WHERE (ua.kind, ua.value) NOT IN (SELECT (kind, value) FROM ambiguous)
+        WHERE ((ua.kind, ua.value) NOT IN (SELECT (kind, value) FROM ambiguous)
+               OR (a.first_key IS NOT NULL AND b.first_key IS NOT NULL AND {tells_apart}))
           AND ((({sa} OR {sb}) AND {agree_name})
                OR (o.value IS NOT NULL AND ({sa} OR {sb} OR {agree_name}))) {new}
         UNION ALL
         -- a plausible typo of an address (c360.identity.typos) attaches a sparse record with
         -- an agreeing first name (a loose one, any single edit, only with the same first-name
-        -- key), weaker than rare_id; a nameless one only through a misspelt provider (same
-        -- local part) to a value pointing at one person. Whole
+        -- key), weaker than rare_id; a nameless one only through a strict typo — a misspelt
+        -- provider (same local part) or a keystroke slip in a local part of eight characters
+        -- or more — from an address that is no household mailbox to a value pointing at one
+        -- person. Whole
         -- records with such addresses are left to Splink's "one keystroke" level.
         SELECT a.record_id, b.record_id, 'email_typo', {w["email_typo"]}
         FROM email_typos_t t
@@ -245,9 +278,11 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         WHERE (t.e1, t.e2) NOT IN (SELECT (e1, e2) FROM email_typos JOIN ambiguous am
                                    ON am.kind = 'email' AND am.value IN (e1, e2))
           AND ((({sa} OR {sb}) AND {agree_name} AND (t.strict OR a.first_key = b.first_key))
-               OR (t.strict AND split_part(t.e1, '@', 1) = split_part(t.e2, '@', 1) AND (
-                   (a.first_key IS NULL AND (ub.kind, ub.value) IN (SELECT (kind, value) FROM one_person))
-                   OR (b.first_key IS NULL AND (ua.kind, ua.value) IN (SELECT (kind, value) FROM one_person)))))
+               OR (t.strict AND {same_or_long_local} AND (
+                   (a.first_key IS NULL AND (ub.kind, ub.value) IN (SELECT (kind, value) FROM one_person)
+                    AND (ua.kind, ua.value) NOT IN (SELECT (kind, value) FROM household))
+                   OR (b.first_key IS NULL AND (ua.kind, ua.value) IN (SELECT (kind, value) FROM one_person)
+                    AND (ub.kind, ub.value) NOT IN (SELECT (kind, value) FROM household)))))
           {new};
         CREATE OR REPLACE TABLE det_pairs AS
         SELECT least(l, r) AS record_id_l, greatest(l, r) AS record_id_r,
