@@ -11,7 +11,8 @@ the given rate for the given time: ``profile`` alternates a profile by golden id
 lookup by email; ``nba`` asks for the next-best-action of one customer after another
 (``POST /v1/decisions/next-best-action``: the agent runs for that customer and the
 decision is logged). Prints p50/p95/p99 per endpoint, the achieved rate and the error
-rate. Targets (issue 12): profile lookup p99 <= 50 ms and next-best-action p99 <= 100 ms
+rate, the server's CPU time per request and the load average (the machine may be
+shared). Targets (issue 12): profile lookup p99 <= 50 ms and next-best-action p99 <= 100 ms
 at 100 req/s for 60 s with no errors.
 """
 
@@ -101,6 +102,13 @@ def _load(url: str, token: str, targets: list[Target], rate: float, seconds: flo
     for w in workers:
         w.join()
     q.put({"results": results, "elapsed": time.perf_counter() - start})
+
+
+def _cpu_s(pid: int) -> float:
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return float(t.user + t.system)
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -197,9 +205,12 @@ def main() -> None:
             ctx = mp.get_context("spawn")  # a fresh interpreter: no locks inherited
             q = ctx.Queue()
             p = ctx.Process(target=_load, args=(url, token, targets, args.rate, args.seconds, q))
+            load0, cpu0 = os.getloadavg()[0], _cpu_s(server.pid)
             p.start()
             outs[phase] = q.get()
             p.join()
+            outs[phase]["server_cpu_s"] = _cpu_s(server.pid) - cpu0
+            outs[phase]["load"] = (load0, os.getloadavg()[0])
     finally:
         server.terminate()
         try:
@@ -216,6 +227,12 @@ def main() -> None:
             "requests": len(results),
             "achieved_rate": round(len(results) / out["elapsed"], 1),
             "error_rate": round(errors / max(1, len(results)), 4),
+            # the server's own CPU (user + system, all threads) per request of the phase:
+            # what a request costs whatever else the machine runs
+            "server_cpu_ms_per_request": round(
+                out["server_cpu_s"] * 1000 / max(1, len(results)), 2
+            ),
+            "load_average_1m": {"start": out["load"][0], "end": out["load"][1]},
             "status_counts": {
                 str(code): sum(1 for _, _, st in results if st == code)
                 for code in sorted({st for _, _, st in results})

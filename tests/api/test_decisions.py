@@ -172,3 +172,23 @@ def test_the_context_snapshot_is_rebuilt_when_a_run_is_recorded(served):
             )
         )
     assert od.snapshot() is not first
+
+
+def test_next_best_action_answers_what_the_log_holds(served):
+    """The answer is built from the rows written, not read back: it must be what the
+    decision log then returns (offered, HITL and no-action decisions alike), and the
+    decision's audit entry is committed with it."""
+    ws = served.ws
+    ids = ws.lakehouse.read("gold", "golden_customers", ["golden_id"])["golden_id"].to_pylist()
+    seen: set[str] = set()
+    with served.client("agent") as c:
+        for gid in ids[:60]:
+            r = c.post("/v1/decisions/next-best-action", json={"golden_id": gid})
+            assert r.status_code == 201, r.text
+            d = r.json()
+            seen.add(d["status"])
+            assert c.get(f"/v1/decisions/{d['decision_id']}").json() == d
+            entries = ws.audit.query(action="decisioning.recommend", target=d["decision_id"])
+            assert len(entries) == 1 and entries[0].actor == "api-agent"
+            assert entries[0].details["status"] == d["status"]
+    assert "offered" in seen and len(seen) >= 2, seen

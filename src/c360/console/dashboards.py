@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from c360.api.routers.insights import AGGREGATES, LINEAGE
-from c360.api.routers.profiles import visible_profile
+from c360.api.routers.profiles import require_visible
 from c360.console import charts
 from c360.console.pages import PageDep, _require, render
 from c360.errors import C360Error
@@ -88,7 +88,7 @@ def governance(p: PageDep, golden_id: str = "", action: str = "") -> HTMLRespons
     golden_id, action = golden_id.strip()[:64], action.strip()[:64]
     tree = None
     if golden_id:
-        visible_profile(p.ws, p.actor, golden_id)
+        require_visible(p.ws, p.actor, golden_id)
         tree = p.ws.governance.tracer.golden(golden_id).to_dict()
     entries = p.ws.audit.query(action=action or None, limit=50, newest_first=True)
     return render(

@@ -20,7 +20,7 @@ from c360.api.routers.decisions import (
     visible_ids,
     visible_task,
 )
-from c360.api.routers.profiles import visible_profile
+from c360.api.routers.profiles import require_visible
 from c360.console.pages import Page, PageDep, _check_csrf, _require, render
 
 router = APIRouter(include_in_schema=False)
@@ -48,7 +48,7 @@ def recommend(
 ) -> Response:
     _require(p, *DECIDERS)
     _check_csrf(request, p, csrf)
-    visible_profile(p.ws, p.actor, golden_id)
+    require_visible(p.ws, p.actor, golden_id)
     p.ws.decisioning.ondemand.recommend(golden_id, "agent_desktop", actor=p.actor.name)
     return RedirectResponse(f"/agent/customer/{golden_id}#next-steps", status_code=303)
 

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from c360.api.auth import Actor
-from c360.api.routers.profiles import visible_profile
+from c360.api.routers.profiles import require_visible, visible_profile
 from c360.console.sessions import COOKIE, Session, Sessions
 from c360.errors import C360Error, NotFoundError
 from c360.workspace import Workspace
@@ -294,7 +294,7 @@ def record_consent(
 ) -> Response:
     _require(p, "privacy", "admin")
     _check_csrf(request, p, csrf)
-    visible_profile(p.ws, p.actor, golden_id)
+    require_visible(p.ws, p.actor, golden_id)
     p.ws.consent.set(
         golden_id,
         purpose,

@@ -6,9 +6,10 @@ delivery state by join, ``explain`` renders the evidence as text for a person.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, select
 
 from c360.activation import deliveries, outbox
 from c360.decisioning.hitl import outcome_of
@@ -67,6 +68,47 @@ class DecisionLog:
                 d["deliveries"] = [dict(a) for a in att]
             else:
                 d["deliveries"] = []
+        return d
+
+    def written(self, result: dict[str, Any]) -> dict[str, Any]:
+        """What :meth:`get` answers for a decision just written by ``agent.write([result])``,
+        built from the rows written instead of read back (no outcome or delivery can exist
+        yet; JSON columns go through JSON as they do in the store)."""
+        d: dict[str, Any] = {}
+        for c in decisions.columns:
+            v = result["decision"].get(c.name)
+            d[c.name] = (
+                json.loads(json.dumps(v)) if isinstance(c.type, JSON) and v is not None else v
+            )
+        t = result.get("task")
+        d["hitl"] = (
+            None
+            if t is None
+            else {
+                k: json.loads(json.dumps(t[k])) if k == "reasons" else t[k]
+                for k in ("task_id", "status", "reasons", "decided_by", "decided_at_us", "note")
+            }
+        )
+        d["outcome"] = None
+        m = result.get("message")
+        d["messages"] = (
+            []
+            if m is None
+            else [
+                {
+                    k: m[k]
+                    for k in (
+                        "message_id",
+                        "idempotency_key",
+                        "channel",
+                        "status",
+                        "attempts",
+                        "last_error",
+                    )
+                }
+            ]
+        )
+        d["deliveries"] = []
         return d
 
     def show(

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from c360.decisioning.tables import decisions
@@ -61,10 +61,29 @@ class _Snapshot:
     rows: pa.Table  # the context with one eligibility column per action
     index: dict[str, int]
     fired: dict[str, Firing]
+    # rows already converted to Python (a one-row Arrow slice costs ~1 ms per request)
+    _dicts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def row(self, golden_id: str) -> dict[str, Any] | None:
-        i = self.index.get(golden_id)
-        return None if i is None else self.rows.slice(i, 1).to_pylist()[0]
+        """The customer's context row (a shallow copy: the caller may add keys)."""
+        hit = self._dicts.get(golden_id)
+        if hit is None:
+            i = self.index.get(golden_id)
+            if i is None:
+                return None
+            hit = self._dicts[golden_id] = self.rows.slice(i, 1).to_pylist()[0]
+        return dict(hit)
+
+
+# one round trip per request: runs (count, last start, last finish) and ingest batches
+# (count, last finish)
+_DATA_KEY = select(
+    select(func.count()).select_from(runs).scalar_subquery(),
+    select(func.max(runs.c.started_at)).scalar_subquery(),
+    select(func.max(runs.c.finished_at)).scalar_subquery(),
+    select(func.count()).select_from(ingest_batches).scalar_subquery(),
+    select(func.max(ingest_batches.c.finished_at)).scalar_subquery(),
+)
 
 
 def capture_key(decision_id: str) -> str:
@@ -80,11 +99,7 @@ class OnDemand:
     def _data_key(self) -> tuple[Any, ...]:
         """Changes whenever a run or an ingest batch may have rewritten the lakehouse."""
         with self.svc.ws.store.engine.connect() as conn:
-            r = conn.execute(
-                select(func.count(), func.max(runs.c.started_at), func.max(runs.c.finished_at))
-            ).one()
-            b = conn.execute(select(func.count(), func.max(ingest_batches.c.finished_at))).one()
-        return (*r, *b)
+            return tuple(conn.execute(_DATA_KEY).one())
 
     def snapshot(self) -> _Snapshot:
         """Every customer's context, trigger firings and eligibility, as of the data."""
@@ -148,14 +163,19 @@ class OnDemand:
             d["status"] = OFFERED
             d["rationale"] += f" Offered in context {context}: a person presents it."
             r.pop("message", None)
-        svc.agent.write([r])
-        svc.audit(
-            actor,
-            "decisioning.recommend",
-            d["decision_id"],
-            {"context": context, "status": d["status"], "action": d["chosen_action"]},
-        )
-        return svc.log.get(d["decision_id"])
+
+        def audited(conn: Connection, _rows: list[dict[str, Any]]) -> None:
+            # the decision and its audit entry commit together (one write transaction)
+            svc.ws.audit.append(
+                actor,
+                "decisioning.recommend",
+                d["decision_id"],
+                {"context": context, "status": d["status"], "action": d["chosen_action"]},
+                conn=conn,
+            )
+
+        svc.agent.write([r], extra=audited)
+        return svc.log.written(r)
 
     def outcome(self, decision_id: str) -> dict[str, Any] | None:
         with self.svc.ws.store.engine.connect() as conn:

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from c360.errors import C360Error
 from c360.governance.tables import audit_checkpoints, audit_head, audit_log
@@ -97,6 +97,20 @@ class VerifyReport:
         return asdict(self)
 
 
+# the statements of an append, built once
+_LOCK_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(seq=audit_head.c.seq)
+    .returning(audit_head.c.seq, audit_head.c.hash)
+)
+_SET_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), mac=bindparam("new_mac"))
+)
+
+
 class AuditLog:
     """``ws.audit``: append, verify, query, checkpoint."""
 
@@ -129,53 +143,49 @@ class AuditLog:
         if not actor or not action:
             raise C360Error("audit.invalid", "an audit entry needs an actor and an action")
         if conn is not None:
-            return self._append(conn, actor, action, target, details)
+            return self._append_many(conn, [(actor, action, target, details)])[0]
         return self._group.submit((actor, action, target, details))
 
     def _write_batch(self, batch: list[_Item]) -> list[AuditEntry]:
         with self._ws.store.begin() as own:
-            return [self._append(own, *item) for item in batch]
+            return self._append_many(own, batch)
 
-    def _append(
-        self,
-        conn: Connection,
-        actor: str,
-        action: str,
-        target: str,
-        details: dict[str, Any] | None,
-    ) -> AuditEntry:
-        text = canonical(details or {})
-        ts = datetime.now(UTC).isoformat(timespec="microseconds")
+    def _append_many(self, conn: Connection, items: list[_Item]) -> list[AuditEntry]:
+        """Chain ``items`` in order onto the head: one head lock, one insert, one head update
+        (signed for the last entry), and a checkpoint wherever the chain passes one."""
         # lock the chain head first (and read it in the same statement): serialises
         # concurrent appenders
-        head = conn.execute(
-            update(audit_head)
-            .where(audit_head.c.id == 1)
-            .values(seq=audit_head.c.seq)
-            .returning(audit_head.c.seq, audit_head.c.hash)
-        ).one()
-        seq = int(head.seq) + 1
-        digest = entry_hash(seq, ts, actor, action, target, text, head.hash)
-        conn.execute(
-            audit_log.insert().values(
-                seq=seq,
-                ts=ts,
-                actor=actor,
-                action=action,
-                target=target,
-                details=text,
-                prev_hash=head.hash,
-                hash=digest,
+        head = conn.execute(_LOCK_HEAD).one()
+        seq, prev = int(head.seq), str(head.hash)
+        rows: list[dict[str, Any]] = []
+        entries: list[AuditEntry] = []
+        for actor, action, target, details in items:
+            text = canonical(details or {})
+            ts = datetime.now(UTC).isoformat(timespec="microseconds")
+            seq += 1
+            digest = entry_hash(seq, ts, actor, action, target, text, prev)
+            rows.append(
+                {
+                    "seq": seq,
+                    "ts": ts,
+                    "actor": actor,
+                    "action": action,
+                    "target": target,
+                    "details": text,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
             )
-        )
-        conn.execute(
-            update(audit_head)
-            .where(audit_head.c.id == 1)
-            .values(seq=seq, hash=digest, mac=self._mac(seq, digest))
-        )
-        if seq % self._every == 0:
-            self._checkpoint(conn, seq, digest)
-        return AuditEntry(seq, ts, actor, action, target, json.loads(text), head.hash, digest)
+            entries.append(
+                AuditEntry(seq, ts, actor, action, target, json.loads(text), prev, digest)
+            )
+            prev = digest
+        conn.execute(audit_log.insert(), rows)
+        conn.execute(_SET_HEAD, {"new_seq": seq, "new_hash": prev, "new_mac": self._mac(seq, prev)})
+        for e in entries:
+            if e.seq % self._every == 0:
+                self._checkpoint(conn, e.seq, e.hash)
+        return entries
 
     def _checkpoint(self, conn: Connection, seq: int, digest: str) -> None:
         exists = conn.execute(

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from c360.api.auth import Actor, ActorDep, WorkspaceDep, require_role
-from c360.api.routers.profiles import visible_profile
+from c360.api.routers.profiles import require_visible
 from c360.errors import C360Error, NotFoundError
 from c360.workspace import Workspace
 
@@ -43,7 +43,7 @@ def visible_decision(ws: Workspace, act: Actor, decision_id: str) -> dict[str, A
             "decision.not_found", "no such decision visible to the caller"
         ) from None
     try:
-        visible_profile(ws, act, d["golden_id"])
+        require_visible(ws, act, d["golden_id"])
     except NotFoundError:
         raise NotFoundError(
             "decision.not_found", "no such decision visible to the caller"
@@ -59,7 +59,7 @@ def visible_task(ws: Workspace, act: Actor, task_id: str) -> dict[str, Any]:
             raise
         raise NotFoundError("hitl.not_found", "no such task visible to the caller") from None
     try:
-        visible_profile(ws, act, t["golden_id"])
+        require_visible(ws, act, t["golden_id"])
     except NotFoundError:
         raise NotFoundError("hitl.not_found", "no such task visible to the caller") from None
     return {**t, "decision": decision_view(t["decision"])}
@@ -85,7 +85,7 @@ class NbaRequest(BaseModel):
 )
 def next_best_action(body: NbaRequest, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
     require_role(act, *DECIDERS)
-    visible_profile(ws, act, body.golden_id)
+    require_visible(ws, act, body.golden_id)
     d = ws.decisioning.ondemand.recommend(body.golden_id, body.context, actor=act.name)
     return decision_view(d)
 
@@ -98,7 +98,7 @@ def list_decisions(
     limit: int = Query(20, ge=1, le=200),
 ) -> dict[str, Any]:
     require_role(act, *READERS)
-    visible_profile(ws, act, golden_id)
+    require_visible(ws, act, golden_id)
     rows = ws.decisioning.log.show(golden_id=golden_id, limit=limit)
     for r in rows:
         r["outcome"] = ws.decisioning.ondemand.outcome(r["decision_id"])

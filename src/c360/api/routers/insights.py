@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Query
 
 from c360.api.auth import ActorDep, WorkspaceDep, require_role
-from c360.api.routers.profiles import visible_profile
+from c360.api.routers.profiles import require_visible
 from c360.errors import C360Error, NotFoundError
 
 router = APIRouter(prefix="/v1", tags=["insights"])
@@ -71,6 +71,6 @@ def kpis(act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
 @router.get("/lineage/{golden_id}", summary="A golden record traced back to rows and files")
 def lineage(golden_id: str, act: ActorDep, ws: WorkspaceDep) -> dict[str, Any]:
     require_role(act, *LINEAGE)
-    visible_profile(ws, act, golden_id)
+    require_visible(ws, act, golden_id)
     node = ws.governance.tracer.golden(golden_id)
     return node.to_dict()

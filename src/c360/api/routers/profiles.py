@@ -13,19 +13,22 @@ from c360.workspace import Workspace
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
 
-def visible_profile(ws: Workspace, act: Actor, golden_id: str) -> dict[str, Any]:
+def visible_profile(
+    ws: Workspace, act: Actor, golden_id: str, columns: list[str] | None = None
+) -> dict[str, Any]:
     """The caller's view of one golden record, through the governed read path.
 
     A record the caller's row filters hide is answered exactly like one that does not
     exist (404), so ids cannot be probed. The record comes from the serving projection
     (the golden records kept in the operational store by ``c360 run``), governed exactly
     like the lakehouse table; a workspace without a projection reads the lakehouse.
+    ``columns`` reads only those (all by default).
     """
     where = {"golden_id": golden_id}
     served = ws.identity.projection.records([golden_id])
     if served is None:
         table = ws.governance.read(
-            act.principal, "gold", "golden_customers", act.purpose, where=where
+            act.principal, "gold", "golden_customers", act.purpose, columns, where=where
         )
     else:
         table = ws.governance.read(
@@ -33,6 +36,7 @@ def visible_profile(ws: Workspace, act: Actor, golden_id: str) -> dict[str, Any]
             "gold",
             "golden_customers",
             act.purpose,
+            columns,
             where=where,
             rows=served.rows,
             version=served.version,
@@ -41,6 +45,12 @@ def visible_profile(ws: Workspace, act: Actor, golden_id: str) -> dict[str, Any]
     if not rows:
         raise NotFoundError("profile.not_found", f"no profile {golden_id} visible to the caller")
     return rows[0]
+
+
+def require_visible(ws: Workspace, act: Actor, golden_id: str) -> None:
+    """The object check of an endpoint about one customer: the customer's record must be
+    visible to the caller (the governed read of its id alone, audited; 404 otherwise)."""
+    visible_profile(ws, act, golden_id, ["golden_id"])
 
 
 def current_profile(ws: Workspace, act: Actor, golden_id: str) -> tuple[dict[str, Any], str]:
