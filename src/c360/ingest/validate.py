@@ -180,12 +180,15 @@ def build_typed(
         if spec.tokenize:
             if inline_tokens and spec.name in inline_tokens:
                 # the streaming pass tokenises in the same scan (c360.ingest.tokensql)
+                # (tokens themselves once per distinct value afterwards: tokensql.fill_tokens)
                 kind = inline_tokens[spec.name]
-                selects += tokensql.token_columns(spec.name, kind, kind in ("ssn", "tin"))
+                selects += tokensql.deferred_token_columns(spec.name, kind, kind in ("ssn", "tin"))
                 reasons.append(f"raw.{q(spec.name + tokensql.PROBLEM)}")
             if spec.required and spec.name in present:
+                # a value without a problem has at least 9 digits, so it has a last-4 exactly
+                # when it has a token: empty is "no problem and no last-4"
                 reasons.append(
-                    f"CASE WHEN raw.{q(spec.name + '_token')} IS NULL AND raw.{q(spec.name + '__problem')} IS NULL "
+                    f"CASE WHEN raw.{q(spec.name + '_last4')} IS NULL AND raw.{q(spec.name + tokensql.PROBLEM)} IS NULL "
                     f"THEN 'missing required value in column {spec.name}' END"
                 )
             continue
@@ -217,11 +220,7 @@ def build_typed(
     )
     # A 64-bit engine hash of the row as delivered: cheap change detection between
     # batches (see ADR 0002); not a cryptographic digest.
-    row_hash = (
-        "CAST(hash("
-        + ", ".join(f"raw.{q(v)}" for v in hash_columns or ["_row_number"])
-        + ") >> 1 AS BIGINT)"
-    )
+    row_hash = tokensql.row_hash_sql(hash_columns or ["_row_number"], "raw")
     target = "staged" if numbered else "staged_rows"
     source = "raw"
     tokens = inline_tokens or {}
@@ -232,9 +231,10 @@ def build_typed(
         selects[0] = f"raw.* EXCLUDE ({', '.join(tokensql.internal(inline))})"
     con.execute(
         f"CREATE OR REPLACE TABLE {target} AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
-        f"FROM (SELECT {', '.join(selects)} FROM {source}) AS raw",
-        params,
+        f"FROM (SELECT {', '.join(selects)} FROM {source}) AS raw"
     )
+    if inline:
+        tokensql.fill_tokens(con, target, inline, params or {}, hash_columns)
     if not numbered:
         con.execute(
             "CREATE OR REPLACE VIEW staged AS SELECT *, rowid + 1 AS _row_number FROM staged_rows"
