@@ -100,8 +100,9 @@ class ZoneWriter:
         in_order: bool = False,
     ) -> None:
         """Raw values beside their tokens, from ``relation`` (raw joined with tok, or the
-        streaming pass's staged rows), in row order. ``in_order``: ``relation`` is one
-        table scanned in row order already (the staged rows), so no sort is needed."""
+        streaming pass's staged rows), streamed to the writer. ``in_order``: ``relation`` is
+        one table whose scan is in row order already (the staged rows): no sort. Readers
+        order by ``_row_number``; the Delta writer does not keep the order of its batches."""
         keys = [k for k in self.c.key]
         cols = [f"CAST({q(k)} AS VARCHAR) AS {q(k)}" for k in keys]
         for name, _ in tok_cols:
