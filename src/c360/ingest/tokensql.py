@@ -14,8 +14,6 @@ not tokenised and its row goes to quarantine with the reason.
 
 from __future__ import annotations
 
-import duckdb
-
 from c360.tokens import TOKEN_LEN, Tokenizer
 
 DIGIT_COUNTS = {"ssn": (9, 9), "tin": (9, 9), "pan": (12, 19)}
@@ -116,7 +114,7 @@ def token_columns(column: str, kind: str, variants: bool) -> list[str]:
 
 def deferred_token_columns(column: str, kind: str, variants: bool) -> list[str]:
     """Select items of the streaming pass over a :func:`prepared` relation: last-4 as in
-    :func:`token_columns`, the token (and variants) NULL until :func:`fill_tokens` sets
+    :func:`token_columns`, the token (and variants) NULL until ``validate.fill_tokens`` sets
     them once per distinct value."""
     d = f"raw.{_q(column + DIGITS)}"
     ok = f"raw.{_q(column + PROBLEM)} IS NULL"
@@ -134,51 +132,6 @@ def row_hash_sql(columns: list[str], alias: str, replace: dict[str, str] | None 
     maps a column to another expression (a token looked up in a dictionary)."""
     items = [(replace or {}).get(c, f"{alias}.{_q(c)}") for c in columns]
     return f"CAST(hash({', '.join(items)}) >> 1 AS BIGINT)"
-
-
-def fill_tokens(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    columns: list[tuple[str, str]],
-    params: dict[str, bytes],
-    hash_columns: list[str] | None,
-) -> None:
-    """Set the tokens (and variants) of ``table``'s rows left NULL by
-    :func:`deferred_token_columns`, computing each distinct value's HMAC once.
-
-    A file repeats its card numbers and SSNs (a card per account, an account per many
-    transactions), so the SHA-256 work shrinks to the distinct values: a dictionary
-    ``value → token`` from the same SQL as :func:`token_columns`, applied by an UPDATE
-    so the rows keep their place (and ``rowid``, the row ordinal of the streaming pass).
-    Rows whose value cannot be tokenised are not in the dictionary and keep NULL. The
-    row hash, which covers the token columns, is computed again for the rows changed."""
-    for i, (column, kind) in enumerate(columns):
-        variants = kind in ("ssn", "tin")
-        name, col = f"tokdict_{i}", _q(column)
-        distinct = (
-            f"(SELECT DISTINCT {col} FROM {table} "
-            f"WHERE {_q(column + PROBLEM)} IS NULL AND {col} IS NOT NULL)"
-        )
-        token, _, *rest = token_columns(column, kind, variants)  # last-4 is set by the pass
-        items = [f"raw.{col} AS _value", token, *rest]
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM (SELECT {', '.join(items)} "
-            f"FROM {prepared(distinct, [(column, kind)])}) WHERE {_q(column + '_token')} IS NOT NULL",
-            params,
-        )
-        sets = [f"{_q(column + '_token')} = d.{_q(column + '_token')}"]
-        if variants:
-            sets.append(f"{_q(column + '_variants')} = d.{_q(column + '_variants')}")
-        if hash_columns and len(columns) == 1:
-            # every other row keeps the hash of the pass (its token columns are NULL there too)
-            replace = {c: f"d.{_q(c)}" for c in (column + "_token", column + "_variants")}
-            sets.append(f"_row_hash = {row_hash_sql(hash_columns, table, replace)}")
-        con.execute(
-            f"UPDATE {table} SET {', '.join(sets)} FROM {name} AS d WHERE {table}.{col} = d._value"
-        )
-        con.execute(f"DROP TABLE {name}")
-    if hash_columns and len(columns) > 1:
-        con.execute(f"UPDATE {table} SET _row_hash = {row_hash_sql(hash_columns, table)}")
 
 
 PROBLEM, DIGITS = "__problem", "__digits"
