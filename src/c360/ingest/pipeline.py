@@ -313,11 +313,11 @@ class SourceIngest:
             inline_tokens=dict(tok_cols) if stream else None,
             params=tokensql.params(self.ws.tokenizer) if stream and tok_cols else None,
         )
-        if stream and tok_cols:
-            self.zones.restricted(con, bid, tok_cols, "staged")
         if stream:
             loaded.rows, loaded.rejects = int(total), readers.csv_rejects(con, lf.path, c, limit)
             if loaded.rows == 0 and not loaded.rejects:
+                if tok_cols:
+                    self.zones.restricted(con, bid, tok_cols, "staged", in_order=True)
                 res.warnings.append(f"{lf.relpath}: empty file, nothing to load")
                 return
         bad = loaded.rows - good
@@ -336,12 +336,21 @@ class SourceIngest:
         if res.rows_quarantined:
             self.zones.quarantine(con, bid, lf.relpath, cols_sql, lineage, loaded.rejects)
         clock("quarantine")
-        if good:
-            # bronze and silver are independent commits from the same staged rows: write both at
-            # once (each on its own cursor; Delta writers release the GIL).
-            bronze_sql = f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL"
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                jobs = [
+        # restricted (the streaming pass's raw values beside their tokens), bronze and silver
+        # are independent commits from the same staged rows: write them at once (each on its
+        # own cursor; Delta writers release the GIL).
+        bronze_sql = f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL"
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            jobs = []
+            if stream and tok_cols:
+                # all rows, quarantined ones included (the table scan keeps row order)
+                jobs.append(
+                    pool.submit(
+                        self.zones.restricted, con.cursor(), bid, tok_cols, "staged", in_order=True
+                    )
+                )
+            if good:
+                jobs += [
                     pool.submit(
                         lambda cur: self.zones.write(
                             "bronze",
@@ -354,8 +363,8 @@ class SourceIngest:
                     ),
                     pool.submit(self.zones.silver, con.cursor(), bid, tok_cols, lineage),
                 ]
-                for job in jobs:
-                    job.result()
+            for job in jobs:
+                job.result()
         clock("bronze_silver")
         self._record_pii(bid, scan, res)
 

@@ -112,6 +112,28 @@ def token_columns(column: str, kind: str, variants: bool) -> list[str]:
     return out
 
 
+def deferred_token_columns(column: str, kind: str, variants: bool) -> list[str]:
+    """Select items of the streaming pass over a :func:`prepared` relation: last-4 as in
+    :func:`token_columns`, the token (and variants) NULL until ``validate.fill_tokens`` sets
+    them once per distinct value."""
+    d = f"raw.{_q(column + DIGITS)}"
+    ok = f"raw.{_q(column + PROBLEM)} IS NULL"
+    out = [
+        f"CAST(NULL AS VARCHAR) AS {_q(column + '_token')}",
+        f"CASE WHEN {ok} AND length({d}) >= 4 THEN right({d}, 4) END AS {_q(column + '_last4')}",
+    ]
+    if variants:
+        out.append(f"CAST(NULL AS VARCHAR[]) AS {_q(column + '_variants')}")
+    return out
+
+
+def row_hash_sql(columns: list[str], alias: str, replace: dict[str, str] | None = None) -> str:
+    """A 64-bit engine hash of the row's ``columns`` of ``alias`` (see ADR 0002); ``replace``
+    maps a column to another expression (a token looked up in a dictionary)."""
+    items = [(replace or {}).get(c, f"{alias}.{_q(c)}") for c in columns]
+    return f"CAST(hash({', '.join(items)}) >> 1 AS BIGINT)"
+
+
 PROBLEM, DIGITS = "__problem", "__digits"
 
 

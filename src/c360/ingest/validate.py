@@ -180,12 +180,15 @@ def build_typed(
         if spec.tokenize:
             if inline_tokens and spec.name in inline_tokens:
                 # the streaming pass tokenises in the same scan (c360.ingest.tokensql)
+                # (tokens themselves once per distinct value afterwards: tokensql.fill_tokens)
                 kind = inline_tokens[spec.name]
-                selects += tokensql.token_columns(spec.name, kind, kind in ("ssn", "tin"))
+                selects += tokensql.deferred_token_columns(spec.name, kind, kind in ("ssn", "tin"))
                 reasons.append(f"raw.{q(spec.name + tokensql.PROBLEM)}")
             if spec.required and spec.name in present:
+                # a value without a problem has at least 9 digits, so it has a last-4 exactly
+                # when it has a token: empty is "no problem and no last-4"
                 reasons.append(
-                    f"CASE WHEN raw.{q(spec.name + '_token')} IS NULL AND raw.{q(spec.name + '__problem')} IS NULL "
+                    f"CASE WHEN raw.{q(spec.name + '_last4')} IS NULL AND raw.{q(spec.name + tokensql.PROBLEM)} IS NULL "
                     f"THEN 'missing required value in column {spec.name}' END"
                 )
             continue
@@ -217,11 +220,7 @@ def build_typed(
     )
     # A 64-bit engine hash of the row as delivered: cheap change detection between
     # batches (see ADR 0002); not a cryptographic digest.
-    row_hash = (
-        "CAST(hash("
-        + ", ".join(f"raw.{q(v)}" for v in hash_columns or ["_row_number"])
-        + ") >> 1 AS BIGINT)"
-    )
+    row_hash = tokensql.row_hash_sql(hash_columns or ["_row_number"], "raw")
     target = "staged" if numbered else "staged_rows"
     source = "raw"
     tokens = inline_tokens or {}
@@ -232,9 +231,10 @@ def build_typed(
         selects[0] = f"raw.* EXCLUDE ({', '.join(tokensql.internal(inline))})"
     con.execute(
         f"CREATE OR REPLACE TABLE {target} AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
-        f"FROM (SELECT {', '.join(selects)} FROM {source}) AS raw",
-        params,
+        f"FROM (SELECT {', '.join(selects)} FROM {source}) AS raw"
     )
+    if inline:
+        fill_tokens(con, target, inline, params or {}, hash_columns)
     if not numbered:
         con.execute(
             "CREATE OR REPLACE VIEW staged AS SELECT *, rowid + 1 AS _row_number FROM staged_rows"
@@ -317,3 +317,50 @@ def _mark_duplicate_keys(
         """
     ).fetchall()
     return int(marked[0][0])
+
+
+def fill_tokens(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[tuple[str, str]],
+    params: dict[str, bytes],
+    hash_columns: list[str] | None,
+) -> None:
+    """Set the tokens (and variants) of ``table``'s rows left NULL by
+    :func:`tokensql.deferred_token_columns`, computing each distinct value's HMAC once.
+
+    A file repeats its card numbers and SSNs (a card per account, an account per many
+    transactions), so the SHA-256 work shrinks to the distinct values: a dictionary
+    ``value → token`` from the same SQL as :func:`tokensql.token_columns`, applied by an UPDATE
+    so the rows keep their place (and ``rowid``, the row ordinal of the streaming pass).
+    Rows whose value cannot be tokenised are not in the dictionary and keep NULL. The
+    row hash, which covers the token columns, is computed again for the rows changed."""
+    for i, (column, kind) in enumerate(columns):
+        variants = kind in ("ssn", "tin")
+        name, col = f"tokdict_{i}", q(column)
+        distinct = (
+            f"(SELECT DISTINCT {col} FROM {table} "
+            f"WHERE {q(column + tokensql.PROBLEM)} IS NULL AND {col} IS NOT NULL)"
+        )
+        token, _, *rest = tokensql.token_columns(
+            column, kind, variants
+        )  # last-4 is set by the pass
+        items = [f"raw.{col} AS _value", token, *rest]
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM (SELECT {', '.join(items)} "
+            f"FROM {tokensql.prepared(distinct, [(column, kind)])}) WHERE {q(column + '_token')} IS NOT NULL",
+            params,
+        )
+        sets = [f"{q(column + '_token')} = d.{q(column + '_token')}"]
+        if variants:
+            sets.append(f"{q(column + '_variants')} = d.{q(column + '_variants')}")
+        if hash_columns and len(columns) == 1:
+            # every other row keeps the hash of the pass (its token columns are NULL there too)
+            replace = {c: f"d.{q(c)}" for c in (column + "_token", column + "_variants")}
+            sets.append(f"_row_hash = {tokensql.row_hash_sql(hash_columns, table, replace)}")
+        con.execute(
+            f"UPDATE {table} SET {', '.join(sets)} FROM {name} AS d WHERE {table}.{col} = d._value"
+        )
+        con.execute(f"DROP TABLE {name}")
+    if hash_columns and len(columns) > 1:
+        con.execute(f"UPDATE {table} SET _row_hash = {tokensql.row_hash_sql(hash_columns, table)}")

@@ -96,16 +96,19 @@ class ZoneWriter:
         bid: str,
         tok_cols: list[tuple[str, str]],
         relation: str,
+        *,
+        in_order: bool = False,
     ) -> None:
         """Raw values beside their tokens, from ``relation`` (raw joined with tok, or the
-        streaming pass's staged rows)."""
+        streaming pass's staged rows), streamed to the writer. ``in_order``: ``relation`` is
+        one table whose scan is in row order already (the staged rows): no sort. Readers
+        order by ``_row_number``; the Delta writer does not keep the order of its batches."""
         keys = [k for k in self.c.key]
         cols = [f"CAST({q(k)} AS VARCHAR) AS {q(k)}" for k in keys]
         for name, _ in tok_cols:
             cols += [q(name), q(name + "_token")]
-        data = con.sql(
-            f"SELECT {', '.join(cols)}, _row_number, {lit(bid)} AS _batch_id FROM {relation} ORDER BY _row_number"
-        ).to_arrow_table()
+        sql = f"SELECT {', '.join(cols)}, _row_number, {lit(bid)} AS _batch_id FROM {relation}"
+        data = con.sql(sql if in_order else f"{sql} ORDER BY _row_number").to_arrow_reader()
         self.write("restricted", self.c.source, bid, data, schema_merge=True)
 
     def quarantine(
