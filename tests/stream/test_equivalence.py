@@ -101,8 +101,10 @@ def test_golden_records_of_a_streamed_day_equal_a_batch_run_over_the_same_events
     svc = StreamService(world)
     for i in range(0, len(events), 200):
         svc.accept(events[i : i + 200])
+    # fold into gold after every micro-batch (incremental folds), not once at the end
+    world.config.stream.golden_every_seconds = 1e-3
     loop = run_loop(world, until_idle=True, batch_size=37, install_signals=False)
-    assert loop.batches > 30 and loop.golden_folds >= 1
+    assert loop.batches > 30 and loop.golden_folds >= loop.batches
     # the batch path: a fresh world of the same synth, the day in landing, one run
     batch = Workspace.init(tmp_path / "batch", template="bank-demo")
     generate_world(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from c360.stream.tables import stream_applied, stream_identifiers
 
@@ -52,19 +52,44 @@ KEY_ATTRIBUTES = (
 _SAMPLE = 5
 
 
-def decisions(ws: Workspace) -> list[tuple[str, str, str, str, str]]:
+def decisions(
+    ws: Workspace, golden_ids: list[str] | None = None
+) -> list[tuple[str, str, str, str, str]]:
     """(id_type, id_value, golden_id, outcome, event_id) of every identifier the stream
-    gave a golden record, in intake order of the event that decided it."""
+    gave a golden record (of ``golden_ids`` only, when given), in intake order of the
+    event that decided it."""
     sid, sa = stream_identifiers.c, stream_applied.c
     q = (
         select(sid.id_type, sid.id_value, sid.golden_id, sid.outcome, sid.event_id, sa.position)
         .select_from(stream_identifiers.outerjoin(stream_applied, sa.event_id == sid.event_id))
         .where(sid.golden_id.is_not(None))
     )
+    rows: list[Any] = []
     with ws.store.engine.connect() as conn:
-        rows = list(conn.execute(q).all())
+        if golden_ids is None:
+            rows = list(conn.execute(q).all())
+        else:
+            for i in range(0, len(golden_ids), 500):
+                chunk = golden_ids[i : i + 500]
+                rows += conn.execute(q.where(sid.golden_id.in_(chunk))).all()
     rows.sort(key=lambda r: (r[5] if r[5] is not None else 0, r[0], r[1]))
     return [(t, v, g, o, e) for t, v, g, o, e, _ in rows]
+
+
+def touched_since(ws: Workspace, after_us: int | None) -> tuple[list[str] | None, int | None]:
+    """Golden records given an identifier after ``after_us`` (None: all of them) and the
+    latest decision time (the next call's ``after_us``)."""
+    sid = stream_identifiers.c
+    with ws.store.engine.connect() as conn:
+        top = conn.execute(select(func.max(sid.recorded_at_us))).scalar()
+        if after_us is None:
+            return None, top
+        ids = conn.execute(
+            select(sid.golden_id)
+            .where(sid.recorded_at_us > after_us, sid.golden_id.is_not(None))
+            .distinct()
+        ).scalars()
+        return sorted(ids), top
 
 
 def _origin(event_id: str) -> dict[str, Any]:
@@ -122,18 +147,26 @@ def _new_row(schema: pa.Schema, golden_id: str) -> dict[str, Any]:
     return row
 
 
-def fold(ws: Workspace, batch_id: str = "stream") -> dict[str, int]:
-    """Write the stream's identity decisions into ``gold.golden_customers``."""
+def fold(ws: Workspace, batch_id: str = "stream", *, since_us: int | None = None) -> dict[str, Any]:
+    """Write the stream's identity decisions into ``gold.golden_customers``.
+
+    With ``since_us`` (the ``watermark_us`` a previous fold returned, in the same
+    process) only the golden records given an identifier since are recomputed, from all
+    of their decisions; without it, every golden record the stream touched.
+    """
     lh = ws.lakehouse
-    if not lh.exists("gold", "golden_customers"):
-        return {"golden_changed": 0}
-    decided = decisions(ws)
+    touched, top = touched_since(ws, since_us)
+    out: dict[str, Any] = {"golden_changed": 0, "watermark_us": top}
+    if not lh.exists("gold", "golden_customers") or touched == []:
+        return out
+    decided = decisions(ws, touched)
     if not decided:
-        return {"golden_changed": 0}
+        return out
     changed = folded_rows(lh.read("gold", "golden_customers"), decided)
     if changed.num_rows:
         lh.merge("gold", "golden_customers", changed, ["golden_id"], batch_id=batch_id)
-    return {"golden_changed": changed.num_rows}
+    out["golden_changed"] = changed.num_rows
+    return out
 
 
 # ---------------------------------------------------------------------- comparison

@@ -102,6 +102,7 @@ def run_loop(
     consumer = None
     index_stamp: list[int | None] = [None]
     unfolded = False  # batches applied since the last fold into gold.golden_customers
+    fold_mark: list[int | None] = [None]  # decisions up to here are folded (this process)
     next_fold = time.monotonic() + s.golden_every_seconds
     try:
         with ws.write_lock("stream"):
@@ -144,7 +145,7 @@ def run_loop(
             idle = batch is None and got == 0
             unfolded = unfolded or batch is not None
             if unfolded and (idle or time.monotonic() >= next_fold):
-                _fold(ws, report)
+                _fold(ws, report, fold_mark)
                 unfolded, next_fold = False, time.monotonic() + s.golden_every_seconds
             if idle and until_idle:
                 stop.set("idle")
@@ -153,7 +154,7 @@ def run_loop(
                 stop.wait(interval)
         report.stopped_by = stop.reason or "stopped"
         if unfolded:
-            _fold(ws, report)
+            _fold(ws, report, fold_mark)
     finally:
         if consumer is not None:
             consumer.close()
@@ -180,11 +181,12 @@ def _poll_landing(ws: Workspace) -> int:
     return len(report.batches())
 
 
-def _fold(ws: Workspace, report: LoopReport) -> None:
-    """Write the stream's identity decisions into gold.golden_customers (idempotent)."""
+def _fold(ws: Workspace, report: LoopReport, mark: list[int | None]) -> None:
+    """Write the stream's identity decisions into gold.golden_customers (idempotent): all
+    of them the first time, then those recorded since the previous fold."""
     try:
         with ws.write_lock("stream"):
-            golden.fold(ws)
+            mark[0] = golden.fold(ws, since_us=mark[0])["watermark_us"]
         report.golden_folds += 1
     except C360Error as exc:
         log.warning("golden records not updated yet: %s", exc)

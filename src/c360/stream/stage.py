@@ -53,5 +53,6 @@ def run(
             summary["identity"][k] = summary["identity"].get(k, 0) + v
         if progress is not None:
             progress("stream:apply", summary["batches"], summary["batches"])
-    summary.update(golden.fold(ws, run_id or "stream"))
+    folded = golden.fold(ws, run_id or "stream")
+    summary["golden_changed"] = folded["golden_changed"]
     return summary
