@@ -23,7 +23,7 @@ from sqlalchemy import select
 from c360.consent.tables import consent_index_meta
 from c360.consent.vocab import now_us
 from c360.errors import C360Error
-from c360.stream import golden, resolve
+from c360.stream import golden, memory, resolve
 from c360.stream.apply import BatchReport, apply_batch, recover
 from c360.stream.intake import Intake
 
@@ -99,6 +99,8 @@ def run_loop(
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, lambda n, _f: stop.set(signal.Signals(n).name))
     intake = Intake(ws)
+    memory.bound()
+    next_trim = time.monotonic() + memory.TRIM_EVERY_S
     consumer = None
     index_stamp: list[int | None] = [None]
     unfolded = False  # batches applied since the last fold into gold.golden_customers
@@ -147,6 +149,10 @@ def run_loop(
             if unfolded and (idle or time.monotonic() >= next_fold):
                 _fold(ws, report, fold_mark)
                 unfolded, next_fold = False, time.monotonic() + s.golden_every_seconds
+                next_trim = 0.0
+            if time.monotonic() >= next_trim:
+                memory.trim()
+                next_trim = time.monotonic() + memory.TRIM_EVERY_S
             if idle and until_idle:
                 stop.set("idle")
                 break
