@@ -11,8 +11,9 @@
    applied (golden record and online features updated) p50/p99 from ``c360 stream
    status`` (target p99 <= 5 s at 1,000 events/s), event → decision p50/p99 of the
    stream triggers' decisions (accepted → decision committed) and the stream process's
-   RSS at the start, middle and end (flat memory). Use --seconds 600 for the issue's 10
-   minutes.
+   RSS at the start, every ``--sample-every`` seconds (default 60) and at the end, each
+   with the machine's 1-minute load average (flat memory). Use --seconds 600 for the
+   issue's 10 minutes.
 3. Capacity: a backlog of 30 s worth of events in the inbox, drained by one
    ``c360 stream --until-idle`` (batches of 5,000, process start included): events/s.
 """
@@ -138,6 +139,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--revocations", type=int, default=1000)
     ap.add_argument("--workspace", type=Path)
+    ap.add_argument("--sample-every", type=float, default=60.0)
     a = ap.parse_args()
     from c360.api import create_app
 
@@ -166,12 +168,13 @@ def main() -> None:
     )
     time.sleep(3)
     n = int(a.rate * a.seconds)
-    mem: list[float] = [rss_mb(loop.pid)]
+    mem: list[tuple[float, float, float]] = [(0.0, rss_mb(loop.pid), os.getloadavg()[0])]
     done = threading.Event()
+    t_start = time.perf_counter()
 
     def sample() -> None:
-        while not done.wait(a.seconds / 4):
-            mem.append(rss_mb(loop.pid))
+        while not done.wait(a.sample_every):
+            mem.append((round(time.perf_counter() - t_start), rss_mb(loop.pid), os.getloadavg()[0]))
 
     threading.Thread(target=sample, daemon=True).start()
     t0 = time.perf_counter()
@@ -205,7 +208,7 @@ def main() -> None:
         time.sleep(0.2)
     took = time.perf_counter() - t0
     done.set()
-    mem.append(rss_mb(loop.pid))
+    mem.append((round(time.perf_counter() - t_start), rss_mb(loop.pid), os.getloadavg()[0]))
     loop.terminate()
     loop.wait(30)
     st = svc.status(window_s=time.perf_counter() - t0 + 1)
@@ -223,7 +226,8 @@ def main() -> None:
                 "decisions": st["decision_events"],
                 "event_to_decision_p50_ms": st["decision_p50_ms"],
                 "event_to_decision_p99_ms": st["decision_p99_ms"],
-                "stream_rss_mb": [round(m, 1) for m in mem],
+                "stream_rss_mb": [round(m, 1) for _, m, _ in mem],
+                "rss_samples_s_mb_load1": [(t, round(m, 1), round(ld, 2)) for t, m, ld in mem],
                 "busy_retries": sent["busy_retries"],
             }
         )

@@ -35,6 +35,7 @@ STAGES: list[tuple[str, str]] = [
     ("identity", "c360.identity.stage:run"),
     ("serving", "c360.identity.serving:run"),
     ("consent", "c360.consent.stage:run"),
+    ("stream", "c360.stream.stage:run"),
     ("features", "c360.features.stage:run"),
     ("models", "c360.models.stage:run"),
     ("decisioning", "c360.decisioning.stage:run"),
@@ -124,6 +125,7 @@ def _stage_inputs(ws: Workspace, stage: str) -> list[str]:
         "consent": [f"silver.{c.table}" for c in ws.config.consent.capture] + resolved,
         "features": resolved,
         "serving": resolved,
+        "stream": ["silver.stream_events", *resolved],
     }
     return [t for t in by_stage.get(stage, []) if lh.exists(*t.split(".", 1))]
 

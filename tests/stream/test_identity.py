@@ -111,3 +111,57 @@ def test_new_email_attaches_unknown_person_is_new_and_disagreement_is_a_conflict
     svc.run(until_idle=True, interval=0.05)
     assert not world.consent.check(a, "marketing", "email").allowed
     assert world.consent.check(new[1], "marketing", "email").reasons[0] != "gate.unknown_subject"
+
+
+def login(eid: str, key: str, ok: bool, at: str = "2026-01-02 10:00:00") -> dict[str, object]:
+    return {
+        "event_id": eid,
+        "type": "track",
+        "source": "digital_logins",
+        "timestamp": ts(),
+        "identifiers": {"source_key": key},
+        "payload": {"login_id": eid, "customer_no": key.split(":", 1)[1], "at": at, "success": ok},
+    }
+
+
+def test_stream_values_reach_the_online_projection_and_survive_a_batch_feature_sync(
+    world: Workspace,
+) -> None:
+    """The stream's counters are features of view ``stream`` in ``online_features`` (what
+    ``ws.features.get`` and ``c360 features get`` read), next to the batch views' values;
+    the batch features stage rewrites the projection and keeps them."""
+    svc = StreamService(world)
+    ((a, _),) = allowed_by_email(world, 1)
+    key_a = source_key_of(world, a)
+    svc.accept([login("o-1", key_a, True), login("o-2", key_a, False)])
+    assert svc.apply_once() is not None
+    rec = world.features.get(a)
+    assert rec.features["stream_logins"] == 1 and rec.features["stream_failed_logins"] == 1
+    assert rec.features["stream_events"] == 2 and rec.features["stream_last_login_at"]
+    assert rec.versions["stream"].startswith("sb")
+    # a person only the stream knows has online values too
+    svc.accept([identify("o-3", email="only.streamed@stream.example.org")])
+    svc.accept(
+        [
+            {
+                **login("o-4", key_a, True),
+                "identifiers": {"email": "only.streamed@stream.example.org"},
+            }
+        ]
+    )
+    assert svc.apply_once() is not None
+    new = outcome(world, "email", "only.streamed@stream.example.org")
+    assert new is not None and new[1] is not None
+    assert world.features.get(new[1]).features["stream_events"] == 2
+    # the batch features stage replaces the projection; the stream's values stay
+    report = world.run(stages=["features"])
+    assert report.status != "failed", report.to_dict()
+    rec = world.features.get(a)
+    assert rec.features["stream_logins"] == 1 and rec.features["stream_events"] == 2
+    assert set(rec.versions) - {"stream"}, "the batch views are there as well"
+    assert world.features.get(new[1]).features["stream_events"] == 2
+    # and the next micro-batch updates them in place
+    svc.accept([login("o-5", key_a, False)])
+    assert svc.apply_once() is not None
+    rec = world.features.get(a)
+    assert rec.features["stream_failed_logins"] == 2 and set(rec.versions) - {"stream"}

@@ -212,17 +212,64 @@ class RedisOnline:
             raise _unavailable(exc, "erase") from exc
 
 
+#: the view name and feature prefix of the values the stream keeps current (c360 stream)
+STREAM_VIEW = "stream"
+STREAM_PREFIX = "stream_"
+
+
+def _kept_stream(conn: Any) -> dict[str, tuple[dict[str, Any], str]]:
+    """The stream's features per golden id (and its version), to carry over a sync."""
+    out: dict[str, tuple[dict[str, Any], str]] = {}
+    for gid, feats, vers in conn.execute(
+        select(online_features.c.golden_id, online_features.c.features, online_features.c.versions)
+    ):
+        if STREAM_VIEW in (vers or {}):
+            kept = {k: v for k, v in feats.items() if k.startswith(STREAM_PREFIX)}
+            out[gid] = (kept, vers[STREAM_VIEW])
+    return out
+
+
+def _with_stream(
+    records: Iterator[dict[str, Any]], kept: dict[str, tuple[dict[str, Any], str]], now: datetime
+) -> Iterator[dict[str, Any]]:
+    left = dict(kept)
+    for rec in records:
+        k = left.pop(rec["golden_id"], None)
+        if k is not None:
+            rec = {
+                **rec,
+                "features": {**rec["features"], **k[0]},
+                "versions": {**rec["versions"], STREAM_VIEW: k[1]},
+            }
+        yield rec
+    for gid, (feats, version) in sorted(left.items()):  # only the stream knows them
+        yield {
+            "golden_id": gid,
+            "as_of": now,
+            "features": feats,
+            "versions": {STREAM_VIEW: version},
+        }
+
+
 def sync_features(
     store: Store, wide: pa.Table, versions: dict[str, str], redis: RedisOnline | None = None
 ) -> int:
-    """Replace the online projection by ``wide`` (golden_id, as_of, features…)."""
+    """Replace the online projection by ``wide`` (golden_id, as_of, features…).
+
+    The values ``c360 stream`` keeps current (view ``stream``, features ``stream_…``)
+    are carried over: the batch views do not compute them.
+    """
     now = datetime.now(UTC)
     n = 0
+    written: list[dict[str, Any]] = []
     with store.begin() as conn:
+        kept = _kept_stream(conn)
         conn.execute(delete(online_features))
         buf: list[dict[str, Any]] = []
-        for rec in _records(wide, versions):
+        for rec in _with_stream(_records(wide, versions), kept, now):
             buf.append({**rec, "updated_at": now})
+            if redis is not None:
+                written.append(rec)
             if len(buf) >= _CHUNK:
                 conn.execute(insert(online_features), buf)
                 n += len(buf)
@@ -231,7 +278,7 @@ def sync_features(
             conn.execute(insert(online_features), buf)
             n += len(buf)
     if redis is not None:
-        redis.write_features(_records(wide, versions))
+        redis.write_features(iter(written))
     return n
 
 

@@ -73,6 +73,13 @@ class StreamSettings(Block):
         description="Length of the event window (of event time, aligned to the epoch) the "
         "stream triggers count in; each trigger fires at most once per customer and window.",
     )
+    golden_every_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How often, at most, the loop writes its identity decisions into "
+        "gold.golden_customers while events keep coming (it also writes them when it goes "
+        "idle and when it stops).",
+    )
     nats: NatsSettings | None = Field(
         None, description="Consume this NATS JetStream subject too (none: HTTP and replay only)."
     )

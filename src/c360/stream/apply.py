@@ -149,7 +149,7 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
             [e for _, e in fresh]
         )
         resolve.write(conn, resolution)
-        features.fold(conn, [(e, resolution.golden[e.event_id]) for _, e in fresh], stamp)
+        features.fold(conn, [(e, resolution.golden[e.event_id]) for _, e in fresh], stamp, batch_id)
         attached = {i["event_id"] for i in resolution.identifiers if i["outcome"] == "attached"}
         fired = decide.fire(
             ws,

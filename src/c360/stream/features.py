@@ -8,11 +8,14 @@ events only, so a redelivered event never counts twice.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from c360.consent.vocab import to_us
+from c360.features.online import STREAM_PREFIX, STREAM_VIEW
+from c360.features.tables import online_features
 from c360.stream.events import Event
 from c360.stream.tables import stream_features
 
@@ -42,8 +45,11 @@ def _delta(rows: list[tuple[Event, str | None]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def fold(conn: Connection, rows: list[tuple[Event, str | None]], now_us: int) -> int:
-    """Fold a batch's new events into the features; returns golden records touched."""
+def fold(
+    conn: Connection, rows: list[tuple[Event, str | None]], now_us: int, version: str = "stream"
+) -> int:
+    """Fold a batch's new events into the features, and into the online projection
+    (``online_features``, view ``stream``); returns golden records touched."""
     delta = _delta(rows)
     if not delta:
         return 0
@@ -54,6 +60,7 @@ def fold(conn: Connection, rows: list[tuple[Event, str | None]], now_us: int) ->
         for r in conn.execute(select(t).where(t.c.golden_id.in_(keys[i : i + 500]))):
             current[r.golden_id] = r
     inserts, updates = [], []
+    totals: dict[str, dict[str, Any]] = {}
     for g, d in delta.items():
         old = current.get(g)
         last_login = max(
@@ -67,6 +74,7 @@ def fold(conn: Connection, rows: list[tuple[Event, str | None]], now_us: int) ->
             "last_event_at_us": max(d["last_event"], old.last_event_at_us if old else 0),
             "updated_at_us": now_us,
         }
+        totals[g] = row
         if old is None:
             inserts.append({"golden_id": g, **row})
         else:
@@ -80,7 +88,77 @@ def fold(conn: Connection, rows: list[tuple[Event, str | None]], now_us: int) ->
             .values({k: bindparam(k) for k in updates[0] if k != "g"}),
             updates,
         )
+    project(conn, totals, now_us, version)
     return len(delta)
+
+
+def _iso(us: int | None) -> str | None:
+    return None if us is None else datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+
+
+def online_values(row: dict[str, Any]) -> dict[str, Any]:
+    """The stream's values as the online projection holds them (``stream_…`` features)."""
+    return {
+        f"{STREAM_PREFIX}events": int(row["events"]),
+        f"{STREAM_PREFIX}logins": int(row["logins"]),
+        f"{STREAM_PREFIX}failed_logins": int(row["failed_logins"]),
+        f"{STREAM_PREFIX}last_login_at": _iso(row["last_login_at_us"]),
+        f"{STREAM_PREFIX}last_event_at": _iso(row["last_event_at_us"]),
+    }
+
+
+def project(conn: Connection, totals: dict[str, dict[str, Any]], now_us: int, version: str) -> None:
+    """Upsert the stream's values into ``online_features`` (the batch views' values of a
+    customer are kept; a customer the batch projection lacks gets a row of its own)."""
+    if not totals:
+        return
+    t = online_features
+    now = datetime.fromtimestamp(now_us / 1e6, UTC)
+    keys = sorted(totals)
+    current: dict[str, Any] = {}
+    for i in range(0, len(keys), 500):
+        for r in conn.execute(
+            select(t.c.golden_id, t.c.features, t.c.versions).where(
+                t.c.golden_id.in_(keys[i : i + 500])
+            )
+        ):
+            current[r.golden_id] = r
+    inserts, updates = [], []
+    for g in keys:
+        values = online_values(totals[g])
+        old = current.get(g)
+        if old is None:
+            inserts.append(
+                {
+                    "golden_id": g,
+                    "as_of": now,
+                    "features": values,
+                    "versions": {STREAM_VIEW: version},
+                    "updated_at": now,
+                }
+            )
+        else:
+            updates.append(
+                {
+                    "g": g,
+                    "features": {**dict(old.features), **values},
+                    "versions": {**dict(old.versions), STREAM_VIEW: version},
+                    "updated_at": now,
+                }
+            )
+    if inserts:
+        conn.execute(t.insert(), inserts)
+    if updates:
+        conn.execute(
+            update(t)
+            .where(t.c.golden_id == bindparam("g"))
+            .values(
+                features=bindparam("features"),
+                versions=bindparam("versions"),
+                updated_at=bindparam("updated_at"),
+            ),
+            updates,
+        )
 
 
 def read(conn: Connection, golden_id: str) -> dict[str, Any] | None:

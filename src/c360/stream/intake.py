@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from c360.consent.vocab import now_us
 from c360.errors import C360Error
@@ -146,9 +147,17 @@ class Intake:
         return out
 
     # ------------------------------------------------------------------ accept
-    def accept(self, items: list[Any], *, intake: str, check_room: bool = True) -> Outcome:
+    def accept(
+        self,
+        items: list[Any],
+        *,
+        intake: str,
+        check_room: bool = True,
+        also: Callable[[Connection], None] | None = None,
+    ) -> Outcome:
         """Validate and record ``items``: decoded JSON values, or :class:`Rejected` for
-        ones that could not even be decoded (malformed, oversized)."""
+        ones that could not even be decoded (malformed, oversized). ``also`` writes more
+        in the same store transaction (a landing file's batch record)."""
         if check_room:
             self.check_room(len(items))
         schemas = self.schemas()
@@ -197,6 +206,8 @@ class Intake:
             out.consent_rows = consent.append(conn, ledger)
             if inbox:
                 conn.execute(stream_inbox.insert(), inbox)
+            if also is not None:
+                also(conn)
         if out.consent_rows:  # consent writes are audited, subjects as keyed hashes only
             kh = self.ws.tokenizer.keyed_hash
             self.ws.audit.append(

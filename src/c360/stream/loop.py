@@ -23,7 +23,7 @@ from sqlalchemy import select
 from c360.consent.tables import consent_index_meta
 from c360.consent.vocab import now_us
 from c360.errors import C360Error
-from c360.stream import resolve
+from c360.stream import golden, memory, resolve
 from c360.stream.apply import BatchReport, apply_batch, recover
 from c360.stream.intake import Intake
 
@@ -43,6 +43,8 @@ class LoopReport:
     quarantined: int = 0
     received_nats: int = 0
     landing_batches: int = 0
+    landing_event_files: int = 0
+    golden_folds: int = 0
     recovered: list[str] = field(default_factory=list)
     stopped_by: str = "idle"
     seconds: float = 0.0
@@ -97,8 +99,13 @@ def run_loop(
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, lambda n, _f: stop.set(signal.Signals(n).name))
     intake = Intake(ws)
+    memory.bound()
+    next_trim = time.monotonic() + memory.TRIM_EVERY_S
     consumer = None
     index_stamp: list[int | None] = [None]
+    unfolded = False  # batches applied since the last fold into gold.golden_customers
+    fold_mark: list[int | None] = [None]  # decisions up to here are folded (this process)
+    next_fold = time.monotonic() + s.golden_every_seconds
     try:
         with ws.write_lock("stream"):
             report.recovered = recover(ws)
@@ -110,6 +117,7 @@ def run_loop(
         while not stop:
             if landing_poll is not None and time.monotonic() >= next_landing:
                 report.landing_batches += _poll_landing(ws)
+                report.landing_event_files += _poll_event_files(ws)
                 next_landing = time.monotonic() + landing_poll
             got = consumer.poll(batch_size, interval) if consumer is not None else 0
             report.received_nats += got
@@ -137,12 +145,22 @@ def run_loop(
                 stop.set("max_seconds")
                 break
             idle = batch is None and got == 0
+            unfolded = unfolded or batch is not None
+            if unfolded and (idle or time.monotonic() >= next_fold):
+                _fold(ws, report, fold_mark)
+                unfolded, next_fold = False, time.monotonic() + s.golden_every_seconds
+                next_trim = 0.0
+            if time.monotonic() >= next_trim:
+                memory.trim()
+                next_trim = time.monotonic() + memory.TRIM_EVERY_S
             if idle and until_idle:
                 stop.set("idle")
                 break
             if consumer is None and (batch is None or batch.events < batch_size):
                 stop.wait(interval)
         report.stopped_by = stop.reason or "stopped"
+        if unfolded:
+            _fold(ws, report, fold_mark)
     finally:
         if consumer is not None:
             consumer.close()
@@ -167,6 +185,29 @@ def _poll_landing(ws: Workspace) -> int:
         log.warning("landing poll failed: %s", exc)
         return 0
     return len(report.batches())
+
+
+def _fold(ws: Workspace, report: LoopReport, mark: list[int | None]) -> None:
+    """Write the stream's identity decisions into gold.golden_customers (idempotent): all
+    of them the first time, then those recorded since the previous fold."""
+    try:
+        with ws.write_lock("stream"):
+            mark[0] = golden.fold(ws, since_us=mark[0])["watermark_us"]
+        report.golden_folds += 1
+    except C360Error as exc:
+        log.warning("golden records not updated yet: %s", exc)
+
+
+def _poll_event_files(ws: Workspace) -> int:
+    """Take the event files that arrived in landing/events/ into the inbox."""
+    from c360.stream.files import take_landing
+
+    try:
+        with ws.write_lock("stream"):
+            return take_landing(ws)["files"]
+    except C360Error as exc:
+        log.warning("landing event files not taken: %s", exc)
+        return 0
 
 
 def _restore_index_if_refreshed(ws: Workspace, stamp: list[int | None]) -> None:
