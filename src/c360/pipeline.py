@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 STAGES: list[tuple[str, str]] = [
     ("ingest", "c360.ingest.stage:run"),
     ("identity", "c360.identity.stage:run"),
-    ("serving", "c360.identity.serving:run"),
     ("consent", "c360.consent.stage:run"),
     ("stream", "c360.stream.stage:run"),
+    # after stream: the profiles hold what the run's event files attached too
+    ("serving", "c360.identity.serving:run"),
     ("features", "c360.features.stage:run"),
     ("models", "c360.models.stage:run"),
     ("decisioning", "c360.decisioning.stage:run"),

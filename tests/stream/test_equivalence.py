@@ -113,7 +113,7 @@ def test_golden_records_of_a_streamed_day_equal_a_batch_run_over_the_same_events
     drop = batch.landing_dir / "events" / "day.jsonl"
     drop.parent.mkdir(parents=True)
     drop.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
-    report = batch.run(stages=["ingest", "identity", "consent", "stream"])
+    report = batch.run(stages=["ingest", "identity", "consent", "stream", "serving"])
     assert report.status == "succeeded", report.to_dict()
     stage = report.stage("stream")
     assert stage is not None and stage.summary["landing_files"] == 1
@@ -146,6 +146,11 @@ def test_golden_records_of_a_streamed_day_equal_a_batch_run_over_the_same_events
         for a in truth.attach:
             g = golden_of[a["source_key"]]
             assert a["email"] in gold[g] and a["email"] in streamed[g]
+        # the run's profiles (serving runs after the stream stage) hold what the day added
+        served = batch.identity.projection.records(new).rows
+        assert sorted(served["golden_id"].to_pylist()) == sorted(new)
+        a = truth.attach[0]
+        assert golden_of[a["source_key"]] in batch.identity.lookup(email=a["email"])
         # the comparison can fail: one path ignoring one new e-mail is found
         a = truth.attach[0]
         g = golden_of[a["source_key"]]
