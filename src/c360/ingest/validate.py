@@ -1,4 +1,4 @@
-"""Contract checks compiled to DuckDB SQL.
+"""Contract checks compiled to engine SQL (authored in DuckDB's dialect, rendered per engine).
 
 Each contract column becomes a typed expression and a failure predicate; the
 row's ``_reason`` is the concatenation of every failure, so one pass over the
@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from c360.config import ColumnSpec, Contract, IngestConfig
+from c360.engine import AUTHORING_DIALECT, ident, literal
 from c360.errors import ContractError
 from c360.ingest import tokensql
 from c360.ingest.rules import control_mode, rule_reasons, strip_control
+
+if TYPE_CHECKING:
+    from c360.engine import Engine
 
 SQL_TYPES = {
     "string": "VARCHAR",
@@ -35,11 +38,13 @@ FALSE_VALUES = ("n", "no", "false", "f", "0")
 
 
 def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    """``name`` as a quoted identifier of the authoring dialect (quoted by sqlglot)."""
+    return ident(name).sql(AUTHORING_DIALECT)
 
 
-def lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+def lit(value: Any) -> str:
+    """``value`` as a literal of the authoring dialect (escaped by sqlglot)."""
+    return literal(value).sql(AUTHORING_DIALECT)
 
 
 @dataclass
@@ -135,7 +140,7 @@ def expectation(spec: ColumnSpec) -> str:
 
 
 def build_typed(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     file: str,
     contract: Contract,
     header: Header,
@@ -148,15 +153,15 @@ def build_typed(
     inline_tokens: dict[str, str] | None = None,
     params: dict[str, bytes] | None = None,
 ) -> tuple[int, int]:
-    """Create table ``staged``: every ``raw`` column, each contract column typed as
+    """Materialise ``staged``: every ``raw`` column, each contract column typed as
     ``__t_<name>``, ``_reason`` (NULL for a good row) and ``_row_hash``.
 
     Two projection levels: the inner one parses each value once, the outer one
     derives the reasons from the parsed columns. Returns ``(good rows, all rows)``.
 
-    When ``raw`` is not ``numbered`` (a CSV read in one streaming pass), the rows land
-    in table ``staged_rows`` in file order and ``staged`` is a view adding
-    ``_row_number = rowid + 1`` — numbering inside the scan would serialise it.
+    When ``raw`` is not ``numbered`` (a CSV read in one streaming pass), the engine
+    numbers the staged rows in file order (``_row_number``) as it writes them — a window
+    inside the scan would serialise it.
     """
     present = set(header.present)
     as_of = as_of or datetime.now(UTC)
@@ -222,7 +227,6 @@ def build_typed(
         + ", ".join(f"raw.{q(v)}" for v in hash_columns or ["_row_number"])
         + ") >> 1 AS BIGINT)"
     )
-    target = "staged" if numbered else "staged_rows"
     source = "raw"
     tokens = inline_tokens or {}
     inline = [(c.name, tokens[c.name]) for c in contract.columns if c.name in tokens]
@@ -230,23 +234,21 @@ def build_typed(
         # each tokenised value's digits and problem computed once (c360.ingest.tokensql)
         source = tokensql.prepared("raw", inline)
         selects[0] = f"raw.* EXCLUDE ({', '.join(tokensql.internal(inline))})"
-    con.execute(
-        f"CREATE OR REPLACE TABLE {target} AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
+    con.materialise(
+        "staged",
+        f"SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
         f"FROM (SELECT {', '.join(selects)} FROM {source}) AS raw",
         params,
+        row_number=None if numbered else "_row_number",
     )
-    if not numbered:
-        con.execute(
-            "CREATE OR REPLACE VIEW staged AS SELECT *, rowid + 1 AS _row_number FROM staged_rows"
-        )
     good, total, distinct = _profile(con, file, checks, cfg, contract)
     if distinct is not None and distinct < good:
-        good -= _mark_duplicate_keys(con, contract, numbered)
+        good -= _mark_duplicate_keys(con, contract)
     return good, total
 
 
 def _profile(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     file: str,
     checks: list[tuple[ColumnSpec, str]],
     cfg: IngestConfig,
@@ -265,7 +267,7 @@ def _profile(
     for spec, fail in checks:
         aggs.append(f"count(*) FILTER (WHERE {fail})")
         aggs.append(f"count({_value(spec.name)})")
-    row = con.execute(f"SELECT {', '.join(aggs)} FROM staged AS raw").fetchall()[0]
+    row = con.row(f"SELECT {', '.join(aggs)} FROM staged AS raw")
     good, total = int(row[0]), int(row[1])
     distinct = int(row[2]) if keyed else None
     offset = 3 if keyed else 2
@@ -277,10 +279,10 @@ def _profile(
             and bad >= cfg.type_change_min_rows
             and bad / nonnull > cfg.type_change_threshold
         ):
-            first = con.execute(
+            first = con.row(
                 f"SELECT _row_number, raw.{q(spec.name)} FROM staged AS raw WHERE {fail} ORDER BY _row_number LIMIT 1"
-            ).fetchall()
-            rown, val = first[0] if first else (None, None)
+            )
+            rown, val = first if first else (None, None)
             raise ContractError(
                 message=f"{file}: column '{spec.name}' expected {expectation(spec)} but {bad:,} of "
                 f"{nonnull:,} values do not parse (first at row {rown}: {val!r}) — the source's type "
@@ -297,23 +299,33 @@ def _profile(
     return good, total, distinct
 
 
-def _mark_duplicate_keys(
-    con: duckdb.DuckDBPyConnection, contract: Contract, numbered: bool = True
-) -> int:
-    """Quarantine every later row of a key seen earlier in the batch; returns how many."""
+def _mark_duplicate_keys(con: Engine, contract: Contract) -> int:
+    """Quarantine every later row of a key seen earlier in the batch; returns how many.
+
+    Rare (the profile proved most batches free of duplicates), so ``staged`` is rewritten
+    rather than updated in place: engines without ``UPDATE`` on temporary data run it too."""
     keys = ", ".join(q(TYPED + k) for k in contract.key)
-    table, row = (
-        ("staged", "staged._row_number") if numbered else ("staged_rows", "staged_rows.rowid + 1")
+    dups = (
+        "SELECT rn, first_row FROM (SELECT _row_number AS rn, "
+        "first_value(_row_number) OVER w AS first_row, row_number() OVER w AS k "
+        f"FROM staged WHERE _reason IS NULL WINDOW w AS (PARTITION BY {keys} ORDER BY _row_number)"
+        ") AS d WHERE k > 1"
     )
-    marked = con.execute(
-        f"""
-        UPDATE {table} SET _reason = 'duplicate key within batch (first at row ' || d.first_row || ')'
-        FROM (
-          SELECT _row_number AS rn, first_value(_row_number) OVER w AS first_row, row_number() OVER w AS k
-          FROM staged WHERE _reason IS NULL
-          WINDOW w AS (PARTITION BY {keys} ORDER BY _row_number)
-        ) d
-        WHERE {row} = d.rn AND d.k > 1
-        """
-    ).fetchall()
-    return int(marked[0][0])
+    con.materialise("staged_dups", dups)
+    marked = int(con.scalar("SELECT count(*) FROM staged_dups"))
+    if marked:
+        items = [
+            "coalesce(staged._reason, 'duplicate key within batch (first at row ' "
+            "|| CAST(d.first_row AS VARCHAR) || ')') AS _reason"
+            if name == "_reason"
+            else f"staged.{q(name)}"
+            for name in con.columns("staged")
+        ]
+        con.materialise(
+            "staged_marked",
+            f"SELECT {', '.join(items)} FROM staged LEFT JOIN staged_dups AS d "
+            "ON staged._row_number = d.rn",
+        )
+        con.create_view("staged", "SELECT * FROM staged_marked")
+    con.unregister("staged_dups")
+    return marked
