@@ -40,6 +40,11 @@ STAGES: list[tuple[str, str]] = [
     ("decisioning", "c360.decisioning.stage:run"),
 ]
 
+#: Stages every step of which runs through the engine seam (``ws.engine``), so they run
+#: on any engine. The others still compute on DuckDB directly (identity's Splink model,
+#: clustering and survivorship among them) and run only with ``engine: duckdb``.
+ENGINE_STAGES = frozenset({"ingest", "consent"})
+
 
 @dataclass
 class StageResult:
@@ -103,6 +108,18 @@ def run_pipeline(
                 {"unknown": unknown, "stages": known},
             )
         chosen = [(name, fn) for name, fn in chosen if name in only]
+    engine = ws.config.engine.name
+    if engine != "duckdb":
+        off_seam = [name for name, _ in chosen if name not in ENGINE_STAGES]
+        if off_seam:
+            ready = [name for name, _ in available_stages() if name in ENGINE_STAGES]
+            raise C360Error(
+                "run.engine_unsupported",
+                f"stage(s) {', '.join(off_seam)} do not run on {engine} yet (they compute on "
+                f"DuckDB directly); run them with --engine duckdb, and on {engine} only "
+                + " ".join(f"--stage {n}" for n in ready),
+                {"engine": engine, "unsupported": off_seam, "supported": ready},
+            )
     if not _has_data(ws):
         raise C360Error(
             "run.no_data",

@@ -70,6 +70,9 @@ def _session(settings: EngineSettings) -> Any:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "false")
+        # a value that does not fit a date pattern is NULL (as DuckDB's try_strptime), not an
+        # upgrade error
+        .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
     )
     if settings.temp_directory is not None:
         Path(settings.temp_directory).mkdir(parents=True, exist_ok=True)
