@@ -119,7 +119,11 @@ class SparkEngine(Engine):
         self._frame(sql, params)
 
     def query(self, sql: str | exp.Expression, params: Params = None) -> pa.Table:
-        return self._frame(sql, params).toArrow()
+        # every column nullable, as DuckDB returns them: Spark marks what it proved non-null,
+        # and a writer appending those rows beside rows with nulls must not refuse them
+        result = self._frame(sql, params).toArrow()
+        schema = pa.schema([f.with_nullable(True) for f in result.schema])
+        return result if schema == result.schema else result.cast(schema)
 
     @property
     def errors(self) -> tuple[type[BaseException], ...]:

@@ -112,7 +112,8 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.RegexpFullMatch):
         value, pattern = node.this, node.expression
         if isinstance(pattern, exp.Literal) and pattern.is_string:
-            whole = exp.Literal.string(f"^(?:{pattern.this})$")
+            # anchored at the very end (\z): Java's ``$`` also matches before a final newline
+            whole = exp.Literal.string(f"^(?:{pattern.this})\\z")
             return exp.RegexpLike(this=value, expression=whole)
     if isinstance(node, exp.Array) and len(node.expressions) == 1:
         comp = node.expressions[0]
