@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from c360.config import ColumnSpec, Contract, IngestConfig
-from c360.engine import AUTHORING_DIALECT, ident, literal
 from c360.errors import ContractError
 from c360.ingest import tokensql
-from c360.ingest.rules import control_mode, rule_reasons, strip_control
+from c360.ingest.rules import control_mode, lit, q, rule_reasons, strip_control
 
 if TYPE_CHECKING:
     from c360.engine import Engine
@@ -35,16 +34,6 @@ SQL_TYPES = {
 TYPED = "__t_"  # prefix of typed columns in the staged table
 TRUE_VALUES = ("y", "yes", "true", "t", "1")
 FALSE_VALUES = ("n", "no", "false", "f", "0")
-
-
-def q(name: str) -> str:
-    """``name`` as a quoted identifier of the authoring dialect (quoted by sqlglot)."""
-    return ident(name).sql(AUTHORING_DIALECT)
-
-
-def lit(value: Any) -> str:
-    """``value`` as a literal of the authoring dialect (escaped by sqlglot)."""
-    return literal(value).sql(AUTHORING_DIALECT)
 
 
 @dataclass

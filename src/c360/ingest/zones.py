@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from c360.config import Contract
-from c360.engine import AUTHORING_DIALECT
 from c360.ingest import readers
 from c360.ingest.pii import find_pii, redact
 from c360.ingest.validate import TYPED, Header, lit, q
@@ -176,14 +175,13 @@ class ZoneWriter:
             f"{q(TYPED + c.cdc.sequence_column)} DESC NULLS LAST, " if c.cdc.sequence_column else ""
         ) + "_row_number DESC"
         deletes = ", ".join(lit(d) for d in c.cdc.delete)
-        names = [*(_alias(x) for x in cols), *LINEAGE, "_delete"]
         sql = (
-            f"SELECT {', '.join(q(n) for n in names)} FROM (SELECT {', '.join(cols)}, {lineage}, "
+            f"SELECT * FROM (SELECT {', '.join(cols)}, {lineage}, "
             f"trim({q(TYPED + c.cdc.op_column)}) IN ({deletes}) AS _delete, "
             f"row_number() OVER (PARTITION BY {keys} ORDER BY {order}) AS _k "
             f"FROM staged WHERE _reason IS NULL) AS latest WHERE _k = 1"
         )
-        return con.query(sql)
+        return con.query(sql).drop_columns(["_k"])  # not SELECT * EXCLUDE: Spark has none
 
     def write_silver(self, bid: str, rows: pa.Table) -> None:
         c = self.c
@@ -193,14 +191,3 @@ class ZoneWriter:
             self.write("silver", c.source, bid, rows, merge_keys=c.key, delete_column="_delete")
         else:
             self.write("silver", c.source, bid, rows, merge_keys=c.key)
-
-
-#: lineage columns every bronze, quarantine and silver row carries (pipeline's ``lineage``)
-LINEAGE = ("_batch_id", "_source_file", "_row_number", "_ingested_at", "_row_hash")
-
-
-def _alias(item: str) -> str:
-    """The output name of a select item built above (``… AS "name"`` or a bare ``"name"``)."""
-    from sqlglot import parse_one
-
-    return str(parse_one(item, read=AUTHORING_DIALECT).alias_or_name)
