@@ -179,7 +179,7 @@ def run(
         typer.Option(
             "--engine",
             help="Compute on this engine (duckdb or spark) instead of c360.yaml's engine.name; "
-            "on spark only the stages on the engine seam run (ingest, consent).",
+            "on spark only the stages proven there run (ingest).",
         ),
     ] = None,
 ) -> None:
