@@ -42,6 +42,12 @@ STAGES: list[tuple[str, str]] = [
     ("decisioning", "c360.decisioning.stage:run"),
 ]
 
+#: Stages proven to run on every engine (a parity test runs them on DuckDB and on local
+#: Spark). The others run only with ``engine: duckdb``: identity computes on DuckDB
+#: directly (Splink's DuckDBAPI, clustering, survivorship), and the consent stage's
+#: capture SQL, though on the seam, uses DuckDB functions Spark lacks (``epoch_us``).
+ENGINE_STAGES = frozenset({"ingest"})
+
 
 @dataclass
 class StageResult:
@@ -105,6 +111,18 @@ def run_pipeline(
                 {"unknown": unknown, "stages": known},
             )
         chosen = [(name, fn) for name, fn in chosen if name in only]
+    engine = ws.config.engine.name
+    if engine != "duckdb":
+        off_seam = [name for name, _ in chosen if name not in ENGINE_STAGES]
+        if off_seam:
+            ready = [name for name, _ in available_stages() if name in ENGINE_STAGES]
+            raise C360Error(
+                "run.engine_unsupported",
+                f"stage(s) {', '.join(off_seam)} do not run on {engine} yet (they compute on "
+                f"DuckDB directly); run them with --engine duckdb, and on {engine} only "
+                + " ".join(f"--stage {n}" for n in ready),
+                {"engine": engine, "unsupported": off_seam, "supported": ready},
+            )
     if not _has_data(ws):
         raise C360Error(
             "run.no_data",

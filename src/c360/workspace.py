@@ -222,12 +222,37 @@ class Workspace:
         return report
 
     def run(
-        self, *, progress: Progress | None = None, stages: list[str] | None = None
+        self,
+        *,
+        progress: Progress | None = None,
+        stages: list[str] | None = None,
+        engine: str | None = None,
     ) -> RunReport:
-        """Run every stage of the pipeline (or only ``stages``) in order as one recorded run."""
+        """Run every stage of the pipeline (or only ``stages``) in order as one recorded run.
+
+        ``engine`` (``duckdb`` or ``spark``) overrides c360.yaml's ``engine.name`` for this
+        workspace object; a stage not yet on the engine seam is refused on another engine."""
         from c360.pipeline import run_pipeline
 
+        if engine is not None and engine != self.config.engine.name:
+            self.use_engine(engine)
         return run_pipeline(self, progress=progress, only=stages)
+
+    def use_engine(self, name: str) -> None:
+        """Compute on engine ``name`` from now on (``c360 run --engine``)."""
+        from c360.config import EngineConfig
+
+        if name not in ("duckdb", "spark"):
+            raise C360Error(
+                "engine.unknown",
+                f"unknown engine {name!r}; choose duckdb or spark",
+                {"engine": name},
+            )
+        if "engine" in self.__dict__:
+            self.engine.close()
+            del self.__dict__["engine"]
+        engine = EngineConfig.model_validate({**self.config.engine.model_dump(), "name": name})
+        self.config = self.config.model_copy(update={"engine": engine})
 
     def tables(self) -> list[TableInfo]:
         return self.lakehouse.tables()

@@ -73,3 +73,27 @@ def test_help_explains_every_command():
     assert result.exit_code == 0
     for cmd in ("init", "synth", "ingest", "run", "tables", "demo"):
         assert cmd in result.output
+
+
+def test_run_on_spark_refuses_stages_off_the_engine_seam(tmp_path):
+    """``c360 run --engine spark`` names the stages that cannot run there (identity is
+    DuckDB-only) and the ones that can, before anything runs; nothing is written."""
+    ws = tmp_path / "w"
+    assert _c360("init", str(ws), "--template", "empty").returncode == 0
+    (ws / "contracts" / "acct.yaml").write_text(
+        "source: acct\nkey: [id]\ncolumns:\n  - {name: id, required: true}\n"
+    )
+    (ws / "landing" / "acct").mkdir(parents=True)
+    (ws / "landing" / "acct" / "a.csv").write_text("id\n1\n")
+    r = _c360("run", "--engine", "spark", "-w", str(ws))
+    assert r.returncode == 1
+    line = r.stderr.strip().splitlines()[-1]
+    assert "run.engine_unsupported" in line and "identity" in line, r.stderr
+    assert "on spark only --stage ingest" in line, r.stderr
+    assert "Traceback" not in r.stderr
+    r = _c360("run", "--engine", "spark", "--stage", "identity", "-w", str(ws))
+    assert r.returncode == 1 and "stage(s) identity do not run on spark" in r.stderr, r.stderr
+    r = _c360("run", "--engine", "sparkly", "--stage", "ingest", "-w", str(ws))
+    assert r.returncode == 1 and "engine.unknown" in r.stderr, r.stderr
+    r = _c360("tables", "--json", "-w", str(ws))
+    assert json.loads(r.stdout) == []

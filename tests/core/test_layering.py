@@ -33,11 +33,6 @@ ENGINE_ALLOW_LIST = {
     "c360.identity.standardise",
     "c360.identity.survivorship",
     "c360.identity.typos",
-    "c360.ingest.pipeline",
-    "c360.ingest.readers",
-    "c360.ingest.transform",
-    "c360.ingest.validate",
-    "c360.ingest.zones",
 }
 
 

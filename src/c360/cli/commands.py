@@ -174,12 +174,20 @@ def run(
         ),
     ] = None,
     no_wait: NoWaitOpt = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Compute on this engine (duckdb or spark) instead of c360.yaml's engine.name; "
+            "on spark only the stages proven there run (ingest).",
+        ),
+    ] = None,
 ) -> None:
     """Run every pipeline stage in order (ingest → identity → consent …) as one recorded run."""
     ws = open_workspace(workspace)
     ws.lock_wait = ws.lock_wait and not no_wait
     with progress_bar(show_progress(json)) as cb:
-        report = ws.run(progress=cb, stages=stage or None)
+        report = ws.run(progress=cb, stages=stage or None, engine=engine)
     if json:
         print_json(report.to_dict())
     else:

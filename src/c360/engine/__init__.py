@@ -10,6 +10,8 @@ needs an engine asks the workspace (``ws.engine``) or :func:`create_engine`.
 
 from c360.engine.base import (
     Capabilities,
+    CsvOptions,
+    CsvReject,
     Engine,
     EngineSettings,
     FileFormat,
@@ -21,6 +23,8 @@ from c360.engine.sql import AUTHORING_DIALECT, column, ident, literal, render, t
 __all__ = [
     "AUTHORING_DIALECT",
     "Capabilities",
+    "CsvOptions",
+    "CsvReject",
     "Engine",
     "EngineSettings",
     "FileFormat",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,32 @@ if TYPE_CHECKING:
 
 ArrowData: TypeAlias = pa.Table | pa.RecordBatchReader | pads.Dataset
 FileFormat: TypeAlias = Literal["parquet", "csv", "json"]
+Params: TypeAlias = Mapping[str, Any] | None
+"""Named query parameters (``$name`` in authoring SQL), bound by the driver, never spliced."""
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """How to read a delivered CSV file whose header is known: every column as text."""
+
+    columns: tuple[str, ...]
+    """The header's column names, in file order (the header row itself is skipped)."""
+    delimiter: str = ","
+    quote: str = '"'
+    encoding: Literal["utf-8", "latin-1"] = "utf-8"
+    max_line_bytes: int = 2_097_152
+
+
+@dataclass(frozen=True)
+class CsvReject:
+    """One physical line the CSV reader could not turn into a record (first error of the line)."""
+
+    line: int | None
+    """1-based line number in the file, when the engine knows it."""
+    error_type: str | None
+    message: str
+    byte_position: int | None
+    """Byte offset at (or just after) the start of the line, when the engine knows it."""
 
 
 @dataclass(frozen=True)
@@ -76,12 +102,24 @@ class Engine(ABC):
         return render(sql, self.dialect)
 
     @abstractmethod
-    def execute(self, sql: str | exp.Expression) -> None:
+    def execute(self, sql: str | exp.Expression, params: Params = None) -> None:
         """Run a statement for its effect (``CREATE VIEW``, ``SET`` …)."""
 
     @abstractmethod
-    def query(self, sql: str | exp.Expression) -> pa.Table:
+    def query(self, sql: str | exp.Expression, params: Params = None) -> pa.Table:
         """Run a query and return its result as one Arrow table."""
+
+    def stream(self, sql: str | exp.Expression, params: Params = None) -> pa.RecordBatchReader:
+        """Run a query and return its rows as a stream of Arrow batches (consume it before
+        the next statement on this engine). Engines that cannot stream collect first."""
+        return self.query(sql, params).to_reader()
+
+    def row(self, sql: str | exp.Expression, params: Params = None) -> list[Any]:
+        """The values of the first row of a query, by position (empty for no rows)."""
+        result = self.query(sql, params)
+        if result.num_rows == 0:
+            return []
+        return [result.column(i)[0].as_py() for i in range(result.num_columns)]
 
     def scalar(self, sql: str | exp.Expression) -> Any:
         """The single value of a one-row, one-column query (``None`` for no rows)."""
@@ -133,10 +171,34 @@ class Engine(ABC):
         one of :attr:`errors`, here or when the view is queried."""
 
     @abstractmethod
-    def materialise(self, name: str, sql: str | exp.Expression) -> None:
+    def register_csv(self, name: str, path: Path, options: CsvOptions) -> None:
+        """Expose the records of a delivered CSV file as view ``name``, every column text.
+
+        Lines that cannot be parsed (wrong field count, bad quoting, invalid encoding, over
+        ``max_line_bytes``) are left out of the view and kept: :meth:`csv_rejects` lists
+        them once the view has been read. Reading is lazy: the file is parsed when the view
+        is (so a single pass can parse, type and write it)."""
+
+    @abstractmethod
+    def csv_rejects(self, name: str) -> list[CsvReject]:
+        """Lines of the file behind CSV view ``name`` that the last read of it rejected,
+        one per line, in line order."""
+
+    @abstractmethod
+    def materialise(
+        self,
+        name: str,
+        sql: str | exp.Expression,
+        params: Params = None,
+        *,
+        row_number: str | None = None,
+    ) -> None:
         """Compute ``sql`` once and expose its rows as view ``name`` (a temporary table).
 
-        For a result that later steps read more than once; dropped by :meth:`unregister`."""
+        For a result that later steps read more than once; dropped by :meth:`unregister`.
+        With ``row_number``, the rows get that column numbering them 1, 2, … in the order
+        ``sql`` produced them (a file's record order when it reads one file in order) —
+        without a window over the whole input, which would serialise the read."""
 
     @abstractmethod
     def create_view(self, name: str, sql: str | exp.Expression) -> None:

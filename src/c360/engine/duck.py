@@ -10,8 +10,17 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from sqlglot import exp
 
-from c360.engine.base import ArrowData, Capabilities, Engine, EngineSettings, FileFormat
-from c360.engine.sql import literal, table
+from c360.engine.base import (
+    ArrowData,
+    Capabilities,
+    CsvOptions,
+    CsvReject,
+    Engine,
+    EngineSettings,
+    FileFormat,
+    Params,
+)
+from c360.engine.sql import ident, literal, table
 
 #: named arguments of DuckDB's ``read_<format>`` table functions, per file format
 _FILE_OPTIONS: dict[str, dict[str, Any]] = {
@@ -36,6 +45,7 @@ class DuckDBEngine(Engine):
         super().__init__(settings)
         self._views: set[str] = set()
         self._tables: dict[str, str] = {}  # made by SQL: name -> TABLE or VIEW
+        self._backing: dict[str, list[str]] = {}  # a view -> tables dropped with it
         if con is not None:  # a fork: a cursor on the parent's database (settings are shared
             self.con = con  # except the session's time zone)
             self._set("TimeZone", settings.time_zone)
@@ -57,11 +67,14 @@ class DuckDBEngine(Engine):
         """The raw connection, for DuckDB-only APIs (Splink's ``DuckDBAPI``)."""
         return self.con
 
-    def execute(self, sql: str | exp.Expression) -> None:
-        self.con.execute(self.render(sql))
+    def execute(self, sql: str | exp.Expression, params: Params = None) -> None:
+        self.con.execute(self.render(sql), params)
 
-    def query(self, sql: str | exp.Expression) -> pa.Table:
-        return self.con.sql(self.render(sql)).to_arrow_table()
+    def query(self, sql: str | exp.Expression, params: Params = None) -> pa.Table:
+        return self.con.sql(self.render(sql), params=params).to_arrow_table()
+
+    def stream(self, sql: str | exp.Expression, params: Params = None) -> pa.RecordBatchReader:
+        return self.con.sql(self.render(sql), params=params).to_arrow_reader()
 
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
@@ -76,11 +89,35 @@ class DuckDBEngine(Engine):
         self.con.register(name, data)
         self._views.add(name)
 
-    def materialise(self, name: str, sql: str | exp.Expression) -> None:
+    def materialise(
+        self,
+        name: str,
+        sql: str | exp.Expression,
+        params: Params = None,
+        *,
+        row_number: str | None = None,
+    ) -> None:
         self.unregister(name)
-        target = table(name).sql(self.dialect)
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {self.render(sql)}")
-        self._tables[name] = "TABLE"
+        if row_number is None:
+            target = table(name).sql(self.dialect)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {self.render(sql)}", params)
+            self._tables[name] = "TABLE"
+            return
+        # the rowid of a freshly written table is its insertion order, which DuckDB keeps
+        # equal to the query's output order (a parallel CSV scan included)
+        rows = f"{name}__rows"
+        self.unregister(rows)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table(rows).sql(self.dialect)} AS {self.render(sql)}",
+            params,
+        )
+        self._tables[rows] = "TABLE"
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {table(name).sql(self.dialect)} AS SELECT *, "
+            f"rowid + 1 AS {ident(row_number).sql(self.dialect)} FROM {table(rows).sql(self.dialect)}"
+        )
+        self._tables[name] = "VIEW"
+        self._backing[name] = [rows]
 
     def create_view(self, name: str, sql: str | exp.Expression) -> None:
         if self._tables.get(name) != "VIEW":
@@ -100,6 +137,44 @@ class DuckDBEngine(Engine):
         )
         self.create_view(name, exp.select("*").from_(exp.Table(this=reader)))
 
+    def register_csv(self, name: str, path: Path, options: CsvOptions) -> None:
+        rej, scan = f"{name}__rej", f"{name}__rej_scan"
+        for old in (rej, scan):
+            self.con.execute(f"DROP TABLE IF EXISTS {table(old).sql(self.dialect)}")
+
+        def lit(value: Any) -> str:
+            return literal(value).sql(self.dialect)
+
+        columns = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in options.columns) + "}"
+        reader = (
+            f"read_csv({lit(str(path))}, columns={columns}, header=true, auto_detect=false, "
+            f"delim={lit(options.delimiter)}, quote={lit(options.quote)}, "
+            f"escape={lit(options.quote)}, strict_mode=true, store_rejects=true, "
+            f"rejects_table={lit(rej)}, rejects_scan={lit(scan)}, "
+            f"encoding={lit(options.encoding)}, null_padding=false, parallel=true, "
+            f"max_line_size={int(options.max_line_bytes)})"
+        )
+        self.create_view(name, f"SELECT * FROM {reader}")
+        self._backing[name] = [rej, scan]
+
+    def csv_rejects(self, name: str) -> list[CsvReject]:
+        rej = table(f"{name}__rej").sql(self.dialect)
+        rows = self.con.execute(
+            # errors without a column (an over-long line) sort first
+            f"""SELECT line, arg_min(error_type, coalesce(column_idx, -1)),
+                       arg_min(error_message, coalesce(column_idx, -1)), min(line_byte_position)
+                FROM {rej} GROUP BY line ORDER BY line"""
+        ).fetchall()
+        return [
+            CsvReject(
+                None if line is None else int(line),
+                None if etype is None else str(etype),
+                str(msg),
+                None if pos is None else int(pos),
+            )
+            for line, etype, msg, pos in rows
+        ]
+
     def register_delta(self, name: str, path: Path) -> None:
         self.register(name, DeltaTable(str(path)).to_pyarrow_dataset())
 
@@ -110,6 +185,9 @@ class DuckDBEngine(Engine):
         if name in self._tables:
             kind = self._tables.pop(name)
             self.con.execute(f"DROP {kind} IF EXISTS {table(name).sql(self.dialect)}")
+        for backing in self._backing.pop(name, []):
+            self._tables.pop(backing, None)
+            self.con.execute(f"DROP TABLE IF EXISTS {table(backing).sql(self.dialect)}")
 
     def views(self) -> set[str]:
         return self._views | set(self._tables)

@@ -17,7 +17,16 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 from sqlglot import exp
 
-from c360.engine.base import ArrowData, Capabilities, Engine, EngineSettings, FileFormat
+from c360.engine.base import (
+    ArrowData,
+    Capabilities,
+    CsvOptions,
+    CsvReject,
+    Engine,
+    EngineSettings,
+    FileFormat,
+    Params,
+)
 from c360.engine.sql import table
 from c360.errors import MissingExtraError
 
@@ -61,6 +70,9 @@ def _session(settings: EngineSettings) -> Any:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "false")
+        # a value that does not fit a date pattern is NULL (as DuckDB's try_strptime), not an
+        # upgrade error
+        .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
     )
     if settings.temp_directory is not None:
         Path(settings.temp_directory).mkdir(parents=True, exist_ok=True)
@@ -97,11 +109,21 @@ class SparkEngine(Engine):
         """The Spark session, for Spark-only APIs (Splink's ``SparkAPI``)."""
         return self.spark
 
-    def execute(self, sql: str | exp.Expression) -> None:
-        self.spark.sql(self.render(sql))
+    def _frame(self, sql: str | exp.Expression, params: Params = None) -> Any:
+        # authoring ``$name`` parameters render as Spark's named ``:name`` markers
+        if params:
+            return self.spark.sql(self.render(sql), args=dict(params))
+        return self.spark.sql(self.render(sql))
 
-    def query(self, sql: str | exp.Expression) -> pa.Table:
-        return self.spark.sql(self.render(sql)).toArrow()
+    def execute(self, sql: str | exp.Expression, params: Params = None) -> None:
+        self._frame(sql, params)
+
+    def query(self, sql: str | exp.Expression, params: Params = None) -> pa.Table:
+        # every column nullable, as DuckDB returns them: Spark marks what it proved non-null,
+        # and a writer appending those rows beside rows with nulls must not refuse them
+        result = self._frame(sql, params).toArrow()
+        schema = pa.schema([f.with_nullable(True) for f in result.schema])
+        return result if schema == result.schema else result.cast(schema)
 
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
@@ -113,9 +135,28 @@ class SparkEngine(Engine):
     def fork(self) -> SparkEngine:
         return SparkEngine(self.settings, session=self.spark.newSession())
 
-    def materialise(self, name: str, sql: str | exp.Expression) -> None:
+    def materialise(
+        self,
+        name: str,
+        sql: str | exp.Expression,
+        params: Params = None,
+        *,
+        row_number: str | None = None,
+    ) -> None:
+        frame = self._frame(sql, params)
+        if row_number is not None:
+            from pyspark.sql import Window
+            from pyspark.sql import functions as F
+
+            # ids grow with partition and position, so their order is the output order
+            order = "__c360_order"
+            frame = (
+                frame.withColumn(order, F.monotonically_increasing_id())
+                .withColumn(row_number, F.row_number().over(Window.orderBy(order)).cast("long"))
+                .drop(order)
+            )
         # a local checkpoint computes the rows once and cuts the plan off its sources
-        self.spark.sql(self.render(sql)).localCheckpoint(eager=True).createOrReplaceTempView(name)
+        frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
         self._views.add(name)
 
     def create_view(self, name: str, sql: str | exp.Expression) -> None:
@@ -144,6 +185,49 @@ class SparkEngine(Engine):
         frame.createOrReplaceTempView(name)
         self._views.add(name)
 
+    def register_csv(self, name: str, path: Path, options: CsvOptions) -> None:
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        corrupt = "__c360_corrupt"
+        schema = StructType(
+            [StructField(c, StringType()) for c in options.columns]
+            + [StructField(corrupt, StringType())]
+        )
+        frame = (
+            self.spark.read.schema(schema)
+            .option("header", True)
+            .option("sep", options.delimiter)
+            .option("quote", options.quote)
+            .option("escape", options.quote)
+            .option("encoding", "UTF-8" if options.encoding == "utf-8" else "ISO-8859-1")
+            .option("mode", "PERMISSIVE")
+            .option("columnNameOfCorruptRecord", corrupt)
+            .option("maxCharsPerColumn", options.max_line_bytes)
+            .csv(str(path))
+            .withColumn("__c360_order", F.monotonically_increasing_id())
+            # a query may not read only the corrupt-record column of a raw CSV scan
+            .localCheckpoint(eager=True)
+        )
+        frame.filter(F.col(corrupt).isNull()).drop(corrupt, "__c360_order").createOrReplaceTempView(
+            name
+        )
+        rejects = f"{name}__rejects"
+        frame.filter(F.col(corrupt).isNotNull()).orderBy("__c360_order").select(
+            corrupt
+        ).createOrReplaceTempView(rejects)
+        self._views |= {name, rejects}
+
+    def csv_rejects(self, name: str) -> list[CsvReject]:
+        # Spark's reader does not say which line a corrupt record was on
+        rows = self.spark.table(f"{name}__rejects").collect()
+        return [
+            CsvReject(
+                None, "malformed record", f"record does not match the header: {r[0]!r}"[:300], None
+            )
+            for r in rows
+        ]
+
     def register_delta(self, name: str, path: Path) -> None:
         if self.delta_native:
             self.spark.read.format("delta").load(str(path)).createOrReplaceTempView(name)
@@ -160,9 +244,10 @@ class SparkEngine(Engine):
         self._views.add(name)
 
     def unregister(self, name: str) -> None:
-        if name in self._views:
-            self.spark.catalog.dropTempView(name)
-            self._views.discard(name)
+        for view in (name, f"{name}__rejects"):
+            if view in self._views:
+                self.spark.catalog.dropTempView(view)
+                self._views.discard(view)
 
     def views(self) -> set[str]:
         return set(self._views)

@@ -7,11 +7,14 @@ literals always go through these helpers, so no module quotes SQL by hand.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.time import format_time
 
 from c360.errors import C360Error
 
@@ -58,13 +61,15 @@ def render(
 @lru_cache(maxsize=512)
 def _transpile(sql: str, dialect: str, pretty: bool) -> str:
     try:
-        out = sqlglot.transpile(
-            sql,
-            read=AUTHORING_DIALECT,
-            write=dialect,
-            pretty=pretty,
-            unsupported_level=sqlglot.ErrorLevel.RAISE,
-        )
+        trees = sqlglot.parse(sql, read=AUTHORING_DIALECT)
+        fix = _REWRITES.get(dialect)
+        out = [
+            (tree.transform(fix) if fix is not None else tree).sql(
+                dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE
+            )
+            for tree in trees
+            if tree is not None
+        ]
     except sqlglot.errors.SqlglotError as exc:
         raise C360Error(
             "engine.sql_unsupported",
@@ -72,3 +77,61 @@ def _transpile(sql: str, dialect: str, pretty: bool) -> str:
             {"dialect": dialect},
         ) from exc
     return ";\n".join(out)
+
+
+def _spark_time_format(fmt: str) -> str:
+    """A DuckDB ``strptime`` format as the Java pattern Spark's parsers take: each
+    ``%`` directive mapped by sqlglot, literal text with letters quoted (``'T'``)."""
+    duck = Dialect.get_or_raise(AUTHORING_DIALECT)
+    spark = Dialect.get_or_raise("spark")
+    out = []
+    for directive, text in re.findall(r"(%-?[A-Za-z%])|([^%]+|%)", fmt):
+        if directive == "%%":
+            text = "%"
+        elif directive:
+            python = format_time(directive, duck.TIME_MAPPING, duck.TIME_TRIE) or directive
+            out.append(
+                format_time(python, spark.INVERSE_TIME_MAPPING, spark.INVERSE_TIME_TRIE) or python
+            )
+            continue
+        out.append("'" + text.replace("'", "''") + "'" if re.search("[A-Za-z']", text) else text)
+    return "".join(out)
+
+
+def _for_spark(node: exp.Expression) -> exp.Expression:
+    """Authoring-dialect forms sqlglot passes through unchanged but Spark does not have."""
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "try_strptime":
+        value, fmt = node.expressions
+        if isinstance(fmt, exp.Literal) and fmt.is_string:
+            pattern = exp.Literal.string(_spark_time_format(fmt.this))
+            return exp.Anonymous(this="try_to_timestamp", expressions=[value, pattern])
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "hash":
+        # 64 bits like DuckDB's hash (Spark's own hash is a 32-bit murmur3); the values
+        # differ between engines, so a row hash is only compared within one engine
+        return exp.Anonymous(this="xxhash64", expressions=node.expressions)
+    if isinstance(node, exp.RegexpFullMatch):
+        value, pattern = node.this, node.expression
+        if isinstance(pattern, exp.Literal) and pattern.is_string:
+            # anchored at the very end (\z): Java's ``$`` also matches before a final newline
+            whole = exp.Literal.string(f"^(?:{pattern.this})\\z")
+            return exp.RegexpLike(this=value, expression=whole)
+    if isinstance(node, exp.Array) and len(node.expressions) == 1:
+        comp = node.expressions[0]
+        if isinstance(comp, exp.Comprehension):
+            # [expr FOR i IN seq IF cond] -> transform(filter(seq, i -> cond), i -> expr)
+            var = comp.args["expression"]
+            items = comp.args["iterator"]
+            cond = comp.args.get("condition")
+            if cond is not None:
+                items = exp.Anonymous(
+                    this="filter",
+                    expressions=[items, exp.Lambda(this=cond, expressions=[var.copy()])],
+                )
+            return exp.Anonymous(
+                this="transform",
+                expressions=[items, exp.Lambda(this=comp.this, expressions=[var.copy()])],
+            )
+    return node
+
+
+_REWRITES = {"spark": _for_spark, "databricks": _for_spark}

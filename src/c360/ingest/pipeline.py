@@ -4,7 +4,7 @@ One landing file is one batch, processed exactly once:
 
 1. the batch id is derived from the file's bytes; a batch the store marks
    ``loaded`` is skipped (a re-run is a no-op);
-2. the file is parsed into DuckDB as text (``readers``), SSN/TIN/PAN are
+2. the file is parsed by the workspace's engine as text (``readers``), SSN/TIN/PAN are
    tokenised and free text is scanned for PII (``transform``), contract checks
    type every row and explain every rejection (``validate``);
 3. restricted, bronze, quarantine and silver are each written in ONE Delta
@@ -23,14 +23,15 @@ import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import insert, select, update
 
 from c360.config import Contract
+from c360.engine import EngineSettings, create_engine
 from c360.errors import C360Error
 from c360.ingest import readers, tokensql
 from c360.ingest.discovery import FileChanged, LandingFile, describe, discover
@@ -41,6 +42,7 @@ from c360.ingest.zones import ZoneWriter, visible_columns
 from c360.store.schema import ingest_batches, pii_findings
 
 if TYPE_CHECKING:
+    from c360.engine import Engine
     from c360.workspace import Workspace
 
 RESTRICTED_TEXT = "pii_in_text"
@@ -218,18 +220,13 @@ class SourceIngest:
         t0 = time.perf_counter()
         res = BatchResult(self.c.source, lf.relpath, lf.batch_id, "running")
         self._mark(lf, status="running", error=None)
-        con = duckdb.connect()
+        con = create_engine(self._settings())
         try:
-            tmp = self.ws.root / ".c360" / "tmp"
-            tmp.mkdir(parents=True, exist_ok=True)
-            con.execute("SET TimeZone='UTC'")
-            con.execute(f"SET memory_limit={lit(self.ws.config.ingest.memory_limit)}")
-            con.execute(f"SET temp_directory={lit(str(tmp))}")
             self._process(con, lf, res)
             res.status = "loaded"
         except C360Error as exc:
             res.status, res.error = "failed", exc.message
-        except duckdb.Error as exc:
+        except con.errors as exc:
             # the engine's reader gave up on the whole file (e.g. mixed line endings)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             res.status = "failed"
@@ -257,7 +254,20 @@ class SourceIngest:
         )
         return res
 
-    def _process(self, con: duckdb.DuckDBPyConnection, lf: LandingFile, res: BatchResult) -> None:
+    def _settings(self) -> EngineSettings:
+        """The workspace's engine settings with ingest's memory limit and spill folder: each
+        batch gets its own engine (a fresh in-process database on DuckDB, so a batch's
+        working tables never meet another's; the process's session on Spark)."""
+        tmp = self.ws.root / ".c360" / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return replace(
+            self.ws.engine.settings,
+            memory_limit=self.ws.config.ingest.memory_limit,
+            temp_directory=tmp,
+            time_zone="UTC",
+        )
+
+    def _process(self, con: Engine, lf: LandingFile, res: BatchResult) -> None:
         c, bid = self.c, lf.batch_id
         as_of = datetime.now(UTC)  # one instant per batch: not_in_future and _ingested_at
         clock = _Clock(res.timings)
@@ -292,12 +302,14 @@ class SourceIngest:
         if tok_cols and not stream:
             self.zones.restricted(con, bid, tok_cols, "raw JOIN tok USING (_row_number)")
         if (tok_cols and not stream) or text_cols:
-            replaced = [name for name, _ in tok_cols] + text_cols
-            con.execute(
-                f"CREATE OR REPLACE TABLE raw_tok AS SELECT raw.* EXCLUDE ({', '.join(q(x) for x in replaced)}), "
-                f"tok.* EXCLUDE (_row_number) FROM raw JOIN tok USING (_row_number)"
+            replaced = {name for name, _ in tok_cols} | set(text_cols)
+            items = [f"raw.{q(x)}" for x in con.columns("raw") if x not in replaced]
+            items += [f"tok.{q(x)}" for x in con.columns("tok") if x != "_row_number"]
+            con.materialise(
+                "raw_tok",
+                f"SELECT {', '.join(items)} FROM raw JOIN tok ON raw._row_number = tok._row_number",
             )
-            con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_tok")
+            con.create_view("raw", "SELECT * FROM raw_tok")
         visible = visible_columns(header, tok_cols)
         good, total = build_typed(
             con,
@@ -313,11 +325,11 @@ class SourceIngest:
             inline_tokens=dict(tok_cols) if stream else None,
             params=tokensql.params(self.ws.tokenizer) if stream and tok_cols else None,
         )
+        if stream and tok_cols:
+            self.zones.restricted(con, bid, tok_cols, "staged")
         if stream:
             loaded.rows, loaded.rejects = int(total), readers.csv_rejects(con, lf.path, c, limit)
             if loaded.rows == 0 and not loaded.rejects:
-                if tok_cols:
-                    self.zones.restricted(con, bid, tok_cols, "staged", in_order=True)
                 res.warnings.append(f"{lf.relpath}: empty file, nothing to load")
                 return
         bad = loaded.rows - good
@@ -336,34 +348,15 @@ class SourceIngest:
         if res.rows_quarantined:
             self.zones.quarantine(con, bid, lf.relpath, cols_sql, lineage, loaded.rejects)
         clock("quarantine")
-        # restricted (the streaming pass's raw values beside their tokens), bronze and silver
-        # are independent commits from the same staged rows: write them at once (each on its
-        # own cursor; Delta writers release the GIL).
-        bronze_sql = f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL"
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            jobs = []
-            if stream and tok_cols:
-                # all rows, quarantined ones included (the table scan keeps row order)
-                jobs.append(
-                    pool.submit(
-                        self.zones.restricted, con.cursor(), bid, tok_cols, "staged", in_order=True
-                    )
-                )
-            if good:
-                jobs += [
-                    pool.submit(
-                        lambda cur: self.zones.write(
-                            "bronze",
-                            c.source,
-                            bid,
-                            cur.sql(bronze_sql).to_arrow_reader(),
-                            schema_merge=True,
-                        ),
-                        con.cursor(),
-                    ),
-                    pool.submit(self.zones.silver, con.cursor(), bid, tok_cols, lineage),
-                ]
-            for job in jobs:
+        if good:
+            # bronze and silver are independent commits from the same staged rows: silver's
+            # rows are computed first and committed while bronze streams from the engine
+            # (Delta writers release the GIL, so the two commits overlap).
+            silver = self.zones.silver_rows(con, tok_cols, lineage)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                job = pool.submit(self.zones.write_silver, bid, silver)
+                bronze_sql = f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL"
+                self.zones.write("bronze", c.source, bid, con.stream(bronze_sql), schema_merge=True)
                 job.result()
         clock("bronze_silver")
         self._record_pii(bid, scan, res)
@@ -377,9 +370,7 @@ class SourceIngest:
             return True  # free text is scanned in Python (tokens are SQL, any path)
         return self._has_tombstones
 
-    def _drop_erased(
-        self, con: duckdb.DuckDBPyConnection, tok_cols: list[tuple[str, str]]
-    ) -> set[int]:
+    def _drop_erased(self, con: Engine, tok_cols: list[tuple[str, str]]) -> set[int]:
         """Rows of data subjects erased by a DSR (keyed tombstones) never load again.
 
         They are removed from ``raw`` before anything is written and counted as erased.
@@ -389,7 +380,7 @@ class SourceIngest:
         cols = ["raw._row_number"] + [f"CAST(raw.{q(k)} AS VARCHAR) AS {q(k)}" for k in self.c.key]
         cols += [f"tok.{q(name + '_token')}" for name, _ in tok_cols]
         decl = self.ws.declarations.find(f"bronze.{self.c.source}")
-        present = {r[0] for r in con.execute("DESCRIBE raw").fetchall()}
+        present = set(con.columns("raw"))
         if decl is not None:  # references and contact points of erased subjects too
             extra = set(decl.refs) | {c for c, k in decl.finds.items() if k in ("email", "phone")}
             cols += [
@@ -397,28 +388,19 @@ class SourceIngest:
                 for c in sorted(extra)
                 if c in present and c not in self.c.key
             ]
-        join = " JOIN tok USING (_row_number)" if tok_cols else ""
-        rows = con.sql(f"SELECT {', '.join(cols)} FROM raw{join}").to_arrow_table()
+        join = " JOIN tok ON raw._row_number = tok._row_number" if tok_cols else ""
+        rows = con.query(f"SELECT {', '.join(cols)} FROM raw{join}")
         kept, dropped = self.ws.governance.dsr.filter_tombstoned(self.c.source, rows)
         if not dropped:
             return set()
         erased = set(rows["_row_number"].to_pylist()) - set(kept["_row_number"].to_pylist())
-        con.register(
-            "erased_arrow", pa.table({"_row_number": pa.array(sorted(erased), pa.int64())})
-        )
-        con.execute("CREATE OR REPLACE TABLE erased AS SELECT * FROM erased_arrow")
-        con.execute(
-            "CREATE OR REPLACE TABLE raw_kept AS SELECT * FROM raw WHERE _row_number NOT IN (SELECT _row_number FROM erased)"
-        )
-        con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_kept")
-        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'tok'").fetchall()[
-            0
-        ][0]:
-            con.execute(
-                "CREATE OR REPLACE TABLE tok_kept AS SELECT * FROM tok WHERE _row_number NOT IN (SELECT _row_number FROM erased)"
-            )
-            con.execute("DROP TABLE tok")
-            con.execute("ALTER TABLE tok_kept RENAME TO tok")
+        con.register("erased", pa.table({"_row_number": pa.array(sorted(erased), pa.int64())}))
+        kept = "WHERE _row_number NOT IN (SELECT _row_number FROM erased)"
+        con.materialise("raw_kept", f"SELECT * FROM raw {kept}")
+        con.create_view("raw", "SELECT * FROM raw_kept")
+        if "tok" in con.views():
+            con.materialise("tok_kept", f"SELECT * FROM tok {kept}")
+            con.create_view("tok", "SELECT * FROM tok_kept")
         return erased
 
     def _record_pii(self, bid: str, scan: PiiScan, res: BatchResult) -> None:

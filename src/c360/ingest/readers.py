@@ -1,6 +1,6 @@
-"""Loading one landing file into DuckDB as all-text rows, keeping every rejected record.
+"""Loading one landing file into the engine as all-text rows, keeping every rejected record.
 
-Whatever the format, the result is the same: a DuckDB table ``raw`` with one
+Whatever the format, the result is the same: an engine view ``raw`` with one
 VARCHAR column per column found in the file plus ``_row_number`` (1-based
 ordinal of the record among the file's parsed records), and a list of
 :class:`Reject` for records that could not be parsed at all. Typing and
@@ -14,17 +14,21 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from c360.config import Contract
+from c360.engine import CsvOptions
 from c360.errors import ContractError
 
+if TYPE_CHECKING:
+    from c360.engine import Engine
+
 MAX_LINE_BYTES = 2_097_152  # DuckDB's default; ingest.max_line_bytes sets it
-EMPTY_RAW = "CREATE OR REPLACE VIEW raw AS SELECT CAST(NULL AS BIGINT) AS _row_number WHERE false"
+EMPTY_RAW = "SELECT CAST(NULL AS BIGINT) AS _row_number WHERE false"
 
 
 @dataclass
@@ -70,10 +74,6 @@ class Loaded:
     native: set[str]  # columns that arrived with a native (non-text) type
 
 
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
 def _read_header(path: Path, contract: Contract) -> list[str] | None:
     opts = contract.csv
     with path.open("rb") as fh:
@@ -113,7 +113,7 @@ def peek_columns(path: Path, contract: Contract) -> list[str] | None:
 
 
 def load_csv(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     path: Path,
     contract: Contract,
     *,
@@ -129,7 +129,7 @@ def load_csv(
     opts = contract.csv
     header = _read_header(path, contract)
     if header is None:
-        con.execute(EMPTY_RAW)
+        con.create_view("raw", EMPTY_RAW)
         return Loaded([], 0, [], set())
     if not opts.header:
         raise ContractError(
@@ -144,39 +144,34 @@ def load_csv(
             )
         seen.add(name)
     header = canonical_header(header, contract, path.name)
-    cols = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in header) + "}"
-    enc = "utf-8" if opts.encoding == "utf-8" else "latin-1"
-    con.execute("DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan")
-    reader = f"""read_csv({_sql_str(str(path))}, columns={cols}, header=true,
-            auto_detect=false, delim={_sql_str(opts.delimiter)}, quote={_sql_str(opts.quote)},
-            escape={_sql_str(opts.quote)}, strict_mode=true, store_rejects=true,
-            rejects_table='rej', rejects_scan='rej_scan', encoding={_sql_str(enc)},
-            null_padding=false, parallel=true, max_line_size={int(max_line_bytes)})"""
+    con.register_csv(
+        "raw_csv",
+        path,
+        CsvOptions(
+            columns=tuple(header),
+            delimiter=opts.delimiter,
+            quote=opts.quote,
+            encoding="utf-8" if opts.encoding == "utf-8" else "latin-1",
+            max_line_bytes=int(max_line_bytes),
+        ),
+    )
     if stream:
         # No _row_number here: a window function would serialise the parallel reader.
-        # The staging table's rowid gives it instead (see validate.build_typed).
-        con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {reader}")
+        # The staged rows are numbered as they are written instead (validate.build_typed).
+        con.create_view("raw", "SELECT * FROM raw_csv")
         return Loaded(header, -1, [], set())
-    con.execute(f"CREATE OR REPLACE TABLE raw_in AS SELECT * FROM {reader}")
-    # A view, not a copy: rowid of a freshly loaded table is its record order.
-    con.execute("CREATE OR REPLACE VIEW raw AS SELECT *, rowid + 1 AS _row_number FROM raw_in")
-    rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
+    con.materialise("raw", "SELECT * FROM raw_csv", row_number="_row_number")
+    rows = int(con.scalar("SELECT count(*) FROM raw"))
     return Loaded(header, rows, csv_rejects(con, path, contract, max_line_bytes), set())
 
 
-def csv_rejects(
-    con: duckdb.DuckDBPyConnection, path: Path, contract: Contract, max_line_bytes: int
-) -> list[Reject]:
+def csv_rejects(con: Engine, path: Path, contract: Contract, max_line_bytes: int) -> list[Reject]:
     """Records the CSV reader rejected, one per physical line, first error of each, with
-    the line's original bytes read back from the file (DuckDB's own copy is lossy)."""
+    the line's original bytes read back from the file (the engine's own copy is lossy)."""
     out = []
-    for line, etype, msg, pos in con.execute(
-        # errors without a column (an over-long line) sort first
-        """SELECT line, arg_min(error_type, coalesce(column_idx, -1)),
-                  arg_min(error_message, coalesce(column_idx, -1)), min(line_byte_position)
-           FROM rej GROUP BY line ORDER BY line"""
-    ).fetchall():
-        raw = line_bytes(path, None if pos is None else int(pos), max_line_bytes)
+    for r in con.csv_rejects("raw_csv"):
+        line, etype, msg, pos = r.line, r.error_type, r.message, r.byte_position
+        raw = line_bytes(path, pos, max_line_bytes)
         kind = str(etype or "unreadable record").lower()
         if kind == "line size over maximum":
             reason = (
@@ -186,13 +181,19 @@ def csv_rejects(
         else:
             reason = f"malformed row: {kind}: {msg}"
         out.append(
-            Reject(int(line), reason, render(raw or b"", contract.csv.encoding), raw_bytes=raw)
+            Reject(
+                line,
+                reason,
+                # an engine that cannot point at the line gives the record in its message
+                render(raw or b"", contract.csv.encoding) if line is not None else msg,
+                raw_bytes=raw,
+            )
         )
     return out
 
 
 def load_jsonl(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     path: Path,
     contract: Contract,
     max_line_bytes: int = MAX_LINE_BYTES,
@@ -280,7 +281,7 @@ def load_jsonl(
     return Loaded(names, len(records), rejects, set())
 
 
-def load_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract) -> Loaded:
+def load_parquet(con: Engine, path: Path, contract: Contract) -> Loaded:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several unrelated types for corrupt files
@@ -307,21 +308,20 @@ def load_parquet(con: duckdb.DuckDBPyConnection, path: Path, contract: Contract)
     return Loaded(names, table.num_rows, [], {renamed[n] for n in native})
 
 
-def _register_raw(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+def _register_raw(con: Engine, table: pa.Table) -> None:
     if table.num_columns:
         table = table.append_column(
             "_row_number", pa.array(range(1, table.num_rows + 1), pa.int64())
         )
         con.register("raw_arrow", table)
-        con.execute("CREATE OR REPLACE TABLE raw_in AS SELECT * FROM raw_arrow")
-        con.execute("CREATE OR REPLACE VIEW raw AS SELECT * FROM raw_in")
+        con.materialise("raw", "SELECT * FROM raw_arrow")
         con.unregister("raw_arrow")
     else:
-        con.execute(EMPTY_RAW)
+        con.create_view("raw", EMPTY_RAW)
 
 
 def load(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     path: Path,
     contract: Contract,
     *,
@@ -329,7 +329,7 @@ def load(
     max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Loaded:
     if path.stat().st_size == 0:
-        con.execute(EMPTY_RAW)
+        con.create_view("raw", EMPTY_RAW)
         return Loaded([], 0, [], set())
     if contract.format == "csv":
         return load_csv(con, path, contract, stream=stream, max_line_bytes=max_line_bytes)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from c360.config import ColumnSpec, Contract
+from c360.engine import AUTHORING_DIALECT, ident, literal
 
 TYPED = "__t_"
 CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -34,11 +35,13 @@ SQL_TYPES = {
 
 
 def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    """``name`` as a quoted identifier of the authoring dialect (quoted by sqlglot)."""
+    return ident(name).sql(AUTHORING_DIALECT)
 
 
 def lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+    """``s`` as a string literal of the authoring dialect (escaped by sqlglot)."""
+    return literal(s).sql(AUTHORING_DIALECT)
 
 
 def control_mode(spec: ColumnSpec, contract: Contract) -> str:

@@ -14,6 +14,7 @@ not tokenised and its row goes to quarantine with the reason.
 
 from __future__ import annotations
 
+from c360.engine import AUTHORING_DIALECT, ident, literal
 from c360.tokens import TOKEN_LEN, Tokenizer
 
 DIGIT_COUNTS = {"ssn": (9, 9), "tin": (9, 9), "pan": (12, 19)}
@@ -28,7 +29,8 @@ def params(tokenizer: Tokenizer) -> dict[str, bytes]:
 
 
 def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+    """A string literal of the authoring dialect (escaped by sqlglot)."""
+    return literal(s).sql(AUTHORING_DIALECT)
 
 
 def hmac_sql(kind: str, digits_sql: str) -> str:
@@ -112,24 +114,9 @@ def token_columns(column: str, kind: str, variants: bool) -> list[str]:
     return out
 
 
-def deferred_token_columns(column: str, kind: str, variants: bool) -> list[str]:
-    """Select items of the streaming pass over a :func:`prepared` relation: last-4 as in
-    :func:`token_columns`, the token (and variants) NULL until ``validate.fill_tokens`` sets
-    them once per distinct value."""
-    d = f"raw.{_q(column + DIGITS)}"
-    ok = f"raw.{_q(column + PROBLEM)} IS NULL"
-    out = [
-        f"CAST(NULL AS VARCHAR) AS {_q(column + '_token')}",
-        f"CASE WHEN {ok} AND length({d}) >= 4 THEN right({d}, 4) END AS {_q(column + '_last4')}",
-    ]
-    if variants:
-        out.append(f"CAST(NULL AS VARCHAR[]) AS {_q(column + '_variants')}")
-    return out
-
-
 def row_hash_sql(columns: list[str], alias: str, replace: dict[str, str] | None = None) -> str:
     """A 64-bit engine hash of the row's ``columns`` of ``alias`` (see ADR 0002); ``replace``
-    maps a column to another expression (a token looked up in a dictionary)."""
+    maps a column to another expression."""
     items = [(replace or {}).get(c, f"{alias}.{_q(c)}") for c in columns]
     return f"CAST(hash({', '.join(items)}) >> 1 AS BIGINT)"
 
@@ -138,4 +125,5 @@ PROBLEM, DIGITS = "__problem", "__digits"
 
 
 def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    """A quoted identifier of the authoring dialect (quoted by sqlglot)."""
+    return ident(name).sql(AUTHORING_DIALECT)

@@ -1,6 +1,6 @@
 """Per-batch transformations that need Python: tokenisation and free-text PII.
 
-Both work on distinct values only and hand DuckDB an Arrow table joined back by
+Both work on distinct values only and hand the engine an Arrow table joined back by
 ``_row_number``; raw SSN/TIN/PAN values leave this module only towards the
 restricted zone.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 
 from c360.config import Contract
@@ -18,6 +18,9 @@ from c360.ingest import tokensql
 from c360.ingest.pii import find_pii, redact
 from c360.ingest.validate import q
 from c360.tokens import Tokenizer
+
+if TYPE_CHECKING:
+    from c360.engine import Engine
 
 VARIANT_KINDS = ("ssn", "tin")
 
@@ -43,13 +46,13 @@ def scan_columns(contract: Contract, present: set[str], extra: list[str]) -> lis
 
 
 def build_tokens(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     contract: Contract,
     tokenizer: Tokenizer,
     tok_cols: list[tuple[str, str]],
     text_cols: list[str],
 ) -> PiiScan:
-    """Create temp table ``tok`` (_row_number, <col>_token/_last4/_variants, redacted text)."""
+    """Materialise ``tok`` (_row_number, <col>_token/_last4/_variants, redacted text)."""
     scan = PiiScan()
     if not tok_cols and not text_cols:
         return scan  # nothing to add: no ``tok`` table, and ``raw`` is not scanned
@@ -58,16 +61,17 @@ def build_tokens(
     for col, kind in tok_cols:
         items += tokensql.token_columns(col, kind, kind in VARIANT_KINDS)
         items.append(f"raw.{q(col + tokensql.PROBLEM)}")
-    con.execute(
-        f"CREATE OR REPLACE TABLE tok AS SELECT {', '.join(items)} "
-        f"FROM {tokensql.prepared('raw', tok_cols)}",
+    tokens = "tok" if not text_cols else "tok_values"
+    con.materialise(
+        tokens,
+        f"SELECT {', '.join(items)} FROM {tokensql.prepared('raw', tok_cols)}",
         tokensql.params(tokenizer) if tok_cols else None,
     )
     if not text_cols:
         return scan
     keys = contract.key
     names = list(dict.fromkeys(text_cols + keys))
-    src = con.sql(f"SELECT _row_number, {', '.join(q(c) for c in names)} FROM raw").to_arrow_table()
+    src = con.query(f"SELECT _row_number, {', '.join(q(c) for c in names)} FROM raw")
     out: dict[str, pa.Array] = {"_row_number": src["_row_number"].combine_chunks()}
     key_vals = src if keys else None
     for col in text_cols:
@@ -103,8 +107,12 @@ def build_tokens(
             scan.counts[(col, kind)] = n
         out[col] = pa.array(red, pa.string())
     con.register("text_arrow", pa.table(out))
-    con.execute(
-        "CREATE OR REPLACE TABLE tok AS SELECT * FROM tok JOIN text_arrow USING (_row_number)"
+    texts = ", ".join(f"text_arrow.{q(c)}" for c in text_cols)
+    con.materialise(
+        "tok",
+        f"SELECT tok_values.*, {texts} FROM tok_values JOIN text_arrow "
+        "ON tok_values._row_number = text_arrow._row_number",
     )
     con.unregister("text_arrow")
+    con.unregister("tok_values")
     return scan

@@ -1,4 +1,4 @@
-"""Contract checks compiled to DuckDB SQL.
+"""Contract checks compiled to engine SQL (authored in DuckDB's dialect, rendered per engine).
 
 Each contract column becomes a typed expression and a failure predicate; the
 row's ``_reason`` is the concatenation of every failure, so one pass over the
@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from c360.config import ColumnSpec, Contract, IngestConfig
 from c360.errors import ContractError
 from c360.ingest import tokensql
-from c360.ingest.rules import control_mode, rule_reasons, strip_control
+from c360.ingest.rules import control_mode, lit, q, rule_reasons, strip_control
+
+if TYPE_CHECKING:
+    from c360.engine import Engine
 
 SQL_TYPES = {
     "string": "VARCHAR",
@@ -32,14 +34,6 @@ SQL_TYPES = {
 TYPED = "__t_"  # prefix of typed columns in the staged table
 TRUE_VALUES = ("y", "yes", "true", "t", "1")
 FALSE_VALUES = ("n", "no", "false", "f", "0")
-
-
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 @dataclass
@@ -135,7 +129,7 @@ def expectation(spec: ColumnSpec) -> str:
 
 
 def build_typed(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     file: str,
     contract: Contract,
     header: Header,
@@ -148,15 +142,15 @@ def build_typed(
     inline_tokens: dict[str, str] | None = None,
     params: dict[str, bytes] | None = None,
 ) -> tuple[int, int]:
-    """Create table ``staged``: every ``raw`` column, each contract column typed as
+    """Materialise ``staged``: every ``raw`` column, each contract column typed as
     ``__t_<name>``, ``_reason`` (NULL for a good row) and ``_row_hash``.
 
     Two projection levels: the inner one parses each value once, the outer one
     derives the reasons from the parsed columns. Returns ``(good rows, all rows)``.
 
-    When ``raw`` is not ``numbered`` (a CSV read in one streaming pass), the rows land
-    in table ``staged_rows`` in file order and ``staged`` is a view adding
-    ``_row_number = rowid + 1`` — numbering inside the scan would serialise it.
+    When ``raw`` is not ``numbered`` (a CSV read in one streaming pass), the engine
+    numbers the staged rows in file order (``_row_number``) as it writes them — a window
+    inside the scan would serialise it.
     """
     present = set(header.present)
     as_of = as_of or datetime.now(UTC)
@@ -180,15 +174,12 @@ def build_typed(
         if spec.tokenize:
             if inline_tokens and spec.name in inline_tokens:
                 # the streaming pass tokenises in the same scan (c360.ingest.tokensql)
-                # (tokens themselves once per distinct value afterwards: tokensql.fill_tokens)
                 kind = inline_tokens[spec.name]
-                selects += tokensql.deferred_token_columns(spec.name, kind, kind in ("ssn", "tin"))
+                selects += tokensql.token_columns(spec.name, kind, kind in ("ssn", "tin"))
                 reasons.append(f"raw.{q(spec.name + tokensql.PROBLEM)}")
             if spec.required and spec.name in present:
-                # a value without a problem has at least 9 digits, so it has a last-4 exactly
-                # when it has a token: empty is "no problem and no last-4"
                 reasons.append(
-                    f"CASE WHEN raw.{q(spec.name + '_last4')} IS NULL AND raw.{q(spec.name + tokensql.PROBLEM)} IS NULL "
+                    f"CASE WHEN raw.{q(spec.name + '_token')} IS NULL AND raw.{q(spec.name + '__problem')} IS NULL "
                     f"THEN 'missing required value in column {spec.name}' END"
                 )
             continue
@@ -221,7 +212,6 @@ def build_typed(
     # A 64-bit engine hash of the row as delivered: cheap change detection between
     # batches (see ADR 0002); not a cryptographic digest.
     row_hash = tokensql.row_hash_sql(hash_columns or ["_row_number"], "raw")
-    target = "staged" if numbered else "staged_rows"
     source = "raw"
     tokens = inline_tokens or {}
     inline = [(c.name, tokens[c.name]) for c in contract.columns if c.name in tokens]
@@ -229,24 +219,21 @@ def build_typed(
         # each tokenised value's digits and problem computed once (c360.ingest.tokensql)
         source = tokensql.prepared("raw", inline)
         selects[0] = f"raw.* EXCLUDE ({', '.join(tokensql.internal(inline))})"
-    con.execute(
-        f"CREATE OR REPLACE TABLE {target} AS SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
-        f"FROM (SELECT {', '.join(selects)} FROM {source}) AS raw"
+    con.materialise(
+        "staged",
+        f"SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
+        f"FROM (SELECT {', '.join(selects)} FROM {source}) AS raw",
+        params,
+        row_number=None if numbered else "_row_number",
     )
-    if inline:
-        fill_tokens(con, target, inline, params or {}, hash_columns)
-    if not numbered:
-        con.execute(
-            "CREATE OR REPLACE VIEW staged AS SELECT *, rowid + 1 AS _row_number FROM staged_rows"
-        )
     good, total, distinct = _profile(con, file, checks, cfg, contract)
     if distinct is not None and distinct < good:
-        good -= _mark_duplicate_keys(con, contract, numbered)
+        good -= _mark_duplicate_keys(con, contract)
     return good, total
 
 
 def _profile(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     file: str,
     checks: list[tuple[ColumnSpec, str]],
     cfg: IngestConfig,
@@ -265,7 +252,7 @@ def _profile(
     for spec, fail in checks:
         aggs.append(f"count(*) FILTER (WHERE {fail})")
         aggs.append(f"count({_value(spec.name)})")
-    row = con.execute(f"SELECT {', '.join(aggs)} FROM staged AS raw").fetchall()[0]
+    row = con.row(f"SELECT {', '.join(aggs)} FROM staged AS raw")
     good, total = int(row[0]), int(row[1])
     distinct = int(row[2]) if keyed else None
     offset = 3 if keyed else 2
@@ -277,10 +264,10 @@ def _profile(
             and bad >= cfg.type_change_min_rows
             and bad / nonnull > cfg.type_change_threshold
         ):
-            first = con.execute(
+            first = con.row(
                 f"SELECT _row_number, raw.{q(spec.name)} FROM staged AS raw WHERE {fail} ORDER BY _row_number LIMIT 1"
-            ).fetchall()
-            rown, val = first[0] if first else (None, None)
+            )
+            rown, val = first if first else (None, None)
             raise ContractError(
                 message=f"{file}: column '{spec.name}' expected {expectation(spec)} but {bad:,} of "
                 f"{nonnull:,} values do not parse (first at row {rown}: {val!r}) — the source's type "
@@ -297,70 +284,33 @@ def _profile(
     return good, total, distinct
 
 
-def _mark_duplicate_keys(
-    con: duckdb.DuckDBPyConnection, contract: Contract, numbered: bool = True
-) -> int:
-    """Quarantine every later row of a key seen earlier in the batch; returns how many."""
+def _mark_duplicate_keys(con: Engine, contract: Contract) -> int:
+    """Quarantine every later row of a key seen earlier in the batch; returns how many.
+
+    Rare (the profile proved most batches free of duplicates), so ``staged`` is rewritten
+    rather than updated in place: engines without ``UPDATE`` on temporary data run it too."""
     keys = ", ".join(q(TYPED + k) for k in contract.key)
-    table, row = (
-        ("staged", "staged._row_number") if numbered else ("staged_rows", "staged_rows.rowid + 1")
+    dups = (
+        "SELECT rn, first_row FROM (SELECT _row_number AS rn, "
+        "first_value(_row_number) OVER w AS first_row, row_number() OVER w AS k "
+        f"FROM staged WHERE _reason IS NULL WINDOW w AS (PARTITION BY {keys} ORDER BY _row_number)"
+        ") AS d WHERE k > 1"
     )
-    marked = con.execute(
-        f"""
-        UPDATE {table} SET _reason = 'duplicate key within batch (first at row ' || d.first_row || ')'
-        FROM (
-          SELECT _row_number AS rn, first_value(_row_number) OVER w AS first_row, row_number() OVER w AS k
-          FROM staged WHERE _reason IS NULL
-          WINDOW w AS (PARTITION BY {keys} ORDER BY _row_number)
-        ) d
-        WHERE {row} = d.rn AND d.k > 1
-        """
-    ).fetchall()
-    return int(marked[0][0])
-
-
-def fill_tokens(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    columns: list[tuple[str, str]],
-    params: dict[str, bytes],
-    hash_columns: list[str] | None,
-) -> None:
-    """Set the tokens (and variants) of ``table``'s rows left NULL by
-    :func:`tokensql.deferred_token_columns`, computing each distinct value's HMAC once.
-
-    A file repeats its card numbers and SSNs (a card per account, an account per many
-    transactions), so the SHA-256 work shrinks to the distinct values: a dictionary
-    ``value → token`` from the same SQL as :func:`tokensql.token_columns`, applied by an UPDATE
-    so the rows keep their place (and ``rowid``, the row ordinal of the streaming pass).
-    Rows whose value cannot be tokenised are not in the dictionary and keep NULL. The
-    row hash, which covers the token columns, is computed again for the rows changed."""
-    for i, (column, kind) in enumerate(columns):
-        variants = kind in ("ssn", "tin")
-        name, col = f"tokdict_{i}", q(column)
-        distinct = (
-            f"(SELECT DISTINCT {col} FROM {table} "
-            f"WHERE {q(column + tokensql.PROBLEM)} IS NULL AND {col} IS NOT NULL)"
+    con.materialise("staged_dups", dups)
+    marked = int(con.scalar("SELECT count(*) FROM staged_dups"))
+    if marked:
+        items = [
+            "coalesce(staged._reason, 'duplicate key within batch (first at row ' "
+            "|| CAST(d.first_row AS VARCHAR) || ')') AS _reason"
+            if name == "_reason"
+            else f"staged.{q(name)}"
+            for name in con.columns("staged")
+        ]
+        con.materialise(
+            "staged_marked",
+            f"SELECT {', '.join(items)} FROM staged LEFT JOIN staged_dups AS d "
+            "ON staged._row_number = d.rn",
         )
-        token, _, *rest = tokensql.token_columns(
-            column, kind, variants
-        )  # last-4 is set by the pass
-        items = [f"raw.{col} AS _value", token, *rest]
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM (SELECT {', '.join(items)} "
-            f"FROM {tokensql.prepared(distinct, [(column, kind)])}) WHERE {q(column + '_token')} IS NOT NULL",
-            params,
-        )
-        sets = [f"{q(column + '_token')} = d.{q(column + '_token')}"]
-        if variants:
-            sets.append(f"{q(column + '_variants')} = d.{q(column + '_variants')}")
-        if hash_columns and len(columns) == 1:
-            # every other row keeps the hash of the pass (its token columns are NULL there too)
-            replace = {c: f"d.{q(c)}" for c in (column + "_token", column + "_variants")}
-            sets.append(f"_row_hash = {tokensql.row_hash_sql(hash_columns, table, replace)}")
-        con.execute(
-            f"UPDATE {table} SET {', '.join(sets)} FROM {name} AS d WHERE {table}.{col} = d._value"
-        )
-        con.execute(f"DROP TABLE {name}")
-    if hash_columns and len(columns) > 1:
-        con.execute(f"UPDATE {table} SET _row_hash = {tokensql.row_hash_sql(hash_columns, table)}")
+        con.create_view("staged", "SELECT * FROM staged_marked")
+    con.unregister("staged_dups")
+    return marked

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 
 from c360.config import Contract
@@ -19,6 +19,9 @@ from c360.ingest.pii import find_pii, redact
 from c360.ingest.validate import TYPED, Header, lit, q
 from c360.lakehouse import Lakehouse
 from c360.tokens import Tokenizer
+
+if TYPE_CHECKING:
+    from c360.engine import Engine
 
 
 def redact_bytes(raw: bytes | None, token: Callable[[str, str], str | None]) -> bytes | None:
@@ -92,38 +95,35 @@ class ZoneWriter:
 
     def restricted(
         self,
-        con: duckdb.DuckDBPyConnection,
+        con: Engine,
         bid: str,
         tok_cols: list[tuple[str, str]],
         relation: str,
-        *,
-        in_order: bool = False,
     ) -> None:
         """Raw values beside their tokens, from ``relation`` (raw joined with tok, or the
-        streaming pass's staged rows), streamed to the writer. ``in_order``: ``relation`` is
-        one table whose scan is in row order already (the staged rows): no sort. Readers
-        order by ``_row_number``; the Delta writer does not keep the order of its batches."""
+        streaming pass's staged rows)."""
         keys = [k for k in self.c.key]
         cols = [f"CAST({q(k)} AS VARCHAR) AS {q(k)}" for k in keys]
         for name, _ in tok_cols:
             cols += [q(name), q(name + "_token")]
-        sql = f"SELECT {', '.join(cols)}, _row_number, {lit(bid)} AS _batch_id FROM {relation}"
-        data = con.sql(sql if in_order else f"{sql} ORDER BY _row_number").to_arrow_reader()
+        data = con.query(
+            f"SELECT {', '.join(cols)}, _row_number, {lit(bid)} AS _batch_id FROM {relation} ORDER BY _row_number"
+        )
         self.write("restricted", self.c.source, bid, data, schema_merge=True)
 
     def quarantine(
         self,
-        con: duckdb.DuckDBPyConnection,
+        con: Engine,
         bid: str,
         relpath: str,
         cols_sql: str,
         lineage: str,
         rejects: list[readers.Reject],
     ) -> None:
-        typed_bad = con.sql(
+        typed_bad = con.query(
             f"SELECT {cols_sql}, {lineage}, _reason, CAST(NULL AS BIGINT) AS _line, CAST(NULL AS VARCHAR) AS _raw_line "
             "FROM staged WHERE _reason IS NOT NULL ORDER BY _row_number"
-        ).to_arrow_table()
+        )
         if rejects:
             tk = self.tokenizer.token
             parse_bad = pa.table(
@@ -145,13 +145,9 @@ class ZoneWriter:
             typed_bad = pa.concat_tables([typed_bad, parse_bad], promote_options="permissive")
         self.write("quarantine", self.c.source, bid, typed_bad, schema_merge=True)
 
-    def silver(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        bid: str,
-        tok_cols: list[tuple[str, str]],
-        lineage: str,
-    ) -> None:
+    def silver_rows(self, con: Engine, tok_cols: list[tuple[str, str]], lineage: str) -> pa.Table:
+        """The batch's silver rows from ``staged`` (one per key for a CDC source, with
+        ``_delete``); :meth:`write_silver` commits them."""
         c = self.c
         tok = {name: kind for name, kind in tok_cols}
         cols: list[str] = []
@@ -172,31 +168,26 @@ class ZoneWriter:
             else:
                 cols.append(f"{q(TYPED + spec.name)} AS {q(spec.name)}")
         select_sql = f"SELECT {', '.join(cols)}, {lineage} FROM staged WHERE _reason IS NULL"
-        if c.mode == "events" or not c.key:
-            self.write(
-                "silver",
-                c.source,
-                bid,
-                con.sql(select_sql).to_arrow_reader(),
-            )
-            return
+        if not c.cdc or c.mode == "events" or not c.key:
+            return con.query(select_sql)
         keys = ", ".join(q(TYPED + k) for k in c.key)
-        if c.cdc:
-            order = (
-                f"{q(TYPED + c.cdc.sequence_column)} DESC NULLS LAST, "
-                if c.cdc.sequence_column
-                else ""
-            ) + "_row_number DESC"
-            deletes = ", ".join(lit(d) for d in c.cdc.delete)
-            sql = (
-                f"SELECT * EXCLUDE (_k) FROM (SELECT {', '.join(cols)}, {lineage}, "
-                f"trim({q(TYPED + c.cdc.op_column)}) IN ({deletes}) AS _delete, "
-                f"row_number() OVER (PARTITION BY {keys} ORDER BY {order}) AS _k "
-                f"FROM staged WHERE _reason IS NULL) WHERE _k = 1"
-            )
-            data = con.sql(sql).to_arrow_table()
-            self.write("silver", c.source, bid, data, merge_keys=c.key, delete_column="_delete")
+        order = (
+            f"{q(TYPED + c.cdc.sequence_column)} DESC NULLS LAST, " if c.cdc.sequence_column else ""
+        ) + "_row_number DESC"
+        deletes = ", ".join(lit(d) for d in c.cdc.delete)
+        sql = (
+            f"SELECT * FROM (SELECT {', '.join(cols)}, {lineage}, "
+            f"trim({q(TYPED + c.cdc.op_column)}) IN ({deletes}) AS _delete, "
+            f"row_number() OVER (PARTITION BY {keys} ORDER BY {order}) AS _k "
+            f"FROM staged WHERE _reason IS NULL) AS latest WHERE _k = 1"
+        )
+        return con.query(sql).drop_columns(["_k"])  # not SELECT * EXCLUDE: Spark has none
+
+    def write_silver(self, bid: str, rows: pa.Table) -> None:
+        c = self.c
+        if c.mode == "events" or not c.key:
+            self.write("silver", c.source, bid, rows)
+        elif c.cdc:
+            self.write("silver", c.source, bid, rows, merge_keys=c.key, delete_column="_delete")
         else:
-            self.write(
-                "silver", c.source, bid, con.sql(select_sql).to_arrow_table(), merge_keys=c.key
-            )
+            self.write("silver", c.source, bid, rows, merge_keys=c.key)

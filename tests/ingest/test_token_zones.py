@@ -1,7 +1,7 @@
-"""Tokens computed once per distinct value (the streaming pass's dictionary) equal the
-per-row HMAC: on a file that repeats card numbers and SSNs and holds bad values, every
-zone gets the tokens, last-4, variants, quarantine reasons and row hashes the per-row SQL
-and the Python tokenizer give."""
+"""Tokens in every zone: on a file that repeats card numbers and SSNs (re-spelt: padded,
+spaced, dashed) and holds bad values, bronze, silver, quarantine and restricted get the
+tokens, last-4, variants, quarantine reasons and row hashes that the token SQL
+(c360.ingest.tokensql) and the Python tokenizer give."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _rows() -> list[tuple[str, str, str]]:
     return rows
 
 
-def test_dictionary_tokens_equal_the_per_row_tokens(workspace):
+def test_zone_tokens_equal_the_token_sql_and_the_python_tokenizer(workspace):
     contract(workspace, CARDS)
     rows = _rows()
     body = "txn,pan,ssn\n" + "".join(f'{t},"{p}","{s}"\n' for t, p, s in rows)
