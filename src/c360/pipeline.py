@@ -197,6 +197,22 @@ def _run(ws: Workspace, progress: Progress | None, chosen: list[tuple[str, Any]]
                 round(time.perf_counter() - t0, 3),
                 error=f"{exc.code}: {exc.message}",
             )
+        except BaseException as exc:
+            # an unexpected error (an engine's own exception, a bug) or an interrupt: the
+            # run is recorded as ended, never left `running`, and the error goes on up
+            # with its traceback
+            kind = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            report.stages.append(
+                StageResult(
+                    name,
+                    kind,
+                    round(time.perf_counter() - t0, 3),
+                    error=f"{type(exc).__name__}: {exc}"[:2000],
+                )
+            )
+            report.status = kind
+            _finish(ws, report)
+            raise
         report.stages.append(st)
         if st.status == "failed":
             status = "failed"
@@ -204,12 +220,18 @@ def _run(ws: Workspace, progress: Progress | None, chosen: list[tuple[str, Any]]
         if st.status == "partial":
             status = "partial"
     report.status = status
+    _finish(ws, report)
+    return report
+
+
+def _finish(ws: Workspace, report: RunReport) -> None:
+    """Record the run's end: its status and each stage's status, time and error."""
     with ws.store.begin() as conn:
         conn.execute(
             update(runs)
             .where(runs.c.run_id == report.run_id)
             .values(
-                status=status,
+                status=report.status,
                 finished_at=datetime.now(UTC),
                 stages=[
                     {"name": s.name, "status": s.status, "seconds": s.seconds, "error": s.error}
@@ -218,4 +240,3 @@ def _run(ws: Workspace, progress: Progress | None, chosen: list[tuple[str, Any]]
                 summary={s.name: s.summary for s in report.stages},
             )
         )
-    return report
