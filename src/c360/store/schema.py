@@ -19,7 +19,8 @@ runs = Table(
     metadata,
     Column("run_id", String(40), primary_key=True),
     Column("kind", String(40), nullable=False),
-    Column("status", String(20), nullable=False),  # running | succeeded | failed | partial | interrupted
+    # running | succeeded | failed | partial | interrupted
+    Column("status", String(20), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("stages", JSON, nullable=False, default=list),
