@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 from sqlalchemy import (
     BigInteger,
@@ -50,6 +49,7 @@ from sqlalchemy import (
     update,
 )
 
+from c360.engine import local_engine
 from c360.lakehouse.declarations import declare
 from c360.store.lock import writes
 from c360.store.schema import metadata
@@ -128,15 +128,11 @@ class Served:
 def _digests(golden: pa.Table) -> dict[str, str]:
     """golden_id → sha256 of the row's values (as JSON, times in UTC), computed in DuckDB:
     one pass over the table instead of a Python object for every value of every row."""
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("g", golden)
-        out = con.sql("SELECT golden_id, sha256(CAST(to_json(g) AS VARCHAR)) AS d FROM g")
-        table = out.to_arrow_table()
+    with local_engine() as engine:
+        engine.execute("SET TimeZone = 'UTC'")
+        engine.register("g", golden)
+        table = engine.query("SELECT golden_id, sha256(CAST(to_json(g) AS VARCHAR)) AS d FROM g")
         return dict(zip(table["golden_id"].to_pylist(), table["d"].to_pylist(), strict=True))
-    finally:
-        con.close()
 
 
 def _keys(golden: pa.Table, links: pa.Table) -> set[tuple[str, str, str]]:

@@ -32,9 +32,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import Any, Protocol
 
 from c360.identity import model
 from c360.settings.identity import IdentitySettings
@@ -76,7 +74,13 @@ def fingerprint(settings: IdentitySettings) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def profile(con: duckdb.DuckDBPyConnection, table: str = "match_input") -> dict[str, Any]:
+class _Connection(Protocol):
+    """What :func:`profile` needs of a connection: run a query (a DuckDB connection)."""
+
+    def sql(self, query: str) -> Any: ...
+
+
+def profile(con: _Connection, table: str = "match_input") -> dict[str, Any]:
     """Records of ``table`` and the share of them carrying each compared attribute."""
     cols = ", ".join(f"count({c})" for c in PROFILED.values())
     row = con.sql(f"SELECT count(*), {cols} FROM {table}").fetchall()[0]
