@@ -152,15 +152,8 @@ def run_identity(
     models = ws.root / "models" / "identity"
     loaded = model.load_model(models)
     fingerprint = training.fingerprint(st)
-    if loaded is None:
-        report.retrain_reason = "no saved model"
-    elif retrain:
-        report.retrain_reason = "asked for (--retrain)"
-    else:
-        report.retrain_reason = training.settings_changed(
-            training.load(models, loaded[0]), fingerprint
-        )
-        retrain = report.retrain_reason is not None
+    report.retrain_reason = training.before_run(models, loaded, fingerprint, retrain=retrain)
+    retrain = retrain or (loaded is not None and report.retrain_reason is not None)
     prev_party = read_or_empty(ws, "silver", "party_records", PARTY_RECORDS)
     prev_status = read_or_empty(ws, "silver", "identity_generic", STATUS)
     incremental = (

@@ -126,6 +126,17 @@ def settings_changed(under: TrainedUnder, fp: str) -> str | None:
     return None
 
 
+def before_run(
+    folder: Path, loaded: tuple[str, Any] | None, fp: str, *, retrain: bool
+) -> str | None:
+    """Why this run must train before it starts (no model, asked, settings), or None."""
+    if loaded is None:
+        return "no saved model"
+    if retrain:
+        return "asked for (--retrain)"
+    return settings_changed(load(folder, loaded[0]), fp)
+
+
 def drifted(under: TrainedUnder, now: dict[str, Any], settings: IdentitySettings) -> str | None:
     """Why the records no longer look like the ones the model was trained on, or None."""
     then = under.profile
