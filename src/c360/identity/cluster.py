@@ -68,7 +68,10 @@ class Clusterer:
 
     def __init__(self, records: pa.Table, hard: frozenset[str] = CHECKED) -> None:
         self.hard = hard
-        cols = records.to_pydict()
+        # only the columns clustering reads: a party table has ~40, some of them lists
+        wanted = ["record_id", "first_name", "first_key", "last_key", "dob", "ssn_token"]
+        wanted += ["ssn_variants", "suffix"]
+        cols = records.select([c for c in wanted if c in records.column_names]).to_pydict()
         self.ids: list[str] = cols["record_id"]
         self.index = {r: i for i, r in enumerate(self.ids)}
         self._first = [
@@ -195,7 +198,10 @@ class Clusterer:
             pa.int64(),
         )
         e = (
-            edges.append_column("_epoch", epoch)
+            edges.select(
+                ["record_id_l", "record_id_r", "match_weight", "match_probability", "rule"]
+            )
+            .append_column("_epoch", epoch)
             .sort_by(
                 [
                     ("_epoch", "ascending"),

@@ -39,6 +39,16 @@ BLOCKING = (
 )
 
 
+#: Blocks of the prior estimate (recall 0.7) and of the two EM sessions (see :func:`train`).
+PRIOR_BLOCKS = (("ssn_token", "first_key"), ("first_key", "last_key", "dob"))
+EM_BLOCKS = (("ssn_token",), ("first_key", "dob"))
+
+
+def model_settings() -> dict[str, Any]:
+    """The untrained Splink settings: comparisons, prediction blocking, EM limits."""
+    return _settings(0)
+
+
 def _settings(n_records: int) -> dict[str, Any]:
     from splink import comparison_level_library as cll
     from splink import comparison_library as cl
@@ -239,7 +249,7 @@ def train(con: duckdb.DuckDBPyConnection, *, seed: int, max_pairs: int) -> dict[
     linker = _linker(con, _settings(n))
     t = linker.training
     t.estimate_probability_two_random_records_match(
-        [block_on("ssn_token", "first_key"), block_on("first_key", "last_key", "dob")], recall=0.7
+        [block_on(*cols) for cols in PRIOR_BLOCKS], recall=0.7
     )
     t.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     sample = min(1.0, 400_000 / max(n, 1))
@@ -247,7 +257,7 @@ def train(con: duckdb.DuckDBPyConnection, *, seed: int, max_pairs: int) -> dict[
     # phone, surname, sometimes dob) cannot pose as matches and poison the m values:
     # an SSN block trains everything but SSN; a first-name + dob block trains SSN and
     # the contact attributes (twins and Jr/Sr differ in one of the two).
-    for rule in (block_on("ssn_token"), block_on("first_key", "dob")):
+    for rule in (block_on(*cols) for cols in EM_BLOCKS):
         try:
             t.estimate_parameters_using_expectation_maximisation(
                 rule, record_sample_proportion=sample

@@ -11,7 +11,6 @@ the same data.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -22,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from c360.identity import constraints, held, model, rules
+from c360.identity import constraints, held, model, rules, training
 from c360.identity import incremental as incremental_
 from c360.identity import review as review_queue
 from c360.identity.cluster import Clusterer
@@ -30,6 +29,7 @@ from c360.identity.ids import assign, crosswalk, first_seen, former_ids
 from c360.identity.incremental import COMPONENTS
 from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, STATUS, conform
 from c360.identity.standardise import identity_contracts, standardise
+from c360.identity.steps import StepClock, load_average
 from c360.identity.survivorship import golden_records
 from c360.settings.identity import IdentitySettings
 from c360.store.lock import writes
@@ -66,7 +66,12 @@ class IdentityReport:
     events: dict[str, int] = field(default_factory=dict)
     review_tasks_created: int = 0
     model_version: str | None = None
-    seconds: dict[str, float] = field(default_factory=dict)
+    model_trained: bool = False
+    retrain_reason: str | None = None  # why this run trained the model (None: reused)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU time per step
+    profile: dict[str, float] = field(default_factory=dict)  # wall time of parts of steps
+    load_average: list[float | None] = field(default_factory=list)  # 1-min, start and end
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,17 +130,15 @@ def run_identity(
     cfg = ws.config.identity
     st = settings_of(ws)
     lh = ws.lakehouse
-    clock = time.perf_counter()
+    report.load_average.append(load_average())
 
-    def step(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        report.seconds[name] = round(now - clock, 3)
-        clock = now
+    def advance(name: str) -> None:
         if progress is not None:
             i = STEPS.index(name) + 1
             progress(f"identity:{STEPS[i] if i < len(STEPS) else 'done'}", i, len(STEPS))
 
+    clock = StepClock(report.seconds, report.cpu_seconds, report.profile, advance)
+    step, part = clock.step, clock.part
     if progress is not None:
         progress(f"identity:{STEPS[0]}", 0, len(STEPS))
 
@@ -148,6 +151,9 @@ def run_identity(
             report.missing_sources.append(source)
     models = ws.root / "models" / "identity"
     loaded = model.load_model(models)
+    fingerprint = training.fingerprint(st)
+    report.retrain_reason = training.before_run(models, loaded, fingerprint, retrain=retrain)
+    retrain = retrain or (loaded is not None and report.retrain_reason is not None)
     prev_party = read_or_empty(ws, "silver", "party_records", PARTY_RECORDS)
     prev_status = read_or_empty(ws, "silver", "identity_generic", STATUS)
     incremental = (
@@ -182,10 +188,20 @@ def run_identity(
     rules.detect_generic(con, cfg.generic_value_max_people, st.placeholders)
     con.execute("CREATE OR REPLACE TABLE unusable AS SELECT kind, value FROM generic")
     con.execute("CREATE TABLE match_input AS " + model.MATCH_INPUT_SQL)
+    shape = training.profile(con)
+    if loaded is not None and not retrain:
+        report.retrain_reason = training.drifted(training.load(models, loaded[0]), shape, st)
+        if report.retrain_reason is not None:  # retrained parameters rescore every pair
+            retrain, incremental, report.full = True, False, True
+            con.execute("UPDATE party SET is_new = true")
+            con.execute("CREATE OR REPLACE TABLE match_input AS " + model.MATCH_INPUT_SQL)
     if loaded is None or retrain:
-        trained = model.train(con, seed=st.seed, max_pairs=st.em_max_pairs)
+        with part("model.train"):
+            trained = model.train(con, seed=st.seed, max_pairs=st.em_max_pairs)
         version = model.save_model(models, trained, model.term_frequencies(con))
+        training.save(models, version, fingerprint, shape)
         loaded = (version, trained)
+        report.model_trained = True
     report.model_version = loaded[0]
     tf = model.load_term_frequencies(models, loaded[0])
     hard = model.hard_attributes(loaded[1], st.strict_max_disagreement)
@@ -225,9 +241,10 @@ def run_identity(
     n_input = model.count_input(con)
     new_in_input = int(con.sql("SELECT count(*) FROM match_input WHERE is_new").fetchall()[0][0])
     if n_input >= 2 and new_in_input > 0:
-        scored = model.predict(
-            con, loaded[1], incremental=incremental, min_probability=floor, tf=tf
-        )
+        with part("score.predict"):
+            scored = model.predict(
+                con, loaded[1], incremental=incremental, min_probability=floor, tf=tf
+            )
     else:
         scored = PAIRS.empty_table()
     report.pairs_scored = scored.num_rows
@@ -330,39 +347,36 @@ def run_identity(
             ]
         )
         con.execute("CREATE VIEW membership AS SELECT * FROM regrouped")
-        golden = golden_records(con, st.survivorship, run_id)
+        with part("golden.survivorship"):
+            golden = golden_records(con, st.survivorship, run_id)
         now_ids = set(gid_col.to_pylist())
         gone = sorted(set(previous.values()) - now_ids)
-        lh.merge(
-            "gold",
-            "golden_customers",
-            incremental_.golden_changes(golden, gone),
-            ["golden_id"],
-            batch_id=run_id,
-            delete_column="_delete",
-        )
+        with part("golden.write"):
+            lh.merge(
+                "gold",
+                "golden_customers",
+                incremental_.golden_changes(golden, gone),
+                ["golden_id"],
+                batch_id=run_id,
+                delete_column="_delete",
+            )
     else:
         con.execute("CREATE VIEW membership AS SELECT * FROM membership_all")
-        lh.overwrite(
-            "gold",
-            "golden_customers",
-            golden_records(con, st.survivorship, run_id),
-            batch_id=run_id,
-        )
-    lh.overwrite("silver", "identity_pairs", pairs, batch_id=run_id)
-    lh.overwrite(
-        "silver",
-        "identity_generic",
-        con.sql("SELECT * FROM value_status").to_arrow_table().cast(STATUS),
-        batch_id=run_id,
-    )
-    lh.overwrite("silver", "identity_components", components.cast(COMPONENTS), batch_id=run_id)
-    lh.overwrite("silver", "party_records", party, batch_id=run_id)
-    lh.overwrite("gold", "identity_links", links, batch_id=run_id)
-    if assignment.events:
-        lh.append("gold", "identity_events", assignment.events_table(), batch_id=run_id)
-    else:
-        lh.ensure("gold", "identity_events", assignment.events_table().schema)
+        with part("golden.survivorship"):
+            golden = golden_records(con, st.survivorship, run_id)
+        with part("golden.write"):
+            lh.overwrite("gold", "golden_customers", golden, batch_id=run_id)
+    status = con.sql("SELECT * FROM value_status").to_arrow_table().cast(STATUS)
+    with part("golden.write"):
+        lh.overwrite("silver", "identity_pairs", pairs, batch_id=run_id)
+        lh.overwrite("silver", "identity_generic", status, batch_id=run_id)
+        lh.overwrite("silver", "identity_components", components.cast(COMPONENTS), batch_id=run_id)
+        lh.overwrite("silver", "party_records", party, batch_id=run_id)
+        lh.overwrite("gold", "identity_links", links, batch_id=run_id)
+        if assignment.events:
+            lh.append("gold", "identity_events", assignment.events_table(), batch_id=run_id)
+        else:
+            lh.ensure("gold", "identity_events", assignment.events_table().schema)
     step("golden")
 
     band = pairs if not incremental else fresh
@@ -382,4 +396,5 @@ def run_identity(
     )
     step("review")
     con.close()
+    report.load_average.append(load_average())
     return report

@@ -60,7 +60,10 @@ CHECKED = frozenset({"first_name", "dob", "ssn"})
 
 def refusal(a: Cluster, b: Cluster, hard: frozenset[str] = CHECKED) -> str | None:
     """Why ``a`` and ``b`` may not merge, or None. ``hard``: attributes that may refuse."""
-    if a.forbidden & set(b.members) or b.forbidden & set(a.members):
+    # (no set built from the members unless a steward constraint is there to check)
+    if (a.forbidden and not a.forbidden.isdisjoint(b.members)) or (
+        b.forbidden and not b.forbidden.isdisjoint(a.members)
+    ):
         return "steward cannot-link"
     if (
         a.suffixes

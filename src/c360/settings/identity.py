@@ -69,6 +69,20 @@ class IdentitySettings(Block):
         1_000_000, ge=1000, description="Pairs sampled to estimate u-probabilities."
     )
     seed: int = Field(42, description="Seed of every random step of model training.")
+    retrain_growth: float = Field(
+        2.0,
+        ge=1.0,
+        description="Retrain the model (and rescore every pair) when the records to match are "
+        "more than this many times, or fewer than one over this, the records it was trained on.",
+    )
+    retrain_fill_shift: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Retrain the model (and rescore every pair) when the share of records "
+        "carrying a compared attribute (name, dob, SSN, e-mail, phone, street, zip) moved by "
+        "more than this since training.",
+    )
     strict_max_disagreement: float = Field(
         0.03,
         ge=0,

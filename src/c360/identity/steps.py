@@ -1,0 +1,59 @@
+"""Where an identity run spends its time: wall and CPU seconds per step and per part.
+
+``IdentityReport.seconds`` holds each step's wall time, ``cpu_seconds`` the CPU time
+of the process during it (every thread: DuckDB works on all cores, so CPU can exceed
+wall; on a busy machine wall exceeds CPU), and ``profile`` the wall time of the
+parts inside the steps (``model.train``, ``score.predict``, ``golden.write`` …).
+``load_average`` is the machine's 1-minute load at the start and end of the run, so
+a figure read from ``--json`` says how busy the machine was when it was measured.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+def load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # not available on this platform
+        return None
+
+
+class StepClock:
+    """Times consecutive steps into ``seconds``/``cpu_seconds`` and named parts into
+    ``profile`` (dicts owned by the caller, typically an ``IdentityReport``)."""
+
+    def __init__(
+        self,
+        seconds: dict[str, float],
+        cpu_seconds: dict[str, float],
+        profile: dict[str, float],
+        on_step: Callable[[str], None] | None = None,
+    ) -> None:
+        self.seconds, self.cpu_seconds, self.profile = seconds, cpu_seconds, profile
+        self._on_step = on_step
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+
+    def step(self, name: str) -> None:
+        """Close step ``name``: the time since the previous step closed."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.seconds[name] = round(wall - self._wall, 3)
+        self.cpu_seconds[name] = round(cpu - self._cpu, 3)
+        self._wall, self._cpu = wall, cpu
+        if self._on_step is not None:
+            self._on_step(name)
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """Time a part of the current step (added up when a part runs more than once)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            took = time.perf_counter() - start
+            self.profile[name] = round(self.profile.get(name, 0.0) + took, 3)
