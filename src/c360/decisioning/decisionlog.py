@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from c360.decisioning.service import DecisioningService
 
 
+#: an outbox message's fields a decision's answer shows
+MESSAGE_FIELDS = ("message_id", "idempotency_key", "channel", "status", "attempts", "last_error")
+
+
 class DecisionLog:
     def __init__(self, svc: DecisioningService) -> None:
         self.svc = svc
@@ -41,20 +45,7 @@ class DecisionLog:
                 .mappings()
                 .all()
             )
-            d["messages"] = [
-                {
-                    k: m[k]
-                    for k in (
-                        "message_id",
-                        "idempotency_key",
-                        "channel",
-                        "status",
-                        "attempts",
-                        "last_error",
-                    )
-                }
-                for m in msgs
-            ]
+            d["messages"] = [{k: m[k] for k in MESSAGE_FIELDS} for m in msgs]
             if msgs:
                 att = (
                     conn.execute(
@@ -91,23 +82,7 @@ class DecisionLog:
         )
         d["outcome"] = None
         m = result.get("message")
-        d["messages"] = (
-            []
-            if m is None
-            else [
-                {
-                    k: m[k]
-                    for k in (
-                        "message_id",
-                        "idempotency_key",
-                        "channel",
-                        "status",
-                        "attempts",
-                        "last_error",
-                    )
-                }
-            ]
-        )
+        d["messages"] = [] if m is None else [{k: m[k] for k in MESSAGE_FIELDS}]
         d["deliveries"] = []
         return d
 
