@@ -82,6 +82,28 @@ def pg_url() -> Iterator[str]:
     yield from pg_database()
 
 
+def copy_open_world(src: Path, dest: Path) -> None:
+    """Copy a workspace folder this process holds open (its SQLite store included).
+
+    The copy runs in a child process: a process that opens and closes a SQLite file it
+    already holds open loses its POSIX locks on that file, so a later writer in another
+    process (a ``c360`` CLI call, a server) could corrupt the store it shares with this
+    one. A child's opening and closing leaves this process's locks alone."""
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2])",
+            str(src),
+            str(dest),
+        ],
+        check=True,
+    )
+
+
 def build_pipeline_world(root: Path) -> Any:
     """A synthetic bank world (800 customers, seed 3, two days) run through the whole
     pipeline (synth → ``c360 run``) at ``root``; the caller sets ``C360_TOKEN_KEY``."""

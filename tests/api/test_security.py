@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import httpx
 import pyarrow.compute as pc
 import pytest
 
+from tests.conftest import copy_open_world
 from tests.governance.scan import Needles
 
 from .conftest import Served, serve
@@ -54,7 +54,7 @@ def sec(world, tmp_path_factory):
     from c360.workspace import Workspace
 
     root = tmp_path_factory.mktemp("security") / "ws"
-    shutil.copytree(world.root, root)
+    copy_open_world(world.root, root)  # the module holds the world open
     ws = Workspace(root)
     gov = ws.config.governance.model_dump()
     gov["roles"]["agent"]["row_filters"].append({"column": "state", "attribute": "state"})

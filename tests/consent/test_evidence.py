@@ -87,7 +87,7 @@ def test_a_write_and_its_audit_entry_commit_together(
     def broken(*a: object, **k: object) -> None:
         raise RuntimeError("audit chain unavailable")
 
-    monkeypatch.setattr(AuditLog, "_append", broken)
+    monkeypatch.setattr(AuditLog, "_append_many", broken)
     c = people.consent
     with pytest.raises(RuntimeError):
         c.set("G1", "marketing", "email", "revoked")

@@ -11,7 +11,6 @@ per-address questions, with and without the activation's contact policy.
 from __future__ import annotations
 
 import importlib.util
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 
 from c360.engine import Engine, EngineSettings, create_engine
 from c360.workspace import Workspace
+from tests.conftest import copy_open_world
 
 pytestmark = [
     pytest.mark.spark,
@@ -59,7 +59,7 @@ CASES = {
 def ws(pipeline_world: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """A copy of the pipeline's world with contacts logged: caps, cool-downs and a decline."""
     root = tmp_path_factory.mktemp("setform-engines") / "ws"
-    shutil.copytree(pipeline_world.root, root)
+    copy_open_world(pipeline_world.root, root)  # the session holds the world open
     w = Workspace.open(root)
     ids = sorted(w.lakehouse.read("gold", "golden_customers", ["golden_id"]).column(0).to_pylist())
     for i, gid in enumerate(ids[:60]):
