@@ -127,10 +127,16 @@ def pipeline_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     Tests that write use names of their own; a module whose assertions count every
     decision, message or outcome builds its own (``tests/decisioning`` ``own_world``)."""
+    yield from pipeline_world_at(tmp_path_factory.mktemp("dworld") / "ws")
+
+
+def pipeline_world_at(root: Path) -> Iterator[Any]:
+    """Build the pipeline's world at ``root`` (on SQLite, with the tests' token key),
+    yield it, and close it: the body of a world fixture of any scope."""
     mp = pytest.MonkeyPatch()
     mp.setenv("C360_TOKEN_KEY", "d" * 40)
     mp.delenv("C360_STORE_URL", raising=False)
-    ws = build_pipeline_world(tmp_path_factory.mktemp("dworld") / "ws")
+    ws = build_pipeline_world(root)
     yield ws
     ws.close()
     mp.undo()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from c360.workspace import Workspace
-from tests.conftest import build_pipeline_world
+from tests.conftest import pipeline_world_at
 
 
 @pytest.fixture(scope="session")
@@ -25,12 +25,5 @@ def world(pipeline_world: Workspace) -> Workspace:
 def own_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """The same world built for one module whose assertions count every decision, outbox
     message or outcome: no other test's writes (which depend on which tests ran before,
-    and on which worker) are in it. (Copying the shared world's folder is no way out: a
-    process that copies a SQLite file it holds open drops its locks on it.)"""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "d" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
-    ws = build_pipeline_world(tmp_path_factory.mktemp("own") / "ws")
-    yield ws
-    ws.close()
-    mp.undo()
+    and on which worker) are in it, as they would be in a copy of the shared world."""
+    yield from pipeline_world_at(tmp_path_factory.mktemp("own") / "ws")

@@ -62,3 +62,15 @@ def consent_event(eid: str, email: str, status: str = "revoked", **extra: Any) -
         "identifiers": {"email": email, **extra},
         "payload": {"purpose": "marketing", "channel": "email", "status": status},
     }
+
+
+def login(eid: str, key: str, ok: bool, at: str = "2026-01-02 10:00:00") -> dict[str, object]:
+    """A `digital_logins` track event of source key ``key`` (``ok``: a successful login)."""
+    return {
+        "event_id": eid,
+        "type": "track",
+        "source": "digital_logins",
+        "timestamp": ts(),
+        "identifiers": {"source_key": key},
+        "payload": {"login_id": eid, "customer_no": key.split(":", 1)[1], "at": at, "success": ok},
+    }

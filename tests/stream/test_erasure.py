@@ -11,26 +11,10 @@ from c360.stream import StreamService
 from c360.stream.tables import stream_identifiers, stream_inbox
 from c360.workspace import Workspace
 
-from .helpers import source_key_of, ts, unique_values
+from .helpers import login, source_key_of, ts, unique_values
 
 pytestmark = pytest.mark.slow
 PRIVACY = Principal("pat", "privacy")
-
-
-def login(eid: str, key: str) -> dict[str, object]:
-    return {
-        "event_id": eid,
-        "type": "track",
-        "source": "digital_logins",
-        "timestamp": ts(),
-        "identifiers": {"source_key": key},
-        "payload": {
-            "login_id": eid,
-            "customer_no": key.split(":", 1)[1],
-            "at": "2026-01-02 10:00:00",
-            "success": True,
-        },
-    }
 
 
 def test_erasure_removes_streamed_rows_and_later_events_are_dropped(world: Workspace) -> None:
@@ -40,7 +24,7 @@ def test_erasure_removes_streamed_rows_and_later_events_are_dropped(world: Works
     email = "erase.me@stream.example.com"
     svc.accept(
         [
-            login("e-1", key),
+            login("e-1", key, True),
             {
                 "event_id": "e-2",
                 "type": "identify",
@@ -67,7 +51,7 @@ def test_erasure_removes_streamed_rows_and_later_events_are_dropped(world: Works
     assert left == []
 
     # the erased customer's next login is answered 202 but never stored
-    out = svc.accept([login("e-3", key)])
+    out = svc.accept([login("e-3", key, True)])
     assert (out.dropped, out.accepted) == (1, 0)
     with world.store.begin() as conn:
         stored = conn.execute(select(stream_inbox.c.event_id)).scalars().all()

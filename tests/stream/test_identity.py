@@ -12,7 +12,7 @@ from c360.stream.features import read as read_features
 from c360.stream.tables import stream_applied, stream_identifiers
 from c360.workspace import Workspace
 
-from .helpers import allowed_by_email, consent_event, source_key_of, ts, unique_values
+from .helpers import allowed_by_email, consent_event, login, source_key_of, ts, unique_values
 
 pytestmark = pytest.mark.slow
 
@@ -111,17 +111,6 @@ def test_new_email_attaches_unknown_person_is_new_and_disagreement_is_a_conflict
     svc.run(until_idle=True, interval=0.05)
     assert not world.consent.check(a, "marketing", "email").allowed
     assert world.consent.check(new[1], "marketing", "email").reasons[0] != "gate.unknown_subject"
-
-
-def login(eid: str, key: str, ok: bool, at: str = "2026-01-02 10:00:00") -> dict[str, object]:
-    return {
-        "event_id": eid,
-        "type": "track",
-        "source": "digital_logins",
-        "timestamp": ts(),
-        "identifiers": {"source_key": key},
-        "payload": {"login_id": eid, "customer_no": key.split(":", 1)[1], "at": at, "success": ok},
-    }
 
 
 def test_stream_values_reach_the_online_projection_and_survive_a_batch_feature_sync(

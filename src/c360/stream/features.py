@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 from c360.consent.vocab import to_us
 from c360.features.online import STREAM_PREFIX, STREAM_VIEW
@@ -54,11 +54,7 @@ def fold(
     if not delta:
         return 0
     t = stream_features
-    current: dict[str, Any] = {}
-    keys = sorted(delta)
-    for i in range(0, len(keys), 500):
-        for r in conn.execute(select(t).where(t.c.golden_id.in_(keys[i : i + 500]))):
-            current[r.golden_id] = r
+    current = _current(conn, t, list(t.c), sorted(delta))
     inserts, updates = [], []
     totals: dict[str, dict[str, Any]] = {}
     for g, d in delta.items():
@@ -79,6 +75,24 @@ def fold(
             inserts.append({"golden_id": g, **row})
         else:
             updates.append({"g": g, **row})
+    _upsert(conn, t, inserts, updates)
+    project(conn, totals, now_us, version)
+    return len(delta)
+
+
+def _current(conn: Connection, t: Table, columns: list[Any], keys: list[str]) -> dict[str, Any]:
+    """``t``'s rows (``columns``) of the golden ids ``keys``, by golden id."""
+    current: dict[str, Any] = {}
+    for i in range(0, len(keys), 500):
+        for r in conn.execute(select(*columns).where(t.c.golden_id.in_(keys[i : i + 500]))):
+            current[r.golden_id] = r
+    return current
+
+
+def _upsert(
+    conn: Connection, t: Table, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+) -> None:
+    """Insert the new rows; update the others by golden id (``g``), every other key set."""
     if inserts:
         conn.execute(t.insert(), inserts)
     if updates:
@@ -88,8 +102,6 @@ def fold(
             .values({k: bindparam(k) for k in updates[0] if k != "g"}),
             updates,
         )
-    project(conn, totals, now_us, version)
-    return len(delta)
 
 
 def _iso(us: int | None) -> str | None:
@@ -115,14 +127,7 @@ def project(conn: Connection, totals: dict[str, dict[str, Any]], now_us: int, ve
     t = online_features
     now = datetime.fromtimestamp(now_us / 1e6, UTC)
     keys = sorted(totals)
-    current: dict[str, Any] = {}
-    for i in range(0, len(keys), 500):
-        for r in conn.execute(
-            select(t.c.golden_id, t.c.features, t.c.versions).where(
-                t.c.golden_id.in_(keys[i : i + 500])
-            )
-        ):
-            current[r.golden_id] = r
+    current = _current(conn, t, [t.c.golden_id, t.c.features, t.c.versions], keys)
     inserts, updates = [], []
     for g in keys:
         values = online_values(totals[g])
@@ -146,19 +151,7 @@ def project(conn: Connection, totals: dict[str, dict[str, Any]], now_us: int, ve
                     "updated_at": now,
                 }
             )
-    if inserts:
-        conn.execute(t.insert(), inserts)
-    if updates:
-        conn.execute(
-            update(t)
-            .where(t.c.golden_id == bindparam("g"))
-            .values(
-                features=bindparam("features"),
-                versions=bindparam("versions"),
-                updated_at=bindparam("updated_at"),
-            ),
-            updates,
-        )
+    _upsert(conn, t, inserts, updates)
 
 
 def read(conn: Connection, golden_id: str) -> dict[str, Any] | None:
