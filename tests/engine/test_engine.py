@@ -7,6 +7,7 @@ tables registered on each engine answer the same stage-like queries identically.
 from __future__ import annotations
 
 import importlib.util
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pytest
@@ -255,6 +256,35 @@ def test_row_numbered_materialise_keeps_output_order_and_params_bind(engine):
         assert "numbered" not in fork.views()
     finally:
         fork.close()
+
+
+def test_streams_read_side_by_side_and_a_forks_tables_go_with_it(engine):
+    """Zone writers consume several readers at once (each on its own thread): every reader
+    sees the engine's materialised rows, views and Arrow data, as one query would."""
+    fork = engine.fork()
+    try:
+        fork.register("src", pa.table({"v": list(range(50_000))}))
+        fork.materialise("numbered", "SELECT v FROM src", row_number="n")
+        fork.create_view("evens", "SELECT n, v FROM numbered WHERE v % 2 = 0")
+        readers = fork.streams(
+            [
+                "SELECT sum(v) AS s FROM numbered",
+                "SELECT count(*) AS c FROM evens",
+                "SELECT max(n) AS m FROM numbered WHERE n > $k",
+            ],
+            {"k": 10},
+        )
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            got = list(pool.map(lambda r: r.read_all().to_pylist(), readers))
+        assert got == [[{"s": sum(range(50_000))}], [{"c": 25_000}], [{"m": 50_000}]]
+        assert fork.scalar("SELECT count(*) FROM numbered") == 50_000  # still usable
+    finally:
+        fork.close()
+    with pytest.raises(engine.errors):
+        engine.query("SELECT count(*) FROM numbered")
+    if engine.name == "duckdb":  # the fork's rows left the shared database with it
+        tables = engine.query("SELECT table_name FROM duckdb_tables()").column(0).to_pylist()
+        assert not [t for t in tables if t.endswith("_numbered")], tables
 
 
 def test_csv_read_keeps_rejected_lines_apart(engine, tmp_path):

@@ -9,6 +9,7 @@ flag rather than on the engine's name.
 
 from __future__ import annotations
 
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
@@ -31,6 +32,14 @@ ArrowData: TypeAlias = pa.Table | pa.RecordBatchReader | pads.Dataset
 FileFormat: TypeAlias = Literal["parquet", "csv", "json"]
 Params: TypeAlias = Mapping[str, Any] | None
 """Named query parameters (``$name`` in authoring SQL), bound by the driver, never spliced."""
+
+
+def used_params(rendered: str, params: Params) -> Params:
+    """The ``params`` a rendered statement refers to (drivers refuse unused ones)."""
+    used = {
+        k: v for k, v in (params or {}).items() if re.search(rf"[$:]{re.escape(k)}\b", rendered)
+    }
+    return used or None
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,18 @@ class Engine(ABC):
         """Run a query and return its rows as a stream of Arrow batches (consume it before
         the next statement on this engine). Engines that cannot stream collect first."""
         return self.query(sql, params).to_reader()
+
+    def streams(
+        self, sqls: list[str | exp.Expression], params: Params = None
+    ) -> list[pa.RecordBatchReader]:
+        """Several queries over this engine's views, streamed at once: one reader per query,
+        each consumable on its own thread while the others are read (e.g. two zone writers
+        fed from the same staged rows). Engines that cannot run queries side by side
+        collect all but the last."""
+        *first, last = sqls
+        return [
+            self.query(sql, used_params(self.render(sql), params)).to_reader() for sql in first
+        ] + [self.stream(last, used_params(self.render(last), params))]
 
     def row(self, sql: str | exp.Expression, params: Params = None) -> list[Any]:
         """The values of the first row of a query, by position (empty for no rows)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from c360.engine.base import (
     EngineSettings,
     FileFormat,
     Params,
+    used_params,
 )
 from c360.engine.sql import ident, literal, table
 
@@ -45,7 +47,14 @@ class DuckDBEngine(Engine):
         super().__init__(settings)
         self._views: set[str] = set()
         self._tables: dict[str, str] = {}  # made by SQL: name -> TABLE or VIEW
-        self._backing: dict[str, list[str]] = {}  # a view -> tables dropped with it
+        self._backing: dict[str, list[str]] = {}  # a view -> tables dropped with it (SQL names)
+        # Materialised rows live in the database's main schema under this engine's own
+        # prefix, so a cursor (:meth:`streams`) can read them; each name is a temporary view
+        # over its table. ``_defs`` keeps every view's definition, in order, to replay on a
+        # cursor: temporary views and registered Arrow data are per connection.
+        self._prefix = f"c360_{uuid.uuid4().hex[:12]}_"
+        self._defs: dict[str, tuple[str, Any]] = {}  # name -> ("sql", text) | ("arrow", data)
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
         if con is not None:  # a fork: a cursor on the parent's database (settings are shared
             self.con = con  # except the session's time zone)
             self._set("TimeZone", settings.time_zone)
@@ -76,6 +85,36 @@ class DuckDBEngine(Engine):
     def stream(self, sql: str | exp.Expression, params: Params = None) -> pa.RecordBatchReader:
         return self.con.sql(self.render(sql), params=params).to_arrow_reader()
 
+    def streams(
+        self, sqls: list[str | exp.Expression], params: Params = None
+    ) -> list[pa.RecordBatchReader]:
+        """Each query on its own cursor of this database (the views replayed on it), so
+        the readers can be consumed side by side; the cursors close with the engine."""
+        self._close_cursors()
+        readers = []
+        for sql in sqls:
+            cur = self.con.cursor()
+            self._cursors.append(cur)
+            cur.execute(f"SET TimeZone = {literal(self.settings.time_zone).sql(self.dialect)}")
+            for name, (kind, value) in self._defs.items():
+                if kind == "arrow":
+                    cur.register(name, value)
+                    continue
+                try:
+                    cur.execute(f"CREATE TEMP VIEW {table(name).sql(self.dialect)} AS {value}")
+                except duckdb.Error:
+                    continue  # a view over rows since dropped: no query here can read it
+            rendered = self.render(sql)
+            readers.append(
+                cur.sql(rendered, params=used_params(rendered, params)).to_arrow_reader()
+            )
+        return readers
+
+    def _close_cursors(self) -> None:
+        for cur in self._cursors:
+            cur.close()
+        self._cursors.clear()
+
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
         return (duckdb.Error,)
@@ -88,6 +127,8 @@ class DuckDBEngine(Engine):
             self.unregister(name)
         self.con.register(name, data)
         self._views.add(name)
+        self._defs.pop(name, None)
+        self._defs[name] = ("arrow", data)
 
     def materialise(
         self,
@@ -98,33 +139,28 @@ class DuckDBEngine(Engine):
         row_number: str | None = None,
     ) -> None:
         self.unregister(name)
+        stored = f"main.{ident(self._prefix + name).sql(self.dialect)}"
+        self.con.execute(f"CREATE OR REPLACE TABLE {stored} AS {self.render(sql)}", params)
+        self._backing[name] = [stored]
         if row_number is None:
-            target = table(name).sql(self.dialect)
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {self.render(sql)}", params)
-            self._tables[name] = "TABLE"
+            self._view(name, f"SELECT * FROM {stored}")
             return
         # the rowid of a freshly written table is its insertion order, which DuckDB keeps
         # equal to the query's output order (a parallel CSV scan included)
-        rows = f"{name}__rows"
-        self.unregister(rows)
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table(rows).sql(self.dialect)} AS {self.render(sql)}",
-            params,
-        )
-        self._tables[rows] = "TABLE"
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {table(name).sql(self.dialect)} AS SELECT *, "
-            f"rowid + 1 AS {ident(row_number).sql(self.dialect)} FROM {table(rows).sql(self.dialect)}"
-        )
-        self._tables[name] = "VIEW"
-        self._backing[name] = [rows]
+        rn = ident(row_number).sql(self.dialect)
+        self._view(name, f"SELECT *, rowid + 1 AS {rn} FROM {stored}")
 
     def create_view(self, name: str, sql: str | exp.Expression) -> None:
         if self._tables.get(name) != "VIEW":
             self.unregister(name)
+        self._view(name, self.render(sql))
+
+    def _view(self, name: str, rendered: str) -> None:
         target = table(name).sql(self.dialect)
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {self.render(sql)}")
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {rendered}")
         self._tables[name] = "VIEW"
+        self._defs.pop(name, None)  # a redefinition moves to the end: it may read later views
+        self._defs[name] = ("sql", rendered)
 
     def register_file(self, name: str, path: Path, file_format: FileFormat) -> None:
         options = _FILE_OPTIONS[file_format]
@@ -155,7 +191,7 @@ class DuckDBEngine(Engine):
             f"max_line_size={int(options.max_line_bytes)})"
         )
         self.create_view(name, f"SELECT * FROM {reader}")
-        self._backing[name] = [rej, scan]
+        self._backing[name] = [table(t).sql(self.dialect) for t in (rej, scan)]
 
     def csv_rejects(self, name: str) -> list[CsvReject]:
         rej = table(f"{name}__rej").sql(self.dialect)
@@ -185,12 +221,18 @@ class DuckDBEngine(Engine):
         if name in self._tables:
             kind = self._tables.pop(name)
             self.con.execute(f"DROP {kind} IF EXISTS {table(name).sql(self.dialect)}")
+        self._defs.pop(name, None)
         for backing in self._backing.pop(name, []):
-            self._tables.pop(backing, None)
-            self.con.execute(f"DROP TABLE IF EXISTS {table(backing).sql(self.dialect)}")
+            self.con.execute(f"DROP TABLE IF EXISTS {backing}")
 
     def views(self) -> set[str]:
         return self._views | set(self._tables)
 
     def close(self) -> None:
+        self._close_cursors()
+        try:
+            for name in list(self._backing):  # a fork's tables live on in the shared database
+                self.unregister(name)
+        except duckdb.Error:
+            pass  # closed already
         self.con.close()

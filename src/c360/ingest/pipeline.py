@@ -42,6 +42,8 @@ from c360.ingest.zones import ZoneWriter, visible_columns
 from c360.store.schema import ingest_batches, pii_findings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from c360.engine import Engine
     from c360.workspace import Workspace
 
@@ -325,8 +327,10 @@ class SourceIngest:
             inline_tokens=dict(tok_cols) if stream else None,
             params=tokensql.params(self.ws.tokenizer) if stream and tok_cols else None,
         )
-        if stream and tok_cols:
-            self.zones.restricted(con, bid, tok_cols, "staged")
+        # the streaming pass's raw values beside their tokens: written with bronze and silver
+        restricted = (
+            self.zones.restricted_sql(bid, tok_cols, "staged") if stream and tok_cols else None
+        )
         if stream:
             loaded.rows, loaded.rejects = int(total), readers.csv_rejects(con, lf.path, c, limit)
             if loaded.rows == 0 and not loaded.rejects:
@@ -348,18 +352,58 @@ class SourceIngest:
         if res.rows_quarantined:
             self.zones.quarantine(con, bid, lf.relpath, cols_sql, lineage, loaded.rejects)
         clock("quarantine")
-        if good:
-            # bronze and silver are independent commits from the same staged rows: silver's
-            # rows are computed first and committed while bronze streams from the engine
-            # (Delta writers release the GIL, so the two commits overlap).
-            silver = self.zones.silver_rows(con, tok_cols, lineage)
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                job = pool.submit(self.zones.write_silver, bid, silver)
-                bronze_sql = f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL"
-                self.zones.write("bronze", c.source, bid, con.stream(bronze_sql), schema_merge=True)
-                job.result()
+        self._write_zones(con, bid, tok_cols, lineage, cols_sql if good else None, restricted)
         clock("bronze_silver")
         self._record_pii(bid, scan, res)
+
+    def _write_zones(
+        self,
+        con: Engine,
+        bid: str,
+        tok_cols: list[tuple[str, str]],
+        lineage: str,
+        cols_sql: str | None,
+        restricted: str | None,
+    ) -> None:
+        """Bronze, silver and restricted are independent commits from the same staged rows,
+        written side by side: each appended zone streams from its own engine cursor, and a
+        merged silver (rows collected first: a merge reads them all) commits on a thread.
+        Delta writers release the GIL, so the commits overlap. ``cols_sql`` is None when no
+        row is good (only restricted is written)."""
+        streamed: list[tuple[Callable[[pa.RecordBatchReader], None], str]] = []
+        merged: pa.Table | None = None
+        if cols_sql is not None:
+            bronze = f"SELECT {cols_sql}, {lineage} FROM staged WHERE _reason IS NULL"
+            streamed.append(
+                (
+                    lambda r: self.zones.write("bronze", self.c.source, bid, r, schema_merge=True),
+                    bronze,
+                )
+            )
+            if self.zones.silver_appends:
+                streamed.append(
+                    (
+                        lambda r: self.zones.write_silver(bid, r),
+                        self.zones.silver_sql(tok_cols, lineage),
+                    )
+                )
+            else:
+                merged = self.zones.silver_rows(con, tok_cols, lineage)
+        if restricted is not None:
+            streamed.append((lambda r: self.zones.write_restricted(bid, r), restricted))
+        if not streamed:
+            return
+        readers = con.streams([sql for _, sql in streamed])
+        with ThreadPoolExecutor(max_workers=len(streamed)) as pool:
+            jobs = [
+                pool.submit(write, r)
+                for (write, _), r in zip(streamed[1:], readers[1:], strict=True)
+            ]
+            if merged is not None:
+                jobs.append(pool.submit(self.zones.write_silver, bid, merged))
+            streamed[0][0](readers[0])
+            for job in jobs:
+                job.result()
 
     def _needs_python_pass(self, columns: list[str]) -> bool:
         present = set(columns)

@@ -76,8 +76,8 @@ def problem_sql(column: str, kind: str, value_sql: str) -> str:
 def prepared(relation: str, columns: list[tuple[str, str]]) -> str:
     """``relation`` with each tokenised column's digits and problem computed once per row,
     as ``<col>__digits`` and ``<col>__problem`` (a FROM item aliased ``raw``); the items
-    of :func:`token_columns` read them. ``<col>__digits`` is the clear number: callers
-    select ``raw.* EXCLUDE`` (:func:`internal`) so it goes no further."""
+    of :func:`token_columns` and :func:`staged_columns` read them. ``<col>__digits`` is the
+    clear number: it never leaves the engine (zones select named columns)."""
     items = ["raw.*"]
     for column, kind in columns:
         value = f"raw.{_q(column)}"
@@ -86,13 +86,8 @@ def prepared(relation: str, columns: list[tuple[str, str]]) -> str:
     return f"(SELECT {', '.join(items)} FROM {relation} AS raw) AS raw"
 
 
-def internal(columns: list[tuple[str, str]]) -> list[str]:
-    """Quoted names :func:`prepared` adds that must not leave the query (the digits)."""
-    return [_q(column + DIGITS) for column, _ in columns]
-
-
 def token_columns(column: str, kind: str, variants: bool) -> list[str]:
-    """Select items ``<column>_token, _last4[, _variants], <column>__problem`` over a
+    """Select items ``<column>_token, _last4[, _variants]`` over a
     :func:`prepared` relation."""
     d = f"raw.{_q(column + DIGITS)}"
     problem = f"raw.{_q(column + PROBLEM)}"
@@ -102,16 +97,65 @@ def token_columns(column: str, kind: str, variants: bool) -> list[str]:
         f"CASE WHEN {ok} AND length({d}) >= 4 THEN right({d}, 4) END AS {_q(column + '_last4')}",
     ]
     if variants:
-        # every adjacent-digit swap that changes the number, in position order
-        swap = (
-            "substr(_d, 1, i - 1) || substr(_d, i + 1, 1) || substr(_d, i, 1) || substr(_d, i + 2)"
-        )
         out.append(
-            f"CASE WHEN {ok} THEN (SELECT [{hmac_sql(kind, swap)} "
-            f"FOR i IN range(1, length(_d)) IF substr(_d, i, 1) <> substr(_d, i + 1, 1)] "
-            f"FROM (SELECT {d} AS _d)) END AS {_q(column + '_variants')}"
+            f"CASE WHEN {ok} THEN {_variants_sql(kind, d)} END AS {_q(column + '_variants')}"
         )
     return out
+
+
+def _variants_sql(kind: str, digits: str) -> str:
+    """The tokens of every adjacent-digit swap that changes the number, in position order."""
+    swap = "substr(_d, 1, i - 1) || substr(_d, i + 1, 1) || substr(_d, i, 1) || substr(_d, i + 2)"
+    return (
+        f"(SELECT [{hmac_sql(kind, swap)} "
+        f"FOR i IN range(1, length(_d)) IF substr(_d, i, 1) <> substr(_d, i + 1, 1)] "
+        f"FROM (SELECT {digits} AS _d))"
+    )
+
+
+# --------------------------------------------------------------- tokens once per value
+# A tokenised column of a large file repeats (a card pays many times): the streaming pass
+# keeps each value's digits and problem, the HMACs are computed once per distinct number
+# into a dictionary, and the staged rows read their token from it by a join.
+
+
+def staged_columns(column: str) -> list[str]:
+    """Select items over a :func:`prepared` relation for the pass that leaves tokens to a
+    dictionary: ``<column>_last4`` (``<column>__digits`` and ``__problem`` come with
+    ``raw.*``; the digits, for the join, are the clear number and never leave the engine)."""
+    d, problem = f"raw.{_q(column + DIGITS)}", f"raw.{_q(column + PROBLEM)}"
+    return [
+        f"CASE WHEN {problem} IS NULL AND length({d}) >= 4 THEN right({d}, 4) END "
+        f"AS {_q(column + '_last4')}"
+    ]
+
+
+def dictionary_sql(relation: str, column: str, kind: str, variants: bool) -> str:
+    """One row per distinct tokenisable number of ``column`` in ``relation``: ``d`` (the
+    digits), ``token`` and, for SSN/TIN, ``variants``."""
+    d, problem = _q(column + DIGITS), _q(column + PROBLEM)
+    items = ["d", f"{hmac_sql(kind, 'd')} AS token"]
+    if variants:
+        items.append(f"{_variants_sql(kind, 'd')} AS variants")
+    return (
+        f"SELECT {', '.join(items)} FROM (SELECT DISTINCT {d} AS d FROM {relation} "
+        f"WHERE {problem} IS NULL AND {d} IS NOT NULL) AS v"
+    )
+
+
+def joined_columns(column: str, alias: str, variants: bool, rows: str = "s") -> list[str]:
+    """``<column>_token`` (and ``_variants``) read from dictionary ``alias`` joined on the
+    digits; NULL for a value that could not be tokenised, even when its digits are those of
+    a good value (``card 4111…`` beside ``4111…``)."""
+    ok = f"{rows}.{_q(column + PROBLEM)} IS NULL"
+    out = [f"CASE WHEN {ok} THEN {alias}.token END AS {_q(column + '_token')}"]
+    if variants:
+        out.append(f"CASE WHEN {ok} THEN {alias}.variants END AS {_q(column + '_variants')}")
+    return out
+
+
+def join_condition(column: str, alias: str, rows: str = "s") -> str:
+    return f"{rows}.{_q(column + DIGITS)} = {alias}.d"
 
 
 def row_hash_sql(columns: list[str], alias: str, replace: dict[str, str] | None = None) -> str:

@@ -172,14 +172,16 @@ def build_typed(
         )
     for spec in contract.columns:
         if spec.tokenize:
-            if inline_tokens and spec.name in inline_tokens:
-                # the streaming pass tokenises in the same scan (c360.ingest.tokensql)
-                kind = inline_tokens[spec.name]
-                selects += tokensql.token_columns(spec.name, kind, kind in ("ssn", "tin"))
+            in_pass = spec.name in (inline_tokens or {})
+            if in_pass:
+                # the streaming pass keeps digits and problem; tokens come from a dictionary
+                selects += tokensql.staged_columns(spec.name)
                 reasons.append(f"raw.{q(spec.name + tokensql.PROBLEM)}")
             if spec.required and spec.name in present:
+                # no token and no problem: the value is empty
+                absent = q(spec.name + (tokensql.DIGITS if in_pass else "_token"))
                 reasons.append(
-                    f"CASE WHEN raw.{q(spec.name + '_token')} IS NULL AND raw.{q(spec.name + '__problem')} IS NULL "
+                    f"CASE WHEN raw.{absent} IS NULL AND raw.{q(spec.name + tokensql.PROBLEM)} IS NULL "
                     f"THEN 'missing required value in column {spec.name}' END"
                 )
             continue
@@ -211,25 +213,64 @@ def build_typed(
     )
     # A 64-bit engine hash of the row as delivered: cheap change detection between
     # batches (see ADR 0002); not a cryptographic digest.
-    row_hash = tokensql.row_hash_sql(hash_columns or ["_row_number"], "raw")
-    source = "raw"
+    row_number = None if numbered else "_row_number"
     tokens = inline_tokens or {}
     inline = [(c.name, tokens[c.name]) for c in contract.columns if c.name in tokens]
     if inline:
-        # each tokenised value's digits and problem computed once (c360.ingest.tokensql)
-        source = tokensql.prepared("raw", inline)
-        selects[0] = f"raw.* EXCLUDE ({', '.join(tokensql.internal(inline))})"
-    con.materialise(
-        "staged",
-        f"SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
-        f"FROM (SELECT {', '.join(selects)} FROM {source}) AS raw",
-        params,
-        row_number=None if numbered else "_row_number",
-    )
-    good, total, distinct = _profile(con, file, checks, cfg, contract)
+        # each tokenised value's digits and problem computed once per row, its HMACs once
+        # per distinct number (c360.ingest.tokensql)
+        con.materialise(
+            "staged_rows",
+            f"SELECT raw.*, {reason} AS _reason "
+            f"FROM (SELECT {', '.join(selects)} FROM {tokensql.prepared('raw', inline)}) AS raw",
+            row_number=row_number,
+        )
+        _join_tokens(con, inline, hash_columns, params)
+        profiled = "staged_rows"
+    else:
+        row_hash = tokensql.row_hash_sql(hash_columns or ["_row_number"], "raw")
+        con.materialise(
+            "staged",
+            f"SELECT raw.*, {reason} AS _reason, {row_hash} AS _row_hash "
+            f"FROM (SELECT {', '.join(selects)} FROM raw) AS raw",
+            params,
+            row_number=row_number,
+        )
+        profiled = "staged"
+    good, total, distinct = _profile(con, file, checks, cfg, contract, profiled)
     if distinct is not None and distinct < good:
         good -= _mark_duplicate_keys(con, contract)
     return good, total
+
+
+def _join_tokens(
+    con: Engine,
+    inline: list[tuple[str, str]],
+    hash_columns: list[str] | None,
+    params: dict[str, bytes] | None,
+) -> None:
+    """``staged``: the rows of ``staged_rows`` with each tokenised column's token (and
+    variants) from a dictionary of its distinct numbers, and the row hash over the tokens.
+    A view: each zone writer reads it once, and a join probe costs a fraction of an HMAC."""
+    digits = {name + tokensql.DIGITS for name, _ in inline}
+    items = [f"s.{q(c)}" for c in con.columns("staged_rows") if c not in digits]
+    joins = []
+    for i, (name, kind) in enumerate(inline):
+        variants = kind in ("ssn", "tin")
+        dictionary = f"{name}__tokens"
+        con.materialise(
+            dictionary, tokensql.dictionary_sql("staged_rows", name, kind, variants), params
+        )
+        items += tokensql.joined_columns(name, f"t{i}", variants)
+        joins.append(
+            f" LEFT JOIN {q(dictionary)} AS t{i} ON {tokensql.join_condition(name, f't{i}')}"
+        )
+    row_hash = tokensql.row_hash_sql(hash_columns or ["_row_number"], "v")
+    con.create_view(
+        "staged",
+        f"SELECT v.*, {row_hash} AS _row_hash FROM "
+        f"(SELECT {', '.join(items)} FROM staged_rows AS s{''.join(joins)}) AS v",
+    )
 
 
 def _profile(
@@ -238,6 +279,7 @@ def _profile(
     checks: list[tuple[ColumnSpec, str]],
     cfg: IngestConfig,
     contract: Contract,
+    relation: str = "staged",
 ) -> tuple[int, int, int | None]:
     """One pass over ``staged``: good and total rows, distinct keys among good rows (to
     detect duplicates), and per typed column how many values fail — a column that
@@ -252,7 +294,7 @@ def _profile(
     for spec, fail in checks:
         aggs.append(f"count(*) FILTER (WHERE {fail})")
         aggs.append(f"count({_value(spec.name)})")
-    row = con.row(f"SELECT {', '.join(aggs)} FROM staged AS raw")
+    row = con.row(f"SELECT {', '.join(aggs)} FROM {relation} AS raw")
     good, total = int(row[0]), int(row[1])
     distinct = int(row[2]) if keyed else None
     offset = 3 if keyed else 2
@@ -265,7 +307,7 @@ def _profile(
             and bad / nonnull > cfg.type_change_threshold
         ):
             first = con.row(
-                f"SELECT _row_number, raw.{q(spec.name)} FROM staged AS raw WHERE {fail} ORDER BY _row_number LIMIT 1"
+                f"SELECT _row_number, raw.{q(spec.name)} FROM {relation} AS raw WHERE {fail} ORDER BY _row_number LIMIT 1"
             )
             rown, val = first if first else (None, None)
             raise ContractError(

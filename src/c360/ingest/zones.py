@@ -100,16 +100,19 @@ class ZoneWriter:
         tok_cols: list[tuple[str, str]],
         relation: str,
     ) -> None:
-        """Raw values beside their tokens, from ``relation`` (raw joined with tok, or the
-        streaming pass's staged rows)."""
-        keys = [k for k in self.c.key]
-        cols = [f"CAST({q(k)} AS VARCHAR) AS {q(k)}" for k in keys]
+        """Raw values beside their tokens, from ``relation`` (raw joined with tok)."""
+        self.write_restricted(bid, con.stream(self.restricted_sql(bid, tok_cols, relation)))
+
+    def restricted_sql(self, bid: str, tok_cols: list[tuple[str, str]], relation: str) -> str:
+        """The restricted rows of ``relation``: key, raw value and token per tokenised column
+        (every row, quarantined ones included: quarantine keeps only the token)."""
+        cols = [f"CAST({q(k)} AS VARCHAR) AS {q(k)}" for k in self.c.key]
         for name, _ in tok_cols:
             cols += [q(name), q(name + "_token")]
-        data = con.query(
-            f"SELECT {', '.join(cols)}, _row_number, {lit(bid)} AS _batch_id FROM {relation} ORDER BY _row_number"
-        )
-        self.write("restricted", self.c.source, bid, data, schema_merge=True)
+        return f"SELECT {', '.join(cols)}, _row_number, {lit(bid)} AS _batch_id FROM {relation}"
+
+    def write_restricted(self, bid: str, rows: pa.Table | pa.RecordBatchReader) -> None:
+        self.write("restricted", self.c.source, bid, rows, schema_merge=True)
 
     def quarantine(
         self,
@@ -145,9 +148,20 @@ class ZoneWriter:
             typed_bad = pa.concat_tables([typed_bad, parse_bad], promote_options="permissive")
         self.write("quarantine", self.c.source, bid, typed_bad, schema_merge=True)
 
+    @property
+    def silver_appends(self) -> bool:
+        """Silver of this source is appended (events, or no key), not merged by key."""
+        return self.c.mode == "events" or not self.c.key
+
     def silver_rows(self, con: Engine, tok_cols: list[tuple[str, str]], lineage: str) -> pa.Table:
         """The batch's silver rows from ``staged`` (one per key for a CDC source, with
         ``_delete``); :meth:`write_silver` commits them."""
+        rows = con.query(self.silver_sql(tok_cols, lineage))
+        # a CDC batch's latest row per key, numbered ``_k`` (not SELECT * EXCLUDE: Spark has none)
+        return rows.drop_columns(["_k"]) if "_k" in rows.column_names else rows
+
+    def silver_sql(self, tok_cols: list[tuple[str, str]], lineage: str) -> str:
+        """The query of the batch's silver rows (see :meth:`silver_rows`)."""
         c = self.c
         tok = {name: kind for name, kind in tok_cols}
         cols: list[str] = []
@@ -168,8 +182,8 @@ class ZoneWriter:
             else:
                 cols.append(f"{q(TYPED + spec.name)} AS {q(spec.name)}")
         select_sql = f"SELECT {', '.join(cols)}, {lineage} FROM staged WHERE _reason IS NULL"
-        if not c.cdc or c.mode == "events" or not c.key:
-            return con.query(select_sql)
+        if not c.cdc or self.silver_appends:
+            return select_sql
         keys = ", ".join(q(TYPED + k) for k in c.key)
         order = (
             f"{q(TYPED + c.cdc.sequence_column)} DESC NULLS LAST, " if c.cdc.sequence_column else ""
@@ -181,11 +195,11 @@ class ZoneWriter:
             f"row_number() OVER (PARTITION BY {keys} ORDER BY {order}) AS _k "
             f"FROM staged WHERE _reason IS NULL) AS latest WHERE _k = 1"
         )
-        return con.query(sql).drop_columns(["_k"])  # not SELECT * EXCLUDE: Spark has none
+        return sql
 
-    def write_silver(self, bid: str, rows: pa.Table) -> None:
+    def write_silver(self, bid: str, rows: pa.Table | pa.RecordBatchReader) -> None:
         c = self.c
-        if c.mode == "events" or not c.key:
+        if self.silver_appends:
             self.write("silver", c.source, bid, rows)
         elif c.cdc:
             self.write("silver", c.source, bid, rows, merge_keys=c.key, delete_column="_delete")
