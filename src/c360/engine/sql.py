@@ -109,6 +109,10 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         # 64 bits like DuckDB's hash (Spark's own hash is a 32-bit murmur3); the values
         # differ between engines, so a row hash is only compared within one engine
         return exp.Anonymous(this="xxhash64", expressions=node.expressions)
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "epoch_us":
+        return _epoch_us(node)
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
+        return _ordered_list(node.this)
     if isinstance(node, exp.RegexpFullMatch):
         value, pattern = node.this, node.expression
         if isinstance(pattern, exp.Literal) and pattern.is_string:
@@ -132,6 +136,57 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
                 expressions=[items, exp.Lambda(this=comp.this, expressions=[var.copy()])],
             )
     return node
+
+
+def _epoch_us(node: exp.Anonymous) -> exp.Expression:
+    """``epoch_us(ts)`` as Spark's ``unix_micros``. The argument is made a ``TIMESTAMP``
+    with time zone, so a value with an offset counts it (as DuckDB's cast does) and a naive
+    one is read in the session time zone (UTC by default), as DuckDB's ``epoch_us`` reads
+    a naive timestamp as UTC."""
+    (value,) = node.expressions
+    zoned = exp.DataType.build("timestamptz")
+    if isinstance(value, exp.Cast) and value.to.is_type(
+        exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ
+    ):
+        value = value.copy()
+        value.set("to", zoned)
+    else:
+        value = exp.Cast(this=value.copy(), to=zoned)
+    return exp.Anonymous(this="unix_micros", expressions=[value])
+
+
+def _ordered_list(order: exp.Order) -> exp.Expression:
+    """``list(value ORDER BY k1, k2 …)`` for Spark, whose ``collect_list`` has no order:
+    the value travels in a struct behind its sort keys (each led by an is-null flag, so
+    NULL keys sort last as in DuckDB), ``array_sort`` orders the structs, and ``transform``
+    takes the values back out. With ``DISTINCT`` the keys must be the value itself."""
+    value, keys = order.this, order.expressions
+    if any(k.args.get("desc") or k.args.get("nulls_first") for k in keys):
+        raise sqlglot.errors.UnsupportedError(
+            "list(... ORDER BY ...) renders for Spark with ascending keys, NULLS LAST only"
+        )
+    if isinstance(value, exp.Distinct):
+        (item,) = value.expressions
+        if any(k.this != item for k in keys):
+            raise sqlglot.errors.UnsupportedError(
+                "list(DISTINCT x ORDER BY ...) renders for Spark ordered by x only"
+            )
+        # Spark's collect_list leaves NULL out (DuckDB's list keeps one)
+        return exp.Anonymous(this="array_sort", expressions=[exp.ArrayAgg(this=value.copy())])
+    fields: list[exp.Expression] = []
+    for i, k in enumerate(keys):
+        fields.append(exp.alias_(exp.Is(this=k.this.copy(), expression=exp.Null()), f"_n{i}"))
+        fields.append(exp.alias_(k.this.copy(), f"_k{i}"))
+    fields.append(exp.alias_(value.copy(), "_v"))
+    packed = exp.ArrayAgg(this=exp.Struct(expressions=fields))
+    elem = exp.to_identifier("_e")
+    return exp.Anonymous(
+        this="transform",
+        expressions=[
+            exp.Anonymous(this="array_sort", expressions=[packed]),
+            exp.Lambda(this=exp.column("_v", table="_e"), expressions=[elem]),
+        ],
+    )
 
 
 _REWRITES = {"spark": _for_spark, "databricks": _for_spark}
