@@ -302,6 +302,22 @@ PORTABLE = {
         "AS r FROM (VALUES ('abcb')) AS t(v)",
         [["a!", "c!"]],
     ),
+    # naive times count from 1970-01-01 on the same clock; a string's offset is ignored
+    "epoch_us_of_naive_times": (
+        "SELECT epoch_us(try_cast(v AS TIMESTAMP)) AS r FROM (VALUES (1, '2026-01-02 03:04:05'), "
+        "(2, '2026-01-02T03:04:05.25+02:00'), (3, '2026-01-02'), (4, 'no time'), (5, NULL)) "
+        "AS t(i, v) ORDER BY i",
+        [1767323045000000, 1767323045250000, 1767312000000000, None, None],
+    ),
+    "list_ordered_by_keys_nulls_last": (
+        "SELECT list({'k': k, 'v': v} ORDER BY k, v) AS r FROM (VALUES (1, 'b', 2), "
+        "(1, NULL, 1), (1, 'a', 3), (1, 'a', 1)) AS t(g, k, v) GROUP BY g",
+        [[{"k": "a", "v": 1}, {"k": "a", "v": 3}, {"k": "b", "v": 2}, {"k": None, "v": 1}]],
+    ),
+    "list_distinct_ordered": (
+        "SELECT list(DISTINCT v ORDER BY v) AS r FROM (VALUES ('b'), ('a'), ('b'), ('c')) AS t(v)",
+        [["a", "b", "c"]],
+    ),
 }
 
 

@@ -139,20 +139,21 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
 
 
 def _epoch_us(node: exp.Anonymous) -> exp.Expression:
-    """``epoch_us(ts)`` as Spark's ``unix_micros``. The argument is made a ``TIMESTAMP``
-    with time zone, so a value with an offset counts it (as DuckDB's cast does) and a naive
-    one is read in the session time zone (UTC by default), as DuckDB's ``epoch_us`` reads
-    a naive timestamp as UTC."""
+    """``epoch_us(ts)`` for Spark. DuckDB's reads a naive timestamp as UTC, Spark's
+    ``unix_micros`` reads it in the session time zone; so the value is taken as a naive
+    timestamp (``TIMESTAMP_NTZ``: a zoned value is first seen on the session's clock, a
+    string's offset is ignored, as DuckDB's cast to ``TIMESTAMP`` does) and counted in
+    microseconds from ``1970-01-01 00:00:00`` on the same clock. The two agree for any
+    session time zone; a zoned argument, which DuckDB counts from the true epoch, agrees
+    under a UTC session (the default)."""
     (value,) = node.expressions
-    zoned = exp.DataType.build("timestamptz")
-    if isinstance(value, exp.Cast) and value.to.is_type(
-        exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ
-    ):
-        value = value.copy()
-        value.set("to", zoned)
-    else:
-        value = exp.Cast(this=value.copy(), to=zoned)
-    return exp.Anonymous(this="unix_micros", expressions=[value])
+    naive = exp.DataType.build("timestampntz")
+    if not (isinstance(value, exp.Cast) and value.to.is_type(exp.DataType.Type.TIMESTAMPNTZ)):
+        value = exp.Cast(this=value.copy(), to=naive)
+    origin = exp.Cast(this=exp.Literal.string("1970-01-01 00:00:00"), to=naive)
+    return exp.Anonymous(
+        this="timestampdiff", expressions=[exp.Var(this="MICROSECOND"), origin, value.copy()]
+    )
 
 
 def _ordered_list(order: exp.Order) -> exp.Expression:
