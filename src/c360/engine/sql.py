@@ -176,9 +176,9 @@ def _ordered_list(order: exp.Order) -> exp.Expression:
         return exp.Anonymous(this="array_sort", expressions=[exp.ArrayAgg(this=value.copy())])
     fields: list[exp.Expression] = []
     for i, k in enumerate(keys):
-        fields.append(exp.alias_(exp.Is(this=k.this.copy(), expression=exp.Null()), f"_n{i}"))
-        fields.append(exp.alias_(k.this.copy(), f"_k{i}"))
-    fields.append(exp.alias_(value.copy(), "_v"))
+        fields.append(_named(exp.Is(this=k.this.copy(), expression=exp.Null()), f"_n{i}"))
+        fields.append(_named(k.this.copy(), f"_k{i}"))
+    fields.append(_named(value.copy(), "_v"))
     packed = exp.ArrayAgg(this=exp.Struct(expressions=fields))
     elem = exp.to_identifier("_e")
     return exp.Anonymous(
@@ -188,6 +188,10 @@ def _ordered_list(order: exp.Order) -> exp.Expression:
             exp.Lambda(this=exp.column("_v", table="_e"), expressions=[elem]),
         ],
     )
+
+
+def _named(value: exp.Expression, name: str) -> exp.Alias:
+    return exp.Alias(this=value, alias=exp.to_identifier(name))
 
 
 _REWRITES = {"spark": _for_spark, "databricks": _for_spark}
