@@ -140,6 +140,20 @@ def test_identifiers_are_quoted_per_dialect():
     assert "QUALIFY" not in render("SELECT epoch_ms(1) AS t", "spark")
 
 
+def test_an_order_spark_cannot_keep_is_refused_not_dropped():
+    """Spark's collect_list has no ORDER BY; the renderer sorts structs ascending with
+    NULLs last, and refuses any other order rather than silently losing it."""
+    assert "ARRAY_SORT" in render("SELECT list(v ORDER BY k) FROM t", "spark")
+    for sql in (
+        "SELECT list(v ORDER BY k DESC) FROM t",
+        "SELECT list(v ORDER BY k NULLS FIRST) FROM t",
+        "SELECT list(DISTINCT v ORDER BY k) FROM t",
+    ):
+        with pytest.raises(C360Error) as err:
+            render(sql, "spark")
+        assert err.value.code == "engine.sql_unsupported", sql
+
+
 def test_unknown_engine_is_a_clear_error():
     with pytest.raises(C360Error) as err:
         create_engine(EngineSettings(name="oracle"))
