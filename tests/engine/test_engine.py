@@ -7,6 +7,7 @@ tables registered on each engine answer the same stage-like queries identically.
 from __future__ import annotations
 
 import importlib.util
+from datetime import date
 
 import pyarrow as pa
 import pytest
@@ -327,6 +328,14 @@ PORTABLE = {
         "SELECT list({'k': k, 'v': v} ORDER BY k, v) AS r FROM (VALUES (1, 'b', 2), "
         "(1, NULL, 1), (1, 'a', 3), (1, 'a', 1)) AS t(g, k, v) GROUP BY g",
         [[{"k": "a", "v": 1}, {"k": "a", "v": 3}, {"k": "b", "v": 2}, {"k": None, "v": 1}]],
+    ),
+    # the filter goes on the aggregate, a rewrite inside it still happens, and no rows
+    # through the filter give NULL (not an empty list)
+    "list_ordered_filtered": (
+        "SELECT list(CAST(try_strptime(v, '%Y') AS DATE) ORDER BY k) FILTER (WHERE k < 2 AND g = 1) "
+        "AS r FROM (VALUES (1, 2, '2021'), (1, 1, '2020'), (1, 0, NULL), (2, 1, '2022')) "
+        "AS t(g, k, v) GROUP BY g ORDER BY g",
+        [[None, date(2020, 1, 1)], None],
     ),
     "list_distinct_ordered": (
         "SELECT list(DISTINCT v ORDER BY v) AS r FROM (VALUES ('b'), ('a'), ('b'), ('c')) AS t(v)",
