@@ -125,6 +125,10 @@ class SparkEngine(Engine):
         schema = pa.schema([_nullable(f) for f in result.schema])
         return result if schema == result.schema else result.cast(schema)
 
+    def columns(self, relation: str) -> list[str]:
+        # the analysed plan's columns: no Spark job, no rows collected
+        return list(self._frame(exp.select("*").from_(table(relation))).columns)
+
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
         from py4j.protocol import Py4JError
