@@ -43,10 +43,11 @@ STAGES: list[tuple[str, str]] = [
 ]
 
 #: Stages proven to run on every engine (a parity test runs them on DuckDB and on local
-#: Spark). The others run only with ``engine: duckdb``: identity computes on DuckDB
-#: directly (Splink's DuckDBAPI, clustering, survivorship), and the consent stage's
-#: capture SQL, though on the seam, uses DuckDB functions Spark lacks (``epoch_us``).
-ENGINE_STAGES = frozenset({"ingest"})
+#: Spark): ingest, and consent over identity's output (ADR 0065; its subject-index refresh
+#: computes in process on any engine, as its result is written to the operational store). The
+#: others run only with ``engine: duckdb``: identity computes on DuckDB directly (Splink's
+#: DuckDBAPI, clustering, survivorship), and the later stages are not proven on Spark.
+ENGINE_STAGES = frozenset({"ingest", "consent"})
 
 
 @dataclass

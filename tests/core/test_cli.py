@@ -77,7 +77,8 @@ def test_help_explains_every_command():
 
 def test_run_on_spark_refuses_stages_off_the_engine_seam(tmp_path):
     """``c360 run --engine spark`` names the stages that cannot run there (identity is
-    DuckDB-only) and the ones that can, before anything runs; nothing is written."""
+    DuckDB-only) and the ones that can (ingest, consent), before anything runs; nothing is
+    written."""
     ws = tmp_path / "w"
     assert _c360("init", str(ws), "--template", "empty").returncode == 0
     (ws / "contracts" / "acct.yaml").write_text(
@@ -89,7 +90,8 @@ def test_run_on_spark_refuses_stages_off_the_engine_seam(tmp_path):
     assert r.returncode == 1
     line = r.stderr.strip().splitlines()[-1]
     assert "run.engine_unsupported" in line and "identity" in line, r.stderr
-    assert "on spark only --stage ingest" in line, r.stderr
+    assert "on spark only --stage ingest --stage consent" in line, r.stderr
+    assert "consent" not in line.split("do not run on")[0], r.stderr
     assert "Traceback" not in r.stderr
     r = _c360("run", "--engine", "spark", "--stage", "identity", "-w", str(ws))
     assert r.returncode == 1 and "stage(s) identity do not run on spark" in r.stderr, r.stderr

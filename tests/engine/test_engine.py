@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
 import pyarrow as pa
 import pytest
@@ -139,6 +140,20 @@ def test_identifiers_are_quoted_per_dialect():
     assert render(exp.select(ident("x")), "duckdb") == 'SELECT "x"'
     # authoring-dialect text is transpiled, not passed through
     assert "QUALIFY" not in render("SELECT epoch_ms(1) AS t", "spark")
+
+
+def test_an_order_spark_cannot_keep_is_refused_not_dropped():
+    """Spark's collect_list has no ORDER BY; the renderer sorts structs ascending with
+    NULLs last, and refuses any other order rather than silently losing it."""
+    assert "ARRAY_SORT" in render("SELECT list(v ORDER BY k) FROM t", "spark")
+    for sql in (
+        "SELECT list(v ORDER BY k DESC) FROM t",
+        "SELECT list(v ORDER BY k NULLS FIRST) FROM t",
+        "SELECT list(DISTINCT v ORDER BY k) FROM t",
+    ):
+        with pytest.raises(C360Error) as err:
+            render(sql, "spark")
+        assert err.value.code == "engine.sql_unsupported", sql
 
 
 def test_unknown_engine_is_a_clear_error():
@@ -331,6 +346,30 @@ PORTABLE = {
         "SELECT [substr(v, i, 1) || '!' FOR i IN range(1, length(v) + 1) IF substr(v, i, 1) <> 'b'] "
         "AS r FROM (VALUES ('abcb')) AS t(v)",
         [["a!", "c!"]],
+    ),
+    # naive times count from 1970-01-01 on the same clock; a string's offset is ignored
+    "epoch_us_of_naive_times": (
+        "SELECT epoch_us(try_cast(v AS TIMESTAMP)) AS r FROM (VALUES (1, '2026-01-02 03:04:05'), "
+        "(2, '2026-01-02T03:04:05.25+02:00'), (3, '2026-01-02'), (4, 'no time'), (5, NULL)) "
+        "AS t(i, v) ORDER BY i",
+        [1767323045000000, 1767323045250000, 1767312000000000, None, None],
+    ),
+    "list_ordered_by_keys_nulls_last": (
+        "SELECT list({'k': k, 'v': v} ORDER BY k, v) AS r FROM (VALUES (1, 'b', 2), "
+        "(1, NULL, 1), (1, 'a', 3), (1, 'a', 1)) AS t(g, k, v) GROUP BY g",
+        [[{"k": "a", "v": 1}, {"k": "a", "v": 3}, {"k": "b", "v": 2}, {"k": None, "v": 1}]],
+    ),
+    # the filter goes on the aggregate, a rewrite inside it still happens, and no rows
+    # through the filter give NULL (not an empty list)
+    "list_ordered_filtered": (
+        "SELECT list(CAST(try_strptime(v, '%Y') AS DATE) ORDER BY k) FILTER (WHERE k < 2 AND g = 1) "
+        "AS r FROM (VALUES (1, 2, '2021'), (1, 1, '2020'), (1, 0, NULL), (2, 1, '2022')) "
+        "AS t(g, k, v) GROUP BY g ORDER BY g",
+        [[None, date(2020, 1, 1)], None],
+    ),
+    "list_distinct_ordered": (
+        "SELECT list(DISTINCT v ORDER BY v) AS r FROM (VALUES ('b'), ('a'), ('b'), ('c')) AS t(v)",
+        [["a", "b", "c"]],
     ),
 }
 

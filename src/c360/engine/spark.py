@@ -122,8 +122,12 @@ class SparkEngine(Engine):
         # every column nullable, as DuckDB returns them: Spark marks what it proved non-null,
         # and a writer appending those rows beside rows with nulls must not refuse them
         result = self._frame(sql, params).toArrow()
-        schema = pa.schema([f.with_nullable(True) for f in result.schema])
+        schema = pa.schema([_nullable(f) for f in result.schema])
         return result if schema == result.schema else result.cast(schema)
+
+    def columns(self, relation: str) -> list[str]:
+        # the analysed plan's columns: no Spark job, no rows collected
+        return list(self._frame(exp.select("*").from_(table(relation))).columns)
 
     @property
     def errors(self) -> tuple[type[BaseException], ...]:
@@ -256,6 +260,21 @@ class SparkEngine(Engine):
         """Drop this engine's views; the session itself lives for the process."""
         for name in list(self._views):
             self.unregister(name)
+
+
+def _nullable(f: pa.Field) -> pa.Field:
+    """``f`` nullable all the way down (list elements, struct and map fields), as DuckDB
+    types every result: Spark marks what it proved non-null, inside nested types too."""
+    t = f.type
+    if pa.types.is_struct(t):
+        t = pa.struct([_nullable(t.field(i)) for i in range(t.num_fields)])
+    elif pa.types.is_large_list(t):
+        t = pa.large_list(_nullable(t.value_field))
+    elif pa.types.is_list(t):
+        t = pa.list_(_nullable(t.value_field))
+    elif pa.types.is_map(t):
+        t = pa.map_(t.key_type, _nullable(t.item_field))
+    return pa.field(f.name, t, True, f.metadata)
 
 
 def _plain_types(table: pa.Table) -> pa.Table:

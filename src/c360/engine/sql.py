@@ -109,6 +109,16 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         # 64 bits like DuckDB's hash (Spark's own hash is a 32-bit murmur3); the values
         # differ between engines, so a row hash is only compared within one engine
         return exp.Anonymous(this="xxhash64", expressions=node.expressions)
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "epoch_us":
+        return _epoch_us(node)
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
+        return _ordered_list(node.this)
+    if (
+        isinstance(node, exp.Filter)
+        and isinstance(node.this, exp.ArrayAgg)
+        and isinstance(node.this.this, exp.Order)
+    ):  # list(v ORDER BY k) FILTER (WHERE c): the filter goes on the inner aggregate
+        return _ordered_list(node.this.this, node.expression)
     if isinstance(node, exp.RegexpFullMatch):
         value, pattern = node.this, node.expression
         if isinstance(pattern, exp.Literal) and pattern.is_string:
@@ -132,6 +142,80 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
                 expressions=[items, exp.Lambda(this=comp.this, expressions=[var.copy()])],
             )
     return node
+
+
+def _epoch_us(node: exp.Anonymous) -> exp.Expression:
+    """``epoch_us(ts)`` for Spark. DuckDB's reads a naive timestamp as UTC, Spark's
+    ``unix_micros`` reads it in the session time zone; so the value is taken as a naive
+    timestamp (``TIMESTAMP_NTZ``: a zoned value is first seen on the session's clock, a
+    string's offset is ignored, as DuckDB's cast to ``TIMESTAMP`` does) and counted in
+    microseconds from ``1970-01-01 00:00:00`` on the same clock. The two agree for any
+    session time zone; a zoned argument, which DuckDB counts from the true epoch, agrees
+    under a UTC session (the default)."""
+    value = _inner(node.expressions[0])
+    naive = exp.DataType.build("timestampntz")
+    if not (isinstance(value, exp.Cast) and value.to.is_type(exp.DataType.Type.TIMESTAMPNTZ)):
+        value = exp.Cast(this=value.copy(), to=naive)
+    origin = exp.Cast(this=exp.Literal.string("1970-01-01 00:00:00"), to=naive)
+    return exp.Anonymous(
+        this="timestampdiff", expressions=[exp.Var(this="MICROSECOND"), origin, value.copy()]
+    )
+
+
+def _inner(node: exp.Expression) -> exp.Expression:
+    """A copy of ``node`` with the Spark rewrites applied inside it (a rewritten node's
+    children are not visited by the transform that replaced it)."""
+    return node.copy().transform(_for_spark)
+
+
+def _ordered_list(order: exp.Order, where: exp.Expression | None = None) -> exp.Expression:
+    """``list(value ORDER BY k1, k2 …)`` for Spark, whose ``collect_list`` has no order:
+    the value travels in a struct behind its sort keys (each led by an is-null flag, so
+    NULL keys sort last as in DuckDB), ``array_sort`` orders the structs, and ``transform``
+    takes the values back out; no rows give NULL, as in DuckDB. With ``DISTINCT`` the keys
+    must be the value itself (and Spark leaves NULL values out)."""
+    value, keys = order.this, order.expressions
+    if any(k.args.get("desc") or k.args.get("nulls_first") for k in keys):
+        raise sqlglot.errors.UnsupportedError(
+            "list(... ORDER BY ...) renders for Spark with ascending keys, NULLS LAST only"
+        )
+    if isinstance(value, exp.Distinct):
+        (item,) = value.expressions
+        if any(k.this != item for k in keys):
+            raise sqlglot.errors.UnsupportedError(
+                "list(DISTINCT x ORDER BY ...) renders for Spark ordered by x only"
+            )
+        # Spark's collect_list leaves NULL out (DuckDB's list keeps one)
+        return exp.Anonymous(
+            this="array_sort", expressions=[_filtered(exp.ArrayAgg(this=_inner(value)), where)]
+        )
+    fields: list[exp.Expression] = []
+    for i, k in enumerate(keys):
+        fields.append(_named(exp.Is(this=_inner(k.this), expression=exp.Null()), f"_n{i}"))
+        fields.append(_named(_inner(k.this), f"_k{i}"))
+    fields.append(_named(_inner(value), "_v"))
+    packed = _filtered(exp.ArrayAgg(this=exp.Struct(expressions=fields)), where)
+    # no rows (or none through the filter): DuckDB's list is NULL, Spark's collect_list []
+    size = exp.Anonymous(this="size", expressions=[packed.copy()])
+    packed = exp.If(
+        this=exp.GT(this=size, expression=exp.Literal.number(0)), true=packed, false=exp.Null()
+    )
+    elem = exp.to_identifier("_e")
+    return exp.Anonymous(
+        this="transform",
+        expressions=[
+            exp.Anonymous(this="array_sort", expressions=[packed]),
+            exp.Lambda(this=exp.column("_v", table="_e"), expressions=[elem]),
+        ],
+    )
+
+
+def _filtered(agg: exp.Expression, where: exp.Expression | None) -> exp.Expression:
+    return agg if where is None else exp.Filter(this=agg, expression=_inner(where))
+
+
+def _named(value: exp.Expression, name: str) -> exp.Alias:
+    return exp.Alias(this=value, alias=exp.to_identifier(name))
 
 
 _REWRITES = {"spark": _for_spark, "databricks": _for_spark}
