@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-
+from c360.engine.sql import AUTHORING_DIALECT, literal
 from c360.errors import C360Error, require
 
 TF_COLUMNS = ("first_name", "last_key", "email", "phone", "street")
@@ -295,7 +295,7 @@ def predict(
     def mw(c: str) -> str:
         tf = f"coalesce(mw_tf_adj_{c}, 0)" if f"mw_tf_adj_{c}" in cols else "0"
         base = f"coalesce(mw_{c}, 0)" if f"mw_{c}" in cols else "0"
-        return f"'{c}', round({base} + {tf}, 2)"
+        return f"{literal(c).sql(AUTHORING_DIALECT)}, round({base} + {tf}, 2)"
 
     detail = ", ".join(mw(c) for c in COMPARISONS)
     out = con.sql(f"""

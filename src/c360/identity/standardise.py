@@ -14,9 +14,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-
 from c360.config import Contract
+from c360.engine.sql import AUTHORING_DIALECT, ident, literal
 from c360.errors import C360Error
+
 from c360.identity import addresses, names
 from c360.identity.schema import PARTY_RECORDS, conform
 
@@ -28,11 +29,13 @@ EARLIEST_DOB, LATEST_DOB = "1880-01-01", "2100-12-31"
 
 
 def _q(col: str) -> str:
-    return '"' + col.replace('"', '""') + '"'
+    """A column name quoted by sqlglot for the authoring dialect."""
+    return ident(col).sql(AUTHORING_DIALECT)
 
 
 def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """A string literal escaped by sqlglot for the authoring dialect."""
+    return literal(text).sql(AUTHORING_DIALECT)
 
 
 def identity_contracts(contracts: dict[str, Contract]) -> dict[str, Contract]:
