@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from c360.engine.base import (
     EngineSettings,
     FileFormat,
     Params,
+    SqlType,
 )
 from c360.engine.sql import table
 from c360.errors import MissingExtraError
@@ -77,12 +79,27 @@ def _session(settings: EngineSettings) -> Any:
     if settings.temp_directory is not None:
         Path(settings.temp_directory).mkdir(parents=True, exist_ok=True)
         builder = builder.config("spark.local.dir", str(settings.temp_directory))
-    for k, v in settings.spark_conf.items():
+    conf = dict(settings.spark_conf)
+    jar = _splink_jar()
+    if jar is not None and not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        # Splink's string similarity functions (jaro_winkler, damerau_levenshtein …) ship as a
+        # jar inside the splink package: a local file, so a session offline can load it
+        conf["spark.jars"] = ",".join(j for j in (conf.get("spark.jars"), jar) if j)
+    for k, v in conf.items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     _SESSIONS[key] = spark
     return spark
+
+
+def _splink_jar() -> str | None:
+    """Path of the similarity-function jar bundled with Splink (``None`` without Splink)."""
+    try:
+        from splink.backends.spark import similarity_jar_location
+    except ImportError:
+        return None
+    return str(similarity_jar_location())
 
 
 class SparkEngine(Engine):
@@ -108,6 +125,36 @@ class SparkEngine(Engine):
     def session(self) -> Any:
         """The Spark session, for Spark-only APIs (Splink's ``SparkAPI``)."""
         return self.spark
+
+    def register_function(
+        self, name: str, fn: Callable[..., pa.Array], args: Sequence[SqlType], returns: SqlType
+    ) -> None:
+        # a pandas UDF: Arrow batches cross to a Python worker (python_udf is false: it works,
+        # but each call leaves the JVM)
+        from pyspark.sql.functions import pandas_udf
+
+        kinds = {"VARCHAR": "string", "BOOLEAN": "boolean", "DOUBLE": "double", "BIGINT": "long"}
+
+        def batch(*series: Any) -> Any:
+            import pyarrow.compute as pc
+
+            arrays = [pa.Array.from_pandas(s) for s in series]
+            out = fn(*arrays)
+            # NULL in, NULL out, as DuckDB's default null handling
+            nulls = arrays[0].is_null()
+            for a in arrays[1:]:
+                nulls = pc.or_(nulls, a.is_null())
+            return pc.if_else(nulls, pa.nulls(len(out), out.type), out).to_pandas()
+
+        self.spark.udf.register(name, pandas_udf(batch, kinds[returns]))  # type: ignore[call-overload]
+
+    def splink_api(self) -> Any:
+        from splink import SparkAPI
+
+        # the session was started with Splink's jar on its class path (see _session), so
+        # SparkAPI registers the jar's similarity functions; without the jar it would warn
+        # and comparisons using them would fail when run
+        return SparkAPI(spark_session=self.spark)
 
     def _frame(self, sql: str | exp.Expression, params: Params = None) -> Any:
         # authoring ``$name`` parameters render as Spark's named ``:name`` markers

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-import duckdb
 import pyarrow as pa
-from c360.engine.sql import AUTHORING_DIALECT, literal
 
+from c360.engine import Engine
+from c360.engine.sql import AUTHORING_DIALECT, literal
 from c360.identity.display import proper_address, proper_city, proper_name, proper_street
 from c360.identity.schema import GOLDEN_CUSTOMERS, conform
 
@@ -95,11 +95,9 @@ def golden_sql(rules: Mapping[str, str], run_id: str) -> str:
     """
 
 
-def golden_records(
-    con: duckdb.DuckDBPyConnection, rules: Mapping[str, str], run_id: str
-) -> pa.Table:
+def golden_records(engine: Engine, rules: Mapping[str, str], run_id: str) -> pa.Table:
     """Golden customers from tables ``party`` and ``membership(record_id, golden_id)``."""
-    table = con.sql(golden_sql(rules, run_id)).to_arrow_table()
+    table = engine.query(golden_sql(rules, run_id))
     return conform(display_ready(table), GOLDEN_CUSTOMERS, "gold.golden_customers")
 
 

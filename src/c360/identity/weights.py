@@ -17,9 +17,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from c360.engine.sql import AUTHORING_DIALECT, column, ident
 from sqlglot import exp
 
+from c360.engine.sql import AUTHORING_DIALECT, column, ident
 from c360.identity.household import household_mailbox
 from c360.identity.schema import PARTY_RECORDS
 
