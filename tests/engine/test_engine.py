@@ -7,6 +7,7 @@ tables registered on each engine answer the same stage-like queries identically.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 
 import pyarrow as pa
 import pytest
@@ -352,7 +353,15 @@ def test_splink_gets_the_api_the_capabilities_name_over_the_engines_connection(e
 def test_identity_refuses_an_engine_lacking_what_its_sql_needs():
     from c360.engine.duck import DuckDBEngine
     from c360.engine.spark import SparkEngine
-    from c360.identity.compute import REQUIRED
+    from c360.identity.compute import REQUIRED, check
 
     assert DuckDBEngine.capabilities.missing(*REQUIRED) == []
     assert set(SparkEngine.capabilities.missing(*REQUIRED)) == set(REQUIRED)
+
+    class WithoutMacros(DuckDBEngine):  # a real DuckDB engine that claims one flag less
+        capabilities = replace(DuckDBEngine.capabilities, macros=False)
+
+    with pytest.raises(C360Error) as err:
+        check(WithoutMacros(EngineSettings()))
+    assert err.value.code == "identity.engine_unsupported"
+    assert err.value.details["missing"] == ["macros"]

@@ -27,7 +27,7 @@ REQUIRED = ("python_udf", "macros", "table_update", "list_functions")
 def settings(ws: Workspace) -> EngineSettings:
     """The workspace's engine settings with identity's memory limit (in-process engines)."""
     base = ws.engine.settings
-    if base.name != "duckdb":  # a Spark session is process-wide: it keeps its own memory
+    if not ws.engine.capabilities.in_process:  # a cluster session keeps its own memory
         return base
     return replace(base, memory_limit=ws.config.identity.memory_limit, time_zone="UTC")
 
