@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,14 @@ def _session(settings: EngineSettings) -> Any:
         Path(settings.temp_directory).mkdir(parents=True, exist_ok=True)
         builder = builder.config("spark.local.dir", str(settings.temp_directory))
     conf = dict(settings.spark_conf)
+    local = not os.environ.get("DATABRICKS_RUNTIME_VERSION")
+    if local:
+        # Python functions in SQL run in worker processes: this interpreter, whose packages
+        # (pyarrow, c360) they import, not whichever python3 is first on PATH (PySpark reads
+        # only the environment variable, when the context starts)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     jar = _splink_jar()
-    if jar is not None and not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+    if jar is not None and local:
         # Splink's string similarity functions (jaro_winkler, damerau_levenshtein …) ship as a
         # jar inside the splink package: a local file, so a session offline can load it
         conf["spark.jars"] = ",".join(j for j in (conf.get("spark.jars"), jar) if j)
@@ -129,24 +136,14 @@ class SparkEngine(Engine):
     def register_function(
         self, name: str, fn: Callable[..., pa.Array], args: Sequence[SqlType], returns: SqlType
     ) -> None:
-        # a pandas UDF: Arrow batches cross to a Python worker (python_udf is false: it works,
-        # but each call leaves the JVM)
-        from pyspark.sql.functions import pandas_udf
+        # a scalar Arrow UDF: Arrow batches cross to a Python worker (python_udf is false: it
+        # works, but every batch leaves the JVM)
+        from pyspark.sql.functions import arrow_udf
 
         kinds = {"VARCHAR": "string", "BOOLEAN": "boolean", "DOUBLE": "double", "BIGINT": "long"}
-
-        def batch(*series: Any) -> Any:
-            import pyarrow.compute as pc
-
-            arrays = [pa.Array.from_pandas(s) for s in series]
-            out = fn(*arrays)
-            # NULL in, NULL out, as DuckDB's default null handling
-            nulls = arrays[0].is_null()
-            for a in arrays[1:]:
-                nulls = pc.or_(nulls, a.is_null())
-            return pc.if_else(nulls, pa.nulls(len(out), out.type), out).to_pandas()
-
-        self.spark.udf.register(name, pandas_udf(batch, kinds[returns]))  # type: ignore[call-overload]
+        # no annotations on the lambda: Spark reads a scalar Arrow UDF's kind from its hints
+        udf = arrow_udf(lambda *a: _nulls_kept(fn, a), kinds[returns])  # type: ignore[call-overload]
+        self.spark.udf.register(name, udf)
 
     def splink_api(self) -> Any:
         from splink import SparkAPI
@@ -303,6 +300,17 @@ class SparkEngine(Engine):
         """Drop this engine's views; the session itself lives for the process."""
         for name in list(self._views):
             self.unregister(name)
+
+
+def _nulls_kept(fn: Callable[..., pa.Array], arrays: Sequence[pa.Array]) -> pa.Array:
+    """``fn`` over a batch, NULL wherever an argument is NULL (DuckDB's default for UDFs)."""
+    import pyarrow.compute as pc
+
+    out = fn(*arrays)
+    nulls = arrays[0].is_null()
+    for a in arrays[1:]:
+        nulls = pc.or_(nulls, a.is_null())
+    return pc.if_else(nulls, pa.nulls(len(out), out.type), out)
 
 
 def _plain_types(table: pa.Table) -> pa.Table:
