@@ -164,45 +164,38 @@ def run_identity(
         and lh.exists("silver", "identity_components")
     )
     report.full = not incremental
+    start = _Start(
+        silver, prev_party, prev_status, incremental, retrain, loaded, models, fingerprint, at
+    )
     engine = compute.open_engine(ws)
     try:
-        return _resolve(
-            ws,
-            engine,
-            report,
-            clock,
-            silver,
-            prev_party,
-            prev_status,
-            incremental,
-            retrain,
-            loaded,
-            models,
-            fingerprint,
-            run_id,
-            at,
-        )
+        return _resolve(ws, engine, report, clock, start)
     finally:
         engine.close()
 
 
+@dataclass(frozen=True)
+class _Start:
+    """What a run decided before it computes: its inputs, mode and model."""
+
+    silver: dict[str, tuple[Any, Any]]
+    prev_party: pa.Table
+    prev_status: pa.Table
+    incremental: bool
+    retrain: bool
+    loaded: tuple[str, dict[str, Any]] | None
+    models: Path
+    fingerprint: str
+    at: datetime
+
+
 def _resolve(
-    ws: Workspace,
-    con: Engine,
-    report: IdentityReport,
-    clock: StepClock,
-    silver: dict[str, tuple[Any, Any]],
-    prev_party: pa.Table,
-    prev_status: pa.Table,
-    incremental: bool,
-    retrain: bool,
-    loaded: tuple[str, dict[str, Any]] | None,
-    models: Path,
-    fingerprint: str,
-    run_id: str,
-    at: datetime,
+    ws: Workspace, con: Engine, report: IdentityReport, clock: StepClock, start: _Start
 ) -> IdentityReport:
     """The run's steps on ``con`` (the run's engine), from standardisation on."""
+    silver, prev_party, prev_status = start.silver, start.prev_party, start.prev_status
+    incremental, retrain, loaded = start.incremental, start.retrain, start.loaded
+    models, fingerprint, run_id, at = start.models, start.fingerprint, report.run_id, start.at
     cfg = ws.config.identity
     st = settings_of(ws)
     lh = ws.lakehouse
