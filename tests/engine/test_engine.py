@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date
 
 import pyarrow as pa
@@ -391,3 +392,45 @@ def test_row_hash_is_64_bit_on_both_engines(engine):
     finally:
         fork.close()
     assert spread > 1000  # high bits vary: not a 32-bit hash widened
+
+
+def _longer(a: pa.Array, b: pa.Array) -> pa.Array:
+    return pa.array(
+        [len(x or "") > len(y or "") for x, y in zip(a.to_pylist(), b.to_pylist(), strict=True)],
+        pa.bool_(),
+    )
+
+
+def test_a_python_function_is_callable_in_sql_and_registering_it_twice_is_harmless(engine):
+    engine.register_function("c360_longer", _longer, ["VARCHAR", "VARCHAR"], "BOOLEAN")
+    engine.register_function("c360_longer", _longer, ["VARCHAR", "VARCHAR"], "BOOLEAN")
+    engine.register("words", pa.table({"a": ["anna", "bo", None], "b": ["al", "bert", "x"]}))
+    got = engine.query("SELECT a, c360_longer(a, b) AS longer FROM words ORDER BY b")
+    # a NULL argument gives NULL without asking the function (DuckDB's default)
+    assert got["longer"].to_pylist() == [True, False, None]
+    engine.unregister("words")
+
+
+def test_splink_gets_the_api_the_capabilities_name_over_the_engines_connection(engine):
+    api = engine.splink_api()
+    assert type(api).__name__ == engine.capabilities.splink_api
+    # a table Splink registers is a view of the engine's own connection or session
+    api.register(pa.table({"unique_id": ["a", "b"], "x": [1, 2]}), table_name="splink_seen")
+    assert engine.scalar("SELECT sum(x) FROM splink_seen") == 3
+
+
+def test_identity_refuses_an_engine_lacking_what_its_sql_needs():
+    from c360.engine.duck import DuckDBEngine
+    from c360.engine.spark import SparkEngine
+    from c360.identity.compute import REQUIRED, check
+
+    assert DuckDBEngine.capabilities.missing(*REQUIRED) == []
+    assert set(SparkEngine.capabilities.missing(*REQUIRED)) == set(REQUIRED)
+
+    class WithoutMacros(DuckDBEngine):  # a real DuckDB engine that claims one flag less
+        capabilities = replace(DuckDBEngine.capabilities, macros=False)
+
+    with pytest.raises(C360Error) as err:
+        check(WithoutMacros(EngineSettings()))
+    assert err.value.code == "identity.engine_unsupported"
+    assert err.value.details["missing"] == ["macros"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pytest
 
+from c360.engine import create_engine
 from c360.identity import rules
 from c360.identity.cluster import Clusterer
 from c360.identity.schema import PARTY_RECORDS
@@ -32,16 +32,14 @@ def _party(rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def _det_pairs(party: pa.Table) -> set[tuple[str, str, str]]:
-    con = duckdb.connect()
-    con.register("p", party)
-    con.execute("CREATE TABLE party AS SELECT *, true AS is_new FROM p")
-    rules.detect_generic(con, 3, [])
-    rules.value_status(con, HARD)
-    rules.deterministic_pairs(con, incremental=False)
-    return {
-        (str(a), str(b), str(r))
-        for a, b, r in con.sql("SELECT record_id_l, record_id_r, rule FROM det_pairs").fetchall()
-    }
+    with create_engine() as engine:
+        engine.register("p", party)
+        engine.execute("CREATE TABLE party AS SELECT *, true AS is_new FROM p")
+        rules.detect_generic(engine, 3, [])
+        rules.value_status(engine, HARD)
+        rules.deterministic_pairs(engine, incremental=False)
+        rows = engine.query("SELECT record_id_l, record_id_r, rule FROM det_pairs").to_pylist()
+    return {(str(r["record_id_l"]), str(r["record_id_r"]), str(r["rule"])) for r in rows}
 
 
 @pytest.mark.parametrize(

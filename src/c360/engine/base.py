@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 ArrowData: TypeAlias = pa.Table | pa.RecordBatchReader | pads.Dataset
 FileFormat: TypeAlias = Literal["parquet", "csv", "json"]
+SqlType: TypeAlias = Literal["VARCHAR", "BOOLEAN", "DOUBLE", "BIGINT"]
+"""Argument and result types of a Python function registered in SQL."""
 Params: TypeAlias = Mapping[str, Any] | None
 """Named query parameters (``$name`` in authoring SQL), bound by the driver, never spliced."""
 
@@ -80,6 +82,17 @@ class Capabilities:
     """Results are produced in this process (no cluster round trip)."""
     splink_api: str
     """Name of the Splink database API class for this engine."""
+    macros: bool = False
+    """``CREATE MACRO`` (SQL functions defined in SQL) on the session."""
+    table_update: bool = False
+    """``UPDATE`` / ``DELETE`` on the engine's own working tables (not only on Delta)."""
+    list_functions: bool = False
+    """DuckDB's list functions and lambdas (``list_contains``, ``list_filter``, ``unnest`` in
+    a select list, ``struct_pack``) as identity's SQL writes them."""
+
+    def missing(self, *flags: str) -> list[str]:
+        """The named flags this engine lacks (for a stage to refuse up front)."""
+        return [f for f in flags if not getattr(self, f)]
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,30 @@ class Engine(ABC):
         if result.num_rows == 0:
             return None
         return result.column(0)[0].as_py()
+
+    # ------------------------------------------------------------------ functions
+    def register_function(
+        self, name: str, fn: Callable[..., pa.Array], args: Sequence[SqlType], returns: SqlType
+    ) -> None:
+        """Make the vectorised Python function ``fn`` (Arrow arrays in, one Arrow array out,
+        no side effects) callable in SQL as ``name``; registering a name twice is a no-op.
+        A row with a NULL argument gives NULL without reaching ``fn``.
+
+        Only engines whose :attr:`Capabilities.python_udf` is true run it cheaply."""
+        raise C360Error(
+            "engine.unsupported",
+            f"the {self.name} engine cannot call Python functions from SQL ({name})",
+            {"engine": self.name, "function": name},
+        )
+
+    def splink_api(self) -> Any:
+        """Splink's database API over this engine's connection or session
+        (:attr:`Capabilities.splink_api` names its class)."""
+        raise C360Error(
+            "engine.unsupported",
+            f"the {self.name} engine has no Splink database API",
+            {"engine": self.name},
+        )
 
     # ------------------------------------------------------------------ views
     @abstractmethod

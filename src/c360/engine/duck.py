@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable
+from duckdb.func import PythonUDFType
+from duckdb.sqltypes import BIGINT, BOOLEAN, DOUBLE, VARCHAR
 from sqlglot import exp
 
 from c360.engine.base import (
@@ -20,9 +23,12 @@ from c360.engine.base import (
     EngineSettings,
     FileFormat,
     Params,
+    SqlType,
     used_params,
 )
 from c360.engine.sql import ident, literal, table
+
+_SQL_TYPES = {"VARCHAR": VARCHAR, "BOOLEAN": BOOLEAN, "DOUBLE": DOUBLE, "BIGINT": BIGINT}
 
 #: named arguments of DuckDB's ``read_<format>`` table functions, per file format
 _FILE_OPTIONS: dict[str, dict[str, Any]] = {
@@ -38,7 +44,14 @@ class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
     capabilities = Capabilities(
-        asof_join=True, qualify=True, python_udf=True, in_process=True, splink_api="DuckDBAPI"
+        asof_join=True,
+        qualify=True,
+        python_udf=True,
+        in_process=True,
+        splink_api="DuckDBAPI",
+        macros=True,
+        table_update=True,
+        list_functions=True,
     )
 
     def __init__(
@@ -75,6 +88,29 @@ class DuckDBEngine(Engine):
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The raw connection, for DuckDB-only APIs (Splink's ``DuckDBAPI``)."""
         return self.con
+
+    def register_function(
+        self, name: str, fn: Callable[..., pa.Array], args: Sequence[SqlType], returns: SqlType
+    ) -> None:
+        # functions live on the database, so a fork sees its parent's (and the reverse)
+        known = self.con.execute(
+            "SELECT count(*) FROM duckdb_functions() WHERE function_name = $name", {"name": name}
+        ).fetchall()[0][0]
+        if known:
+            return
+        self.con.create_function(
+            name,
+            fn,
+            [_SQL_TYPES[a] for a in args],
+            _SQL_TYPES[returns],
+            type=PythonUDFType.ARROW,
+            side_effects=False,
+        )
+
+    def splink_api(self) -> Any:
+        from splink import DuckDBAPI
+
+        return DuckDBAPI(connection=self.con)
 
     def execute(self, sql: str | exp.Expression, params: Params = None) -> None:
         self.con.execute(self.render(sql), params)

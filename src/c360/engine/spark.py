@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from c360.engine.base import (
     EngineSettings,
     FileFormat,
     Params,
+    SqlType,
 )
 from c360.engine.sql import table
 from c360.errors import MissingExtraError
@@ -77,12 +80,33 @@ def _session(settings: EngineSettings) -> Any:
     if settings.temp_directory is not None:
         Path(settings.temp_directory).mkdir(parents=True, exist_ok=True)
         builder = builder.config("spark.local.dir", str(settings.temp_directory))
-    for k, v in settings.spark_conf.items():
+    conf = dict(settings.spark_conf)
+    local = not os.environ.get("DATABRICKS_RUNTIME_VERSION")
+    if local:
+        # Python functions in SQL run in worker processes: this interpreter, whose packages
+        # (pyarrow, c360) they import, not whichever python3 is first on PATH (PySpark reads
+        # only the environment variable, when the context starts)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    jar = _splink_jar()
+    if jar is not None and local:
+        # Splink's string similarity functions (jaro_winkler, damerau_levenshtein …) ship as a
+        # jar inside the splink package: a local file, so a session offline can load it
+        conf["spark.jars"] = ",".join(j for j in (conf.get("spark.jars"), jar) if j)
+    for k, v in conf.items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     _SESSIONS[key] = spark
     return spark
+
+
+def _splink_jar() -> str | None:
+    """Path of the similarity-function jar bundled with Splink (``None`` without Splink)."""
+    try:
+        from splink.backends.spark import similarity_jar_location
+    except ImportError:
+        return None
+    return str(similarity_jar_location())
 
 
 class SparkEngine(Engine):
@@ -108,6 +132,26 @@ class SparkEngine(Engine):
     def session(self) -> Any:
         """The Spark session, for Spark-only APIs (Splink's ``SparkAPI``)."""
         return self.spark
+
+    def register_function(
+        self, name: str, fn: Callable[..., pa.Array], args: Sequence[SqlType], returns: SqlType
+    ) -> None:
+        # a scalar Arrow UDF: Arrow batches cross to a Python worker (python_udf is false: it
+        # works, but every batch leaves the JVM)
+        from pyspark.sql.functions import arrow_udf
+
+        kinds = {"VARCHAR": "string", "BOOLEAN": "boolean", "DOUBLE": "double", "BIGINT": "long"}
+        # no annotations on the lambda: Spark reads a scalar Arrow UDF's kind from its hints
+        udf = arrow_udf(lambda *a: _nulls_kept(fn, a), kinds[returns])  # type: ignore[call-overload]
+        self.spark.udf.register(name, udf)
+
+    def splink_api(self) -> Any:
+        from splink import SparkAPI
+
+        # the session was started with Splink's jar on its class path (see _session), so
+        # SparkAPI registers the jar's similarity functions; without the jar it would warn
+        # and comparisons using them would fail when run
+        return SparkAPI(spark_session=self.spark)
 
     def _frame(self, sql: str | exp.Expression, params: Params = None) -> Any:
         # authoring ``$name`` parameters render as Spark's named ``:name`` markers
@@ -275,6 +319,17 @@ def _nullable(f: pa.Field) -> pa.Field:
     elif pa.types.is_map(t):
         t = pa.map_(t.key_type, _nullable(t.item_field))
     return pa.field(f.name, t, True, f.metadata)
+
+
+def _nulls_kept(fn: Callable[..., pa.Array], arrays: Sequence[pa.Array]) -> pa.Array:
+    """``fn`` over a batch, NULL wherever an argument is NULL (DuckDB's default for UDFs)."""
+    import pyarrow.compute as pc
+
+    out = fn(*arrays)
+    nulls = arrays[0].is_null()
+    for a in arrays[1:]:
+        nulls = pc.or_(nulls, a.is_null())
+    return pc.if_else(nulls, pa.nulls(len(out), out.type), out)
 
 
 def _plain_types(table: pa.Table) -> pa.Table:

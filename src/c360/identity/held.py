@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pyarrow as pa
 
+from c360.engine import Engine
 from c360.identity.schema import PAIRS, conform
 
 SHARED_REASON = (
@@ -46,17 +46,17 @@ def held_pairs(held: list[tuple[str, str, str, float, float]], review: float) ->
 
 
 def review_pairs(
-    con: duckdb.DuckDBPyConnection, held: list[tuple[str, str, str, float, float]], review: float
+    engine: Engine, held: list[tuple[str, str, str, float, float]], review: float
 ) -> pa.Table:
     """Pairs (schema ``PAIRS``) for review tasks; needs tables ``shared_pairs`` and
-    ``membership_all`` (record id → golden id) on ``con``. ``review``: the review threshold."""
-    con.register("held_pairs", held_pairs(held, review))
-    out = con.sql(
+    ``membership_all`` (record id → golden id) on ``engine``. ``review``: the review threshold."""
+    engine.register("held_pairs", held_pairs(held, review))
+    out = engine.query(
         """
         WITH c AS (
             SELECT * FROM held_pairs
             UNION ALL
-            SELECT record_id_l, record_id_r, 0.0, CAST(? AS DOUBLE), 'shared_id:' || kind, ?
+            SELECT record_id_l, record_id_r, 0.0, CAST($review AS DOUBLE), 'shared_id:' || kind, $detail
             FROM shared_pairs
         )
         SELECT c.* FROM c
@@ -67,6 +67,6 @@ def review_pairs(
             PARTITION BY least(ml.golden_id, mr.golden_id), greatest(ml.golden_id, mr.golden_id)
             ORDER BY c.match_probability DESC, c.record_id_l, c.record_id_r) = 1
         """,
-        params=[float(review), json.dumps({"held": SHARED_REASON})],
-    ).to_arrow_table()
+        {"review": float(review), "detail": json.dumps({"held": SHARED_REASON})},
+    )
     return conform(out, PAIRS, "review pairs")

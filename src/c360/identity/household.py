@@ -20,12 +20,10 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from duckdb.func import PythonUDFType
-from duckdb.sqltypes import BOOLEAN, VARCHAR
 
+from c360.engine import Engine, local_engine
 from c360.identity import names
 
 _FAMILY = re.compile(r"(family|household|familia|famille)")
@@ -71,20 +69,9 @@ def _batch(a: pa.Array) -> pa.Array:
     return pa.array([household_mailbox(x) for x in a.to_pylist()], pa.bool_())
 
 
-def register(con: duckdb.DuckDBPyConnection) -> None:
-    """SQL function ``household_mailbox(email) -> BOOLEAN`` on ``con``."""
-    known = con.execute(
-        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'household_mailbox'"
-    ).fetchall()[0][0]
-    if not known:
-        con.create_function(
-            "household_mailbox",
-            _batch,
-            [VARCHAR],
-            BOOLEAN,
-            type=PythonUDFType.ARROW,
-            side_effects=False,
-        )
+def register(engine: Engine) -> None:
+    """SQL function ``household_mailbox(email) -> BOOLEAN`` on ``engine``."""
+    engine.register_function("household_mailbox", _batch, ["VARCHAR"], "BOOLEAN")
 
 
 def discounted_identifiers(
@@ -108,21 +95,18 @@ def discounted_identifiers(
     if ra["ssn_token"] and ra["ssn_token"] == rb["ssn_token"]:
         shared.append(("ssn", ra["ssn_token"]))
     flags = {(s["kind"], s["value"]): s for s in status.to_pylist()}
-    con = duckdb.connect()
-    con.register("party", party.select(["record_id", "emails", "phones", "ssn_token"]))
+    engine = local_engine()
+    engine.register("party", party.select(["record_id", "emails", "phones", "ssn_token"]))
     out: list[dict[str, Any]] = []
     for kind, value in shared:
         where = {
-            "email": "list_contains(emails, ?)",
-            "phone": "list_contains(phones, ?)",
-            "ssn": "ssn_token = ?",
+            "email": "list_contains(emails, $value)",
+            "phone": "list_contains(phones, $value)",
+            "ssn": "ssn_token = $value",
         }[kind]
-        ids = [
-            r
-            for (r,) in con.execute(
-                f"SELECT record_id FROM party WHERE {where}", [value]
-            ).fetchall()
-        ]
+        ids = engine.query(f"SELECT record_id FROM party WHERE {where}", {"value": value})[
+            "record_id"
+        ].to_pylist()
         goldens = {golden_of.get(r) for r in ids} - {None}
         st = flags.get((kind, value), {})
         why = []
@@ -140,5 +124,5 @@ def discounted_identifiers(
             )
         if why:
             out.append({"kind": kind, "golden_records": len(goldens), "why": "; ".join(why)})
-    con.close()
+    engine.close()
     return out

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
+from c360.engine import Engine, local_engine
 from c360.identity.schema import IDENTITY_EVENTS, IDENTITY_LINKS, conform
 
 
@@ -181,16 +181,15 @@ def former_ids(links: pa.Table, ids: pa.Table) -> dict[str, set[str]]:
     """Record id → golden ids it held in closed crosswalk rows (restricted to ``ids``)."""
     if links.num_rows == 0:
         return {}
-    con = duckdb.connect()
-    con.register("links", links.select(["record_id", "golden_id", "is_current"]))
-    con.register("ids", ids.select(["record_id"]))
-    rows = con.sql("""
-        SELECT DISTINCT record_id, golden_id FROM links SEMI JOIN ids USING (record_id)
-        WHERE NOT is_current AND golden_id IS NOT NULL
-    """).fetchall()
-    con.close()
+    with local_engine() as engine:
+        engine.register("links", links.select(["record_id", "golden_id", "is_current"]))
+        engine.register("ids", ids.select(["record_id"]))
+        rows = engine.query("""
+            SELECT DISTINCT record_id, golden_id FROM links SEMI JOIN ids USING (record_id)
+            WHERE NOT is_current AND golden_id IS NOT NULL
+        """)
     out: dict[str, set[str]] = defaultdict(set)
-    for r, g in rows:
+    for r, g in zip(rows["record_id"].to_pylist(), rows["golden_id"].to_pylist(), strict=True):
         out[str(r)].add(str(g))
     return dict(out)
 
@@ -202,27 +201,28 @@ def first_seen(links: pa.Table, ids: pa.Table | None = None) -> dict[str, int]:
     """
     if links.num_rows == 0:
         return {}
-    con = duckdb.connect()
-    con.register("links", links.select(["record_id", "valid_from"]))
-    con.register(
-        "ids", ids.select(["record_id"]) if ids is not None else links.select(["record_id"])
-    )
-    rows = con.sql("""
-        SELECT record_id, CAST(epoch_us(min(valid_from)) AS BIGINT) FROM links
-        SEMI JOIN ids USING (record_id) GROUP BY 1
-    """).fetchall()
-    con.close()
-    return {str(r): int(e) for r, e in rows}
+    with local_engine() as engine:
+        engine.register("links", links.select(["record_id", "valid_from"]))
+        engine.register(
+            "ids", ids.select(["record_id"]) if ids is not None else links.select(["record_id"])
+        )
+        rows = engine.query("""
+            SELECT record_id, CAST(epoch_us(min(valid_from)) AS BIGINT) AS first_us FROM links
+            SEMI JOIN ids USING (record_id) GROUP BY 1
+        """)
+    return {
+        str(r): int(e)
+        for r, e in zip(rows["record_id"].to_pylist(), rows["first_us"].to_pylist(), strict=True)
+    }
 
 
-def crosswalk(con: duckdb.DuckDBPyConnection, run_id: str, at: datetime) -> pa.Table:
+def crosswalk(engine: Engine, run_id: str, at: datetime) -> pa.Table:
     """The crosswalk with history: unchanged rows kept, changed rows closed and re-opened.
 
     Reads tables ``party``, ``membership_all`` (record_id, golden_id, rule, probability)
     and ``links_prev`` (the previous ``gold.identity_links``).
     """
-    con.execute("SET TimeZone = 'UTC'")
-    table = con.sql(
+    table = engine.query(
         """
         WITH cur AS (
             SELECT p.source, p.source_key, m.golden_id, m.rule, m.probability, p.record_id,
@@ -245,6 +245,6 @@ def crosswalk(con: duckdb.DuckDBPyConnection, run_id: str, at: datetime) -> pa.T
                CAST(NULL AS TIMESTAMPTZ) AS valid_to
         FROM cur c WHERE c.record_id NOT IN (SELECT record_id FROM keep)
         """,
-        params={"at": at, "run_id": run_id},
-    ).to_arrow_table()
+        {"at": at, "run_id": run_id},
+    )
     return conform(table, IDENTITY_LINKS, "gold.identity_links")

@@ -12,28 +12,28 @@ are, exactly what a ``--full`` rebuild on the same data would give them.
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 
+from c360.engine import Engine
 from c360.identity.schema import GOLDEN_CUSTOMERS
 
 COMPONENTS = pa.schema([("record_id", pa.string()), ("component", pa.string())])
 
 
 def affected_records(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     auto_new: pa.Table,
     constrained: set[str],
 ) -> pa.Table:
-    """Record ids to re-cluster (table ``prev_components`` and ``party`` in ``con``).
+    """Record ids to re-cluster (tables ``prev_components`` and ``party`` on ``engine``).
 
     ``auto_new``: auto-link edges scored or ruled this run (they touch new records).
     """
-    con.register("auto_new", auto_new.select(["record_id_l", "record_id_r"]))
-    con.execute("CREATE OR REPLACE TEMP TABLE constrained(record_id VARCHAR)")
-    if constrained:
-        con.executemany("INSERT INTO constrained VALUES (?)", [(r,) for r in sorted(constrained)])
-    return con.sql("""
+    engine.register("auto_new", auto_new.select(["record_id_l", "record_id_r"]))
+    engine.register(
+        "constrained", pa.table({"record_id": pa.array(sorted(constrained), pa.string())})
+    )
+    return engine.query("""
         WITH seed AS (
             SELECT record_id FROM party WHERE is_new
             UNION SELECT record_id FROM prev_components
@@ -46,7 +46,7 @@ def affected_records(
         LEFT JOIN prev_components c USING (record_id)
         WHERE c.component IS NULL OR c.component IN (SELECT component FROM comps)
         ORDER BY p.record_id
-    """).to_arrow_table()
+    """)
 
 
 def golden_changes(golden: pa.Table, gone: list[str]) -> pa.Table:

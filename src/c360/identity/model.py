@@ -15,9 +15,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
+from c360.engine import Engine
+from c360.engine.sql import AUTHORING_DIALECT, literal
 from c360.errors import C360Error, require
 
 TF_COLUMNS = ("first_name", "last_key", "email", "phone", "street")
@@ -191,28 +192,28 @@ def candidates_sql() -> str:
 
 
 def _linker(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     settings: dict[str, Any],
     tf: dict[str, pa.Table] | None = None,
     table: str = "match_input",
 ) -> Any:
     require("splink", "identity")
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    db_api = DuckDBAPI(connection=con)
+    db_api = engine.splink_api()
     sdf = db_api.register(table, table_name=f"{table}_reg")
     linker = Linker(sdf, settings, log_level=None)
     for col, table in (tf or {}).items():
         name = f"c360_tf_{col}"
-        con.register(name, table)
+        engine.register(name, table)
         linker.table_management.register_term_frequency_lookup(
             db_api.register(name, table_name=f"{name}_reg"), col
         )
     return linker
 
 
-def term_frequencies(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+def term_frequencies(engine: Engine) -> dict[str, pa.Table]:
     """Term frequencies of the training data, saved with the model.
 
     Prediction uses these frozen tables, not frequencies recomputed from the
@@ -221,24 +222,23 @@ def term_frequencies(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
     training get no adjustment.
     """
     return {
-        col: con.sql(f"""
+        col: engine.query(f"""
             SELECT {col}, CAST(count(*) AS DOUBLE) / sum(count(*)) OVER () AS tf_{col}
             FROM match_input WHERE {col} IS NOT NULL GROUP BY {col} ORDER BY {col}
-        """).to_arrow_table()
+        """)
         for col in TF_COLUMNS
     }
 
 
-def count_input(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.sql("SELECT count(*) FROM match_input").fetchall()[0]
-    return int(row[0]) if row else 0
+def count_input(engine: Engine) -> int:
+    return int(engine.scalar("SELECT count(*) FROM match_input") or 0)
 
 
-def train(con: duckdb.DuckDBPyConnection, *, seed: int, max_pairs: int) -> dict[str, Any]:
-    """EM-train a model on table ``match_input`` of ``con``; returns the model JSON."""
+def train(engine: Engine, *, seed: int, max_pairs: int) -> dict[str, Any]:
+    """EM-train a model on table ``match_input`` of ``engine``; returns the model JSON."""
     from splink import block_on
 
-    n = count_input(con)
+    n = count_input(engine)
     if n < 4:
         raise C360Error(
             "identity.too_few_records",
@@ -246,7 +246,7 @@ def train(con: duckdb.DuckDBPyConnection, *, seed: int, max_pairs: int) -> dict[
             "to landing/<source>/ and run `c360 ingest`, or generate a synthetic bank with "
             "`c360 synth`",
         )
-    linker = _linker(con, _settings(n))
+    linker = _linker(engine, _settings(n))
     t = linker.training
     t.estimate_probability_two_random_records_match(
         [block_on(*cols) for cols in PRIOR_BLOCKS], recall=0.7
@@ -269,7 +269,7 @@ def train(con: duckdb.DuckDBPyConnection, *, seed: int, max_pairs: int) -> dict[
 
 
 def predict(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     model: dict[str, Any],
     *,
     incremental: bool,
@@ -285,27 +285,29 @@ def predict(
     settings["retain_intermediate_calculation_columns"] = True
     table = "match_input"
     if incremental:
-        con.execute("CREATE OR REPLACE TABLE new_input AS SELECT * FROM match_input WHERE is_new")
-        con.execute("CREATE OR REPLACE TABLE match_candidates AS " + candidates_sql())
+        engine.execute(
+            "CREATE OR REPLACE TABLE new_input AS SELECT * FROM match_input WHERE is_new"
+        )
+        engine.execute("CREATE OR REPLACE TABLE match_candidates AS " + candidates_sql())
         table = "match_candidates"
-    linker = _linker(con, settings, tf, table)
+    linker = _linker(engine, settings, tf, table)
     df = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
     cols = {c.unquote().name for c in df.columns}
 
     def mw(c: str) -> str:
         tf = f"coalesce(mw_tf_adj_{c}, 0)" if f"mw_tf_adj_{c}" in cols else "0"
         base = f"coalesce(mw_{c}, 0)" if f"mw_{c}" in cols else "0"
-        return f"'{c}', round({base} + {tf}, 2)"
+        return f"{literal(c).sql(AUTHORING_DIALECT)}, round({base} + {tf}, 2)"
 
     detail = ", ".join(mw(c) for c in COMPARISONS)
-    out = con.sql(f"""
+    out = engine.query(f"""
         SELECT least(unique_id_l, unique_id_r) AS record_id_l,
                greatest(unique_id_l, unique_id_r) AS record_id_r,
                CAST(match_weight AS DOUBLE) AS match_weight,
                CAST(match_probability AS DOUBLE) AS match_probability,
                'splink' AS rule, CAST(json_object({detail}) AS VARCHAR) AS detail
         FROM {df.physical_name}
-    """).to_arrow_table()
+    """)
     df.drop_table_from_database_and_remove_from_cache()
     return out
 

@@ -15,13 +15,13 @@ import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from c360.identity import constraints, held, model, rules, training
+from c360.identity import compute, constraints, held, model, rules, training
 from c360.identity import incremental as incremental_
 from c360.identity import review as review_queue
 from c360.identity.cluster import Clusterer
@@ -35,6 +35,7 @@ from c360.settings.identity import IdentitySettings
 from c360.store.lock import writes
 
 if TYPE_CHECKING:
+    from c360.engine import Engine
     from c360.workspace import Workspace
 
 
@@ -127,7 +128,6 @@ def run_identity(
     if not contracts:
         report.status = "skipped"
         return report
-    cfg = ws.config.identity
     st = settings_of(ws)
     lh = ws.lakehouse
     report.load_average.append(load_average())
@@ -138,7 +138,6 @@ def run_identity(
             progress(f"identity:{STEPS[i] if i < len(STEPS) else 'done'}", i, len(STEPS))
 
     clock = StepClock(report.seconds, report.cpu_seconds, report.profile, advance)
-    step, part = clock.step, clock.part
     if progress is not None:
         progress(f"identity:{STEPS[0]}", 0, len(STEPS))
 
@@ -165,15 +164,51 @@ def run_identity(
         and lh.exists("silver", "identity_components")
     )
     report.full = not incremental
+    start = _Start(
+        silver, prev_party, prev_status, incremental, retrain, loaded, models, fingerprint, at
+    )
+    engine = compute.open_engine(ws)
+    try:
+        return _resolve(ws, engine, report, clock, start)
+    finally:
+        engine.close()
+
+
+@dataclass(frozen=True)
+class _Start:
+    """What a run decided before it computes: its inputs, mode and model."""
+
+    silver: dict[str, tuple[Any, Any]]
+    prev_party: pa.Table
+    prev_status: pa.Table
+    incremental: bool
+    retrain: bool
+    loaded: tuple[str, dict[str, Any]] | None
+    models: Path
+    fingerprint: str
+    at: datetime
+
+
+def _resolve(
+    ws: Workspace, con: Engine, report: IdentityReport, clock: StepClock, start: _Start
+) -> IdentityReport:
+    """The run's steps on ``con`` (the run's engine), from standardisation on."""
+    silver, prev_party, prev_status = start.silver, start.prev_party, start.prev_status
+    incremental, retrain, loaded = start.incremental, start.retrain, start.loaded
+    models, fingerprint, run_id, at = start.models, start.fingerprint, report.run_id, start.at
+    cfg = ws.config.identity
+    st = settings_of(ws)
+    lh = ws.lakehouse
+    step, part = clock.step, clock.part
     party = standardise(
         silver,
         email_provider_rules=st.email_provider_rules,
         previous=prev_party if incremental else None,
+        settings=con.settings,
     )
     report.records = party.num_rows
     step("standardise")
 
-    con = duckdb.connect()
     con.register("party_new", party)
     con.register("prev_party", prev_party.select(["record_id", "row_hash"]))
     con.execute("CREATE TABLE party AS SELECT *, true AS is_new FROM party_new")
@@ -182,9 +217,7 @@ def run_identity(
             UPDATE party SET is_new = false
             WHERE (record_id, row_hash) IN (SELECT (record_id, row_hash) FROM prev_party)
         """)
-    report.records_standardised = int(
-        con.sql("SELECT count(*) FROM party WHERE is_new").fetchall()[0][0]
-    )
+    report.records_standardised = int(con.scalar("SELECT count(*) FROM party WHERE is_new"))
     rules.detect_generic(con, cfg.generic_value_max_people, st.placeholders)
     con.execute("CREATE OR REPLACE TABLE unusable AS SELECT kind, value FROM generic")
     con.execute("CREATE TABLE match_input AS " + model.MATCH_INPUT_SQL)
@@ -216,14 +249,14 @@ def run_identity(
             UPDATE party SET is_new = true WHERE record_id IN (
                 SELECT record_id FROM id_values WHERE (kind, value) IN (SELECT (kind, value) FROM flipped));
         """)
-    row = con.sql(
+    row = con.row(
         "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE no_identity_reason IS NOT NULL),"
         " (SELECT count(*) FROM generic) FROM party"
-    ).fetchall()[0]
+    )
     report.new_or_changed, report.records_without_identity, report.generic_values = (
         int(row[0]),
         int(row[1]),
-        int(row[2]),  # type: ignore[index]
+        int(row[2]),
     )
     rules.deterministic_pairs(con, incremental=incremental)
     rules.shared_pairs(con, incremental=incremental)
@@ -239,7 +272,7 @@ def run_identity(
 
     floor = min(cfg.thresholds.review, 0.5)
     n_input = model.count_input(con)
-    new_in_input = int(con.sql("SELECT count(*) FROM match_input WHERE is_new").fetchall()[0][0])
+    new_in_input = int(con.scalar("SELECT count(*) FROM match_input WHERE is_new"))
     if n_input >= 2 and new_in_input > 0:
         with part("score.predict"):
             scored = model.predict(
@@ -250,19 +283,19 @@ def run_identity(
     report.pairs_scored = scored.num_rows
     con.register("scored", scored)
     fresh = conform(
-        con.sql("SELECT * FROM det_pairs UNION ALL SELECT * FROM scored").to_arrow_table(),
+        con.query("SELECT * FROM det_pairs UNION ALL SELECT * FROM scored"),
         PAIRS,
         "silver.identity_pairs",
     )
     con.register("fresh", fresh)
     if incremental:
         con.register("prev_pairs", lh.dataset("silver", "identity_pairs"))
-        pairs = con.sql("""
+        pairs = con.query("""
             SELECT * FROM fresh
             UNION ALL SELECT p.* FROM prev_pairs p
                 JOIN party a ON a.record_id = p.record_id_l AND NOT a.is_new
                 JOIN party b ON b.record_id = p.record_id_r AND NOT b.is_new
-        """).to_arrow_table()
+        """)
         pairs = conform(pairs, PAIRS, "silver.identity_pairs")
     else:
         pairs = fresh
@@ -299,16 +332,18 @@ def run_identity(
     step("cluster")
 
     ids = result.assignment["record_id"]
-    prev_rows = con.sql(
-        "SELECT record_id, golden_id FROM prev_current SEMI JOIN group_ids USING (record_id)"
-    ).fetchall()
+    prev_rows = compute.tuples(
+        con.query(
+            "SELECT record_id, golden_id FROM prev_current SEMI JOIN group_ids USING (record_id)"
+        )
+    )
     previous = {str(r): str(g) for r, g in prev_rows}
-    issued = {str(g) for (g,) in con.sql("SELECT DISTINCT golden_id FROM links_prev").fetchall()}
+    issued = {str(g) for g in con.query("SELECT DISTINCT golden_id FROM links_prev")[0].to_pylist()}
     members: dict[str, list[str]] = defaultdict(list)
     for rid, key in zip(ids.to_pylist(), result.assignment["cluster_key"].to_pylist(), strict=True):
         members[key].append(rid)
     # ids current outside the re-clustered group are not free to be taken back
-    live = {str(g) for (g,) in con.sql("SELECT DISTINCT golden_id FROM prev_current").fetchall()}
+    live = {str(g) for g in con.query("SELECT DISTINCT golden_id FROM prev_current")[0].to_pylist()}
     former = {r: gs - live for r, gs in former_ids(links_prev, group).items()}
     assignment = assign(members, previous, issued, run_id=run_id, at=at, former=former)
     gid_col = pa.array(
@@ -325,9 +360,7 @@ def run_identity(
         JOIN party p USING (record_id) WHERE c.record_id NOT IN (SELECT record_id FROM group_ids)
     """)
     links = crosswalk(con, run_id, at)
-    report.golden_ids = int(
-        con.sql("SELECT count(DISTINCT golden_id) FROM membership_all").fetchall()[0][0]
-    )
+    report.golden_ids = int(con.scalar("SELECT count(DISTINCT golden_id) FROM membership_all"))
     for e in assignment.events:
         report.events[e["event_type"]] = report.events.get(e["event_type"], 0) + 1
     step("ids")
@@ -336,13 +369,11 @@ def run_identity(
     if incremental:
         components = pa.concat_tables(
             [
-                con.sql("""
+                con.query("""
                     SELECT c.record_id, c.component FROM prev_components c
                     JOIN party p USING (record_id)
                     WHERE c.record_id NOT IN (SELECT record_id FROM group_ids)
-                """)
-                .to_arrow_table()
-                .cast(COMPONENTS),
+                """).cast(COMPONENTS),
                 components.cast(COMPONENTS),
             ]
         )
@@ -366,7 +397,7 @@ def run_identity(
             golden = golden_records(con, st.survivorship, run_id)
         with part("golden.write"):
             lh.overwrite("gold", "golden_customers", golden, batch_id=run_id)
-    status = con.sql("SELECT * FROM value_status").to_arrow_table().cast(STATUS)
+    status = con.query("SELECT * FROM value_status").cast(STATUS)
     with part("golden.write"):
         lh.overwrite("silver", "identity_pairs", pairs, batch_id=run_id)
         lh.overwrite("silver", "identity_generic", status, batch_id=run_id)
@@ -395,6 +426,5 @@ def run_identity(
         ws, con, review, party, hard, cannot, run_id=run_id, at=at
     )
     step("review")
-    con.close()
     report.load_average.append(load_average())
     return report

@@ -27,11 +27,11 @@ from sqlalchemy import insert, select, update
 
 from c360.identity import constraints
 from c360.identity.cluster import Clusterer
+from c360.identity.compute import tuples
 from c360.identity.tables import link_constraints, review_tasks
 
 if TYPE_CHECKING:
-    import duckdb
-
+    from c360.engine import Engine
     from c360.workspace import Workspace
 
 
@@ -50,12 +50,15 @@ def _decoded(detail: str | None) -> Any:
         return {"reason": detail}
 
 
-def _members(con: duckdb.DuckDBPyConnection, golden_ids: set[str]) -> dict[str, list[str]]:
-    con.register("_review_gids", pa.table({"golden_id": pa.array(sorted(golden_ids), pa.string())}))
-    rows = con.sql(
-        "SELECT golden_id, record_id FROM membership_all SEMI JOIN _review_gids USING (golden_id)"
-    ).fetchall()
-    con.unregister("_review_gids")
+def _members(engine: Engine, golden_ids: set[str]) -> dict[str, list[str]]:
+    gids = pa.table({"golden_id": pa.array(sorted(golden_ids), pa.string())})
+    with engine.temp_views(_review_gids=gids):
+        rows = tuples(
+            engine.query(
+                "SELECT golden_id, record_id FROM membership_all"
+                " SEMI JOIN _review_gids USING (golden_id)"
+            )
+        )
     out: dict[str, list[str]] = defaultdict(list)
     for g, r in rows:
         out[str(g)].append(str(r))
@@ -64,7 +67,7 @@ def _members(con: duckdb.DuckDBPyConnection, golden_ids: set[str]) -> dict[str, 
 
 def create_tasks(
     ws: Workspace,
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     band: pa.Table,
     party: pa.Table,
     hard: frozenset[str],
@@ -75,7 +78,7 @@ def create_tasks(
 ) -> int:
     """Open tasks for the review band; supersede open tasks the run made moot.
 
-    ``con`` holds ``membership_all(record_id, golden_id)`` (this run's assignment);
+    ``engine`` holds ``membership_all(record_id, golden_id)`` (this run's assignment);
     ``band`` the pairs scored in the review band; ``party`` the standardised records.
     Returns the number of tasks opened.
     """
@@ -103,15 +106,18 @@ def create_tasks(
         }
     records = set(band["record_id_l"].to_pylist()) | set(band["record_id_r"].to_pylist())
     records |= {r for row in open_rows for r in (row.record_id_l, row.record_id_r)}
-    con.register("_review_records", pa.table({"record_id": pa.array(sorted(records), pa.string())}))
-    golden_of = {
-        str(r): str(g)
-        for r, g in con.sql(
-            "SELECT record_id, golden_id FROM membership_all SEMI JOIN _review_records USING (record_id)"
-        ).fetchall()
-    }
-    con.unregister("_review_records")
-    members = _members(con, set(golden_of.values()))
+    wanted = pa.table({"record_id": pa.array(sorted(records), pa.string())})
+    with engine.temp_views(_review_records=wanted):
+        golden_of = {
+            str(r): str(g)
+            for r, g in tuples(
+                engine.query(
+                    "SELECT record_id, golden_id FROM membership_all"
+                    " SEMI JOIN _review_records USING (record_id)"
+                )
+            )
+        }
+    members = _members(engine, set(golden_of.values()))
     involved = {r for g in members.values() for r in g}
     clusterer = Clusterer(
         party.filter(pc.is_in(party["record_id"], pa.array(sorted(involved), pa.string()))), hard

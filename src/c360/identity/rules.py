@@ -28,11 +28,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import duckdb
 import pyarrow as pa
-from duckdb.func import PythonUDFType
-from duckdb.sqltypes import BOOLEAN, VARCHAR
 
+from c360.engine import Engine
 from c360.identity import household, names
 from c360.identity.typos import LOOSE_MIN_LOCAL, email_typos
 
@@ -53,14 +51,10 @@ MAX_ATTACH_RECORDS = 20
 SPARSE_SQL = "({x}.first_key IS NULL OR ({x}.dob IS NULL AND {x}.last_key IS NULL))"
 
 
-def detect_generic(
-    con: duckdb.DuckDBPyConnection, max_people: int, placeholders: list[str]
-) -> None:
+def detect_generic(engine: Engine, max_people: int, placeholders: list[str]) -> None:
     """Create tables ``id_values``, ``value_stats`` and ``generic(kind, value, people)``."""
-    con.execute("CREATE OR REPLACE TEMP TABLE placeholders(value VARCHAR)")
-    if placeholders:
-        con.executemany("INSERT INTO placeholders VALUES (?)", [(p,) for p in placeholders])
-    con.execute(f"""
+    engine.register("placeholders", pa.table({"value": pa.array(placeholders, pa.string())}))
+    engine.execute(f"""
         CREATE OR REPLACE TABLE id_values AS
         SELECT 'email' AS kind, unnest(emails) AS value, record_id, first_key, last_key FROM party
         UNION ALL SELECT 'phone', unnest(phones), record_id, first_key, last_key FROM party
@@ -98,21 +92,12 @@ def _compatible_batch(a: pa.Array, b: pa.Array) -> pa.Array:
     )
 
 
-def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+def register_functions(engine: Engine) -> None:
     """``first_compatible(a, b)``: the clusterer's first-name test; ``dob_ok(a, b)``: its dob test."""
-    known = con.execute(
-        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'first_compatible'"
-    ).fetchall()[0][0]
-    if not known:
-        con.create_function(
-            "first_compatible",
-            _compatible_batch,
-            [VARCHAR, VARCHAR],
-            BOOLEAN,
-            type=PythonUDFType.ARROW,
-            side_effects=False,
-        )
-    con.execute("""
+    engine.register_function(
+        "first_compatible", _compatible_batch, ["VARCHAR", "VARCHAR"], "BOOLEAN"
+    )
+    engine.execute("""
         CREATE OR REPLACE MACRO dob_ok(a, b) AS
             a = b OR abs(date_diff('day', a, b)) <= 1
             OR (year(a) = year(b) AND month(a) = day(b) AND day(a) = month(b))
@@ -134,16 +119,16 @@ def _conflict_sql(hard: frozenset[str]) -> str:
     return " OR ".join(parts)
 
 
-def value_status(con: duckdb.DuckDBPyConnection, hard: frozenset[str]) -> None:
+def value_status(engine: Engine, hard: frozenset[str]) -> None:
     """Tables ``usable`` (non-generic holdings), ``ambiguous``, ``household`` and
     ``one_person`` values.
 
     ``hard``: the attributes the model trusts to refuse merges (see
     :func:`c360.identity.model.hard_attributes`); only they make a value ambiguous.
     """
-    register_functions(con)
-    household.register(con)
-    con.execute(f"""
+    register_functions(engine)
+    household.register(engine)
+    engine.execute(f"""
         CREATE OR REPLACE TABLE usable AS
         SELECT v.kind, v.value, v.record_id FROM id_values v
         WHERE (v.kind, v.value) NOT IN (SELECT (kind, value) FROM generic);
@@ -179,7 +164,7 @@ def value_status(con: duckdb.DuckDBPyConnection, hard: frozenset[str]) -> None:
     """)
 
 
-def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
+def deterministic_pairs(engine: Engine, *, incremental: bool) -> None:
     """Create table ``det_pairs`` with the same columns as scored pairs.
 
     Needs the tables of :func:`value_status`. ``incremental``: only pairs with a
@@ -191,9 +176,9 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         if incremental
         else "(SELECT kind, value FROM value_stats)"
     )
-    con.execute(f"CREATE OR REPLACE TABLE touched AS {touched}")
-    email_typos(con, touched_only=incremental)
-    con.execute("""
+    engine.execute(f"CREATE OR REPLACE TABLE touched AS {touched}")
+    email_typos(engine, touched_only=incremental)
+    engine.execute("""
         CREATE OR REPLACE TABLE usable_t AS SELECT * FROM usable SEMI JOIN touched USING (kind, value);
         CREATE OR REPLACE TABLE small_t AS SELECT * FROM small SEMI JOIN touched USING (kind, value);
         CREATE OR REPLACE TABLE email_typos_t AS SELECT * FROM email_typos
@@ -227,7 +212,7 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
         " OR first_compatible(an.first_name, b.first_name)))"
     )
     w = RULE_WEIGHTS
-    con.execute(f"""
+    engine.execute(f"""
         CREATE OR REPLACE TABLE det_raw AS
         -- shared source references (CRM row names the core customer id)
         SELECT a.record_id AS l, b.record_id AS r, 'reference' AS rule, {w["reference"]} AS w
@@ -292,7 +277,7 @@ def deterministic_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) ->
     """)
 
 
-def shared_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
+def shared_pairs(engine: Engine, *, incremental: bool) -> None:
     """Table ``shared_pairs``: review candidates through a *discounted* identifier.
 
     A sparse record, or one with a name but neither dob nor SSN, that shares an
@@ -304,7 +289,7 @@ def shared_pairs(con: duckdb.DuckDBPyConnection, *, incremental: bool) -> None:
     new = "AND (a.is_new OR b.is_new)" if incremental else ""
     sa = SPARSE_SQL.format(x="a")
     weak = "(a.first_key IS NOT NULL AND a.dob IS NULL AND a.ssn_token IS NULL)"
-    con.execute(f"""
+    engine.execute(f"""
         CREATE OR REPLACE TABLE discounted AS
         SELECT kind, value FROM ambiguous UNION SELECT kind, value FROM household;
         CREATE OR REPLACE TABLE shared_pairs AS

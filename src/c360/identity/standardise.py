@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from c360.config import Contract
+from c360.engine import Engine, EngineSettings, create_engine
+from c360.engine.sql import AUTHORING_DIALECT, ident, literal
 from c360.errors import C360Error
 from c360.identity import addresses, names
 from c360.identity.schema import PARTY_RECORDS, conform
@@ -28,11 +29,13 @@ EARLIEST_DOB, LATEST_DOB = "1880-01-01", "2100-12-31"
 
 
 def _q(col: str) -> str:
-    return '"' + col.replace('"', '""') + '"'
+    """A column name quoted by sqlglot for the authoring dialect."""
+    return ident(col).sql(AUTHORING_DIALECT)
 
 
 def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """A string literal escaped by sqlglot for the authoring dialect."""
+    return literal(text).sql(AUTHORING_DIALECT)
 
 
 def identity_contracts(contracts: dict[str, Contract]) -> dict[str, Contract]:
@@ -54,6 +57,15 @@ def _check_columns(contract: Contract, available: set[str]) -> None:
             f"{', '.join(missing)} that silver.{contract.source} does not have",
             {"source": contract.source, "missing": missing},
         )
+
+
+def _sql_type(t: pa.DataType) -> str:
+    """The part of a column's type the standardiser branches on (dates are cast, not parsed)."""
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP"
+    return str(t)
 
 
 def _source_sql(contract: Contract, view: str, types: dict[str, str]) -> str:
@@ -126,18 +138,16 @@ def _source_sql(contract: Contract, view: str, types: dict[str, str]) -> str:
     """
 
 
-def _map_distinct(
-    con: duckdb.DuckDBPyConnection, name: str, sql: str, fn: Fn, out: pa.Schema
-) -> None:
+def _map_distinct(engine: Engine, name: str, sql: str, fn: Fn, out: pa.Schema) -> None:
     """Run ``fn`` once per distinct input row of ``sql``; register the result as ``name``."""
-    inputs = con.sql(sql).to_arrow_table()
+    inputs = engine.query(sql)
     cols = [inputs.column(i).to_pylist() for i in range(inputs.num_columns)]
     results = [fn(*args) for args in zip(*cols, strict=True)] if cols else []
     data: dict[str, list[Any]] = {f.name: c for f, c in zip(inputs.schema, cols, strict=True)}
     for i, field in enumerate(out):
         data[field.name] = [r[i] for r in results]
     schema = pa.schema(list(inputs.schema) + list(out))
-    con.register(name, pa.table(data, schema=schema))
+    engine.register(name, pa.table(data, schema=schema))
 
 
 def _names(
@@ -172,6 +182,7 @@ def standardise(
     *,
     email_provider_rules: bool = True,
     previous: pa.Table | None = None,
+    settings: EngineSettings | None = None,
 ) -> pa.Table:
     """``silver``: source → (contract, pyarrow dataset/table of silver.<source>).
 
@@ -179,42 +190,53 @@ def standardise(
     columns hash as before (``row_hash``) is taken from it unchanged; only new
     and changed rows go through the standardisers. The result is the same as
     standardising everything (the standardisers are pure functions of the row).
+    ``settings``: of the engine to compute on (a private one, closed on return).
     """
-    con = duckdb.connect()
+    with create_engine(settings or EngineSettings()) as engine:
+        return _standardise(engine, silver, email_provider_rules, previous)
+
+
+def _standardise(
+    engine: Engine,
+    silver: dict[str, tuple[Contract, Any]],
+    email_provider_rules: bool,
+    previous: pa.Table | None,
+) -> pa.Table:
     parts: list[str] = []
     for i, (_source, (contract, data)) in enumerate(sorted(silver.items())):
         view = f"src_{i}"
-        con.register(view, data)
-        types = {str(r[0]): str(r[1]) for r in con.execute(f"DESCRIBE {view}").fetchall()}
+        engine.register(view, data)
+        types = {f.name: _sql_type(f.type) for f in data.schema}
         _check_columns(contract, set(types))
         parts.append(_source_sql(contract, view, types))
     if not parts:
         return PARTY_RECORDS.empty_table()
-    con.execute("CREATE TABLE raw AS " + " UNION ALL BY NAME ".join(parts))
+    engine.execute("CREATE TABLE raw AS " + " UNION ALL BY NAME ".join(parts))
     # sentinel dates typed for "unknown" are no birth date
-    con.execute(
-        "UPDATE raw SET dob = NULL WHERE list_contains(?, dob) OR dob < ? OR dob > ?",
-        [
-            [date.fromisoformat(d) for d in SENTINEL_DATES],
-            date.fromisoformat(EARLIEST_DOB),
-            date.fromisoformat(LATEST_DOB),
-        ],
+    engine.execute(
+        "UPDATE raw SET dob = NULL WHERE list_contains($sentinels, dob)"
+        " OR dob < $earliest OR dob > $latest",
+        {
+            "sentinels": [date.fromisoformat(d) for d in SENTINEL_DATES],
+            "earliest": date.fromisoformat(EARLIEST_DOB),
+            "latest": date.fromisoformat(LATEST_DOB),
+        },
     )
     kept = None
     if previous is not None and previous.num_rows:
-        con.register("previous", previous)
-        con.execute("""
+        engine.register("previous", previous)
+        engine.execute("""
             CREATE TABLE kept_ids AS
             SELECT p.record_id FROM previous p
             JOIN raw r ON p.record_id = r.source || ':' || r.source_key AND p.row_hash = r.row_hash;
             DELETE FROM raw WHERE source || ':' || source_key IN (SELECT record_id FROM kept_ids);
         """)
-        kept = con.sql(
+        kept = engine.query(
             "SELECT p.* FROM previous p SEMI JOIN kept_ids k ON k.record_id = p.record_id"
-        ).to_arrow_table()
+        )
     str_ = pa.string()
     _map_distinct(
-        con,
+        engine,
         "m_names",
         "SELECT DISTINCT layout, full_name, first_raw, middle_raw, last_raw, suffix_raw FROM raw",
         _names,
@@ -230,28 +252,28 @@ def standardise(
         ),
     )
     _map_distinct(
-        con,
+        engine,
         "m_phones",
         "SELECT DISTINCT unnest(phones_raw) AS p FROM raw",
         lambda p: (addresses.norm_phone(p),),
         pa.schema([("phone", str_)]),
     )
     _map_distinct(
-        con,
+        engine,
         "m_emails",
         "SELECT DISTINCT unnest(emails_raw) AS e FROM raw",
         lambda e: (addresses.norm_email(e, email_provider_rules),),
         pa.schema([("email", str_)]),
     )
     _map_distinct(
-        con,
+        engine,
         "m_addr",
         "SELECT DISTINCT address_line, street_raw, city_raw, state_raw, zip_raw FROM raw",
         _address,
         pa.schema([("street", str_), ("city", str_), ("state", str_), ("zip", str_)]),
     )
     nd = "IS NOT DISTINCT FROM"
-    table = con.sql(f"""
+    table = engine.query(f"""
         WITH r AS (SELECT row_number() OVER () AS rn, * FROM raw),
         ph AS (
             SELECT rn, list(m.phone ORDER BY u.i) FILTER (WHERE m.phone IS NOT NULL) AS phones
@@ -286,8 +308,7 @@ def standardise(
             AND a.zip_raw {nd} r.zip_raw
         LEFT JOIN ph ON ph.rn = r.rn LEFT JOIN em ON em.rn = r.rn
         ORDER BY record_id
-    """).to_arrow_table()
-    con.close()
+    """)
     table = conform(table, PARTY_RECORDS, "silver.party_records")
     if kept is not None:
         table = pa.concat_tables([conform(kept, PARTY_RECORDS, "silver.party_records"), table])

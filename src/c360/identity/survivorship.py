@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-import duckdb
 import pyarrow as pa
 
+from c360.engine import Engine
+from c360.engine.sql import AUTHORING_DIALECT, literal
 from c360.identity.display import proper_address, proper_city, proper_name, proper_street
 from c360.identity.schema import GOLDEN_CUSTOMERS, conform
 
@@ -88,17 +89,15 @@ def golden_sql(rules: Mapping[str, str], run_id: str) -> str:
             a_address.street, a_address.city, a_address.state, a_address.zip,
             agg.emails, agg.phones, coalesce(agg.addresses, []) AS addresses,
             struct_pack({prov}) AS provenance,
-            agg.record_count, agg.sources, '{run_id}' AS run_id
+            agg.record_count, agg.sources, {literal(run_id).sql(AUTHORING_DIALECT)} AS run_id
         FROM agg {joins}
         ORDER BY agg.golden_id
     """
 
 
-def golden_records(
-    con: duckdb.DuckDBPyConnection, rules: Mapping[str, str], run_id: str
-) -> pa.Table:
+def golden_records(engine: Engine, rules: Mapping[str, str], run_id: str) -> pa.Table:
     """Golden customers from tables ``party`` and ``membership(record_id, golden_id)``."""
-    table = con.sql(golden_sql(rules, run_id)).to_arrow_table()
+    table = engine.query(golden_sql(rules, run_id))
     return conform(display_ready(table), GOLDEN_CUSTOMERS, "gold.golden_customers")
 
 

@@ -32,8 +32,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from c360.engine import Engine
 from c360.identity import model
 from c360.settings.identity import IdentitySettings
 
@@ -74,16 +75,10 @@ def fingerprint(settings: IdentitySettings) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class _Connection(Protocol):
-    """What :func:`profile` needs of a connection: run a query (a DuckDB connection)."""
-
-    def sql(self, query: str) -> Any: ...
-
-
-def profile(con: _Connection, table: str = "match_input") -> dict[str, Any]:
+def profile(engine: Engine, table: str = "match_input") -> dict[str, Any]:
     """Records of ``table`` and the share of them carrying each compared attribute."""
     cols = ", ".join(f"count({c})" for c in PROFILED.values())
-    row = con.sql(f"SELECT count(*), {cols} FROM {table}").fetchall()[0]
+    row = engine.row(f"SELECT count(*), {cols} FROM {table}")
     n = int(row[0])
     fill = {
         name: round(int(k) / n, 4) if n else 0.0 for name, k in zip(PROFILED, row[1:], strict=True)

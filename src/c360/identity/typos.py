@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import duckdb
 import pyarrow as pa
-from duckdb.func import PythonUDFType
-from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR
+
+from c360.engine import Engine
 
 #: a misspelt domain is at least this many times rarer than the one it misspells
 DOMAIN_RATIO = 20.0
@@ -113,7 +112,7 @@ def _plausible_batch(a: pa.Array, b: pa.Array, sa: pa.Array, sb: pa.Array) -> pa
 LOOSE_MIN_LOCAL = 8
 
 
-def email_typos(con: duckdb.DuckDBPyConnection, *, touched_only: bool = False) -> None:
+def email_typos(engine: Engine, *, touched_only: bool = False) -> None:
     """Table ``email_typos(e1, e2, strict)`` (e1 < e2) from the emails of table ``usable``.
 
     ``strict``: :func:`plausible` (a typo on its own). Otherwise a *loose* typo
@@ -131,27 +130,11 @@ def email_typos(con: duckdb.DuckDBPyConnection, *, touched_only: bool = False) -
         if touched_only
         else "SELECT * FROM d"
     )
-    known = con.execute(
-        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'plausible_typo'"
-    ).fetchall()[0][0]
-    if not known:
-        con.create_function(
-            "loose_typo",
-            _loose_batch,
-            [VARCHAR, VARCHAR],
-            BOOLEAN,
-            type=PythonUDFType.ARROW,
-            side_effects=False,
-        )
-        con.create_function(
-            "plausible_typo",
-            _plausible_batch,
-            [VARCHAR, VARCHAR, DOUBLE, DOUBLE],
-            BOOLEAN,
-            type=PythonUDFType.ARROW,
-            side_effects=False,
-        )
-    con.execute(f"""
+    engine.register_function("loose_typo", _loose_batch, ["VARCHAR", "VARCHAR"], "BOOLEAN")
+    engine.register_function(
+        "plausible_typo", _plausible_batch, ["VARCHAR", "VARCHAR", "DOUBLE", "DOUBLE"], "BOOLEAN"
+    )
+    engine.execute(f"""
         CREATE OR REPLACE TABLE email_typos AS
         WITH ev AS (
             SELECT e, regexp_replace(split_part(e, '@', 1), '[^0-9._+-]', '', 'g') AS sig,

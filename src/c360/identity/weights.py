@@ -17,7 +17,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+from sqlglot import exp
 
+from c360.engine.sql import AUTHORING_DIALECT, column, ident
 from c360.identity.household import household_mailbox
 from c360.identity.schema import PARTY_RECORDS
 
@@ -46,6 +48,11 @@ STATE_LABELS = {
     "neutral": "neutral",
     "not_scored": "not scored",
 }
+
+
+def _q(node: exp.Expression) -> str:
+    """An identifier or column quoted by sqlglot, as authoring-dialect text."""
+    return node.sql(AUTHORING_DIALECT)
 
 
 def prior(settings: dict[str, Any]) -> dict[str, float] | None:
@@ -82,7 +89,10 @@ def _levels(
             return None
         # the two records as Splink's ``_l`` / ``_r`` columns (``l`` the smaller id, as in
         # a dedupe run)
-        pair = ", ".join(f'l."{c}" AS "{c}_l", r."{c}" AS "{c}_r"' for c in mi.column_names)
+        pair = ", ".join(
+            f"{_q(column(c, 'l'))} AS {_q(ident(c + '_l'))}, {_q(column(c, 'r'))} AS {_q(ident(c + '_r'))}"
+            for c in mi.column_names
+        )
         cases, names = [], []
         for comp in settings.get("comparisons", []):
             whens = []
@@ -92,7 +102,7 @@ def _levels(
             if not any(w.startswith("ELSE") for w in whens):
                 whens.append("ELSE NULL")
             name = str(comp.get("output_column_name"))
-            cases.append(f'CASE {" ".join(whens)} END AS "{name}"')
+            cases.append(f"CASE {' '.join(whens)} END AS {_q(ident(name))}")
             names.append(name)
         got = eng.query(
             f"{inputs}, p AS (SELECT {pair} FROM mi l, mi r WHERE l.unique_id < r.unique_id) "

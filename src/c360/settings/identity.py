@@ -69,6 +69,12 @@ class IdentitySettings(Block):
         1_000_000, ge=1000, description="Pairs sampled to estimate u-probabilities."
     )
     seed: int = Field(42, description="Seed of every random step of model training.")
+    memory_limit: str = Field(
+        "80%",
+        description="Memory the identity stage's in-process engine may use before spilling to "
+        "the engine's temp_directory (a size such as 8GB, or a share of RAM); ignored on Spark, "
+        "whose session keeps engine.memory_limit.",
+    )
     retrain_growth: float = Field(
         2.0,
         ge=1.0,
