@@ -72,9 +72,29 @@ class BatchReport:
     decisions: int = 0
     decision_p50_ms: float | None = None
     decision_p99_ms: float | None = None
+    #: seconds per phase of the batch (:class:`Phases`)
+    phases: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class Phases:
+    """Seconds spent in each phase of a batch (or of a loop: :meth:`add` sums them)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        """Charge the time since the previous lap to ``name``."""
+        t = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + t - self._t
+        self._t = t
+
+    def add(self, other: dict[str, float]) -> None:
+        for k, v in other.items():
+            self.seconds[k] = self.seconds.get(k, 0.0) + v
 
 
 def last_position(conn: Connection) -> int:
@@ -108,6 +128,7 @@ def to_event(body: str) -> Event:
 def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> BatchReport | None:
     """Apply the next batch of the inbox (None when there is nothing to apply)."""
     t0 = time.perf_counter()
+    ph = Phases()
     store = ws.store
     with store.begin() as conn:
         after = last_position(conn)
@@ -121,11 +142,14 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
     rows = _contiguous(rows, after, int(gap_wait_s * 1e6), now_us())
     if not rows:
         return None
+    ph.lap("read_inbox")
     first, last = int(rows[0].position), int(rows[-1].position)
     batch_id = f"sb{first:012d}"
     accepted = [(r, to_event(r.body)) for r in rows if r.status == "accepted"]
     rejected = [r for r in rows if r.status != "accepted"]
+    ph.lap("parse")
     snap = decide.snapshot(ws)
+    ph.lap("snapshot")
     with store.begin() as conn:
         if last_position(conn) != after:  # another loop applied it meanwhile
             return None
@@ -144,12 +168,18 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
             if e.event_id not in done:
                 done.add(e.event_id)
                 fresh.append((r, e))
+        ph.lap("dedupe")
         stamp = now_us()
         resolution = resolve.Resolver(conn, [e for _, e in fresh], stamp).resolve(
             [e for _, e in fresh]
         )
         resolve.write(conn, resolution)
-        features.fold(conn, [(e, resolution.golden[e.event_id]) for _, e in fresh], stamp, batch_id)
+        ph.lap("identity")
+        totals: dict[str, dict[str, Any]] = {}
+        features.fold(
+            conn, [(e, resolution.golden[e.event_id]) for _, e in fresh], stamp, batch_id, totals
+        )
+        ph.lap("features")
         attached = {i["event_id"] for i in resolution.identifiers if i["outcome"] == "attached"}
         fired = decide.fire(
             ws,
@@ -159,7 +189,9 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
             [(int(r.received_at_us), e, resolution.golden[e.event_id]) for r, e in fresh],
             attached,
             stamp,
+            totals,
         )
+        ph.lap("triggers")
         applied_at = now_us()
         latencies = [(applied_at - r.received_at_us) / 1000 for r, _ in fresh]
         if fresh:
@@ -210,11 +242,17 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
                 started_at_us=stamp,
             )
         )
+        ph.lap("record")
+    ph.lap("commit")
     decided = decide_safely(ws, snap)  # this batch's firings and any left pending before
     report.decisions = decided.decisions
     report.decision_p50_ms, report.decision_p99_ms = _percentiles(decided.latencies_ms)
+    ph.lap("decisions")
     _write_lake(ws, batch_id, rows, accepted, fresh, resolution.golden)
+    ph.lap("lake")
     _committed(ws, batch_id, last)
+    ph.lap("mark_committed")
+    report.phases = ph.seconds
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -249,6 +287,10 @@ def _ts(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1e6, UTC)
 
 
+#: ``json.dumps(x, sort_keys=True)`` without building an encoder per call (same output)
+_SORTED = json.JSONEncoder(sort_keys=True).encode
+
+
 def _event_row(r: Any, e: Event, batch_id: str) -> dict[str, Any]:
     return {
         "event_id": e.event_id,
@@ -257,11 +299,11 @@ def _event_row(r: Any, e: Event, batch_id: str) -> dict[str, Any]:
         "event_at": e.at,
         "received_at": _ts(int(r.received_at_us)),
         "intake": r.intake,
-        "identifiers": json.dumps(e.identifiers, sort_keys=True),
+        "identifiers": _SORTED(e.identifiers),
         "email": e.identifiers.get("email"),
         "phone": e.identifiers.get("phone"),
         "source_key": e.identifiers.get("source_key"),
-        "payload": json.dumps(e.payload, sort_keys=True),
+        "payload": _SORTED(e.payload),
         "_position": int(r.position),
         "_batch_id": batch_id,
     }
@@ -279,18 +321,15 @@ def _write_lake(
 ) -> None:
     lh = ws.lakehouse
     tables: list[tuple[str, pa.Table]] = []
+    # one row per accepted event, shared by bronze and silver (silver adds the golden id)
+    by_position = {int(r.position): _event_row(r, e, batch_id) for r, e in accepted}
     if accepted:
         tables.append(
-            (
-                "bronze",
-                pa.Table.from_pylist(
-                    [_event_row(r, e, batch_id) for r, e in accepted], schema=BRONZE_EVENTS
-                ),
-            )
+            ("bronze", pa.Table.from_pylist(list(by_position.values()), schema=BRONZE_EVENTS))
         )
     if fresh:
         silver = [
-            {**_event_row(r, e, batch_id), "golden_id": golden.get(e.event_id)} for r, e in fresh
+            {**by_position[int(r.position)], "golden_id": golden.get(e.event_id)} for r, e in fresh
         ]
         tables.append(("silver", pa.Table.from_pylist(silver, schema=SILVER_EVENTS)))
     bad = [r for r in rows if r.status != "accepted"]

@@ -162,7 +162,13 @@ def fold(ws: Workspace, batch_id: str = "stream", *, since_us: int | None = None
     decided = decisions(ws, touched)
     if not decided:
         return out
-    changed = folded_rows(lh.read("gold", "golden_customers"), decided)
+    # only the golden records the decisions touch are read here (the merge below still
+    # reads and rewrites the whole table: ADR 0064)
+    wanted = pa.array(sorted({g for _, _, g, _, _ in decided}), pa.string())
+    gold = lh.dataset("gold", "golden_customers").to_table(
+        filter=pc.field("golden_id").isin(wanted)
+    )
+    changed = folded_rows(gold, decided)
     if changed.num_rows:
         lh.merge("gold", "golden_customers", changed, ["golden_id"], batch_id=batch_id)
     out["golden_changed"] = changed.num_rows

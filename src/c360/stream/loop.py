@@ -48,6 +48,14 @@ class LoopReport:
     recovered: list[str] = field(default_factory=list)
     stopped_by: str = "idle"
     seconds: float = 0.0
+    #: seconds spent per phase, summed over the run (the batch's phases, the golden fold,
+    #: the audit entries, memory trims, waits), and the longest single occurrence of each
+    phases: dict[str, float] = field(default_factory=dict)
+    phase_max: dict[str, float] = field(default_factory=dict)
+
+    def charge(self, name: str, seconds: float) -> None:
+        self.phases[name] = round(self.phases.get(name, 0.0) + seconds, 4)
+        self.phase_max[name] = round(max(self.phase_max.get(name, 0.0), seconds), 4)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -115,16 +123,29 @@ def run_loop(
             consumer = JetStreamIntake(ws, nats, intake)
             consumer.connect()
         while not stop:
+            turn = time.monotonic()
             if landing_poll is not None and time.monotonic() >= next_landing:
+                t = time.perf_counter()
                 report.landing_batches += _poll_landing(ws)
                 report.landing_event_files += _poll_event_files(ws)
                 next_landing = time.monotonic() + landing_poll
+                report.charge("landing", time.perf_counter() - t)
+            t = time.perf_counter()
             got = consumer.poll(batch_size, interval) if consumer is not None else 0
             report.received_nats += got
+            if consumer is not None:
+                report.charge("nats", time.perf_counter() - t)
+            t = time.perf_counter()
             with ws.write_lock("stream"):
+                report.charge("lock", time.perf_counter() - t)
+                t = time.perf_counter()
                 _restore_index_if_refreshed(ws, index_stamp)
+                report.charge("index_check", time.perf_counter() - t)
                 batch = apply_batch(ws, batch_size=batch_size, gap_wait_s=s.gap_wait_seconds)
             if batch is not None:
+                for name, sec in batch.phases.items():
+                    report.charge(name, sec)
+                t = time.perf_counter()
                 ws.audit.append(
                     "stream",
                     "stream.batch",
@@ -134,6 +155,7 @@ def run_loop(
                         for k in ("events", "applied", "duplicates", "quarantined", "lag_events")
                     },
                 )
+                report.charge("audit", time.perf_counter() - t)
                 report.batches += 1
                 report.events += batch.events
                 report.applied += batch.applied
@@ -147,17 +169,25 @@ def run_loop(
             idle = batch is None and got == 0
             unfolded = unfolded or batch is not None
             if unfolded and (idle or time.monotonic() >= next_fold):
+                t = time.perf_counter()
                 _fold(ws, report, fold_mark)
+                report.charge("golden_fold", time.perf_counter() - t)
                 unfolded, next_fold = False, time.monotonic() + s.golden_every_seconds
                 next_trim = 0.0
             if time.monotonic() >= next_trim:
+                t = time.perf_counter()
                 memory.trim()
+                report.charge("memory_trim", time.perf_counter() - t)
                 next_trim = time.monotonic() + memory.TRIM_EVERY_S
             if idle and until_idle:
                 stop.set("idle")
                 break
             if consumer is None and (batch is None or batch.events < batch_size):
-                stop.wait(interval)
+                # a turn starts at most every `interval`: a batch that took longer is
+                # followed at once by the next (which takes what arrived meanwhile)
+                t = time.perf_counter()
+                stop.wait(max(0.0, interval - (time.monotonic() - turn)))
+                report.charge("idle_wait", time.perf_counter() - t)
         report.stopped_by = stop.reason or "stopped"
         if unfolded:
             _fold(ws, report, fold_mark)
