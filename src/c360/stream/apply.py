@@ -125,8 +125,28 @@ def to_event(body: str) -> Event:
     )
 
 
-def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> BatchReport | None:
-    """Apply the next batch of the inbox (None when there is nothing to apply)."""
+@dataclass
+class LakeRows:
+    """A batch applied in the store whose events-zone rows are not written yet."""
+
+    batch_id: str
+    last_position: int
+    events: int
+    tables: dict[str, pa.Table]
+
+
+def apply_batch(
+    ws: Workspace,
+    *,
+    batch_size: int,
+    gap_wait_s: float = 5.0,
+    defer_lake: list[LakeRows] | None = None,
+) -> BatchReport | None:
+    """Apply the next batch of the inbox (None when there is nothing to apply).
+
+    With ``defer_lake`` the batch's events-zone rows are appended to that list instead of
+    written (the batch stays ``pending``); :func:`flush_lake` writes several batches in
+    one commit per table (ADR 0064)."""
     t0 = time.perf_counter()
     ph = Phases()
     store = ws.store
@@ -248,10 +268,15 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
     report.decisions = decided.decisions
     report.decision_p50_ms, report.decision_p99_ms = _percentiles(decided.latencies_ms)
     ph.lap("decisions")
-    _write_lake(ws, batch_id, rows, accepted, fresh, resolution.golden)
-    ph.lap("lake")
-    _committed(ws, batch_id, last)
-    ph.lap("mark_committed")
+    tables = _lake_tables(batch_id, rows, accepted, fresh, resolution.golden)
+    if defer_lake is not None:
+        defer_lake.append(LakeRows(batch_id, last, len(rows), tables))
+        ph.lap("lake_rows")
+    else:
+        _write_lake(ws, [batch_id], tables)
+        ph.lap("lake")
+        _committed(ws, [batch_id], last)
+        ph.lap("mark_committed")
     report.phases = ph.seconds
     report.seconds = time.perf_counter() - t0
     return report
@@ -309,17 +334,52 @@ def _event_row(r: Any, e: Event, batch_id: str) -> dict[str, Any]:
     }
 
 
+def flush_lake(ws: Workspace, pending: list[LakeRows]) -> int:
+    """Write the deferred batches' rows, one commit per table tagged with their batch ids,
+    then mark them committed (and prune the inbox); empties ``pending``. Returns the
+    batches written."""
+    if not pending:
+        return 0
+    ids = [p.batch_id for p in pending]
+    tables: dict[str, pa.Table] = {}
+    for zone in ("bronze", "silver", "quarantine"):
+        parts = [p.tables[zone] for p in pending if zone in p.tables]
+        if parts:
+            tables[zone] = pa.concat_tables(parts)
+    _write_lake(ws, [p.batch_id for p in pending], tables)
+    _committed(ws, ids, max(p.last_position for p in pending))
+    pending.clear()
+    return len(ids)
+
+
+def lake_batches(ws: Workspace, zone: str) -> set[str]:
+    """Batch ids whose rows a commit of ``zone``'s events table holds (a commit made by
+    :func:`flush_lake` is tagged with several, comma-separated)."""
+    return {b for tag in ws.lakehouse.committed_batches(zone, LAKE) for b in tag.split(",")}
+
+
 def _write_lake(
     ws: Workspace,
+    batch_ids: list[str],
+    tables: dict[str, pa.Table],
+    *,
+    only_missing: bool = False,
+) -> None:
+    lh = ws.lakehouse
+    for zone, data in tables.items():
+        if only_missing and batch_ids[0] in lake_batches(ws, zone):
+            continue
+        lh.append(zone, LAKE, data, batch_id=",".join(batch_ids))
+
+
+def _lake_tables(
     batch_id: str,
     rows: Sequence[Any],
     accepted: list[tuple[Any, Event]],
     fresh: list[tuple[Any, Event]],
     golden: dict[str, str | None],
-    *,
-    only_missing: bool = False,
-) -> None:
-    lh = ws.lakehouse
+) -> dict[str, pa.Table]:
+    """The batch's rows of ``bronze``/``silver``/``quarantine.stream_events``."""
     tables: list[tuple[str, pa.Table]] = []
     # one row per accepted event, shared by bronze and silver (silver adds the golden id)
     by_position = {int(r.position): _event_row(r, e, batch_id) for r, e in accepted}
@@ -348,17 +408,14 @@ def _write_lake(
             for r in bad
         ]
         tables.append(("quarantine", pa.Table.from_pylist(q, schema=QUARANTINE_EVENTS)))
-    for zone, data in tables:
-        if only_missing and batch_id in lh.committed_batches(zone, LAKE):
-            continue
-        lh.append(zone, LAKE, data, batch_id=batch_id)
+    return dict(tables)
 
 
-def _committed(ws: Workspace, batch_id: str, last: int) -> None:
+def _committed(ws: Workspace, batch_ids: list[str], last: int) -> None:
     with ws.store.begin() as conn:
         conn.execute(
             update(stream_batches)
-            .where(stream_batches.c.batch_id == batch_id)
+            .where(stream_batches.c.batch_id.in_(batch_ids))
             .values(status="committed", committed_at_us=now_us())
         )
         conn.execute(delete(stream_inbox).where(stream_inbox.c.position <= last))
@@ -393,8 +450,9 @@ def recover(ws: Workspace) -> list[str]:
         accepted = [(r, to_event(r.body)) for r in rows if r.status == "accepted"]
         fresh = [(r, e) for r, e in accepted if applied.get(e.event_id, (None,))[0] == r.position]
         golden = {eid: g for eid, (_, g) in applied.items()}
-        _write_lake(ws, b.batch_id, rows, accepted, fresh, golden, only_missing=True)
-        _committed(ws, b.batch_id, int(b.last_position))
+        tables = _lake_tables(b.batch_id, rows, accepted, fresh, golden)
+        _write_lake(ws, [b.batch_id], tables, only_missing=True)
+        _committed(ws, [b.batch_id], int(b.last_position))
         done.append(b.batch_id)
     decide_safely(ws)
     return done

@@ -53,6 +53,10 @@ STREAM_TOTALS = {
 }
 
 
+#: firings decided (and committed) together, at most
+DECIDE_CHUNK = 25
+
+
 @dataclass
 class Fired:
     """What a batch fired: new firings by status."""
@@ -82,6 +86,12 @@ def snapshot(ws: Workspace) -> Any | None:
     except C360Error as exc:  # e.g. no golden records before the first run
         log.warning("stream triggers skipped: %s", exc)
         return None
+
+
+def warm(ws: Workspace) -> None:
+    """Build what the first decisions need before events arrive (the customer context
+    and the trigger file), so the first batch does not pay for it."""
+    snapshot(ws)
 
 
 def _totals(conn: Connection, ids: list[str]) -> dict[str, dict[str, int]]:
@@ -245,6 +255,9 @@ def decide_pending(ws: Workspace, snap: Any | None = None) -> Decided:
             rounds.append([])
         rounds[n].append(key)
         placed[key[0]] = n + 1
+    # each round commits in chunks, so a burst of firings (the first events of a day
+    # window) gets its first decisions committed early rather than all at the end
+    rounds = [r[i : i + DECIDE_CHUNK] for r in rounds for i in range(0, len(r), DECIDE_CHUNK)]
     svc = ws.decisioning
     for keys in rounds:
         gone = [k for k in keys if snap.row(k[0]) is None]  # merged away since it fired

@@ -23,11 +23,17 @@ from sqlalchemy import select
 from c360.consent.tables import consent_index_meta
 from c360.consent.vocab import now_us
 from c360.errors import C360Error
-from c360.stream import golden, memory, resolve
-from c360.stream.apply import BatchReport, apply_batch, recover
+from c360.stream import decide, golden, memory, resolve
+from c360.stream.apply import BatchReport, LakeRows, apply_batch, flush_lake, recover
 from c360.stream.intake import Intake
 
 log = logging.getLogger("c360.stream")
+
+#: the events zone is written for several batches at once (ADR 0064): when the oldest
+#: batch not written yet is this old, when this many events wait, and when the loop goes
+#: idle or stops
+LAKE_EVERY_S = 2.0
+LAKE_MAX_EVENTS = 20_000
 
 if TYPE_CHECKING:
     from c360.settings.stream import NatsSettings
@@ -45,6 +51,7 @@ class LoopReport:
     landing_batches: int = 0
     landing_event_files: int = 0
     golden_folds: int = 0
+    lake_commits: int = 0
     recovered: list[str] = field(default_factory=list)
     stopped_by: str = "idle"
     seconds: float = 0.0
@@ -113,10 +120,15 @@ def run_loop(
     index_stamp: list[int | None] = [None]
     unfolded = False  # batches applied since the last fold into gold.golden_customers
     fold_mark: list[int | None] = [None]  # decisions up to here are folded (this process)
+    lake: list[LakeRows] = []  # batches applied in the store, their lake rows not written
+    lake_since = 0.0
     next_fold = time.monotonic() + s.golden_every_seconds
     try:
         with ws.write_lock("stream"):
             report.recovered = recover(ws)
+        t = time.perf_counter()
+        decide.warm(ws)
+        report.charge("warm_up", time.perf_counter() - t)
         if nats is not None:
             from c360.stream.jetstream import JetStreamIntake
 
@@ -141,7 +153,9 @@ def run_loop(
                 t = time.perf_counter()
                 _restore_index_if_refreshed(ws, index_stamp)
                 report.charge("index_check", time.perf_counter() - t)
-                batch = apply_batch(ws, batch_size=batch_size, gap_wait_s=s.gap_wait_seconds)
+                batch = apply_batch(
+                    ws, batch_size=batch_size, gap_wait_s=s.gap_wait_seconds, defer_lake=lake
+                )
             if batch is not None:
                 for name, sec in batch.phases.items():
                     report.charge(name, sec)
@@ -167,6 +181,14 @@ def run_loop(
                 stop.set("max_seconds")
                 break
             idle = batch is None and got == 0
+            if lake and len(lake) == 1 and batch is not None:
+                lake_since = time.monotonic()
+            if lake and (
+                idle
+                or time.monotonic() - lake_since >= LAKE_EVERY_S
+                or sum(b.events for b in lake) >= LAKE_MAX_EVENTS
+            ):
+                _flush(ws, report, lake)
             unfolded = unfolded or batch is not None
             if unfolded and (idle or time.monotonic() >= next_fold):
                 t = time.perf_counter()
@@ -189,6 +211,7 @@ def run_loop(
                 stop.wait(max(0.0, interval - (time.monotonic() - turn)))
                 report.charge("idle_wait", time.perf_counter() - t)
         report.stopped_by = stop.reason or "stopped"
+        _flush(ws, report, lake)
         if unfolded:
             _fold(ws, report, fold_mark)
     finally:
@@ -204,6 +227,17 @@ def run_loop(
         {k: v for k, v in report.to_dict().items() if k != "recovered"},
     )
     return report
+
+
+def _flush(ws: Workspace, report: LoopReport, lake: list[LakeRows]) -> None:
+    """Write the events zone for the batches applied since the last flush."""
+    if not lake:
+        return
+    t = time.perf_counter()
+    with ws.write_lock("stream"):
+        report.lake_commits += 1
+        flush_lake(ws, lake)
+    report.charge("lake", time.perf_counter() - t)
 
 
 def _poll_landing(ws: Workspace) -> int:
