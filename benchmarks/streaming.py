@@ -10,10 +10,17 @@
    ``c360 stream`` process applies micro-batches. Prints events/s applied, accept →
    applied (golden record and online features updated) p50/p99 from ``c360 stream
    status`` (target p99 <= 5 s at 1,000 events/s), event → decision p50/p99 of the
-   stream triggers' decisions (accepted → decision committed) and the stream process's
-   RSS at the start, every ``--sample-every`` seconds (default 60) and at the end, each
-   with the machine's 1-minute load average (flat memory). Use --seconds 600 for the
-   issue's 10 minutes.
+   stream triggers' decisions (accepted → decision committed), where the stream process
+   spent its time (seconds per phase, share, longest occurrence, ms per applied event:
+   ``c360 stream --json``) and its RSS at the start, every ``--sample-every`` seconds
+   (default 60) and at the end, each with the machine's 1-minute load average and the data
+   held (events applied, streamed identifiers and golden records, rows and Arrow MB of
+   gold.golden_customers). Memory is *flat* when the RSS slope over the last
+   ``--flat-window`` seconds (default 300) is at most FOLD_COPIES x the slope of the
+   golden table's MB (the golden fold's working set, the one structure in the process
+   that grows with the data) plus FLAT_TOLERANCE_MB_PER_MIN (ADR 0064); the criterion and
+   the verdict are printed. Use --seconds 600 for the issue's 10 minutes; --profile PATH
+   runs the stream process under cProfile.
 3. Capacity: a backlog of 30 s worth of events in the inbox, drained by one
    ``c360 stream --until-idle`` (batches of 5,000, process start included): events/s.
 """
