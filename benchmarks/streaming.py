@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 SRC = str(Path(__file__).parents[1] / "src")
@@ -268,13 +269,21 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": SRC, "C360_WORKSPACE": str(root)}
     prof = ["-m", "cProfile", "-o", str(a.profile)] if a.profile else []
     loop_out = root.parent / "stream-loop.json"
+    started = datetime.now(UTC)
     with loop_out.open("w") as fh:
         loop = subprocess.Popen(
             [sys.executable, *prof, "-m", "c360", "stream", *STREAM_ARGS],
             env=env,
             stdout=fh,
         )
-    time.sleep(3)
+    # the loop is ready when it has recovered, built the decision context and folded
+    # (its ``stream.start`` audit entry): a sustained rate is measured from there
+    t_ready = time.perf_counter()
+    while not ws.audit.query(action="stream.start", since=started):  # type: ignore[attr-defined]
+        if loop.poll() is not None or time.perf_counter() - t_ready > 300:
+            raise SystemExit("the stream process did not start")
+        time.sleep(0.2)
+    print(f"stream process ready in {time.perf_counter() - t_ready:.1f} s")
     n = int(a.rate * a.seconds)
     # (seconds since the replay began, RSS MB, load average, data held)
     mem: list[tuple[float, float, float, dict]] = [

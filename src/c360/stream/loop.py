@@ -133,6 +133,12 @@ def run_loop(
         # the folds under load are the incremental ones
         _fold(ws, report, fold_mark)
         report.charge("warm_up", time.perf_counter() - t)
+        ws.audit.append(
+            "stream",
+            "stream.start",
+            "stream",
+            {"recovered": len(report.recovered), "warm_up_s": round(time.perf_counter() - t, 3)},
+        )
         if nats is not None:
             from c360.stream.jetstream import JetStreamIntake
 
