@@ -12,7 +12,9 @@ Exactly-once effect without a distributed transaction:
    the firing's mark (ADR 0053).
 2. It then appends the batch to ``bronze``/``silver``/``quarantine.stream_events``,
    each an atomic Delta commit tagged with the batch id, and marks the batch
-   committed (inbox rows up to it are pruned).
+   committed (inbox rows up to it are pruned). The loop defers this step and writes
+   several batches in one commit per table, tagged with all their ids (:func:`flush_lake`,
+   ADR 0064); until then they are ``pending`` like a batch a killed process left.
 
 A process killed between 1 and 2 leaves a ``pending`` batch; :func:`recover`
 rebuilds its lake rows from the inbox and ``stream_applied`` (deterministically:

@@ -2,8 +2,11 @@
 
 Each turn: take what NATS has (if configured) into the inbox, then apply the next
 batch of the inbox under the workspace write lock (one writer per workspace), and
-report it. When a turn finds less than a full batch the loop waits up to
-``interval_seconds`` (NATS's fetch is the wait when it is configured). SIGTERM and
+report it. When a turn finds less than a full batch the loop waits what is left of
+``interval_seconds`` since the turn began (NATS's fetch is the wait when it is
+configured), so a turn starts at most every interval and a slow batch is followed at
+once. The batches' events-zone rows are written together every ``LAKE_EVERY_S`` (ADR
+0064). The loop reports the seconds it spent per phase (:attr:`LoopReport.phases`). SIGTERM and
 SIGINT finish the current batch and stop; a SIGKILL at any point is recovered on
 the next start (:func:`c360.stream.apply.recover`).
 """
