@@ -122,7 +122,8 @@ def run_loop(
     consumer = None
     index_stamp: list[int | None] = [None]
     unfolded = False  # batches applied since the last fold into gold.golden_customers
-    fold_mark: list[int | None] = [None]  # decisions up to here are folded (this process)
+    # decisions up to this time are folded (this process), leaving the table at this version
+    fold_mark: list[int | None] = [None, None]
     lake: list[LakeRows] = []  # batches applied in the store, their lake rows not written
     lake_since = 0.0
     next_fold = time.monotonic() + s.golden_every_seconds
@@ -269,7 +270,8 @@ def _fold(ws: Workspace, report: LoopReport, mark: list[int | None]) -> None:
     of them the first time, then those recorded since the previous fold."""
     try:
         with ws.write_lock("stream"):
-            mark[0] = golden.fold(ws, since_us=mark[0])["watermark_us"]
+            done = golden.fold(ws, since_us=mark[0], since_version=mark[1])
+            mark[0], mark[1] = done["watermark_us"], done["version"]
         report.golden_folds += 1
     except C360Error as exc:
         log.warning("golden records not updated yet: %s", exc)
