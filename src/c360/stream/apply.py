@@ -12,7 +12,9 @@ Exactly-once effect without a distributed transaction:
    the firing's mark (ADR 0053).
 2. It then appends the batch to ``bronze``/``silver``/``quarantine.stream_events``,
    each an atomic Delta commit tagged with the batch id, and marks the batch
-   committed (inbox rows up to it are pruned).
+   committed (inbox rows up to it are pruned). The loop defers this step and writes
+   several batches in one commit per table, tagged with all their ids (:func:`flush_lake`,
+   ADR 0064); until then they are ``pending`` like a batch a killed process left.
 
 A process killed between 1 and 2 leaves a ``pending`` batch; :func:`recover`
 rebuilds its lake rows from the inbox and ``stream_applied`` (deterministically:
@@ -72,9 +74,29 @@ class BatchReport:
     decisions: int = 0
     decision_p50_ms: float | None = None
     decision_p99_ms: float | None = None
+    #: seconds per phase of the batch (:class:`Phases`)
+    phases: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class Phases:
+    """Seconds spent in each phase of a batch (or of a loop: :meth:`add` sums them)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        """Charge the time since the previous lap to ``name``."""
+        t = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + t - self._t
+        self._t = t
+
+    def add(self, other: dict[str, float]) -> None:
+        for k, v in other.items():
+            self.seconds[k] = self.seconds.get(k, 0.0) + v
 
 
 def last_position(conn: Connection) -> int:
@@ -105,9 +127,30 @@ def to_event(body: str) -> Event:
     )
 
 
-def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> BatchReport | None:
-    """Apply the next batch of the inbox (None when there is nothing to apply)."""
+@dataclass
+class LakeRows:
+    """A batch applied in the store whose events-zone rows are not written yet."""
+
+    batch_id: str
+    last_position: int
+    events: int
+    tables: dict[str, pa.Table]
+
+
+def apply_batch(
+    ws: Workspace,
+    *,
+    batch_size: int,
+    gap_wait_s: float = 5.0,
+    defer_lake: list[LakeRows] | None = None,
+) -> BatchReport | None:
+    """Apply the next batch of the inbox (None when there is nothing to apply).
+
+    With ``defer_lake`` the batch's events-zone rows are appended to that list instead of
+    written (the batch stays ``pending``); :func:`flush_lake` writes several batches in
+    one commit per table (ADR 0064)."""
     t0 = time.perf_counter()
+    ph = Phases()
     store = ws.store
     with store.begin() as conn:
         after = last_position(conn)
@@ -121,11 +164,14 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
     rows = _contiguous(rows, after, int(gap_wait_s * 1e6), now_us())
     if not rows:
         return None
+    ph.lap("read_inbox")
     first, last = int(rows[0].position), int(rows[-1].position)
     batch_id = f"sb{first:012d}"
     accepted = [(r, to_event(r.body)) for r in rows if r.status == "accepted"]
     rejected = [r for r in rows if r.status != "accepted"]
+    ph.lap("parse")
     snap = decide.snapshot(ws)
+    ph.lap("snapshot")
     with store.begin() as conn:
         if last_position(conn) != after:  # another loop applied it meanwhile
             return None
@@ -144,12 +190,18 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
             if e.event_id not in done:
                 done.add(e.event_id)
                 fresh.append((r, e))
+        ph.lap("dedupe")
         stamp = now_us()
         resolution = resolve.Resolver(conn, [e for _, e in fresh], stamp).resolve(
             [e for _, e in fresh]
         )
         resolve.write(conn, resolution)
-        features.fold(conn, [(e, resolution.golden[e.event_id]) for _, e in fresh], stamp, batch_id)
+        ph.lap("identity")
+        totals: dict[str, dict[str, Any]] = {}
+        features.fold(
+            conn, [(e, resolution.golden[e.event_id]) for _, e in fresh], stamp, batch_id, totals
+        )
+        ph.lap("features")
         attached = {i["event_id"] for i in resolution.identifiers if i["outcome"] == "attached"}
         fired = decide.fire(
             ws,
@@ -159,7 +211,9 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
             [(int(r.received_at_us), e, resolution.golden[e.event_id]) for r, e in fresh],
             attached,
             stamp,
+            totals,
         )
+        ph.lap("triggers")
         applied_at = now_us()
         latencies = [(applied_at - r.received_at_us) / 1000 for r, _ in fresh]
         if fresh:
@@ -210,11 +264,22 @@ def apply_batch(ws: Workspace, *, batch_size: int, gap_wait_s: float = 5.0) -> B
                 started_at_us=stamp,
             )
         )
+        ph.lap("record")
+    ph.lap("commit")
     decided = decide_safely(ws, snap)  # this batch's firings and any left pending before
     report.decisions = decided.decisions
     report.decision_p50_ms, report.decision_p99_ms = _percentiles(decided.latencies_ms)
-    _write_lake(ws, batch_id, rows, accepted, fresh, resolution.golden)
-    _committed(ws, batch_id, last)
+    ph.lap("decisions")
+    tables = _lake_tables(batch_id, rows, accepted, fresh, resolution.golden)
+    if defer_lake is not None:
+        defer_lake.append(LakeRows(batch_id, last, len(rows), tables))
+        ph.lap("lake_rows")
+    else:
+        _write_lake(ws, [batch_id], tables)
+        ph.lap("lake")
+        _committed(ws, [batch_id], last)
+        ph.lap("mark_committed")
+    report.phases = ph.seconds
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -249,6 +314,10 @@ def _ts(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1e6, UTC)
 
 
+#: ``json.dumps(x, sort_keys=True)`` without building an encoder per call (same output)
+_SORTED = json.JSONEncoder(sort_keys=True).encode
+
+
 def _event_row(r: Any, e: Event, batch_id: str) -> dict[str, Any]:
     return {
         "event_id": e.event_id,
@@ -257,40 +326,72 @@ def _event_row(r: Any, e: Event, batch_id: str) -> dict[str, Any]:
         "event_at": e.at,
         "received_at": _ts(int(r.received_at_us)),
         "intake": r.intake,
-        "identifiers": json.dumps(e.identifiers, sort_keys=True),
+        "identifiers": _SORTED(e.identifiers),
         "email": e.identifiers.get("email"),
         "phone": e.identifiers.get("phone"),
         "source_key": e.identifiers.get("source_key"),
-        "payload": json.dumps(e.payload, sort_keys=True),
+        "payload": _SORTED(e.payload),
         "_position": int(r.position),
         "_batch_id": batch_id,
     }
 
 
+def flush_lake(ws: Workspace, pending: list[LakeRows]) -> int:
+    """Write the deferred batches' rows, one commit per table tagged with their batch ids,
+    then mark them committed (and prune the inbox); empties ``pending``. Returns the
+    batches written."""
+    if not pending:
+        return 0
+    ids = [p.batch_id for p in pending]
+    tables: dict[str, pa.Table] = {}
+    for zone in ("bronze", "silver", "quarantine"):
+        parts = [p.tables[zone] for p in pending if zone in p.tables]
+        if parts:
+            tables[zone] = pa.concat_tables(parts)
+    _write_lake(ws, [p.batch_id for p in pending], tables)
+    _committed(ws, ids, max(p.last_position for p in pending))
+    pending.clear()
+    return len(ids)
+
+
+def lake_batches(ws: Workspace, zone: str) -> set[str]:
+    """Batch ids whose rows a commit of ``zone``'s events table holds (a commit made by
+    :func:`flush_lake` is tagged with several, comma-separated)."""
+    return {b for tag in ws.lakehouse.committed_batches(zone, LAKE) for b in tag.split(",")}
+
+
 def _write_lake(
     ws: Workspace,
+    batch_ids: list[str],
+    tables: dict[str, pa.Table],
+    *,
+    only_missing: bool = False,
+) -> None:
+    lh = ws.lakehouse
+    for zone, data in tables.items():
+        if only_missing and batch_ids[0] in lake_batches(ws, zone):
+            continue
+        lh.append(zone, LAKE, data, batch_id=",".join(batch_ids))
+
+
+def _lake_tables(
     batch_id: str,
     rows: Sequence[Any],
     accepted: list[tuple[Any, Event]],
     fresh: list[tuple[Any, Event]],
     golden: dict[str, str | None],
-    *,
-    only_missing: bool = False,
-) -> None:
-    lh = ws.lakehouse
+) -> dict[str, pa.Table]:
+    """The batch's rows of ``bronze``/``silver``/``quarantine.stream_events``."""
     tables: list[tuple[str, pa.Table]] = []
+    # one row per accepted event, shared by bronze and silver (silver adds the golden id)
+    by_position = {int(r.position): _event_row(r, e, batch_id) for r, e in accepted}
     if accepted:
         tables.append(
-            (
-                "bronze",
-                pa.Table.from_pylist(
-                    [_event_row(r, e, batch_id) for r, e in accepted], schema=BRONZE_EVENTS
-                ),
-            )
+            ("bronze", pa.Table.from_pylist(list(by_position.values()), schema=BRONZE_EVENTS))
         )
     if fresh:
         silver = [
-            {**_event_row(r, e, batch_id), "golden_id": golden.get(e.event_id)} for r, e in fresh
+            {**by_position[int(r.position)], "golden_id": golden.get(e.event_id)} for r, e in fresh
         ]
         tables.append(("silver", pa.Table.from_pylist(silver, schema=SILVER_EVENTS)))
     bad = [r for r in rows if r.status != "accepted"]
@@ -309,17 +410,14 @@ def _write_lake(
             for r in bad
         ]
         tables.append(("quarantine", pa.Table.from_pylist(q, schema=QUARANTINE_EVENTS)))
-    for zone, data in tables:
-        if only_missing and batch_id in lh.committed_batches(zone, LAKE):
-            continue
-        lh.append(zone, LAKE, data, batch_id=batch_id)
+    return dict(tables)
 
 
-def _committed(ws: Workspace, batch_id: str, last: int) -> None:
+def _committed(ws: Workspace, batch_ids: list[str], last: int) -> None:
     with ws.store.begin() as conn:
         conn.execute(
             update(stream_batches)
-            .where(stream_batches.c.batch_id == batch_id)
+            .where(stream_batches.c.batch_id.in_(batch_ids))
             .values(status="committed", committed_at_us=now_us())
         )
         conn.execute(delete(stream_inbox).where(stream_inbox.c.position <= last))
@@ -354,8 +452,9 @@ def recover(ws: Workspace) -> list[str]:
         accepted = [(r, to_event(r.body)) for r in rows if r.status == "accepted"]
         fresh = [(r, e) for r, e in accepted if applied.get(e.event_id, (None,))[0] == r.position]
         golden = {eid: g for eid, (_, g) in applied.items()}
-        _write_lake(ws, b.batch_id, rows, accepted, fresh, golden, only_missing=True)
-        _committed(ws, b.batch_id, int(b.last_position))
+        tables = _lake_tables(b.batch_id, rows, accepted, fresh, golden)
+        _write_lake(ws, [b.batch_id], tables, only_missing=True)
+        _committed(ws, [b.batch_id], int(b.last_position))
         done.append(b.batch_id)
     decide_safely(ws)
     return done

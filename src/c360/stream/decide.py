@@ -53,6 +53,10 @@ STREAM_TOTALS = {
 }
 
 
+#: firings decided (and committed) together, at most
+DECIDE_CHUNK = 25
+
+
 @dataclass
 class Fired:
     """What a batch fired: new firings by status."""
@@ -84,6 +88,12 @@ def snapshot(ws: Workspace) -> Any | None:
         return None
 
 
+def warm(ws: Workspace) -> None:
+    """Build what the first decisions need before events arrive (the customer context
+    and the trigger file), so the first batch does not pay for it."""
+    snapshot(ws)
+
+
 def _totals(conn: Connection, ids: list[str]) -> dict[str, dict[str, int]]:
     t = stream_features
     out: dict[str, dict[str, int]] = {}
@@ -93,9 +103,26 @@ def _totals(conn: Connection, ids: list[str]) -> dict[str, dict[str, int]]:
     return out
 
 
-def _stream_columns(conn: Connection, keys: list[windows.Key]) -> list[dict[str, int]]:
-    counters = windows.read(conn, keys)
-    totals = _totals(conn, sorted({g for g, _ in keys}))
+def _stream_columns(
+    conn: Connection,
+    keys: list[windows.Key],
+    counters: dict[windows.Key, dict[str, int]] | None = None,
+    features: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, int]]:
+    """The stream's columns of ``keys``: window counters and running totals, read from
+    the store unless the batch that just wrote them hands them over (``counters``: every
+    key's; ``features``: the rows of the golden records it touched)."""
+    if counters is None:
+        counters = windows.read(conn, keys)
+    if features is None:
+        totals = _totals(conn, sorted({g for g, _ in keys}))
+    else:
+        totals = {
+            g: {k: int(row[c]) for k, c in STREAM_TOTALS.items()} for g, row in features.items()
+        }
+        missing = sorted({g for g, _ in keys} - set(totals))
+        if missing:
+            totals.update(_totals(conn, missing))
     zero_w = {f"window_{c}": 0 for c in windows.COUNTERS}
     zero_t = dict.fromkeys(STREAM_TOTALS, 0)
     return [{**counters.get(k, zero_w), **totals.get(k[0], zero_t)} for k in keys]
@@ -128,19 +155,28 @@ def fire(
     fresh: list[tuple[int, Event, str | None]],
     attached: set[str],
     now: int,
+    features: dict[str, dict[str, Any]] | None = None,
 ) -> Fired:
     """Count the batch's new events into windows and record the new firings (in the
-    batch's transaction ``conn``)."""
+    batch's transaction ``conn``). ``features``: the running totals the batch just wrote
+    (:func:`c360.stream.features.fold`), by golden id."""
     s = ws.config.stream
+    counters: dict[windows.Key, dict[str, int]] = {}
     touched = windows.fold(
-        conn, fresh, attached, list(ws.config.consent.capture), s.trigger_window_seconds, now
+        conn,
+        fresh,
+        attached,
+        list(ws.config.consent.capture),
+        s.trigger_window_seconds,
+        now,
+        counters,
     )
     out = Fired()
     if snap is None or not touched:
         return out
     svc = ws.decisioning
     keys = sorted(touched)
-    stream = _stream_columns(conn, keys)
+    stream = _stream_columns(conn, keys, counters, features)
     rows = _rows(snap, svc.stream_context_columns(snap.rows.column_names), keys, stream)
     fired = svc.fire_stream(rows)
     if not fired:
@@ -219,6 +255,9 @@ def decide_pending(ws: Workspace, snap: Any | None = None) -> Decided:
             rounds.append([])
         rounds[n].append(key)
         placed[key[0]] = n + 1
+    # each round commits in chunks, so a burst of firings (the first events of a day
+    # window) gets its first decisions committed early rather than all at the end
+    rounds = [r[i : i + DECIDE_CHUNK] for r in rounds for i in range(0, len(r), DECIDE_CHUNK)]
     svc = ws.decisioning
     for keys in rounds:
         gone = [k for k in keys if snap.row(k[0]) is None]  # merged away since it fired

@@ -46,17 +46,23 @@ def _delta(rows: list[tuple[Event, str | None]]) -> dict[str, dict[str, Any]]:
 
 
 def fold(
-    conn: Connection, rows: list[tuple[Event, str | None]], now_us: int, version: str = "stream"
+    conn: Connection,
+    rows: list[tuple[Event, str | None]],
+    now_us: int,
+    version: str = "stream",
+    totals: dict[str, dict[str, Any]] | None = None,
 ) -> int:
     """Fold a batch's new events into the features, and into the online projection
-    (``online_features``, view ``stream``); returns golden records touched."""
+    (``online_features``, view ``stream``); returns golden records touched. ``totals``,
+    when given, receives each touched golden record's new row (``stream_features``
+    columns but the golden id)."""
     delta = _delta(rows)
     if not delta:
         return 0
     t = stream_features
     current = _current(conn, t, list(t.c), sorted(delta))
     inserts, updates = [], []
-    totals: dict[str, dict[str, Any]] = {}
+    totals = {} if totals is None else totals
     for g, d in delta.items():
         old = current.get(g)
         last_login = max(

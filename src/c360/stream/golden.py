@@ -53,17 +53,19 @@ _SAMPLE = 5
 
 
 def decisions(
-    ws: Workspace, golden_ids: list[str] | None = None
+    ws: Workspace, golden_ids: list[str] | None = None, *, after_us: int | None = None
 ) -> list[tuple[str, str, str, str, str]]:
     """(id_type, id_value, golden_id, outcome, event_id) of every identifier the stream
-    gave a golden record (of ``golden_ids`` only, when given), in intake order of the
-    event that decided it."""
+    gave a golden record (of ``golden_ids`` only, when given; recorded after ``after_us``
+    only, when given), in intake order of the event that decided it."""
     sid, sa = stream_identifiers.c, stream_applied.c
     q = (
         select(sid.id_type, sid.id_value, sid.golden_id, sid.outcome, sid.event_id, sa.position)
         .select_from(stream_identifiers.outerjoin(stream_applied, sa.event_id == sid.event_id))
         .where(sid.golden_id.is_not(None))
     )
+    if after_us is not None:
+        q = q.where(sid.recorded_at_us > after_us)
     rows: list[Any] = []
     with ws.store.engine.connect() as conn:
         if golden_ids is None:
@@ -96,12 +98,13 @@ def _origin(event_id: str) -> dict[str, Any]:
     return {"source": SOURCE, "source_key": event_id, "updated_at": None}
 
 
-def _fill(row: dict[str, Any], attr: str, found: list[tuple[str, str]]) -> None:
+def _fill(row: dict[str, Any], attr: str, found: list[tuple[str, str]], keep: bool) -> None:
     """Set ``email``/``phone`` from the earliest streamed value when the record has none
-    (or when the fold set it: it is recomputed, not kept)."""
+    (or when the fold set it: it is recomputed, not kept — unless ``keep``: ``found`` are
+    then only decisions later than those the row was folded from)."""
     prov = dict(row.get("provenance") or {})
     ours = (prov.get(attr) or {}).get("source") == SOURCE
-    if row.get(attr) is not None and not ours:
+    if row.get(attr) is not None and (keep or not ours):
         return
     if found:
         value, event_id = found[0]
@@ -112,8 +115,13 @@ def _fill(row: dict[str, Any], attr: str, found: list[tuple[str, str]]) -> None:
     row["provenance"] = prov
 
 
-def folded_rows(gold: pa.Table, decided: list[tuple[str, str, str, str, str]]) -> pa.Table:
-    """The golden rows the decisions change, in the table's schema (only changed rows)."""
+def folded_rows(
+    gold: pa.Table, decided: list[tuple[str, str, str, str, str]], *, incremental: bool = False
+) -> pa.Table:
+    """The golden rows the decisions change, in the table's schema (only changed rows).
+
+    ``decided`` holds every decision of the records it names, or with ``incremental``
+    only those recorded since the rows in ``gold`` were folded (they are added to them)."""
     by_golden: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
     for t, v, g, o, e in decided:
         by_golden[g].append((t, v, o, e))
@@ -132,7 +140,7 @@ def folded_rows(gold: pa.Table, decided: list[tuple[str, str, str, str, str]]) -
         for attr, plural in (("email", "emails"), ("phone", "phones")):
             found = [(v, e) for t, v, _, e in items if t == attr]
             row[plural] = sorted(set(row.get(plural) or []) | {v for v, _ in found})
-            _fill(row, attr, found)
+            _fill(row, attr, found, incremental)
         row["sources"] = sorted(set(row.get("sources") or []) | {SOURCE})
         if row != old:
             out.append(row)
@@ -147,25 +155,48 @@ def _new_row(schema: pa.Schema, golden_id: str) -> dict[str, Any]:
     return row
 
 
-def fold(ws: Workspace, batch_id: str = "stream", *, since_us: int | None = None) -> dict[str, Any]:
+def fold(
+    ws: Workspace,
+    batch_id: str = "stream",
+    *,
+    since_us: int | None = None,
+    since_version: int | None = None,
+) -> dict[str, Any]:
     """Write the stream's identity decisions into ``gold.golden_customers``.
 
     With ``since_us`` (the ``watermark_us`` a previous fold returned, in the same
     process) only the golden records given an identifier since are recomputed, from all
-    of their decisions; without it, every golden record the stream touched.
+    of their decisions; without it, every golden record the stream touched. With
+    ``since_version`` too (the ``version`` that fold returned) and the table still at
+    that version (nobody else wrote it since), only the decisions recorded since are
+    read and added to the rows as they stand (ADR 0064): the same rows, without
+    rereading every decision of a record that keeps collecting identifiers.
     """
     lh = ws.lakehouse
     touched, top = touched_since(ws, since_us)
-    out: dict[str, Any] = {"golden_changed": 0, "watermark_us": top}
-    if not lh.exists("gold", "golden_customers") or touched == []:
+    out: dict[str, Any] = {"golden_changed": 0, "watermark_us": top, "version": None}
+    if not lh.exists("gold", "golden_customers"):
         return out
-    decided = decisions(ws, touched)
+    version = lh.table("gold", "golden_customers").version()
+    out["version"] = version
+    if touched == []:
+        return out
+    incremental = since_us is not None and since_version == version
+    decided = decisions(ws, after_us=since_us) if incremental else decisions(ws, touched)
     if not decided:
         return out
-    changed = folded_rows(lh.read("gold", "golden_customers"), decided)
+    # only the golden records the decisions touch are read here (the merge below still
+    # reads and rewrites the whole table: ADR 0064)
+    wanted = pa.array(sorted({g for _, _, g, _, _ in decided}), pa.string())
+    gold = lh.dataset("gold", "golden_customers").to_table(
+        filter=pc.field("golden_id").isin(wanted)
+    )
+    changed = folded_rows(gold, decided, incremental=incremental)
     if changed.num_rows:
         lh.merge("gold", "golden_customers", changed, ["golden_id"], batch_id=batch_id)
+        out["version"] = lh.table("gold", "golden_customers").version()
     out["golden_changed"] = changed.num_rows
+    out["incremental"] = incremental
     return out
 
 

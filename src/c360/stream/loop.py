@@ -2,8 +2,11 @@
 
 Each turn: take what NATS has (if configured) into the inbox, then apply the next
 batch of the inbox under the workspace write lock (one writer per workspace), and
-report it. When a turn finds less than a full batch the loop waits up to
-``interval_seconds`` (NATS's fetch is the wait when it is configured). SIGTERM and
+report it. When a turn finds less than a full batch the loop waits what is left of
+``interval_seconds`` since the turn began (NATS's fetch is the wait when it is
+configured), so a turn starts at most every interval and a slow batch is followed at
+once. The batches' events-zone rows are written together every ``LAKE_EVERY_S`` (ADR
+0064). The loop reports the seconds it spent per phase (:attr:`LoopReport.phases`). SIGTERM and
 SIGINT finish the current batch and stop; a SIGKILL at any point is recovered on
 the next start (:func:`c360.stream.apply.recover`).
 """
@@ -23,11 +26,17 @@ from sqlalchemy import select
 from c360.consent.tables import consent_index_meta
 from c360.consent.vocab import now_us
 from c360.errors import C360Error
-from c360.stream import golden, memory, resolve
-from c360.stream.apply import BatchReport, apply_batch, recover
+from c360.stream import decide, golden, memory, resolve
+from c360.stream.apply import BatchReport, LakeRows, apply_batch, flush_lake, recover
 from c360.stream.intake import Intake
 
 log = logging.getLogger("c360.stream")
+
+#: the events zone is written for several batches at once (ADR 0064): when the oldest
+#: batch not written yet is this old, when this many events wait, and when the loop goes
+#: idle or stops
+LAKE_EVERY_S = 2.0
+LAKE_MAX_EVENTS = 20_000
 
 if TYPE_CHECKING:
     from c360.settings.stream import NatsSettings
@@ -45,9 +54,18 @@ class LoopReport:
     landing_batches: int = 0
     landing_event_files: int = 0
     golden_folds: int = 0
+    lake_commits: int = 0
     recovered: list[str] = field(default_factory=list)
     stopped_by: str = "idle"
     seconds: float = 0.0
+    #: seconds spent per phase, summed over the run (the batch's phases, the golden fold,
+    #: the audit entries, memory trims, waits), and the longest single occurrence of each
+    phases: dict[str, float] = field(default_factory=dict)
+    phase_max: dict[str, float] = field(default_factory=dict)
+
+    def charge(self, name: str, seconds: float) -> None:
+        self.phases[name] = round(self.phases.get(name, 0.0) + seconds, 4)
+        self.phase_max[name] = round(max(self.phase_max.get(name, 0.0), seconds), 4)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -104,27 +122,58 @@ def run_loop(
     consumer = None
     index_stamp: list[int | None] = [None]
     unfolded = False  # batches applied since the last fold into gold.golden_customers
-    fold_mark: list[int | None] = [None]  # decisions up to here are folded (this process)
+    # decisions up to this time are folded (this process), leaving the table at this version
+    fold_mark: list[int | None] = [None, None]
+    lake: list[LakeRows] = []  # batches applied in the store, their lake rows not written
+    lake_since = 0.0
     next_fold = time.monotonic() + s.golden_every_seconds
     try:
         with ws.write_lock("stream"):
             report.recovered = recover(ws)
+        t = time.perf_counter()
+        decide.warm(ws)
+        # the first fold recomputes every golden record the stream touched (a previous
+        # process may have been killed before folding); do it before events arrive, so
+        # the folds under load are the incremental ones
+        _fold(ws, report, fold_mark)
+        report.charge("warm_up", time.perf_counter() - t)
+        ws.audit.append(
+            "stream",
+            "stream.start",
+            "stream",
+            {"recovered": len(report.recovered), "warm_up_s": round(time.perf_counter() - t, 3)},
+        )
         if nats is not None:
             from c360.stream.jetstream import JetStreamIntake
 
             consumer = JetStreamIntake(ws, nats, intake)
             consumer.connect()
         while not stop:
+            turn = time.monotonic()
             if landing_poll is not None and time.monotonic() >= next_landing:
+                t = time.perf_counter()
                 report.landing_batches += _poll_landing(ws)
                 report.landing_event_files += _poll_event_files(ws)
                 next_landing = time.monotonic() + landing_poll
+                report.charge("landing", time.perf_counter() - t)
+            t = time.perf_counter()
             got = consumer.poll(batch_size, interval) if consumer is not None else 0
             report.received_nats += got
+            if consumer is not None:
+                report.charge("nats", time.perf_counter() - t)
+            t = time.perf_counter()
             with ws.write_lock("stream"):
+                report.charge("lock", time.perf_counter() - t)
+                t = time.perf_counter()
                 _restore_index_if_refreshed(ws, index_stamp)
-                batch = apply_batch(ws, batch_size=batch_size, gap_wait_s=s.gap_wait_seconds)
+                report.charge("index_check", time.perf_counter() - t)
+                batch = apply_batch(
+                    ws, batch_size=batch_size, gap_wait_s=s.gap_wait_seconds, defer_lake=lake
+                )
             if batch is not None:
+                for name, sec in batch.phases.items():
+                    report.charge(name, sec)
+                t = time.perf_counter()
                 ws.audit.append(
                     "stream",
                     "stream.batch",
@@ -134,6 +183,7 @@ def run_loop(
                         for k in ("events", "applied", "duplicates", "quarantined", "lag_events")
                     },
                 )
+                report.charge("audit", time.perf_counter() - t)
                 report.batches += 1
                 report.events += batch.events
                 report.applied += batch.applied
@@ -145,20 +195,37 @@ def run_loop(
                 stop.set("max_seconds")
                 break
             idle = batch is None and got == 0
+            if lake and len(lake) == 1 and batch is not None:
+                lake_since = time.monotonic()
+            if lake and (
+                idle
+                or time.monotonic() - lake_since >= LAKE_EVERY_S
+                or sum(b.events for b in lake) >= LAKE_MAX_EVENTS
+            ):
+                _flush(ws, report, lake)
             unfolded = unfolded or batch is not None
             if unfolded and (idle or time.monotonic() >= next_fold):
+                t = time.perf_counter()
                 _fold(ws, report, fold_mark)
+                report.charge("golden_fold", time.perf_counter() - t)
                 unfolded, next_fold = False, time.monotonic() + s.golden_every_seconds
                 next_trim = 0.0
             if time.monotonic() >= next_trim:
+                t = time.perf_counter()
                 memory.trim()
+                report.charge("memory_trim", time.perf_counter() - t)
                 next_trim = time.monotonic() + memory.TRIM_EVERY_S
             if idle and until_idle:
                 stop.set("idle")
                 break
             if consumer is None and (batch is None or batch.events < batch_size):
-                stop.wait(interval)
+                # a turn starts at most every `interval`: a batch that took longer is
+                # followed at once by the next (which takes what arrived meanwhile)
+                t = time.perf_counter()
+                stop.wait(max(0.0, interval - (time.monotonic() - turn)))
+                report.charge("idle_wait", time.perf_counter() - t)
         report.stopped_by = stop.reason or "stopped"
+        _flush(ws, report, lake)
         if unfolded:
             _fold(ws, report, fold_mark)
     finally:
@@ -174,6 +241,17 @@ def run_loop(
         {k: v for k, v in report.to_dict().items() if k != "recovered"},
     )
     return report
+
+
+def _flush(ws: Workspace, report: LoopReport, lake: list[LakeRows]) -> None:
+    """Write the events zone for the batches applied since the last flush."""
+    if not lake:
+        return
+    t = time.perf_counter()
+    with ws.write_lock("stream"):
+        report.lake_commits += 1
+        flush_lake(ws, lake)
+    report.charge("lake", time.perf_counter() - t)
 
 
 def _poll_landing(ws: Workspace) -> int:
@@ -192,7 +270,8 @@ def _fold(ws: Workspace, report: LoopReport, mark: list[int | None]) -> None:
     of them the first time, then those recorded since the previous fold."""
     try:
         with ws.write_lock("stream"):
-            mark[0] = golden.fold(ws, since_us=mark[0])["watermark_us"]
+            done = golden.fold(ws, since_us=mark[0], since_version=mark[1])
+            mark[0], mark[1] = done["watermark_us"], done["version"]
         report.golden_folds += 1
     except C360Error as exc:
         log.warning("golden records not updated yet: %s", exc)

@@ -63,13 +63,16 @@ class Resolver:
     def __init__(self, conn: Connection, events: list[Event], now_us: int) -> None:
         self.conn, self.now = conn, now_us
         pairs = {(t, v) for e in events for t, v in e.identifiers.items()}
-        self.known: dict[tuple[str, str], set[str]] = self._lookup(pairs)
+        # known: what the crosswalk and the stream's earlier decisions say; recorded:
         # identifiers an earlier batch already decided (a conflict keeps no golden id, so
         # it is not "known"): decided once, as when both events fall in one batch
-        self.recorded = self._recorded(pairs)
+        self.known, self.recorded = self._lookup(pairs)
 
-    def _lookup(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
-        out: dict[tuple[str, str], set[str]] = {}
+    def _lookup(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], set[str]], set[tuple[str, str]]]:
+        known: dict[tuple[str, str], set[str]] = {}
+        recorded: set[tuple[str, str]] = set()
         wanted = sorted(pairs)
         idx, sid = consent_subject_index, stream_identifiers
         for i in range(0, len(wanted), 400):
@@ -77,23 +80,16 @@ class Resolver:
             q1 = select(idx.c.id_type, idx.c.id_value, idx.c.golden_id).where(
                 tuple_(idx.c.id_type, idx.c.id_value).in_(chunk), idx.c.restrict_only.is_(False)
             )
+            for t, v, g in self.conn.execute(q1):
+                known.setdefault((t, v), set()).add(g)
             q2 = select(sid.c.id_type, sid.c.id_value, sid.c.golden_id).where(
-                tuple_(sid.c.id_type, sid.c.id_value).in_(chunk), sid.c.golden_id.is_not(None)
+                tuple_(sid.c.id_type, sid.c.id_value).in_(chunk)
             )
-            for q in (q1, q2):
-                for t, v, g in self.conn.execute(q):
-                    out.setdefault((t, v), set()).add(g)
-        return out
-
-    def _recorded(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        sid = stream_identifiers
-        wanted, out = sorted(pairs), set()
-        for i in range(0, len(wanted), 400):
-            q = select(sid.c.id_type, sid.c.id_value).where(
-                tuple_(sid.c.id_type, sid.c.id_value).in_(wanted[i : i + 400])
-            )
-            out |= {(t, v) for t, v in self.conn.execute(q)}
-        return out
+            for t, v, g in self.conn.execute(q2):
+                recorded.add((t, v))
+                if g is not None:
+                    known.setdefault((t, v), set()).add(g)
+        return known, recorded
 
     def resolve(self, events: list[Event]) -> Resolution:
         res = Resolution()

@@ -45,11 +45,13 @@ def fold(
     mappings: list[CaptureSource],
     seconds: int,
     now_us: int,
+    counters: dict[Key, dict[str, int]] | None = None,
 ) -> dict[Key, int]:
     """Count ``rows`` (received_at_us, event, golden_id) into their windows.
 
     ``attached`` holds the ids of events that attached an identifier. Returns the
-    windows touched, each with the latest receipt time of its new events.
+    windows touched, each with the latest receipt time of its new events; ``counters``,
+    when given, receives each touched window's new counters as :func:`read` gives them.
     """
     delta: dict[Key, dict[str, int]] = {}
     for received, ev, golden in rows:
@@ -84,6 +86,8 @@ def fold(
             d["last_received_at_us"], old.last_received_at_us if old else 0
         )
         row["updated_at_us"] = now_us
+        if counters is not None:
+            counters[key] = {f"window_{c}": row[c] for c in COUNTERS}
         if old is None:
             inserts.append({"golden_id": key[0], "window_start_us": key[1], **row})
         else:
