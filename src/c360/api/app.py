@@ -125,7 +125,8 @@ class Guard:
                 await audit(int(message["status"]))
             await send(message)
 
-        wait = self.limiter.take(_caller_key(request))
+        # a store statement (shared by every worker process): off the event loop too
+        wait = await run_in_threadpool(self.limiter.take, _caller_key(request))
         if wait > 0:
             response = JSONResponse(
                 error_body("api.rate_limited", "too many requests", {"retry_after_s": wait}),
@@ -158,7 +159,9 @@ def create_app(ws: Workspace) -> FastAPI:
         "choose a purpose with `X-C360-Purpose`.",
     )
     app.state.workspace = ws
-    limiter = RateLimiter(rate=cfg.rate_limit_per_second, burst=cfg.rate_limit_burst)
+    limiter = RateLimiter(
+        ws.store, cfg.rate_limit_per_second, cfg.rate_limit_burst, ws.tokenizer.keyed_hash
+    )
 
     @app.exception_handler(C360Error)
     async def c360_error(request: Request, exc: C360Error) -> Response:
@@ -215,7 +218,7 @@ def create_app(ws: Workspace) -> FastAPI:
         events.router,
     ):
         app.include_router(router)
-    app.state.console_sessions = Sessions()
+    app.state.console_sessions = Sessions(ws.store)
     app.include_router(console_pages.router)
     app.include_router(desk.router)
     app.include_router(dashboards.router)
