@@ -103,7 +103,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        t0 = time.perf_counter()
+        t0, arrived = time.perf_counter(), time.time()
         request = Request(scope)
         audited = False
 
@@ -125,8 +125,10 @@ class Guard:
                 await audit(int(message["status"]))
             await send(message)
 
-        # a store statement (shared by every worker process): off the event loop too
-        wait = await run_in_threadpool(self.limiter.take, _caller_key(request))
+        # a store statement (shared by every worker process): off the event loop too. The
+        # request counts at its arrival, so time spent queueing for a thread under load
+        # does not bunch requests together and trip the limit
+        wait = await run_in_threadpool(self.limiter.take, _caller_key(request), arrived)
         if wait > 0:
             response = JSONResponse(
                 error_body("api.rate_limited", "too many requests", {"retry_after_s": wait}),
