@@ -15,8 +15,9 @@ import math
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, case, delete
+from sqlalchemy import BigInteger, bindparam, case, delete, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 
 from c360.governance.tables import rate_limits
@@ -35,13 +36,15 @@ class RateLimiter:
         self._hash = key_hash
         self._interval = max(1, round(1_000_000 / rate))  # µs between two requests
         self._tau = (burst - 1) * self._interval  # how far ahead of now the TAT may run
-        insert = (postgresql.insert if store.dialect == "postgresql" else sqlite.insert)(
-            rate_limits
-        )
-        now, tat = bindparam("now", type_=BigInteger), rate_limits.c.tat_us
+        self._take_now = self._statement(store.dialect, _db_clock(store.dialect))
+        self._take_at = self._statement(store.dialect, bindparam("now", type_=BigInteger))
+
+    def _statement(self, dialect: str, now: Any) -> Any:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(rate_limits)
+        tat = rate_limits.c.tat_us
         start = case((tat > now, tat), else_=now)  # the bucket refilled up to now
         allowed = start - now <= self._tau
-        self._take = (
+        return (
             insert.values(key=bindparam("key"), tat_us=now + self._interval, wait_us=0)
             .on_conflict_do_update(
                 index_elements=[rate_limits.c.key],
@@ -54,15 +57,33 @@ class RateLimiter:
         )
 
     def take(self, caller: str, now: float | None = None) -> float:
-        """0 when the request may go ahead, else the seconds to wait before retrying."""
+        """0 when the request may go ahead, else the seconds to wait before retrying.
+
+        ``now`` (seconds since the epoch) is for tests; by default the time is the
+        database's own clock when the statement runs, under the row's write lock: a check
+        that waited for the lock must not be judged at the earlier time it started, after
+        later checks moved the bucket on (it would be refused for its own wait).
+        """
         now_us = int((time.time() if now is None else now) * 1_000_000)
         key = self._hash(f"rate:{caller}:{self.rate}:{self.burst}")
+        stmt, params = (
+            (self._take_now, {"key": key})
+            if now is None
+            else (self._take_at, {"key": key, "now": now_us})
+        )
         with self.store.begin() as conn:
-            wait_us = conn.execute(self._take, {"key": key, "now": now_us}).scalar_one()
+            wait_us = conn.execute(stmt, params).scalar_one()
             if random.random() < 1 / PRUNE_EVERY:
                 # a row whose TAT has passed is a full bucket: the same as no row
                 conn.execute(delete(rate_limits).where(rate_limits.c.tat_us < now_us))
         return max(0, int(wait_us)) / 1_000_000
+
+
+def _db_clock(dialect: str) -> Any:
+    """Microseconds since the epoch by the database's clock, when the expression runs."""
+    if dialect == "postgresql":
+        return literal_column("CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)")
+    return literal_column("CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)")
 
 
 def retry_after(seconds: float) -> str:
