@@ -63,3 +63,16 @@ def test_sessions_are_found_by_another_instance_and_end_on_close(store):
     idle = Sessions(store, ttl=0.0).open("bob", "service")
     time.sleep(0.01)
     assert Sessions(store, ttl=0.0).get(idle.sid) is None  # expired by idleness
+
+
+def test_worker_count_takes_a_number_or_auto():
+    import os
+
+    from c360.cli.serve import worker_count
+    from c360.errors import C360Error
+
+    assert worker_count("3") == 3 and worker_count(2) == 2
+    assert worker_count("auto") == worker_count(None) == len(os.sched_getaffinity(0))
+    for bad in ("0", "-1", "two", "65"):
+        with pytest.raises(C360Error, match="--workers"):
+            worker_count(bad)
