@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/service.py --rate 50 --seconds 20 --customers 1000
 
 Builds a synthetic world through the real pipeline (synth → c360 run), issues an agent
-token, starts `c360 serve` (uvicorn) in its own process on 127.0.0.1, and drives it from
-another process that sends requests on a fixed schedule (open loop: a slow answer does
+token, starts `c360 serve --workers 2` (uvicorn; ``--workers`` to change) in its own
+processes on 127.0.0.1, and drives it from another process that sends requests on a fixed schedule (open loop: a slow answer does
 not slow the sender down, so queueing shows up in the latencies). Two phases, each at
 the given rate for the given time: ``profile`` alternates a profile by golden id and a
 lookup by email; ``nba`` asks for the next-best-action of one customer after another
@@ -105,10 +105,18 @@ def _load(url: str, token: str, targets: list[Target], rate: float, seconds: flo
 
 
 def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of the server and its worker processes."""
     import psutil
 
-    t = psutil.Process(pid).cpu_times()
-    return float(t.user + t.system)
+    parent = psutil.Process(pid)
+    total = 0.0
+    for proc in [parent, *parent.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -122,6 +130,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=100.0, help="requests per second")
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--dir", type=Path, default=None, help="workspace folder (default: temp)")
+    ap.add_argument(
+        "--workers", default="2", help="uvicorn worker processes (`c360 serve --workers`)"
+    )
     ap.add_argument(
         "--phases", default="profile,nba", help="comma-separated: profile, nba (default both)"
     )
@@ -162,8 +173,9 @@ def main() -> None:
         "C360_API__RATE_LIMIT_PER_SECOND": str(args.rate * 10),
         "C360_API__RATE_LIMIT_BURST": str(int(args.rate * 10)),
     }
+    serve_cmd = [sys.executable, "-m", "c360", "serve", "-w", str(ws_dir), "--port", str(port)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "c360", "serve", "-w", str(ws_dir), "--port", str(port)],
+        [*serve_cmd, "--workers", args.workers],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -218,7 +230,12 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    report: dict = {"cpus": os.cpu_count(), "rate": args.rate, "seconds": args.seconds}
+    report: dict = {
+        "cpus": os.cpu_count(),
+        "workers": args.workers,
+        "rate": args.rate,
+        "seconds": args.seconds,
+    }
     for phase, out in outs.items():
         results = out["results"]
         ok = {200, 201}

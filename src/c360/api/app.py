@@ -3,9 +3,11 @@ JSON errors, and one router per domain."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -98,6 +100,7 @@ class Guard:
 
     def __init__(self, app: ASGIApp, ws: Workspace, limiter: RateLimiter) -> None:
         self.app, self.ws, self.limiter = app, ws, limiter
+        self._limit_threads = ThreadPoolExecutor(4, thread_name_prefix="c360-rate-limit")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -125,7 +128,13 @@ class Guard:
                 await audit(int(message["status"]))
             await send(message)
 
-        wait = self.limiter.take(_caller_key(request))
+        # a store statement (shared by every worker process), off the event loop on threads
+        # of its own: in the shared pool, under load, the checks of requests that arrived
+        # seconds apart would queue behind handlers and then run back to back, a burst the
+        # callers never sent (and 429s for it)
+        wait = await asyncio.get_running_loop().run_in_executor(
+            self._limit_threads, self.limiter.take, _caller_key(request)
+        )
         if wait > 0:
             response = JSONResponse(
                 error_body("api.rate_limited", "too many requests", {"retry_after_s": wait}),
@@ -158,7 +167,9 @@ def create_app(ws: Workspace) -> FastAPI:
         "choose a purpose with `X-C360-Purpose`.",
     )
     app.state.workspace = ws
-    limiter = RateLimiter(rate=cfg.rate_limit_per_second, burst=cfg.rate_limit_burst)
+    limiter = RateLimiter(
+        ws.store, cfg.rate_limit_per_second, cfg.rate_limit_burst, ws.tokenizer.keyed_hash
+    )
 
     @app.exception_handler(C360Error)
     async def c360_error(request: Request, exc: C360Error) -> Response:
@@ -215,7 +226,7 @@ def create_app(ws: Workspace) -> FastAPI:
         events.router,
     ):
         app.include_router(router)
-    app.state.console_sessions = Sessions()
+    app.state.console_sessions = Sessions(ws.store)
     app.include_router(console_pages.router)
     app.include_router(desk.router)
     app.include_router(dashboards.router)

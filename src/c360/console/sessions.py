@@ -2,56 +2,96 @@
 
 The browser holds only a random session id (cookie ``c360_session``: HttpOnly,
 SameSite=Strict, path /). Each session carries its own CSRF token, which every form
-posts back; a form without it, or with another session's, is refused. Sessions live
-in this process (one uvicorn worker) and expire after ``ttl`` seconds of idleness.
+posts back; a form without it, or with another session's, is refused. Sessions live in
+the operational store (``gov_console_sessions``, keyed by the SHA-256 of the id), so every
+server process — every uvicorn worker, every host on one PostgreSQL — knows them; they
+expire after ``ttl`` seconds of idleness. Reading a session is one SELECT; the idle clock
+is moved forward at most once a minute (an UPDATE), not on every page.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, update
+
+from c360.governance.tables import console_sessions as table
+from c360.store.db import Store
 
 COOKIE = "c360_session"
+TOUCH_EVERY_S = 60
 
 
-@dataclass
+@dataclass(frozen=True)
 class Session:
     sid: str
     principal: str
     purpose: str
     csrf: str
-    seen: float = field(default_factory=time.monotonic)
+    seen: float  # seconds since the epoch: the last time the session was used (± a minute)
+
+
+def _digest(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _us(t: float) -> int:
+    return int(t * 1_000_000)
 
 
 class Sessions:
-    def __init__(self, ttl: float = 8 * 3600) -> None:
-        self.ttl = ttl
-        self._by_id: dict[str, Session] = {}
-        self._lock = threading.Lock()
+    def __init__(self, store: Store, ttl: float = 8 * 3600) -> None:
+        self.store, self.ttl = store, ttl
 
     def open(self, principal: str, purpose: str) -> Session:
-        s = Session(secrets.token_urlsafe(32), principal, purpose, secrets.token_urlsafe(32))
-        with self._lock:
-            self._by_id[s.sid] = s
+        now = time.time()
+        s = Session(secrets.token_urlsafe(32), principal, purpose, secrets.token_urlsafe(32), now)
+        with self.store.begin() as conn:
+            conn.execute(delete(table).where(table.c.seen_us < _us(now - self.ttl)))
+            conn.execute(
+                insert(table).values(
+                    sid_sha256=_digest(s.sid),
+                    principal=principal,
+                    purpose=purpose,
+                    csrf=s.csrf,
+                    created_us=_us(now),
+                    seen_us=_us(now),
+                )
+            )
         return s
 
     def get(self, sid: str | None) -> Session | None:
-        if not sid:
+        if not sid or len(sid) > 200:
             return None
-        now = time.monotonic()
-        with self._lock:
-            s = self._by_id.get(sid)
-            if s is None or now - s.seen > self.ttl:
-                self._by_id.pop(sid, None)
+        now = time.time()
+        key = _digest(sid)
+        with self.store.begin() as conn:
+            row = conn.execute(
+                select(table.c.principal, table.c.purpose, table.c.csrf, table.c.seen_us).where(
+                    table.c.sid_sha256 == key
+                )
+            ).first()
+            if row is None:
                 return None
-            s.seen = now
-            return s
+            seen = row.seen_us / 1_000_000
+            if now - seen > self.ttl:
+                conn.execute(delete(table).where(table.c.sid_sha256 == key))
+                return None
+            if now - seen > TOUCH_EVERY_S:
+                conn.execute(
+                    update(table).where(table.c.sid_sha256 == key).values(seen_us=_us(now))
+                )
+                seen = now
+        return Session(sid, row.principal, row.purpose, row.csrf, seen)
 
     def close(self, sid: str | None) -> None:
-        with self._lock:
-            self._by_id.pop(sid or "", None)
+        if not sid:
+            return
+        with self.store.begin() as conn:
+            conn.execute(delete(table).where(table.c.sid_sha256 == _digest(sid)))
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
         return bool(token) and secrets.compare_digest(session.csrf, token or "")

@@ -1,4 +1,5 @@
-"""Operational-store tables of governance: principals, tokens, audit chain, DSR.
+"""Operational-store tables of governance: principals, tokens, console sessions, rate
+limits, audit chain, DSR.
 
 Declared against :data:`c360.store.schema.metadata`; the migration
 ``0200_governance`` creates them. The audit tables are append-only by
@@ -33,6 +34,29 @@ api_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
     Column("expires_at", DateTime(timezone=True)),  # NULL: never (0210_token_expiry)
+)
+
+# console sessions (migration 0220_sessions_limits): the browser holds the session id, the
+# store only its SHA-256, so a reader of the store cannot take over a session
+console_sessions = Table(
+    "gov_console_sessions",
+    metadata,
+    Column("sid_sha256", String(64), primary_key=True),
+    Column("principal", String(120), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("seen_us", BigInteger, nullable=False, index=True),
+)
+
+# one row per caller and limit: the caller's theoretical arrival time (GCRA), so that every
+# server process sees the same budget; ``key`` is a keyed hash (never a client address)
+rate_limits = Table(
+    "gov_rate_limits",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("tat_us", BigInteger, nullable=False, index=True),
+    Column("wait_us", BigInteger, nullable=False),
 )
 
 audit_log = Table(
@@ -115,6 +139,18 @@ declare(
         ("token_id", "principal", "token_sha256", "created_at", "revoked_at", "expires_at"),
         "none",
     ),
+)
+declare(
+    "store:gov_console_sessions",
+    owner="governance",
+    columns=dict.fromkeys(
+        ("sid_sha256", "principal", "purpose", "csrf", "created_us", "seen_us"), "none"
+    ),
+)
+declare(
+    "store:gov_rate_limits",
+    owner="governance",
+    columns={"key": "derived", "tat_us": "none", "wait_us": "none"},
 )
 _AUDIT_KEPT = (
     "the audit chain is append-only evidence; it holds keyed hashes of identifiers, never "

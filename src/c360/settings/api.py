@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from c360.settings.base import Block
@@ -12,6 +14,11 @@ class ApiConfig(Block):
 
     host: str = Field("127.0.0.1", description="Interface to listen on.")
     port: int = Field(8360, ge=1, le=65535, description="Port to listen on.")
+    workers: int | Literal["auto"] = Field(
+        "auto",
+        description="uvicorn worker processes for `c360 serve` (a number, or 'auto': one per "
+        "CPU core); `--workers` overrides it.",
+    )
     rate_limit_per_second: float = Field(
         50.0, gt=0, description="Average requests per second allowed per token (or client IP)."
     )
