@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/service.py                     # 3,000 customers, 100 req/s for 60 s
     .venv/bin/python benchmarks/service.py --rate 50 --seconds 20 --customers 1000
+    .venv/bin/python benchmarks/service.py --store-url postgresql+psycopg://127.0.0.1/c360_bench
 
 Builds a synthetic world through the real pipeline (synth → c360 run), issues an agent
 token, starts `c360 serve --workers 2` (uvicorn; ``--workers`` to change) in its own
@@ -134,9 +135,17 @@ def main() -> None:
         "--workers", default="2", help="uvicorn worker processes (`c360 serve --workers`)"
     )
     ap.add_argument(
+        "--store-url",
+        default=None,
+        help="operational store (C360_STORE_URL), e.g. postgresql+psycopg://127.0.0.1/db;"
+        " default: the workspace's SQLite file",
+    )
+    ap.add_argument(
         "--phases", default="profile,nba", help="comma-separated: profile, nba (default both)"
     )
     args = ap.parse_args()
+    if args.store_url:  # the workspace and the server it starts both read it
+        os.environ["C360_STORE_URL"] = args.store_url
 
     from c360.synth import SynthOptions, generate_world
     from c360.workspace import Workspace
@@ -233,6 +242,7 @@ def main() -> None:
     report: dict = {
         "cpus": os.cpu_count(),
         "workers": args.workers,
+        "store": (args.store_url or "sqlite").split(":", 1)[0],
         "rate": args.rate,
         "seconds": args.seconds,
     }

@@ -174,6 +174,21 @@ def test_every_request_is_audited_without_identifiers(served):
     assert entries[-1].actor == "api-agent"
 
 
+def test_a_requests_reads_are_committed_with_its_own_entry_before_the_answer(served):
+    """The governed read's entry and the request's entry: next to each other in the chain
+    (one transaction), read first, both committed by the time the caller has the answer."""
+    ws = served.ws
+    g = _some_golden(ws)
+    with served.client("agent") as c:
+        r = c.get(f"/v1/profiles/{g['golden_id']}")
+        assert r.status_code == 200
+        request, read = ws.audit.query(limit=2, newest_first=True)
+    assert (read.action, read.target) == ("read", "gold.golden_customers")
+    assert (request.action, request.target) == ("api.request", "GET /v1/profiles/{golden_id}")
+    assert request.seq == read.seq + 1 and request.prev_hash == read.hash
+    assert ws.audit.verify().ok
+
+
 def test_rate_limit_answers_429_with_retry_after(world):
     from c360.api import create_app
 

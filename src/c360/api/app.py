@@ -22,6 +22,7 @@ from c360.api.limits import RateLimiter, retry_after
 from c360.console.pages import LoginRequired
 from c360.console.sessions import Sessions
 from c360.errors import C360Error
+from c360.governance.audit import request_scope
 from c360.workspace import Workspace
 
 log = logging.getLogger("c360.api")
@@ -92,7 +93,8 @@ async def _too_large(send: Send, limit: int) -> None:
 
 class Guard:
     """Every request: the rate limit (429 with Retry-After), the security headers and one
-    audit entry (committed before the response starts).
+    audit entry, committed before the response starts together with the entries of the
+    request's governed reads (one write transaction for all of them).
 
     Plain ASGI rather than ``@app.middleware("http")``: that form runs each request in an
     extra task with a memory stream between the two, about half a millisecond per request.
@@ -108,6 +110,18 @@ class Guard:
             return
         t0 = time.perf_counter()
         request = Request(scope)
+        with request_scope() as pending:
+            await self._guarded(scope, receive, send, request, t0, pending)
+
+    async def _guarded(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request: Request,
+        t0: float,
+        pending: list[Any],
+    ) -> None:
         audited = False
 
         async def audit(status: int) -> None:
@@ -115,7 +129,10 @@ class Guard:
             audited = True
             # off the event loop: the append waits for its commit (shared with the other
             # requests' entries), and the loop must keep accepting requests meanwhile
-            await run_in_threadpool(_audit, self.ws, request, status, time.perf_counter() - t0)
+            items, pending[:] = list(pending), []
+            await run_in_threadpool(
+                _audit, self.ws, request, status, time.perf_counter() - t0, items
+            )
 
         async def guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -149,6 +166,9 @@ class Guard:
             if not audited:  # the outermost handler answers 500; the entry says so
                 await audit(500)
             raise
+        if pending:  # reads after the response started (or of a request never answered)
+            items, pending[:] = list(pending), []
+            await run_in_threadpool(self.ws.audit.append_all, items)
 
 
 def create_app(ws: Workspace) -> FastAPI:
@@ -257,16 +277,18 @@ def _caller_key(request: Request) -> str:
     return f"ip:{request.client.host if request.client else '-'}"
 
 
-def _audit(ws: Workspace, request: Request, status: int, seconds: float) -> None:
+def _audit(ws: Workspace, request: Request, status: int, seconds: float, reads: list[Any]) -> None:
     """One audit entry per request: route template, status, caller, purpose — no identifiers
-    in clear (path parameters are keyed hashes)."""
+    in clear (path parameters are keyed hashes); after the entries of its governed
+    ``reads``, in the same transaction."""
     route = request.scope.get("route")
     template = getattr(route, "path", None) or "unmatched"
     if template in ("/healthz",):
+        ws.audit.append_all(reads)
         return
     actor = getattr(request.state, "actor", None)
     params = {k: ws.tokenizer.keyed_hash(str(v)) for k, v in request.path_params.items()}
-    ws.audit.append(
+    own = (
         actor.name if actor else "anonymous",
         "api.request",
         f"{request.method} {template}",
@@ -279,3 +301,4 @@ def _audit(ws: Workspace, request: Request, status: int, seconds: float) -> None
             "ms": round(seconds * 1000, 1),
         },
     )
+    ws.audit.append_all([*reads, own])

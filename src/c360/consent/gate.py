@@ -10,14 +10,12 @@ round trip (plus one for the contact log when activating).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from c360.consent.evaluate import (
@@ -174,11 +172,6 @@ def contacts_since(policy: Policy, at_us: int) -> int:
     return at_us - max(days * DAY_US, hours * 3_600_000_000)
 
 
-class _Held(threading.local):
-    engine: Engine | None = None
-    conn: Connection | None = None
-
-
 class Gate:
     """Point-form gate over an operational store and a policy provider."""
 
@@ -194,41 +187,31 @@ class Gate:
         self._policy = policy
         self.record_all = record_all
         self._audit = audit
-        self._held = _Held()
 
     def _read(self, store: Store, read: Callable[[Connection], T]) -> T:
-        """Run ``read`` on a connection: from the pool, or on PostgreSQL a held one.
+        """Run ``read`` on a connection: from the pool, or on PostgreSQL from the store's
+        autocommit pool (:attr:`Store.autocommit`).
 
-        A pooled checkout on PostgreSQL costs a pre-ping and a reset round trip,
-        tripling the latency of a one-query check; so each thread keeps one
-        autocommit connection per store (every check is one statement, one
-        snapshot). A broken held connection is dropped and the check retried
-        once on a fresh one; any other failure propagates (and denies).
+        A checkout from the main PostgreSQL pool costs a pre-ping and a reset round
+        trip, tripling the latency of a one-query check; the autocommit pool's costs
+        neither (every check is one statement, one snapshot). A connection found broken
+        is dropped and the check retried once on a fresh one; any other failure
+        propagates (and denies).
         """
         if store.dialect != "postgresql":
             with store.engine.connect() as conn:
                 return read(conn)
-        h = self._held
         for attempt in (0, 1):
-            if h.conn is None or h.engine is not store.engine or h.conn.closed:
-                self.close()
-                h.conn = store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                h.engine = store.engine
             try:
-                return read(h.conn)
+                with store.autocommit.connect() as conn:
+                    return read(conn)
             except DBAPIError as exc:
-                self.close()
                 if attempt or not exc.connection_invalidated:
                     raise
         raise C360Error("consent.gate_unavailable", "unreachable")  # pragma: no cover
 
     def close(self) -> None:
-        """Release this thread's held connection (if any)."""
-        h = self._held
-        if h.conn is not None:
-            with contextlib.suppress(SQLAlchemyError):
-                h.conn.close()
-        h.conn, h.engine = None, None
+        """Nothing to release: the gate holds no connection between checks."""
 
     def check(
         self,

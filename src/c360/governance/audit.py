@@ -18,6 +18,12 @@ writes every pending entry in order in one transaction and the others wait for
 that commit, so each caller still returns only once its own entry is committed —
 nothing is queued past the answer, and a server under load takes the store's
 write lock once per batch instead of once per request.
+
+Inside a request scope (:func:`request_scope`, opened by the API for each request) the
+entries of governed reads (:meth:`AuditLog.defer`) wait for the request's own entry and
+are committed with it, in one transaction, before the response starts: no data leaves
+the service before the entry of its read is committed, and a request takes the write
+lock once for all of them (ADR 0067). Outside a scope ``defer`` is ``append``.
 """
 
 from __future__ import annotations
@@ -26,9 +32,12 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
@@ -144,7 +153,27 @@ class AuditLog:
             raise C360Error("audit.invalid", "an audit entry needs an actor and an action")
         if conn is not None:
             return self._append_many(conn, [(actor, action, target, details)])[0]
-        return self._group.submit((actor, action, target, details))
+        return self._group.submit_all([(actor, action, target, details)])[0]
+
+    def defer(
+        self, actor: str, action: str, target: str, details: dict[str, Any] | None = None
+    ) -> None:
+        """Append at the end of the current request scope (with the request's own entry),
+        or now when there is no scope."""
+        pending = _scope.get()
+        if pending is None:
+            self.append(actor, action, target, details)
+            return
+        if not actor or not action:
+            raise C360Error("audit.invalid", "an audit entry needs an actor and an action")
+        pending.append((actor, action, target, details))
+
+    def append_all(self, items: list[_Item]) -> list[AuditEntry]:
+        """Append ``items`` in order, in one transaction (shared with other callers')."""
+        for actor, action, _target, _details in items:
+            if not actor or not action:
+                raise C360Error("audit.invalid", "an audit entry needs an actor and an action")
+        return self._group.submit_all(items) if items else []
 
     def _write_batch(self, batch: list[_Item]) -> list[AuditEntry]:
         with self._ws.store.begin() as own:
@@ -350,13 +379,28 @@ class AuditLog:
 _Item = tuple[str, str, str, dict[str, Any] | None]
 
 
-class _Waiter:
-    __slots__ = ("done", "entry", "error", "item")
+_scope: ContextVar[list[_Item] | None] = ContextVar("c360_audit_scope", default=None)
 
-    def __init__(self, item: _Item) -> None:
-        self.item = item
+
+@contextmanager
+def request_scope() -> Iterator[list[_Item]]:
+    """Collect the :meth:`AuditLog.defer` entries of one request; the caller appends
+    them (``append_all``) with the request's own entry before answering."""
+    pending: list[_Item] = []
+    token = _scope.set(pending)
+    try:
+        yield pending
+    finally:
+        _scope.reset(token)
+
+
+class _Waiter:
+    __slots__ = ("done", "entries", "error", "items")
+
+    def __init__(self, items: list[_Item]) -> None:
+        self.items = items
         self.done = False
-        self.entry: AuditEntry | None = None
+        self.entries: list[AuditEntry] = []
         self.error: BaseException | None = None
 
 
@@ -372,8 +416,9 @@ class _GroupCommit:
         self._pending: list[_Waiter] = []
         self._writing = False
 
-    def submit(self, item: _Item) -> AuditEntry:
-        me = _Waiter(item)
+    def submit_all(self, items: list[_Item]) -> list[AuditEntry]:
+        """Write ``items`` (in order, contiguous in the chain); returns their entries."""
+        me = _Waiter(items)
         with self._cond:
             self._pending.append(me)
             while not me.done:
@@ -385,9 +430,11 @@ class _GroupCommit:
                 self._cond.release()
                 try:
                     try:
-                        entries = self._write([w.item for w in batch])
-                        for w, e in zip(batch, entries, strict=True):
-                            w.entry = e
+                        entries = self._write([i for w in batch for i in w.items])
+                        at = 0
+                        for w in batch:
+                            w.entries = entries[at : at + len(w.items)]
+                            at += len(w.items)
                     except BaseException as exc:
                         for w in batch:
                             w.error = exc
@@ -399,4 +446,4 @@ class _GroupCommit:
                     self._cond.notify_all()
         if me.error is not None:
             raise me.error
-        return cast(AuditEntry, me.entry)  # set with ``done`` unless ``error`` is
+        return me.entries  # set with ``done`` unless ``error`` is

@@ -163,7 +163,8 @@ class GovernanceService:
         version: Hashable | None = None,
     ) -> pa.Table:
         """Read ``zone.table`` for ``principal`` and ``purpose``: masked, row-filtered,
-        consent-withheld for a consent purpose, audited.
+        consent-withheld for a consent purpose, audited (inside an API request, the
+        entry is committed with the request's own, before the response starts).
 
         ``rows`` are rows of that table held elsewhere (the serving projection keeps the
         golden records in the store): they are governed exactly like the table — the same
@@ -179,7 +180,7 @@ class GovernanceService:
                     principal, zone, table, purpose, columns, where, rows.schema, version
                 )
         except C360Error as exc:
-            audit(self._ws).append(
+            audit(self._ws).defer(
                 principal.name,
                 "read.denied",
                 f"{zone}.{table}",
@@ -194,7 +195,7 @@ class GovernanceService:
         if rows is not None:
             details["served_from"] = "projection"
         out = masking.execute(plan, data, self._ws.tokenizer.keyed_hash, self._ws.engine)
-        audit(self._ws).append(
+        audit(self._ws).defer(
             principal.name,
             "read",
             f"{zone}.{table}",

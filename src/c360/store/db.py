@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,26 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "before_execute", _refuse_undeclared)
+
+    @cached_property
+    def autocommit(self) -> Engine:
+        """PostgreSQL: an engine of its own for one-statement reads (the consent gate's
+        point checks): autocommit, no pre-ping and no reset on return, so a checkout
+        costs no round trip. A bounded pool, like the main one: connections are held
+        only for the statement, never per thread (a server's many threads would hold
+        every connection of the pool and leave none for anything else)."""
+        if self.dialect != "postgresql":
+            return self.engine
+        engine = create_engine(
+            self.url,
+            future=True,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,
+            pool_size=8,
+            max_overflow=8,
+        )
+        event.listen(engine, "before_execute", _refuse_undeclared)
+        return engine
 
     @property
     def dialect(self) -> str:
@@ -141,6 +162,8 @@ class Store:
             raise C360Error("store.unavailable", _failure("operational store error", exc)) from exc
 
     def dispose(self) -> None:
+        if "autocommit" in self.__dict__ and self.autocommit is not self.engine:
+            self.autocommit.dispose()
         self.engine.dispose()
 
 
