@@ -1,8 +1,9 @@
-"""Per-batch transformations that need Python: tokenisation and free-text PII.
+"""Per-batch transformations of a copied file: tokenisation and free-text PII.
 
-Both work on distinct values only and hand the engine an Arrow table joined back by
-``_row_number``; raw SSN/TIN/PAN values leave this module only towards the
-restricted zone.
+Tokens are computed by the engine (``c360.ingest.tokensql``); free text is scanned for
+PII in Python, value by value. Both hand the engine a table joined back by
+``_row_number``; raw SSN/TIN/PAN values leave this module only towards the restricted
+zone.
 """
 
 from __future__ import annotations
