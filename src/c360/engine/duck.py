@@ -58,13 +58,12 @@ class DuckDBEngine(Engine):
         self, settings: EngineSettings, *, con: duckdb.DuckDBPyConnection | None = None
     ) -> None:
         super().__init__(settings)
-        self._views: set[str] = set()
-        self._tables: dict[str, str] = {}  # made by SQL: name -> TABLE or VIEW
         self._backing: dict[str, list[str]] = {}  # a view -> tables dropped with it (SQL names)
         # Materialised rows live in the database's main schema under this engine's own
         # prefix, so a cursor (:meth:`streams`) can read them; each name is a temporary view
-        # over its table. ``_defs`` keeps every view's definition, in order, to replay on a
-        # cursor: temporary views and registered Arrow data are per connection.
+        # over its table. ``_defs`` keeps every view's definition, in order (what
+        # :meth:`views` lists, and what a cursor replays: temporary views and registered
+        # Arrow data are per connection).
         self._prefix = f"c360_{uuid.uuid4().hex[:12]}_"
         self._defs: dict[str, tuple[str, Any]] = {}  # name -> ("sql", text) | ("arrow", data)
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -159,10 +158,9 @@ class DuckDBEngine(Engine):
         return DuckDBEngine(self.settings, con=self.con.cursor())
 
     def register(self, name: str, data: ArrowData) -> None:
-        if name in self._tables:
+        if self._kind(name) == "sql":
             self.unregister(name)
         self.con.register(name, data)
-        self._views.add(name)
         self._defs.pop(name, None)
         self._defs[name] = ("arrow", data)
 
@@ -187,14 +185,13 @@ class DuckDBEngine(Engine):
         self._view(name, f"SELECT *, rowid + 1 AS {rn} FROM {stored}")
 
     def create_view(self, name: str, sql: str | exp.Expression) -> None:
-        if self._tables.get(name) != "VIEW":
+        if self._kind(name) != "sql":
             self.unregister(name)
         self._view(name, self.render(sql))
 
     def _view(self, name: str, rendered: str) -> None:
         target = table(name).sql(self.dialect)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {rendered}")
-        self._tables[name] = "VIEW"
         self._defs.pop(name, None)  # a redefinition moves to the end: it may read later views
         self._defs[name] = ("sql", rendered)
 
@@ -250,19 +247,22 @@ class DuckDBEngine(Engine):
     def register_delta(self, name: str, path: Path) -> None:
         self.register(name, DeltaTable(str(path)).to_pyarrow_dataset())
 
+    def _kind(self, name: str) -> str | None:
+        """``"sql"`` for a view made by SQL, ``"arrow"`` for registered data, else None."""
+        return self._defs[name][0] if name in self._defs else None
+
     def unregister(self, name: str) -> None:
-        if name in self._views:
+        kind = self._kind(name)
+        if kind == "arrow":
             self.con.unregister(name)
-            self._views.discard(name)
-        if name in self._tables:
-            kind = self._tables.pop(name)
-            self.con.execute(f"DROP {kind} IF EXISTS {table(name).sql(self.dialect)}")
+        elif kind == "sql":
+            self.con.execute(f"DROP VIEW IF EXISTS {table(name).sql(self.dialect)}")
         self._defs.pop(name, None)
         for backing in self._backing.pop(name, []):
             self.con.execute(f"DROP TABLE IF EXISTS {backing}")
 
     def views(self) -> set[str]:
-        return self._views | set(self._tables)
+        return set(self._defs)
 
     def close(self) -> None:
         self._close_cursors()
