@@ -344,6 +344,7 @@ def test_every_access_is_audited_without_personal_data(
     ws.consent.check(gid, "marketing", "email", record=True)
     ws.governance.read(world["privacy"], "gold", "golden_customers", "privacy")
     ws.governance.retention.apply(actor="priya")
+    ws.governance.dsr.export(world["privacy"], world["people"][0].found_by)
     ws.identity.export_crosswalk(
         tmp_path / "x.parquet", principal=world["privacy"], purpose="privacy"
     )
