@@ -5,8 +5,10 @@ and both validate offline."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,6 +17,8 @@ from c360.deploy.databricks import check_sql, validate
 
 # a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
 pytestmark = pytest.mark.slow
+
+GOLDEN = Path(__file__).parents[2] / "deploy" / "databricks" / "uc"
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +86,22 @@ def test_uc_sql_covers_the_tables_the_pipeline_produced(ran, bundle_dir):
         zone, name = parts[2].split(".")[1:3]
         column = parts[5].strip("`")
         assert column in ran.lakehouse.table(zone, name).schema().to_arrow().names, line
+
+
+def test_uc_sql_matches_the_golden_files(bundle_dir):
+    """deploy/databricks/uc is what `c360 deploy databricks` writes for the synthetic
+    bank after `c360 run`: the real pipeline's tables and columns, not a hand-made set."""
+    files = {p.name: p.read_text(encoding="utf-8") for p in (bundle_dir / "uc").glob("*.sql")}
+    if os.environ.get("UPDATE_GOLDEN"):
+        for old in GOLDEN.glob("*.sql"):
+            old.unlink()
+        for name, text in files.items():
+            (GOLDEN / name).write_text(text, encoding="utf-8")
+    assert sorted(files) == sorted(p.name for p in GOLDEN.glob("*.sql"))
+    for name, text in files.items():
+        assert text == (GOLDEN / name).read_text(encoding="utf-8"), (
+            f"{name} differs; UPDATE_GOLDEN=1 pytest tests/deploy/test_databricks.py to accept"
+        )
 
 
 def test_bundle_validates_and_a_broken_one_does_not(bundle_dir, tmp_path):

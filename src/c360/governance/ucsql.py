@@ -168,10 +168,15 @@ def generate(
                 f"GRANT USE SCHEMA, SELECT ON SCHEMA {_ident(uc.catalog, zone)} TO `{g}`;"
             )
     return {
-        "00_setup.sql": HEADER + "\n".join(setup) + "\n",
+        "00_setup.sql": _file(setup),
         "10_functions.sql": HEADER + "\n".join(fn_sql),
-        "20_column_masks.sql": HEADER + "\n".join(masks) + "\n",
-        "30_row_filters.sql": HEADER + "\n".join(filters) + "\n",
-        "40_grants.sql": HEADER + "\n".join(grants) + "\n",
-        "50_comments.sql": HEADER + "\n".join(comments) + "\n",
+        "20_column_masks.sql": _file(masks),
+        "30_row_filters.sql": _file(filters),
+        "40_grants.sql": _file(grants),
+        "50_comments.sql": _file(comments),
     }
+
+
+def _file(statements: list[str]) -> str:
+    """A generated file: the header, then one statement per line (none: the header only)."""
+    return HEADER + "".join(f"{line}\n" for line in statements)
