@@ -49,10 +49,42 @@ def test_concurrent_takes_by_the_database_clock_grant_exactly_the_burst(store):
     assert all(w > 0 for w in waits if w != 0.0)
 
 
+def _token(store, principal: str, token_id: str, **token: object) -> str:
+    """A principal and one API token row, as `c360 tokens create` leaves them."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from c360.governance.tables import api_tokens, principals
+
+    now = datetime.now(UTC)
+    with store.begin() as conn:
+        conn.execute(
+            insert(principals).values(
+                name=principal,
+                role="agent",
+                purposes=["service"],
+                attributes={},
+                active=True,
+                created_at=now,
+            )
+        )
+        conn.execute(
+            insert(api_tokens).values(
+                token_id=token_id,
+                principal=principal,
+                token_sha256=token_id * 4,
+                created_at=now,
+                **token,
+            )
+        )
+    return token_id
+
+
 def test_sessions_are_found_by_another_instance_and_end_on_close(store):
     from c360.console.sessions import Sessions
 
-    opened = Sessions(store).open("ann", "service")
+    opened = Sessions(store).open("ann", "service", _token(store, "ann", "a" * 16))
     other = Sessions(store)  # another worker process has its own instance
     got = other.get(opened.sid)
     assert got is not None and (got.principal, got.purpose) == ("ann", "service")
@@ -60,9 +92,43 @@ def test_sessions_are_found_by_another_instance_and_end_on_close(store):
     assert other.get(opened.sid + "x") is None
     Sessions(store).close(opened.sid)
     assert other.get(opened.sid) is None
-    idle = Sessions(store, ttl=0.0).open("bob", "service")
+    idle = Sessions(store, ttl=0.0).open("bob", "service", _token(store, "bob", "b" * 16))
     time.sleep(0.01)
     assert Sessions(store, ttl=0.0).get(idle.sid) is None  # expired by idleness
+
+
+def test_a_session_ends_with_its_token_or_principal(store):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from c360.console.sessions import Sessions
+    from c360.governance.tables import api_tokens, principals
+
+    sessions = Sessions(store)
+    revoked = sessions.open("ann", "service", _token(store, "ann", "a" * 16))
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    expiring = sessions.open("bob", "service", _token(store, "bob", "b" * 16, expires_at=soon))
+    left = sessions.open("cy", "service", _token(store, "cy", "c" * 16))
+    kept = sessions.open("dee", "service", _token(store, "dee", "d" * 16))
+    unknown = sessions.open("dee", "service", "e" * 16)  # a token that does not exist
+    assert all(sessions.get(s.sid) for s in (revoked, expiring, left, kept))
+    assert sessions.get(unknown.sid) is None
+    with store.begin() as conn:
+        now = datetime.now(UTC)
+        conn.execute(
+            update(api_tokens).where(api_tokens.c.token_id == "a" * 16).values(revoked_at=now)
+        )
+        conn.execute(update(principals).where(principals.c.name == "cy").values(active=False))
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.05)
+    assert [sessions.get(s.sid) is not None for s in (revoked, expiring, left, kept)] == [
+        False,
+        False,
+        False,
+        True,
+    ]
+    # an ended session is gone from the store, not only refused
+    assert Sessions(store).get(revoked.sid) is None
 
 
 def test_worker_count_takes_a_number_or_auto():

@@ -65,6 +65,24 @@ def test_session_cookie_is_httponly_and_strict(site):
     assert "httponly" in cookie and "samesite=strict" in cookie
 
 
+def test_revoking_the_token_ends_its_console_sessions(site):
+    principals = site.ws.governance.principals
+    principals.create("web-leaver", "agent", ["service"])
+    token = principals.issue_token("web-leaver")
+    other = principals.issue_token("web-leaver")
+    with httpx.Client(base_url=site.url) as first, httpx.Client(base_url=site.url) as second:
+        _login(first, token)
+        _login(second, other)
+        assert first.get("/agent").status_code == 200
+        principals.revoke_token(token.split("_")[1], actor="priya")
+        r = first.get("/agent")
+        assert r.status_code == 303 and r.headers["location"] == "/login"
+        assert second.get("/agent").status_code == 200  # the other token's session stays
+        principals.revoke("web-leaver", actor="priya")  # the principal leaves
+        r = second.get("/agent")
+        assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
 def test_forms_without_the_sessions_csrf_token_are_refused(site):
     gid = _some_golden(site.ws)["golden_id"]
     form = {"golden_id": gid, "purpose": "marketing", "channel": "email", "status": "revoked"}

@@ -85,7 +85,7 @@ def revoke(
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Revoke a token; requests with it get 401 from then on."""
+    """Revoke a token; requests with it get 401 and console sessions opened with it end."""
     ws = open_workspace(workspace)
     ws.governance.principals.revoke_token(token_id, actor=getpass.getuser())
     if json:

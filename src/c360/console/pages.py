@@ -132,7 +132,8 @@ def login(
             error=f"This token may act for: {', '.join(principal.purposes)}.",
         )
     request.state.actor = Actor(principal, chosen)
-    s = sessions(request).open(principal.name, chosen)
+    token_id = token.strip().split("_")[1]  # authenticate() has checked the token's form
+    s = sessions(request).open(principal.name, chosen, token_id)
     response = RedirectResponse(HOME.get(principal.role, "/agent"), status_code=303)
     response.set_cookie(
         COOKIE, s.sid, httponly=True, samesite="strict", secure=request.url.scheme == "https"

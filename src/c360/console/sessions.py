@@ -5,8 +5,11 @@ SameSite=Strict, path /). Each session carries its own CSRF token, which every f
 posts back; a form without it, or with another session's, is refused. Sessions live in
 the operational store (``gov_console_sessions``, keyed by the SHA-256 of the id), so every
 server process — every uvicorn worker, every host on one PostgreSQL — knows them; they
-expire after ``ttl`` seconds of idleness. Reading a session is one SELECT; the idle clock
-is moved forward at most once a minute (an UPDATE), not on every page.
+expire after ``ttl`` seconds of idleness. A session remembers the API token it was opened
+with: once that token is revoked or expired, or its principal deactivated, the session
+ends at its next request. Reading a session is one SELECT (joined to its token and
+principal); the idle clock is moved forward at most once a minute (an UPDATE), not on
+every page.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
 
+from c360.governance.tables import api_tokens, principals
 from c360.governance.tables import console_sessions as table
 from c360.store.db import Store
 
@@ -46,7 +51,7 @@ class Sessions:
     def __init__(self, store: Store, ttl: float = 8 * 3600) -> None:
         self.store, self.ttl = store, ttl
 
-    def open(self, principal: str, purpose: str) -> Session:
+    def open(self, principal: str, purpose: str, token_id: str) -> Session:
         now = time.time()
         s = Session(secrets.token_urlsafe(32), principal, purpose, secrets.token_urlsafe(32), now)
         with self.store.begin() as conn:
@@ -57,6 +62,7 @@ class Sessions:
                     principal=principal,
                     purpose=purpose,
                     csrf=s.csrf,
+                    token_id=token_id,
                     created_us=_us(now),
                     seen_us=_us(now),
                 )
@@ -69,12 +75,11 @@ class Sessions:
         now = time.time()
         key = _digest(sid)
         with self.store.begin() as conn:
-            row = conn.execute(
-                select(table.c.principal, table.c.purpose, table.c.csrf, table.c.seen_us).where(
-                    table.c.sid_sha256 == key
-                )
-            ).first()
+            row = conn.execute(_SESSION.where(table.c.sid_sha256 == key)).first()
             if row is None:
+                return None
+            if not _token_valid(row):
+                conn.execute(delete(table).where(table.c.sid_sha256 == key))
                 return None
             seen = row.seen_us / 1_000_000
             if now - seen > self.ttl:
@@ -95,3 +100,30 @@ class Sessions:
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
         return bool(token) and secrets.compare_digest(session.csrf, token or "")
+
+
+# a session with its token's and principal's state (outer joins: a token or principal
+# that is gone ends the session)
+_SESSION = select(
+    table.c.principal,
+    table.c.purpose,
+    table.c.csrf,
+    table.c.seen_us,
+    api_tokens.c.token_id,
+    api_tokens.c.revoked_at,
+    api_tokens.c.expires_at,
+    principals.c.active,
+).select_from(
+    table.outerjoin(api_tokens, api_tokens.c.token_id == table.c.token_id).outerjoin(
+        principals, principals.c.name == table.c.principal
+    )
+)
+
+
+def _token_valid(row) -> bool:  # type: ignore[no-untyped-def]
+    if row.token_id is None or row.revoked_at is not None or not row.active:
+        return False
+    if row.expires_at is None:
+        return True
+    exp = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    return bool(exp > datetime.now(UTC))

@@ -47,6 +47,9 @@ console_sessions = Table(
     Column("csrf", String(64), nullable=False),
     Column("created_us", BigInteger, nullable=False),
     Column("seen_us", BigInteger, nullable=False, index=True),
+    # the API token the session was opened with (0230_session_token): revoked, expired
+    # or its principal deactivated, and the session ends
+    Column("token_id", String(32), nullable=False, server_default=""),
 )
 
 # one row per caller and limit: the caller's theoretical arrival time (GCRA), so that every
