@@ -80,6 +80,19 @@ class StreamSettings(Block):
         "gold.golden_customers while events keep coming (it also writes them when it goes "
         "idle and when it stops).",
     )
+    lake_every_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How long applied micro-batches wait, at most, before their events-zone "
+        "rows are written to the lakehouse in one Delta commit (ADR 0064); they are written "
+        "sooner when lake_max_events wait or the loop goes idle or stops.",
+    )
+    lake_max_events: int = Field(
+        20_000,
+        ge=1,
+        description="Write the waiting micro-batches' events-zone rows once this many events "
+        "wait, whatever their age.",
+    )
     nats: NatsSettings | None = Field(
         None, description="Consume this NATS JetStream subject too (none: HTTP and replay only)."
     )

@@ -5,7 +5,7 @@ batch of the inbox under the workspace write lock (one writer per workspace), an
 report it. When a turn finds less than a full batch the loop waits what is left of
 ``interval_seconds`` since the turn began (NATS's fetch is the wait when it is
 configured), so a turn starts at most every interval and a slow batch is followed at
-once. The batches' events-zone rows are written together every ``LAKE_EVERY_S`` (ADR
+once. The batches' events-zone rows are written together every ``stream.lake_every_seconds`` (ADR
 0064). The loop reports the seconds it spent per phase (:attr:`LoopReport.phases`). SIGTERM and
 SIGINT finish the current batch and stop; a SIGKILL at any point is recovered on
 the next start (:func:`c360.stream.apply.recover`).
@@ -31,12 +31,6 @@ from c360.stream.apply import BatchReport, LakeRows, apply_batch, flush_lake, re
 from c360.stream.intake import Intake
 
 log = logging.getLogger("c360.stream")
-
-#: the events zone is written for several batches at once (ADR 0064): when the oldest
-#: batch not written yet is this old, when this many events wait, and when the loop goes
-#: idle or stops
-LAKE_EVERY_S = 2.0
-LAKE_MAX_EVENTS = 20_000
 
 if TYPE_CHECKING:
     from c360.settings.stream import NatsSettings
@@ -199,8 +193,8 @@ def run_loop(
                 lake_since = time.monotonic()
             if lake and (
                 idle
-                or time.monotonic() - lake_since >= LAKE_EVERY_S
-                or sum(b.events for b in lake) >= LAKE_MAX_EVENTS
+                or time.monotonic() - lake_since >= s.lake_every_seconds
+                or sum(b.events for b in lake) >= s.lake_max_events
             ):
                 _flush(ws, report, lake)
             unfolded = unfolded or batch is not None
