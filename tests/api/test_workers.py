@@ -60,15 +60,10 @@ def _request(
     return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode()
 
 
-@pytest.fixture(scope="module")
-def pool(world) -> Iterator[Pool]:
+def _start(root: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Pool]:
+    """`c360 serve --workers 2` on a free port, once both workers answer."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "C360_API__RATE_LIMIT_PER_SECOND": "0.05",
-        "C360_API__RATE_LIMIT_BURST": str(BURST),
-    }
-    cmd = [sys.executable, "-m", "c360", "serve", "-w", str(world.root), "--port", str(port)]
+    cmd = [sys.executable, "-m", "c360", "serve", "-w", str(root), "--port", str(port)]
     server = subprocess.Popen(
         [*cmd, "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -94,14 +89,33 @@ def pool(world) -> Iterator[Pool]:
             if time.monotonic() > deadline:
                 raise RuntimeError("no answer from the workers")
             time.sleep(0.2)
-        yield Pool(port, workers)
+    except BaseException:
+        _stop(server)
+        raise
+    return server, Pool(port, workers)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@pytest.fixture(scope="module")
+def pool(world) -> Iterator[Pool]:
+    env = {
+        **os.environ,
+        "C360_API__RATE_LIMIT_PER_SECOND": "0.05",
+        "C360_API__RATE_LIMIT_BURST": str(BURST),
+    }
+    server, started = _start(world.root, env)
+    try:
+        yield started
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        _stop(server)
 
 
 def _connections_on_both(
@@ -215,3 +229,19 @@ def test_session_and_limit_tables_are_migrated_as_declared(world):
         "src/c360/store/migrations/versions/0220_sessions_limits.py"
     )
     assert "import c360" not in migration.read_text() and "from c360" not in migration.read_text()
+
+
+def test_workers_end_when_the_server_is_killed(world):
+    """kill -9 of `c360 serve` leaves no worker holding the port or the workspace."""
+    server, started = _start(world.root, dict(os.environ))
+    procs = [psutil.Process(pid) for pid in started.workers]
+    conn = started.connect()  # an idle keep-alive connection must not keep a worker alive
+    assert _request(conn, "GET", "/healthz")[0] == 200
+    server.kill()
+    server.wait()
+    _, alive = psutil.wait_procs(procs, timeout=30)
+    for p in alive:  # never leave them behind, whatever the assertion says
+        p.kill()
+    assert not alive, f"workers outlived the server: {[p.pid for p in alive]}"
+    with pytest.raises(OSError):
+        http.client.HTTPConnection("127.0.0.1", started.port, timeout=5).request("GET", "/healthz")

@@ -43,7 +43,7 @@ def command(
         import uvicorn
 
         from c360.api import create_app
-        from c360.api.worker import ENV, freeze_heap
+        from c360.api.worker import ENV, SUPERVISOR_ENV, freeze_heap
     except ImportError as exc:
         from c360.errors import MissingExtraError
 
@@ -59,10 +59,18 @@ def command(
     if n == 1:
         app = create_app(ws)
         freeze_heap()
-        uvicorn.run(app, host=h, port=p, log_level="warning", access_log=False)
+        uvicorn.run(
+            app,
+            host=h,
+            port=p,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=cfg.shutdown_timeout_seconds,
+        )
         return
     # each worker is a fresh interpreter that opens the workspace itself (c360.api.worker)
     os.environ[ENV] = str(ws.root)
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
     ws.close()
     uvicorn.run(
         "c360.api.worker:app",
@@ -72,4 +80,5 @@ def command(
         port=p,
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=cfg.shutdown_timeout_seconds,
     )

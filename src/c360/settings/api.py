@@ -19,6 +19,12 @@ class ApiConfig(Block):
         description="uvicorn worker processes for `c360 serve` (a number, or 'auto': one per "
         "CPU core); `--workers` overrides it.",
     )
+    shutdown_timeout_seconds: int = Field(
+        10,
+        ge=1,
+        description="On SIGTERM or Ctrl-C, how long a worker waits for requests in flight and "
+        "open connections to finish before it closes them and exits.",
+    )
     rate_limit_per_second: float = Field(
         50.0, gt=0, description="Average requests per second allowed per token (or client IP)."
     )
