@@ -72,6 +72,29 @@ def test_erase_by_source_key_leaves_only_landing_and_tombstones(ingested: Worksp
     assert ingested.audit.verify().ok
 
 
+def test_erase_says_when_a_reader_keeps_the_stores_log(ingested: Workspace) -> None:
+    """A connection reading an old snapshot keeps SQLite's write-ahead log from being
+    emptied: the erasure still completes, and its result says what it could not clean."""
+    import sqlite3
+
+    db = ingested.root / "store" / "c360.db"
+    reader = sqlite3.connect(db, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM audit_log").fetchone()  # holds its snapshot
+        res = ingested.governance.dsr.erase(PRIVACY, "source:customers:C1")
+    finally:
+        reader.close()
+    assert res.tables["silver.customers"] == 1
+    assert [k["table"] for k in res.kept if k["table"].startswith("store:")] == [
+        "store:write-ahead log"
+    ]
+    # with no reader in the way the log is emptied and nothing is reported
+    res = ingested.governance.dsr.erase(PRIVACY, "source:customers:C2")
+    assert not [k for k in res.kept if k["table"].startswith("store:")]
+    assert (db.parent / "c360.db-wal").stat().st_size < 200_000
+
+
 def test_legal_hold_keeps_and_lists(ingested: Workspace) -> None:
     ingested.governance.dsr.hold("silver.customers", "litigation 2024-17", actor="priya")
     res = ingested.governance.dsr.erase(PRIVACY, "source:customers:C1")

@@ -26,7 +26,6 @@ refuse the subject from then on. Every request is audited with keyed hashes only
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -53,6 +52,7 @@ KINDS = ("email", "phone", "ssn", "golden", "source")
 #: Where a result names the Redis copy of the online features and scores.
 REDIS = "redis:online"
 TOMBSTONE_KINDS = ("golden_id", "source_key", "email", "phone", "ssn_token")
+CHECKPOINT_WAIT_MS = 5_000  # how long erasure waits for a reader of the store's log
 
 
 @dataclass
@@ -243,27 +243,32 @@ class DataSubjectRequests:
 
     def _compact_store(self, res: DsrResult) -> None:
         """SQLite keeps deleted rows' bytes in free pages and in its write-ahead log:
-        VACUUM rewrites the file, and a checkpoint empties the log. A checkpoint is
-        refused while another connection reads from the log; it is retried, and if it
-        still cannot finish, the result says so rather than claiming the log is clean."""
+        VACUUM rewrites the file, and a checkpoint empties the log. A checkpoint cannot
+        finish while another connection reads an older snapshot from the log; it waits for
+        that reader up to ``CHECKPOINT_WAIT_MS``, and if the log still cannot be emptied
+        the result says so rather than claiming the log is clean."""
         if self._ws.store.dialect != "sqlite":
             return
         with self._ws.store.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.exec_driver_sql("VACUUM")
-            for attempt in range(5):
+            wait = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            try:
+                conn.exec_driver_sql("PRAGMA busy_timeout = 0")  # the last checkpoint waits
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait or 0)}")
+                conn.exec_driver_sql("VACUUM")  # waits for writers like any write
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
                 busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
-                if not busy:
-                    return
-                time.sleep(0.2 * (attempt + 1))
-        res.kept.append(
-            {
-                "table": "store:write-ahead log",
-                "rows": 0,
-                "reason": "another connection held the store's log open; erased rows' old "
-                "page images stay in it until its next checkpoint",
-            }
-        )
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait or 0)}")
+        if busy:
+            res.kept.append(
+                {
+                    "table": "store:write-ahead log",
+                    "rows": 0,
+                    "reason": "another connection kept the store's log open; erased rows' old "
+                    "page images stay in it until its next checkpoint",
+                }
+            )
 
     def _audit(self, principal: Principal, res: DsrResult, subject: str) -> None:
         audit(self._ws).append(
