@@ -187,6 +187,16 @@ def test_golden_attributes_and_audience_report(people: Workspace) -> None:
         g1[("marketing", "email")]["allowed"]
         and g1[("marketing", "sms")]["reason"] == "consent.missing"
     )
+    # in passes over ranges of golden ids (a large bank's rows do not fit one aggregate)
+    import c360.consent.report as report
+
+    for rows_per_pass in (4, 1):  # 3 passes of one golden id; as many passes as ids
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(report, "ROWS_PER_PASS", rows_per_pass)
+            again = c.golden_attributes(
+                T0, purposes=["marketing", "service"], channels=["email", "sms"]
+            )
+        assert again.equals(attrs)
     rep = c.audience_report(
         "SELECT golden_id FROM gold__golden_customers", "marketing", "email", T0
     )

@@ -108,6 +108,8 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     spark.use_engine("spark")
     captured = [r.to_dict() for r in spark.consent.capture_from_sources()]
     spark.consent.refresh_identity_index()
+    # golden consent in several passes over ranges of golden ids (bound as parameters)
+    mp.setattr("c360.consent.report.ROWS_PER_PASS", 40)
     out["spark"] = {
         "ws": spark,
         "captured": captured,

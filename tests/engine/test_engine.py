@@ -136,6 +136,21 @@ def test_settings_take_effect_on_duckdb(tmp_path):
         assert spill.is_dir()
 
 
+def test_running_out_of_memory_names_the_setting(tmp_path):
+    """An ordered list aggregate cannot spill: past the limit the stage gets the product's
+    error naming engine.memory_limit, not the engine's traceback."""
+    settings = EngineSettings(memory_limit="32MB", threads=1, temp_directory=tmp_path)
+    with create_engine(settings) as duck:
+        with pytest.raises(C360Error) as err:
+            duck.query(
+                "SELECT i % 2 AS k, list(repeat('x', 50) || i ORDER BY i DESC) AS l "
+                "FROM range(3000000) t(i) GROUP BY k"
+            )
+        assert err.value.code == "engine.out_of_memory"
+        assert "engine.memory_limit = 32MB" in err.value.message
+        assert duck.scalar("SELECT 1") == 1  # the engine is still usable
+
+
 def test_identifiers_are_quoted_per_dialect():
     assert render(exp.select(column("a b")).from_(table("t")), "spark") == "SELECT `a b` FROM `t`"
     assert render(exp.select(ident("x")), "duckdb") == 'SELECT "x"'

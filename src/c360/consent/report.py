@@ -32,6 +32,24 @@ WHERE s.rn = 1 AND s.action = 'add' AND (s.expires_at_us IS NULL OR s.expires_at
 """
 
 
+#: rows (golden records × consent questions) one pass of :func:`golden_attributes`
+#: aggregates (the ordered list aggregate keeps a whole pass in memory)
+ROWS_PER_PASS = 250_000
+
+_OP = {"lo": ">=", "hi": "<"}
+_GOLDEN_PASS = """
+WITH c AS (SELECT golden_id, list({{'purpose': purpose, 'channel': channel, 'allowed': allowed,
+                                   'reason': reason}} ORDER BY purpose, channel) AS consent
+           FROM _g {where} GROUP BY golden_id),
+     f AS (SELECT golden_id, list(DISTINCT list_name ORDER BY list_name) AS suppression_flags
+           FROM _flags {where} GROUP BY golden_id)
+SELECT c.golden_id, c.consent, coalesce(f.suppression_flags, []::VARCHAR[]) AS suppression_flags,
+       {version} AS consent_policy_version,
+       CAST({at} AS TIMESTAMPTZ) AS consent_as_of
+FROM c LEFT JOIN f USING (golden_id) ORDER BY golden_id
+"""
+
+
 def golden_attributes(
     svc: ConsentService,
     at: datetime,
@@ -67,20 +85,24 @@ def golden_attributes(
                 pa.schema([("golden_id", pa.string()), ("list_name", pa.string())]),
             )
         con.register("_flags", flags)
-        return con.query(
-            f"""
-            WITH g AS ({" UNION ALL ".join(parts)}),
-            c AS (SELECT golden_id, list({{'purpose': purpose, 'channel': channel, 'allowed': allowed,
-                                          'reason': reason}} ORDER BY purpose, channel) AS consent
-                  FROM g GROUP BY golden_id),
-            f AS (SELECT golden_id, list(DISTINCT list_name ORDER BY list_name) AS suppression_flags
-                  FROM _flags GROUP BY golden_id)
-            SELECT c.golden_id, c.consent, coalesce(f.suppression_flags, []::VARCHAR[]) AS suppression_flags,
-                   {lit(pol.version_id)} AS consent_policy_version,
-                   CAST({lit(at.isoformat())} AS TIMESTAMPTZ) AS consent_as_of
-            FROM c LEFT JOIN f USING (golden_id) ORDER BY golden_id
-            """
-        )
+        con.create_view("_g", " UNION ALL ".join(parts))
+        # one pass per range of golden ids: the ordered list aggregate holds a whole pass
+        # in memory (every golden record × every question), so a pass is bounded in rows
+        ids = con.query("SELECT DISTINCT golden_id FROM _g ORDER BY golden_id")["golden_id"]
+        total = len(ids) * max(1, len(parts))
+        passes = min(max(1, len(ids)), -(-total // ROWS_PER_PASS))
+        bounds = [ids[i * len(ids) // passes].as_py() for i in range(1, passes)]
+        out = []
+        for lo, hi in zip([None, *bounds], [*bounds, None], strict=True):
+            params = {n: v for n, v in (("lo", lo), ("hi", hi)) if v is not None}
+            where = " AND ".join(f"golden_id {_OP[n]} ${n}" for n in params)
+            sql = _GOLDEN_PASS.format(
+                where=f"WHERE {where}" if where else "",
+                version=lit(pol.version_id),
+                at=lit(at.isoformat()),
+            )
+            out.append(con.query(sql, params or None))
+        return pa.concat_tables(out) if len(out) > 1 else out[0]
     finally:
         con.close()
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from c360.engine.base import (
     used_params,
 )
 from c360.engine.sql import ident, literal, table
+from c360.errors import C360Error
 
 _SQL_TYPES = {"VARCHAR": VARCHAR, "BOOLEAN": BOOLEAN, "DOUBLE": DOUBLE, "BIGINT": BIGINT}
 
@@ -111,11 +113,27 @@ class DuckDBEngine(Engine):
 
         return DuckDBAPI(connection=self.con)
 
+    @contextmanager
+    def _memory(self) -> Iterator[None]:
+        """DuckDB's out-of-memory error as the product's: what ran out and which setting
+        to raise, instead of an engine traceback."""
+        try:
+            yield
+        except duckdb.OutOfMemoryException as exc:
+            raise C360Error(
+                "engine.out_of_memory",
+                f"the engine ran out of memory (engine.memory_limit = "
+                f"{self.settings.memory_limit}): raise engine.memory_limit in c360.yaml "
+                f"(or C360_ENGINE__MEMORY_LIMIT); DuckDB said: {str(exc).splitlines()[0]}",
+            ) from exc
+
     def execute(self, sql: str | exp.Expression, params: Params = None) -> None:
-        self.con.execute(self.render(sql), params)
+        with self._memory():
+            self.con.execute(self.render(sql), params)
 
     def query(self, sql: str | exp.Expression, params: Params = None) -> pa.Table:
-        return self.con.sql(self.render(sql), params=params).to_arrow_table()
+        with self._memory():
+            return self.con.sql(self.render(sql), params=params).to_arrow_table()
 
     def stream(self, sql: str | exp.Expression, params: Params = None) -> pa.RecordBatchReader:
         return self.con.sql(self.render(sql), params=params).to_arrow_reader()
@@ -174,7 +192,8 @@ class DuckDBEngine(Engine):
     ) -> None:
         self.unregister(name)
         stored = f"main.{ident(self._prefix + name).sql(self.dialect)}"
-        self.con.execute(f"CREATE OR REPLACE TABLE {stored} AS {self.render(sql)}", params)
+        with self._memory():
+            self.con.execute(f"CREATE OR REPLACE TABLE {stored} AS {self.render(sql)}", params)
         self._backing[name] = [stored]
         if row_number is None:
             self._view(name, f"SELECT * FROM {stored}")
