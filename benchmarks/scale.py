@@ -65,7 +65,9 @@ def total(x, key):
 ws.close()
 report(status=st.status if st else r.status, error=st.error if st else None,
        stage_s=st.seconds if st else None, run_s=secs, cpu_s=cpu,
-       rows_in=total(st.summary, "rows_in") if st else 0)
+       rows_in=total(st.summary, "rows_in") if st else 0,
+       summary={k: v for k, v in (st.summary if st else {}).items()
+                if isinstance(v, (int, float, str, bool)) or v is None})
 """
 )
 
@@ -151,6 +153,58 @@ def _stage(root: Path, stage: str, engine: str, records: int, rows: int) -> dict
     return out
 
 
+def model(args: argparse.Namespace) -> None:
+    """Estimates for larger sizes on a cluster, from the DuckDB figures in ``args.model``.
+
+    Per stage: source records per CPU-second of the stage's process at the largest measured
+    size (DuckDB computes in process, so its CPU time is the stage's work); the estimate
+    for N records is ``N / (rate * cores * efficiency)``, linear in N. Every output figure
+    is an estimate under the printed assumptions, none a measurement."""
+    doc = json.loads(args.model.read_text())
+    best: dict[str, dict[str, Any]] = {}
+    for size in doc["sizes"]:
+        for st in size["stages"]:
+            if st.get("engine") == "duckdb" and st.get("status") == "succeeded" and st["cpu_s"]:
+                st = {**st, "source_records": size["source_records"]}
+                if (
+                    st["stage"] not in best
+                    or st["source_records"] >= best[st["stage"]]["source_records"]
+                ):
+                    best[st["stage"]] = st
+    cores = args.workers * args.cores_per_worker
+    rate_h = args.workers + 1  # workers and the driver are billed alike
+    price = rate_h * (args.dbu_per_node_hour * args.price_per_dbu + args.vm_per_node_hour)
+    print(
+        f"ESTIMATES (not measured) from {args.model} ({doc['date']}): {args.workers} workers x "
+        f"{args.cores_per_worker} cores = {cores} cores, scaling efficiency {args.efficiency}, "
+        f"{args.dbu_per_node_hour} DBU per node-hour at {args.price_per_dbu} per DBU (assumed; "
+        f"replace with the contract price), VM {args.vm_per_node_hour} per node-hour (assumed): "
+        f"{price:.2f} per cluster-hour"
+    )
+    for n in args.estimate:
+        total = 0.0
+        print(f"\n{n:,} source records (estimate)")
+        for stage in ALL_STAGES:
+            if stage not in best:
+                continue
+            st = best[stage]
+            per_core = st["source_records"] / st["cpu_s"]
+            secs = n / (per_core * cores * args.efficiency)
+            total += secs
+            where = (
+                "Spark today"
+                if stage in SPARK_STAGES
+                else "not on Spark yet: DuckDB-rate extrapolation"
+            )
+            print(
+                f"  {stage:11} {per_core:9,.0f} records/CPU-s measured at "
+                f"{st['source_records']:,}  ->  ~{secs / 60:6.1f} min  ({where})"
+            )
+        print(
+            f"  total compute ~{total / 60:.0f} min, ~{total / 3600 * price:.0f} per run (estimate)"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -173,7 +227,19 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=1, help="daily drops after day one (default 1)")
     ap.add_argument("--json", type=Path, help="write the figures here (after every stage)")
     ap.add_argument("--keep", type=Path, help="keep the workspaces in this folder")
+    m = ap.add_argument_group("cost/time model (estimates from a --json file; nothing runs)")
+    m.add_argument("--model", type=Path, help="a --json file of DuckDB figures to model from")
+    m.add_argument("--estimate", type=int, nargs="+", default=[10_000_000, 100_000_000])
+    m.add_argument("--workers", type=int, default=8)
+    m.add_argument("--cores-per-worker", type=int, default=8)
+    m.add_argument("--efficiency", type=float, default=0.5)
+    m.add_argument("--dbu-per-node-hour", type=float, default=2.0)
+    m.add_argument("--price-per-dbu", type=float, default=0.15)
+    m.add_argument("--vm-per-node-hour", type=float, default=0.5)
     args = ap.parse_args()
+    if args.model:
+        model(args)
+        return
     os.environ.setdefault("C360_TOKEN_KEY", "benchmark-key-0123456789abcdef0123456789")
     os.environ["C360_INGEST__SETTLE_SECONDS"] = "0"  # the files are complete: no settle wait
     os.environ.pop("C360_ENGINE__NAME", None)
