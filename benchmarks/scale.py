@@ -153,6 +153,11 @@ def _stage(root: Path, stage: str, engine: str, records: int, rows: int) -> dict
     return out
 
 
+def _sig(x: float) -> str:
+    """Two significant figures: the estimates carry no more."""
+    return f"{float(f'{x:.2g}'):g}"
+
+
 def model(args: argparse.Namespace) -> None:
     """Estimates for larger sizes on a cluster, from the DuckDB figures in ``args.model``.
 
@@ -198,10 +203,11 @@ def model(args: argparse.Namespace) -> None:
             )
             print(
                 f"  {stage:11} {per_core:9,.0f} records/CPU-s measured at "
-                f"{st['source_records']:,}  ->  ~{secs / 60:6.1f} min  ({where})"
+                f"{st['source_records']:,}  ->  ~{_sig(secs / 60)} min  ({where})"
             )
         print(
-            f"  total compute ~{total / 60:.0f} min, ~{total / 3600 * price:.0f} per run (estimate)"
+            f"  total compute ~{_sig(total / 60)} min, ~{_sig(total / 3600 * price)} "
+            "price units per run (estimate)"
         )
 
 
@@ -232,7 +238,11 @@ def main() -> None:
     m.add_argument("--estimate", type=int, nargs="+", default=[10_000_000, 100_000_000])
     m.add_argument("--workers", type=int, default=8)
     m.add_argument("--cores-per-worker", type=int, default=8)
-    m.add_argument("--efficiency", type=float, default=0.5)
+    m.add_argument(
+        "--efficiency", type=float, default=0.5,
+        help="share of the measured DuckDB records/CPU-s each cluster core achieves "
+        "(Spark's per-core speed and parallel losses together; an assumption)",
+    )  # fmt: skip
     m.add_argument("--dbu-per-node-hour", type=float, default=2.0)
     m.add_argument("--price-per-dbu", type=float, default=0.15)
     m.add_argument("--vm-per-node-hour", type=float, default=0.5)
