@@ -1,6 +1,6 @@
 """Per-stage throughput of ``c360 run`` on DuckDB and on local Spark, by world size.
 
-    python benchmarks/scale.py --records 20000                       # smoke, both engines
+    python benchmarks/scale.py                                       # 20k smoke, both engines
     python benchmarks/scale.py --records 1000000 --engines duckdb
     python benchmarks/scale.py --records 1000000 5000000 --spark-max-records 100000 --json out.json
 
@@ -216,8 +216,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument(
-        "--records", type=int, nargs="+", default=[1_000_000, 5_000_000],
-        help="source-record sizes to measure (default: 1000000 5000000)",
+        "--records", type=int, nargs="+", default=[20_000],
+        help="source-record sizes to measure, e.g. 1000000 5000000 (default: 20000, the "
+        "smoke size `make bench` runs)",
     )  # fmt: skip
     ap.add_argument(
         "--engines", nargs="+", choices=("duckdb", "spark"), default=["duckdb", "spark"]
