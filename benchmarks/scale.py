@@ -55,17 +55,9 @@ t0, c0 = time.perf_counter(), cpu_s()
 r = ws.run(stages=[sys.argv[2]], engine=sys.argv[3])
 st = r.stage(sys.argv[2])
 secs, cpu = time.perf_counter() - t0, cpu_s() - c0
-def total(x, key):
-    if isinstance(x, dict):
-        own = x[key] if isinstance(x.get(key), int) else 0
-        return own + sum(total(v, key) for k, v in x.items() if k != key)
-    if isinstance(x, list):
-        return sum(total(v, key) for v in x)
-    return 0
 ws.close()
 report(status=st.status if st else r.status, error=st.error if st else None,
        stage_s=st.seconds if st else None, run_s=secs, cpu_s=cpu,
-       rows_in=total(st.summary, "rows_in") if st else 0,
        summary={k: v for k, v in (st.summary if st else {}).items()
                 if isinstance(v, (int, float, str, bool)) or v is None})
 """
@@ -133,7 +125,16 @@ def _calibrate(base: Path, days: int, customers: int = 2000) -> tuple[float, flo
 
 def _stage(root: Path, stage: str, engine: str, records: int, rows: int) -> dict[str, Any]:
     before = _load()
-    out = run_child(STAGE, str(root), stage, engine)
+    t0 = time.perf_counter()
+    try:
+        out = run_child(STAGE, str(root), stage, engine)
+    except SystemExit as exc:  # the child raised: record its last error line, not a figure
+        lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+        error = next((ln for ln in reversed(lines) if "Error" in ln or "Exception" in ln), "?")
+        out = {
+            "status": "failed", "error": error.strip(), "stage_s": None, "cpu_s": 0.0,
+            "wall_s": time.perf_counter() - t0, "peak_rss_mb": 0.0,
+        }  # fmt: skip
     out["load_before"], out["load_after"] = before, _load()
     out["stage"], out["engine"] = stage, engine
     if out["status"] == "succeeded" and out["stage_s"]:
