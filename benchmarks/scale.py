@@ -160,15 +160,15 @@ def _sig(x: float) -> str:
 
 
 def model(args: argparse.Namespace) -> None:
-    """Estimates for larger sizes on a cluster, from the DuckDB figures in ``args.model``.
+    """Estimates for larger sizes on a cluster, from the DuckDB figures in ``args.model`` files.
 
-    Per stage: source records per CPU-second of the stage's process at the largest measured
-    size (DuckDB computes in process, so its CPU time is the stage's work); the estimate
+    Per stage: source records per CPU-second of the stage's process at the largest size it
+    succeeded at (DuckDB computes in process, so its CPU time is the stage's work); the estimate
     for N records is ``N / (rate * cores * efficiency)``, linear in N. Every output figure
     is an estimate under the printed assumptions, none a measurement."""
-    doc = json.loads(args.model.read_text())
+    docs = [json.loads(f.read_text()) for f in args.model]
     best: dict[str, dict[str, Any]] = {}
-    for size in doc["sizes"]:
+    for size in (s for doc in docs for s in doc["sizes"]):
         for st in size["stages"]:
             if st.get("engine") == "duckdb" and st.get("status") == "succeeded" and st["cpu_s"]:
                 st = {**st, "source_records": size["source_records"]}
@@ -179,9 +179,11 @@ def model(args: argparse.Namespace) -> None:
                     best[st["stage"]] = st
     cores = args.workers * args.cores_per_worker
     rate_h = args.workers + 1  # workers and the driver are billed alike
+    sources = ", ".join(f"{f} ({d['date']})" for f, d in zip(args.model, docs, strict=True))
     price = rate_h * (args.dbu_per_node_hour * args.price_per_dbu + args.vm_per_node_hour)
     print(
-        f"ESTIMATES (not measured) from {args.model} ({doc['date']}): {args.workers} workers x "
+        f"ESTIMATES (not measured) from {sources}:\n"
+        f"{args.workers} workers x "
         f"{args.cores_per_worker} cores = {cores} cores, scaling efficiency {args.efficiency}, "
         f"{args.dbu_per_node_hour} DBU per node-hour at {args.price_per_dbu} per DBU (assumed; "
         f"replace with the contract price), VM {args.vm_per_node_hour} per node-hour (assumed): "
@@ -236,7 +238,10 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the figures here (after every stage)")
     ap.add_argument("--keep", type=Path, help="keep the workspaces in this folder")
     m = ap.add_argument_group("cost/time model (estimates from a --json file; nothing runs)")
-    m.add_argument("--model", type=Path, help="a --json file of DuckDB figures to model from")
+    m.add_argument(
+        "--model", type=Path, nargs="+",
+        help="--json files of DuckDB figures to model from (per stage, the largest size it succeeded at)",
+    )  # fmt: skip
     m.add_argument("--estimate", type=int, nargs="+", default=[10_000_000, 100_000_000])
     m.add_argument("--workers", type=int, default=8)
     m.add_argument("--cores-per-worker", type=int, default=8)
