@@ -147,7 +147,7 @@ declare(
     "store:gov_console_sessions",
     owner="governance",
     columns=dict.fromkeys(
-        ("sid_sha256", "principal", "purpose", "csrf", "created_us", "seen_us"), "none"
+        ("sid_sha256", "principal", "purpose", "csrf", "created_us", "seen_us", "token_id"), "none"
     ),
 )
 declare(
