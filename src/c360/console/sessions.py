@@ -18,7 +18,6 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
 
@@ -121,9 +120,8 @@ _SESSION = select(
 
 
 def _token_valid(row) -> bool:  # type: ignore[no-untyped-def]
+    from c360.governance.principals import token_expired  # at module level: an import cycle
+
     if row.token_id is None or row.revoked_at is not None or not row.active:
         return False
-    if row.expires_at is None:
-        return True
-    exp = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-    return bool(exp > datetime.now(UTC))
+    return not token_expired(row.expires_at)

@@ -168,15 +168,21 @@ class Principals:
             raise C360Error(
                 "governance.unauthenticated", "unknown or revoked API token", http_status=401
             )
-        if row.expires_at is not None:
-            exp = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-            if exp <= datetime.now(UTC):
-                raise C360Error(
-                    "governance.token_expired", "the API token has expired", http_status=401
-                )
+        if token_expired(row.expires_at):
+            raise C360Error(
+                "governance.token_expired", "the API token has expired", http_status=401
+            )
         if row.name is None or not row.active:
             raise NotFoundError(message=f"no active principal {row.principal!r}")
         return Principal(row.name, row.role, tuple(row.purposes), dict(row.attributes))
+
+
+def token_expired(expires_at: datetime | None) -> bool:
+    """Whether a token's expiry (NULL: never; SQLite returns it without a time zone) has passed."""
+    if expires_at is None:
+        return False
+    exp = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
+    return exp <= datetime.now(UTC)
 
 
 # a token and its principal (outer join: a token whose principal is gone is reported as such)
