@@ -44,6 +44,8 @@ def _steps(report: Any) -> None:
     parts: dict[str, float] = report.profile
     if parts:
         print("   parts (wall s)  " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items()))
+    if report.serving:
+        print(f"   serving         {report.serving}")
     load = report.load_average
     print(
         f"   resolution {sum(v for k, v in wall.items() if k != 'serving'):.1f} s wall,"
@@ -52,6 +54,41 @@ def _steps(report: Any) -> None:
         f"; load average {load[0]} → {load[-1]}; now {os.getloadavg()[0]:.2f}",
         flush=True,
     )
+
+
+def _deliver(hold: Path, landing: Path) -> None:
+    for f in sorted(p for p in hold.rglob("*") if p.is_file()):
+        dst = landing / f.relative_to(hold)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, dst) if hold.name == "snapshot-held" else shutil.move(f, dst)
+
+
+def _drop(workspace: Any, root: Path) -> None:
+    """Re-time the later drops on a fresh copy of a --snapshot run's workspace."""
+    snap = root / "snapshot"
+    if not snap.is_dir():
+        raise SystemExit(f"{root} holds no snapshot (run with --snapshot first)")
+    work = root / "drop"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(snap, work, symlinks=True)
+    ws = workspace.open(work)
+    _deliver(root / "snapshot-held", ws.landing_dir)
+    t = time.perf_counter()
+    ws.ingest()
+    print(f"ingest later days {time.perf_counter() - t:8.1f} s", flush=True)
+    full_records = int((root / "snapshot-full.txt").read_text())
+    t = time.perf_counter()
+    inc = ws.identity.run()
+    print(
+        f"identity incr.    {time.perf_counter() - t:8.1f} s  {inc.records} records,"
+        f" {inc.new_or_changed} new/changed, {inc.records - full_records} new records,"
+        f" {inc.pairs_scored} pairs scored, {inc.records_reclustered} re-clustered",
+        flush=True,
+    )
+    _steps(inc)
+    print(f"peak RSS          {_rss_gb():8.2f} GB")
+    ws.close()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:
@@ -68,15 +105,32 @@ def main() -> None:
     )
     ap.add_argument("--keep", action="store_true", help="keep the workspace folder")
     ap.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="keep a copy of the workspace after the full run (with the later drops held "
+        "back) so --drop-only can re-time the incremental run; implies --keep",
+    )
+    ap.add_argument(
+        "--drop-only",
+        metavar="FOLDER",
+        help="a folder a --snapshot run kept: time only the later drops' ingest and "
+        "incremental run, on a fresh copy of its snapshot",
+    )
+    ap.add_argument(
         "--rebuild",
         action="store_true",
         help="after the first full run, time a --full rebuild that reuses the trained model",
     )
     args = ap.parse_args()
+    if args.snapshot and args.drop_only:
+        ap.error("--snapshot and --drop-only do not go together")
     os.environ.setdefault("C360_TOKEN_KEY", "benchmark-key-0123456789abcdef0123456789")
     from c360.synth import SynthOptions, generate_world
     from c360.workspace import Workspace
 
+    if args.drop_only:
+        _drop(Workspace, Path(args.drop_only))
+        return
     root = Path(tempfile.mkdtemp(prefix="c360-bench-identity-"))
     ws = Workspace.init(root / "ws", template="bank-demo")
     t = time.perf_counter()
@@ -115,11 +169,15 @@ def main() -> None:
             flush=True,
         )
         _steps(again)
+    if args.snapshot:
+        ws.close()
+        shutil.copytree(root / "ws", root / "snapshot", symlinks=True)
+        shutil.copytree(hold, root / "snapshot-held")
+        (root / "snapshot-full.txt").write_text(f"{full.records}\n")
+        ws = Workspace.open(root / "ws")
+        args.keep = True
 
-    for f in sorted(p for p in hold.rglob("*") if p.is_file()):
-        dst = ws.landing_dir / f.relative_to(hold)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(f, dst)
+    _deliver(hold, ws.landing_dir)
     t = time.perf_counter()
     ws.ingest()
     print(f"ingest later days {time.perf_counter() - t:8.1f} s", flush=True)

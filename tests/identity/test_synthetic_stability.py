@@ -62,9 +62,24 @@ def test_daily_drop_keeps_ids_and_incremental_equals_full(
     merged = {r for e in events if e["event_type"] == "merge" for r in e["record_ids"]}
     moved = {r for r, g in before.items() if r in after and after[r] != g}
     assert moved <= merged
+    # only golden records whose values changed are rewritten (and stamped with the run)
+    golden = _golden(ws)
+    stamped = {g for g, r in golden.items() if r["run_id"] == report.run_id}
+    assert 0 < report.golden_changed == len(stamped) < len(golden)
     ws.identity.run(full=True)
     assert clusters(gids(ws)) == clusters(after)
     assert gids(ws) == after
+    # ... and the records left alone are what a full rebuild derives
+    rebuilt = _golden(ws)
+    assert _values(rebuilt) == _values(golden)
+
+
+def _golden(ws: Workspace) -> dict[str, dict[str, object]]:
+    return {r["golden_id"]: r for r in ws.lakehouse.read("gold", "golden_customers").to_pylist()}
+
+
+def _values(golden: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    return {g: {k: v for k, v in r.items() if k != "run_id"} for g, r in golden.items()}
 
 
 def test_cannot_link_holds_after_full_rebuild(two_drops: tuple[Workspace, Path]) -> None:

@@ -64,6 +64,7 @@ class IdentityReport:
     merges: int = 0
     merges_refused: int = 0
     golden_ids: int = 0
+    golden_changed: int = 0  # golden records this run wrote (new or changed; all on a full run)
     events: dict[str, int] = field(default_factory=dict)
     review_tasks_created: int = 0
     model_version: str | None = None
@@ -73,6 +74,7 @@ class IdentityReport:
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU time per step
     profile: dict[str, float] = field(default_factory=dict)  # wall time of parts of steps
     load_average: list[float | None] = field(default_factory=list)  # 1-min, start and end
+    serving: dict[str, Any] = field(default_factory=dict)  # the projection refresh's summary
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -240,8 +242,9 @@ def _resolve(
     hard = model.hard_attributes(loaded[1], st.strict_max_disagreement)
     step("model")
 
-    rules.value_status(con, hard)
-    con.execute("CREATE TABLE value_status AS " + rules.STATUS_SQL)
+    with part("rules.value_status"):
+        rules.value_status(con, hard)
+        con.execute("CREATE TABLE value_status AS " + rules.STATUS_SQL)
     if incremental:
         con.register("prev_status", prev_status)
         con.execute(f"""
@@ -258,8 +261,10 @@ def _resolve(
         int(row[1]),
         int(row[2]),
     )
-    rules.deterministic_pairs(con, incremental=incremental)
-    rules.shared_pairs(con, incremental=incremental)
+    with part("rules.deterministic"):
+        rules.deterministic_pairs(con, incremental=incremental)
+    with part("rules.shared"):
+        rules.shared_pairs(con, incremental=incremental)
     # ambiguous values and household mailboxes carry no evidence for Splink either (a
     # household phone shared by John Sr and John Jr must not score a dob-less "John"
     # record as either of them)
@@ -267,7 +272,8 @@ def _resolve(
         "CREATE OR REPLACE TABLE unusable AS SELECT kind, value FROM generic"
         " UNION SELECT kind, value FROM ambiguous UNION SELECT kind, value FROM household"
     )
-    con.execute("CREATE OR REPLACE TABLE match_input AS " + model.MATCH_INPUT_SQL)
+    with part("rules.match_input"):
+        con.execute("CREATE OR REPLACE TABLE match_input AS " + model.MATCH_INPUT_SQL)
     step("rules")
 
     floor = min(cfg.thresholds.review, 0.5)
@@ -289,14 +295,15 @@ def _resolve(
     )
     con.register("fresh", fresh)
     if incremental:
-        con.register("prev_pairs", lh.dataset("silver", "identity_pairs"))
-        pairs = con.query("""
-            SELECT * FROM fresh
-            UNION ALL SELECT p.* FROM prev_pairs p
-                JOIN party a ON a.record_id = p.record_id_l AND NOT a.is_new
-                JOIN party b ON b.record_id = p.record_id_r AND NOT b.is_new
-        """)
-        pairs = conform(pairs, PAIRS, "silver.identity_pairs")
+        with part("score.kept_pairs"):
+            con.register("prev_pairs", lh.dataset("silver", "identity_pairs"))
+            pairs = con.query("""
+                SELECT * FROM fresh
+                UNION ALL SELECT p.* FROM prev_pairs p
+                    JOIN party a ON a.record_id = p.record_id_l AND NOT a.is_new
+                    JOIN party b ON b.record_id = p.record_id_r AND NOT b.is_new
+            """)
+            pairs = conform(pairs, PAIRS, "silver.identity_pairs")
     else:
         pairs = fresh
     report.pairs_total = pairs.num_rows
@@ -311,9 +318,12 @@ def _resolve(
     if incremental:
         con.register("prev_components", lh.dataset("silver", "identity_components"))
         constrained = {r for pair in (*must, *cannot) for r in pair}
-        redo = incremental_.affected_records(
-            con, fresh.filter(pc.greater_equal(fresh["match_probability"], auto_link)), constrained
-        )
+        with part("cluster.affected"):
+            redo = incremental_.affected_records(
+                con,
+                fresh.filter(pc.greater_equal(fresh["match_probability"], auto_link)),
+                constrained,
+            )
         mask = pc.is_in(party["record_id"], redo["record_id"])
         group = party.filter(mask)
         auto = auto.filter(
@@ -326,7 +336,8 @@ def _resolve(
         group = party
     con.register("group_ids", group.select(["record_id"]))
     seen = first_seen(links_prev, group)
-    result = Clusterer(group, hard).run(auto, must=must, cannot=cannot, first_seen=seen)
+    with part("cluster.greedy"):
+        result = Clusterer(group, hard).run(auto, must=must, cannot=cannot, first_seen=seen)
     report.merges, report.merges_refused = result.merged, result.refused
     report.records_reclustered = group.num_rows
     step("cluster")
@@ -379,7 +390,11 @@ def _resolve(
         )
         con.execute("CREATE VIEW membership AS SELECT * FROM regrouped")
         with part("golden.survivorship"):
-            golden = golden_records(con, st.survivorship, run_id)
+            rebuilt = golden_records(con, st.survivorship, run_id)
+            golden = incremental_.changed_golden(
+                con, rebuilt, lh.dataset("gold", "golden_customers")
+            )
+        report.golden_changed = golden.num_rows
         now_ids = set(gid_col.to_pylist())
         gone = sorted(set(previous.values()) - now_ids)
         with part("golden.write"):
@@ -395,6 +410,7 @@ def _resolve(
         con.execute("CREATE VIEW membership AS SELECT * FROM membership_all")
         with part("golden.survivorship"):
             golden = golden_records(con, st.survivorship, run_id)
+        report.golden_changed = golden.num_rows
         with part("golden.write"):
             lh.overwrite("gold", "golden_customers", golden, batch_id=run_id)
     status = con.query("SELECT * FROM value_status").cast(STATUS)

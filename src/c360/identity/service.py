@@ -88,7 +88,7 @@ class IdentityService:
         # golden records changed outside `c360 run`: the serving projection follows them
         # (in `c360 run` it is a stage of its own; here it is part of the run's time)
         wall, cpu = time.perf_counter(), time.process_time()
-        serving.refresh(self.ws, report.run_id)
+        report.serving = serving.refresh(self.ws, report.run_id)
         report.seconds["serving"] = round(time.perf_counter() - wall, 3)
         report.cpu_seconds["serving"] = round(time.process_time() - cpu, 3)
         return report

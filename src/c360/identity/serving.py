@@ -19,7 +19,8 @@ and audit as a lakehouse read). It is declared like every table, so DSR export a
 erasure reach it (by golden id).
 
 :func:`refresh` is the ``serving`` stage of ``c360 run`` (after identity): incremental
-(only records whose digest changed are rewritten, vanished ones deleted, keys diffed),
+(only records whose digest — of the record's values and its keys — changed are
+rewritten, with their keys replaced; vanished ones deleted with theirs),
 in one store transaction, so a reader sees the previous projection or the new one,
 never half of it.
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,7 +47,6 @@ from sqlalchemy import (
     delete,
     insert,
     select,
-    tuple_,
     update,
 )
 
@@ -68,7 +69,8 @@ profiles = Table(
     metadata,
     Column("golden_id", String(64), primary_key=True),
     Column("record", LargeBinary, nullable=False),  # one Arrow IPC record batch
-    Column("digest", String(64), nullable=False),  # sha256 of the record's values
+    # sha256 of the record's values and its lookup keys (rewritten when either changes)
+    Column("digest", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -140,29 +142,60 @@ class Served:
     version: int
 
 
-def _digests(golden: pa.Table) -> dict[str, str]:
-    """golden_id → sha256 of the row's values (as JSON, times in UTC), computed in DuckDB:
-    one pass over the table instead of a Python object for every value of every row."""
-    with local_engine() as engine:
-        engine.execute("SET TimeZone = 'UTC'")
-        engine.register("g", golden)
-        table = engine.query("SELECT golden_id, sha256(CAST(to_json(g) AS VARCHAR)) AS d FROM g")
-        return dict(zip(table["golden_id"].to_pylist(), table["d"].to_pylist(), strict=True))
+#: one lookup key per row: ``email``/``phone`` from the record's lists, ``source_key`` from
+#: the current links of records whose golden id is in the table; empty values are no key
+_KEYS_SQL = """
+    SELECT DISTINCT kind, value, golden_id FROM (
+        SELECT 'email' AS kind, unnest(emails) AS value, golden_id FROM g
+        UNION ALL SELECT 'phone', unnest(phones), golden_id FROM g
+        UNION ALL SELECT 'source_key', record_id, golden_id FROM l SEMI JOIN g USING (golden_id)
+    ) WHERE value IS NOT NULL AND value <> ''
+"""
+
+#: golden_id → sha256 of the row's values (as JSON, times in UTC) and of its sorted keys:
+#: a record is rewritten, and its keys replaced, exactly when either changed
+_DIGEST_SQL = """
+    WITH j AS (SELECT golden_id, CAST(to_json(g) AS VARCHAR) AS v FROM g),
+    ks AS (
+        SELECT golden_id, string_agg(kind || chr(31) || value, chr(30) ORDER BY kind, value) AS k
+        FROM keys GROUP BY golden_id
+    )
+    SELECT j.golden_id, sha256(j.v || chr(29) || coalesce(ks.k, '')) AS d
+    FROM j LEFT JOIN ks USING (golden_id)
+"""
 
 
-def _keys(golden: pa.Table, links: pa.Table) -> set[tuple[str, str, str]]:
-    out: set[tuple[str, str, str]] = set()
-    ids = golden.column("golden_id").to_pylist()
-    for kind, col in (("email", "emails"), ("phone", "phones")):
-        for gid, values in zip(ids, golden.column(col).to_pylist(), strict=True):
-            out.update((kind, v, gid) for v in values or () if v)
-    present = set(ids)
-    for rid, gid in zip(
-        links.column("record_id").to_pylist(), links.column("golden_id").to_pylist(), strict=True
-    ):
-        if rid and gid in present:
-            out.add(("source_key", rid, gid))
-    return out
+class _Diff:
+    """The golden table's lookup keys and digests, computed in one in-process engine (one
+    pass over the table instead of a Python object for every value of every row); the
+    keys of only the records a refresh rewrites come back to Python."""
+
+    def __init__(self, golden: pa.Table, links: pa.Table) -> None:
+        self._engine = local_engine()
+        self._engine.execute("SET TimeZone = 'UTC'")
+        self._engine.register("g", golden)
+        self._engine.register("l", links.select(["record_id", "golden_id"]))
+        self._engine.execute("CREATE TEMP TABLE keys AS " + _KEYS_SQL)
+        table = self._engine.query(_DIGEST_SQL)
+        self.digests = dict(
+            zip(table["golden_id"].to_pylist(), table["d"].to_pylist(), strict=True)
+        )
+
+    def keys_of(self, golden_ids: list[str] | None) -> list[tuple[str, str, str]]:
+        """(kind, value, golden_id) of ``golden_ids`` (None: of every record), sorted."""
+        if golden_ids is None:
+            table = self._engine.query("SELECT * FROM keys ORDER BY ALL")
+        else:
+            self._engine.register(
+                "wanted", pa.table({"golden_id": pa.array(golden_ids, pa.string())})
+            )
+            table = self._engine.query(
+                "SELECT k.* FROM keys k SEMI JOIN wanted USING (golden_id) ORDER BY ALL"
+            )
+        return list(zip(*(c.to_pylist() for c in table.columns), strict=True))
+
+    def close(self) -> None:
+        self._engine.close()
 
 
 @writes("serving")
@@ -175,15 +208,48 @@ def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
     lh = ws.lakehouse
     if not lh.exists(ZONE, TABLE):
         return {"_status": "skipped", "reason": "no golden records (gold.golden_customers missing)"}
+    clock = _Clock()
     delta = lh.table(ZONE, TABLE)
     source_version = int(delta.version())
     golden = delta.to_pyarrow_dataset().to_table()
     schema_bytes = golden.schema.serialize().to_pybytes()
-    links = ws.identity.links()
-    keys = _keys(golden, links)
     ids: list[str] = golden.column("golden_id").to_pylist()
-    by_id = _digests(golden)
-    digests = [by_id[g] for g in ids]
+    links = ws.identity.links()
+    clock.lap("read")
+    diff = _Diff(golden, links)
+    clock.lap("diff")
+    try:
+        out = _apply(ws, diff, golden, ids, schema_bytes, source_version, run_id, clock)
+    finally:
+        diff.close()
+    out["seconds"] = clock.seconds
+    return out
+
+
+class _Clock:
+    """Wall seconds of a refresh's parts (in its summary: where the time went)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._at = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._at, 3)
+        self._at = now
+
+
+def _apply(
+    ws: Workspace,
+    diff: _Diff,
+    golden: pa.Table,
+    ids: list[str],
+    schema_bytes: bytes,
+    source_version: int,
+    run_id: str | None,
+    clock: _Clock,
+) -> dict[str, Any]:
+    digests = [diff.digests[g] for g in ids]
     now = datetime.now(UTC)
     with ws.store.begin() as conn:
         state = conn.execute(select(profile_state).where(profile_state.c.id == 1)).first()
@@ -198,8 +264,13 @@ def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
         changed = [i for i, g in enumerate(ids) if old.get(g) != digests[i]]
         gone = sorted(set(old) - set(ids))
         stale = [ids[i] for i in changed if ids[i] in old]
+        clock.lap("compare")
+        # a changed record's keys are replaced whole: its old ones go with it
         _delete_in(conn, profiles, profiles.c.golden_id, stale + gone)
+        _delete_in(conn, profile_keys, profile_keys.c.golden_id, stale + gone)
+        clock.lap("delete")
         records = _records(batch[0] if batch else None, changed)
+        clock.lap("serialise")
         for start in range(0, len(changed), _CHUNK):
             conn.execute(
                 insert(profiles),
@@ -213,17 +284,8 @@ def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
                     for i in changed[start : start + _CHUNK]
                 ],
             )
-        have = set() if rebuild else _all_keys(conn)
-        add, drop = sorted(keys - have), sorted(have - keys)
-        for start in range(0, len(drop), _CHUNK):
-            part = drop[start : start + _CHUNK]
-            conn.execute(
-                delete(profile_keys).where(
-                    tuple_(profile_keys.c.kind, profile_keys.c.value, profile_keys.c.golden_id).in_(
-                        part
-                    )
-                )
-            )
+        clock.lap("write_records")
+        add = diff.keys_of(None if rebuild else [ids[i] for i in changed])
         for start in range(0, len(add), _CHUNK):
             conn.execute(
                 insert(profile_keys),
@@ -232,7 +294,7 @@ def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
                     for k, v, g in add[start : start + _CHUNK]
                 ],
             )
-        touched = bool(changed or gone or add or drop) or rebuild
+        touched = bool(changed or gone) or rebuild
         version = (0 if state is None else int(state.version)) + (1 if touched else 0)
         values = {
             "version": version,
@@ -245,12 +307,13 @@ def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
             conn.execute(insert(profile_state).values(id=1, **values))
         else:
             conn.execute(update(profile_state).where(profile_state.c.id == 1).values(**values))
+        clock.lap("write_keys")
+    clock.lap("commit")
     return {
         "records": len(ids),
         "written": len(changed),
         "deleted": len(gone),
-        "keys_added": len(add),
-        "keys_removed": len(drop),
+        "keys_written": len(add),
         "rebuilt": rebuild,
         "version": version,
         "source_version": source_version,
@@ -283,11 +346,6 @@ def _records(batch: pa.RecordBatch | None, wanted: list[int]) -> dict[int, bytes
 def _delete_in(conn: Connection, table: Table, column: Any, values: list[str]) -> None:
     for start in range(0, len(values), _CHUNK):
         conn.execute(delete(table).where(column.in_(values[start : start + _CHUNK])))
-
-
-def _all_keys(conn: Connection) -> set[tuple[str, str, str]]:
-    rows = conn.execute(select(profile_keys.c.kind, profile_keys.c.value, profile_keys.c.golden_id))
-    return {(str(k), str(v), str(g)) for k, v, g in rows}
 
 
 class Projection:
