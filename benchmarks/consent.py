@@ -35,9 +35,9 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from c360.consent import current
-from c360.consent.bulk import bulk_insert
 from c360.consent.subjects import refresh_from
 from c360.consent.tables import consent_index_meta, suppressions
+from c360.store.bulk import bulk_insert
 from c360.workspace import Workspace
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -22,9 +22,9 @@ import pyarrow as pa
 from sqlalchemy import Column, Connection, MetaData, Table, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from c360.consent.bulk import bulk_insert
 from c360.consent.tables import consent_current, consent_events
 from c360.engine import local_engine
+from c360.store.bulk import bulk_insert
 
 KEY = ("id_type", "id_value", "purpose", "channel")
 VALUES = ("event_id", "status", "method", "effective_at_us", "recorded_at_us", "expires_at_us")

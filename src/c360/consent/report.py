@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from c360.consent import setfacts, setform
-from c360.consent.bulk import fetch_arrow
 from c360.consent.setfacts import lit
 from c360.consent.vocab import now_us, to_us
+from c360.store.bulk import fetch_arrow
 
 if TYPE_CHECKING:
     from c360.consent.service import ConsentService

@@ -23,7 +23,6 @@ import pyarrow as pa
 from sqlalchemy import Connection, select
 from sqlglot import exp
 
-from c360.consent.bulk import fetch_arrow
 from c360.consent.current import FACTS_SCHEMA, FACTS_SQL
 from c360.consent.subjects import INDEX_SCHEMA, LAKE_INDEX, LAKE_SUBJECTS, SUBJECT_SCHEMA
 from c360.consent.tables import consent_index_meta
@@ -31,6 +30,7 @@ from c360.consent.vocab import DAY_US, HOUR_US
 from c360.engine import AUTHORING_DIALECT, Engine, column, literal, table
 from c360.lakehouse import Lakehouse
 from c360.settings.consent_policy import Policy
+from c360.store.bulk import fetch_arrow
 
 _SUPP = """
 SELECT list_name, id_hash FROM (

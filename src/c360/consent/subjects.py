@@ -31,13 +31,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from c360.consent.bulk import bulk_insert, fetch_arrow
 from c360.consent.tables import consent_index_meta, consent_subject_index, consent_subjects
 from c360.consent.vocab import fold_email_sql, now_us
 from c360.engine import Engine, local_engine
 from c360.errors import C360Error
 from c360.lakehouse import Lakehouse
 from c360.store import Store
+from c360.store.bulk import bulk_insert, fetch_arrow
 
 LAKE_SUBJECTS = ("gold", "consent_subjects")
 LAKE_INDEX = ("gold", "consent_subject_index")

@@ -52,6 +52,7 @@ from sqlalchemy import (
 
 from c360.engine import local_engine
 from c360.lakehouse.declarations import declare
+from c360.store.bulk import bulk_insert, fetch_arrow
 from c360.store.lock import writes
 from c360.store.schema import metadata
 
@@ -62,6 +63,8 @@ if TYPE_CHECKING:
 
 ZONE, TABLE = "gold", "golden_customers"
 KEY_KINDS = ("email", "phone", "source_key")
+#: the stored digests a refresh compares against
+_STORED = pa.schema([("golden_id", pa.string()), ("digest", pa.string())])
 _CHUNK = 500
 
 profiles = Table(
@@ -176,23 +179,31 @@ class _Diff:
         self._engine.register("g", golden)
         self._engine.register("l", links.select(["record_id", "golden_id"]))
         self._engine.execute("CREATE TEMP TABLE keys AS " + _KEYS_SQL)
-        table = self._engine.query(_DIGEST_SQL)
-        self.digests = dict(
-            zip(table["golden_id"].to_pylist(), table["d"].to_pylist(), strict=True)
-        )
+        self._engine.execute("CREATE TEMP TABLE digests AS " + _DIGEST_SQL)
 
-    def keys_of(self, golden_ids: list[str] | None) -> list[tuple[str, str, str]]:
+    def compare(self, stored: pa.Table) -> tuple[pa.Table, list[str]]:
+        """Against ``stored`` (golden_id, digest of the projection's records): the records
+        to write (golden_id, digest, stale — whether an older version is stored) and the
+        golden ids stored that are no longer in the table, sorted."""
+        self._engine.register("stored", stored)
+        write = self._engine.query("""
+            SELECT n.golden_id, n.d AS digest, o.golden_id IS NOT NULL AS stale
+            FROM digests n LEFT JOIN stored o USING (golden_id)
+            WHERE o.digest IS DISTINCT FROM n.d ORDER BY n.golden_id
+        """)
+        gone = self._engine.query(
+            "SELECT golden_id FROM stored ANTI JOIN digests USING (golden_id) ORDER BY ALL"
+        )
+        return write, [str(g) for g in gone["golden_id"].to_pylist()]
+
+    def keys_of(self, golden_ids: pa.Array | None) -> pa.Table:
         """(kind, value, golden_id) of ``golden_ids`` (None: of every record), sorted."""
         if golden_ids is None:
-            table = self._engine.query("SELECT * FROM keys ORDER BY ALL")
-        else:
-            self._engine.register(
-                "wanted", pa.table({"golden_id": pa.array(golden_ids, pa.string())})
-            )
-            table = self._engine.query(
-                "SELECT k.* FROM keys k SEMI JOIN wanted USING (golden_id) ORDER BY ALL"
-            )
-        return list(zip(*(c.to_pylist() for c in table.columns), strict=True))
+            return self._engine.query("SELECT * FROM keys ORDER BY ALL")
+        self._engine.register("wanted", pa.table({"golden_id": golden_ids}))
+        return self._engine.query(
+            "SELECT k.* FROM keys k SEMI JOIN wanted USING (golden_id) ORDER BY ALL"
+        )
 
     def close(self) -> None:
         self._engine.close()
@@ -249,7 +260,6 @@ def _apply(
     run_id: str | None,
     clock: _Clock,
 ) -> dict[str, Any]:
-    digests = [diff.digests[g] for g in ids]
     now = datetime.now(UTC)
     with ws.store.begin() as conn:
         state = conn.execute(select(profile_state).where(profile_state.c.id == 1)).first()
@@ -257,18 +267,20 @@ def _apply(
         if rebuild:
             conn.execute(delete(profiles))
             conn.execute(delete(profile_keys))
-            old: dict[str, str] = {}
+            stored = _STORED.empty_table()
         else:
-            old = dict(conn.execute(select(profiles.c.golden_id, profiles.c.digest)).all())
-        batch = golden.combine_chunks().to_batches()
-        changed = [i for i, g in enumerate(ids) if old.get(g) != digests[i]]
-        gone = sorted(set(old) - set(ids))
-        stale = [ids[i] for i in changed if ids[i] in old]
+            stored = fetch_arrow(conn, "SELECT golden_id, digest FROM profiles", {}, _STORED)
+        write, gone = diff.compare(stored)
+        position = {g: i for i, g in enumerate(ids)}
+        changed = [position[g] for g in write["golden_id"].to_pylist()]
+        digests = write["digest"].to_pylist()
+        stale = write.filter(write["stale"])["golden_id"].to_pylist()
         clock.lap("compare")
         # a changed record's keys are replaced whole: its old ones go with it
         _delete_in(conn, profiles, profiles.c.golden_id, stale + gone)
         _delete_in(conn, profile_keys, profile_keys.c.golden_id, stale + gone)
         clock.lap("delete")
+        batch = golden.combine_chunks().to_batches()
         records = _records(batch[0] if batch else None, changed)
         clock.lap("serialise")
         for start in range(0, len(changed), _CHUNK):
@@ -278,22 +290,15 @@ def _apply(
                     {
                         "golden_id": ids[i],
                         "record": records[i],
-                        "digest": digests[i],
+                        "digest": digests[start + k],
                         "updated_at": now,
                     }
-                    for i in changed[start : start + _CHUNK]
+                    for k, i in enumerate(changed[start : start + _CHUNK])
                 ],
             )
         clock.lap("write_records")
-        add = diff.keys_of(None if rebuild else [ids[i] for i in changed])
-        for start in range(0, len(add), _CHUNK):
-            conn.execute(
-                insert(profile_keys),
-                [
-                    {"kind": k, "value": v, "golden_id": g}
-                    for k, v, g in add[start : start + _CHUNK]
-                ],
-            )
+        add = diff.keys_of(None if rebuild else write["golden_id"])
+        bulk_insert(conn, profile_keys, add)
         touched = bool(changed or gone) or rebuild
         version = (0 if state is None else int(state.version)) + (1 if touched else 0)
         values = {
@@ -313,7 +318,7 @@ def _apply(
         "records": len(ids),
         "written": len(changed),
         "deleted": len(gone),
-        "keys_written": len(add),
+        "keys_written": add.num_rows,
         "rebuilt": rebuild,
         "version": version,
         "source_version": source_version,
