@@ -124,13 +124,10 @@ def main() -> None:
     svc.audiences.create("bench", "age >= 18 AND has_email", "marketing", "email")
     at = datetime.now(UTC)
     r = svc.audiences.build("bench", at=at)
-    con = duckdb.connect()
+    con = ws.engine.fork()
     t = time.perf_counter()
     ctx = svc.register_context(con, svc.data_as_of())
-    # fetchall: a half-read result would hold the connection the agent reads next
-    n = con.execute(f"SELECT count(*) FROM {ctx.view} WHERE age >= 18 AND has_email").fetchall()[0][
-        0
-    ]
+    n = int(con.scalar(f"SELECT count(*) FROM {ctx.view} WHERE age >= 18 AND has_email"))
     bare = time.perf_counter() - t
     print(
         f"1. audience of {r.before:,} through the gate: {r.seconds:.2f} s (target <= 5 s); "
@@ -162,10 +159,10 @@ def main() -> None:
     from c360.decisioning.tables import decisions
 
     with ws.store.engine.connect() as c:
-        by_status = dict(
+        by_status: dict[str, int] = dict(
             c.execute(select(decisions.c.status, func.count()).group_by(decisions.c.status)).all()
         )
-        by_channel = dict(
+        by_channel: dict[str, int] = dict(
             c.execute(select(outbox.c.channel, func.count()).group_by(outbox.c.channel)).all()
         )
     queued = sum(by_channel.values())
