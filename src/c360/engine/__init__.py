@@ -9,6 +9,7 @@ needs an engine asks the workspace (``ws.engine``) or :func:`create_engine`.
 """
 
 from c360.engine.base import (
+    ArrowData,
     Capabilities,
     CsvOptions,
     CsvReject,
@@ -22,6 +23,7 @@ from c360.engine.sql import AUTHORING_DIALECT, column, ident, literal, render, t
 
 __all__ = [
     "AUTHORING_DIALECT",
+    "ArrowData",
     "Capabilities",
     "CsvOptions",
     "CsvReject",

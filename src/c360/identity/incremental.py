@@ -12,12 +12,10 @@ are, exactly what a ``--full`` rebuild on the same data would give them.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from c360.engine import Engine
+from c360.engine import ArrowData, Engine
 from c360.identity.schema import GOLDEN_CUSTOMERS
 
 COMPONENTS = pa.schema([("record_id", pa.string()), ("component", pa.string())])
@@ -52,7 +50,7 @@ def affected_records(
     """)
 
 
-def changed_golden(engine: Engine, rebuilt: pa.Table, stored: Any) -> pa.Table:
+def changed_golden(engine: Engine, rebuilt: pa.Table, stored: ArrowData) -> pa.Table:
     """The rows of ``rebuilt`` (golden records the run re-derived) that are new or differ
     from ``stored`` (``gold.golden_customers``) in anything but ``run_id``.
 
@@ -61,15 +59,13 @@ def changed_golden(engine: Engine, rebuilt: pa.Table, stored: Any) -> pa.Table:
     projection, a Delta change feed) see a change that is not one. ``run_id`` is the run
     that last changed a record.
     """
-    engine.register("rebuilt", rebuilt)
-    engine.register("stored_golden", stored)
-    keep = engine.query("""
+    with engine.temp_views(rebuilt=rebuilt, stored_golden=stored):
+        keep = engine.query("""
         WITH n AS (SELECT * EXCLUDE (run_id) FROM rebuilt),
         o AS (SELECT * EXCLUDE (run_id) FROM stored_golden SEMI JOIN rebuilt USING (golden_id))
         SELECT n.golden_id FROM n LEFT JOIN o ON o.golden_id = n.golden_id
         WHERE o.golden_id IS NULL OR n IS DISTINCT FROM o
-    """)
-    engine.unregister("stored_golden")
+        """)
     return rebuilt.filter(pc.is_in(rebuilt["golden_id"], keep["golden_id"]))
 
 

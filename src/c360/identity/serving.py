@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +50,7 @@ from sqlalchemy import (
 )
 
 from c360.engine import local_engine
+from c360.identity.steps import StepClock
 from c360.lakehouse.declarations import declare
 from c360.store.bulk import bulk_insert, fetch_arrow
 from c360.store.lock import writes
@@ -196,10 +196,8 @@ class _Diff:
         )
         return write, [str(g) for g in gone["golden_id"].to_pylist()]
 
-    def keys_of(self, golden_ids: pa.Array | None) -> pa.Table:
-        """(kind, value, golden_id) of ``golden_ids`` (None: of every record), sorted."""
-        if golden_ids is None:
-            return self._engine.query("SELECT * FROM keys ORDER BY ALL")
+    def keys_of(self, golden_ids: pa.ChunkedArray) -> pa.Table:
+        """(kind, value, golden_id) of ``golden_ids``, sorted."""
         self._engine.register("wanted", pa.table({"golden_id": golden_ids}))
         return self._engine.query(
             "SELECT k.* FROM keys k SEMI JOIN wanted USING (golden_id) ORDER BY ALL"
@@ -213,41 +211,29 @@ class _Diff:
 def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
     """Bring the projection up to ``gold.golden_customers`` (the caller holds the write lock).
 
-    One transaction: changed and new records upserted, vanished ones deleted, keys
-    diffed, the state row's version bumped. A schema change rebuilds every record.
+    One transaction: changed and new records rewritten with their keys replaced whole,
+    vanished ones deleted with theirs, the state row's version bumped. A schema change
+    rebuilds every record.
     """
     lh = ws.lakehouse
     if not lh.exists(ZONE, TABLE):
         return {"_status": "skipped", "reason": "no golden records (gold.golden_customers missing)"}
-    clock = _Clock()
+    clock = StepClock({}, {}, {})
     delta = lh.table(ZONE, TABLE)
     source_version = int(delta.version())
     golden = delta.to_pyarrow_dataset().to_table()
     schema_bytes = golden.schema.serialize().to_pybytes()
     ids: list[str] = golden.column("golden_id").to_pylist()
     links = ws.identity.links()
-    clock.lap("read")
+    clock.step("read")
     diff = _Diff(golden, links)
-    clock.lap("diff")
+    clock.step("diff")
     try:
         out = _apply(ws, diff, golden, ids, schema_bytes, source_version, run_id, clock)
     finally:
         diff.close()
-    out["seconds"] = clock.seconds
+    out["seconds"] = clock.seconds  # wall seconds of the refresh's parts
     return out
-
-
-class _Clock:
-    """Wall seconds of a refresh's parts (in its summary: where the time went)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._at = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._at, 3)
-        self._at = now
 
 
 def _apply(
@@ -258,7 +244,7 @@ def _apply(
     schema_bytes: bytes,
     source_version: int,
     run_id: str | None,
-    clock: _Clock,
+    clock: StepClock,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     with ws.store.begin() as conn:
@@ -275,14 +261,14 @@ def _apply(
         changed = [position[g] for g in write["golden_id"].to_pylist()]
         digests = write["digest"].to_pylist()
         stale = write.filter(write["stale"])["golden_id"].to_pylist()
-        clock.lap("compare")
+        clock.step("compare")
         # a changed record's keys are replaced whole: its old ones go with it
         _delete_in(conn, profiles, profiles.c.golden_id, stale + gone)
         _delete_in(conn, profile_keys, profile_keys.c.golden_id, stale + gone)
-        clock.lap("delete")
+        clock.step("delete")
         batch = golden.combine_chunks().to_batches()
         records = _records(batch[0] if batch else None, changed)
-        clock.lap("serialise")
+        clock.step("serialise")
         for start in range(0, len(changed), _CHUNK):
             conn.execute(
                 insert(profiles),
@@ -296,8 +282,8 @@ def _apply(
                     for k, i in enumerate(changed[start : start + _CHUNK])
                 ],
             )
-        clock.lap("write_records")
-        add = diff.keys_of(None if rebuild else write["golden_id"])
+        clock.step("write_records")
+        add = diff.keys_of(write["golden_id"])
         bulk_insert(conn, profile_keys, add)
         touched = bool(changed or gone) or rebuild
         version = (0 if state is None else int(state.version)) + (1 if touched else 0)
@@ -312,8 +298,8 @@ def _apply(
             conn.execute(insert(profile_state).values(id=1, **values))
         else:
             conn.execute(update(profile_state).where(profile_state.c.id == 1).values(**values))
-        clock.lap("write_keys")
-    clock.lap("commit")
+        clock.step("write_keys")
+    clock.step("commit")
     return {
         "records": len(ids),
         "written": len(changed),
