@@ -11,7 +11,9 @@ precision must meet the project's target of 0.998, since a false merge shows one
 accounts to another. Recall is held at a 0.75 floor and the 0.975 target is a strict
 xfail: most misses are records that carry a name and nothing else (a teller's visit
 without a phone or member number), identifiers seen in no other system, and name layouts
-the parser reads the wrong way round (docs/identity.md, "A second bank layout").
+the parser reads the wrong way round (docs/identity.md, "A second bank layout"). Seed 7
+now gives recall 0.844 against an evidence ceiling (``recall_ceiling``, ADR 0069) of 0.860
+and 0.993 with names: what is left is linkable on names alone, which c360 refuses.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ def test_precision_meets_the_target_and_recall_its_floor(onboarded: dict[str, An
     m = onboarded["metrics"]
     assert m["precision"] >= 0.998, m
     assert m["recall"] >= 0.75, m
+    # nothing linked on less than evidence or a name (ADR 0069)
+    assert m["recall"] <= m["recall_ceiling_names"], m
     # the model is not merging everything nor nothing: golden records sit between
     # the number of people and the number of records
     assert m["people"] < m["clusters"] < m["records"], m
@@ -91,8 +95,9 @@ def test_precision_meets_the_target_and_recall_its_floor(onboarded: dict[str, An
 
 @pytest.mark.xfail(
     strict=True,
-    reason="recall 0.82 on this layout at 20k people (0.77 before ADR 0059): name-only "
-    "visit records and identifiers seen in one system only (docs/identity.md)",
+    reason="recall 0.82 on this layout at 20k people (0.77 before ADR 0059), 0.844 at this "
+    "test's 2,500 against an evidence ceiling of 0.860: name-only visit records and "
+    "identifiers seen in one system only (docs/identity.md, ADR 0069)",
 )
 def test_recall_meets_the_main_world_target(onboarded: dict[str, Any]) -> None:
     assert onboarded["metrics"]["recall"] >= 0.975, onboarded["metrics"]

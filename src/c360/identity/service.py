@@ -249,12 +249,11 @@ class IdentityService:
             )
         if not Path(truth_path).is_file():
             raise NotFoundError("identity.truth_not_found", f"no truth file at {truth_path}")
+        party = read_or_empty(self.ws, "silver", "party_records", PARTY_RECORDS)
         if auto_link is None:
-            links = self.links()
-            out = evaluate_assignment(links, truth_path)
+            out = evaluate_assignment(self.links(), truth_path, party)
             out["auto_link"] = self.ws.config.identity.thresholds.auto_link
             return out
-        party = read_or_empty(self.ws, "silver", "party_records", PARTY_RECORDS)
         pairs = read_or_empty(self.ws, "silver", "identity_pairs", PAIRS)
         edges = pairs.filter(pc.greater_equal(pairs["match_probability"], auto_link))
         must, cannot = constraints.active(self.ws)
@@ -267,7 +266,7 @@ class IdentityService:
             .join(result.assignment.select(["record_id", "cluster_key"]), "record_id")
             .rename_columns(["record_id", "source", "source_key", "golden_id"])
         )
-        out = evaluate_assignment(assignment, truth_path)
+        out = evaluate_assignment(assignment, truth_path, party)
         out["auto_link"] = auto_link
         return out
 
