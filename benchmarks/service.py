@@ -55,13 +55,14 @@ def _load(url: str, token: str, targets: list[Target], rate: float, seconds: flo
     from urllib.parse import urlsplit
 
     host = urlsplit(url)
+    hostname = host.hostname or "127.0.0.1"
     jobs: queue.Queue = queue.Queue()
     results: list[tuple[str, float, int]] = []
     lock = threading.Lock()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+        conn = http.client.HTTPConnection(hostname, host.port, timeout=10)
         while True:
             job = jobs.get()
             if job is None:
@@ -81,7 +82,7 @@ def _load(url: str, token: str, targets: list[Target], rate: float, seconds: flo
                     break
                 except (OSError, http.client.HTTPException) as exc:
                     conn.close()
-                    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+                    conn = http.client.HTTPConnection(hostname, host.port, timeout=10)
                     if isinstance(exc, TimeoutError):
                         break  # a real timeout is not retried
             with lock:

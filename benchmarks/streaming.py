@@ -37,6 +37,10 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from c360.workspace import Workspace
 
 SRC = str(Path(__file__).parents[1] / "src")
 sys.path.insert(0, SRC)
@@ -94,7 +98,7 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
 
 
-def world(root: Path, customers: int) -> object:
+def world(root: Path, customers: int) -> Workspace:
     from c360.synth import SynthOptions, generate_world
     from c360.workspace import Workspace
 
@@ -104,7 +108,7 @@ def world(root: Path, customers: int) -> object:
     return ws
 
 
-def serve(app: object) -> tuple[str, object]:
+def serve(app: Any) -> tuple[str, object]:
     import socket
 
     import uvicorn
@@ -134,7 +138,8 @@ def revocations(ws, url: str, token: str, n: int) -> dict:  # type: ignore[no-un
             .group_by(idx.c.id_value)
             .having(func.count(func.distinct(idx.c.golden_id)) == 1)
         ).all()
-    accept, send = [], []
+    accept: list[Any] = []
+    send: list[Any] = []
     client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
     i = 0
     while len(accept) < n and i < n * 4:
