@@ -156,6 +156,40 @@ def test_a_loose_email_typo_needs_agreeing_first_names(
     assert (("card:1", "esp:1", "email_typo") in _det_pairs(party)) is linked
 
 
+@pytest.mark.parametrize(
+    ("case_surname", "typo"),
+    [
+        ("case", False),  # michellecase@ is Michelle Case's own address: two people
+        ("chase", True),  # the same surname holds both: one address mistyped
+        ("chasse", True),  # a surname one slip apart (five letters or more): still one
+    ],
+)
+def test_two_addresses_held_under_two_surnames_are_no_typo(case_surname: str, typo: bool) -> None:
+    party = _party(
+        [
+            {
+                "record_id": "core:1",
+                "first_name": "michelle",
+                "last_name": "chase",
+                "dob": dt.date(1986, 4, 29),
+                "emails": ["michellechase@gmail.com"],
+            },
+            {
+                "record_id": "crm:1",
+                "first_name": "michelle",
+                "last_name": case_surname,
+                "emails": ["michellecase@gmail.com"],
+            },
+            # subscribers with a nickname and an address each, no surname
+            {"record_id": "esp:1", "first_name": "shelly", "emails": ["michellechase@gmail.com"]},
+            {"record_id": "esp:2", "first_name": "shelly", "emails": ["michellecase@gmail.com"]},
+        ]
+    )
+    typo_pairs = {(a, b) for a, b, rule in _det_pairs(party) if rule == "email_typo"}
+    # the subscribers' typo pair is what joined the two women in a 150k-people world
+    assert (("esp:1", "esp:2") in typo_pairs) is typo
+
+
 def _cluster(party: pa.Table, edges: list[tuple[str, str, str]]) -> dict[str, str]:
     table = pa.table(
         {
