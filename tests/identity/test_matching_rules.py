@@ -190,6 +190,41 @@ def test_two_addresses_held_under_two_surnames_are_no_typo(case_surname: str, ty
     assert (("esp:1", "esp:2") in typo_pairs) is typo
 
 
+@pytest.mark.parametrize(
+    ("holder", "held", "sub_first", "sub_email", "typo"),
+    [
+        # the letter after James begins another surname, or is another surname's initial
+        ("james", "jamesm021@gmail.com", "james", "jamesh021@gmail.com", False),
+        ("james", "jamesm021@gmail.com", "jim", "jamesn021@gmail.com", False),  # key James
+        ("mary", "marylim@gmail.com", "mary", "marykim@gmail.com", False),
+        # a slip further on is still one address mistyped
+        ("james", "jamesmartinez@gmail.com", "james", "jamesmartniez@gmail.com", True),
+        ("james", "jamesmartinez@gmail.com", "jim", "jamesmarrtinez@gmail.com", True),
+    ],
+)
+def test_an_edit_right_after_the_first_name_is_another_surname(
+    holder: str, held: str, sub_first: str, sub_email: str, typo: bool
+) -> None:
+    party = _party(
+        [
+            {
+                "record_id": "loan:1",
+                "first_name": holder,
+                "last_name": "martinez",
+                "dob": dt.date(2002, 10, 27),
+                "emails": [held],
+            },
+            {
+                "record_id": "esp:1",
+                "first_name": sub_first,
+                "first_key": "james" if sub_first == "jim" else sub_first,
+                "emails": [sub_email],
+            },
+        ]
+    )
+    assert (("esp:1", "loan:1", "email_typo") in _det_pairs(party)) is typo
+
+
 def _cluster(party: pa.Table, edges: list[tuple[str, str, str]]) -> dict[str, str]:
     table = pa.table(
         {

@@ -280,6 +280,10 @@ def deterministic_pairs(engine: Engine, *, incremental: bool) -> None:
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id
         WHERE (t.e1, t.e2) NOT IN (SELECT (e1, e2) FROM email_typos JOIN ambiguous am
                                    ON am.kind = 'email' AND am.value IN (e1, e2))
+          -- jamesm021@ / jamesh021@: the letter after James is a surname's, not a slip
+          AND NOT after_first_name(t.e1, t.e2, coalesce(a.first_name, ''),
+                                   coalesce(b.first_name, ''), coalesce(a.first_key, ''),
+                                   coalesce(b.first_key, ''))
           AND ((({sa} OR {sb}) AND {agree_name} AND (t.strict OR a.first_key = b.first_key))
                OR (t.strict AND {same_or_long_local} AND (
                    (a.first_key IS NULL AND (ub.kind, ub.value) IN (SELECT (kind, value) FROM one_person)

@@ -90,6 +90,36 @@ def loose(a: str, b: str) -> bool:
     return diff == [0] and lb[0] in _NEAR.get(la[0], set())
 
 
+def after_first_name(a: str, b: str, first_names: frozenset[str]) -> bool:
+    """``a`` and ``b`` differ first right after a first name their holders carry.
+
+    Local parts are often a first name, then a surname or its initial, then digits
+    (``jamesm021``, ``marylim``, ``mark77``). An edit just after the first name changes
+    the surname, not a keystroke of one person's address: ``jamesm021`` / ``jamesh021``,
+    ``marylim`` / ``marykim``, ``mark77`` / ``markk77`` are two people's.
+    """
+    la, _, da = a.partition("@")
+    lb, _, db = b.partition("@")
+    if da != db or la == lb:
+        return False
+    i = next((k for k in range(min(len(la), len(lb))) if la[k] != lb[k]), min(len(la), len(lb)))
+    prefix = la[:i].rstrip("._-+")
+    return bool(prefix) and prefix in first_names
+
+
+def _after_first_name_batch(
+    a: pa.Array, b: pa.Array, n1: pa.Array, n2: pa.Array, k1: pa.Array, k2: pa.Array
+) -> pa.Array:
+    columns = [n.to_pylist() for n in (n1, n2, k1, k2)]
+    return pa.array(
+        [
+            after_first_name(x, y, frozenset(str(n).lower() for n in ns if n))
+            for x, y, *ns in zip(a.to_pylist(), b.to_pylist(), *columns, strict=True)
+        ],
+        pa.bool_(),
+    )
+
+
 def _loose_batch(a: pa.Array, b: pa.Array) -> pa.Array:
     return pa.array(
         [loose(x, y) for x, y in zip(a.to_pylist(), b.to_pylist(), strict=True)], pa.bool_()
@@ -131,6 +161,9 @@ def email_typos(engine: Engine, *, touched_only: bool = False) -> None:
         else "SELECT * FROM d"
     )
     engine.register_function("loose_typo", _loose_batch, ["VARCHAR", "VARCHAR"], "BOOLEAN")
+    engine.register_function(
+        "after_first_name", _after_first_name_batch, ["VARCHAR"] * 6, "BOOLEAN"
+    )
     engine.register_function(
         "plausible_typo", _plausible_batch, ["VARCHAR", "VARCHAR", "DOUBLE", "DOUBLE"], "BOOLEAN"
     )
