@@ -112,3 +112,23 @@ def test_hard_world_has_more_hard_cases(tmp_path: Path, world: World) -> None:
     assert (
         hard.records()["placeholder_email"].mean() > 2 * world.records()["placeholder_email"].mean()
     )
+
+
+def test_a_work_address_belongs_to_one_person(world: World) -> None:
+    # an employer hands out one mailbox per name: namesakes get a number, and one
+    # person's records name one employer
+    crm = world.read("crm_contacts").select("contact_id", "secondary_email")
+    truth = pl.read_csv(world.truth / "identity.csv", infer_schema=False).filter(
+        pl.col("source") == "crm_contacts"
+    )
+    employer = r"@(acme|globex|initech|umbrella|stark|wayne)\.com$"
+    work = (
+        crm.join(truth, left_on="contact_id", right_on="source_key")
+        .filter(pl.col("secondary_email").str.contains(employer))
+        .with_columns(employer=pl.col("secondary_email").str.extract(employer))
+    )
+    assert work.height > 0
+    holders = work.group_by("secondary_email").agg(pl.col("person_id").n_unique().alias("n"))
+    assert holders["n"].max() == 1
+    employers = work.group_by("person_id").agg(pl.col("employer").n_unique().alias("n"))
+    assert employers["n"].max() == 1

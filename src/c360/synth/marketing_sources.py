@@ -41,17 +41,9 @@ def crm_contacts(
     personal = people["email"].to_numpy()[p]
     work = rng.random(n) < 0.12
     secondary = np.where(obs["flags"]["shared_email"], personal, "").astype(object)  # type: ignore[index]
-    secondary[work] = [
-        f"{f}.{la}@{c}.com".replace(" ", "")
-        for f, la, c in zip(
-            obs["first"][work],
-            obs["last"][work],
-            np.array(["acme", "globex", "initech", "umbrella", "stark", "wayne"])[
-                rng.integers(0, 6, int(work.sum()))
-            ],
-            strict=True,
-        )
-    ]
+    secondary[work] = _work_emails(obs["first"][work], obs["last"][work], p[work])
+    rng.integers(0, 6, int(work.sum()))  # the draw that once picked the employer: keeps the
+    # stream, so every other value of a seed's world stays as it was
     email_in = rng.random(n) < 0.55
     sms_in = rng.random(n) < 0.3
     day = recs["day"].to_numpy()
@@ -180,3 +172,21 @@ def email_subscribers(
             "day": day,
         },
     )
+
+
+_EMPLOYERS = ("acme", "globex", "initech", "umbrella", "stark", "wayne")
+
+
+def _work_emails(first: np.ndarray, last: np.ndarray, person: np.ndarray) -> list[str]:
+    """A work address per record: the person's one employer (from their id), and a number
+    after the name when another person at that employer has it — an employer hands out
+    one mailbox per name, so two namesakes never share a work address."""
+    holders: dict[tuple[str, str], dict[int, int]] = {}
+    out = []
+    for f, la, pid in zip(first, last, person.tolist(), strict=True):
+        employer = _EMPLOYERS[pid * 2654435761 % 2**32 % len(_EMPLOYERS)]
+        name = f"{f}.{la}".replace(" ", "")
+        seen = holders.setdefault((name, employer), {})
+        k = seen.setdefault(pid, len(seen))
+        out.append(f"{name}{k + 1 if k else ''}@{employer}.com")
+    return out
