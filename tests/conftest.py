@@ -19,34 +19,6 @@ os.environ.setdefault("C360_TOKEN_KEY", "test-key-0123456789abcdef0123456789abcd
 os.environ.setdefault("C360_INGEST__SETTLE_SECONDS", "0")
 
 
-#: Test files that take minutes (fresh-clone CI, 2026-11-30: setup + calls), longest
-#: first. ``make test`` hands whole files to two workers in collection order; starting
-#: these before the many short ones keeps one worker from finishing alone with a long
-#: file at the end (longest-processing-time-first scheduling).
-HEAVY_FIRST = (
-    "consent/test_oracle_property.py",
-    "features/test_drift_world.py",
-    "api/test_projection.py",
-    "governance/test_erasure_world.py",
-    "ingest/test_one_writer.py",
-    "identity/test_synthetic.py",
-    "api/test_security.py",
-    "core/test_documented_commands.py",
-    "stream/test_exactly_once.py",
-    "features/test_models.py",
-    "governance/test_incremental_world.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Heavy files first (:data:`HEAVY_FIRST`); every other file, and the tests inside
-    each file, keep their order."""
-    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
-    items.sort(
-        key=lambda item: rank.get(item.nodeid.split("::")[0].removeprefix("tests/"), len(rank))
-    )
-
-
 @pytest.fixture
 def workspace(tmp_path: Path):
     """An empty workspace (no contracts) in a temporary folder."""
