@@ -86,15 +86,13 @@ def _counts(engine: Engine, assignment: pa.Table, path: Path) -> list[Any]:
 _CEILING_MAX_PEOPLE = 10
 
 #: evidence between two records of one person, beyond their names: an identifier equal or
-#: one or two keystrokes apart, birth dates a typo or a day/month swap apart, an address
-#: part, a source reference
+#: one or two keystrokes apart, birth dates the clusterer would accept as one (``dob_ok``:
+#: a typo, a transposition, a day/month swap, a day apart), an address part, a source
+#: reference
 _EVIDENCE_SQL = """
     list_has_any(a.refs, [b.record_id]) OR list_has_any(b.refs, [a.record_id])
     OR a.ssn_token = b.ssn_token OR list_has_any(a.ssn_variants, [b.ssn_token])
-    OR (a.dob IS NOT NULL AND b.dob IS NOT NULL AND (a.dob = b.dob
-        OR abs(date_diff('day', a.dob, b.dob)) <= 1
-        OR (year(a.dob) = year(b.dob) AND month(a.dob) = day(b.dob) AND day(a.dob) = month(b.dob))
-        OR damerau_levenshtein(strftime(a.dob, '%Y%m%d'), strftime(b.dob, '%Y%m%d')) <= 1))
+    OR dob_ok(a.dob, b.dob)
     OR a.street = b.street OR a.zip = b.zip
     OR EXISTS (SELECT 1 FROM (SELECT unnest(a.ids) AS x) JOIN (SELECT unnest(b.ids) AS y)
                ON x[1] = y[1] AND (x = y OR damerau_levenshtein(x, y) <= 2))

@@ -47,6 +47,9 @@ RULE_WEIGHTS = {
 ATTACH_RULES = frozenset({"rare_id", "email_typo"})
 #: values held by more records than this are never used to attach sparse records
 MAX_ATTACH_RECORDS = 20
+#: surnames ``{a}`` and ``{b}`` one slip apart (Rossanson / Rossasnon, Daniels / Danniels);
+#: short surnames one edit apart are often two names (Lee / Lea), so five letters or more
+SURNAME_SLIP_SQL = "(least(length({a}), length({b})) >= 5 AND damerau_levenshtein({a}, {b}) <= 1)"
 #: a record too sparse to stand on its own: no first name, or neither surname nor dob
 SPARSE_SQL = "({x}.first_key IS NULL OR ({x}.dob IS NULL AND {x}.last_key IS NULL))"
 
@@ -178,7 +181,8 @@ def deterministic_pairs(engine: Engine, *, incremental: bool) -> None:
     )
     engine.execute(f"CREATE OR REPLACE TABLE touched AS {touched}")
     email_typos(engine, touched_only=incremental)
-    engine.execute("""
+    slip = SURNAME_SLIP_SQL.format(a="s1.last_key", b="s2.last_key")
+    engine.execute(f"""
         CREATE OR REPLACE TABLE usable_t AS SELECT * FROM usable SEMI JOIN touched USING (kind, value);
         CREATE OR REPLACE TABLE small_t AS SELECT * FROM small SEMI JOIN touched USING (kind, value);
         CREATE OR REPLACE TABLE email_typos_t AS SELECT * FROM email_typos
@@ -192,14 +196,10 @@ def deterministic_pairs(engine: Engine, *, incremental: bool) -> None:
         WHERE u.kind = 'email' AND p.last_key IS NOT NULL
           AND u.value IN (SELECT e1 FROM email_typos_t UNION SELECT e2 FROM email_typos_t);
         CREATE OR REPLACE TABLE typo_two_people AS
-        SELECT DISTINCT t.e1, t.e2 FROM email_typos_t t
-        JOIN typo_surnames s1 ON s1.value = t.e1 JOIN typo_surnames s2 ON s2.value = t.e2
-        EXCEPT
         SELECT t.e1, t.e2 FROM email_typos_t t
         JOIN typo_surnames s1 ON s1.value = t.e1 JOIN typo_surnames s2 ON s2.value = t.e2
-        WHERE s1.last_key = s2.last_key
-           OR (least(length(s1.last_key), length(s2.last_key)) >= 5
-               AND damerau_levenshtein(s1.last_key, s2.last_key) <= 1);
+        GROUP BY t.e1, t.e2
+        HAVING NOT bool_or(s1.last_key = s2.last_key OR {slip});
         CREATE OR REPLACE TABLE email_typos_t AS
         SELECT * FROM email_typos_t ANTI JOIN typo_two_people USING (e1, e2);
     """)
@@ -207,12 +207,7 @@ def deterministic_pairs(engine: Engine, *, incremental: bool) -> None:
     agree_name = "(a.first_key = b.first_key OR first_compatible(a.first_name, b.first_name))"
     sa, sb = SPARSE_SQL.format(x="a"), SPARSE_SQL.format(x="b")
     both_dob = "(a.dob IS NOT NULL AND b.dob IS NOT NULL)"
-    # a surname keyed with one slip (Rossanson / Rossasnon, Daniels / Danniels); short
-    # surnames one edit apart are often two names (Lee / Lea), so five letters or more
-    last_typo = (
-        "(least(length(a.last_key), length(b.last_key)) >= 5"
-        " AND damerau_levenshtein(a.last_key, b.last_key) <= 1)"
-    )
+    last_typo = SURNAME_SLIP_SQL.format(a="a.last_key", b="b.last_key")
     # a nameless record follows a misspelt provider, or a keystroke slip (after the first
     # character: typos.local_typo) in a local part long enough to be one person's
     # (patriciamartienz@ for patriciamartinez@, not jsmith@ for jsmiht@)
