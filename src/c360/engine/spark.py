@@ -29,8 +29,21 @@ from c360.engine.base import (
     FileFormat,
     Params,
     SqlType,
+    used_params,
 )
-from c360.engine.sql import table
+from c360.engine.sql import (
+    AUTHORING_DIALECT,
+    Macro,
+    delete_as_query,
+    inline_macros,
+    insert_as_query,
+    macro_of,
+    parse_statements,
+    table,
+    target_of,
+    unions_by_name,
+    update_as_query,
+)
 from c360.errors import MissingExtraError
 
 _SESSIONS: dict[tuple[Any, ...], Any] = {}
@@ -115,7 +128,15 @@ class SparkEngine(Engine):
     name = "spark"
     dialect = "spark"
     capabilities = Capabilities(
-        asof_join=False, qualify=False, python_udf=False, in_process=False, splink_api="SparkAPI"
+        asof_join=False,
+        qualify=False,
+        python_udf=False,
+        in_process=False,
+        splink_api="SparkAPI",
+        # emulated: macros are inlined where they are called; UPDATE, DELETE and INSERT on
+        # a working table recompute it (see execute)
+        macros=True,
+        table_update=True,
     )
 
     def __init__(self, settings: EngineSettings, *, session: Any = None) -> None:
@@ -123,6 +144,7 @@ class SparkEngine(Engine):
         # a fork gets a new session on the same context: its own temp views, shared cache
         self.spark = session if session is not None else _session(settings)
         self._views: set[str] = set()
+        self._macros: dict[str, Macro] = {}
         extensions = str(settings.spark_conf.get("spark.sql.extensions", ""))
         self.delta_native = "DeltaSparkSessionExtension" in extensions or bool(
             os.environ.get("DATABRICKS_RUNTIME_VERSION")
@@ -153,14 +175,87 @@ class SparkEngine(Engine):
         # and comparisons using them would fail when run
         return SparkAPI(spark_session=self.spark)
 
+    def render(self, sql: str | exp.Expression) -> str:
+        # DuckDB forms that need this session's state: macros defined on it (inlined) and
+        # UNION BY NAME (aligned by the sides' columns, which Spark's plan knows)
+        if isinstance(sql, str):
+            if not self._macros and "by name" not in " ".join(sql.lower().split()):
+                return super().render(sql)
+            trees = parse_statements(sql)
+        else:
+            trees = [sql]
+        base = super().render
+        return ";\n".join([base(self._portable(t).sql(AUTHORING_DIALECT)) for t in trees])
+
+    def _portable(self, tree: exp.Expr) -> exp.Expr:
+        tree = inline_macros(tree, self._macros)
+        if any(
+            isinstance(u, exp.Union) and u.args.get("by_name") for u in tree.find_all(exp.Union)
+        ):
+            tree = unions_by_name(tree, self._columns_of)
+        return tree
+
+    def _columns_of(self, query: exp.Expr) -> list[str]:
+        return list(self.spark.sql(self.render(query.sql(AUTHORING_DIALECT))).columns)
+
     def _frame(self, sql: str | exp.Expression, params: Params = None) -> Any:
         # authoring ``$name`` parameters render as Spark's named ``:name`` markers
-        if params:
-            return self.spark.sql(self.render(sql), args=dict(params))
-        return self.spark.sql(self.render(sql))
+        rendered = self.render(sql)
+        used = used_params(rendered, params)
+        if used:
+            return self.spark.sql(rendered, args=dict(used))
+        return self.spark.sql(rendered)
 
     def execute(self, sql: str | exp.Expression, params: Params = None) -> None:
-        self._frame(sql, params)
+        """Run statements; working-table statements Spark lacks are emulated:
+
+        - ``CREATE [TEMP] TABLE t AS q`` materialises ``q`` as the view ``t``;
+        - ``CREATE MACRO f(a, b) AS e`` is kept and inlined wherever ``f`` is called;
+        - ``UPDATE``, ``DELETE`` and ``INSERT … SELECT`` on ``t`` materialise ``t`` again as
+          the query of its rows after the statement;
+        - ``DROP TABLE|VIEW t`` drops the view.
+        """
+        for tree in parse_statements(sql) if isinstance(sql, str) else [sql]:
+            self._statement(tree, params)
+
+    def _statement(self, tree: exp.Expr, params: Params) -> None:
+        if isinstance(tree, exp.Create):
+            macro = macro_of(tree)
+            if macro is not None:
+                name, definition = macro
+                self._macros[name] = definition
+                return
+            kind = str(tree.args.get("kind") or "").upper()
+            if kind == "TABLE" and isinstance(tree.expression, exp.Query):
+                self.materialise(target_of(tree), self._authoring(tree.expression), params)
+                return
+        elif isinstance(tree, exp.Drop) and str(tree.args.get("kind") or "").upper() in (
+            "TABLE",
+            "VIEW",
+        ):
+            for dropped in tree.args.get("tables") or [tree.this]:
+                self.unregister(dropped.name)
+            return
+        elif isinstance(tree, exp.Delete):
+            self.materialise(target_of(tree), self._authoring(delete_as_query(tree)), params)
+            return
+        elif isinstance(tree, exp.Update):
+            name = target_of(tree)
+            self.materialise(
+                name, self._authoring(update_as_query(tree, self.columns(name))), params
+            )
+            return
+        elif isinstance(tree, exp.Insert):
+            name = target_of(tree)
+            self.materialise(
+                name, self._authoring(insert_as_query(tree, self.columns(name))), params
+            )
+            return
+        self._frame(self._authoring(tree), params)
+
+    def _authoring(self, tree: exp.Expr) -> str:
+        """A statement as authoring-dialect text, so the Spark rewrites apply to it."""
+        return tree.sql(AUTHORING_DIALECT)
 
     def query(self, sql: str | exp.Expression, params: Params = None) -> pa.Table:
         # every column nullable, as DuckDB returns them: Spark marks what it proved non-null,
@@ -181,7 +276,9 @@ class SparkEngine(Engine):
         return (PySparkException, Py4JError)
 
     def fork(self) -> SparkEngine:
-        return SparkEngine(self.settings, session=self.spark.newSession())
+        fork = SparkEngine(self.settings, session=self.spark.newSession())
+        fork._macros = dict(self._macros)  # as a DuckDB cursor sees its database's macros
+        return fork
 
     def materialise(
         self,

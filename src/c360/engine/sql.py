@@ -8,6 +8,7 @@ literals always go through these helpers, so no module quotes SQL by hand.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -219,3 +220,191 @@ def _named(value: exp.Expression, name: str) -> exp.Alias:
 
 
 _REWRITES = {"spark": _for_spark, "databricks": _for_spark}
+
+
+# ---------------------------------------------------------------- working-table statements
+# DuckDB keeps a run's working tables as tables it can define macros over, update and
+# delete from; an engine without those (Spark's temporary views) recomputes the table
+# instead. These turn each such statement into the query whose rows are the table after it.
+
+Macro = tuple[list[str], exp.Expr]
+"""A SQL macro: its parameter names and its body."""
+
+
+def parse_statements(sql: str) -> list[exp.Expr]:
+    """The statements of authoring-dialect text, parsed."""
+    try:
+        return [t for t in sqlglot.parse(sql, read=AUTHORING_DIALECT) if t is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        raise C360Error(
+            "engine.sql_unsupported",
+            f"SQL cannot be parsed: {str(exc).splitlines()[0]}",
+            {"dialect": AUTHORING_DIALECT},
+        ) from exc
+
+
+def macro_of(create: exp.Create) -> tuple[str, Macro] | None:
+    """``(name, (params, body))`` of a ``CREATE MACRO`` statement (``None`` for anything else)."""
+    if str(create.args.get("kind") or "").upper() != "MACRO":
+        return None
+    udf = create.this
+    if not isinstance(udf, exp.UserDefinedFunction) or isinstance(create.expression, exp.Query):
+        raise C360Error(
+            "engine.sql_unsupported",
+            "only scalar macros (CREATE MACRO name(args) AS expression) can be inlined",
+            {},
+        )
+    params = [p.name for p in udf.expressions]
+    return udf.this.name.lower(), (params, create.expression)
+
+
+def inline_macros(tree: exp.Expr, macros: dict[str, Macro]) -> exp.Expr:
+    """``tree`` with every call of a macro replaced by its body, the arguments in place of
+    its parameters (wrapped in parentheses, so precedence holds; macros calling macros
+    are inlined too)."""
+    if not macros:
+        return tree
+
+    def expand(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() in macros:
+            params, body = macros[str(node.this).lower()]
+            if len(node.expressions) != len(params):
+                raise C360Error(
+                    "engine.sql_unsupported",
+                    f"macro {node.this} takes {len(params)} arguments, "
+                    f"called with {len(node.expressions)}",
+                    {},
+                )
+            args = {
+                p: exp.Paren(this=inline_macros(a.copy(), macros))
+                for p, a in zip(params, node.expressions, strict=True)
+            }
+
+            def bind(n: exp.Expr) -> exp.Expr:
+                if isinstance(n, exp.Column) and not n.table and n.name in args:
+                    return args[n.name].copy()
+                return n
+
+            return exp.Paren(this=inline_macros(body.copy().transform(bind), macros))
+        return node
+
+    return tree.transform(expand)
+
+
+def target_of(stmt: exp.Expr) -> str:
+    """The name of the table a ``CREATE``/``INSERT``/``UPDATE``/``DELETE`` writes."""
+    target = stmt.this
+    if isinstance(target, exp.Schema):
+        target = target.this
+    if not isinstance(target, exp.Table):
+        raise C360Error("engine.sql_unsupported", f"no table named in {stmt.sql()[:80]!r}", {})
+    return target.name
+
+
+def _kept(where: exp.Expr | None) -> exp.Expr:
+    return exp.func("coalesce", exp.Paren(this=where.copy()), exp.false()) if where else exp.true()
+
+
+def delete_as_query(stmt: exp.Delete) -> exp.Select:
+    """The rows left by ``DELETE FROM t WHERE c``: those for which ``c`` is not true."""
+    where = stmt.args.get("where")
+    keep = exp.not_(_kept(where.this if where else None))
+    return exp.select("*").from_(table(target_of(stmt))).where(keep)
+
+
+def update_as_query(stmt: exp.Update, columns: list[str]) -> exp.Select:
+    """The rows after ``UPDATE t SET a = e … WHERE c`` (no ``FROM``): each set column
+    ``CASE WHEN c THEN e ELSE a END``, the others as they were, in the table's order."""
+    if stmt.args.get("from_") or stmt.args.get("from"):
+        raise C360Error("engine.sql_unsupported", "UPDATE … FROM is not emulated", {})
+    where = stmt.args.get("where")
+    sets = {}
+    for eq in stmt.expressions:
+        sets[eq.this.name] = eq.expression
+    unknown = set(sets) - set(columns)
+    if unknown:
+        raise C360Error(
+            "engine.sql_unsupported", f"UPDATE sets unknown column(s) {sorted(unknown)}", {}
+        )
+    out: list[exp.Expr] = []
+    for name in columns:
+        if name not in sets:
+            out.append(column(name))
+            continue
+        value = sets[name].copy()
+        if where is not None:
+            value = exp.Case(ifs=[exp.If(this=_kept(where.this), true=value)], default=column(name))
+        out.append(exp.alias_(value, ident(name)))
+    return exp.select(*out).from_(table(target_of(stmt)))
+
+
+def insert_as_query(stmt: exp.Insert, columns: list[str]) -> exp.Query:
+    """The rows after ``INSERT INTO t [(cols)] query``: the table's rows, then the new
+    ones with each named column in its place (NULL for a column not named)."""
+    target = stmt.this
+    named = (
+        [c.name for c in target.expressions] if isinstance(target, exp.Schema) else list(columns)
+    )
+    source = stmt.expression
+    if not isinstance(source, exp.Query):
+        raise C360Error("engine.sql_unsupported", "INSERT … VALUES is not emulated", {})
+    aligned = exp.select(
+        *[
+            exp.alias_(column(f"_c{named.index(c)}") if c in named else exp.null(), ident(c))
+            for c in columns
+        ]
+    ).from_(
+        exp.Subquery(
+            this=source.copy(),
+            alias=exp.TableAlias(
+                this=ident("_new"), columns=[ident(f"_c{i}") for i in range(len(named))]
+            ),
+        )
+    )
+    return exp.union(
+        exp.select(*[column(c) for c in columns]).from_(table(target_of(stmt))),
+        aligned,
+        distinct=False,
+    )
+
+
+def unions_by_name(tree: exp.Expr, columns_of: Callable[[exp.Expr], list[str]]) -> exp.Expr:
+    """``tree`` with every ``UNION [ALL] BY NAME`` written positionally: each side selects
+    the union's columns (first side's order, then new ones as they appear), NULL where it
+    has none. ``columns_of`` gives a query's output columns."""
+
+    def align(node: exp.Expr) -> exp.Expr:
+        if not (isinstance(node, exp.Union) and node.args.get("by_name")):
+            return node
+        sides = [unions_by_name(s, columns_of) for s in _union_sides(node)]
+        names = [columns_of(s) for s in sides]
+        order: list[str] = []
+        for cols in names:
+            order.extend(c for c in cols if c not in order)
+        parts = [
+            exp.select(
+                *[exp.alias_(column(c) if c in cols else exp.null(), ident(c)) for c in order]
+            ).from_(exp.Subquery(this=side, alias=exp.TableAlias(this=ident(f"_s{i}"))))
+            for i, (side, cols) in enumerate(zip(sides, names, strict=True))
+        ]
+        out: exp.Expr = parts[0]
+        for p in parts[1:]:
+            out = exp.union(out, p, distinct=bool(node.args.get("distinct")))
+        return out
+
+    return tree.transform(align)
+
+
+def _union_sides(node: exp.Union) -> list[exp.Expr]:
+    """The queries of a chain of ``BY NAME`` unions of one kind, left to right."""
+    sides: list[exp.Expr] = []
+    for side in (node.this, node.expression):
+        if (
+            isinstance(side, exp.Union)
+            and side.args.get("by_name")
+            and side.args.get("distinct") == node.args.get("distinct")
+        ):
+            sides.extend(_union_sides(side))
+        else:
+            sides.append(side.copy())
+    return sides
