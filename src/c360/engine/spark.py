@@ -86,6 +86,11 @@ def _session(settings: EngineSettings) -> Any:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "false")
+        # inferring constraints through a UNION of IN-subquery filters fails inside Spark
+        # 4.x's optimizer ("key not found"); the plans are correct without them
+        .config("spark.sql.constraintPropagation.enabled", "false")
+        # size(NULL) is NULL, as DuckDB's array_length (not the legacy -1)
+        .config("spark.sql.legacy.sizeOfNull", "false")
         # a value that does not fit a date pattern is NULL (as DuckDB's try_strptime), not an
         # upgrade error
         .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
@@ -109,8 +114,26 @@ def _session(settings: EngineSettings) -> Any:
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    if local and spark.sparkContext.getCheckpointDir() is None:
+        # Splink checkpoints its intermediate tables on Spark (reliable checkpoints need a
+        # folder; on Databricks the runtime has one)
+        import tempfile
+
+        base = settings.temp_directory or Path(tempfile.gettempdir())
+        spark.sparkContext.setCheckpointDir(str(Path(base) / "c360-spark-checkpoints"))
+    if jar is not None:
+        _register_similarity_functions(spark)
     _SESSIONS[key] = spark
     return spark
+
+
+def _register_similarity_functions(spark: Any) -> None:
+    """Splink's string similarity functions callable in SQL from the start (identity's rules
+    call ``damerau_levenshtein`` before any Splink API exists when the model is reused)."""
+    from splink.internals.spark.jar_location import get_scala_udfs
+
+    for udf in get_scala_udfs():
+        spark.udf.registerJavaFunction(*udf)
 
 
 def _splink_jar() -> str | None:
@@ -209,7 +232,8 @@ class SparkEngine(Engine):
     def execute(self, sql: str | exp.Expression, params: Params = None) -> None:
         """Run statements; working-table statements Spark lacks are emulated:
 
-        - ``CREATE [TEMP] TABLE t AS q`` materialises ``q`` as the view ``t``;
+        - ``CREATE [TEMP] TABLE t AS q`` materialises ``q`` as the view ``t``, and
+          ``CREATE VIEW v AS q`` is a temporary view (it reads working tables);
         - ``CREATE MACRO f(a, b) AS e`` is kept and inlined wherever ``f`` is called;
         - ``UPDATE``, ``DELETE`` and ``INSERT … SELECT`` on ``t`` materialise ``t`` again as
           the query of its rows after the statement;
@@ -228,6 +252,10 @@ class SparkEngine(Engine):
             kind = str(tree.args.get("kind") or "").upper()
             if kind == "TABLE" and isinstance(tree.expression, exp.Query):
                 self.materialise(target_of(tree), self._authoring(tree.expression), params)
+                return
+            if kind == "VIEW" and isinstance(tree.expression, exp.Query) and not params:
+                # a view of this session's working tables is a temporary view too
+                self.create_view(target_of(tree), self._authoring(tree.expression))
                 return
         elif isinstance(tree, exp.Drop) and str(tree.args.get("kind") or "").upper() in (
             "TABLE",

@@ -120,6 +120,37 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         and isinstance(node.this.this, exp.Order)
     ):  # list(v ORDER BY k) FILTER (WHERE c): the filter goes on the inner aggregate
         return _ordered_list(node.this.this, node.expression)
+    if isinstance(node, exp.JSONObject) and all(
+        isinstance(kv, exp.JSONKeyValue) and isinstance(kv.this, exp.Literal)
+        for kv in node.expressions
+    ):  # json_object('k', v, …): a struct of the pairs as JSON, NULL members kept
+        fields = [_named(_inner(kv.expression), kv.this.this) for kv in node.expressions]
+        options = exp.Anonymous(
+            this="map",
+            expressions=[exp.Literal.string("ignoreNullFields"), exp.Literal.string("false")],
+        )
+        return exp.Anonymous(this="to_json", expressions=[exp.Struct(expressions=fields), options])
+    if isinstance(node, exp.In) and isinstance(node.this, exp.Tuple):
+        query = node.args.get("query")
+        select = query.this if isinstance(query, exp.Subquery) else query
+        if (
+            isinstance(select, exp.Select)
+            and len(select.expressions) == 1
+            and isinstance(select.expressions[0], exp.Tuple)
+        ):  # (a, b) IN (SELECT (x, y) …): DuckDB compares rows; Spark takes the columns
+            select = select.copy()
+            select.set("expressions", select.expressions[0].expressions)
+            return exp.In(
+                this=node.this.copy(),
+                query=exp.Subquery(this=select) if isinstance(query, exp.Subquery) else select,
+            ).transform(_for_spark)
+    if (
+        isinstance(node, exp.Window)
+        and isinstance(node.this, exp.RowNumber)
+        and not node.args.get("partition_by")
+        and not node.args.get("order")
+    ):  # row_number() OVER (): a row id; Spark wants an order, its ids are unique, not 1…n
+        return exp.Anonymous(this="monotonically_increasing_id", expressions=[])
     if isinstance(node, exp.RegexpFullMatch):
         value, pattern = node.this, node.expression
         if isinstance(pattern, exp.Literal) and pattern.is_string:

@@ -237,7 +237,9 @@ def crosswalk(engine: Engine, run_id: str, at: datetime) -> pa.Table:
         SELECT * FROM links_prev WHERE NOT is_current
         UNION ALL SELECT * FROM keep
         UNION ALL
-        SELECT pc.* REPLACE (false AS is_current, CAST($at AS TIMESTAMPTZ) AS valid_to)
+        SELECT pc.source, pc.source_key, pc.golden_id, pc.rule, pc.probability, pc.run_id,
+               false AS is_current, pc.record_id, pc.reason, pc.valid_from,
+               CAST($at AS TIMESTAMPTZ) AS valid_to
         FROM prev_cur pc WHERE pc.record_id NOT IN (SELECT record_id FROM keep)
         UNION ALL
         SELECT c.source, c.source_key, c.golden_id, c.rule, c.probability, $run_id AS run_id,

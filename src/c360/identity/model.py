@@ -57,15 +57,19 @@ def _settings(n_records: int) -> dict[str, Any]:
     def null(col: str) -> Any:
         return cll.NullLevel(col)
 
+    def custom(condition: str, label: str) -> Any:
+        # written in the authoring dialect; Splink renders it for the engine it runs on
+        return cll.CustomLevel(condition, label, base_dialect_str=AUTHORING_DIALECT)
+
     comparisons = [
         cl.CustomComparison(
             [
                 null("first_key"),
                 cll.ExactMatchLevel("first_name").configure(tf_adjustment_column="first_name"),
-                cll.CustomLevel("first_key_l = first_key_r", "nickname"),
+                custom("first_key_l = first_key_r", "nickname"),
                 cll.JaroWinklerLevel("first_name", 0.92),
                 cll.JaroWinklerLevel("first_name", 0.8),
-                cll.CustomLevel("first_key_l = last_key_r OR last_key_l = first_key_r", "swapped"),
+                custom("first_key_l = last_key_r OR last_key_l = first_key_r", "swapped"),
                 cll.ElseLevel(),
             ],
             output_column_name="first_name",
@@ -84,9 +88,9 @@ def _settings(n_records: int) -> dict[str, Any]:
             [
                 null("dob_str"),
                 cll.ExactMatchLevel("dob_str"),
-                cll.CustomLevel("dob_swapped_l = dob_r", "day/month swap"),
+                custom("dob_swapped_l = dob_r", "day/month swap"),
                 cll.DamerauLevenshteinLevel("dob_str", 1),
-                cll.CustomLevel("abs(date_diff('day', dob_l, dob_r)) <= 31", "within a month"),
+                custom("abs(date_diff('day', dob_l, dob_r)) <= 31", "within a month"),
                 cll.ElseLevel(),
             ],
             output_column_name="dob",
@@ -95,7 +99,7 @@ def _settings(n_records: int) -> dict[str, Any]:
             [
                 null("ssn_token"),
                 cll.ExactMatchLevel("ssn_token"),
-                cll.CustomLevel("list_contains(ssn_variants_l, ssn_token_r)", "one transposition"),
+                custom("list_contains(ssn_variants_l, ssn_token_r)", "one transposition"),
                 cll.ElseLevel(),
             ],
             output_column_name="ssn",
@@ -106,7 +110,7 @@ def _settings(n_records: int) -> dict[str, Any]:
                 cll.ExactMatchLevel("email").configure(tf_adjustment_column="email"),
                 # one keystroke on a letter (rules.email_typos); not Jaro-Winkler, which
                 # scores john.smith@ and johnsmith1@ alike because both derive from the name
-                cll.CustomLevel(
+                custom(
                     "damerau_levenshtein(email_l, email_r) = 1 AND "
                     "regexp_replace(email_l, '[^0-9._@+-]', '', 'g') = "
                     "regexp_replace(email_r, '[^0-9._@+-]', '', 'g')",
@@ -203,7 +207,7 @@ def _linker(
     logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = engine.splink_api()
     sdf = db_api.register(table, table_name=f"{table}_reg")
-    linker = Linker(sdf, settings, log_level=None)
+    linker = Linker(sdf, in_dialect(settings, engine.dialect), log_level=None)
     for col, table in (tf or {}).items():
         name = f"c360_tf_{col}"
         engine.register(name, table)
@@ -211,6 +215,43 @@ def _linker(
             db_api.register(name, table_name=f"{name}_reg"), col
         )
     return linker
+
+
+def in_dialect(settings: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """Model settings for the engine that runs them.
+
+    A saved model holds its comparison levels' SQL in the dialect of the engine that
+    trained it; on another engine each level takes the SQL Splink writes for that
+    engine from the same comparisons (:func:`model_settings`, which the training
+    fingerprint pins), keeping the trained parameters. So a model trained on DuckDB
+    scores on Spark, and the reverse.
+    """
+    if settings.get("sql_dialect", dialect) == dialect:
+        return settings
+    import copy
+
+    from splink import SettingsCreator
+
+    fresh = SettingsCreator.from_path_or_dict(model_settings()).get_settings(dialect).as_dict()
+    out = copy.deepcopy(settings)
+    out["sql_dialect"] = dialect
+    comps, fresh_comps = out.get("comparisons", []), fresh["comparisons"]
+    shapes = [len(c.get("comparison_levels", [])) for c in comps]
+    if shapes != [len(c["comparison_levels"]) for c in fresh_comps]:
+        raise C360Error(
+            "identity.model_dialect",
+            f"the saved model was trained with other comparisons than this version's; it "
+            f"cannot be rendered for {dialect} (run identity with --retrain)",
+            {"dialect": dialect},
+        )
+    for comp, new in zip(comps, fresh_comps, strict=True):
+        for level, new_level in zip(
+            comp["comparison_levels"], new["comparison_levels"], strict=True
+        ):
+            level["sql_condition"] = new_level["sql_condition"]
+            if "sql_dialect" in level or "sql_dialect" in new_level:
+                level["sql_dialect"] = dialect
+    return out
 
 
 def term_frequencies(engine: Engine) -> dict[str, pa.Table]:

@@ -156,6 +156,13 @@ def value_status(engine: Engine, hard: frozenset[str]) -> None:
         CREATE OR REPLACE TABLE value_names AS
         SELECT DISTINCT s.kind, s.value, p.first_name FROM small s
         JOIN party p USING (record_id) WHERE p.first_name IS NOT NULL;
+        -- the holders' first names that a name the value cannot tell apart is compatible
+        -- with (read by an equi-join in deterministic_pairs: Spark cannot call a Python
+        -- function in the condition of an anti join)
+        CREATE OR REPLACE TABLE ambiguous_compatible AS
+        SELECT DISTINCT an.kind, an.value, vn.first_name FROM ambiguous_names an
+        JOIN value_names vn ON vn.kind = an.kind AND vn.value = an.value
+        WHERE first_compatible(an.first_name, vn.first_name);
         CREATE OR REPLACE TABLE one_person AS
         SELECT kind, value FROM value_stats WHERE records <= {MAX_ATTACH_RECORDS}
         EXCEPT
@@ -220,9 +227,8 @@ def deterministic_pairs(engine: Engine, *, incremental: bool) -> None:
     # names it is ambiguous between: the household phone of John Sr and John Jr says
     # which member a dob-less "Linda" record is when one member is called Linda
     tells_apart = (
-        "NOT EXISTS (SELECT 1 FROM ambiguous_names an WHERE an.kind = ua.kind"
-        " AND an.value = ua.value AND (first_compatible(an.first_name, a.first_name)"
-        " OR first_compatible(an.first_name, b.first_name)))"
+        "NOT EXISTS (SELECT 1 FROM ambiguous_compatible ac WHERE ac.kind = ua.kind"
+        " AND ac.value = ua.value AND ac.first_name IN (a.first_name, b.first_name))"
     )
     w = RULE_WEIGHTS
     engine.execute(f"""
@@ -289,7 +295,7 @@ def deterministic_pairs(engine: Engine, *, incremental: bool) -> None:
         CREATE OR REPLACE TABLE det_pairs AS
         SELECT least(l, r) AS record_id_l, greatest(l, r) AS record_id_r,
                max(w) AS match_weight, 1.0 AS match_probability,
-               first(rule ORDER BY w DESC, rule) AS rule, CAST(NULL AS VARCHAR) AS detail
+               (min({{'nw': -w, 'rule': rule}})).rule AS rule, CAST(NULL AS VARCHAR) AS detail
         FROM det_raw WHERE l <> r GROUP BY ALL;
     """)
 
@@ -312,7 +318,7 @@ def shared_pairs(engine: Engine, *, incremental: bool) -> None:
         CREATE OR REPLACE TABLE shared_pairs AS
         SELECT least(a.record_id, b.record_id) AS record_id_l,
                greatest(a.record_id, b.record_id) AS record_id_r,
-               first(ua.kind ORDER BY ua.kind) AS kind
+               min(ua.kind) AS kind
         FROM small_t ua JOIN small ub ON ub.kind = ua.kind AND ub.value = ua.value
             AND ua.record_id <> ub.record_id
         JOIN party a ON a.record_id = ua.record_id JOIN party b ON b.record_id = ub.record_id

@@ -277,12 +277,12 @@ def _standardise(
         WITH r AS (SELECT row_number() OVER () AS rn, * FROM raw),
         ph AS (
             SELECT rn, list(m.phone ORDER BY u.i) FILTER (WHERE m.phone IS NOT NULL) AS phones
-            FROM (SELECT rn, unnest(phones_raw) AS p, generate_subscripts(phones_raw, 1) AS i FROM r) u
+            FROM (SELECT r.rn, u.p, u.i FROM r, UNNEST(r.phones_raw) WITH ORDINALITY AS u(p, i)) u
             JOIN m_phones m ON m.p = u.p GROUP BY rn
         ),
         em AS (
             SELECT rn, list(m.email ORDER BY u.i) FILTER (WHERE m.email IS NOT NULL) AS emails
-            FROM (SELECT rn, unnest(emails_raw) AS e, generate_subscripts(emails_raw, 1) AS i FROM r) u
+            FROM (SELECT r.rn, u.e, u.i FROM r, UNNEST(r.emails_raw) WITH ORDINALITY AS u(e, i)) u
             JOIN m_emails m ON m.e = u.e GROUP BY rn
         )
         SELECT r.source || ':' || r.source_key AS record_id, r.source, r.source_key,
@@ -296,8 +296,8 @@ def _standardise(
             list_sort(list_distinct(coalesce(ph.phones, []))) AS phones,
             a.street, a.city, a.state, a.zip, r.refs, r.updated_at, r.trust, r.row_hash,
             CASE WHEN n.first_key IS NULL AND n.last_key IS NULL AND r.dob IS NULL
-                  AND r.ssn_token IS NULL AND len(coalesce(em.emails, [])) = 0
-                  AND len(coalesce(ph.phones, [])) = 0 AND len(r.refs) = 0
+                  AND r.ssn_token IS NULL AND array_length(coalesce(em.emails, [])) = 0
+                  AND array_length(coalesce(ph.phones, [])) = 0 AND array_length(r.refs) = 0
                  THEN 'no usable identity attributes' END AS no_identity_reason
         FROM r
         JOIN m_names n ON n.layout = r.layout AND n.full_name {nd} r.full_name
