@@ -43,11 +43,11 @@ STAGES: list[tuple[str, str]] = [
 ]
 
 #: Stages proven to run on every engine (a parity test runs them on DuckDB and on local
-#: Spark): ingest, and consent over identity's output (ADR 0065; its subject-index refresh
-#: computes in process on any engine, as its result is written to the operational store). The
-#: others run only with ``engine: duckdb``: identity computes on DuckDB directly (Splink's
-#: DuckDBAPI, clustering, survivorship), and the later stages are not proven on Spark.
-ENGINE_STAGES = frozenset({"ingest", "consent"})
+#: Spark): ingest (ADR 0061), identity (ADR 0070: the same golden records and crosswalk)
+#: and consent over identity's output (ADR 0065; its subject-index refresh computes in
+#: process on any engine, as its result is written to the operational store). The later
+#: stages are not proven on Spark and run only with ``engine: duckdb``.
+ENGINE_STAGES = frozenset({"ingest", "identity", "consent"})
 
 
 @dataclass

@@ -481,9 +481,8 @@ def test_identity_refuses_an_engine_lacking_what_its_sql_needs():
     from c360.identity.compute import REQUIRED, check
 
     assert DuckDBEngine.capabilities.missing(*REQUIRED) == []
-    # Spark emulates macros and working-table updates; list functions and cheap Python
-    # functions it lacks
-    assert set(SparkEngine.capabilities.missing(*REQUIRED)) == {"python_udf", "list_functions"}
+    # Spark emulates macros and working-table updates and renders DuckDB's list forms
+    assert SparkEngine.capabilities.missing(*REQUIRED) == []
 
     class WithoutMacros(DuckDBEngine):  # a real DuckDB engine that claims one flag less
         capabilities = replace(DuckDBEngine.capabilities, macros=False)

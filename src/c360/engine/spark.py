@@ -134,6 +134,33 @@ def _register_similarity_functions(spark: Any) -> None:
 
     for udf in get_scala_udfs():
         spark.udf.registerJavaFunction(*udf)
+    _register_jaro_winkler(spark)
+
+
+def _register_jaro_winkler(spark: Any) -> None:
+    """``jaro_winkler`` as DuckDB computes it, replacing the jar's.
+
+    The jar (Apache Commons Text) counts half a transposition where DuckDB, jellyfish and
+    Winkler's definition round down: ``bert``/``robert`` score 0.764 against 0.806, on
+    either side of Splink's 0.8 level, so one engine would keep a pair the other drops.
+    jellyfish computes DuckDB's values; it is part of the ``identity`` extra (without it
+    the jar's function stays)."""
+    try:
+        import jellyfish
+    except ImportError:
+        return
+    from pyspark.sql.functions import arrow_udf
+
+    def jaro_winkler(a: pa.Array, b: pa.Array) -> pa.Array:
+        return pa.array(
+            [
+                None if x is None or y is None else jellyfish.jaro_winkler_similarity(x, y)
+                for x, y in zip(a.to_pylist(), b.to_pylist(), strict=True)
+            ],
+            pa.float64(),
+        )
+
+    spark.udf.register("jaro_winkler", arrow_udf(jaro_winkler, "double"))  # type: ignore[call-overload]
 
 
 def _splink_jar() -> str | None:
@@ -157,9 +184,11 @@ class SparkEngine(Engine):
         in_process=False,
         splink_api="SparkAPI",
         # emulated: macros are inlined where they are called; UPDATE, DELETE and INSERT on
-        # a working table recompute it (see execute)
+        # a working table recompute it (see execute); DuckDB's list forms are rendered by
+        # sqlglot and c360.engine.sql's Spark rewrites
         macros=True,
         table_update=True,
+        list_functions=True,
     )
 
     def __init__(self, settings: EngineSettings, *, session: Any = None) -> None:
@@ -196,7 +225,10 @@ class SparkEngine(Engine):
         # the session was started with Splink's jar on its class path (see _session), so
         # SparkAPI registers the jar's similarity functions; without the jar it would warn
         # and comparisons using them would fail when run
-        return SparkAPI(spark_session=self.spark)
+        api = SparkAPI(spark_session=self.spark)
+        # SparkAPI registers the jar's functions again, its jaro_winkler among them
+        _register_jaro_winkler(self.spark)
+        return api
 
     def render(self, sql: str | exp.Expression) -> str:
         # DuckDB forms that need this session's state: macros defined on it (inlined) and

@@ -20,8 +20,10 @@ from c360.errors import C360Error
 if TYPE_CHECKING:
     from c360.workspace import Workspace
 
-#: capability flags identity's SQL needs (see :class:`c360.engine.Capabilities`)
-REQUIRED = ("python_udf", "macros", "table_update", "list_functions")
+#: capability flags identity's SQL needs (see :class:`c360.engine.Capabilities`); it also
+#: calls Python functions from SQL (``Engine.register_function``, on every engine; cheap
+#: only where ``python_udf`` holds)
+REQUIRED = ("macros", "table_update", "list_functions")
 
 
 def settings(ws: Workspace) -> EngineSettings:

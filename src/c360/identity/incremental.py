@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import exp
 
-from c360.engine import ArrowData, Engine
+from c360.engine import ArrowData, Engine, column, ident, render
 from c360.identity.schema import GOLDEN_CUSTOMERS
 
 COMPONENTS = pa.schema([("record_id", pa.string()), ("component", pa.string())])
@@ -59,12 +60,17 @@ def changed_golden(engine: Engine, rebuilt: pa.Table, stored: ArrowData) -> pa.T
     projection, a Delta change feed) see a change that is not one. ``run_id`` is the run
     that last changed a record.
     """
+    cols = [f.name for f in rebuilt.schema if f.name != "run_id"]
+
+    def row(alias: str) -> str:  # the record as one value, every column but run_id
+        fields = [exp.PropertyEQ(this=ident(c), expression=column(c, alias)) for c in cols]
+        return render(exp.Struct(expressions=fields))
+
     with engine.temp_views(rebuilt=rebuilt, stored_golden=stored):
-        keep = engine.query("""
-        WITH n AS (SELECT * EXCLUDE (run_id) FROM rebuilt),
-        o AS (SELECT * EXCLUDE (run_id) FROM stored_golden SEMI JOIN rebuilt USING (golden_id))
-        SELECT n.golden_id FROM n LEFT JOIN o ON o.golden_id = n.golden_id
-        WHERE o.golden_id IS NULL OR n IS DISTINCT FROM o
+        keep = engine.query(f"""
+        WITH o AS (SELECT * FROM stored_golden SEMI JOIN rebuilt USING (golden_id))
+        SELECT n.golden_id FROM rebuilt n LEFT JOIN o ON o.golden_id = n.golden_id
+        WHERE o.golden_id IS NULL OR {row("n")} IS DISTINCT FROM {row("o")}
         """)
     return rebuilt.filter(pc.is_in(rebuilt["golden_id"], keep["golden_id"]))
 
