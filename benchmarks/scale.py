@@ -16,9 +16,10 @@ For each size the world is generated once (``c360.synth.generate_world``), then:
 * DuckDB: each chosen stage runs in order as ``c360 run --stage NAME`` in a fresh
   interpreter (``Workspace.run(stages=[NAME])``), so each stage's peak RSS is its own.
 * Spark (local): ``ingest`` runs with ``--engine spark`` on a copy of the workspace as it
-  was generated (landing files and contracts, nothing ingested), and ``consent`` on a
-  copy of the DuckDB workspace taken after identity (identity is not on Spark). Stages
-  that do not run on Spark yet are printed as such, never estimated.
+  was generated (landing files and contracts, nothing ingested), ``identity`` on a copy
+  of the DuckDB workspace taken after ingest (so it trains its own model on Spark, as a
+  first run does), and ``consent`` on a copy taken after DuckDB's identity. Stages that
+  do not run on Spark yet are printed as such, never estimated.
 
 Printed per stage: the stage's own seconds (the run report), the child's wall seconds
 (interpreter start, imports and, on Spark, the JVM start included), source records/s
@@ -74,7 +75,7 @@ ALL_STAGES = (
     "models",
     "decisioning",
 )
-SPARK_STAGES = ("ingest", "consent")  # c360.pipeline.ENGINE_STAGES
+SPARK_STAGES = ("ingest", "identity", "consent")  # c360.pipeline.ENGINE_STAGES
 
 
 def _load() -> list[float]:
@@ -308,18 +309,22 @@ def main() -> None:
             )
         if spark and "ingest" in stages:
             shutil.copytree(root / "duckdb", root / "spark-ingest")
-        if "duckdb" in args.engines or (spark and "consent" in stages):
+        # Spark's identity and consent start from DuckDB's ingest and identity
+        spark_inputs = {"identity", "consent"} & set(stages) if spark else set()
+        if "duckdb" in args.engines or spark_inputs:
+            pending = set(spark_inputs)
             for stage in stages:
-                if spark and stage == "consent":
-                    shutil.copytree(root / "duckdb", root / "spark-consent")
+                if stage in pending:
+                    shutil.copytree(root / "duckdb", root / f"spark-{stage}")
+                    pending.discard(stage)
+                if "duckdb" not in args.engines and not pending:
+                    break  # DuckDB ran only to prepare Spark's inputs
                 out = _stage(root / "duckdb", stage, "duckdb", records, rows)
                 entry["stages"].append(out)
                 save()
                 if out["status"] != "succeeded":
                     print(f"  duckdb stopped: {stage} did not succeed", flush=True)
                     break
-                if "duckdb" not in args.engines and stage == "identity":
-                    break  # identity only as the input of consent on Spark
         if spark:
             for stage in stages:
                 if stage not in SPARK_STAGES:
