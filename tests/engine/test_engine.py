@@ -383,6 +383,14 @@ PORTABLE = {
         "AS t(g, k, v) GROUP BY g ORDER BY g",
         [[None, date(2020, 1, 1)], None],
     ),
+    # each element with its 1-based position (DuckDB's unnest beside generate_subscripts;
+    # Spark's posexplode plus one), ordered back into a list by position
+    "unnest_with_positions": (
+        "SELECT list(p || CAST(i AS VARCHAR) ORDER BY i) AS r FROM (SELECT g, unnest(xs) AS p, "
+        "generate_subscripts(xs, 1) AS i FROM (VALUES (1, ['c', 'a', 'b'])) AS t(g, xs) "
+        "WHERE g = 1) AS u GROUP BY g",
+        [["c1", "a2", "b3"]],
+    ),
     "list_distinct_ordered": (
         "SELECT list(DISTINCT v ORDER BY v) AS r FROM (VALUES ('b'), ('a'), ('b'), ('c')) AS t(v)",
         [["a", "b", "c"]],

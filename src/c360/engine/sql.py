@@ -120,6 +120,8 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         and isinstance(node.this.this, exp.Order)
     ):  # list(v ORDER BY k) FILTER (WHERE c): the filter goes on the inner aggregate
         return _ordered_list(node.this.this, node.expression)
+    if isinstance(node, exp.Select) and (positioned := _positions(node)) is not None:
+        return positioned
     if isinstance(node, exp.JSONObject) and all(
         isinstance(kv, exp.JSONKeyValue) and isinstance(kv.this, exp.Literal)
         for kv in node.expressions
@@ -174,6 +176,68 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
                 expressions=[items, exp.Lambda(this=comp.this, expressions=[var.copy()])],
             )
     return node
+
+
+def _positions(select: exp.Select) -> exp.Expression | None:
+    """``SELECT k, unnest(xs) AS x, generate_subscripts(xs, 1) AS i FROM t`` (each element
+    with its 1-based position; DuckDB's fastest form) for Spark: ``posexplode`` in a
+    subquery, the position plus one outside. ``None`` for a select without positions."""
+    subs = [
+        e
+        for e in select.expressions
+        if isinstance(e, exp.Alias)
+        and isinstance(e.this, exp.Anonymous)
+        and str(e.this.this).lower() == "generate_subscripts"
+    ]
+    if not subs:
+        return None
+    explodes = [
+        e
+        for e in select.expressions
+        if isinstance(e, exp.Alias)
+        and isinstance(e.this, exp.Explode)
+        and len(subs) == 1
+        and e.this.this == subs[0].this.expressions[0]
+    ]
+    if (
+        len(subs) != 1
+        or len(explodes) != 1
+        or subs[0].this.expressions[1:] != [exp.Literal.number(1)]
+        or any(select.args.get(k) for k in ("joins", "group", "having", "order", "distinct"))
+    ):
+        raise sqlglot.errors.UnsupportedError(
+            "generate_subscripts renders for Spark only beside one unnest of the same list, "
+            "in a select from one table without joins or grouping"
+        )
+    sub, element = subs[0], explodes[0]
+    pos = "_c360_pos"
+    inner = select.copy()
+    inner.set(
+        "expressions",
+        [
+            exp.Star(),
+            exp.Aliases(
+                this=exp.Anonymous(this="posexplode", expressions=[element.this.this.copy()]),
+                expressions=[ident(pos), exp.to_identifier(element.alias)],
+            ),
+        ],
+    )
+    outer: list[exp.Expression] = []
+    for e in select.expressions:
+        if e is sub:
+            one = exp.Literal.number(1)
+            outer.append(exp.alias_(exp.Add(this=column(pos), expression=one), sub.alias))
+        elif e is element:
+            outer.append(exp.column(exp.to_identifier(element.alias)))
+        else:  # the subquery's columns are unqualified
+            outer.append(
+                e.copy().transform(
+                    lambda n: exp.column(n.this.copy()) if isinstance(n, exp.Column) else n
+                )
+            )
+    return exp.select(*outer).from_(
+        exp.Subquery(this=inner.transform(_for_spark), alias=exp.TableAlias(this=ident("_c360_u")))
+    )
 
 
 def _epoch_us(node: exp.Anonymous) -> exp.Expression:

@@ -277,12 +277,12 @@ def _standardise(
         WITH r AS (SELECT row_number() OVER () AS rn, * FROM raw),
         ph AS (
             SELECT rn, list(m.phone ORDER BY u.i) FILTER (WHERE m.phone IS NOT NULL) AS phones
-            FROM (SELECT r.rn, u.p, u.i FROM r, UNNEST(r.phones_raw) WITH ORDINALITY AS u(p, i)) u
+            FROM (SELECT rn, unnest(phones_raw) AS p, generate_subscripts(phones_raw, 1) AS i FROM r) u
             JOIN m_phones m ON m.p = u.p GROUP BY rn
         ),
         em AS (
             SELECT rn, list(m.email ORDER BY u.i) FILTER (WHERE m.email IS NOT NULL) AS emails
-            FROM (SELECT r.rn, u.e, u.i FROM r, UNNEST(r.emails_raw) WITH ORDINALITY AS u(e, i)) u
+            FROM (SELECT rn, unnest(emails_raw) AS e, generate_subscripts(emails_raw, 1) AS i FROM r) u
             JOIN m_emails m ON m.e = u.e GROUP BY rn
         )
         SELECT r.source || ':' || r.source_key AS record_id, r.source, r.source_key,
