@@ -222,7 +222,7 @@ def _positions(select: exp.Select) -> exp.Expression | None:
             ),
         ],
     )
-    outer: list[exp.Expression] = []
+    outer: list[exp.Expr] = []
     for e in select.expressions:
         if e is sub:
             one = exp.Literal.number(1)
