@@ -149,7 +149,6 @@ def _register_jaro_winkler(spark: Any) -> None:
         import jellyfish
     except ImportError:
         return
-    from pyspark.sql.functions import arrow_udf
 
     def jaro_winkler(a: pa.Array, b: pa.Array) -> pa.Array:
         return pa.array(
@@ -160,7 +159,20 @@ def _register_jaro_winkler(spark: Any) -> None:
             pa.float64(),
         )
 
-    spark.udf.register("jaro_winkler", arrow_udf(jaro_winkler, "double"))  # type: ignore[call-overload]
+    _register_arrow_function(spark, "jaro_winkler", jaro_winkler, "DOUBLE")
+
+
+def _register_arrow_function(
+    spark: Any, name: str, fn: Callable[..., pa.Array], returns: SqlType
+) -> None:
+    """``fn`` callable in the session's SQL as ``name``: a scalar Arrow UDF (Arrow batches
+    cross to a Python worker), NULL wherever an argument is NULL."""
+    from pyspark.sql.functions import arrow_udf
+
+    kinds = {"VARCHAR": "string", "BOOLEAN": "boolean", "DOUBLE": "double", "BIGINT": "long"}
+    # no annotations on the lambda: Spark reads a scalar Arrow UDF's kind from its hints
+    udf = arrow_udf(lambda *a: _nulls_kept(fn, a), kinds[returns])  # type: ignore[call-overload]
+    spark.udf.register(name, udf)
 
 
 def _splink_jar() -> str | None:
@@ -210,14 +222,8 @@ class SparkEngine(Engine):
     def register_function(
         self, name: str, fn: Callable[..., pa.Array], args: Sequence[SqlType], returns: SqlType
     ) -> None:
-        # a scalar Arrow UDF: Arrow batches cross to a Python worker (python_udf is false: it
-        # works, but every batch leaves the JVM)
-        from pyspark.sql.functions import arrow_udf
-
-        kinds = {"VARCHAR": "string", "BOOLEAN": "boolean", "DOUBLE": "double", "BIGINT": "long"}
-        # no annotations on the lambda: Spark reads a scalar Arrow UDF's kind from its hints
-        udf = arrow_udf(lambda *a: _nulls_kept(fn, a), kinds[returns])  # type: ignore[call-overload]
-        self.spark.udf.register(name, udf)
+        # python_udf is false: it works, but every batch leaves the JVM
+        _register_arrow_function(self.spark, name, fn, returns)
 
     def splink_api(self) -> Any:
         from splink import SparkAPI

@@ -191,25 +191,26 @@ def _positions(select: exp.Select) -> exp.Expression | None:
     ]
     if not subs:
         return None
+    unsupported = sqlglot.errors.UnsupportedError(
+        "generate_subscripts renders for Spark only beside one unnest of the same list, "
+        "in a select from one table without joins or grouping"
+    )
+    if len(subs) != 1:
+        raise unsupported
+    (sub,) = subs
+    array, *dimension = sub.this.expressions
     explodes = [
         e
         for e in select.expressions
-        if isinstance(e, exp.Alias)
-        and isinstance(e.this, exp.Explode)
-        and len(subs) == 1
-        and e.this.this == subs[0].this.expressions[0]
+        if isinstance(e, exp.Alias) and isinstance(e.this, exp.Explode) and e.this.this == array
     ]
     if (
-        len(subs) != 1
-        or len(explodes) != 1
-        or subs[0].this.expressions[1:] != [exp.Literal.number(1)]
+        len(explodes) != 1
+        or dimension != [exp.Literal.number(1)]
         or any(select.args.get(k) for k in ("joins", "group", "having", "order", "distinct"))
     ):
-        raise sqlglot.errors.UnsupportedError(
-            "generate_subscripts renders for Spark only beside one unnest of the same list, "
-            "in a select from one table without joins or grouping"
-        )
-    sub, element = subs[0], explodes[0]
+        raise unsupported
+    (element,) = explodes
     pos = "_c360_pos"
     inner = select.copy()
     inner.set(
