@@ -499,3 +499,41 @@ def test_identity_refuses_an_engine_lacking_what_its_sql_needs():
         check(WithoutMacros(EngineSettings()))
     assert err.value.code == "identity.engine_unsupported"
     assert err.value.details["missing"] == ["macros"]
+
+
+def _pair_up(people: pa.Table, pets: pa.Table) -> pa.Table:
+    """Per group: each person with the group's pet count and the group's people count
+    (a union of groups would count wrong, so a split group shows)."""
+    pets_of: dict[int, int] = {}
+    for h in pets["home"].to_pylist():
+        pets_of[h] = pets_of.get(h, 0) + 1
+    homes = people["home"].to_pylist()
+    return pa.table(
+        {
+            "name": people["name"],
+            "pets": pa.array([pets_of.get(h, 0) for h in homes], pa.int64()),
+            "in_call": pa.array([len(set(homes))] * people.num_rows, pa.int64()),
+        }
+    )
+
+
+def test_apply_in_groups_gives_each_call_whole_groups_of_every_input(engine):
+    """A cogroup of two inputs on a key: DuckDB calls the function per key value here,
+    Spark on its Python workers; every key's rows of both inputs meet in one call, and
+    a key only one input has still gets its call."""
+    fork = engine.fork()
+    try:
+        fork.register(
+            "people",
+            pa.table({"home": [1, 1, 2, 3, 3, 3], "name": ["a", "b", "c", "d", "e", "f"]}),
+        )
+        fork.register("pets", pa.table({"home": [1, 3, 3, 4], "pet": ["w", "x", "y", "z"]}))
+        schema = pa.schema([("name", pa.string()), ("pets", pa.int64()), ("in_call", pa.int64())])
+        fork.apply_in_groups("answer", ["people", "pets"], "home", _pair_up, schema)
+        got = fork.query("SELECT * FROM answer ORDER BY name")
+    finally:
+        fork.close()
+    assert got.to_pylist() == [
+        {"name": n, "pets": p, "in_call": 1}
+        for n, p in [("a", 1), ("b", 1), ("c", 0), ("d", 2), ("e", 2), ("f", 2)]
+    ]

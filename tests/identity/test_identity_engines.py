@@ -170,5 +170,13 @@ def test_every_rule_was_exercised(runs: dict[str, Any]) -> None:
 def test_same_summary_counts(runs: dict[str, Any]) -> None:
     for run in ("full", "incremental"):
         duck, spark = runs["duckdb"][run], runs["spark"][run]
-        for key in ("records", "golden_ids", "pairs_scored", "pairs_total", "merges_refused"):
+        for key in (
+            "records",
+            "golden_ids",
+            "pairs_scored",
+            "pairs_total",
+            "merges",
+            "merges_refused",
+            "review_tasks_created",
+        ):
             assert spark[key] == duck[key], (run, key)

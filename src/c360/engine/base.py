@@ -263,6 +263,32 @@ class Engine(ABC):
         """``CREATE OR REPLACE`` the temporary view ``name`` over ``sql``; dropped by
         :meth:`unregister`."""
 
+    def apply_in_groups(
+        self,
+        name: str,
+        inputs: Sequence[str],
+        key: str,
+        fn: Callable[..., pa.Table],
+        schema: pa.Schema,
+    ) -> None:
+        """Materialise view ``name`` as ``fn`` applied to ``inputs`` group by group.
+
+        ``inputs`` name one or two views, each with column ``key``; each call
+        ``fn(*tables)`` gets, of every input, the rows of the same key values, and returns
+        rows of ``schema``. A key value's rows are never split between calls, and a call
+        may hold several key values: ``fn`` must answer for a union of groups what it
+        answers for each on its own (so the key is a batch of independent groups). An
+        in-process engine makes one call per key value, here; a cluster engine runs the
+        calls on its workers (Spark: a cogroup of the inputs)."""
+        tables = [self.query(exp.select("*").from_(table(i))) for i in inputs]
+        split = [_by_key(t, key) for t in tables]
+        keys = sorted({k for groups in split for k in groups}, key=repr)
+        parts = [
+            fn(*(g.get(k, t.slice(0, 0)) for g, t in zip(split, tables, strict=True))).cast(schema)
+            for k in keys
+        ]
+        self.register(name, pa.concat_tables(parts) if parts else schema.empty_table())
+
     def columns(self, relation: str) -> list[str]:
         """Column names of a view or table, in order."""
         return self.query(exp.select("*").from_(table(relation)).limit(0)).column_names
@@ -300,6 +326,20 @@ class Engine(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _by_key(rows: pa.Table, key: str) -> dict[Any, pa.Table]:
+    """``rows`` split by the value of column ``key`` (each part in the input's order)."""
+    if rows.num_rows == 0:
+        return {}
+    rows = rows.append_column("__c360_pos", pa.array(range(rows.num_rows), pa.int64()))
+    rows = rows.sort_by([(key, "ascending"), ("__c360_pos", "ascending")]).drop_columns(
+        ["__c360_pos"]
+    )
+    values = rows[key].to_pylist()
+    starts = [0] + [i for i in range(1, len(values)) if values[i] != values[i - 1]]
+    ends = [*starts[1:], len(values)]
+    return {values[s]: rows.slice(s, e - s) for s, e in zip(starts, ends, strict=True)}
 
 
 _LOCAL: list[Engine] = []

@@ -44,7 +44,7 @@ from c360.engine.sql import (
     unions_by_name,
     update_as_query,
 )
-from c360.errors import MissingExtraError
+from c360.errors import C360Error, MissingExtraError
 
 _SESSIONS: dict[tuple[Any, ...], Any] = {}
 
@@ -367,6 +367,41 @@ class SparkEngine(Engine):
                 .drop(order)
             )
         # a local checkpoint computes the rows once and cuts the plan off its sources
+        frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
+        self._views.add(name)
+
+    def apply_in_groups(
+        self,
+        name: str,
+        inputs: Sequence[str],
+        key: str,
+        fn: Callable[..., pa.Table],
+        schema: pa.Schema,
+    ) -> None:
+        # grouped (one input) or cogrouped (two) Arrow functions: each key's rows meet in
+        # one call on a Python worker, and the rows never pass through the driver
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        if not 1 <= len(inputs) <= 2:
+            raise C360Error(
+                "engine.unsupported",
+                f"the spark engine groups one or two inputs, not {len(inputs)}",
+                {"inputs": list(inputs)},
+            )
+        out = from_arrow_schema(schema)
+        grouped = [self.spark.table(table(i).sql(self.dialect)).groupBy(key) for i in inputs]
+
+        # Spark reads the function's arity: one table, or a left and a right
+        def one(rows: pa.Table) -> pa.Table:
+            return fn(rows).cast(schema)
+
+        def two(left: pa.Table, right: pa.Table) -> pa.Table:
+            return fn(left, right).cast(schema)
+
+        if len(grouped) == 1:
+            frame = grouped[0].applyInArrow(one, out)
+        else:
+            frame = grouped[0].cogroup(grouped[1]).applyInArrow(two, out)
         frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
         self._views.add(name)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from c360.identity import compute, constraints, held, model, rules, training
+from c360.identity import compute, constraints, held, model, partition, rules, training
 from c360.identity import incremental as incremental_
 from c360.identity import review as review_queue
 from c360.identity.cluster import Clusterer
@@ -337,7 +337,12 @@ def _resolve(
     con.register("group_ids", group.select(["record_id"]))
     seen = first_seen(links_prev, group)
     with part("cluster.greedy"):
-        result = Clusterer(group, hard).run(auto, must=must, cannot=cannot, first_seen=seen)
+        if con.capabilities.in_process:
+            result = Clusterer(group, hard).run(auto, must=must, cannot=cannot, first_seen=seen)
+        else:  # on a cluster engine, on its workers: a batch of whole components each
+            result = partition.cluster(
+                con, group, auto, hard=hard, must=must, cannot=cannot, first_seen=seen
+            )
     report.merges, report.merges_refused = result.merged, result.refused
     report.records_reclustered = group.num_rows
     step("cluster")
