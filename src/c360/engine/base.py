@@ -119,25 +119,25 @@ class Engine(ABC):
         self.settings = settings
 
     # ------------------------------------------------------------------ SQL
-    def render(self, sql: str | exp.Expression) -> str:
+    def render(self, sql: str | exp.Expr) -> str:
         """``sql`` (an expression or authoring-dialect text) in this engine's dialect."""
         return render(sql, self.dialect)
 
     @abstractmethod
-    def execute(self, sql: str | exp.Expression, params: Params = None) -> None:
+    def execute(self, sql: str | exp.Expr, params: Params = None) -> None:
         """Run a statement for its effect (``CREATE VIEW``, ``SET`` …)."""
 
     @abstractmethod
-    def query(self, sql: str | exp.Expression, params: Params = None) -> pa.Table:
+    def query(self, sql: str | exp.Expr, params: Params = None) -> pa.Table:
         """Run a query and return its result as one Arrow table."""
 
-    def stream(self, sql: str | exp.Expression, params: Params = None) -> pa.RecordBatchReader:
+    def stream(self, sql: str | exp.Expr, params: Params = None) -> pa.RecordBatchReader:
         """Run a query and return its rows as a stream of Arrow batches (consume it before
         the next statement on this engine). Engines that cannot stream collect first."""
         return self.query(sql, params).to_reader()
 
     def streams(
-        self, sqls: list[str | exp.Expression], params: Params = None
+        self, sqls: list[str | exp.Expr], params: Params = None
     ) -> list[pa.RecordBatchReader]:
         """Several queries over this engine's views, streamed at once: one reader per query,
         each consumable on its own thread while the others are read (e.g. two zone writers
@@ -148,14 +148,14 @@ class Engine(ABC):
             self.query(sql, used_params(self.render(sql), params)).to_reader() for sql in first
         ] + [self.stream(last, used_params(self.render(last), params))]
 
-    def row(self, sql: str | exp.Expression, params: Params = None) -> list[Any]:
+    def row(self, sql: str | exp.Expr, params: Params = None) -> list[Any]:
         """The values of the first row of a query, by position (empty for no rows)."""
         result = self.query(sql, params)
         if result.num_rows == 0:
             return []
         return [result.column(i)[0].as_py() for i in range(result.num_columns)]
 
-    def scalar(self, sql: str | exp.Expression) -> Any:
+    def scalar(self, sql: str | exp.Expr) -> Any:
         """The single value of a one-row, one-column query (``None`` for no rows)."""
         result = self.query(sql)
         if result.num_rows == 0:
@@ -246,7 +246,7 @@ class Engine(ABC):
     def materialise(
         self,
         name: str,
-        sql: str | exp.Expression,
+        sql: str | exp.Expr,
         params: Params = None,
         *,
         row_number: str | None = None,
@@ -259,7 +259,7 @@ class Engine(ABC):
         without a window over the whole input, which would serialise the read."""
 
     @abstractmethod
-    def create_view(self, name: str, sql: str | exp.Expression) -> None:
+    def create_view(self, name: str, sql: str | exp.Expr) -> None:
         """``CREATE OR REPLACE`` the temporary view ``name`` over ``sql``; dropped by
         :meth:`unregister`."""
 

@@ -127,19 +127,19 @@ class DuckDBEngine(Engine):
                 f"(or C360_ENGINE__MEMORY_LIMIT); DuckDB said: {str(exc).splitlines()[0]}",
             ) from exc
 
-    def execute(self, sql: str | exp.Expression, params: Params = None) -> None:
+    def execute(self, sql: str | exp.Expr, params: Params = None) -> None:
         with self._memory():
             self.con.execute(self.render(sql), params)
 
-    def query(self, sql: str | exp.Expression, params: Params = None) -> pa.Table:
+    def query(self, sql: str | exp.Expr, params: Params = None) -> pa.Table:
         with self._memory():
             return self.con.sql(self.render(sql), params=params).to_arrow_table()
 
-    def stream(self, sql: str | exp.Expression, params: Params = None) -> pa.RecordBatchReader:
+    def stream(self, sql: str | exp.Expr, params: Params = None) -> pa.RecordBatchReader:
         return self.con.sql(self.render(sql), params=params).to_arrow_reader()
 
     def streams(
-        self, sqls: list[str | exp.Expression], params: Params = None
+        self, sqls: list[str | exp.Expr], params: Params = None
     ) -> list[pa.RecordBatchReader]:
         """Each query on its own cursor of this database (the views replayed on it), so
         the readers can be consumed side by side; the cursors close with the engine."""
@@ -185,7 +185,7 @@ class DuckDBEngine(Engine):
     def materialise(
         self,
         name: str,
-        sql: str | exp.Expression,
+        sql: str | exp.Expr,
         params: Params = None,
         *,
         row_number: str | None = None,
@@ -203,7 +203,7 @@ class DuckDBEngine(Engine):
         rn = ident(row_number).sql(self.dialect)
         self._view(name, f"SELECT *, rowid + 1 AS {rn} FROM {stored}")
 
-    def create_view(self, name: str, sql: str | exp.Expression) -> None:
+    def create_view(self, name: str, sql: str | exp.Expr) -> None:
         if self._kind(name) != "sql":
             self.unregister(name)
         self._view(name, self.render(sql))

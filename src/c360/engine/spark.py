@@ -32,7 +32,6 @@ from c360.engine.base import (
     used_params,
 )
 from c360.engine.sql import (
-    AUTHORING_DIALECT,
     Macro,
     delete_as_query,
     inline_macros,
@@ -236,7 +235,7 @@ class SparkEngine(Engine):
         _register_jaro_winkler(self.spark)
         return api
 
-    def render(self, sql: str | exp.Expression) -> str:
+    def render(self, sql: str | exp.Expr) -> str:
         # DuckDB forms that need this session's state: macros defined on it (inlined) and
         # UNION BY NAME (aligned by the sides' columns, which Spark's plan knows)
         if isinstance(sql, str):
@@ -245,8 +244,7 @@ class SparkEngine(Engine):
             trees = parse_statements(sql)
         else:
             trees = [sql]
-        base = super().render
-        return ";\n".join([base(self._portable(t).sql(AUTHORING_DIALECT)) for t in trees])
+        return ";\n".join([super().render(self._portable(t)) for t in trees])
 
     def _portable(self, tree: exp.Expr) -> exp.Expr:
         tree = inline_macros(tree, self._macros)
@@ -257,9 +255,9 @@ class SparkEngine(Engine):
         return tree
 
     def _columns_of(self, query: exp.Expr) -> list[str]:
-        return list(self.spark.sql(self.render(query.sql(AUTHORING_DIALECT))).columns)
+        return list(self.spark.sql(self.render(query)).columns)
 
-    def _frame(self, sql: str | exp.Expression, params: Params = None) -> Any:
+    def _frame(self, sql: str | exp.Expr, params: Params = None) -> Any:
         # authoring ``$name`` parameters render as Spark's named ``:name`` markers
         rendered = self.render(sql)
         used = used_params(rendered, params)
@@ -267,7 +265,7 @@ class SparkEngine(Engine):
             return self.spark.sql(rendered, args=dict(used))
         return self.spark.sql(rendered)
 
-    def execute(self, sql: str | exp.Expression, params: Params = None) -> None:
+    def execute(self, sql: str | exp.Expr, params: Params = None) -> None:
         """Run statements; working-table statements Spark lacks are emulated:
 
         - ``CREATE [TEMP] TABLE t AS q`` materialises ``q`` as the view ``t``, and
@@ -289,11 +287,11 @@ class SparkEngine(Engine):
                 return
             kind = str(tree.args.get("kind") or "").upper()
             if kind == "TABLE" and isinstance(tree.expression, exp.Query):
-                self.materialise(target_of(tree), self._authoring(tree.expression), params)
+                self.materialise(target_of(tree), tree.expression, params)
                 return
             if kind == "VIEW" and isinstance(tree.expression, exp.Query) and not params:
                 # a view of this session's working tables is a temporary view too
-                self.create_view(target_of(tree), self._authoring(tree.expression))
+                self.create_view(target_of(tree), tree.expression)
                 return
         elif isinstance(tree, exp.Drop) and str(tree.args.get("kind") or "").upper() in (
             "TABLE",
@@ -303,27 +301,19 @@ class SparkEngine(Engine):
                 self.unregister(dropped.name)
             return
         elif isinstance(tree, exp.Delete):
-            self.materialise(target_of(tree), self._authoring(delete_as_query(tree)), params)
+            self.materialise(target_of(tree), delete_as_query(tree), params)
             return
         elif isinstance(tree, exp.Update):
             name = target_of(tree)
-            self.materialise(
-                name, self._authoring(update_as_query(tree, self.columns(name))), params
-            )
+            self.materialise(name, update_as_query(tree, self.columns(name)), params)
             return
         elif isinstance(tree, exp.Insert):
             name = target_of(tree)
-            self.materialise(
-                name, self._authoring(insert_as_query(tree, self.columns(name))), params
-            )
+            self.materialise(name, insert_as_query(tree, self.columns(name)), params)
             return
-        self._frame(self._authoring(tree), params)
+        self._frame(tree, params)
 
-    def _authoring(self, tree: exp.Expr) -> str:
-        """A statement as authoring-dialect text, so the Spark rewrites apply to it."""
-        return tree.sql(AUTHORING_DIALECT)
-
-    def query(self, sql: str | exp.Expression, params: Params = None) -> pa.Table:
+    def query(self, sql: str | exp.Expr, params: Params = None) -> pa.Table:
         # every column nullable, as DuckDB returns them: Spark marks what it proved non-null,
         # and a writer appending those rows beside rows with nulls must not refuse them
         result = self._frame(sql, params).toArrow()
@@ -349,7 +339,7 @@ class SparkEngine(Engine):
     def materialise(
         self,
         name: str,
-        sql: str | exp.Expression,
+        sql: str | exp.Expr,
         params: Params = None,
         *,
         row_number: str | None = None,
@@ -405,7 +395,7 @@ class SparkEngine(Engine):
         frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
         self._views.add(name)
 
-    def create_view(self, name: str, sql: str | exp.Expression) -> None:
+    def create_view(self, name: str, sql: str | exp.Expr) -> None:
         # SQL, not DataFrame.createOrReplaceTempView: the view keeps its text and reads the
         # views it names as they are when queried (as DuckDB's do), not as they were
         target = table(name).sql(self.dialect)

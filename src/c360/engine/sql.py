@@ -49,11 +49,12 @@ def literal(value: Any) -> exp.Expression:
 
 
 def render(
-    sql: str | exp.Expression, dialect: str = AUTHORING_DIALECT, *, pretty: bool = False
+    sql: str | exp.Expr, dialect: str = AUTHORING_DIALECT, *, pretty: bool = False
 ) -> str:
-    """Render ``sql`` (an expression, or text in the authoring dialect) for ``dialect``."""
-    if isinstance(sql, exp.Expression):
-        return sql.sql(dialect=dialect, pretty=pretty)
+    """Render ``sql`` (an expression, or text in the authoring dialect) for ``dialect``,
+    with that dialect's rewrites (:data:`_REWRITES`) applied either way."""
+    if isinstance(sql, exp.Expr):
+        return _render_tree(sql, dialect, pretty)
     if dialect == AUTHORING_DIALECT and not pretty:
         return sql
     return _transpile(sql, dialect, pretty)
@@ -61,23 +62,22 @@ def render(
 
 @lru_cache(maxsize=512)
 def _transpile(sql: str, dialect: str, pretty: bool) -> str:
+    return ";\n".join(_render_tree(tree, dialect, pretty) for tree in parse_statements(sql))
+
+
+def _render_tree(tree: exp.Expr, dialect: str, pretty: bool) -> str:
+    """One parsed or built statement in ``dialect`` (the tree itself is left unchanged)."""
+    fix = _REWRITES.get(dialect)
     try:
-        trees = sqlglot.parse(sql, read=AUTHORING_DIALECT)
-        fix = _REWRITES.get(dialect)
-        out = [
-            (tree.transform(fix) if fix is not None else tree).sql(
-                dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE
-            )
-            for tree in trees
-            if tree is not None
-        ]
+        return (tree.transform(fix) if fix is not None else tree).sql(
+            dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE
+        )
     except sqlglot.errors.SqlglotError as exc:
         raise C360Error(
             "engine.sql_unsupported",
             f"SQL cannot be rendered for {dialect}: {str(exc).splitlines()[0]}",
             {"dialect": dialect},
         ) from exc
-    return ";\n".join(out)
 
 
 def _spark_time_format(fmt: str) -> str:
