@@ -244,7 +244,8 @@ class SparkEngine(Engine):
             trees = parse_statements(sql)
         else:
             trees = [sql]
-        return ";\n".join([super().render(self._portable(t)) for t in trees])
+        base = super().render  # (a comprehension has no zero-argument super)
+        return ";\n".join([base(self._portable(t)) for t in trees])
 
     def _portable(self, tree: exp.Expr) -> exp.Expr:
         tree = inline_macros(tree, self._macros)
