@@ -18,8 +18,9 @@ For each size the world is generated once (``c360.synth.generate_world``), then:
 * Spark (local): ``ingest`` runs with ``--engine spark`` on a copy of the workspace as it
   was generated (landing files and contracts, nothing ingested), ``identity`` on a copy
   of the DuckDB workspace taken after ingest (so it trains its own model on Spark, as a
-  first run does), and ``consent`` on a copy taken after DuckDB's identity. Stages that
-  do not run on Spark yet are printed as such, never estimated.
+  first run does), ``consent`` on a copy taken after DuckDB's identity, and ``features``
+  on a copy taken after DuckDB's stages before it. Stages that do not run on Spark yet
+  are printed as such, never estimated.
 
 Printed per stage: the stage's own seconds (the run report), the child's wall seconds
 (interpreter start, imports and, on Spark, the JVM start included), source records/s
@@ -75,7 +76,7 @@ ALL_STAGES = (
     "models",
     "decisioning",
 )
-SPARK_STAGES = ("ingest", "identity", "consent")  # c360.pipeline.ENGINE_STAGES
+SPARK_STAGES = ("ingest", "identity", "consent", "features")  # c360.pipeline.ENGINE_STAGES
 
 
 def _load() -> list[float]:
@@ -309,8 +310,8 @@ def main() -> None:
             )
         if spark and "ingest" in stages:
             shutil.copytree(root / "duckdb", root / "spark-ingest")
-        # Spark's identity and consent start from DuckDB's ingest and identity
-        spark_inputs = {"identity", "consent"} & set(stages) if spark else set()
+        # Spark's identity, consent and features start from DuckDB's stages before them
+        spark_inputs = {"identity", "consent", "features"} & set(stages) if spark else set()
         if "duckdb" in args.engines or spark_inputs:
             pending = set(spark_inputs)
             for stage in stages:

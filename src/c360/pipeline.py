@@ -45,9 +45,10 @@ STAGES: list[tuple[str, str]] = [
 #: Stages proven to run on every engine (a parity test runs them on DuckDB and on local
 #: Spark): ingest (ADR 0061), identity (ADR 0070: the same golden records and crosswalk)
 #: and consent over identity's output (ADR 0065; its subject-index refresh computes in
-#: process on any engine, as its result is written to the operational store). The later
-#: stages are not proven on Spark and run only with ``engine: duckdb``.
-ENGINE_STAGES = frozenset({"ingest", "identity", "consent"})
+#: process on any engine, as its result is written to the operational store), and
+#: features (ADR 0072: the same values within float tolerance). The other stages are not
+#: proven on Spark and run only with ``engine: duckdb``.
+ENGINE_STAGES = frozenset({"ingest", "identity", "consent", "features"})
 
 
 @dataclass

@@ -76,9 +76,9 @@ def test_help_explains_every_command():
 
 
 def test_run_on_spark_refuses_stages_off_the_engine_seam(tmp_path):
-    """``c360 run --engine spark`` names the stages that cannot run there (features and
-    the stages after identity and consent are DuckDB-only) and the ones that can (ingest,
-    identity, consent), before anything runs; nothing is written."""
+    """``c360 run --engine spark`` names the stages that cannot run there (stream,
+    serving, models and decisioning are DuckDB-only) and the ones that can (ingest,
+    identity, consent, features), before anything runs; nothing is written."""
     ws = tmp_path / "w"
     assert _c360("init", str(ws), "--template", "empty").returncode == 0
     (ws / "contracts" / "acct.yaml").write_text(
@@ -89,13 +89,16 @@ def test_run_on_spark_refuses_stages_off_the_engine_seam(tmp_path):
     r = _c360("run", "--engine", "spark", "-w", str(ws))
     assert r.returncode == 1
     line = r.stderr.strip().splitlines()[-1]
-    assert "run.engine_unsupported" in line and "features" in line, r.stderr
-    assert "on spark only --stage ingest --stage identity --stage consent" in line, r.stderr
+    assert "run.engine_unsupported" in line and "serving" in line, r.stderr
+    assert (
+        "on spark only --stage ingest --stage identity --stage consent --stage features" in line
+    ), r.stderr
     refused = line.split("do not run on")[0]
-    assert "consent" not in refused and "identity" not in refused, r.stderr
+    for ready in ("consent", "identity", "features"):
+        assert ready not in refused, r.stderr
     assert "Traceback" not in r.stderr
-    r = _c360("run", "--engine", "spark", "--stage", "features", "-w", str(ws))
-    assert r.returncode == 1 and "stage(s) features do not run on spark" in r.stderr, r.stderr
+    r = _c360("run", "--engine", "spark", "--stage", "models", "-w", str(ws))
+    assert r.returncode == 1 and "stage(s) models do not run on spark" in r.stderr, r.stderr
     r = _c360("run", "--engine", "sparkly", "--stage", "ingest", "-w", str(ws))
     assert r.returncode == 1 and "engine.unknown" in r.stderr, r.stderr
     r = _c360("tables", "--json", "-w", str(ws))

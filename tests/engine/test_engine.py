@@ -7,6 +7,7 @@ tables registered on each engine answer the same stage-like queries identically.
 from __future__ import annotations
 
 import importlib.util
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
@@ -537,3 +538,34 @@ def test_apply_in_groups_gives_each_call_whole_groups_of_every_input(engine):
         {"name": n, "pets": p, "in_call": 1}
         for n, p in [("a", 1), ("b", 1), ("c", 0), ("d", 2), ("e", 2), ("f", 2)]
     ]
+
+
+def test_date_parts_and_decimal_division_mean_what_duckdb_means(engine):
+    """DuckDB's ``date_diff`` counts part boundaries crossed and its ``date_sub`` whole
+    parts; a division by a decimal literal is a DOUBLE division. Spark's own forms of the
+    same names mean something else, so the seam renders them by meaning."""
+    got = engine.query(
+        """
+        SELECT
+            date_diff('day', TIMESTAMP '2025-03-01 23:00:00', TIMESTAMP '2025-03-02 01:00:00') AS d1,
+            date_diff('day', TIMESTAMP '2025-03-01 01:00:00', TIMESTAMP '2025-03-01 23:00:00') AS d0,
+            date_diff('year', DATE '2000-12-31', DATE '2001-01-01') AS y1,
+            date_diff('month', DATE '2001-01-31', DATE '2001-02-01') AS m1,
+            date_sub('year', DATE '2000-12-31', DATE '2001-12-30') AS age0,
+            date_sub('year', DATE '2000-06-15', DATE '2025-06-15') AS age25,
+            date_sub('day', TIMESTAMP '2025-03-01 23:00:00', TIMESTAMP '2025-03-02 01:00:00') AS s0,
+            10 / 7.0 AS q,
+            (3 / 7.0) / (7 / 30.0) AS q2
+        """
+    ).to_pylist()[0]
+    assert {k: got[k] for k in ("d1", "d0", "y1", "m1", "age0", "age25", "s0")} == {
+        "d1": 1,
+        "d0": 0,
+        "y1": 1,
+        "m1": 1,
+        "age0": 0,
+        "age25": 25,
+        "s0": 0,
+    }
+    assert math.isclose(got["q"], 10 / 7, rel_tol=1e-15)
+    assert math.isclose(got["q2"], (3 / 7) / (7 / 30), rel_tol=1e-15)

@@ -48,9 +48,7 @@ def literal(value: Any) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-def render(
-    sql: str | exp.Expr, dialect: str = AUTHORING_DIALECT, *, pretty: bool = False
-) -> str:
+def render(sql: str | exp.Expr, dialect: str = AUTHORING_DIALECT, *, pretty: bool = False) -> str:
     """Render ``sql`` (an expression, or text in the authoring dialect) for ``dialect``,
     with that dialect's rewrites (:data:`_REWRITES`) applied either way."""
     if isinstance(sql, exp.Expr):
@@ -112,6 +110,34 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this="xxhash64", expressions=node.expressions)
     if isinstance(node, exp.Anonymous) and str(node.this).lower() == "epoch_us":
         return _epoch_us(node)
+    if isinstance(node, exp.DateDiff) and node.args.get("date_part_boundary"):
+        return _boundaries(node)
+    if (
+        isinstance(node, exp.Anonymous)
+        and str(node.this).lower() == "date_sub"
+        and len(node.expressions) == 3
+        and isinstance(node.expressions[0], exp.Literal)
+        and node.expressions[0].is_string
+    ):  # DuckDB's date_sub(part, start, end): whole parts between, as Spark's datediff counts
+        part, start, end = node.expressions
+        return exp.DateDiff(
+            this=end.transform(_for_spark),
+            expression=start.transform(_for_spark),
+            unit=exp.var(part.name.upper()),
+        )
+    if isinstance(node, exp.Div) and any(map(_decimal_literal, (node.this, node.expression))):
+        # Spark divides by a decimal literal in DECIMAL, rounded to six places (7 / 7.0 is
+        # exact, 10 / 7.0 is not); DuckDB divides in DOUBLE
+        div = node.copy()
+        for side in ("this", "expression"):
+            value = div.args[side]
+            div.set(
+                side,
+                exp.cast(value, "DOUBLE")
+                if _decimal_literal(value)
+                else value.transform(_for_spark),
+            )
+        return div
     if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
         return _ordered_list(node.this)
     if (
@@ -176,6 +202,33 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
                 expressions=[items, exp.Lambda(this=comp.this, expressions=[var.copy()])],
             )
     return node
+
+
+def _boundaries(node: exp.DateDiff) -> exp.Expression:
+    """DuckDB's ``date_diff(part, a, b)`` counts the part's boundaries crossed (31 December
+    to 1 January is a year); Spark's ``datediff(part, a, b)`` counts whole parts. Whole
+    parts between the two values truncated to the part are the boundaries crossed."""
+    unit = node.args.get("unit")
+    part = unit.name.upper() if unit is not None else "DAY"
+
+    def trunc(value: exp.Expression) -> exp.Expression:
+        return exp.Anonymous(
+            this="date_trunc",
+            expressions=[exp.Literal.string(part), value.transform(_for_spark)],
+        )
+
+    return exp.DateDiff(
+        this=trunc(node.this), expression=trunc(node.expression), unit=exp.var(part)
+    )
+
+
+def _decimal_literal(node: exp.Expression) -> bool:
+    """A number literal written with a point or an exponent (a DECIMAL to Spark)."""
+    return (
+        isinstance(node, exp.Literal)
+        and not node.is_string
+        and any(c in node.this.lower() for c in ".e")
+    )
 
 
 def _positions(select: exp.Select) -> exp.Expression | None:
