@@ -130,6 +130,17 @@ def pipeline_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield from pipeline_world_at(tmp_path_factory.mktemp("dworld") / "ws")
 
 
+def world_env(token_key: str) -> pytest.MonkeyPatch:
+    """The environment a module-scoped world fixture builds in: a token key of its own,
+    the SQLite store and the engine from each workspace's config (not the caller's
+    shell). Undo the returned patch when the fixture ends."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("C360_TOKEN_KEY", token_key)
+    mp.delenv("C360_STORE_URL", raising=False)
+    mp.delenv("C360_ENGINE__NAME", raising=False)
+    return mp
+
+
 def pipeline_world_at(root: Path) -> Iterator[Any]:
     """Build the pipeline's world at ``root`` (on SQLite, with the tests' token key),
     yield it, and close it: the body of a world fixture of any scope."""

@@ -37,6 +37,7 @@ from c360.consent import stage
 from c360.consent.tables import consent_events, consent_subject_index, suppressions
 from c360.synth import SynthOptions, generate_world
 from c360.workspace import Workspace
+from tests.conftest import world_env
 
 pytestmark = [
     pytest.mark.spark,
@@ -82,10 +83,7 @@ def _grid(golden: pa.Table) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "f" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
-    mp.delenv("C360_ENGINE__NAME", raising=False)
+    mp = world_env("f" * 40)
     base = tmp_path_factory.mktemp("consent-engines")
     ws = Workspace.init(base / "resolved", template="bank-demo")
     generate_world(ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=60, seed=3, days=1))

@@ -24,6 +24,7 @@ import pytest
 
 from c360.synth import SynthOptions, generate_world
 from c360.workspace import Workspace
+from tests.conftest import world_env
 
 pytestmark = [
     pytest.mark.spark,
@@ -44,10 +45,7 @@ def _features(ws: Workspace) -> dict[str, pa.Table]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "e" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
-    mp.delenv("C360_ENGINE__NAME", raising=False)
+    mp = world_env("e" * 40)
     base = tmp_path_factory.mktemp("features-engines")
     ws = Workspace.init(base / "world", template="bank-demo")
     generate_world(ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=300, seed=4, days=2))

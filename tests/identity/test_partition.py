@@ -25,6 +25,7 @@ from c360.identity.model import hard_attributes, load_model
 from c360.identity.pipeline import settings_of
 from c360.synth import SynthOptions, generate_world
 from c360.workspace import Workspace
+from tests.conftest import world_env
 
 
 def _union_find(edges: list[tuple[str, str]]) -> dict[str, str]:
@@ -68,10 +69,7 @@ def test_components_label_each_node_with_the_smallest_of_its_component() -> None
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "p" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
-    mp.delenv("C360_ENGINE__NAME", raising=False)
+    mp = world_env("p" * 40)
     ws = Workspace.init(tmp_path_factory.mktemp("partition") / "ws", template="bank-demo")
     generate_world(ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=500, seed=9, days=1))
     report = ws.run(stages=["ingest", "identity"])

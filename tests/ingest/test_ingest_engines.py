@@ -26,6 +26,7 @@ import pytest
 
 from c360.synth import SynthOptions, generate_world
 from c360.workspace import Workspace
+from tests.conftest import world_env
 
 pytestmark = [
     pytest.mark.spark,
@@ -57,10 +58,7 @@ def _world(root: Path) -> Workspace:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "e" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
-    mp.delenv("C360_ENGINE__NAME", raising=False)
+    mp = world_env("e" * 40)
     out: dict[str, Any] = {}
     for engine in ("duckdb", "spark"):
         ws = _world(tmp_path_factory.mktemp(f"ingest-{engine}") / "ws")
