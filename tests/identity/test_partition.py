@@ -113,6 +113,11 @@ def test_partitioned_merge_equals_one_whole_run(world: dict[str, Any]) -> None:
         batched = partition.cluster(
             con, party, auto, hard=hard, must=must, cannot=cannot, first_seen=seen, batches=7
         )
+        # nothing is left behind in the engine's database
+        assert not {v for v in con.views() if v.startswith(("cl_", "cc"))}
+        for working in ("cc", "cc_edges", "cl_links", "cl_batched_records"):
+            with pytest.raises(con.errors):
+                con.query(f"SELECT * FROM {working}")
     assert batched.assignment.equals(whole.assignment)
     assert (batched.merged, batched.refused) == (whole.merged, whole.refused)
     assert batched.held == whole.held

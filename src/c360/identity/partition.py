@@ -25,6 +25,7 @@ pipeline clusters the whole group at once, and the tests check the two agree.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -70,6 +71,8 @@ ANSWER = pa.schema(
         ("held", pa.list_(_HELD)),
     ]
 )
+# the Clusterer's assignment: the answer's first columns
+_ASSIGNMENT = ANSWER.names[:5]
 
 
 def components(con: Engine, edges: str, on_round: Callable[[int, int], None] | None = None) -> int:
@@ -187,47 +190,38 @@ def cluster(
         "cl_answer",
         ["cl_batched_records", "cl_batched_edges"],
         "batch",
-        _merge(hard, tuple(must), tuple(cannot)),
+        # a plain function of its arguments: it runs on the engine's workers
+        partial(_merge_batch, hard=hard, must=tuple(must), cannot=tuple(cannot)),
         ANSWER,
     )
     # in the order of ``records``, as the Clusterer answers
     answer = con.query(
         "SELECT a.* FROM cl_answer a JOIN cl_records r USING (record_id) ORDER BY r.pos"
     )
-    for view in (
-        "cl_records",
-        "cl_edges_in",
-        "cl_constraints",
+    for view in ("cl_records", "cl_edges_in", "cl_constraints", "cl_answer"):
+        con.unregister(view)
+    # the working tables too: on an in-process engine they live in its database
+    for working in (
         "cl_links",
         "cl_batched_records",
         "cl_batched_edges",
-        "cl_answer",
         "cc",
         "cc_hook",
         "cc_edges",
     ):
-        con.unregister(view)
+        con.execute(f"DROP TABLE IF EXISTS {working}")
     return _result(answer)
-
-
-def _merge(
-    hard: frozenset[str], must: tuple[tuple[str, str], ...], cannot: tuple[tuple[str, str], ...]
-) -> Callable[[pa.Table, pa.Table], pa.Table]:
-    """The per-batch merge (a plain function of its arguments: it runs on workers)."""
-
-    def merge(records: pa.Table, edges: pa.Table) -> pa.Table:
-        return _merge_batch(records, edges, hard, must, cannot)
-
-    return merge
 
 
 def _merge_batch(
     records: pa.Table,
     edges: pa.Table,
+    *,
     hard: frozenset[str],
     must: Sequence[tuple[str, str]],
     cannot: Sequence[tuple[str, str]],
 ) -> pa.Table:
+    """One batch of whole components clustered, as rows of :data:`ANSWER`."""
     if records.num_rows == 0:
         return ANSWER.empty_table()
     records = records.sort_by("pos")
@@ -247,7 +241,7 @@ def _merge_batch(
         held.setdefault(s, []).append({"candidate": c, "rule": rule, "weight": w, "probability": p})
     assigned = result.assignment["record_id"].to_pylist()
     return (
-        result.assignment.select(["record_id", "cluster_key", "component", "rule", "probability"])
+        result.assignment.select(_ASSIGNMENT)
         .append_column("merged", pa.array([result.merged] + [0] * (n - 1), pa.int64()))
         .append_column("refused", pa.array([result.refused] + [0] * (n - 1), pa.int64()))
         .append_column("held", pa.array([held.get(r) for r in assigned], pa.list_(_HELD)))
@@ -262,7 +256,7 @@ def _result(answer: pa.Table) -> ClusterResult:
         for h in hs
     ]
     return ClusterResult(
-        answer.select(["record_id", "cluster_key", "component", "rule", "probability"]),
+        answer.select(_ASSIGNMENT),
         refused=int(sum(answer["refused"].to_pylist())),
         merged=int(sum(answer["merged"].to_pylist())),
         held=held,
