@@ -142,8 +142,13 @@ def test_the_two_workers_keep_one_audit_chain(world, pool):
         tokens.append(world.governance.principals.issue_token(f"mw-agent-{i}"))
     g = _some_golden(world)
     paths = [f"/v1/profiles/{g['golden_id']}", f"/v1/profiles?{urlencode({'email': g['email']})}"]
+    world.governance.principals.create("mw-spread", "agent", ["service"])
+    probe = world.governance.principals.issue_token("mw-spread")
     before = len(world.audit.query(action="api.request", limit=1_000_000))
-    conns = [c for cs in _connections_on_both(pool, tokens[0]).values() for c in cs]
+    # six connections on each worker (the kernel may have handed one many more); the probe's
+    # own token pays for the spreading, so the hammering tokens stay well inside their burst
+    spread = _connections_on_both(pool, probe)
+    conns = [c for cs in spread.values() for c in cs[:6]]
 
     def hammer(i: int) -> list[tuple[int, int]]:
         conn = conns[i]
@@ -159,7 +164,7 @@ def test_the_two_workers_keep_one_audit_chain(world, pool):
     assert {s for _, s in results} == {200}
     assert {pid for pid, _ in results} == set(pool.workers)  # both workers served requests
     entries = world.audit.query(action="api.request", limit=1_000_000)
-    assert len(entries) == before + len(results)
+    assert len(entries) == before + len(results)  # /healthz is not audited
     report = world.audit.verify()
     assert report.ok, report.problems
     # and the CLI's own check agrees, from another process

@@ -32,6 +32,7 @@ from c360.lakehouse.zones import ZONES
 
 BATCH_KEY = "c360.batch_id"
 _LOG_FILE = re.compile(r"^(\d{20})\.")
+_COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 DEFAULT_WRITER = WriterProperties(compression="SNAPPY")
 RAW_TEXT_WRITER = WriterProperties(
     compression="SNAPPY", default_column_properties=ColumnProperties(dictionary_enabled=False)
@@ -42,6 +43,13 @@ RAW_TEXT_WRITER = WriterProperties(
 # a stage killed between any two commits converges on re-run.
 _CRASH_AFTER = int(os.environ.get("C360_CRASH_AFTER_COMMITS", "0") or 0)
 _commits = 0
+
+
+def _log_version(log: Path) -> int | None:
+    """The table's latest version from its log's file names (the newest commit's JSON is
+    never removed, a checkpoint is written beside it); None when the log holds no commit."""
+    versions = [int(m.group(1)) for f in os.listdir(log) if (m := _COMMIT_FILE.match(f))]
+    return max(versions) if versions else None
 
 
 def _committed() -> None:
@@ -341,6 +349,10 @@ class Lakehouse:
             if not zdir.is_dir():
                 continue
             for tdir in sorted(p for p in zdir.iterdir() if (p / "_delta_log").is_dir()):
+                version = None if count_rows else _log_version(tdir / "_delta_log")
+                if version is not None:  # a catalogue of versions needs no table opened
+                    out.append(TableInfo(zone, tdir.name, str(tdir), version, -1, -1))
+                    continue
                 dt = DeltaTable(str(tdir))
                 schema = dt.schema().to_arrow() if count_rows else None
                 rows = int(dt.to_pyarrow_dataset().count_rows()) if count_rows else -1
