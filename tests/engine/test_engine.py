@@ -290,6 +290,28 @@ def test_row_numbered_materialise_keeps_output_order_and_params_bind(engine):
         fork.close()
 
 
+def test_row_numbers_follow_the_input_across_partitions(engine):
+    """Dense 1…n in the input's order over a frame of several partitions (on Spark the
+    numbered rows stay in their partitions: one task holding a whole file ran out of heap)."""
+    fork = engine.fork()
+    try:
+        if fork.name == "spark":  # three partitions of consecutive values, as a file's splits
+            fork.session.range(0, 30_000, numPartitions=3).selectExpr(
+                "CAST(id AS BIGINT) AS v"
+            ).createOrReplaceTempView("parts")
+        else:
+            fork.register("parts", pa.table({"v": list(range(30_000))}))
+        fork.materialise("numbered", "SELECT v FROM parts", row_number="n")
+        got = fork.query("SELECT n, v FROM numbered ORDER BY n")
+        assert got.column("n").to_pylist() == list(range(1, 30_001))
+        assert got.column("v").to_pylist() == list(range(30_000))
+        if fork.name == "spark":
+            assert fork.session.table("numbered").rdd.getNumPartitions() == 3
+        fork.unregister("numbered")
+    finally:
+        fork.close()
+
+
 def test_streams_read_side_by_side_and_a_forks_tables_go_with_it(engine):
     """Zone writers consume several readers at once (each on its own thread): every reader
     sees the engine's materialised rows, views and Arrow data, as one query would."""

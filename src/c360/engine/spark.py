@@ -347,18 +347,9 @@ class SparkEngine(Engine):
     ) -> None:
         frame = self._frame(sql, params)
         if row_number is not None:
-            from pyspark.sql import Window
-            from pyspark.sql import functions as F
-
-            # ids grow with partition and position, so their order is the output order
-            order = "__c360_order"
-            frame = (
-                frame.withColumn(order, F.monotonically_increasing_id())
-                .withColumn(row_number, F.row_number().over(Window.orderBy(order)).cast("long"))
-                .drop(order)
-            )
+            frame = _numbered(frame, row_number)
         # a local checkpoint computes the rows once and cuts the plan off its sources
-        frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
+        _checkpointed(frame).createOrReplaceTempView(name)
         self._views.add(name)
 
     def apply_in_groups(
@@ -393,7 +384,7 @@ class SparkEngine(Engine):
             frame = grouped[0].applyInArrow(one, out)
         else:
             frame = grouped[0].cogroup(grouped[1]).applyInArrow(two, out)
-        frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
+        _checkpointed(frame).createOrReplaceTempView(name)
         self._views.add(name)
 
     def create_view(self, name: str, sql: str | exp.Expr) -> None:
@@ -443,9 +434,9 @@ class SparkEngine(Engine):
             .option("maxCharsPerColumn", options.max_line_bytes)
             .csv(str(path))
             .withColumn("__c360_order", F.monotonically_increasing_id())
-            # a query may not read only the corrupt-record column of a raw CSV scan
-            .localCheckpoint(eager=True)
         )
+        # a query may not read only the corrupt-record column of a raw CSV scan
+        frame = _checkpointed(frame)
         frame.filter(F.col(corrupt).isNull()).drop(corrupt, "__c360_order").createOrReplaceTempView(
             name
         )
@@ -493,6 +484,45 @@ class SparkEngine(Engine):
         """Drop this engine's views; the session itself lives for the process."""
         for name in list(self._views):
             self.unregister(name)
+
+
+def _checkpointed(frame: Any) -> Any:
+    """``frame`` computed once and cut off its sources (a local checkpoint), its rows on the
+    executors' disks: kept in the heap, a 4.7M-row file's raw, parsed and staged copies
+    left a local session (driver and executor in one 4 GB JVM) no room to collect a
+    result."""
+    from pyspark import StorageLevel
+
+    return frame.localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
+
+
+def _numbered(frame: Any, column: str) -> Any:
+    """``frame`` with ``column`` = 1, 2, … in its output order (partition by partition,
+    position by position), keeping its partitions.
+
+    A window over the whole frame (``row_number() OVER (ORDER BY …)``) would move every row
+    into one task: a 4.7M-row file then took a local session's whole heap. Instead the
+    rows are counted per partition (a job of its own: the frame is read twice, its rows
+    are kept once, by the caller's checkpoint) and numbered from their partition's offset
+    plus their position in it. The frame must give the same partitions on each read (a
+    file's splits, a checkpointed view)."""
+    from pyspark.sql import functions as F
+
+    part, pos = "__c360_part", "__c360_pos"
+    # monotonically_increasing_id: the partition index in the upper 31 bits, the position
+    # in the partition in the lower 33
+    rows = frame.withColumn(part, F.spark_partition_id()).withColumn(
+        pos, F.monotonically_increasing_id().bitwiseAND(F.lit((1 << 33) - 1))
+    )
+    counts = dict(rows.groupBy(part).count().collect())
+    offsets, total = [], 0
+    for p in range(max(counts, default=-1) + 1):  # rows before each partition
+        offsets.append(total)
+        total += counts.get(p, 0)
+    if not offsets:
+        return rows.withColumn(column, F.lit(None).cast("long")).drop(part, pos)
+    start = F.element_at(F.array(*(F.lit(o).cast("long") for o in offsets)), F.col(part) + 1)
+    return rows.withColumn(column, (start + F.col(pos) + 1).cast("long")).drop(part, pos)
 
 
 def _nullable(f: pa.Field) -> pa.Field:

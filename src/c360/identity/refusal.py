@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from c360.identity.names import first_names_compatible
@@ -46,8 +47,20 @@ class Cluster:
 
 
 def _some(xs: set[Any], ys: set[Any], ok: Callable[[Any, Any], bool]) -> bool:
-    """Every value of each side is compatible with some value of the other."""
+    """Every value of each side is compatible with some value of the other (``ok`` holds
+    for a value and itself, so equal sides need no call)."""
+    if xs == ys:
+        return True
+    if len(xs) == 1 and len(ys) == 1:  # most clusters hold one value of each attribute
+        (x,), (y,) = xs, ys
+        return ok(x, y)
     return all(any(ok(x, y) for y in ys) for x in xs) and all(any(ok(x, y) for x in xs) for y in ys)
+
+
+# the greedy merge asks about the same pairs of values again and again (a common first
+# name against its nicknames, a birth date against a cluster's); both are pure functions
+_first_ok = lru_cache(maxsize=200_000)(first_names_compatible)
+_dob_ok = lru_cache(maxsize=200_000)(dobs_compatible)
 
 
 def compatible_all(cs: list[Cluster], hard: frozenset[str]) -> bool:
@@ -79,13 +92,8 @@ def refusal(a: Cluster, b: Cluster, hard: frozenset[str] = CHECKED) -> str | Non
 
         if not _some(a.ssns, b.ssns, ssn_ok):
             return "SSN tokens differ beyond one transposition"
-    if "dob" in hard and a.dobs and b.dobs and not _some(a.dobs, b.dobs, dobs_compatible):
+    if "dob" in hard and a.dobs and b.dobs and not _some(a.dobs, b.dobs, _dob_ok):
         return "birth dates differ beyond a typo, swap or a day"
-    if (
-        "first_name" in hard
-        and a.firsts
-        and b.firsts
-        and not _some(a.firsts, b.firsts, first_names_compatible)
-    ):
+    if "first_name" in hard and a.firsts and b.firsts and not _some(a.firsts, b.firsts, _first_ok):
         return "first names are not the same, a nickname or a typo"
     return None
