@@ -144,9 +144,7 @@ def world_env(token_key: str) -> pytest.MonkeyPatch:
 def pipeline_world_at(root: Path) -> Iterator[Any]:
     """Build the pipeline's world at ``root`` (on SQLite, with the tests' token key),
     yield it, and close it: the body of a world fixture of any scope."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "d" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
+    mp = world_env("d" * 40)
     ws = build_pipeline_world(root)
     yield ws
     ws.close()

@@ -26,7 +26,7 @@ from c360.cli import consent as consent_cli
 from c360.cli import identity as identity_cli
 from c360.cli import review as review_cli
 from c360.workspace import Workspace
-from tests.conftest import on_store, pg_database
+from tests.conftest import on_store, pg_database, world_env
 
 # a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
 pytestmark = pytest.mark.slow
@@ -166,9 +166,7 @@ def _story(base: Path, store_url: str | None) -> dict[str, Any]:
 def story(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "s" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
+    mp = world_env("s" * 40)
     pg = pg_database() if request.param == "postgres" else None
     s = _story(tmp_path_factory.mktemp("split"), next(pg) if pg else None)
     try:

@@ -20,6 +20,7 @@ from c360.consent import stage
 from c360.consent.report import demo_lines
 from c360.consent.vocab import fold_email
 from c360.workspace import Workspace
+from tests.conftest import world_env
 
 # a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
 pytestmark = pytest.mark.slow
@@ -29,9 +30,7 @@ pytestmark = pytest.mark.slow
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Any]]:
     from c360.synth import SynthOptions, generate_world
 
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "w" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
+    mp = world_env("w" * 40)
     ws = Workspace.init(tmp_path_factory.mktemp("world") / "ws", template="bank-demo")
     generate_world(ws.landing_dir, ws.truth_dir, None, SynthOptions(customers=800, seed=3, days=2))
     report = ws.run()

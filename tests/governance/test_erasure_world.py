@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from c360.workspace import Workspace
-from tests.conftest import on_store, pg_database
+from tests.conftest import on_store, pg_database, world_env
 from tests.governance.scan import Needles, scan_files, scan_lakehouse, scan_store
 
 # a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
@@ -126,9 +126,7 @@ def _world(
 ) -> Iterator[dict[str, Any]]:
     from c360.synth import SynthOptions, generate_world
 
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "e" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
+    mp = world_env("e" * 40)
     base = tmp_path_factory.mktemp("erasure")
     gen = base / "generated"
     generate_world(

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from c360.cli import catalog, lineage
 from c360.cli import sql as sql_cli
 from c360.workspace import Workspace
+from tests.conftest import world_env
 from tests.identity.synthetic import synthetic_workspace
 
 # a whole real-pipeline world: runs in `make test` (CI), not in `make test-fast`
@@ -35,9 +36,7 @@ app.command("sql")(sql_cli.sql)
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("C360_TOKEN_KEY", "k" * 40)
-    mp.delenv("C360_STORE_URL", raising=False)
+    mp = world_env("k" * 40)
     root = tmp_path_factory.mktemp("incremental")
     ws = synthetic_workspace(root / "ws", 300, days=3, seed=7)
     files = sorted(p for p in ws.landing_dir.rglob("*") if p.is_file())
