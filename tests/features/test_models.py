@@ -10,6 +10,7 @@ from sqlalchemy import select
 from c360.errors import C360Error
 from c360.governance.policy import Principal
 from c360.governance.tables import audit_log
+from c360.models.registry import registered_name
 from c360.workspace import Workspace
 
 pytest.importorskip("lightgbm")
@@ -35,6 +36,14 @@ def test_train_logs_a_gated_challenger(world: Workspace, trained: dict) -> None:
     assert "c360.view_versions" in v["tags"] and "c360.delta_versions" in v["tags"]
     ev = world.models.evaluate("churn")
     assert ev["gates"]["passed"] == trained["gates"]["passed"]
+    # the logged signature declares integer features as doubles (a later batch's missing
+    # value is a NaN, which an integer column's schema would refuse)
+    reg = world.models.registry
+    with reg.fluent() as mf:
+        info = mf.models.get_model_info(f"models:/{registered_name('churn')}/{trained['version']}")
+    types = {s.name: s.type.name for s in info.signature.inputs.inputs}
+    assert types and not {n: t for n, t in types.items() if t in ("integer", "long")}
+    assert "double" in types.values()
 
 
 def test_promote_rollback_round_trip_and_audited_override(world: Workspace, trained: dict) -> None:

@@ -102,7 +102,14 @@ class Registry:
                 mf.set_tags(tags)
                 for name, text in artefacts.items():
                     mf.log_text(text, name)
-                sig = infer_signature(X_sample, lgb_model.predict_proba(X_sample)[:, 1])
+                # integer features are declared as doubles: a missing value in a later
+                # batch is a NaN, which MLflow's schema for an integer column would refuse
+                # (and warns about when inferring one)
+                ints = [c for c in X_sample.columns if X_sample[c].dtype.kind in "iu"]
+                sig = infer_signature(
+                    X_sample.astype(dict.fromkeys(ints, "float64")),
+                    lgb_model.predict_proba(X_sample)[:, 1],
+                )
                 info = mf.lightgbm.log_model(lgb_model, name="model", signature=sig)
             mv = mf.register_model(info.model_uri, registered_name(model))
         for k, v in tags.items():
