@@ -18,9 +18,10 @@ For each size the world is generated once (``c360.synth.generate_world``), then:
 * Spark (local): ``ingest`` runs with ``--engine spark`` on a copy of the workspace as it
   was generated (landing files and contracts, nothing ingested), ``identity`` on a copy
   of the DuckDB workspace taken after ingest (so it trains its own model on Spark, as a
-  first run does), ``consent`` on a copy taken after DuckDB's identity, and ``features``
-  on a copy taken after DuckDB's stages before it. Stages that do not run on Spark yet
-  are printed as such, never estimated.
+  first run does), and every later stage on a copy of the DuckDB workspace taken just
+  before DuckDB ran it (``consent`` after DuckDB's identity, ``features`` after its
+  serving, and so on). A stage not proven on Spark (none today) is printed as such,
+  never estimated.
 
 Printed per stage: the stage's own seconds (the run report), the child's wall seconds
 (interpreter start, imports and, on Spark, the JVM start included), source records/s
@@ -47,6 +48,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _util import CHILD_RSS, run_child
+
+from c360.pipeline import ENGINE_STAGES
 
 STAGE = (
     CHILD_RSS
@@ -76,7 +79,8 @@ ALL_STAGES = (
     "models",
     "decisioning",
 )
-SPARK_STAGES = ("ingest", "identity", "consent", "features")  # c360.pipeline.ENGINE_STAGES
+#: the stages proven on Spark, in pipeline order (c360.pipeline.ENGINE_STAGES)
+SPARK_STAGES = tuple(s for s in ALL_STAGES if s in ENGINE_STAGES)
 
 
 def _load() -> list[float]:
@@ -311,7 +315,7 @@ def main() -> None:
         if spark and "ingest" in stages:
             shutil.copytree(root / "duckdb", root / "spark-ingest")
         # Spark's identity, consent and features start from DuckDB's stages before them
-        spark_inputs = {"identity", "consent", "features"} & set(stages) if spark else set()
+        spark_inputs = (set(SPARK_STAGES) - {"ingest"}) & set(stages) if spark else set()
         if "duckdb" in args.engines or spark_inputs:
             pending = set(spark_inputs)
             for stage in stages:

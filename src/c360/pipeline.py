@@ -43,12 +43,14 @@ STAGES: list[tuple[str, str]] = [
 ]
 
 #: Stages proven to run on every engine (a parity test runs them on DuckDB and on local
-#: Spark): ingest (ADR 0061), identity (ADR 0070: the same golden records and crosswalk)
-#: and consent over identity's output (ADR 0065; its subject-index refresh computes in
-#: process on any engine, as its result is written to the operational store), and
-#: features (ADR 0072: the same values within float tolerance). The other stages are not
-#: proven on Spark and run only with ``engine: duckdb``.
-ENGINE_STAGES = frozenset({"ingest", "identity", "consent", "features"})
+#: Spark): ingest (ADR 0061), identity (ADR 0070: the same golden records and crosswalk),
+#: consent over identity's output (ADR 0065; its subject-index refresh computes in
+#: process on any engine, as its result is written to the operational store), features
+#: (ADR 0072: the same values within float tolerance), and stream, serving, models and
+#: decisioning (ADR 0073: the same golden records, projection, scores and decisions).
+ENGINE_STAGES = frozenset(
+    {"ingest", "identity", "consent", "stream", "serving", "features", "models", "decisioning"}
+)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import importlib.util
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 import pyarrow as pa
 import pytest
@@ -591,3 +591,66 @@ def test_date_parts_and_decimal_division_mean_what_duckdb_means(engine):
     }
     assert math.isclose(got["q"], 10 / 7, rel_tol=1e-15)
     assert math.isclose(got["q2"], (3 / 7) / (7 / 30), rel_tol=1e-15)
+
+
+def test_day_intervals_and_list_lengths_mean_what_duckdb_means(engine):
+    """``ts + to_days(n)`` (a label horizon) moves a timestamp by n days on both engines,
+    and ``array_length`` counts a list's elements (``len`` would read as a string length
+    on Spark), NULL for a NULL list."""
+    got = engine.query(
+        """
+        SELECT
+            TIMESTAMP '2025-12-30 10:00:00' + to_days(3) AS later,
+            least(TIMESTAMP '2025-12-30 10:00:00' + to_days(2 * 45), TIMESTAMP '2026-02-01') AS until,
+            array_length(['a', 'b', 'c']) AS n3,
+            array_length(CAST(NULL AS VARCHAR[])) AS n_null
+        """
+    ).to_pylist()[0]
+    assert got["later"].replace(tzinfo=None) == datetime(2026, 1, 2, 10)
+    assert got["until"].replace(tzinfo=None) == datetime(2026, 2, 1)
+    assert (got["n3"], got["n_null"]) == (3, None)
+
+
+def test_point_in_time_join_without_asof_gives_the_asof_answer(engine):
+    """A training set's point-in-time join: each label gets the latest snapshot not after
+    its time, NULLs where there is none, in label order. Spark has no ASOF join, so it
+    ranks a left join per label; DuckDB runs both forms and they agree."""
+    from c360.features.training import _point_in_time
+
+    labels = pa.table(
+        {
+            "golden_id": ["g1", "g2", "g1", "g3"],
+            "label_time": pa.array(
+                [
+                    datetime(2025, 1, 5),
+                    datetime(2025, 1, 5),
+                    datetime(2025, 1, 2),
+                    datetime(2025, 1, 1),
+                ],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "_label_row": pa.array([0, 1, 2, 3], pa.int64()),
+        }
+    )
+    snaps = pa.table(
+        {
+            "golden_id": ["g1", "g1", "g2", "g3"],
+            "as_of": pa.array(
+                [
+                    datetime(2025, 1, 1),
+                    datetime(2025, 1, 3),
+                    datetime(2025, 1, 6),
+                    datetime(2025, 1, 1),
+                ],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "a": [1, 2, 3, 4],
+            "b": ["x", "y", "z", None],
+        }
+    )
+    want = [(2, "y"), (None, None), (1, "x"), (4, None)]
+    forms = [False, True] if engine.capabilities.asof_join else [False]
+    with engine.temp_views(_labels=labels, _snap=snaps):
+        for asof in forms:
+            got = engine.query(_point_in_time("_snap", ["a", "b"], asof))
+            assert list(zip(got["a"].to_pylist(), got["b"].to_pylist(), strict=True)) == want

@@ -178,8 +178,9 @@ def run(
         str | None,
         typer.Option(
             "--engine",
-            help="Compute on this engine (duckdb or spark) instead of c360.yaml's engine.name; "
-            "on spark only the stages proven there run (ingest).",
+            help="Compute on this engine (duckdb or spark) instead of c360.yaml's engine.name. "
+            "Every stage runs on spark (each proven against DuckDB by a parity test); a stage "
+            "without one would be refused before anything runs.",
         ),
     ] = None,
 ) -> None:

@@ -110,6 +110,9 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this="xxhash64", expressions=node.expressions)
     if isinstance(node, exp.Anonymous) and str(node.this).lower() == "epoch_us":
         return _epoch_us(node)
+    if isinstance(node, exp.ToDays):
+        # DuckDB's to_days(n): an interval of n days (sqlglot passes the name through)
+        return exp.Anonymous(this="make_dt_interval", expressions=[node.this.transform(_for_spark)])
     if isinstance(node, exp.DateDiff) and node.args.get("date_part_boundary"):
         return _boundaries(node)
     if (

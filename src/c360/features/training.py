@@ -19,7 +19,9 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+from sqlglot import exp, select
 
+from c360.engine import column
 from c360.errors import C360Error
 from c360.features.engine import Sql
 from c360.features.materialize import compute, to_day
@@ -74,11 +76,7 @@ def build(
                     "features.not_materialized", f"view {v.name} has no materialised rows"
                 )
             name = f"gold__{v.table}"
-        cols = ", ".join(f'f."{c}"' for c in v.columns)
-        part = s.table(
-            f"SELECT {cols} FROM _labels l ASOF LEFT JOIN {name} f "
-            f"ON f.golden_id = l.golden_id AND f.as_of <= l.label_time ORDER BY l.{_ROW}"
-        )
+        part = s.table(_point_in_time(name, list(v.columns), s.engine.capabilities.asof_join))
         if source == "recompute":
             s.engine.unregister("_snap")  # let the snapshots go before the next view's
         for c in v.columns:
@@ -87,3 +85,33 @@ def build(
 
 
 _ROW = "_label_row"
+
+
+def _point_in_time(snapshots: str, columns: list[str], asof: bool) -> exp.Select:
+    """Each label's row of ``snapshots``: the latest ``as_of`` not after its ``label_time``
+    (NULLs where there is none), in label order. An ASOF join where the engine has one;
+    elsewhere (Spark) the same answer as a left join ranked per label, latest first."""
+    on = "f.golden_id = l.golden_id AND f.as_of <= l.label_time"
+    if asof:
+        return (
+            select(*(column(c, "f") for c in columns))
+            .from_("_labels AS l")
+            .join(f"{snapshots} AS f", on=on, join_type="ASOF LEFT")
+            .order_by(column(_ROW, "l"))
+        )
+    latest = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[column(_ROW, "l")],
+        order=exp.Order(expressions=[exp.Ordered(this=column("as_of", "f"), desc=True)]),
+    )
+    ranked = (
+        select(column(_ROW, "l"), *(column(c, "f") for c in columns), exp.alias_(latest, "_latest"))
+        .from_("_labels AS l")
+        .join(f"{snapshots} AS f", on=on, join_type="LEFT")
+    )
+    return (
+        select(*(column(c) for c in columns))
+        .from_(ranked.subquery("t"))
+        .where("_latest = 1")
+        .order_by(column(_ROW))
+    )

@@ -82,6 +82,9 @@ def build_dataset(ws: Workspace, spec: ModelSpec, settings: ModelsSettings) -> D
         labels = s.table(
             spec.label_sql, {"horizon": settings.horizon_days, "watermark": midnight(wm)}
         )
+    # one row order on every engine and every run: the training rows keep the labels'
+    # order, and LightGBM's bagging samples rows by position
+    labels = labels.sort_by([("golden_id", "ascending"), ("label_time", "ascending")])
     if labels.num_rows == 0 or len(set(labels["label"].to_pylist())) < 2:
         raise C360Error(
             "models.no_labels", f"model {spec.name}: the lakehouse has no labels of both kinds yet"
