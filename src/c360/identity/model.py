@@ -109,11 +109,13 @@ def _settings(n_records: int) -> dict[str, Any]:
                 null("email"),
                 cll.ExactMatchLevel("email").configure(tf_adjustment_column="email"),
                 # one keystroke on a letter (rules.email_typos); not Jaro-Winkler, which
-                # scores john.smith@ and johnsmith1@ alike because both derive from the name
+                # scores john.smith@ and johnsmith1@ alike because both derive from the name.
+                # The skeleton (the address without its letters) is computed once per
+                # record in the match input and compared first: the edit distance then
+                # runs on the few pairs whose skeletons agree (at 1M records this level
+                # had been half of scoring's time, a regex per side of every pair)
                 custom(
-                    "damerau_levenshtein(email_l, email_r) = 1 AND "
-                    "regexp_replace(email_l, '[^0-9._@+-]', '', 'g') = "
-                    "regexp_replace(email_r, '[^0-9._@+-]', '', 'g')",
+                    "email_skeleton_l = email_skeleton_r AND damerau_levenshtein(email_l, email_r) = 1",
                     "one keystroke",
                 ),
                 cll.ElseLevel(),
@@ -164,6 +166,8 @@ MATCH_INPUT_SQL = """
         ssn_variants,
         CASE WHEN email IN (SELECT value FROM unusable WHERE kind = 'email') THEN NULL
              ELSE email END AS email,
+        CASE WHEN email IN (SELECT value FROM unusable WHERE kind = 'email') THEN NULL
+             ELSE regexp_replace(email, '[^0-9._@+-]', '', 'g') END AS email_skeleton,
         CASE WHEN phone IN (SELECT value FROM unusable WHERE kind = 'phone') THEN NULL
              ELSE phone END AS phone,
         street, zip,
