@@ -314,7 +314,7 @@ def main() -> None:
             )
         if spark and "ingest" in stages:
             shutil.copytree(root / "duckdb", root / "spark-ingest")
-        # Spark's identity, consent and features start from DuckDB's stages before them
+        # every Spark stage after ingest starts from a copy of DuckDB's workspace before it
         spark_inputs = (set(SPARK_STAGES) - {"ingest"}) & set(stages) if spark else set()
         if "duckdb" in args.engines or spark_inputs:
             pending = set(spark_inputs)

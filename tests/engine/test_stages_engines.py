@@ -178,21 +178,18 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     mp.undo()
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal, floats within 1e-9 relative, through dicts and lists."""
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal, floats within 1e-9 relative (NaN equal to NaN)."""
     if isinstance(a, float) and isinstance(b, float):
         if math.isnan(a) or math.isnan(b):
             return math.isnan(a) and math.isnan(b)
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
 def _diffs(want: Any, got: Any, path: str = "") -> list[tuple[str, Any, Any]]:
-    """Where ``got`` differs from ``want`` (by :func:`_same`): (path, want, got), first 10."""
+    """Where ``got`` differs from ``want`` through dicts and lists, values compared by
+    :func:`_same_value`: (path, want, got), the first 10."""
     if isinstance(want, dict) and isinstance(got, dict) and want.keys() == got.keys():
         out = [d for k in want for d in _diffs(want[k], got[k], f"{path}.{k}")]
     elif isinstance(want, list | tuple) and isinstance(got, list | tuple) and len(want) == len(got):
@@ -202,8 +199,13 @@ def _diffs(want: Any, got: Any, path: str = "") -> list[tuple[str, Any, Any]]:
             for d in _diffs(w, g, f"{path}[{i}]")
         ]
     else:
-        out = [] if _same(want, got) else [(path, want, got)]
+        out = [] if _same_value(want, got) else [(path, want, got)]
     return out[:10]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal through dicts and lists, floats within 1e-9 relative."""
+    return not _diffs(a, b)
 
 
 def test_the_stream_applies_the_same_events_and_decides_the_same(runs: dict[str, Any]) -> None:
