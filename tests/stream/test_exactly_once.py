@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,7 +58,19 @@ def test_kill_9_during_a_replay_applies_every_event_exactly_once(
             ).all()
         )
     rate = max(1000, EVENTS // 6)
-    replay = _c360(world, "replay", "-n", str(EVENTS), "--rate", str(rate), "--name", "kill")
+    # the events span one hour; the triggers count per UTC day, so an hour that crossed
+    # midnight (the default start, two hours ago, between 01:00 and 02:00) would split a
+    # customer's failed logins over two windows: the hour starts on today's midnight, or
+    # two hours before it when today is not an hour old yet
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = midnight if now - midnight >= timedelta(hours=1) else midnight - timedelta(hours=2)
+    replay = _c360(
+        world,
+        "replay",
+        *("-n", str(EVENTS), "--rate", str(rate), "--name", "kill"),
+        *("--start", start.strftime("%Y-%m-%dT%H:%M:%S")),
+    )
     kills = 0
     while replay.poll() is None or kills < 3:
         loop = _c360(world, "stream", "--batch-size", "250", "--interval", "0.2")

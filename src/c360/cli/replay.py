@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -17,6 +18,16 @@ def replay(
     name: Annotated[
         str, typer.Option("--name", help="Event id prefix and truth file name.")
     ] = "replay",
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            "--start",
+            formats=["%Y-%m-%dT%H:%M:%S"],
+            help="Event time of the first event, UTC (the events span the hour after it); "
+            "default two hours ago. A fixed start puts the events in the same trigger "
+            "windows on every run.",
+        ),
+    ] = None,
     url: Annotated[str | None, typer.Option("--url", help="Collector base URL (http).")] = None,
     token: Annotated[
         str | None, typer.Option("--token", envvar="C360_TOKEN", help="Collector token (http).")
@@ -29,7 +40,17 @@ def replay(
     from c360.stream.replay import replay as run
 
     ws = open_workspace(workspace)
-    r = run(ws, events=events, rate=rate, target=to, seed=seed, name=name, url=url, token=token)
+    r = run(
+        ws,
+        events=events,
+        rate=rate,
+        target=to,
+        seed=seed,
+        name=name,
+        url=url,
+        token=token,
+        start=None if start is None else start.replace(tzinfo=UTC),
+    )
     if json:
         print_json(r.to_dict())
         return
