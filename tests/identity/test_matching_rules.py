@@ -37,7 +37,7 @@ def _det_pairs(party: pa.Table) -> set[tuple[str, str, str]]:
         engine.execute("CREATE TABLE party AS SELECT *, true AS is_new FROM p")
         rules.detect_generic(engine, 3, [])
         rules.value_status(engine, HARD)
-        rules.deterministic_pairs(engine, incremental=False)
+        rules.deterministic_pairs(engine, HARD, incremental=False)
         rows = engine.query("SELECT record_id_l, record_id_r, rule FROM det_pairs").to_pylist()
     return {(str(r["record_id_l"]), str(r["record_id_r"]), str(r["rule"])) for r in rows}
 

@@ -66,12 +66,38 @@ def test_daily_drop_keeps_ids_and_incremental_equals_full(
     golden = _golden(ws)
     stamped = {g for g, r in golden.items() if r["run_id"] == report.run_id}
     assert 0 < report.golden_changed == len(stamped) < len(golden)
+    # the value status: values none of whose holders changed were kept, not judged again
+    status = _status(ws)
+    assert any(r["household"] for r in status) and any(not r["one_person"] for r in status)
     ws.identity.run(full=True)
     assert clusters(gids(ws)) == clusters(after)
     assert gids(ws) == after
     # ... and the records left alone are what a full rebuild derives
     rebuilt = _golden(ws)
     assert _values(rebuilt) == _values(golden)
+    assert _status(ws) == status
+
+
+def _status(ws: Workspace) -> list[dict[str, object]]:
+    rows = ws.lakehouse.read("silver", "identity_generic").to_pylist()
+    return sorted(rows, key=lambda r: (str(r["kind"]), str(r["value"])))
+
+
+def test_changed_refusing_attributes_make_the_next_run_full(
+    two_drops: tuple[Workspace, Path],
+) -> None:
+    ws, hold = two_drops
+    release(ws, hold)
+    ws.ingest()
+    stored = {r["hard"] for r in _status(ws)}
+    # no disagreement tolerated: the attributes true matches ever disagree on stop refusing
+    ws.config.identity.strict_max_disagreement = 0.0
+    report = ws.identity.run()
+    now = {r["hard"] for r in _status(ws)}
+    assert len(stored) == len(now) == 1 and stored != now, (stored, now)
+    assert report.full and report.records_reclustered == report.records
+    # with the attributes unchanged, the next drop is incremental again
+    assert not ws.identity.run().full
 
 
 def _golden(ws: Workspace) -> dict[str, dict[str, object]]:

@@ -29,7 +29,7 @@ from c360.identity.ids import assign, crosswalk, first_seen, former_ids
 from c360.identity.incremental import COMPONENTS
 from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, STATUS, conform
 from c360.identity.standardise import identity_contracts, standardise
-from c360.identity.steps import StepClock, load_average
+from c360.identity.steps import StepClock, gc_paused, load_average
 from c360.identity.survivorship import golden_records
 from c360.settings.identity import IdentitySettings
 from c360.store.lock import writes
@@ -97,6 +97,14 @@ class IdentityReport:
             if n
         ]
         return "; ".join(parts) if parts else "no golden id changed"
+
+
+def _same_hard(prev_status: pa.Table, hard: frozenset[str]) -> bool:
+    """The previous run judged the stored value status under the same ``hard`` attributes
+    (an empty status says nothing: judge every value again)."""
+    if prev_status.num_rows == 0:
+        return False
+    return set(prev_status["hard"].unique().to_pylist()) == {rules.hard_label(hard)}
 
 
 def _now() -> datetime:
@@ -171,7 +179,8 @@ def run_identity(
     )
     engine = compute.open_engine(ws)
     try:
-        return _resolve(ws, engine, report, clock, start)
+        with gc_paused():
+            return _resolve(ws, engine, report, clock, start)
     finally:
         engine.close()
 
@@ -242,11 +251,36 @@ def _resolve(
     hard = model.hard_attributes(loaded[1], st.strict_max_disagreement)
     step("model")
 
-    with part("rules.value_status"):
-        rules.value_status(con, hard)
-        con.execute("CREATE TABLE value_status AS " + rules.STATUS_SQL)
+    if incremental and not _same_hard(prev_status, hard):
+        # the refusing attributes changed (identity.strict_max_disagreement): every
+        # value's ambiguity and every component's merges are judged again
+        incremental, report.full = False, True
+        con.execute("UPDATE party SET is_new = true")
     if incremental:
         con.register("prev_status", prev_status)
+        con.register(
+            "prev_holdings", prev_party.select(["record_id", "emails", "phones", "ssn_token"])
+        )
+        # values held by a new or changed record, or by the previous version of a changed
+        # or vanished one: the only values whose status can have changed
+        con.execute("""
+            CREATE TABLE vs_touched AS
+            WITH gone AS (
+                SELECT * FROM prev_holdings h
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM party q WHERE q.record_id = h.record_id AND NOT q.is_new)
+            )
+            SELECT kind, value FROM id_values JOIN party USING (record_id) WHERE is_new
+            UNION SELECT kind, value FROM (
+                SELECT 'email' AS kind, unnest(emails) AS value FROM gone
+                UNION ALL SELECT 'phone', unnest(phones) FROM gone
+                UNION ALL SELECT 'ssn', ssn_token FROM gone
+            ) AS old WHERE value IS NOT NULL
+        """)
+    with part("rules.value_status"):
+        rules.value_status(con, hard, since=incremental)
+        con.execute("CREATE TABLE value_status AS " + rules.status_sql(hard))
+    if incremental:
         con.execute(f"""
             CREATE TEMP TABLE flipped AS {rules.FLIPPED_SQL};
             UPDATE party SET is_new = true WHERE record_id IN (
@@ -262,7 +296,7 @@ def _resolve(
         int(row[2]),
     )
     with part("rules.deterministic"):
-        rules.deterministic_pairs(con, incremental=incremental)
+        rules.deterministic_pairs(con, hard, incremental=incremental)
     with part("rules.shared"):
         rules.shared_pairs(con, incremental=incremental)
     # ambiguous values and household mailboxes carry no evidence for Splink either (a

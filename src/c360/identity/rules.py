@@ -122,12 +122,20 @@ def _conflict_sql(hard: frozenset[str]) -> str:
     return " OR ".join(parts)
 
 
-def value_status(engine: Engine, hard: frozenset[str]) -> None:
-    """Tables ``usable`` (non-generic holdings), ``ambiguous``, ``household`` and
-    ``one_person`` values.
+def value_status(engine: Engine, hard: frozenset[str], *, since: bool = False) -> None:
+    """Tables ``usable`` (non-generic holdings), ``small`` (holdings of values held by 2 to
+    :data:`MAX_ATTACH_RECORDS` records), ``household``, ``ambiguous`` and ``one_person``
+    values, and the detail of :func:`ambiguity` over every value.
 
     ``hard``: the attributes the model trusts to refuse merges (see
     :func:`c360.identity.model.hard_attributes`); only they make a value ambiguous.
+
+    ``since``: an incremental run's shortcut. A value's status is a function of its
+    holders' records alone, so only the values in table ``vs_touched`` (held by a new or
+    changed record, or by the previous version of a changed or vanished one) are
+    judged again; every other value keeps its status from table ``prev_status`` (the
+    previous run's ``silver.identity_generic``, judged under the same ``hard``), and
+    :func:`ambiguity`'s detail covers only ``vs_touched``.
     """
     register_functions(engine)
     household.register(engine)
@@ -135,26 +143,84 @@ def value_status(engine: Engine, hard: frozenset[str]) -> None:
         CREATE OR REPLACE TABLE usable AS
         SELECT v.kind, v.value, v.record_id FROM id_values v
         WHERE (v.kind, v.value) NOT IN (SELECT (kind, value) FROM generic);
-        -- mailboxes named for a couple or a family (c360.identity.household)
-        CREATE OR REPLACE TABLE household AS
-        SELECT DISTINCT kind, value FROM usable WHERE kind = 'email' AND household_mailbox(value);
         CREATE OR REPLACE TABLE small AS
         SELECT u.kind, u.value, u.record_id FROM usable u JOIN value_stats s USING (kind, value)
         WHERE s.records BETWEEN 2 AND {MAX_ATTACH_RECORDS};
+    """)
+    if not since:
+        engine.execute("""
+            -- mailboxes named for a couple or a family (c360.identity.household)
+            CREATE OR REPLACE TABLE household AS
+            SELECT DISTINCT kind, value FROM usable
+            WHERE kind = 'email' AND household_mailbox(value);
+        """)
+        ambiguity(engine, hard)
+        engine.execute("CREATE OR REPLACE TABLE ambiguous AS " + _AMBIGUOUS_SQL)
+        engine.execute("CREATE OR REPLACE TABLE one_person AS " + _ONE_PERSON_SQL)
+        return
+    engine.execute("""
+        CREATE OR REPLACE TABLE kept_status AS
+        SELECT * FROM prev_status ANTI JOIN vs_touched USING (kind, value);
+        -- the touched addresses first: a filter on the join would run the test on every one
+        CREATE OR REPLACE TABLE touched_emails AS
+        SELECT DISTINCT kind, value FROM usable SEMI JOIN vs_touched USING (kind, value)
+        WHERE kind = 'email';
+        CREATE OR REPLACE TABLE household AS
+        SELECT kind, value FROM touched_emails WHERE household_mailbox(value)
+        UNION SELECT kind, value FROM kept_status WHERE household;
+    """)
+    ambiguity(engine, hard, "vs_touched")
+    engine.execute(f"""
+        CREATE OR REPLACE TABLE ambiguous AS
+        {_AMBIGUOUS_SQL} UNION SELECT kind, value FROM kept_status WHERE ambiguous;
+        -- an untouched value is one person's unless the previous run said otherwise
+        CREATE OR REPLACE TABLE one_person AS
+        SELECT kind, value FROM ({_ONE_PERSON_SQL}) AS judged SEMI JOIN vs_touched USING (kind, value)
+        UNION SELECT kind, value FROM (
+            SELECT kind, value FROM value_stats ANTI JOIN vs_touched USING (kind, value)
+            WHERE records <= {MAX_ATTACH_RECORDS}) AS kept
+          ANTI JOIN (SELECT kind, value FROM kept_status WHERE NOT one_person) AS not_one
+          USING (kind, value);
+    """)
+
+
+_AMBIGUOUS_SQL = "SELECT DISTINCT kind, value FROM ambiguous_names"
+_ONE_PERSON_SQL = f"""
+    SELECT kind, value FROM value_stats WHERE records <= {MAX_ATTACH_RECORDS}
+    EXCEPT
+    SELECT a.kind, a.value FROM value_names a JOIN value_names b
+        ON a.kind = b.kind AND a.value = b.value AND a.first_name < b.first_name
+    WHERE NOT first_compatible(a.first_name, b.first_name)
+    EXCEPT SELECT kind, value FROM ambiguous_names
+    EXCEPT SELECT kind, value FROM household
+"""
+"""Values whose holders all carry compatible first names (over the values of
+:func:`ambiguity`'s tables): they point at one person."""
+
+
+def ambiguity(engine: Engine, hard: frozenset[str], scope: str | None = None) -> None:
+    """Tables ``ambiguous_names``, ``value_names`` and ``ambiguous_compatible`` over the
+    values of table ``small`` in table ``scope`` (kind, value), or over all of them.
+
+    Each is a function of a value's holders alone, so a subset gives the same rows for
+    its values as the whole.
+    """
+    small = f"(SELECT * FROM small SEMI JOIN {scope} USING (kind, value))" if scope else "small"
+    engine.execute(f"""
         -- two holders with compatible first names that cannot be one person, and the
         -- first names of every such pair (which names the value cannot tell apart)
+        CREATE OR REPLACE TABLE small_scope AS SELECT * FROM {small};
         CREATE OR REPLACE TABLE ambiguous_names AS
         SELECT DISTINCT kind, value, unnest([n1, n2]) AS first_name FROM (
-            SELECT a.kind, a.value, pa.first_name AS n1, pb.first_name AS n2 FROM small a
-            JOIN small b ON a.kind = b.kind AND a.value = b.value AND a.record_id < b.record_id
+            SELECT a.kind, a.value, pa.first_name AS n1, pb.first_name AS n2 FROM small_scope a
+            JOIN small_scope b ON a.kind = b.kind AND a.value = b.value AND a.record_id < b.record_id
             JOIN party pa ON pa.record_id = a.record_id JOIN party pb ON pb.record_id = b.record_id
             WHERE pa.first_key IS NOT NULL AND pb.first_key IS NOT NULL
               AND ({_conflict_sql(hard)})
               AND (pa.first_key = pb.first_key OR first_compatible(pa.first_name, pb.first_name)));
-        CREATE OR REPLACE TABLE ambiguous AS SELECT DISTINCT kind, value FROM ambiguous_names;
         -- values whose holders all carry compatible first names: they point at one person
         CREATE OR REPLACE TABLE value_names AS
-        SELECT DISTINCT s.kind, s.value, p.first_name FROM small s
+        SELECT DISTINCT s.kind, s.value, p.first_name FROM small_scope s
         JOIN party p USING (record_id) WHERE p.first_name IS NOT NULL;
         -- the holders' first names that a name the value cannot tell apart is compatible
         -- with (read by an equi-join in deterministic_pairs: Spark cannot call a Python
@@ -163,18 +229,10 @@ def value_status(engine: Engine, hard: frozenset[str]) -> None:
         SELECT DISTINCT an.kind, an.value, vn.first_name FROM ambiguous_names an
         JOIN value_names vn ON vn.kind = an.kind AND vn.value = an.value
         WHERE first_compatible(an.first_name, vn.first_name);
-        CREATE OR REPLACE TABLE one_person AS
-        SELECT kind, value FROM value_stats WHERE records <= {MAX_ATTACH_RECORDS}
-        EXCEPT
-        SELECT a.kind, a.value FROM value_names a JOIN value_names b
-            ON a.kind = b.kind AND a.value = b.value AND a.first_name < b.first_name
-        WHERE NOT first_compatible(a.first_name, b.first_name)
-        EXCEPT SELECT kind, value FROM ambiguous
-        EXCEPT SELECT kind, value FROM household;
     """)
 
 
-def deterministic_pairs(engine: Engine, *, incremental: bool) -> None:
+def deterministic_pairs(engine: Engine, hard: frozenset[str], *, incremental: bool) -> None:
     """Create table ``det_pairs`` with the same columns as scored pairs.
 
     Needs the tables of :func:`value_status`. ``incremental``: only pairs with a
@@ -187,6 +245,8 @@ def deterministic_pairs(engine: Engine, *, incremental: bool) -> None:
         else "(SELECT kind, value FROM value_stats)"
     )
     engine.execute(f"CREATE OR REPLACE TABLE touched AS {touched}")
+    if incremental:  # the detail of the values this run joins through (value_status: others)
+        ambiguity(engine, hard, "touched")
     email_typos(engine, touched_only=incremental)
     slip = SURNAME_SLIP_SQL.format(a="s1.last_key", b="s2.last_key")
     engine.execute(f"""
@@ -334,17 +394,26 @@ def shared_pairs(engine: Engine, *, incremental: bool) -> None:
     """)
 
 
-STATUS_SQL = """
+def status_sql(hard: frozenset[str]) -> str:
+    """Values whose status is not the default (usable, unambiguous, one person), with the
+    ``hard`` attributes they were judged under: what a later run compares against to find
+    values whose status flipped, and keeps for the values it does not judge again."""
+    return f"""
     SELECT s.kind, s.value, s.people, g.value IS NOT NULL AS generic,
-        a.value IS NOT NULL AS ambiguous, o.value IS NOT NULL AS one_person
+        a.value IS NOT NULL AS ambiguous, o.value IS NOT NULL AS one_person,
+        h.value IS NOT NULL AS household, {hard_label(hard)!r} AS hard
     FROM value_stats s
     LEFT JOIN generic g USING (kind, value) LEFT JOIN ambiguous a USING (kind, value)
-    LEFT JOIN one_person o USING (kind, value)
+    LEFT JOIN one_person o USING (kind, value) LEFT JOIN household h USING (kind, value)
     WHERE g.value IS NOT NULL OR a.value IS NOT NULL OR o.value IS NULL
     ORDER BY kind, value
 """
-"""Values whose status is not the default (usable, unambiguous, one person): what a later
-run compares against to find values whose status flipped."""
+
+
+def hard_label(hard: frozenset[str]) -> str:
+    """``hard`` as stored with the value status (sorted, comma-separated)."""
+    return ",".join(sorted(hard))
+
 
 FLIPPED_SQL = """
     SELECT coalesce(n.kind, p.kind) AS kind, coalesce(n.value, p.value) AS value

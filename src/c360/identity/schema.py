@@ -120,7 +120,7 @@ GOLDEN_CUSTOMERS = pa.schema(
 )
 
 
-# silver.identity_generic: every value whose status is not the default (see rules.STATUS_SQL)
+# silver.identity_generic: every value whose status is not the default (see rules.status_sql)
 STATUS = pa.schema(
     [
         ("kind", pa.string()),
@@ -129,6 +129,8 @@ STATUS = pa.schema(
         ("generic", pa.bool_()),
         ("ambiguous", pa.bool_()),
         ("one_person", pa.bool_()),
+        ("household", pa.bool_()),  # a mailbox named for a couple or a family
+        ("hard", pa.string()),  # the refusing attributes it was judged under (rules.hard_label)
     ]
 )
 

@@ -50,7 +50,7 @@ from sqlalchemy import (
 )
 
 from c360.engine import local_engine
-from c360.identity.steps import StepClock
+from c360.identity.steps import StepClock, gc_paused
 from c360.lakehouse.declarations import declare
 from c360.store.bulk import bulk_insert, fetch_arrow
 from c360.store.lock import writes
@@ -229,7 +229,8 @@ def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
     diff = _Diff(golden, links)
     clock.step("diff")
     try:
-        out = _apply(ws, diff, golden, ids, schema_bytes, source_version, run_id, clock)
+        with gc_paused():  # a full rebuild makes a Python object of every record's bytes
+            out = _apply(ws, diff, golden, ids, schema_bytes, source_version, run_id, clock)
     finally:
         diff.close()
     out["seconds"] = clock.seconds  # wall seconds of the refresh's parts

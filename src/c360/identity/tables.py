@@ -109,6 +109,8 @@ declare(
         "generic": "derived",
         "ambiguous": "derived",
         "one_person": "derived",
+        "household": "derived",
+        "hard": "none",
     },
 )
 declare(

@@ -77,7 +77,12 @@ def fetch_arrow(conn: Connection, sql: str, params: dict[str, Any], schema: pa.S
                 false_values=["f", "false", "0"],
             ),
         )
-    result = conn.execute(text(sql), params)
+    if conn.dialect.name == "sqlite":
+        # the driver's own cursor (same connection and transaction; sqlite3 takes the same
+        # ``:name`` parameters): SQLAlchemy's row objects cost more than the query itself
+        result: Any = conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+    else:
+        result = conn.execute(text(sql), params)
     batches: list[pa.RecordBatch] = []
     while rows := result.fetchmany(CHUNK):
         cols = list(zip(*rows, strict=True))
