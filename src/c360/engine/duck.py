@@ -74,6 +74,11 @@ class DuckDBEngine(Engine):
             self._set("TimeZone", settings.time_zone)
             return
         self.con = duckdb.connect()
+        # The database is in memory and holds working tables only. DuckDB checkpoints an
+        # in-memory database too, compressing every table, each time 16 MB of changes
+        # have piled up: a statement that happens to cross the threshold waited 2–3 s in
+        # an identity run at 1M records, and a run crossed it again and again (ADR 0074).
+        self._set("checkpoint_threshold", "1TB")
         self._set("TimeZone", settings.time_zone)
         self._set("memory_limit", settings.memory_limit)
         if settings.threads:
