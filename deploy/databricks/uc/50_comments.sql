@@ -521,6 +521,8 @@ ALTER TABLE c360.silver.identity_components ALTER COLUMN record_id COMMENT 'clas
 COMMENT ON TABLE c360.silver.identity_generic IS 'c360 silver table; owner identity';
 ALTER TABLE c360.silver.identity_generic ALTER COLUMN ambiguous COMMENT 'class: derived';
 ALTER TABLE c360.silver.identity_generic ALTER COLUMN generic COMMENT 'class: derived';
+ALTER TABLE c360.silver.identity_generic ALTER COLUMN hard COMMENT 'class: none';
+ALTER TABLE c360.silver.identity_generic ALTER COLUMN household COMMENT 'class: derived';
 ALTER TABLE c360.silver.identity_generic ALTER COLUMN kind COMMENT 'class: none';
 ALTER TABLE c360.silver.identity_generic ALTER COLUMN one_person COMMENT 'class: derived';
 ALTER TABLE c360.silver.identity_generic ALTER COLUMN people COMMENT 'class: derived';
