@@ -263,7 +263,7 @@ def _resolve(
         )
         # values held by a new or changed record, or by the previous version of a changed
         # or vanished one: the only values whose status can have changed
-        con.execute("""
+        con.execute(f"""
             CREATE TABLE vs_touched AS
             WITH gone AS (
                 SELECT * FROM prev_holdings h
@@ -271,11 +271,8 @@ def _resolve(
                     SELECT 1 FROM party q WHERE q.record_id = h.record_id AND NOT q.is_new)
             )
             SELECT kind, value FROM id_values JOIN party USING (record_id) WHERE is_new
-            UNION SELECT kind, value FROM (
-                SELECT 'email' AS kind, unnest(emails) AS value FROM gone
-                UNION ALL SELECT 'phone', unnest(phones) FROM gone
-                UNION ALL SELECT 'ssn', ssn_token FROM gone
-            ) AS old WHERE value IS NOT NULL
+            UNION SELECT kind, value FROM ({rules.holdings_sql("gone")}) AS old
+            WHERE value IS NOT NULL
         """)
     with part("rules.value_status"):
         rules.value_status(con, hard, since=incremental)

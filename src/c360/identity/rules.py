@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import pyarrow as pa
 
-from c360.engine import Engine
+from c360.engine import Engine, literal, render
 from c360.identity import household, names
 from c360.identity.typos import LOOSE_MIN_LOCAL, email_typos
 
@@ -54,15 +54,23 @@ SURNAME_SLIP_SQL = "(least(length({a}), length({b})) >= 5 AND damerau_levenshtei
 SPARSE_SQL = "({x}.first_key IS NULL OR ({x}.dob IS NULL AND {x}.last_key IS NULL))"
 
 
+def holdings_sql(relation: str, columns: str = "") -> str:
+    """Every identifier the records of ``relation`` hold, one row per holding: ``kind``
+    (email, phone, ssn), ``value`` and the records' ``columns`` (a select list, or none)."""
+    more = f", {columns}" if columns else ""
+    return f"""
+        SELECT 'email' AS kind, unnest(emails) AS value{more} FROM {relation}
+        UNION ALL SELECT 'phone', unnest(phones){more} FROM {relation}
+        UNION ALL SELECT 'ssn', ssn_token{more} FROM {relation} WHERE ssn_token IS NOT NULL
+    """
+
+
 def detect_generic(engine: Engine, max_people: int, placeholders: list[str]) -> None:
     """Create tables ``id_values``, ``value_stats`` and ``generic(kind, value, people)``."""
     engine.register("placeholders", pa.table({"value": pa.array(placeholders, pa.string())}))
     engine.execute(f"""
         CREATE OR REPLACE TABLE id_values AS
-        SELECT 'email' AS kind, unnest(emails) AS value, record_id, first_key, last_key FROM party
-        UNION ALL SELECT 'phone', unnest(phones), record_id, first_key, last_key FROM party
-        UNION ALL SELECT 'ssn', ssn_token, record_id, first_key, last_key FROM party
-            WHERE ssn_token IS NOT NULL;
+        {holdings_sql("party", "record_id, first_key, last_key")};
         CREATE OR REPLACE TABLE value_stats AS
         SELECT kind, value, count(DISTINCT record_id) AS records,
                count(DISTINCT substr(first_key, 1, 3)) AS people,
@@ -401,7 +409,7 @@ def status_sql(hard: frozenset[str]) -> str:
     return f"""
     SELECT s.kind, s.value, s.people, g.value IS NOT NULL AS generic,
         a.value IS NOT NULL AS ambiguous, o.value IS NOT NULL AS one_person,
-        h.value IS NOT NULL AS household, {hard_label(hard)!r} AS hard
+        h.value IS NOT NULL AS household, {render(literal(hard_label(hard)))} AS hard
     FROM value_stats s
     LEFT JOIN generic g USING (kind, value) LEFT JOIN ambiguous a USING (kind, value)
     LEFT JOIN one_person o USING (kind, value) LEFT JOIN household h USING (kind, value)
