@@ -69,13 +69,16 @@ def test_daily_drop_keeps_ids_and_incremental_equals_full(
     # the value status: values none of whose holders changed were kept, not judged again
     status = _status(ws)
     assert any(r["household"] for r in status) and any(not r["one_person"] for r in status)
-    ws.identity.run(full=True)
+    rebuild = ws.identity.run(full=True)
     assert clusters(gids(ws)) == clusters(after)
     assert gids(ws) == after
     # ... and the records left alone are what a full rebuild derives
     rebuilt = _golden(ws)
     assert _values(rebuilt) == _values(golden)
     assert _status(ws) == status
+    # a rebuild that changes no record stamps none, so the projection rewrites none
+    assert rebuilt == golden
+    assert rebuild.golden_changed == 0 and rebuild.serving["written"] == 0, rebuild.serving
 
 
 def _status(ws: Workspace) -> list[dict[str, object]]:

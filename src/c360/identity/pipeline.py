@@ -64,7 +64,7 @@ class IdentityReport:
     merges: int = 0
     merges_refused: int = 0
     golden_ids: int = 0
-    golden_changed: int = 0  # golden records this run wrote (new or changed; all on a full run)
+    golden_changed: int = 0  # golden records this run stamped: new, or changed by it
     events: dict[str, int] = field(default_factory=dict)
     review_tasks_created: int = 0
     model_version: str | None = None
@@ -446,7 +446,11 @@ def _resolve(
         con.execute("CREATE VIEW membership AS SELECT * FROM membership_all")
         with part("golden.survivorship"):
             golden = golden_records(con, st.survivorship, run_id)
-        report.golden_changed = golden.num_rows
+            if lh.exists("gold", "golden_customers"):  # unchanged records keep their run_id
+                golden = incremental_.kept_run_ids(
+                    con, golden, lh.dataset("gold", "golden_customers")
+                )
+        report.golden_changed = int(pc.sum(pc.equal(golden["run_id"], run_id)).as_py() or 0)
         with part("golden.write"):
             lh.overwrite("gold", "golden_customers", golden, batch_id=run_id)
     status = con.query("SELECT * FROM value_status").cast(STATUS)
