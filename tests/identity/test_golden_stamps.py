@@ -8,11 +8,41 @@ columns are not the rebuilt ones.
 
 from __future__ import annotations
 
-import pyarrow as pa
+import importlib.util
+from collections.abc import Iterator
 
-from c360.engine import local_engine
+import pyarrow as pa
+import pytest
+
+from c360.engine import Engine, EngineSettings, create_engine
 from c360.identity.incremental import kept_run_ids
 from c360.identity.schema import GOLDEN_CUSTOMERS
+
+ENGINES = [
+    "duckdb",
+    pytest.param(
+        "spark",
+        marks=[
+            pytest.mark.spark,
+            pytest.mark.skipif(
+                importlib.util.find_spec("pyspark") is None, reason="pip install 'c360[spark]'"
+            ),
+        ],
+    ),
+]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    eng = create_engine(
+        EngineSettings(
+            name=request.param, memory_limit="1GB", temp_directory=tmp_path_factory.mktemp("spill")
+        )
+    )
+    yield eng
+    eng.close()
 
 
 def _golden(rows: list[dict[str, object]]) -> pa.Table:
@@ -20,7 +50,7 @@ def _golden(rows: list[dict[str, object]]) -> pa.Table:
     return pa.Table.from_pylist(full, schema=GOLDEN_CUSTOMERS)
 
 
-def test_unchanged_records_keep_the_run_that_last_changed_them() -> None:
+def test_unchanged_records_keep_the_run_that_last_changed_them(engine: Engine) -> None:
     stored = _golden(
         [
             {"golden_id": "g1", "first_name": "ANA", "emails": ["a@x.org"], "run_id": "r1"},
@@ -35,11 +65,7 @@ def test_unchanged_records_keep_the_run_that_last_changed_them() -> None:
             {"golden_id": "g4", "first_name": "DI", "run_id": "r2"},  # new
         ]
     )
-    engine = local_engine()
-    try:
-        out = kept_run_ids(engine, rebuilt, stored)
-    finally:
-        engine.close()
+    out = kept_run_ids(engine, rebuilt, stored)
     assert out.schema == rebuilt.schema
     assert dict(zip(out["golden_id"].to_pylist(), out["run_id"].to_pylist(), strict=True)) == {
         "g1": "r1",  # same values: keeps its stamp
@@ -50,14 +76,10 @@ def test_unchanged_records_keep_the_run_that_last_changed_them() -> None:
     assert out.drop_columns(["run_id"]) == rebuilt.drop_columns(["run_id"])
 
 
-def test_a_stored_table_with_other_columns_is_not_compared() -> None:
+def test_a_stored_table_with_other_columns_is_not_compared(engine: Engine) -> None:
     rebuilt = _golden([{"golden_id": "g1", "first_name": "ANA", "run_id": "r2"}])
     stored = _golden([{"golden_id": "g1", "first_name": "ANA", "run_id": "r1"}]).drop_columns(
         ["sources"]
     )
-    engine = local_engine()
-    try:
-        out = kept_run_ids(engine, rebuilt, stored)
-    finally:
-        engine.close()
+    out = kept_run_ids(engine, rebuilt, stored)
     assert out["run_id"].to_pylist() == ["r2"]
