@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from c360.errors import C360Error
@@ -129,6 +130,63 @@ def test_a_new_run_brings_the_projection_up_to_date(world):
     assert summary["written"] > 0 and not summary["rebuilt"]
     assert summary["written"] < summary["records"]  # incremental: unchanged records stay
     assert ws.identity.projection.version() > before
+    _assert_same_as_lakehouse(ws)
+    # the refresh wrote only the keys that changed, and the result is every key a rebuild
+    # would make: each e-mail and phone of each golden record, each current link
+    assert _stored_keys(ws) == _lakehouse_keys(ws)
+
+
+def _stored_keys(ws: Any) -> set[tuple[str, str, str]]:
+    from sqlalchemy import select
+
+    from c360.identity.serving import profile_keys
+
+    with ws.store.engine.connect() as conn:
+        return {tuple(r) for r in conn.execute(select(profile_keys)).all()}
+
+
+def _lakehouse_keys(ws: Any) -> set[tuple[str, str, str]]:
+    golden = ws.lakehouse.read("gold", "golden_customers", ["golden_id", "emails", "phones"])
+    keys = set()
+    for r in golden.to_pylist():
+        for kind in ("email", "phone"):
+            keys |= {(kind, v, r["golden_id"]) for v in r[kind + "s"] or [] if v}
+    ids = set(golden["golden_id"].to_pylist())
+    links = ws.identity.links()
+    pairs = zip(links["record_id"].to_pylist(), links["golden_id"].to_pylist(), strict=True)
+    keys |= {("source_key", rid, gid) for rid, gid in pairs if gid in ids and rid}
+    return keys
+
+
+def test_a_changed_record_keeps_only_its_current_keys(world):
+    """A golden record whose e-mail changed: the refresh deletes the old key and adds the
+    new one, and leaves the record's other keys where they are."""
+    from c360.identity import serving
+
+    ws = world["ws"]
+    golden = ws.lakehouse.read("gold", "golden_customers")
+    rows = golden.to_pylist()
+    held = [e for r in rows for e in set(r["emails"] or [])]
+    row = next(r for r in rows if len(r["emails"] or []) >= 2 and held.count(r["emails"][0]) == 1)
+    gid, old = row["golden_id"], row["emails"][0]
+    assert ws.identity.lookup(email=old) == [gid]
+    new = f"changed.{gid[:8].lower()}@example.org"
+    row["emails"] = [new, *row["emails"][1:]]
+    if row["email"] == old:
+        row["email"] = new
+    ws.lakehouse.merge(
+        "gold",
+        "golden_customers",
+        pa.Table.from_pylist([row], schema=golden.schema),
+        ["golden_id"],
+        batch_id="test-email-change",
+    )
+    summary = serving.refresh(ws)
+    assert summary["written"] == 1 and not summary["rebuilt"], summary
+    assert (summary["keys_written"], summary["keys_deleted"]) == (1, 1), summary
+    assert ws.identity.lookup(email=old) == []
+    assert ws.identity.lookup(email=new) == [gid]
+    assert _stored_keys(ws) == _lakehouse_keys(ws)
     _assert_same_as_lakehouse(ws)
 
 

@@ -20,9 +20,9 @@ erasure reach it (by golden id).
 
 :func:`refresh` is the ``serving`` stage of ``c360 run`` (after identity): incremental
 (only records whose digest — of the record's values and its keys — changed are
-rewritten, with their keys replaced; vanished ones deleted with theirs),
-in one store transaction, so a reader sees the previous projection or the new one,
-never half of it.
+rewritten, and of their keys only those added or removed written; vanished ones deleted
+with theirs), in one store transaction, so a reader sees the previous projection or the
+new one, never half of it.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    bindparam,
     delete,
     insert,
     select,
@@ -65,6 +66,7 @@ ZONE, TABLE = "gold", "golden_customers"
 KEY_KINDS = ("email", "phone", "source_key")
 #: the stored digests a refresh compares against
 _STORED = pa.schema([("golden_id", pa.string()), ("digest", pa.string())])
+_KEYS = pa.schema([("kind", pa.string()), ("value", pa.string()), ("golden_id", pa.string())])
 _CHUNK = 500
 
 profiles = Table(
@@ -156,7 +158,7 @@ _KEYS_SQL = """
 """
 
 #: golden_id → sha256 of the row's values (as JSON, times in UTC) and of its sorted keys:
-#: a record is rewritten, and its keys replaced, exactly when either changed
+#: a record is rewritten, and its keys diffed, exactly when either changed
 _DIGEST_SQL = """
     WITH j AS (SELECT golden_id, CAST(to_json(g) AS VARCHAR) AS v FROM g),
     ks AS (
@@ -196,12 +198,25 @@ class _Diff:
         )
         return write, [str(g) for g in gone["golden_id"].to_pylist()]
 
-    def keys_of(self, golden_ids: pa.ChunkedArray) -> pa.Table:
-        """(kind, value, golden_id) of ``golden_ids``, sorted."""
+    def key_changes(
+        self, golden_ids: pa.ChunkedArray, stored: pa.Table
+    ) -> tuple[pa.Table, pa.Table]:
+        """The keys of ``golden_ids`` (records the refresh rewrites) to add and to drop,
+        against ``stored`` (their keys in the projection): (kind, value, golden_id),
+        sorted. A changed record mostly keeps its keys; only the difference is written."""
         self._engine.register("wanted", pa.table({"golden_id": golden_ids}))
-        return self._engine.query(
-            "SELECT k.* FROM keys k SEMI JOIN wanted USING (golden_id) ORDER BY ALL"
+        self._engine.register("stored_keys", stored)
+        self._engine.execute(
+            "CREATE OR REPLACE TEMP TABLE new_keys AS "
+            "SELECT k.* FROM keys k SEMI JOIN wanted USING (golden_id)"
         )
+        add = self._engine.query(
+            "SELECT * FROM (SELECT * FROM new_keys EXCEPT SELECT * FROM stored_keys) ORDER BY ALL"
+        )
+        drop = self._engine.query(
+            "SELECT * FROM (SELECT * FROM stored_keys EXCEPT SELECT * FROM new_keys) ORDER BY ALL"
+        )
+        return add, drop
 
     def close(self) -> None:
         self._engine.close()
@@ -211,9 +226,9 @@ class _Diff:
 def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
     """Bring the projection up to ``gold.golden_customers`` (the caller holds the write lock).
 
-    One transaction: changed and new records rewritten with their keys replaced whole,
-    vanished ones deleted with theirs, the state row's version bumped. A schema change
-    rebuilds every record.
+    One transaction: changed and new records rewritten, their keys diffed with the stored
+    ones (only added keys inserted, removed ones deleted), vanished ones deleted with
+    theirs, the state row's version bumped. A schema change rebuilds every record.
     """
     lh = ws.lakehouse
     if not lh.exists(ZONE, TABLE):
@@ -263,9 +278,22 @@ def _apply(
         digests = write["digest"].to_pylist()
         stale = write.filter(write["stale"])["golden_id"].to_pylist()
         clock.step("compare")
-        # a changed record's keys are replaced whole: its old ones go with it
+        # a vanished record's keys go with it; a changed one's are diffed (key_changes)
         _delete_in(conn, profiles, profiles.c.golden_id, stale + gone)
-        _delete_in(conn, profile_keys, profile_keys.c.golden_id, stale + gone)
+        _delete_in(conn, profile_keys, profile_keys.c.golden_id, gone)
+        add, drop = diff.key_changes(write["golden_id"], _stored_keys(conn, stale))
+        if drop.num_rows:
+            conn.execute(
+                delete(profile_keys).where(
+                    profile_keys.c.kind == bindparam("k"),
+                    profile_keys.c.value == bindparam("v"),
+                    profile_keys.c.golden_id == bindparam("g"),
+                ),
+                [
+                    {"k": k, "v": v, "g": g}
+                    for k, v, g in zip(*(drop[c].to_pylist() for c in _KEYS.names), strict=True)
+                ],
+            )
         clock.step("delete")
         batch = golden.combine_chunks().to_batches()
         records = _records(batch[0] if batch else None, changed)
@@ -284,7 +312,6 @@ def _apply(
                 ],
             )
         clock.step("write_records")
-        add = diff.keys_of(write["golden_id"])
         bulk_insert(conn, profile_keys, add)
         touched = bool(changed or gone) or rebuild
         version = (0 if state is None else int(state.version)) + (1 if touched else 0)
@@ -306,6 +333,7 @@ def _apply(
         "written": len(changed),
         "deleted": len(gone),
         "keys_written": add.num_rows,
+        "keys_deleted": drop.num_rows,
         "rebuilt": rebuild,
         "version": version,
         "source_version": source_version,
@@ -333,6 +361,20 @@ def _records(batch: pa.RecordBatch | None, wanted: list[int]) -> dict[int, bytes
         for part, blobs in zip(parts, done, strict=True)
         for i, b in zip(part, blobs, strict=True)
     }
+
+
+def _stored_keys(conn: Connection, golden_ids: list[str]) -> pa.Table:
+    """The projection's keys of ``golden_ids`` (kind, value, golden_id)."""
+    rows: list[Any] = []
+    for start in range(0, len(golden_ids), _CHUNK):
+        chunk = golden_ids[start : start + _CHUNK]
+        rows += conn.execute(
+            select(profile_keys.c.kind, profile_keys.c.value, profile_keys.c.golden_id).where(
+                profile_keys.c.golden_id.in_(chunk)
+            )
+        ).all()
+    cols = list(zip(*rows, strict=True)) if rows else [(), (), ()]
+    return pa.table([pa.array(c, pa.string()) for c in cols], schema=_KEYS)
 
 
 def _delete_in(conn: Connection, table: Table, column: Any, values: list[str]) -> None:
