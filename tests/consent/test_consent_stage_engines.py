@@ -22,7 +22,6 @@ types) and every audience row on its side with its reasons in order.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -38,14 +37,9 @@ from c360.consent.tables import consent_events, consent_subject_index, suppressi
 from c360.synth import SynthOptions, generate_world
 from c360.workspace import Workspace
 from tests.conftest import world_env
+from tests.engines import SPARK
 
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pyspark") is None, reason="pip install 'c360[spark]'"
-    ),
-]
+pytestmark = [*SPARK, pytest.mark.slow]
 
 # the golden-consent questions asked on both (the audience below asks marketing by email)
 PURPOSES = ["marketing"]

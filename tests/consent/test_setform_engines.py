@@ -10,7 +10,6 @@ per-address questions, with and without the activation's contact policy.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,13 +19,9 @@ import pytest
 from c360.engine import Engine, EngineSettings, create_engine
 from c360.workspace import Workspace
 from tests.conftest import copy_open_world
+from tests.engines import SPARK
 
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pyspark") is None, reason="pip install 'c360[spark]'"
-    ),
-]
+pytestmark = SPARK
 
 # 03:30 UTC: past 21:00 on the east coast and in the central states (quiet hours), not yet
 # in the mountain and Pacific ones, so the quiet-hours join answers both ways

@@ -6,7 +6,6 @@ tables registered on each engine answer the same stage-like queries identically.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -18,18 +17,7 @@ from sqlglot import exp
 
 from c360.engine import EngineSettings, column, create_engine, ident, literal, render, table
 from c360.errors import C360Error
-
-HAS_SPARK = importlib.util.find_spec("pyspark") is not None
-ENGINES = [
-    "duckdb",
-    pytest.param(
-        "spark",
-        marks=[
-            pytest.mark.spark,
-            pytest.mark.skipif(not HAS_SPARK, reason="pip install 'c360[spark]'"),
-        ],
-    ),
-]
+from tests.engines import ENGINES
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,6 @@ construction and are left out (:data:`VOLATILE`).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import shutil
@@ -41,14 +40,9 @@ from sqlalchemy import select
 from c360.synth import SynthOptions, generate_world
 from c360.workspace import Workspace
 from tests.conftest import world_env
+from tests.engines import SPARK
 
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pyspark") is None, reason="pip install 'c360[spark]'"
-    ),
-]
+pytestmark = [*SPARK, pytest.mark.slow]
 
 MODELS = ("churn", "card_propensity")
 #: what differs between two runs by construction (run and generated ids, clocks, the

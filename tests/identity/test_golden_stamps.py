@@ -8,7 +8,6 @@ columns are not the rebuilt ones.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -17,19 +16,7 @@ import pytest
 from c360.engine import Engine, EngineSettings, create_engine
 from c360.identity.incremental import kept_run_ids
 from c360.identity.schema import GOLDEN_CUSTOMERS
-
-ENGINES = [
-    "duckdb",
-    pytest.param(
-        "spark",
-        marks=[
-            pytest.mark.spark,
-            pytest.mark.skipif(
-                importlib.util.find_spec("pyspark") is None, reason="pip install 'c360[spark]'"
-            ),
-        ],
-    ),
-]
+from tests.engines import ENGINES
 
 
 @pytest.fixture(scope="module", params=ENGINES)

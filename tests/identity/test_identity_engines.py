@@ -23,7 +23,6 @@ here — Splink's Spark ``jaro_winkler`` did, until the Spark session got DuckDB
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shutil
 from collections.abc import Iterator
@@ -36,14 +35,9 @@ import pytest
 from c360.synth import SynthOptions, generate_world
 from c360.workspace import Workspace
 from tests.conftest import world_env
+from tests.engines import SPARK
 
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pyspark") is None, reason="pip install 'c360[spark]'"
-    ),
-]
+pytestmark = [*SPARK, pytest.mark.slow]
 
 TABLES = [
     ("silver", "party_records"),

@@ -16,7 +16,6 @@ line it rejected, so the reject rows differ in their line number and text).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,14 +26,9 @@ import pytest
 from c360.synth import SynthOptions, generate_world
 from c360.workspace import Workspace
 from tests.conftest import world_env
+from tests.engines import SPARK
 
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pyspark") is None, reason="pip install 'c360[spark]'"
-    ),
-]
+pytestmark = [*SPARK, pytest.mark.slow]
 
 SOURCES = (
     "card_transactions",
