@@ -210,6 +210,8 @@ class _Diff:
             "CREATE OR REPLACE TEMP TABLE new_keys AS "
             "SELECT k.* FROM keys k SEMI JOIN wanted USING (golden_id)"
         )
+        if not stored.num_rows:  # new records only (a first build): every key is added
+            return self._engine.query("SELECT * FROM new_keys ORDER BY ALL"), _KEYS.empty_table()
         add = self._engine.query(
             "SELECT * FROM (SELECT * FROM new_keys EXCEPT SELECT * FROM stored_keys) ORDER BY ALL"
         )
