@@ -51,15 +51,30 @@ def affected_records(
     """)
 
 
-def _same_values(rebuilt: pa.Table, new: str, old: str) -> str:
-    """SQL: row ``new`` equals row ``old`` in every column of ``rebuilt`` but run_id."""
+def _stamped(engine: Engine, rebuilt: pa.Table, stored: ArrowData) -> pa.Table:
+    """``rebuilt`` (golden records a run derived, stamped with its id), sorted by golden
+    id, each record equal to its ``stored`` version in every column but ``run_id``
+    carrying the stored ``run_id`` instead: the run that last changed it."""
     cols = [f.name for f in rebuilt.schema if f.name != "run_id"]
 
     def row(alias: str) -> str:  # the record as one value, every column but run_id
         fields = [exp.PropertyEQ(this=ident(c), expression=column(c, alias)) for c in cols]
         return render(exp.Struct(expressions=fields))
 
-    return f"{row(new)} IS NOT DISTINCT FROM {row(old)}"
+    select = ", ".join(
+        render(column(f.name, "n"))
+        if f.name != "run_id"
+        else f"CASE WHEN o.golden_id IS NOT NULL AND {row('n')} IS NOT DISTINCT FROM "
+        f"{row('o')} THEN o.run_id ELSE n.run_id END AS run_id"
+        for f in rebuilt.schema
+    )
+    with engine.temp_views(rebuilt=rebuilt, stored_golden=stored):
+        out = engine.query(f"""
+        WITH o AS (SELECT * FROM stored_golden SEMI JOIN rebuilt USING (golden_id))
+        SELECT {select} FROM rebuilt n LEFT JOIN o ON o.golden_id = n.golden_id
+        ORDER BY n.golden_id
+        """)
+    return out.cast(rebuilt.schema)
 
 
 def changed_golden(engine: Engine, rebuilt: pa.Table, stored: ArrowData) -> pa.Table:
@@ -71,13 +86,10 @@ def changed_golden(engine: Engine, rebuilt: pa.Table, stored: ArrowData) -> pa.T
     projection, a Delta change feed) see a change that is not one. ``run_id`` is the run
     that last changed a record.
     """
-    with engine.temp_views(rebuilt=rebuilt, stored_golden=stored):
-        keep = engine.query(f"""
-        WITH o AS (SELECT * FROM stored_golden SEMI JOIN rebuilt USING (golden_id))
-        SELECT n.golden_id FROM rebuilt n LEFT JOIN o ON o.golden_id = n.golden_id
-        WHERE o.golden_id IS NULL OR NOT ({_same_values(rebuilt, "n", "o")})
-        """)
-    return rebuilt.filter(pc.is_in(rebuilt["golden_id"], keep["golden_id"]))
+    if not rebuilt.num_rows:
+        return rebuilt
+    out = _stamped(engine, rebuilt, stored)
+    return out.filter(pc.equal(out["run_id"], rebuilt["run_id"][0]))  # still this run's
 
 
 def kept_run_ids(engine: Engine, rebuilt: pa.Table, stored: ArrowData) -> pa.Table:
@@ -92,20 +104,7 @@ def kept_run_ids(engine: Engine, rebuilt: pa.Table, stored: ArrowData) -> pa.Tab
     """
     if set(stored.schema.names) != set(rebuilt.schema.names):
         return rebuilt
-    select = ", ".join(
-        render(column(f.name, "n"))
-        if f.name != "run_id"
-        else f"CASE WHEN o.golden_id IS NOT NULL AND {_same_values(rebuilt, 'n', 'o')}"
-        " THEN o.run_id ELSE n.run_id END AS run_id"
-        for f in rebuilt.schema
-    )
-    with engine.temp_views(rebuilt=rebuilt, stored_golden=stored):
-        out = engine.query(f"""
-        WITH o AS (SELECT * FROM stored_golden SEMI JOIN rebuilt USING (golden_id))
-        SELECT {select} FROM rebuilt n LEFT JOIN o ON o.golden_id = n.golden_id
-        ORDER BY n.golden_id
-        """)
-    return out.cast(rebuilt.schema)
+    return _stamped(engine, rebuilt, stored)
 
 
 def golden_changes(golden: pa.Table, gone: list[str]) -> pa.Table:
