@@ -39,6 +39,11 @@ def test_the_model_is_reused_by_later_runs_and_a_small_drop(
     # every step is timed, wall and CPU, and the training shows as a part of the model step
     assert set(first.seconds) >= {"model", "score", "cluster", "golden", "serving"}
     assert set(first.cpu_seconds) == set(first.seconds)
+    # and its memory: resident at the step's end, never above the peak, which only grows
+    assert list(first.memory_mb) == list(first.seconds)
+    peaks = [m["peak"] for m in first.memory_mb.values()]
+    assert peaks == sorted(peaks) and peaks[0] > 0
+    assert all(0 < m["rss"] <= m["peak"] for m in first.memory_mb.values())
     assert "model.train" in first.profile and "model.train" not in drop.profile
     assert len(first.load_average) == 2
 

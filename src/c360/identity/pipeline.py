@@ -74,6 +74,7 @@ class IdentityReport:
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU time per step
     profile: dict[str, float] = field(default_factory=dict)  # wall time of parts of steps
     load_average: list[float | None] = field(default_factory=list)  # 1-min, start and end
+    memory_mb: dict[str, dict[str, int | None]] = field(default_factory=dict)  # rss, peak
     serving: dict[str, Any] = field(default_factory=dict)  # the projection refresh's summary
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,7 +148,7 @@ def run_identity(
             i = STEPS.index(name) + 1
             progress(f"identity:{STEPS[i] if i < len(STEPS) else 'done'}", i, len(STEPS))
 
-    clock = StepClock(report.seconds, report.cpu_seconds, report.profile, advance)
+    clock = StepClock(report.seconds, report.cpu_seconds, report.profile, advance, report.memory_mb)
     if progress is not None:
         progress(f"identity:{STEPS[0]}", 0, len(STEPS))
 

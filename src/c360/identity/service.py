@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from c360.errors import C360Error, NotFoundError
-from c360.identity import constraints, model, serving
+from c360.identity import constraints, model, serving, steps
 from c360.identity.cluster import CHECKED, Clusterer
 from c360.identity.display import display_value
 from c360.identity.evaluate import evaluate_assignment
@@ -91,6 +91,7 @@ class IdentityService:
         report.serving = serving.refresh(self.ws, report.run_id)
         report.seconds["serving"] = round(time.perf_counter() - wall, 3)
         report.cpu_seconds["serving"] = round(time.process_time() - cpu, 3)
+        report.memory_mb["serving"] = steps.memory_now()
         return report
 
     @cached_property

@@ -6,15 +6,43 @@ wall; on a busy machine wall exceeds CPU), and ``profile`` the wall time of the
 parts inside the steps (``model.train``, ``score.predict``, ``golden.write`` …).
 ``load_average`` is the machine's 1-minute load at the start and end of the run, so
 a figure read from ``--json`` says how busy the machine was when it was measured.
+``memory_mb`` holds, per step, the process's resident memory when the step ended
+(``rss``) and its peak so far (``peak``): the step whose ``peak`` jumps is the one that
+set it, which is what to look at when a larger world no longer fits.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import resource
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+
+def rss_mb() -> int | None:
+    """The process's resident memory now, in MB (None where /proc is not available)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") // 2**20
+
+
+def peak_rss_mb() -> int:
+    """The process's peak resident memory so far, in MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
+    return peak // 2**20 if sys.platform == "darwin" else peak // 1024
+
+
+def memory_now() -> dict[str, int | None]:
+    """Resident memory now and the peak so far, in MB (the kernel's counters are synced
+    lazily, so the peak is read as at least the current figure)."""
+    rss, peak = rss_mb(), peak_rss_mb()
+    return {"rss": rss, "peak": max(peak, rss or 0)}
 
 
 def load_average() -> float | None:
@@ -26,7 +54,8 @@ def load_average() -> float | None:
 
 class StepClock:
     """Times consecutive steps into ``seconds``/``cpu_seconds`` and named parts into
-    ``profile`` (dicts owned by the caller, typically an ``IdentityReport``)."""
+    ``profile``, and notes each step's memory into ``memory`` when given (dicts owned by
+    the caller, typically an ``IdentityReport``)."""
 
     def __init__(
         self,
@@ -34,8 +63,10 @@ class StepClock:
         cpu_seconds: dict[str, float],
         profile: dict[str, float],
         on_step: Callable[[str], None] | None = None,
+        memory: dict[str, dict[str, int | None]] | None = None,
     ) -> None:
         self.seconds, self.cpu_seconds, self.profile = seconds, cpu_seconds, profile
+        self.memory = memory
         self._on_step = on_step
         self._wall = time.perf_counter()
         self._cpu = time.process_time()
@@ -46,6 +77,8 @@ class StepClock:
         self.seconds[name] = round(wall - self._wall, 3)
         self.cpu_seconds[name] = round(cpu - self._cpu, 3)
         self._wall, self._cpu = wall, cpu
+        if self.memory is not None:
+            self.memory[name] = memory_now()
         if self._on_step is not None:
             self._on_step(name)
 
