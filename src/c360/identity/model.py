@@ -26,18 +26,40 @@ TF_COLUMNS = ("first_name", "last_key", "email", "phone", "street")
 COMPARISONS = ("first_name", "last_name", "dob", "ssn", "email", "phone", "street", "zip")
 
 # Candidate pairs: every rule is an equi-join so DuckDB can hash-join it.
+#
+# Two of the keys grow with the population: people sharing a first name and a surname,
+# and people sharing a first name in a zip. Their pairs grow with the square of the
+# block, and at 5M source records those two blocks alone held about a billion pairs. A
+# key held by more than ``identity.common_block_records`` records of the training data
+# is *common* (the list is kept with the model, like its term frequencies, so every run
+# under one model blocks alike): its records meet only when they also agree on a part
+# of what the comparisons reward short of an exact match (an e-mail one keystroke apart
+# has the same skeleton; a birth date one typo apart keeps its year or its month and
+# day; a surname one typo apart mostly keeps its initial). Pairs agreeing exactly on an
+# identifier meet under that identifier's rule whatever their names.
 BLOCKING = (
     "l.ssn_token = r.ssn_token",
     "l.email = r.email",
     "l.phone = r.phone",
-    "l.first_key = r.first_key AND l.last_key = r.last_key",
+    "l.name_block = r.name_block",
     "l.dob = r.dob AND l.last_key = r.last_key",
     "l.dob = r.dob AND l.first_key = r.first_key",
     "l.dob = r.dob AND l.zip = r.zip",
-    "l.zip = r.zip AND l.first_key = r.first_key",
+    "l.zip_first_block = r.zip_first_block",
     "l.street = r.street AND l.zip = r.zip AND l.name_initials = r.name_initials",
     "l.dob_swapped = r.dob AND l.last_key = r.last_key",
+    "l.name_common = r.name_common AND l.email_skeleton = r.email_skeleton",
+    "l.name_common = r.name_common AND l.dob_year = r.dob_year",
+    "l.name_common = r.name_common AND l.dob_md = r.dob_md",
+    "l.zip_first_common = r.zip_first_common AND l.dob_year = r.dob_year",
+    "l.zip_first_common = r.zip_first_common AND l.dob_md = r.dob_md",
+    "l.zip_first_common = r.zip_first_common AND l.last_initial = r.last_initial",
+    "l.zip_first_common = r.zip_first_common AND l.street = r.street",
 )
+
+#: the keys that can be common (:func:`common_keys`): kind -> the columns of the key
+COMMON_KEYS = {"name": ("first_key", "last_key"), "zip_first": ("zip", "first_key")}
+COMMON_SCHEMA = pa.schema([("kind", pa.string()), ("key", pa.string())])
 
 
 #: Blocks of the prior estimate (recall 0.7) and of the two EM sessions (see :func:`train`).
@@ -157,32 +179,62 @@ def _settings(n_records: int) -> dict[str, Any]:
 
 
 #: Splink's input: one row per record that takes part in matching, identifiers the rules
-#: found unusable blanked, and the derived columns the comparisons read (``email_skeleton``,
-#: the address without its letters, is computed here once per record for the e-mail
-#: "one keystroke" level)
+#: found unusable blanked, and the derived columns the comparisons and blocking rules read
+#: (``email_skeleton``, the address without its letters, is computed here once per record
+#: for the e-mail "one keystroke" level; ``name_block``/``name_common`` and
+#: ``zip_first_block``/``zip_first_common`` hold the key in one column or the other as
+#: table ``common_keys`` says, see :data:`BLOCKING`)
 MATCH_INPUT_SQL = """
-    SELECT *,
-        regexp_replace(email, '[^0-9._@+-]', '', 'g') AS email_skeleton
+    SELECT m.*,
+        CASE WHEN cn.key IS NULL THEN m.name_key END AS name_block,
+        CASE WHEN cn.key IS NOT NULL THEN m.name_key END AS name_common,
+        CASE WHEN cz.key IS NULL THEN m.zip_first_key END AS zip_first_block,
+        CASE WHEN cz.key IS NOT NULL THEN m.zip_first_key END AS zip_first_common
     FROM (
-        SELECT record_id AS unique_id, first_name, first_key, last_key, dob,
-            strftime(dob, '%Y-%m-%d') AS dob_str,
-            CASE WHEN day(dob) <= 12 AND day(dob) <> month(dob)
-                 THEN make_date(year(dob), day(dob), month(dob)) END AS dob_swapped,
-            CASE WHEN ssn_token IN (SELECT value FROM unusable WHERE kind = 'ssn') THEN NULL
-                 ELSE ssn_token END AS ssn_token,
-            ssn_variants,
-            CASE WHEN email IN (SELECT value FROM unusable WHERE kind = 'email') THEN NULL
-                 ELSE email END AS email,
-            CASE WHEN phone IN (SELECT value FROM unusable WHERE kind = 'phone') THEN NULL
-                 ELSE phone END AS phone,
-            street, zip,
-            substr(coalesce(first_key, ''), 1, 1) || substr(coalesce(last_key, ''), 1, 1)
-                AS name_initials,
-            is_new
-        FROM party
-        WHERE no_identity_reason IS NULL
+        SELECT *,
+            regexp_replace(email, '[^0-9._@+-]', '', 'g') AS email_skeleton,
+            first_key || chr(31) || last_key AS name_key,
+            zip || chr(31) || first_key AS zip_first_key,
+            year(dob) AS dob_year,
+            strftime(dob, '%m-%d') AS dob_md,
+            substr(last_key, 1, 1) AS last_initial
+        FROM (
+            SELECT record_id AS unique_id, first_name, first_key, last_key, dob,
+                strftime(dob, '%Y-%m-%d') AS dob_str,
+                CASE WHEN day(dob) <= 12 AND day(dob) <> month(dob)
+                     THEN make_date(year(dob), day(dob), month(dob)) END AS dob_swapped,
+                CASE WHEN ssn_token IN (SELECT value FROM unusable WHERE kind = 'ssn') THEN NULL
+                     ELSE ssn_token END AS ssn_token,
+                ssn_variants,
+                CASE WHEN email IN (SELECT value FROM unusable WHERE kind = 'email') THEN NULL
+                     ELSE email END AS email,
+                CASE WHEN phone IN (SELECT value FROM unusable WHERE kind = 'phone') THEN NULL
+                     ELSE phone END AS phone,
+                street, zip,
+                substr(coalesce(first_key, ''), 1, 1) || substr(coalesce(last_key, ''), 1, 1)
+                    AS name_initials,
+                is_new
+            FROM party
+            WHERE no_identity_reason IS NULL
+        ) AS p
     ) AS m
+    LEFT JOIN common_keys cn ON cn.kind = 'name' AND cn.key = m.name_key
+    LEFT JOIN common_keys cz ON cz.kind = 'zip_first' AND cz.key = m.zip_first_key
 """
+
+
+def common_keys(engine: Engine, max_records: int) -> pa.Table:
+    """The blocking keys of :data:`COMMON_KEYS` held by more than ``max_records`` records
+    of ``match_input`` (the training data): ``(kind, key)``, saved with the model."""
+    parts = [
+        f"SELECT {literal(kind).sql(AUTHORING_DIALECT)} AS kind, {kind}_key AS key"
+        f" FROM match_input WHERE {kind}_key IS NOT NULL"
+        f" GROUP BY {kind}_key HAVING count(*) > {int(max_records)}"
+        for kind in COMMON_KEYS
+    ]
+    return engine.query(
+        "SELECT * FROM (" + " UNION ALL ".join(parts) + ") AS c ORDER BY kind, key"
+    ).cast(COMMON_SCHEMA)
 
 
 def candidates_sql() -> str:
@@ -391,8 +443,14 @@ def model_version(model: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def save_model(folder: Path, model: dict[str, Any], tf: dict[str, pa.Table] | None = None) -> str:
-    """Write ``splink-<version>.json`` (+ term frequencies) and point ``current.json`` at it."""
+def save_model(
+    folder: Path,
+    model: dict[str, Any],
+    tf: dict[str, pa.Table] | None = None,
+    common: pa.Table | None = None,
+) -> str:
+    """Write ``splink-<version>.json`` (+ term frequencies, + common blocking keys) and
+    point ``current.json`` at it."""
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -400,6 +458,8 @@ def save_model(folder: Path, model: dict[str, Any], tf: dict[str, pa.Table] | No
     (folder / f"splink-{version}.json").write_text(json.dumps(model, indent=1, default=str))
     for col, table in (tf or {}).items():
         pq.write_table(table, folder / f"splink-{version}.tf_{col}.parquet")
+    if common is not None:
+        pq.write_table(common, folder / f"splink-{version}.common_keys.parquet")
     (folder / "current.json").write_text(json.dumps({"version": version}))
     return version
 
@@ -415,6 +475,15 @@ def load_model(folder: Path) -> tuple[str, dict[str, Any]] | None:
             "identity.model_missing", f"model file {file} is missing", {"file": str(file)}
         )
     return version, dict(json.loads(file.read_text()))
+
+
+def load_common_keys(folder: Path, version: str) -> pa.Table:
+    """The common blocking keys of a saved model (none for a model saved before they
+    existed: every key then blocks alone, as it did)."""
+    import pyarrow.parquet as pq
+
+    file = folder / f"splink-{version}.common_keys.parquet"
+    return pq.read_table(file).cast(COMMON_SCHEMA) if file.exists() else COMMON_SCHEMA.empty_table()
 
 
 def load_term_frequencies(folder: Path, version: str) -> dict[str, pa.Table]:

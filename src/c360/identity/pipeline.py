@@ -230,6 +230,8 @@ def _resolve(
             WHERE (record_id, row_hash) IN (SELECT (record_id, row_hash) FROM prev_party)
         """)
     report.records_standardised = int(con.scalar("SELECT count(*) FROM party WHERE is_new"))
+    # no key is common until the model says which are (training reads every block)
+    con.register("common_keys", model.COMMON_SCHEMA.empty_table())
     rules.detect_generic(con, cfg.generic_value_max_people, st.placeholders)
     con.execute("CREATE OR REPLACE TABLE unusable AS SELECT kind, value FROM generic")
     con.execute("CREATE TABLE match_input AS " + model.MATCH_INPUT_SQL)
@@ -243,12 +245,14 @@ def _resolve(
     if loaded is None or retrain:
         with part("model.train"):
             trained = model.train(con, seed=st.seed, max_pairs=st.em_max_pairs)
-        version = model.save_model(models, trained, model.term_frequencies(con))
+        common = model.common_keys(con, st.common_block_records)
+        version = model.save_model(models, trained, model.term_frequencies(con), common)
         training.save(models, version, fingerprint, shape)
         loaded = (version, trained)
         report.model_trained = True
     report.model_version = loaded[0]
     tf = model.load_term_frequencies(models, loaded[0])
+    con.register("common_keys", model.load_common_keys(models, loaded[0]))
     hard = model.hard_attributes(loaded[1], st.strict_max_disagreement)
     step("model")
 

@@ -69,6 +69,7 @@ def fingerprint(settings: IdentitySettings) -> str:
         "seed": settings.seed,
         "email_provider_rules": settings.email_provider_rules,
         "generic_value_max_people": settings.generic_value_max_people,
+        "common_block_records": settings.common_block_records,
         "placeholders": sorted(settings.placeholders),
     }
     text = json.dumps(blob, sort_keys=True, default=str)

@@ -81,7 +81,10 @@ def _levels(
     # CTEs named as MATCH_INPUT_SQL expects shadow any view of the same name
     inputs = (
         f"WITH party AS (SELECT *, false AS is_new FROM c360_ev_party_{tag}), "
-        f"unusable AS (SELECT * FROM c360_ev_unusable_{tag}), mi AS ({MATCH_INPUT_SQL})"
+        f"unusable AS (SELECT * FROM c360_ev_unusable_{tag}), "
+        # which blocking keys are common decides no comparison level
+        "common_keys AS (SELECT CAST(NULL AS VARCHAR) AS kind, CAST(NULL AS VARCHAR) AS key"
+        f" WHERE false), mi AS ({MATCH_INPUT_SQL})"
     )
     with engine.temp_views(**views) as eng:
         mi = eng.query(f"{inputs} SELECT * FROM mi")

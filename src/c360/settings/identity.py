@@ -57,6 +57,15 @@ class IdentitySettings(Block):
         description="An email/phone/address shared by records with more than this many distinct "
         "names or birth dates carries no evidence (household phones, clerk placeholders).",
     )
+    common_block_records: int = Field(
+        50,
+        ge=2,
+        description="A first name + surname, or a first name + zip, held by more than this "
+        "many records of the training data is a common key: its records are compared only "
+        "when they also share an e-mail skeleton, a birth year, a birth day and month, a "
+        "surname initial or a street (pairs sharing an identifier are compared whatever "
+        "their names). Bounds the pairs a run scores as the population grows.",
+    )
     survivorship: dict[str, Rule] = Field(
         default_factory=_default_survivorship,
         description="Per-attribute survivorship rule (most_trusted, most_recent, most_complete, "
