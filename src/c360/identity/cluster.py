@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from c360.identity.refusal import CHECKED, Cluster, compatible_all, dobs_compatible, refusal
 from c360.identity.rules import ATTACH_RULES
@@ -73,6 +74,8 @@ class Clusterer:
         wanted += ["ssn_variants", "suffix"]
         cols = records.select([c for c in wanted if c in records.column_names]).to_pydict()
         self.ids: list[str] = cols["record_id"]
+        # the same ids as Arrow: edges are turned into record positions in one pass
+        self._id_array = pa.array(self.ids, pa.string())
         self.index = {r: i for i, r in enumerate(self.ids)}
         self._first = [
             f.replace(" ", "").replace("-", "") if f else None for f in cols["first_name"]
@@ -187,21 +190,25 @@ class Clusterer:
                 merged += 1
             for i in (ia, ib):
                 best_rule[i], best_w[i], best_p[i] = "steward", float("inf"), 1.0
+        # each edge's epoch (the later first-resolved run of its two records) and its two
+        # records' positions, computed over Arrow arrays: at 5M records the edges are
+        # millions, and a Python string per record id of each was gigabytes
         seen = first_seen or {}
-        epoch = pa.array(
-            [
-                max(seen.get(a, _NEW), seen.get(b, _NEW))
-                for a, b in zip(
-                    edges["record_id_l"].to_pylist(), edges["record_id_r"].to_pylist(), strict=True
-                )
-            ],
-            pa.int64(),
-        )
+        seen_ids = pa.array(list(seen), pa.string())
+        seen_epochs = pa.array(list(seen.values()), pa.int64())
+
+        def epoch_of(col: str) -> pa.Array:
+            at = pc.index_in(edges[col], value_set=seen_ids)
+            return pc.fill_null(pc.take(seen_epochs, at), _NEW)
+
+        epoch = pc.max_element_wise(epoch_of("record_id_l"), epoch_of("record_id_r"))
         e = (
             edges.select(
                 ["record_id_l", "record_id_r", "match_weight", "match_probability", "rule"]
             )
             .append_column("_epoch", epoch)
+            .append_column("_l", pc.index_in(edges["record_id_l"], value_set=self._id_array))
+            .append_column("_r", pc.index_in(edges["record_id_r"], value_set=self._id_array))
             .sort_by(
                 [
                     ("_epoch", "ascending"),
@@ -210,6 +217,7 @@ class Clusterer:
                     ("record_id_r", "ascending"),
                 ]
             )
+            .select(["_l", "_r", "match_weight", "match_probability", "rule", "_epoch"])
             .to_pydict()
         )
         sparse, weak, defer = self._sparse, self._weak, self._defer
@@ -310,9 +318,9 @@ class Clusterer:
             if ia is not None and ib is not None:
                 comp[cfind(ia)] = cfind(ib)
         current = None
-        for l_id, r_id, w, p, rule, ep in zip(
-            e["record_id_l"],
-            e["record_id_r"],
+        for ia, ib, w, p, rule, ep in zip(
+            e["_l"],
+            e["_r"],
             e["match_weight"],
             e["match_probability"],
             e["rule"],
@@ -322,8 +330,7 @@ class Clusterer:
             if ep != current:
                 attach_sparse()
                 current = ep
-            ia, ib = self.index.get(l_id), self.index.get(r_id)
-            if ia is None or ib is None:
+            if ia is None or ib is None:  # an edge to a record outside this group
                 continue
             comp[cfind(ia)] = cfind(ib)
             if defer[ia] or defer[ib] or (rule in ATTACH_RULES and (sparse[ia] or sparse[ib])):
