@@ -7,7 +7,7 @@ Generates the world with ``--days`` daily drops, ingests day one (``ws.ingest()`
 runs a full resolution (standardise → match → cluster → ids → golden), then
 delivers the later drops, ingests them and runs an incremental resolution.
 Prints wall and CPU time per step (the run report's profile: ``seconds``,
-``cpu_seconds``, ``profile``, with the load average at the start and end of each run,
+``cpu_seconds``, ``profile``, ``memory_mb``, with the load average at the start and end of each run,
 as ``c360 identity run --json`` shows them), peak RSS of this process (which does all
 the work), the golden-id changes the new drop caused, and precision/recall at the
 default and two other auto-link thresholds (re-clustered from the stored pairs).
@@ -44,6 +44,13 @@ def _steps(report: Any) -> None:
     parts: dict[str, float] = report.profile
     if parts:
         print("   parts (wall s)  " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items()))
+    memory: dict[str, dict[str, int | None]] = report.memory_mb
+    if memory:
+        print(
+            "   memory (MB)     "
+            + ", ".join(f"{k} {m['rss']}/{m['peak']}" for k, m in memory.items())
+            + "  (resident at the step's end / peak so far)"
+        )
     if report.serving:
         print(f"   serving         {report.serving}")
     load = report.load_average
