@@ -225,6 +225,13 @@ TF_DECL = declare(
         **{f"tf_{c}": "derived" for c in ("first_name", "last_key", "email", "phone", "street")},
     },
 )
+# Blocking keys held by many records (ADR 0077): a name, or a zip and a first name, joined
+# by a unit separator; a key is common because many people hold it
+declare(
+    "file:models/identity/splink-*.common_keys.parquet",
+    owner="identity",
+    columns={"kind": "none", "key": _NAME},
+)
 declare("file:models/identity/*.json", owner="identity", columns={})
 # Exports kept under the workspace (``exports/``): what `c360 export crosswalk` writes.
 declare(
