@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from c360.errors import C360Error
 from c360.store import Store
@@ -21,6 +21,29 @@ def test_migrate_is_idempotent(store_url):
     store.migrate()
     names = set(store.table_names())
     assert {"runs", "ingest_batches", "pii_findings", "alembic_version"} <= names
+    store.dispose()
+
+
+def test_a_migration_stopped_half_way_leaves_nothing_behind(store_url):
+    """A migration is one transaction on SQLite too: stopped after some of its tables were
+    created (a kill, here an error), it leaves none of them, and the next migrate runs."""
+    store = Store(store_url)
+    created: list[str] = []
+
+    def stop_at_the_third_table(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("CREATE TABLE"):
+            created.append(statement)
+            if len(created) == 3:
+                raise RuntimeError("stopped half-way")
+
+    event.listen(store.engine, "before_cursor_execute", stop_at_the_third_table)
+    with pytest.raises(Exception, match="stopped half-way"):
+        store.migrate()
+    event.remove(store.engine, "before_cursor_execute", stop_at_the_third_table)
+    assert len(created) == 3
+    assert store.table_names() == []
+    store.migrate()
+    assert {"runs", "ingest_batches", "alembic_version"} <= set(store.table_names())
     store.dispose()
 
 

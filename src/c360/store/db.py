@@ -101,6 +101,13 @@ class Store:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self._migration_lock(), self.engine.begin() as conn:
+                if self.dialect == "sqlite":
+                    # Python's sqlite3 opens a transaction before a data change only, so
+                    # each CREATE TABLE committed by itself: a process killed half-way
+                    # left tables behind without the revision that made them, and every
+                    # later migrate stopped on "table already exists". One explicit
+                    # transaction holds the whole migration, as on PostgreSQL.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 if self.dialect == "postgresql":
                     # held until this transaction ends: concurrent migrations run one by one,
                     # and the later ones find the schema current
