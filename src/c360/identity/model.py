@@ -57,8 +57,9 @@ BLOCKING = (
     "l.zip_first_common = r.zip_first_common AND l.street = r.street",
 )
 
-#: the keys that can be common (:func:`common_keys`): kind -> the columns of the key
-COMMON_KEYS = {"name": ("first_key", "last_key"), "zip_first": ("zip", "first_key")}
+#: the kinds of key that can be common (:func:`common_keys`); each is the column
+#: ``<kind>_key`` of :data:`MATCH_INPUT_SQL`
+COMMON_KINDS = ("name", "zip_first")
 COMMON_SCHEMA = pa.schema([("kind", pa.string()), ("key", pa.string())])
 
 
@@ -224,13 +225,13 @@ MATCH_INPUT_SQL = """
 
 
 def common_keys(engine: Engine, max_records: int) -> pa.Table:
-    """The blocking keys of :data:`COMMON_KEYS` held by more than ``max_records`` records
+    """The blocking keys of :data:`COMMON_KINDS` held by more than ``max_records`` records
     of ``match_input`` (the training data): ``(kind, key)``, saved with the model."""
     parts = [
         f"SELECT {literal(kind).sql(AUTHORING_DIALECT)} AS kind, {kind}_key AS key"
         f" FROM match_input WHERE {kind}_key IS NOT NULL"
         f" GROUP BY {kind}_key HAVING count(*) > {int(max_records)}"
-        for kind in COMMON_KEYS
+        for kind in COMMON_KINDS
     ]
     return engine.query(
         "SELECT * FROM (" + " UNION ALL ".join(parts) + ") AS c ORDER BY kind, key"
