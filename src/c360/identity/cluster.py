@@ -72,10 +72,11 @@ class Clusterer:
         # only the columns clustering reads: a party table has ~40, some of them lists
         wanted = ["record_id", "first_name", "first_key", "last_key", "dob", "ssn_token"]
         wanted += ["ssn_variants", "suffix"]
-        cols = records.select([c for c in wanted if c in records.column_names]).to_pydict()
+        table = records.select([c for c in wanted if c in records.column_names])
+        # the ids as Arrow too: edges are turned into record positions in one pass
+        self._id_array = table["record_id"].combine_chunks()
+        cols = table.to_pydict()
         self.ids: list[str] = cols["record_id"]
-        # the same ids as Arrow: edges are turned into record positions in one pass
-        self._id_array = pa.array(self.ids, pa.string())
         self.index = {r: i for i, r in enumerate(self.ids)}
         self._first = [
             f.replace(" ", "").replace("-", "") if f else None for f in cols["first_name"]
