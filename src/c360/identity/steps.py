@@ -38,11 +38,16 @@ def peak_rss_mb() -> int:
     return peak // 2**20 if sys.platform == "darwin" else peak // 1024
 
 
+_HIGH_WATER = [0]  # the highest peak this process has reported (MB)
+
+
 def memory_now() -> dict[str, int | None]:
-    """Resident memory now and the peak so far, in MB (the kernel's counters are synced
-    lazily, so the peak is read as at least the current figure)."""
+    """Resident memory now and the peak so far, in MB. The kernel syncs its counters
+    lazily: its peak can lag a resident figure read earlier, so the peak reported is at
+    least the current figure and never below one reported before."""
     rss, peak = rss_mb(), peak_rss_mb()
-    return {"rss": rss, "peak": max(peak, rss or 0)}
+    _HIGH_WATER[0] = max(_HIGH_WATER[0], peak, rss or 0)
+    return {"rss": rss, "peak": _HIGH_WATER[0]}
 
 
 def load_average() -> float | None:
