@@ -142,6 +142,44 @@ def _plausible_batch(a: pa.Array, b: pa.Array, sa: pa.Array, sb: pa.Array) -> pa
 LOOSE_MIN_LOCAL = 8
 
 
+def _deletions(src: str) -> str:
+    """Each address of ``src`` (e, sig) as itself and as each of its one-character deletions."""
+    return f"""
+            SELECT e, sig, e AS d FROM {src}
+            UNION ALL
+            SELECT e, sig, unnest(list_transform(range(1, length(e) + 1),
+                                  lambda i: substr(e, 1, i - 1) || substr(e, i + 1))) FROM {src}"""
+
+
+# With ``touched_only``: the touched addresses' deletions (``dx``), the addresses that can
+# share a deletion with one of them (``near``) and theirs (``dy``). An address ``y`` shares
+# one when ``y`` is such a deletion ``t``, or when deleting its ``i``-th character gives a
+# ``t``: then ``y`` is one character longer than ``t`` and, with ``k = length(y) // 2``,
+# either ``i > k`` and ``y`` starts with ``t``'s first ``k`` characters (``heads``), or
+# ``i <= k`` and ``y`` from character ``k + 2`` on is ``t`` from character ``k + 1`` on
+# (``tails``). Matching those halves by equality finds every such ``y`` without making
+# every address's deletions, so the join below gives the pairs the full index would.
+_NEAR_TOUCHED = f"""
+        tev AS (SELECT * FROM ev WHERE e IN (SELECT value FROM touched WHERE kind = 'email')),
+        dx AS ({_deletions("tev")}),
+        heads AS (SELECT DISTINCT length(d) + 1 AS n, left(d, (length(d) + 1) // 2) AS h FROM dx),
+        tails AS (SELECT DISTINCT length(d) + 1 AS n, substr(d, (length(d) + 1) // 2 + 1) AS h
+                  FROM dx),
+        near AS (
+            SELECT e FROM ev SEMI JOIN dx ON ev.e = dx.d
+            UNION
+            SELECT e FROM ev SEMI JOIN heads
+                ON heads.n = length(ev.e) AND heads.h = left(ev.e, length(ev.e) // 2)
+            UNION
+            SELECT e FROM ev SEMI JOIN tails
+                ON tails.n = length(ev.e) AND tails.h = substr(ev.e, length(ev.e) // 2 + 2)
+        ),
+        nev AS (SELECT * FROM ev SEMI JOIN near USING (e)),
+        dy AS ({_deletions("nev")}),"""
+_EVERY = f"""
+        d AS ({_deletions("ev")}),"""
+
+
 def email_typos(engine: Engine, *, touched_only: bool = False) -> None:
     """Table ``email_typos(e1, e2, strict)`` (e1 < e2) from the emails of table ``usable``.
 
@@ -153,13 +191,11 @@ def email_typos(engine: Engine, *, touched_only: bool = False) -> None:
 
     Candidates come from a symmetric-delete join (every address and its
     one-character deletions), never a cross product; :func:`plausible` decides.
-    ``touched_only``: only pairs with a side in table ``touched`` (kind, value).
+    ``touched_only``: only pairs with a side in table ``touched`` (kind, value); the other
+    side's deletions are then made only for the addresses that can share one with a
+    touched address (``_NEAR_TOUCHED``), not for every address.
     """
-    left = (
-        "SELECT * FROM d WHERE e IN (SELECT value FROM touched WHERE kind = 'email')"
-        if touched_only
-        else "SELECT * FROM d"
-    )
+    index, left, right = (_NEAR_TOUCHED, "dx", "dy") if touched_only else (_EVERY, "d", "d")
     engine.register_function("loose_typo", _loose_batch, ["VARCHAR", "VARCHAR"], "BOOLEAN")
     engine.register_function(
         "after_first_name", _after_first_name_batch, ["VARCHAR"] * 6, "BOOLEAN"
@@ -174,16 +210,10 @@ def email_typos(engine: Engine, *, touched_only: bool = False) -> None:
                    split_part(e, '@', 2) AS domain
             FROM (SELECT DISTINCT value AS e FROM usable WHERE kind = 'email')
         ),
-        share AS (SELECT domain, CAST(count(*) AS DOUBLE) AS n FROM ev GROUP BY domain),
-        d AS (
-            SELECT e, sig, e AS d FROM ev
-            UNION ALL
-            SELECT e, sig, unnest(list_transform(range(1, length(e) + 1),
-                                  lambda i: substr(e, 1, i - 1) || substr(e, i + 1))) FROM ev
-        ),
+        share AS (SELECT domain, CAST(count(*) AS DOUBLE) AS n FROM ev GROUP BY domain),{index}
         cand AS (
             SELECT DISTINCT least(x.e, y.e) AS e1, greatest(x.e, y.e) AS e2
-            FROM ({left}) x JOIN d y ON x.d = y.d AND x.sig = y.sig AND x.e <> y.e
+            FROM {left} x JOIN {right} y ON x.d = y.d AND x.sig = y.sig AND x.e <> y.e
         ),
         one AS (SELECT e1, e2 FROM cand WHERE damerau_levenshtein(e1, e2) = 1),
         judged AS (
