@@ -34,8 +34,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from c360.identity.refusal import CHECKED, Cluster, compatible_all, dobs_compatible, refusal
 from c360.identity.rules import ATTACH_RULES
@@ -43,6 +46,19 @@ from c360.identity.rules import ATTACH_RULES
 __all__ = ["CHECKED", "ClusterResult", "Clusterer", "dobs_compatible", "refusal"]
 
 _NEW = 2**62  # epoch of records not resolved before
+
+
+def _components(
+    n: int, left: list[int | None], right: list[int | None], more: list[tuple[int, int]]
+) -> np.ndarray:
+    """Connected components of ``n`` records over the edges ``left[k]``–``right[k]`` (an edge
+    with an end outside the records, ``None``, joins nothing) and the pairs ``more``."""
+    pairs = [(a, b) for a, b in zip(left, right, strict=True) if a is not None and b is not None]
+    pairs += more
+    rows = np.fromiter((a for a, _ in pairs), np.int64, len(pairs))
+    cols = np.fromiter((b for _, b in pairs), np.int64, len(pairs))
+    graph = coo_matrix((np.ones(len(pairs), np.int8), (rows, cols)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
 
 
 @dataclass
@@ -74,7 +90,7 @@ class Clusterer:
         wanted += ["ssn_variants", "suffix"]
         table = records.select([c for c in wanted if c in records.column_names])
         # the ids as Arrow too: edges are turned into record positions in one pass
-        self._id_array = table["record_id"].combine_chunks()
+        self._id_array = table["record_id"].combine_chunks().cast(pa.string())
         cols = table.to_pydict()
         self.ids: list[str] = cols["record_id"]
         self.index = {r: i for i, r in enumerate(self.ids)}
@@ -238,9 +254,11 @@ class Clusterer:
                 if sparse[ib] if only_sparse else defer[ib]:
                     cand.setdefault(ib, []).append((ia, rule, w, p))
             attach.clear()
+            ids = self.ids
             for cs in cand.values():  # strongest evidence first (see _rank)
-                cs.sort(key=lambda c: (_rank(c[1]), -c[2], self.ids[c[0]]))
-            pending = sorted(cand, key=lambda i: self.ids[i])
+                if len(cs) > 1:
+                    cs.sort(key=lambda c: (_rank(c[1]), -c[2], ids[c[0]]))
+            pending = sorted(cand, key=ids.__getitem__)
             anchored_only = True
             while pending:
                 left: list[int] = []
@@ -302,22 +320,6 @@ class Clusterer:
                     anchored_only = False  # last round: sparse records among themselves
                 pending = left
 
-        comp = list(range(n))  # connected components over every edge, refused or not
-
-        def cfind(i: int) -> int:
-            while comp[i] != i:
-                comp[i] = comp[comp[i]]
-                i = comp[i]
-            return i
-
-        for a, b in must:
-            ia, ib = self.index.get(a), self.index.get(b)
-            if ia is not None and ib is not None:
-                comp[cfind(ia)] = cfind(ib)
-        for a, b in cannot:
-            ia, ib = self.index.get(a), self.index.get(b)
-            if ia is not None and ib is not None:
-                comp[cfind(ia)] = cfind(ib)
         current = None
         for ia, ib, w, p, rule, ep in zip(
             e["_l"],
@@ -333,7 +335,6 @@ class Clusterer:
                 current = ep
             if ia is None or ib is None:  # an edge to a record outside this group
                 continue
-            comp[cfind(ia)] = cfind(ib)
             if defer[ia] or defer[ib] or (rule in ATTACH_RULES and (sparse[ia] or sparse[ib])):
                 attach.append((ia, ib, rule, w, p))
                 continue
@@ -347,22 +348,16 @@ class Clusterer:
             note(ia, rule, w, p)
             note(ib, rule, w, p)
         attach_sparse()
-        roots = [find(i) for i in range(n)]
-        key_of: dict[int, str] = {}
-        for i, r in enumerate(roots):
-            if r not in key_of or self.ids[i] < key_of[r]:
-                key_of[r] = self.ids[i]
-        croots = [cfind(i) for i in range(n)]
-        comp_of: dict[int, str] = {}
-        for i, r in enumerate(croots):
-            if r not in comp_of or self.ids[i] < comp_of[r]:
-                comp_of[r] = self.ids[i]
+        roots = np.fromiter((find(i) for i in range(n)), np.int64, n)
+        # components: every edge, refused or not, and the steward constraints
+        known = [(a, b) for a, b in (*must, *cannot) if a in self.index and b in self.index]
+        ends = [(self.index[a], self.index[b]) for a, b in known]
         table = pa.table(
             {
-                "record_id": self.ids,
-                "cluster_key": [key_of[r] for r in roots],
-                "component": [comp_of[r] for r in croots],
-                "rule": [r or "singleton" for r in best_rule],
+                "record_id": self._id_array,
+                "cluster_key": self._least_id(roots),
+                "component": self._least_id(_components(n, e["_l"], e["_r"], ends)),
+                "rule": pa.array([r or "singleton" for r in best_rule], pa.string()),
                 "probability": pa.array(best_p, pa.float64()),
             }
         )
@@ -373,6 +368,16 @@ class Clusterer:
             for c, rule, w, p in cs
         ]
         return ClusterResult(table, refused=refused, merged=merged, held=held_pairs)
+
+    def _least_id(self, groups: np.ndarray) -> pa.Array:
+        """Each record's group named by the least record id in it."""
+        least = (
+            pa.table({"g": groups, "id": self._id_array})
+            .group_by("g", use_threads=False)
+            .aggregate([("id", "min")])
+        )
+        at = pc.index_in(pa.array(groups), value_set=least["g"])
+        return pc.take(least["id_min"], at).combine_chunks()
 
     def explain_refusal(self, members_a: list[str], members_b: list[str]) -> str | None:
         """The constraint that keeps two groups of records apart, if any."""

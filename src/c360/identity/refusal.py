@@ -34,7 +34,7 @@ def dobs_compatible(a: date, b: date) -> bool:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class Cluster:
     members: list[int]
     firsts: set[str] = field(default_factory=set)
