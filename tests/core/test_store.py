@@ -103,3 +103,51 @@ def test_store_location_survives_moving_the_workspace(tmp_path, monkeypatch):
     moved = Workspace.open(tmp_path / "b")
     assert moved.store is not None
     moved.close()
+
+
+def test_refill_keeps_the_index_and_a_failed_refill_keeps_the_old_rows(store_url):
+    """A rebuild empties a table and fills it again in one transaction (on SQLite with its
+    index built after the rows): committed, the rows and the index are there; stopped
+    half-way, the old rows and the index are, as if nothing had happened."""
+    import pyarrow as pa
+    from sqlalchemy import delete, func, inspect
+
+    from c360.identity.serving import profile_keys
+    from c360.store.bulk import CHUNK, refill
+
+    store = Store(store_url)
+    store.migrate()
+    n = CHUNK + 7  # large enough for the index to be rebuilt on SQLite
+    keys = pa.table(
+        {
+            "kind": ["email"] * n,
+            "value": [f"p{i:06d}@x.org" for i in range(n)],
+            "golden_id": [f"G{i % 999:015d}" for i in range(n)],
+        }
+    )
+
+    def state() -> tuple[int, list[str]]:
+        with store.engine.connect() as conn:
+            count = conn.scalar(select(func.count()).select_from(profile_keys))
+            names = [i["name"] for i in inspect(conn).get_indexes("profile_keys")]
+        return int(count or 0), names
+
+    with store.begin() as conn:
+        refill(conn, profile_keys, keys)
+    assert state() == (n, ["ix_profile_keys_golden_id"])
+    with store.begin() as conn:  # lookups by golden id still use the index
+        plan = " ".join(
+            str(r)
+            for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT * FROM profile_keys WHERE golden_id = 'G1'"
+                if store.dialect == "sqlite"
+                else "EXPLAIN SELECT * FROM profile_keys WHERE golden_id = 'G1'"
+            )
+        )
+    assert "ix_profile_keys_golden_id" in plan or store.dialect != "sqlite", plan
+    with pytest.raises(RuntimeError, match="stopped"), store.begin() as conn:
+        conn.execute(delete(profile_keys))
+        refill(conn, profile_keys, keys.slice(0, n - 1))
+        raise RuntimeError("stopped before the commit")
+    assert state() == (n, ["ix_profile_keys_golden_id"])
+    store.dispose()

@@ -53,7 +53,7 @@ from sqlalchemy import (
 from c360.engine import local_engine
 from c360.identity.steps import StepClock, gc_paused
 from c360.lakehouse.declarations import declare
-from c360.store.bulk import bulk_insert, fetch_arrow
+from c360.store.bulk import bulk_insert, fetch_arrow, refill
 from c360.store.lock import writes
 from c360.store.schema import metadata
 
@@ -314,7 +314,10 @@ def _apply(
                 ],
             )
         clock.step("write_records")
-        bulk_insert(conn, profile_keys, add)
+        if rebuild:  # every key is new: the emptied table is filled with its index after
+            refill(conn, profile_keys, add)
+        else:
+            bulk_insert(conn, profile_keys, add)
         touched = bool(changed or gone) or rebuild
         version = (0 if state is None else int(state.version)) + (1 if touched else 0)
         values = {

@@ -52,6 +52,25 @@ def bulk_insert(conn: Connection, table: Table, data: pa.Table) -> int:
     return data.num_rows
 
 
+def refill(conn: Connection, table: Table, data: pa.Table) -> int:
+    """Insert every row of ``data`` into ``table``, which this transaction has emptied.
+
+    On SQLite the table's secondary indexes are dropped first and built again after the
+    rows are in: one sort instead of an index insertion per row in random order (1.9M
+    lookup keys: 10.8 s → 3.8 s). The drop, the rows and the new indexes commit together,
+    and readers keep reading their snapshot meanwhile (write-ahead log). Elsewhere, where
+    dropping an index would lock readers out until the commit, it is :func:`bulk_insert`.
+    """
+    if conn.dialect.name != "sqlite" or data.num_rows < CHUNK:
+        return bulk_insert(conn, table, data)
+    for index in table.indexes:
+        index.drop(conn)
+    done = bulk_insert(conn, table, data)
+    for index in table.indexes:
+        index.create(conn)
+    return done
+
+
 def fetch_arrow(conn: Connection, sql: str, params: dict[str, Any], schema: pa.Schema) -> pa.Table:
     """Run ``sql`` and return its rows as an Arrow table of ``schema`` (column order = SELECT order)."""
     if conn.dialect.name == "postgresql" and not params:
