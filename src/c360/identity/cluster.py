@@ -48,16 +48,18 @@ __all__ = ["CHECKED", "ClusterResult", "Clusterer", "dobs_compatible", "refusal"
 _NEW = 2**62  # epoch of records not resolved before
 
 
-def _components(
-    n: int, left: list[int | None], right: list[int | None], more: list[tuple[int, int]]
-) -> np.ndarray:
-    """Connected components of ``n`` records over the edges ``left[k]``–``right[k]`` (an edge
-    with an end outside the records, ``None``, joins nothing) and the pairs ``more``."""
-    pairs = [(a, b) for a, b in zip(left, right, strict=True) if a is not None and b is not None]
-    pairs += more
-    rows = np.fromiter((a for a, _ in pairs), np.int64, len(pairs))
-    cols = np.fromiter((b for _, b in pairs), np.int64, len(pairs))
-    graph = coo_matrix((np.ones(len(pairs), np.int8), (rows, cols)), shape=(n, n))
+def _components(n: int, left: pa.Array, right: pa.Array, more: list[tuple[int, int]]) -> np.ndarray:
+    """Connected components of ``n`` records over the edges ``left[k]``–``right[k]``
+    (record positions; an edge with an end outside the records, null, joins nothing) and
+    the pairs ``more``."""
+    inside = pc.and_(pc.is_valid(left), pc.is_valid(right))
+    rows = np.concatenate(
+        [left.filter(inside).to_numpy(), np.array([a for a, _ in more], np.int64)]
+    ).astype(np.int64)
+    cols = np.concatenate(
+        [right.filter(inside).to_numpy(), np.array([b for _, b in more], np.int64)]
+    ).astype(np.int64)
+    graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
     return connected_components(graph, directed=False)[1]
 
 
@@ -219,13 +221,15 @@ class Clusterer:
             return pc.fill_null(pc.take(seen_epochs, at), _NEW)
 
         epoch = pc.max_element_wise(epoch_of("record_id_l"), epoch_of("record_id_r"))
+        left = pc.index_in(edges["record_id_l"], value_set=self._id_array).combine_chunks()
+        right = pc.index_in(edges["record_id_r"], value_set=self._id_array).combine_chunks()
         e = (
             edges.select(
                 ["record_id_l", "record_id_r", "match_weight", "match_probability", "rule"]
             )
             .append_column("_epoch", epoch)
-            .append_column("_l", pc.index_in(edges["record_id_l"], value_set=self._id_array))
-            .append_column("_r", pc.index_in(edges["record_id_r"], value_set=self._id_array))
+            .append_column("_l", left)
+            .append_column("_r", right)
             .sort_by(
                 [
                     ("_epoch", "ascending"),
@@ -356,7 +360,7 @@ class Clusterer:
             {
                 "record_id": self._id_array,
                 "cluster_key": self._least_id(roots),
-                "component": self._least_id(_components(n, e["_l"], e["_r"], ends)),
+                "component": self._least_id(_components(n, left, right, ends)),
                 "rule": pa.array([r or "singleton" for r in best_rule], pa.string()),
                 "probability": pa.array(best_p, pa.float64()),
             }
