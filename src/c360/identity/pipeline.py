@@ -234,15 +234,17 @@ def _resolve(
     con.register("common_keys", model.COMMON_SCHEMA.empty_table())
     rules.detect_generic(con, cfg.generic_value_max_people, st.placeholders)
     con.execute("CREATE OR REPLACE TABLE unusable AS SELECT kind, value FROM generic")
-    con.execute("CREATE TABLE match_input AS " + model.MATCH_INPUT_SQL)
-    shape = training.profile(con)
+    # the data's shape, for the drift check: counted over a view, since a run that reuses
+    # its model builds the match input only once its rules know which values are unusable
+    con.create_view("match_shape", model.MATCH_INPUT_SQL)
+    shape = training.profile(con, "match_shape")
     if loaded is not None and not retrain:
         report.retrain_reason = training.drifted(training.load(models, loaded[0]), shape, st)
         if report.retrain_reason is not None:  # retrained parameters rescore every pair
             retrain, incremental, report.full = True, False, True
             con.execute("UPDATE party SET is_new = true")
-            con.execute("CREATE OR REPLACE TABLE match_input AS " + model.MATCH_INPUT_SQL)
     if loaded is None or retrain:
+        con.execute("CREATE TABLE match_input AS " + model.MATCH_INPUT_SQL)
         with part("model.train"):
             trained = model.train(con, seed=st.seed, max_pairs=st.em_max_pairs)
         common = model.common_keys(con, st.common_block_records)

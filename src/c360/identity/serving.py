@@ -3,15 +3,18 @@
 A governed read of ``gold.golden_customers`` opens the Delta table and scans it; an
 interactive caller (the API, the agent desktop) needs one customer in a millisecond or
 two. The projection keeps each golden record as it is in the lakehouse — one Arrow
-record batch per golden id, bytes for bytes the row of the Delta table, under the
-table's Arrow schema — with the keys the API looks customers up by:
+record batch per golden id, value for value the row of the Delta table, under the
+table's Arrow schema, compressed (:mod:`c360.identity.pack`) — with the keys the API
+looks customers up by:
 
-- ``profiles``: golden_id → the record (Arrow IPC) and a digest of its values;
+- ``profiles``: golden_id → the record (an LZ4-compressed Arrow IPC message) and a digest
+  of its values;
 - ``profile_keys``: (kind, value) → golden_id for ``email`` and ``phone`` (the
   standardised values of the record's ``emails``/``phones``, as matching writes them)
   and ``source_key`` (each current ``gold.identity_links`` record id);
 - ``profile_state``: one row: the projection's version (bumped by every refresh that
-  changed anything), the Delta version it was built from and the schema.
+  changed anything), the Delta version it was built from and the schema (whose metadata
+  names the records' codec: a projection stored in another form is rebuilt).
 
 Nothing here is masked: the projection is a copy of a governed table, read only through
 :meth:`GovernanceService.read` with ``rows=`` (the same policy, plan, consent withholding
@@ -27,14 +30,13 @@ new one, never half of it.
 
 from __future__ import annotations
 
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -51,6 +53,7 @@ from sqlalchemy import (
 )
 
 from c360.engine import local_engine
+from c360.identity import pack
 from c360.identity.steps import StepClock, gc_paused
 from c360.lakehouse.declarations import declare
 from c360.store.bulk import bulk_insert, fetch_arrow, refill
@@ -106,8 +109,8 @@ def _render_record(conn: Any, blob: Any) -> Any:
     row = conn.execute(select(profile_state.c.schema).where(profile_state.c.id == 1)).first()
     if row is None:
         return None
-    schema = pa.ipc.read_schema(pa.py_buffer(bytes(row[0])))
-    batch = pa.ipc.read_record_batch(pa.py_buffer(bytes(blob)), schema)
+    schema, packed = pack.read_schema(bytes(row[0]))
+    batch = pack.unpack(bytes(blob), schema, packed)
     records = batch.to_pylist()
     return records[0] if len(records) == 1 else records
 
@@ -239,31 +242,47 @@ def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
     delta = lh.table(ZONE, TABLE)
     source_version = int(delta.version())
     golden = delta.to_pyarrow_dataset().to_table()
-    schema_bytes = golden.schema.serialize().to_pybytes()
+    schema_bytes = pack.stored_schema(golden.schema).serialize().to_pybytes()
     ids: list[str] = golden.column("golden_id").to_pylist()
+    batches = golden.combine_chunks().to_batches()
+    batch = batches[0] if batches else None
     links = ws.identity.links()
+    # a first build or a schema change writes every record: packing them (the longest
+    # part) starts now, in golden id order, while the digests and keys are computed
+    early = None
+    if batch is not None and len(ids) >= pack.PROCESS_MIN and _schema(ws) != schema_bytes:
+        early = pack.start(batch, pc.sort_indices(golden["golden_id"]).to_pylist())
     clock.step("read")
     diff = _Diff(golden, links)
     clock.step("diff")
     try:
         with gc_paused():  # a full rebuild makes a Python object of every record's bytes
-            out = _apply(ws, diff, golden, ids, schema_bytes, source_version, run_id, clock)
+            out = _apply(ws, diff, (batch, ids, early), schema_bytes, source_version, run_id, clock)
     finally:
         diff.close()
+        if early is not None:
+            early.result()  # never leave workers behind, even when the refresh failed
     out["seconds"] = clock.seconds  # wall seconds of the refresh's parts
     return out
+
+
+def _schema(ws: Workspace) -> bytes | None:
+    """The stored projection's schema bytes (None: never built)."""
+    with ws.store.engine.connect() as conn:
+        raw = conn.execute(select(profile_state.c.schema).where(profile_state.c.id == 1)).scalar()
+    return None if raw is None else bytes(raw)
 
 
 def _apply(
     ws: Workspace,
     diff: _Diff,
-    golden: pa.Table,
-    ids: list[str],
+    rows: tuple[pa.RecordBatch | None, list[str], pack.Packing | None],
     schema_bytes: bytes,
     source_version: int,
     run_id: str | None,
     clock: StepClock,
 ) -> dict[str, Any]:
+    batch, ids, early = rows
     now = datetime.now(UTC)
     with ws.store.begin() as conn:
         state = conn.execute(select(profile_state).where(profile_state.c.id == 1)).first()
@@ -297,27 +316,24 @@ def _apply(
                 ],
             )
         clock.step("delete")
-        batch = golden.combine_chunks().to_batches()
-        records = _records(batch[0] if batch else None, changed)
-        clock.step("serialise")
-        for start in range(0, len(changed), _CHUNK):
-            conn.execute(
-                insert(profiles),
-                [
-                    {
-                        "golden_id": ids[i],
-                        "record": records[i],
-                        "digest": digests[start + k],
-                        "updated_at": now,
-                    }
-                    for k, i in enumerate(changed[start : start + _CHUNK])
-                ],
-            )
-        clock.step("write_records")
+        # the keys first: on a rebuild the records are still being packed meanwhile
         if rebuild:  # every key is new: the emptied table is filled with its index after
             refill(conn, profile_keys, add)
         else:
             bulk_insert(conn, profile_keys, add)
+        clock.step("write_keys")
+        if early is not None and early.positions == changed:
+            packed = early.result()
+        else:
+            packed = pack.pack(batch, changed)
+        clock.step("serialise")
+        _insert_records(
+            conn,
+            [
+                (ids[i], blob, digest, now)
+                for i, blob, digest in zip(changed, packed, digests, strict=True)
+            ],
+        )
         touched = bool(changed or gone) or rebuild
         version = (0 if state is None else int(state.version)) + (1 if touched else 0)
         values = {
@@ -331,7 +347,7 @@ def _apply(
             conn.execute(insert(profile_state).values(id=1, **values))
         else:
             conn.execute(update(profile_state).where(profile_state.c.id == 1).values(**values))
-        clock.step("write_keys")
+        clock.step("write_records")
     clock.step("commit")
     return {
         "records": len(ids),
@@ -345,35 +361,29 @@ def _apply(
     }
 
 
-def _records(batch: pa.RecordBatch | None, wanted: list[int]) -> dict[int, bytes]:
-    """Each wanted row as its own compact record batch: the row's slice copied into buffers
-    of its own (``concat_arrays``). Never a bare slice: a slice shares its
-    parent's buffers, and the IPC bytes of a sliced string or list column carry other
-    rows' values — other people's e-mails inside this person's record, out of reach of
-    their erasure. The copy is the record ``take`` makes, at about half its CPU
-    (``take`` of the nested provenance column alone costs what the whole copy does)."""
-    if batch is None:
-        return {}
-    rows = batch.to_struct_array()  # one array: one copy call per record, not one per column
+def _insert_records(conn: Connection, rows: list[tuple[str, bytes, str, datetime]]) -> None:
+    """Insert ``rows`` (golden_id, record, digest, updated_at) into ``profiles``.
 
-    def one(i: int) -> bytes:
-        row = pa.concat_arrays([rows.slice(i, 1)])
-        return pa.RecordBatch.from_struct_array(row).serialize().to_pybytes()
-
-    def some(part: list[int]) -> list[bytes]:
-        return [one(i) for i in part]
-
-    # Arrow's copy and serialise release the GIL only in part (two threads: ~15% faster than
-    # one, over 50k golden records); a full rebuild writes every record
-    workers = min(4, os.cpu_count() or 1) if len(wanted) >= 4_000 else 1
-    parts = [wanted[k::workers] for k in range(workers)]
-    with ThreadPoolExecutor(workers) as pool:
-        done = list(pool.map(some, parts))
-    return {
-        i: b
-        for part, blobs in zip(parts, done, strict=True)
-        for i, b in zip(part, blobs, strict=True)
-    }
+    On SQLite through the driver's ``executemany`` on tuples rather than Core with a dict
+    per row (a first build writes every record); the time stamp, one for the whole
+    refresh, is converted once, as SQLAlchemy stores it."""
+    if conn.dialect.name != "sqlite":
+        for start in range(0, len(rows), _CHUNK):
+            conn.execute(
+                insert(profiles),
+                [
+                    {"golden_id": g, "record": r, "digest": d, "updated_at": u}
+                    for g, r, d, u in rows[start : start + _CHUNK]
+                ],
+            )
+        return
+    stamp = profiles.c.updated_at.type.bind_processor(conn.dialect)
+    driver: Any = conn.connection.driver_connection
+    stamps = {u: stamp(u) if stamp else u for u in {r[3] for r in rows}}
+    driver.executemany(
+        "INSERT INTO profiles (golden_id, record, digest, updated_at) VALUES (?, ?, ?, ?)",
+        ((g, r, d, stamps[u]) for g, r, d, u in rows),
+    )
 
 
 def _stored_keys(conn: Connection, golden_ids: list[str]) -> pa.Table:
@@ -400,10 +410,11 @@ class Projection:
 
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
-        self._schema: tuple[bytes, pa.Schema] | None = None
+        self._schema: tuple[bytes, pa.Schema, bool] | None = None
         self._lock = threading.Lock()
 
-    def _state(self, conn: Connection) -> tuple[int, pa.Schema] | None:
+    def _state(self, conn: Connection) -> tuple[int, pa.Schema, bool] | None:
+        """The projection's version, the records' schema and whether they are compressed."""
         row = conn.execute(
             select(profile_state.c.version, profile_state.c.schema).where(profile_state.c.id == 1)
         ).first()
@@ -412,8 +423,8 @@ class Projection:
         raw = bytes(row.schema)
         with self._lock:
             if self._schema is None or self._schema[0] != raw:
-                self._schema = (raw, pa.ipc.read_schema(pa.py_buffer(raw)))
-            return int(row.version), self._schema[1]
+                self._schema = (raw, *pack.read_schema(raw))
+            return int(row.version), self._schema[1], self._schema[2]
 
     def version(self) -> int | None:
         """The projection's version, or None when it was never built."""
@@ -439,8 +450,8 @@ class Projection:
                 if golden_ids
                 else []
             )
-        version, schema = state
-        batches = [pa.ipc.read_record_batch(pa.py_buffer(bytes(b)), schema) for b in blobs]
+        version, schema, packed = state
+        batches = [pack.unpack(bytes(b), schema, packed) for b in blobs]
         return Served(pa.Table.from_batches(batches, schema=schema), version)
 
     def lookup(self, kind: str, value: str) -> list[str] | None:
