@@ -153,3 +153,25 @@ def test_file_the_reader_gives_up_on_is_a_clear_batch_error(cust_ws):
         "machine reached an invalid state"
     )
     assert _statuses(cust_ws) == ["failed"]  # not left running; re-runnable
+
+
+def test_an_engine_failure_after_the_file_was_read_names_the_phase(cust_ws, monkeypatch):
+    """A file read whole whose rows then fail in the engine (e.g. Spark running out of heap
+    while writing 23M rows) is not reported as unreadable: the error names the phase."""
+    import duckdb
+
+    from c360.ingest import pipeline
+
+    def fail(*args, **kwargs):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate 64 MiB")
+
+    monkeypatch.setattr(pipeline.SourceIngest, "_write_zones", fail)
+    drop(cust_ws, "customers", "d1.csv", HEADER + "C1,Ann,01/02/1980,,1,\n")
+    (batch,) = cust_ws.ingest().batches()
+    assert batch.status == "failed"
+    assert batch.error == (
+        "customers/d1.csv: the duckdb engine failed while writing bronze and silver: "
+        "Out of Memory Error: failed to allocate 64 MiB"
+    )
+    assert not cust_ws.lakehouse.exists("silver", "customers")
+    assert _statuses(cust_ws) == ["failed"]

@@ -51,6 +51,15 @@ RESTRICTED_TEXT = "pii_in_text"
 log = logging.getLogger(__name__)
 
 
+#: a batch's phases after its file is read, as an error names them
+_PHASES = {
+    "tokens_pii": "tokenising and scanning for PII",
+    "validate": "validating the rows",
+    "quarantine": "writing the quarantine",
+    "bronze_silver": "writing bronze and silver",
+}
+
+
 class _Clock:
     """Accumulates seconds per phase of a batch into ``timings`` (shown by --json)."""
 
@@ -229,10 +238,16 @@ class SourceIngest:
         except C360Error as exc:
             res.status, res.error = "failed", exc.message
         except con.errors as exc:
-            # the engine's reader gave up on the whole file (e.g. mixed line endings)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             res.status = "failed"
-            res.error = f"{lf.relpath}: cannot be read as {self.c.format}: {first[:300]}"
+            after = [p for p in _PHASES if p not in res.timings]
+            if "parse" in res.timings and after:  # read, then failed working on the rows
+                res.error = (
+                    f"{lf.relpath}: the {con.name} engine failed while "
+                    f"{_PHASES[after[0]]}: {first[:300]}"
+                )
+            else:  # the engine's reader gave up on the whole file (e.g. mixed line endings)
+                res.error = f"{lf.relpath}: cannot be read as {self.c.format}: {first[:300]}"
         except Exception as exc:
             # Whatever a reader or writer throws, the batch ends failed with a clear error
             # and is re-runnable; it never stays ``running``.
