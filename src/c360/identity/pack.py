@@ -8,7 +8,8 @@ one-row message is mostly metadata and padding (about 3.6 KB for a golden record
 compressed). The codec is named in the stored schema's metadata, so a projection stored
 in another form has other schema bytes and is rebuilt, never misread.
 
-Packing costs about 45 µs a record on one core, almost all of it in Arrow; threads share
+Packing costs 45–75 µs a record on one core of this 2-core machine, almost all of it in
+Arrow; threads share
 the interpreter, so a large build (a first build or a schema change: every record) runs
 in worker processes (``python -m c360.identity.pack``), each given a share of the rows
 as an IPC stream on its standard input and answering with the packed records on its
@@ -25,7 +26,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 import pyarrow as pa
 
@@ -53,13 +54,17 @@ def read_schema(raw: bytes) -> tuple[pa.Schema, bool]:
     return (schema.with_metadata(meta) if meta else schema.remove_metadata()), packed
 
 
+def message(blob: bytes, packed: bool = True) -> bytes:
+    """A stored record's IPC message (decompressed when ``packed``)."""
+    if not packed:
+        return blob
+    size = int.from_bytes(blob[:4], "little")
+    return pa.decompress(blob[4:], decompressed_size=size, codec=CODEC, asbytes=True)
+
+
 def unpack(blob: bytes, schema: pa.Schema, packed: bool) -> pa.RecordBatch:
     """A stored record back as a one-row batch of ``schema``."""
-    raw: Any = blob
-    if packed:
-        size = int.from_bytes(blob[:4], "little")
-        raw = pa.decompress(blob[4:], decompressed_size=size, codec=CODEC)
-    return pa.ipc.read_record_batch(pa.py_buffer(raw), schema)
+    return pa.ipc.read_record_batch(pa.py_buffer(message(blob, packed)), schema)
 
 
 def pack_rows(batch: pa.RecordBatch, positions: Sequence[int]) -> list[bytes]:

@@ -330,9 +330,10 @@ def _apply(
         _insert_records(
             conn,
             [
-                (ids[i], blob, digest, now)
+                (ids[i], blob, digest)
                 for i, blob, digest in zip(changed, packed, digests, strict=True)
             ],
+            now,
         )
         touched = bool(changed or gone) or rebuild
         version = (0 if state is None else int(state.version)) + (1 if touched else 0)
@@ -361,28 +362,28 @@ def _apply(
     }
 
 
-def _insert_records(conn: Connection, rows: list[tuple[str, bytes, str, datetime]]) -> None:
-    """Insert ``rows`` (golden_id, record, digest, updated_at) into ``profiles``.
+def _insert_records(conn: Connection, rows: list[tuple[str, bytes, str]], at: datetime) -> None:
+    """Insert ``rows`` (golden_id, record, digest) into ``profiles``, updated ``at``.
 
     On SQLite through the driver's ``executemany`` on tuples rather than Core with a dict
-    per row (a first build writes every record); the time stamp, one for the whole
-    refresh, is converted once, as SQLAlchemy stores it."""
+    per row (a first build writes every record); ``at`` is converted once, as SQLAlchemy
+    stores it."""
     if conn.dialect.name != "sqlite":
         for start in range(0, len(rows), _CHUNK):
             conn.execute(
                 insert(profiles),
                 [
-                    {"golden_id": g, "record": r, "digest": d, "updated_at": u}
-                    for g, r, d, u in rows[start : start + _CHUNK]
+                    {"golden_id": g, "record": r, "digest": d, "updated_at": at}
+                    for g, r, d in rows[start : start + _CHUNK]
                 ],
             )
         return
-    stamp = profiles.c.updated_at.type.bind_processor(conn.dialect)
+    convert = profiles.c.updated_at.type.bind_processor(conn.dialect)
+    stamp = convert(at) if convert else at
     driver: Any = conn.connection.driver_connection
-    stamps = {u: stamp(u) if stamp else u for u in {r[3] for r in rows}}
     driver.executemany(
         "INSERT INTO profiles (golden_id, record, digest, updated_at) VALUES (?, ?, ?, ?)",
-        ((g, r, d, stamps[u]) for g, r, d, u in rows),
+        ((g, r, d, stamp) for g, r, d in rows),
     )
 
 
