@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import pytest
@@ -327,6 +327,49 @@ def test_streams_read_side_by_side_and_a_forks_tables_go_with_it(engine):
     if engine.name == "duckdb":  # the fork's rows left the shared database with it
         tables = engine.query("SELECT table_name FROM duckdb_tables()").column(0).to_pylist()
         assert not [t for t in tables if t.endswith("_numbered")], tables
+
+
+def test_a_stream_gives_the_query_s_rows_in_order_and_leaves_no_files(engine):
+    """Zone writers stream what they write: the same rows, types and order as ``query``
+    (timestamps past 2262 and nested values included), from a result spread over many
+    partitions; a local Spark session spills the rows to Parquet and removes them once
+    read, or when the engine closes if they never are."""
+    fork = engine.fork()
+    try:
+        n = 30_000
+        fork.register(
+            "src",
+            pa.table(
+                {
+                    "v": list(range(n)),
+                    "seen": pa.array(
+                        [
+                            datetime(9999, 12, 31, tzinfo=UTC)
+                            if i % 7 == 0
+                            else datetime(2026, 1, 1, tzinfo=UTC)
+                            for i in range(n)
+                        ],
+                        pa.timestamp("us", tz="UTC"),
+                    ),
+                    "tags": [[f"t{i % 3}"] if i % 5 else None for i in range(n)],
+                    "who": [{"first": f"f{i}", "dob": date(1970, 1, 1 + i % 28)} for i in range(n)],
+                }
+            ),
+        )
+        sql = "SELECT v, seen, tags, who FROM src WHERE v % 3 <> 1 ORDER BY v DESC"
+        expected = fork.query(sql)
+        got = fork.stream(sql).read_all()
+        assert got.schema == expected.schema
+        assert got.equals(expected)
+        assert got.column("v").to_pylist()[:3] == [n - 1, n - 3, n - 4]
+        spill = engine.settings.temp_directory
+        if engine.name == "spark":
+            assert not list(spill.glob("c360-stream-*"))  # read to its end: removed
+            fork.stream(sql)  # never read
+            assert len(list(spill.glob("c360-stream-*"))) == 1
+    finally:
+        fork.close()
+    assert not list(engine.settings.temp_directory.glob("c360-stream-*"))
 
 
 def test_csv_read_keeps_rejected_lines_apart(engine, tmp_path):

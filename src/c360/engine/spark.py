@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,9 @@ def _session(settings: EngineSettings) -> Any:
         # a value that does not fit a date pattern is NULL (as DuckDB's try_strptime), not an
         # upgrade error
         .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+        # streamed results are spilled as Parquet (SparkEngine.stream): microsecond
+        # timestamps, as Arrow results carry them (INT96 would overflow past year 2262)
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     )
     if settings.temp_directory is not None:
         Path(settings.temp_directory).mkdir(parents=True, exist_ok=True)
@@ -212,6 +217,8 @@ class SparkEngine(Engine):
         self.delta_native = "DeltaSparkSessionExtension" in extensions or bool(
             os.environ.get("DATABRICKS_RUNTIME_VERSION")
         )
+        # folders of streamed results not yet read to their end (removed by close)
+        self._spills: list[Path] = []
 
     @property
     def session(self) -> Any:
@@ -320,6 +327,57 @@ class SparkEngine(Engine):
         result = self._frame(sql, params).toArrow()
         schema = pa.schema([_nullable(f) for f in result.schema])
         return result if schema == result.schema else result.cast(schema)
+
+    def stream(self, sql: str | exp.Expr, params: Params = None) -> pa.RecordBatchReader:
+        """The rows in batches, never all in memory: on a local session the executors write
+        them as Parquet files to a spill folder and the reader reads the files in partition
+        order (the query's order), removing the folder at its end. ``toArrow`` would gather
+        every row in the driver's heap first: a 23M-row landing file staged for bronze and
+        silver did not fit a 4 GB local session. Elsewhere (a cluster, whose executors do
+        not share this machine's disk) the rows are collected."""
+        if not self._local:
+            return super().stream(sql, params)
+        frame = self._frame(sql, params)
+        # the result's Arrow schema as ``toArrow`` gives it (no rows computed)
+        schema = pa.schema([_nullable(f) for f in frame.limit(0).toArrow().schema])
+        folder = Path(tempfile.mkdtemp(prefix="c360-stream-", dir=self._spill_root()))
+        self._spills.append(folder)
+        frame.write.mode("overwrite").parquet(str(folder / "rows"))
+        return pa.RecordBatchReader.from_batches(schema, self._read_spill(folder, schema))
+
+    def streams(
+        self, sqls: list[str | exp.Expr], params: Params = None
+    ) -> list[pa.RecordBatchReader]:
+        # each query spilled on its own: the readers are independent files
+        if not self._local:
+            return super().streams(sqls, params)
+        return [self.stream(sql, used_params(self.render(sql), params)) for sql in sqls]
+
+    @property
+    def _local(self) -> bool:
+        return self.settings.spark_master.startswith("local") and not os.environ.get(
+            "DATABRICKS_RUNTIME_VERSION"
+        )
+
+    def _spill_root(self) -> str | None:
+        root = self.settings.temp_directory
+        if root is None:
+            return None
+        Path(root).mkdir(parents=True, exist_ok=True)
+        return str(root)
+
+    def _read_spill(self, folder: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        import pyarrow.parquet as pq
+
+        try:
+            # part-00000-…, part-00001-…: partition order, which is the rows' order
+            for part in sorted((folder / "rows").glob("part-*.parquet")):
+                for batch in pq.ParquetFile(part).iter_batches(batch_size=64 * 1024):
+                    yield batch.cast(schema)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            if folder in self._spills:
+                self._spills.remove(folder)
 
     def columns(self, relation: str) -> list[str]:
         # the analysed plan's columns: no Spark job, no rows collected
@@ -481,9 +539,13 @@ class SparkEngine(Engine):
         return set(self._views)
 
     def close(self) -> None:
-        """Drop this engine's views; the session itself lives for the process."""
+        """Drop this engine's views and unread spill folders; the session itself lives for
+        the process."""
         for name in list(self._views):
             self.unregister(name)
+        for folder in self._spills:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._spills.clear()
 
 
 def _checkpointed(frame: Any) -> Any:
