@@ -173,5 +173,10 @@ def test_an_engine_failure_after_the_file_was_read_names_the_phase(cust_ws, monk
         "customers/d1.csv: the duckdb engine failed while writing bronze and silver: "
         "Out of Memory Error: failed to allocate 64 MiB"
     )
+    # the row was read, and nothing was loaded: the counts say so
+    assert (batch.rows_in, batch.rows_loaded, batch.rows_quarantined) == (1, 0, 0)
     assert not cust_ws.lakehouse.exists("silver", "customers")
     assert _statuses(cust_ws) == ["failed"]
+    with cust_ws.store.begin() as conn:
+        stored = conn.execute(select(ingest_batches.c.rows_in, ingest_batches.c.rows_loaded)).all()
+    assert [tuple(r) for r in stored] == [(1, 0)]
