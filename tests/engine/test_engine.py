@@ -376,7 +376,11 @@ def test_csv_read_keeps_rejected_lines_apart(engine, tmp_path):
     from c360.engine import CsvOptions
 
     path = tmp_path / "drop.csv"
-    path.write_text('id;name\n1;ann\n2;bob;extra\n3;"cy;d"\n4\n5;eve\n', encoding="utf-8")
+    path.write_bytes(
+        'id;name\n1;ann\n2;bob;extra\n3;"cy;d"\n4\n5;eve\n6;Zoë\n7;a \ufffd kept\n'.encode()
+        # a byte that is not UTF-8: rejected, not loaded with a replacement character
+        + b"8;caf\xe9\n"
+    )
     fork = engine.fork()
     try:
         fork.register_csv("delivered", path, CsvOptions(columns=("id", "name"), delimiter=";"))
@@ -385,11 +389,18 @@ def test_csv_read_keeps_rejected_lines_apart(engine, tmp_path):
             {"id": "1", "name": "ann"},
             {"id": "3", "name": "cy;d"},
             {"id": "5", "name": "eve"},
+            {"id": "6", "name": "Zoë"},
+            {"id": "7", "name": "a \ufffd kept"},
         ]
         rejects = fork.csv_rejects("delivered")
-        assert len(rejects) == 2  # the line with an extra field and the short one
+        # the line with an extra field, the short one and the one that is not UTF-8
+        assert len(rejects) == 3
+        assert [str(r.error_type).lower() for r in rejects][-1] == "invalid encoding"
         if engine.name == "duckdb":  # DuckDB says where; Spark's reader cannot
-            assert [r.line for r in rejects] == [3, 5]
+            assert [r.line for r in rejects] == [3, 5, 9]
+        else:  # so it gives the record, kept out of the message (the reason)
+            assert [r.record for r in rejects] == ["2;bob;extra", "4", "8;caf\ufffd"]
+            assert not [r for r in rejects if "bob" in r.message or "caf" in r.message]
     finally:
         fork.close()
 
@@ -448,6 +459,14 @@ PORTABLE = {
     "list_distinct_ordered": (
         "SELECT list(DISTINCT v ORDER BY v) AS r FROM (VALUES ('b'), ('a'), ('b'), ('c')) AS t(v)",
         [["a", "b", "c"]],
+    ),
+    # a named window keeps its partition and order (ingest's duplicate-key check): only a
+    # bare OVER () is a row id
+    "row_number_over_a_named_window": (
+        "SELECT CAST(row_number() OVER w AS VARCHAR) || '/' || CAST(first_value(n) OVER w "
+        "AS VARCHAR) AS r FROM (VALUES ('a', 5), ('b', 1), ('a', 2), ('b', 7), ('a', 9)) "
+        "AS t(k, n) WINDOW w AS (PARTITION BY k ORDER BY n) ORDER BY k, n",
+        ["1/2", "2/2", "3/2", "1/1", "2/1"],
     ),
 }
 

@@ -47,7 +47,33 @@ def _world(root: Path) -> Workspace:
     for contract in ws.contracts_dir.glob("*.yaml"):
         if contract.stem not in SOURCES:
             contract.unlink()
+    _dirty_further(ws.landing_dir)
     return ws
+
+
+def _dirty_further(landing: Path) -> None:
+    """Append to the daily drops what synth's malformed lines do not cover: a second row
+    of a key the file already has (quarantined as a duplicate: the check is a window
+    over a named ``WINDOW``), records holding a byte that is not UTF-8 (rejected: Spark's
+    decoder would load them with U+FFFD) and records holding non-ASCII UTF-8 (loaded as
+    written), in a streamed CSV (card transactions) and one with tokenised SSNs."""
+    cards = landing / "card_transactions" / "2026-01-02.csv"
+    data = cards.read_bytes()
+    first = data.split(b"\n")[1]
+    key, rest = first.split(b",", 1)
+    added = [
+        first,
+        b"ZZ1" + key[3:] + b"," + rest + b"\xe9",
+        b"ZZ2" + key[3:] + b"," + rest + "ë".encode(),
+    ]
+    cards.write_bytes(data + b"\n".join(added) + b"\n")
+    customers = landing / "core_customers" / "2026-01-02.csv"
+    row = ',"DOE, {}",01/02/1980,,"1 Main St, Pittsburgh, PA 15217",,,07/30/2001,BR020,N,2026-01-02 01:00:00'
+    added = [
+        b"I,ZZ0000001" + row.format("JAN").encode() + b"\xe9",
+        b"I,ZZ0000002" + row.format("ZOË").encode(),
+    ]
+    customers.write_bytes(customers.read_bytes().rstrip(b"\n") + b"\n" + b"\n".join(added) + b"\n")
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +123,11 @@ def test_both_engines_ran_the_same_batches(runs: dict[str, Any]) -> None:
     assert _batches(spark) == want
     assert {b[0] for b in want} == set(SOURCES)
     assert all(b[2] == "loaded" for b in want), want
-    # the malformed lines synth appends reached quarantine on both
+    # the malformed lines synth appends, the duplicate and the line that is not UTF-8
+    # reached quarantine on both
     assert sum(b[5] for b in want) > 0
+    quarantined = {(b[0], b[1]): b[5] for b in want}
+    assert quarantined[("core_customers", "core_customers/2026-01-02.csv")] == 1
 
 
 @pytest.mark.parametrize("zone", ["silver", "bronze", "restricted"])
@@ -130,3 +159,12 @@ def test_quarantine_counts_are_identical(runs: dict[str, Any]) -> None:
     assert duck and {n: t.num_rows for n, t in spark.items()} == {
         n: t.num_rows for n, t in duck.items()
     }
+    for engine, tables in (("duckdb", duck), ("spark", spark)):
+        cards = [str(r) for r in tables["card_transactions"].column("_reason").to_pylist()]
+        assert sum("duplicate key within batch" in r for r in cards) == 1, (engine, cards)
+        for source in ("card_transactions", "core_customers"):
+            reasons = [str(r) for r in tables[source].column("_reason").to_pylist()]
+            assert sum("invalid encoding" in r for r in reasons) == 1, (engine, reasons)
+        # the non-ASCII records loaded, as written
+        names = runs[engine][0].lakehouse.read("silver", "core_customers").column("name")
+        assert "DOE, ZOË" in names.to_pylist(), engine

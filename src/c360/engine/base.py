@@ -66,6 +66,9 @@ class CsvReject:
     message: str
     byte_position: int | None
     """Byte offset at (or just after) the start of the line, when the engine knows it."""
+    record: str | None = None
+    """The record as the engine read it, when it cannot point at the line (kept out of
+    ``message``, which becomes the quarantine reason: the record may hold PII)."""
 
 
 @dataclass(frozen=True)

@@ -472,46 +472,75 @@ class SparkEngine(Engine):
         self._views.add(name)
 
     def register_csv(self, name: str, path: Path, options: CsvOptions) -> None:
+        """Every column as text; a record that does not match the header, or (UTF-8 files)
+        holds a byte sequence that is not UTF-8, goes to ``<name>__rejects``, as DuckDB's
+        reader rejects both. Spark's UTF-8 decoder would put U+FFFD in place of a bad byte
+        and load the row: a UTF-8 file is read as ISO-8859-1 (each byte one character, so
+        fields split exactly as in UTF-8, whose multi-byte sequences hold no ASCII byte),
+        and each value's bytes are then checked and taken as UTF-8."""
         from pyspark.sql import functions as F
         from pyspark.sql.types import StringType, StructField, StructType
 
-        corrupt = "__c360_corrupt"
+        corrupt, order, reason = "__c360_corrupt", "__c360_order", "__c360_reason"
         schema = StructType(
             [StructField(c, StringType()) for c in options.columns]
             + [StructField(corrupt, StringType())]
         )
+        utf8 = options.encoding == "utf-8"
         frame = (
             self.spark.read.schema(schema)
             .option("header", True)
             .option("sep", options.delimiter)
             .option("quote", options.quote)
             .option("escape", options.quote)
-            .option("encoding", "UTF-8" if options.encoding == "utf-8" else "ISO-8859-1")
+            .option("encoding", "ISO-8859-1")
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", corrupt)
             .option("maxCharsPerColumn", options.max_line_bytes)
             .csv(str(path))
-            .withColumn("__c360_order", F.monotonically_increasing_id())
+            .withColumn(order, F.monotonically_increasing_id())
         )
+        if utf8:
+
+            def as_utf8(c: str) -> Any:  # the value's bytes, as UTF-8 text (not checked)
+                return F.encode(F.col(c), "ISO-8859-1").cast("string")
+
+            bad = [
+                F.when(
+                    ~F.call_function("is_valid_utf8", as_utf8(c)),
+                    F.lit(f"a byte sequence that is not UTF-8 in column {c}"),
+                )
+                for c in options.columns
+            ]
+            text = [F.call_function("make_valid_utf8", as_utf8(c)) for c in options.columns]
+            frame = frame.select(
+                *[as_utf8(c).alias(c) for c in options.columns],
+                # a rejected record's text: as delivered (malformed), or its values (encoding)
+                F.coalesce(
+                    F.call_function("make_valid_utf8", as_utf8(corrupt)),
+                    F.when(F.coalesce(*bad).isNotNull(), F.concat_ws(options.delimiter, *text)),
+                ).alias(corrupt),
+                F.coalesce(*bad).alias(reason),
+                order,
+            )
+        else:
+            frame = frame.withColumn(reason, F.lit(None).cast("string"))
         # a query may not read only the corrupt-record column of a raw CSV scan
         frame = _checkpointed(frame)
-        frame.filter(F.col(corrupt).isNull()).drop(corrupt, "__c360_order").createOrReplaceTempView(
-            name
-        )
+        good = F.col(corrupt).isNull()
+        frame.filter(good).drop(corrupt, order, reason).createOrReplaceTempView(name)
         rejects = f"{name}__rejects"
-        frame.filter(F.col(corrupt).isNotNull()).orderBy("__c360_order").select(
-            corrupt
-        ).createOrReplaceTempView(rejects)
+        frame.filter(~good).orderBy(order).select(corrupt, reason).createOrReplaceTempView(rejects)
         self._views |= {name, rejects}
 
     def csv_rejects(self, name: str) -> list[CsvReject]:
-        # Spark's reader does not say which line a corrupt record was on
-        rows = self.spark.table(f"{name}__rejects").collect()
+        # Spark's reader does not say which line a rejected record was on: the record's text
+        # goes with the reject instead
         return [
-            CsvReject(
-                None, "malformed record", f"record does not match the header: {r[0]!r}"[:300], None
-            )
-            for r in rows
+            CsvReject(None, "malformed record", "record does not match the header", None, record)
+            if why is None
+            else CsvReject(None, "invalid encoding", why, None, record)
+            for record, why in self.spark.table(f"{name}__rejects").collect()
         ]
 
     def register_delta(self, name: str, path: Path) -> None:

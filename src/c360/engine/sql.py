@@ -180,6 +180,7 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         and isinstance(node.this, exp.RowNumber)
         and not node.args.get("partition_by")
         and not node.args.get("order")
+        and not node.args.get("alias")  # OVER w names a window: its partition and order
     ):  # row_number() OVER (): a row id; Spark wants an order, its ids are unique, not 1…n
         return exp.Anonymous(this="monotonically_increasing_id", expressions=[])
     if isinstance(node, exp.RegexpFullMatch):

@@ -184,8 +184,8 @@ def csv_rejects(con: Engine, path: Path, contract: Contract, max_line_bytes: int
             Reject(
                 line,
                 reason,
-                # an engine that cannot point at the line gives the record in its message
-                render(raw or b"", contract.csv.encoding) if line is not None else msg,
+                # an engine that cannot point at the line gives the record as it read it
+                render(raw or b"", contract.csv.encoding) if line is not None else r.record or "",
                 raw_bytes=raw,
             )
         )
