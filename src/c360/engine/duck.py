@@ -197,16 +197,38 @@ class DuckDBEngine(Engine):
     ) -> None:
         self.unregister(name)
         stored = f"main.{ident(self._prefix + name).sql(self.dialect)}"
-        with self._memory():
+        with self._memory(), self._order_kept(row_number is not None):
             self.con.execute(f"CREATE OR REPLACE TABLE {stored} AS {self.render(sql)}", params)
         self._backing[name] = [stored]
         if row_number is None:
             self._view(name, f"SELECT * FROM {stored}")
             return
         # the rowid of a freshly written table is its insertion order, which DuckDB keeps
-        # equal to the query's output order (a parallel CSV scan included)
+        # equal to the query's output order (a parallel CSV scan included) as long as the
+        # plan holds no join (see _order_kept)
         rn = ident(row_number).sql(self.dialect)
         self._view(name, f"SELECT *, rowid + 1 AS {rn} FROM {stored}")
+
+    @contextmanager
+    def _order_kept(self, keep: bool) -> Iterator[None]:
+        """With ``keep``: DuckDB's rewrite of ``x IN ('a', 'b', …)`` into a join against the
+        list's values is off for the statement. A join does not keep its input's order, so
+        an ingest staging query with a boolean column (``lower(v) IN ('y', 'yes', …)``)
+        numbered the rows of a 40 MB file out of file order (two scan threads' ranges
+        swapped). Row numbers are the file's lines (lineage, quarantine, a CDC key's last
+        operation), so a numbered materialise needs its query's order."""
+        if not keep:
+            yield
+            return
+        before = str(
+            self.con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
+        )
+        off = ",".join(x for x in (before, "in_clause") if x)
+        self._set("disabled_optimizers", off)
+        try:
+            yield
+        finally:
+            self._set("disabled_optimizers", before)
 
     def create_view(self, name: str, sql: str | exp.Expr) -> None:
         if self._kind(name) != "sql":
