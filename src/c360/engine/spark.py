@@ -486,7 +486,6 @@ class SparkEngine(Engine):
             [StructField(c, StringType()) for c in options.columns]
             + [StructField(corrupt, StringType())]
         )
-        utf8 = options.encoding == "utf-8"
         frame = (
             self.spark.read.schema(schema)
             .option("header", True)
@@ -500,28 +499,41 @@ class SparkEngine(Engine):
             .csv(str(path))
             .withColumn(order, F.monotonically_increasing_id())
         )
-        if utf8:
-
-            def as_utf8(c: str) -> Any:  # the value's bytes, as UTF-8 text (not checked)
-                return F.encode(F.col(c), "ISO-8859-1").cast("string")
-
-            bad = [
-                F.when(
-                    ~F.call_function("is_valid_utf8", as_utf8(c)),
-                    F.lit(f"a byte sequence that is not UTF-8 in column {c}"),
-                )
-                for c in options.columns
-            ]
-            text = [F.call_function("make_valid_utf8", as_utf8(c)) for c in options.columns]
+        if options.encoding == "utf-8":
+            # each value's bytes, as UTF-8 text (not checked yet)
             frame = frame.select(
-                *[as_utf8(c).alias(c) for c in options.columns],
-                # a rejected record's text: as delivered (malformed), or its values (encoding)
-                F.coalesce(
-                    F.call_function("make_valid_utf8", as_utf8(corrupt)),
-                    F.when(F.coalesce(*bad).isNotNull(), F.concat_ws(options.delimiter, *text)),
-                ).alias(corrupt),
-                F.coalesce(*bad).alias(reason),
+                *[
+                    F.encode(F.col(c), "ISO-8859-1").cast("string").alias(c)
+                    for c in (*options.columns, corrupt)
+                ],
                 order,
+            )
+
+            def valid(c: str) -> Any:
+                return F.call_function("make_valid_utf8", F.col(c))
+
+            frame = frame.withColumn(
+                reason,
+                F.coalesce(
+                    *[
+                        F.when(
+                            ~F.call_function("is_valid_utf8", F.col(c)),
+                            F.lit(f"a byte sequence that is not UTF-8 in column {c}"),
+                        )
+                        for c in options.columns
+                    ]
+                ),
+            )
+            # a rejected record's text: as delivered (malformed), or its values (encoding)
+            frame = frame.withColumn(
+                corrupt,
+                F.coalesce(
+                    valid(corrupt),
+                    F.when(
+                        F.col(reason).isNotNull(),
+                        F.concat_ws(options.delimiter, *[valid(c) for c in options.columns]),
+                    ),
+                ),
             )
         else:
             frame = frame.withColumn(reason, F.lit(None).cast("string"))

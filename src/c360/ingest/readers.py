@@ -290,26 +290,17 @@ def load_jsonl(
                 flush()
     flush()
     names = list(columns)
-    # a column first seen in a later chunk is NULL in the earlier ones
+    # a column first seen in a later chunk is NULL in the earlier ones; no chunk, no
+    # column (every line rejected, or only records of nothing)
     table = (
-        pa.concat_tables(
-            [
-                pa.table(
-                    {
-                        n: c.column(n) if n in c.column_names else pa.nulls(c.num_rows, pa.string())
-                        for n in names
-                    }
-                )
-                for c in chunks
-            ]
-        )
+        pa.concat_tables(chunks, promote_options="default").select(names)
         if chunks
-        else pa.table({n: pa.array([], pa.string()) for n in names})
+        else pa.table({})
     )
     if contract.header_case == "insensitive":
         names = canonical_header(names, contract, path.name)
         table = table.rename_columns(names)
-    _register_raw(con, table if names else pa.table({}))
+    _register_raw(con, table)
     return Loaded(names, count, rejects, set())
 
 
