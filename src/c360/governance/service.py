@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from c360.governance.trace import Tracer
     from c360.workspace import Workspace
 
+# A consent-purpose read of at most this many people takes the gate's point form
+# (:meth:`GovernanceService._consented`).
+POINT_FORM_MAX = 128
+
 
 class GovernanceService:
     def __init__(self, ws: Workspace) -> None:
@@ -276,7 +280,10 @@ class GovernanceService:
 
     def _consented(self, zone: str, table: str, data: Any, purpose: str) -> tuple[pa.Table, int]:
         """The rows of ``data`` whose person the consent gate allows for ``purpose`` on at
-        least one channel (set form, one pass per channel), and how many were withheld.
+        least one channel, and how many were withheld: the set form, one pass per channel,
+        or for at most :data:`POINT_FORM_MAX` people the point form (the two forms give the
+        same answers — tests/consent's oracle holds them to it — and a pass of the set form
+        costs ~0.1 s whatever the audience's size, a point decision ~0.4 ms).
 
         A row is tied to its person by ``golden_id``, or — for a source table — by its
         contract key through the current ``gold.identity_links``. A row that cannot be tied
@@ -291,9 +298,18 @@ class GovernanceService:
         )
         allowed: set[str] = set()
         consent = self._ws.consent
-        for channel in consent.policy().channels:
-            res = consent.audience(wanted, purpose, channel, record=False)
-            allowed.update(res.allowed.column("golden_id").to_pylist())
+        channels = consent.policy().channels
+        people = wanted.column("golden_id").to_pylist()
+        if len(people) <= POINT_FORM_MAX:
+            # a few people (an API read of one profile): the point form answers each
+            # (person, channel) from indexed keys in milliseconds, as the set form would
+            asks = [(g, purpose, channel) for g in people for channel in channels]
+            decisions = consent.check_many(asks)
+            allowed.update(g for (g, _, _), d in zip(asks, decisions, strict=True) if d.allowed)
+        else:
+            for channel in channels:
+                res = consent.audience(wanted, purpose, channel, record=False)
+                allowed.update(res.allowed.column("golden_id").to_pylist())
         keep = pc.is_in(ids, value_set=pa.array(sorted(allowed), pa.string()))
         keep = pc.fill_null(keep, False)
         kept = rows.filter(keep)
