@@ -54,6 +54,25 @@ def test_wrong_column_count_and_bad_quoting(cust_ws):
     assert lines == [3, 4, 5]
 
 
+def test_a_quarantined_line_hides_ssns_and_keeps_account_ids(cust_ws):
+    """The steward reads a rejected line with its SSNs and card numbers tokenised and
+    its identifiers as written: nine digits inside an account id are not an SSN."""
+    body = (
+        HEADER
+        + "CRD010855442,A,01/02/1980,,1,x,EXTRA\n"
+        + "C2,B,01/02/1980,123-45-6789,1,x,EXTRA\n"
+        + "C3,C,01/02/1980,123456789,1,card 4111111111111111,EXTRA\n"
+    )
+    drop(cust_ws, "customers", "d1.csv", body)
+    batch = _one_batch(cust_ws.ingest())
+    assert (batch.rows_in, batch.rows_quarantined) == (3, 3)
+    q = cust_ws.lakehouse.read("quarantine", "customers", columns=["_line", "_raw_line"])
+    raw = dict(zip(q["_line"].to_pylist(), q["_raw_line"].to_pylist(), strict=True))
+    assert raw[2] == "CRD010855442,A,01/02/1980,,1,x,EXTRA"
+    assert raw[3].startswith("C2,B,01/02/1980,[SSN:") and "6789" not in raw[3]
+    assert raw[4].count("[SSN:") == 1 and "[PAN:" in raw[4] and "4111" not in raw[4]
+
+
 def test_bad_encoding_is_quarantined_and_bom_is_accepted(cust_ws):
     body = (
         "\ufeff" + HEADER + "C1,Ann,01/02/1980,,1,\n"

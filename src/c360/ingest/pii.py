@@ -1,7 +1,8 @@
 """PII recognisers for free text and undeclared columns.
 
 Regex recognisers with checksums keep false positives low: SSNs must respect
-the SSA's area/group/serial rules, card numbers must pass Luhn, phones must be
+the SSA's area/group/serial rules (and nine bare digits joined to a letter are an
+account or reference id, not an SSN), card numbers must pass Luhn, phones must be
 valid NANP numbers. SSNs and card numbers found in text are redacted to
 ``[SSN:<token>]`` / ``[PAN:<token>]`` (the raw value goes to the restricted
 zone); emails, phones and account numbers are reported, not redacted, since
@@ -54,6 +55,17 @@ def ssn_ok(area: str, group: str, serial: str) -> bool:
     return a not in (0, 666) and g != 0 and serial != "0000"
 
 
+def _in_identifier(text: str, m: re.Match[str]) -> bool:
+    """Nine bare digits joined to a letter (``CRD010855442``, ``ACC123456789X``) are part
+    of an account or reference number, not an SSN; a written SSN (``123-45-6789``,
+    ``123 45 6789``) is one wherever it stands."""
+    if not m.group().isdigit():
+        return False
+    before = text[m.start() - 1] if m.start() else ""
+    after = text[m.end()] if m.end() < len(text) else ""
+    return before.isalpha() or after.isalpha()
+
+
 @dataclass(frozen=True)
 class Finding:
     kind: str  # ssn | pan | email | phone | account
@@ -76,7 +88,7 @@ def find_pii(text: str) -> list[Finding]:
             found.append(Finding("pan", m.group(), m.start(), m.end()))
             taken.append(m.span())
     for m in SSN_RE.finditer(text):
-        if free(*m.span()) and ssn_ok(*m.groups()):
+        if free(*m.span()) and ssn_ok(*m.groups()) and not _in_identifier(text, m):
             found.append(Finding("ssn", m.group(), m.start(), m.end()))
             taken.append(m.span())
     for m in EMAIL_RE.finditer(text) if "@" in text else ():
