@@ -5,13 +5,16 @@
     .venv/bin/python benchmarks/service.py --store-url postgresql+psycopg://127.0.0.1/c360_bench
 
 Builds a synthetic world through the real pipeline (synth → c360 run), issues an agent
-token, starts `c360 serve --workers 2` (uvicorn; ``--workers`` to change) in its own
-processes on 127.0.0.1, and drives it from another process that sends requests on a fixed schedule (open loop: a slow answer does
-not slow the sender down, so queueing shows up in the latencies). Two phases, each at
-the given rate for the given time: ``profile`` alternates a profile by golden id and a
-lookup by email; ``nba`` asks for the next-best-action of one customer after another
-(``POST /v1/decisions/next-best-action``: the agent runs for that customer and the
-decision is logged). Prints p50/p95/p99 per endpoint, the achieved rate and the error
+token and a marketing analyst's, starts `c360 serve --workers 2` (uvicorn; ``--workers``
+to change) in its own processes on 127.0.0.1, and drives it from another process that
+sends requests on a fixed schedule (open loop: a slow answer does not slow the sender
+down, so queueing shows up in the latencies). Three phases, each at the given rate for
+the given time: ``profile`` alternates a profile by golden id and a lookup by email;
+``nba`` asks for the next-best-action of one customer after another (``POST
+/v1/decisions/next-best-action``: the agent runs for that customer and the decision is
+logged); ``marketing`` reads the profiles of people the consent gate allows as a
+marketing analyst for the marketing purpose (``X-C360-Purpose: marketing``: every read
+passes the gate). Prints p50/p95/p99 per endpoint, the achieved rate and the error
 rate, the server's CPU time per request and the load average (the machine may be
 shared). Targets (issue 12): profile lookup p99 <= 50 ms and next-best-action p99 <= 100 ms
 at 100 req/s for 60 s with no errors.
@@ -40,7 +43,7 @@ def _free_port() -> int:
 Target = tuple[str, str, str, dict | None]  # kind, method, path, JSON body
 
 
-def _load(url: str, token: str, targets: list[Target], rate: float, seconds: float, q):
+def _load(url: str, auth: dict, targets: list[Target], rate: float, seconds: float, q):
     """The load generator (its own process): open loop at ``rate`` req/s.
 
     A scheduler hands each request to a pool of worker threads at its due time; latency is
@@ -59,7 +62,7 @@ def _load(url: str, token: str, targets: list[Target], rate: float, seconds: flo
     jobs: queue.Queue = queue.Queue()
     results: list[tuple[str, float, int]] = []
     lock = threading.Lock()
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    headers = {**auth, "Content-Type": "application/json"}
 
     def worker() -> None:
         conn = http.client.HTTPConnection(hostname, host.port, timeout=10)
@@ -142,7 +145,9 @@ def main() -> None:
         " default: the workspace's SQLite file",
     )
     ap.add_argument(
-        "--phases", default="profile,nba", help="comma-separated: profile, nba (default both)"
+        "--phases",
+        default="profile,nba,marketing",
+        help="comma-separated: profile, nba, marketing (default all three)",
     )
     args = ap.parse_args()
     if args.store_url:  # the workspace and the server it starts both read it
@@ -164,17 +169,30 @@ def main() -> None:
         ws = Workspace.open(ws_dir)
     print(f"world ready in {time.perf_counter() - t0:.1f} s ({args.customers} customers)")
     ws.governance.principals.create("bench-agent", "agent", ["service"])
-    token = ws.governance.principals.issue_token("bench-agent")
+    agent = {"Authorization": f"Bearer {ws.governance.principals.issue_token('bench-agent')}"}
+    analyst = ws.governance.principals.create("bench-marketing", "marketing", ["marketing"])
+    marketing = {
+        "Authorization": f"Bearer {ws.governance.principals.issue_token('bench-marketing')}",
+        "X-C360-Purpose": "marketing",
+    }
     golden = ws.lakehouse.read("gold", "golden_customers", columns=["golden_id", "email"])
     rows = [r for r in golden.to_pylist() if r["email"]][:500]
+    # the people the consent gate allows marketing to (the others answer 404 to the analyst)
+    allowed = ws.governance.read(analyst, "gold", "golden_customers", "marketing", ["golden_id"])
     ws.close()
-    phases: dict[str, list[Target]] = {"profile": [], "nba": []}
+    phases: dict[str, tuple[dict, list[Target]]] = {
+        "profile": (agent, []),
+        "nba": (agent, []),
+        "marketing": (marketing, []),
+    }
     for r in rows:
-        phases["profile"].append(("profile", "GET", f"/v1/profiles/{r['golden_id']}", None))
-        phases["profile"].append(("lookup", "GET", f"/v1/profiles?email={r['email']}", None))
-        phases["nba"].append(
+        phases["profile"][1].append(("profile", "GET", f"/v1/profiles/{r['golden_id']}", None))
+        phases["profile"][1].append(("lookup", "GET", f"/v1/profiles?email={r['email']}", None))
+        phases["nba"][1].append(
             ("nba", "POST", "/v1/decisions/next-best-action", {"golden_id": r["golden_id"]})
         )
+    for gid in allowed.column("golden_id").to_pylist()[:500]:
+        phases["marketing"][1].append(("profile_marketing", "GET", f"/v1/profiles/{gid}", None))
     wanted = [p.strip() for p in args.phases.split(",") if p.strip()]
 
     port = _free_port()
@@ -206,7 +224,7 @@ def main() -> None:
             time.sleep(0.2)
         outs = {}
         for phase in wanted:
-            targets = phases[phase]
+            auth, targets = phases[phase]
             # the previous phase's backlog must be gone: healthz runs in the same thread pool
             quiet = time.monotonic() + 600
             while time.monotonic() < quiet:
@@ -221,12 +239,12 @@ def main() -> None:
                     method,
                     url + path,
                     json=body,
-                    headers={"Authorization": f"Bearer {token}"},
+                    headers=auth,
                     timeout=30,
                 )
             ctx = mp.get_context("spawn")  # a fresh interpreter: no locks inherited
             q = ctx.Queue()
-            p = ctx.Process(target=_load, args=(url, token, targets, args.rate, args.seconds, q))
+            p = ctx.Process(target=_load, args=(url, auth, targets, args.rate, args.seconds, q))
             load0, cpu0 = os.getloadavg()[0], _cpu_s(server.pid)
             p.start()
             outs[phase] = q.get()
