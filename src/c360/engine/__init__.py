@@ -19,7 +19,16 @@ from c360.engine.base import (
     create_engine,
     local_engine,
 )
-from c360.engine.sql import AUTHORING_DIALECT, column, ident, literal, render, table
+from c360.engine.sql import (
+    AUTHORING_DIALECT,
+    column,
+    ident,
+    literal,
+    quoted,
+    render,
+    sql_literal,
+    table,
+)
 
 __all__ = [
     "AUTHORING_DIALECT",
@@ -35,6 +44,8 @@ __all__ = [
     "ident",
     "literal",
     "local_engine",
+    "quoted",
     "render",
+    "sql_literal",
     "table",
 ]

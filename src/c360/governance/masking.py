@@ -23,7 +23,8 @@ import pyarrow.dataset as pads
 import sqlglot
 from sqlglot import exp
 
-from c360.engine import AUTHORING_DIALECT, Engine, ident
+from c360.engine import AUTHORING_DIALECT, Engine
+from c360.engine import quoted as q
 from c360.errors import C360Error
 
 RULE_SQL: dict[str, str] = {
@@ -34,11 +35,6 @@ RULE_SQL: dict[str, str] = {
     "year_only": "year(TRY_CAST({c} AS DATE))",
     "null": "CASE WHEN false THEN {c} END",
 }
-
-
-def q(name: str) -> str:
-    """``name`` as a quoted identifier of the authoring dialect (sqlglot quotes it)."""
-    return ident(name).sql(dialect=AUTHORING_DIALECT)
 
 
 def _nested(t: pa.DataType) -> bool:

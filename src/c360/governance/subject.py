@@ -24,8 +24,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from c360.engine import AUTHORING_DIALECT, Engine, literal
-from c360.engine import ident as _ident
+from c360.engine import Engine
+from c360.engine import quoted as ident
+from c360.engine import sql_literal as lit
 from c360.lakehouse.declarations import Declaration
 from c360.tokens import digits
 
@@ -76,16 +77,6 @@ def normalise(kind: str, value: Any) -> str | None:
     if kind == "ssn":
         return digits(v) or None
     return v
-
-
-def ident(name: str) -> str:
-    """``name`` as a quoted identifier of the authoring dialect."""
-    return _ident(name).sql(AUTHORING_DIALECT)
-
-
-def lit(value: Any) -> str:
-    """``value`` as a literal of the authoring dialect."""
-    return literal(value).sql(AUTHORING_DIALECT)
 
 
 @dataclass

@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from c360.config import Contract
 from c360.engine import Engine, EngineSettings, create_engine
-from c360.engine.sql import AUTHORING_DIALECT, ident, literal
+from c360.engine.sql import quoted as _q
+from c360.engine.sql import sql_literal as _lit
 from c360.errors import C360Error
 from c360.identity import addresses, names
 from c360.identity.schema import PARTY_RECORDS, conform
@@ -26,16 +27,6 @@ Fn = Callable[..., tuple[Any, ...]]
 #: birth dates systems store for "unknown": treated as missing
 SENTINEL_DATES = ("1900-01-01", "1901-01-01", "1899-12-31", "1800-01-01", "1111-11-11")
 EARLIEST_DOB, LATEST_DOB = "1880-01-01", "2100-12-31"
-
-
-def _q(col: str) -> str:
-    """A column name quoted by sqlglot for the authoring dialect."""
-    return ident(col).sql(AUTHORING_DIALECT)
-
-
-def _lit(text: str) -> str:
-    """A string literal escaped by sqlglot for the authoring dialect."""
-    return literal(text).sql(AUTHORING_DIALECT)
 
 
 def identity_contracts(contracts: dict[str, Contract]) -> dict[str, Contract]:

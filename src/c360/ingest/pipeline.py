@@ -142,18 +142,24 @@ class SourceIngest:
             result.status = "changed" if result.changed_files else "nothing_new"
             return result
         zones = ["restricted", "bronze", "quarantine", "silver"]
-        with self.ws.governance.lineage.run(
-            f"ingest.{self.c.source}",
-            self.run_id,
-            inputs=[f"file:{lf.path}" for lf in pending],
-            outputs=[f"{z}.{self.c.source}" for z in zones],
-        ):
-            for lf in pending:
-                batch = self._batch(lf)
-                result.batches.append(batch)
-                if batch.status == "failed":
-                    result.status, result.error = "failed", batch.error
-                    break
+        # one engine for the source's batches, a fork of it for each: opening and closing a
+        # DuckDB database cost ~50 ms a batch (a month of daily files of 13 sources: 20 s)
+        engine = create_engine(self._settings())
+        try:
+            with self.ws.governance.lineage.run(
+                f"ingest.{self.c.source}",
+                self.run_id,
+                inputs=[f"file:{lf.path}" for lf in pending],
+                outputs=[f"{z}.{self.c.source}" for z in zones],
+            ):
+                for lf in pending:
+                    batch = self._batch(lf, engine)
+                    result.batches.append(batch)
+                    if batch.status == "failed":
+                        result.status, result.error = "failed", batch.error
+                        break
+        finally:
+            engine.close()
         return result
 
     # ------------------------------------------------------------------ store
@@ -227,11 +233,11 @@ class SourceIngest:
                 )
 
     # ------------------------------------------------------------------ one batch
-    def _batch(self, lf: LandingFile) -> BatchResult:
+    def _batch(self, lf: LandingFile, engine: Engine) -> BatchResult:
         t0 = time.perf_counter()
         res = BatchResult(self.c.source, lf.relpath, lf.batch_id, "running")
         self._mark(lf, status="running", error=None)
-        con = create_engine(self._settings())
+        con = engine.fork()
         try:
             self._process(con, lf, res)
             res.status = "loaded"
@@ -277,8 +283,9 @@ class SourceIngest:
 
     def _settings(self) -> EngineSettings:
         """The workspace's engine settings with ingest's memory limit and spill folder: each
-        batch gets its own engine (a fresh in-process database on DuckDB, so a batch's
-        working tables never meet another's; the process's session on Spark)."""
+        source run gets its own engine (a fresh in-process database on DuckDB, the process's
+        session on Spark) and each batch a fork of it (a cursor whose working tables are its
+        own and dropped when it closes; a new session with its own views on Spark)."""
         tmp = self.ws.root / ".c360" / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         return replace(

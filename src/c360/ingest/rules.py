@@ -20,7 +20,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from c360.config import ColumnSpec, Contract
-from c360.engine import AUTHORING_DIALECT, ident, literal
+from c360.engine import quoted as q
+from c360.engine import sql_literal as lit
 
 TYPED = "__t_"
 CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -32,16 +33,6 @@ SQL_TYPES = {
     "date": "DATE",
     "timestamp": "TIMESTAMPTZ",
 }
-
-
-def q(name: str) -> str:
-    """``name`` as a quoted identifier of the authoring dialect (quoted by sqlglot)."""
-    return ident(name).sql(AUTHORING_DIALECT)
-
-
-def lit(s: str) -> str:
-    """``s`` as a string literal of the authoring dialect (escaped by sqlglot)."""
-    return literal(s).sql(AUTHORING_DIALECT)
 
 
 def control_mode(spec: ColumnSpec, contract: Contract) -> str:

@@ -14,7 +14,8 @@ not tokenised and its row goes to quarantine with the reason.
 
 from __future__ import annotations
 
-from c360.engine import AUTHORING_DIALECT, ident, literal
+from c360.engine import quoted as _q
+from c360.engine import sql_literal as _lit
 from c360.tokens import TOKEN_LEN, Tokenizer
 
 DIGIT_COUNTS = {"ssn": (9, 9), "tin": (9, 9), "pan": (12, 19)}
@@ -26,11 +27,6 @@ SCIENTIFIC_RE = r"^[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$"
 def params(tokenizer: Tokenizer) -> dict[str, bytes]:
     ipad, opad = tokenizer.hmac_pads()
     return {"ipad": ipad, "opad": opad}
-
-
-def _lit(s: str) -> str:
-    """A string literal of the authoring dialect (escaped by sqlglot)."""
-    return literal(s).sql(AUTHORING_DIALECT)
 
 
 def hmac_sql(kind: str, digits_sql: str) -> str:
@@ -166,8 +162,3 @@ def row_hash_sql(columns: list[str], alias: str, replace: dict[str, str] | None 
 
 
 PROBLEM, DIGITS = "__problem", "__digits"
-
-
-def _q(name: str) -> str:
-    """A quoted identifier of the authoring dialect (quoted by sqlglot)."""
-    return ident(name).sql(AUTHORING_DIALECT)
