@@ -32,8 +32,8 @@ def main() -> None:
     from c360.workspace import Workspace
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="c360-ingest-daily-"))
-    if root.exists() and args.keep:
-        shutil.rmtree(root)
+    if args.keep and root.exists() and any(root.iterdir()):
+        raise SystemExit(f"--keep {root}: the folder is not empty; name a new one")
     ws = Workspace.init(root / "ws", template="bank-demo")
     t0 = time.perf_counter()
     generate_world(
