@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pytest
 
 from c360.engine import local_engine
+from c360.errors import C360Error
 from c360.identity import partition
 from c360.identity.cluster import Clusterer
 from c360.identity.model import hard_attributes, load_model
@@ -129,3 +130,48 @@ def test_partitioned_merge_equals_one_whole_run(world: dict[str, Any]) -> None:
     key = dict(zip(ids, batched.assignment["cluster_key"].to_pylist(), strict=True))
     assert all(key[a] != key[b] for a, b in cannot)
     assert all(key[a] == key[b] for a, b in must)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_merge_in_worker_processes_equals_one_whole_run(
+    world: dict[str, Any], workers: int, tmp_path: Any
+) -> None:
+    """The same world merged in ``workers`` processes (the path of a large group on one
+    machine) gives, record for record, what one run in this process gives."""
+    party, auto, hard = world["party"], world["auto"], world["hard"]
+    must, cannot = _constraints(world)
+    ids = party["record_id"].to_pylist()
+    seen = {r: 1_000 + i % 3 for i, r in enumerate(ids) if i % 3 != 2}
+    whole = Clusterer(party, hard).run(auto, must=must, cannot=cannot, first_seen=seen)
+    split = partition.cluster_in_processes(
+        party,
+        auto,
+        hard=hard,
+        must=must,
+        cannot=cannot,
+        first_seen=seen,
+        workers=workers,
+        scratch=tmp_path,
+    )
+    assert split.assignment.equals(whole.assignment)
+    assert (split.merged, split.refused) == (whole.merged, whole.refused)
+    assert split.held == whole.held and whole.held  # held records come back in order too
+    assert not list(tmp_path.iterdir())  # the batches' files are gone
+    key = dict(zip(ids, split.assignment["cluster_key"].to_pylist(), strict=True))
+    assert all(key[a] != key[b] for a, b in cannot)
+    assert all(key[a] == key[b] for a, b in must)
+
+
+def test_a_failed_worker_process_says_what_it_printed(tmp_path: Any) -> None:
+    """A worker that cannot read its batch stops the merge with its own error, not with a
+    missing answer file."""
+    from c360.identity import cluster_worker
+
+    process = cluster_worker.start()
+    assert process.stdin is not None
+    process.stdin.write(f"{tmp_path / 'nothing-here'}\n".encode())
+    process.stdin.flush()
+    with pytest.raises(C360Error) as err:
+        cluster_worker.answer(tmp_path / "nothing-here", process)
+    assert err.value.code == "identity.cluster_failed"
+    assert "exit status 1" in str(err.value) and "batch.json" in str(err.value)

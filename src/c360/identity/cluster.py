@@ -43,12 +43,21 @@ from scipy.sparse.csgraph import connected_components
 from c360.identity.refusal import CHECKED, Cluster, compatible_all, dobs_compatible, refusal
 from c360.identity.rules import ATTACH_RULES
 
-__all__ = ["CHECKED", "ClusterResult", "Clusterer", "dobs_compatible", "refusal"]
+__all__ = [
+    "CHECKED",
+    "ClusterResult",
+    "Clusterer",
+    "components_of",
+    "dobs_compatible",
+    "refusal",
+]
 
 _NEW = 2**62  # epoch of records not resolved before
 
 
-def _components(n: int, left: pa.Array, right: pa.Array, more: list[tuple[int, int]]) -> np.ndarray:
+def components_of(
+    n: int, left: pa.Array, right: pa.Array, more: list[tuple[int, int]]
+) -> np.ndarray:
     """Connected components of ``n`` records over the edges ``left[k]``–``right[k]``
     (record positions; an edge with an end outside the records, null, joins nothing) and
     the pairs ``more``."""
@@ -121,18 +130,17 @@ class Clusterer:
         self._defer = [a or b for a, b in zip(self._sparse, self._weak, strict=True)]
 
     def singleton(self, i: int) -> Cluster:
-        c = Cluster([i])
-        if self._first[i]:
-            c.firsts.add(self._first[i])  # type: ignore[arg-type]
-        if self._dob[i] is not None:
-            c.dobs.add(self._dob[i])
-        if self._ssn[i]:
-            c.ssns.add(self._ssn[i])
-            c.variants.update(self._var[i] or [])
-        if self._suffix[i] in ("JR", "SR"):
-            c.suffixes.add(self._suffix[i])
-        c.anchors = 0 if self._defer[i] else 1
-        return c
+        first, dob, ssn, suffix = self._first[i], self._dob[i], self._ssn[i], self._suffix[i]
+        return Cluster(
+            [i],
+            {first} if first else set(),
+            {dob} if dob is not None else set(),
+            {ssn} if ssn else set(),
+            set(self._var[i] or ()) if ssn else set(),
+            {suffix} if suffix in ("JR", "SR") else set(),
+            set(),
+            0 if self._defer[i] else 1,
+        )
 
     def run(
         self,
@@ -165,6 +173,10 @@ class Clusterer:
             if c is None:
                 c = clusters[root] = self.singleton(root)
             return c
+
+        def anchored(root: int) -> bool:
+            c = clusters.get(root)
+            return not defer[root] if c is None else c.anchors > 0
 
         for a, b in cannot:
             ia, ib = self.index.get(a), self.index.get(b)
@@ -248,20 +260,25 @@ class Clusterer:
         def attach_sparse() -> None:
             """Attach each deferred record of ``attach`` to its one candidate cluster, if one."""
             nonlocal merged, refused
-            cand: dict[int, list[tuple[int, str, float, float]]] = {}
+            ids = self.ids
+            # each deferred record's candidates, keyed for the order they are tried in:
+            # strongest evidence first (see _rank), then weight, then the candidate's id
+            keyed: dict[int, list[tuple[int, float, str, int, str, float, float]]] = {}
             for ia, ib, rule, w, p in attach:
                 # a typo pair attaches its sparse side only: a weak record does not follow
                 # a subscriber's typo'd address into a cluster
                 only_sparse = rule == "email_typo" and (sparse[ia] or sparse[ib])
+                rank = _RANKS.get(rule, 1)
                 if sparse[ia] if only_sparse else defer[ia]:
-                    cand.setdefault(ia, []).append((ib, rule, w, p))
+                    keyed.setdefault(ia, []).append((rank, -w, ids[ib], ib, rule, w, p))
                 if sparse[ib] if only_sparse else defer[ib]:
-                    cand.setdefault(ib, []).append((ia, rule, w, p))
+                    keyed.setdefault(ib, []).append((rank, -w, ids[ia], ia, rule, w, p))
             attach.clear()
-            ids = self.ids
-            for cs in cand.values():  # strongest evidence first (see _rank)
-                if len(cs) > 1:
-                    cs.sort(key=lambda c: (_rank(c[1]), -c[2], ids[c[0]]))
+            cand: dict[int, list[tuple[int, str, float, float]]] = {}
+            for s, ks in keyed.items():
+                if len(ks) > 1:
+                    ks.sort()
+                cand[s] = [k[3:] for k in ks]
             pending = sorted(cand, key=ids.__getitem__)
             anchored_only = True
             while pending:
@@ -279,10 +296,12 @@ class Clusterer:
                         note(s, rule, w, p)
                         continue
                     if anchored_only:
-                        if not any(get(rc).anchors for rc in roots):
+                        live = [rc for rc in roots if anchored(rc)]
+                        if not live:
                             left.append(s)  # wait: a candidate may be anchored later
                             continue
-                        roots = {rc: v for rc, v in roots.items() if get(rc).anchors}
+                        if len(live) < len(roots):
+                            roots = {rc: roots[rc] for rc in live}
                     ok = [rc for rc in roots if refusal(get(rs), get(rc), self.hard) is None]
                     sure = [rc for rc in ok if _rank(roots[rc][1]) < _RANKS["email_typo"]]
                     if (
@@ -360,7 +379,7 @@ class Clusterer:
             {
                 "record_id": self._id_array,
                 "cluster_key": self._least_id(roots),
-                "component": self._least_id(_components(n, left, right, ends)),
+                "component": self._least_id(components_of(n, left, right, ends)),
                 "rule": pa.array([r or "singleton" for r in best_rule], pa.string()),
                 "probability": pa.array(best_p, pa.float64()),
             }

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from typing import IO
 import pyarrow as pa
 
 from c360.errors import C360Error
+from c360.identity import workers
 
 CODEC_KEY, CODEC = b"c360.record_codec", "lz4"
 #: records from which a build packs in worker processes rather than threads: a first
@@ -130,17 +130,7 @@ def _in_processes(batch: pa.RecordBatch, positions: Sequence[int], n: int) -> li
     """:func:`pack` in ``n`` worker processes, each given a contiguous share."""
     size = -(-len(positions) // n)
     shares = [positions[k : k + size] for k in range(0, len(positions), size)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "c360.identity.pack"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        for _ in shares
-    ]
+    procs = [workers.start("c360.identity.pack") for _ in shares]
     results: list[list[bytes]] = [[] for _ in shares]
     errors: list[bytes] = [b""] * len(shares)
 

@@ -11,6 +11,7 @@ the same data.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -116,6 +117,13 @@ def read_or_empty(ws: Workspace, zone: str, name: str, schema: pa.Schema) -> pa.
     if ws.lakehouse.exists(zone, name):
         return ws.lakehouse.read(zone, name)
     return schema.empty_table()
+
+
+def _cluster_processes(configured: int | None, con: Engine, records: int) -> int:
+    """Processes the greedy merge of ``records`` runs in (see ``identity.cluster_processes``)."""
+    if records < partition.PROCESS_MIN_RECORDS:
+        return 1
+    return configured or con.settings.threads or os.cpu_count() or 1
 
 
 def settings_of(ws: Workspace) -> IdentitySettings:
@@ -375,7 +383,19 @@ def _resolve(
     con.register("group_ids", group.select(["record_id"]))
     seen = first_seen(links_prev, group)
     with part("cluster.greedy"):
-        if con.capabilities.in_process:
+        processes = _cluster_processes(cfg.cluster_processes, con, group.num_rows)
+        if con.capabilities.in_process and processes > 1:
+            result = partition.cluster_in_processes(
+                group,
+                auto,
+                hard=hard,
+                must=must,
+                cannot=cannot,
+                first_seen=seen,
+                workers=processes,
+                scratch=con.settings.temp_directory,
+            )
+        elif con.capabilities.in_process:
             result = Clusterer(group, hard).run(auto, must=must, cannot=cannot, first_seen=seen)
         else:  # on a cluster engine, on its workers: a batch of whole components each
             result = partition.cluster(

@@ -84,6 +84,14 @@ class IdentitySettings(Block):
         "the engine's temp_directory (a size such as 8GB, or a share of RAM); ignored on Spark, "
         "whose session keeps engine.memory_limit.",
     )
+    cluster_processes: int | None = Field(
+        None,
+        ge=1,
+        description="Processes the greedy merge of a group of 150,000 records or more is "
+        "split over, by connected component (the merge is Python: one process uses one core); "
+        "empty = engine.threads, or one per core; 1 = this process only. Ignored on Spark, "
+        "whose workers merge.",
+    )
     retrain_growth: float = Field(
         2.0,
         ge=1.0,
