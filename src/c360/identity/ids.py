@@ -60,11 +60,14 @@ def assign(
     run_id: str,
     at: datetime,
     former: dict[str, set[str]] | None = None,
+    live: set[str] | None = None,
 ) -> Assignment:
     """``clusters``: cluster_key → record ids; ``previous``: record id → golden_id;
-    ``former``: record id → the golden ids it held before its previous one."""
+    ``former``: record id → the golden ids it held before its previous one; ``live``: the
+    previous golden ids of the whole group, when ``clusters`` leave out unchanged ones
+    (default: those of ``previous``)."""
     former = former or {}
-    live = set(previous.values())
+    live = set(previous.values()) if live is None else live
     absorbed = {r: {g for g in former.get(r, ()) if g not in live} for r in previous}
     overlap: dict[tuple[str, str], int] = defaultdict(int)
     native: dict[tuple[str, str], int] = defaultdict(int)
@@ -146,6 +149,36 @@ def assign(
     for gid in sorted(set(prev_members) - still - {e["golden_id"] for e in events}):
         event("retire", gid, None, prev_members[gid], "its records are no longer present")
     return Assignment(golden, events)
+
+
+def unchanged(con: Engine, clustered: str, previous: str) -> pa.Table:
+    """``(cluster_key, golden_id)`` of the clusters that keep their previous id untouched.
+
+    ``clustered``: view of ``(record_id, cluster_key)``; ``previous``: view of
+    ``(record_id, golden_id)`` for those records that had an id. A cluster whose records
+    held one previous id between them, held by no record of another cluster, keeps it:
+    :func:`assign` would give it that id and no event whatever the other clusters do (the
+    pair is the only overlap of either, so no ranking, take-back or merge reaches it). At
+    a full rebuild that is nearly every cluster, so the per-record work of :func:`assign`
+    is left for the few that changed; it must then be given ``live``, every previous id
+    of the group, as the ids those few may not take back."""
+    return con.query(f"""
+        WITH r AS (
+            SELECT c.record_id, c.cluster_key, p.golden_id
+            FROM {clustered} c LEFT JOIN {previous} p USING (record_id)
+        ),
+        per_key AS (
+            SELECT cluster_key, count(DISTINCT golden_id) AS ids, any_value(golden_id) AS gid
+            FROM r GROUP BY cluster_key
+        ),
+        per_id AS (
+            SELECT golden_id, count(DISTINCT cluster_key) AS keys
+            FROM r WHERE golden_id IS NOT NULL GROUP BY golden_id
+        )
+        SELECT k.cluster_key, k.gid AS golden_id
+        FROM per_key k JOIN per_id i ON i.golden_id = k.gid
+        WHERE k.ids = 1 AND i.keys = 1
+    """)
 
 
 def _regain(

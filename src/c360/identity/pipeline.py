@@ -26,7 +26,7 @@ from c360.identity import compute, constraints, held, model, partition, rules, t
 from c360.identity import incremental as incremental_
 from c360.identity import review as review_queue
 from c360.identity.cluster import Clusterer
-from c360.identity.ids import assign, crosswalk, first_seen, former_ids
+from c360.identity.ids import assign, crosswalk, first_seen, former_ids, unchanged
 from c360.identity.incremental import COMPONENTS
 from c360.identity.schema import IDENTITY_LINKS, PAIRS, PARTY_RECORDS, STATUS, conform
 from c360.identity.standardise import identity_contracts, standardise
@@ -405,26 +405,52 @@ def _resolve(
     report.records_reclustered = group.num_rows
     step("cluster")
 
-    ids = result.assignment["record_id"]
+    con.register("clustered", result.assignment.select(["record_id", "cluster_key"]))
+    con.execute("""
+        CREATE TABLE group_previous AS
+        SELECT record_id, golden_id FROM prev_current SEMI JOIN group_ids USING (record_id)
+    """)
+    # clusters that keep their id untouched (nearly all at a rebuild) skip assign()'s
+    # per-record work; the others are assigned with every previous id of the group live
+    kept = unchanged(con, "clustered", "group_previous")
+    con.register("kept", kept)
+    changed = con.query("SELECT * FROM clustered ANTI JOIN kept USING (cluster_key)")
     prev_rows = compute.tuples(
-        con.query(
-            "SELECT record_id, golden_id FROM prev_current SEMI JOIN group_ids USING (record_id)"
-        )
+        con.query("""
+            SELECT p.record_id, p.golden_id FROM group_previous p
+            SEMI JOIN (SELECT record_id FROM clustered ANTI JOIN kept USING (cluster_key)) c
+                USING (record_id)
+        """)
     )
     previous = {str(r): str(g) for r, g in prev_rows}
+    group_live = {
+        str(g) for g in con.query("SELECT DISTINCT golden_id FROM group_previous")[0].to_pylist()
+    }
     issued = {str(g) for g in con.query("SELECT DISTINCT golden_id FROM links_prev")[0].to_pylist()}
     members: dict[str, list[str]] = defaultdict(list)
-    for rid, key in zip(ids.to_pylist(), result.assignment["cluster_key"].to_pylist(), strict=True):
+    for rid, key in zip(
+        changed["record_id"].to_pylist(), changed["cluster_key"].to_pylist(), strict=True
+    ):
         members[key].append(rid)
     # ids current outside the re-clustered group are not free to be taken back
     live = {str(g) for g in con.query("SELECT DISTINCT golden_id FROM prev_current")[0].to_pylist()}
-    former = {r: gs - live for r, gs in former_ids(links_prev, group).items()}
-    assignment = assign(members, previous, issued, run_id=run_id, at=at, former=former)
-    gid_col = pa.array(
-        [assignment.golden_of_cluster[k] for k in result.assignment["cluster_key"].to_pylist()],
-        pa.string(),
+    former = {r: gs - live for r, gs in former_ids(links_prev, changed).items()}
+    assignment = assign(
+        members, previous, issued, run_id=run_id, at=at, former=former, live=group_live
     )
-    regrouped = result.assignment.append_column("golden_id", gid_col)
+    gid_of = pa.concat_tables(
+        [
+            kept.cast(pa.schema([("cluster_key", pa.string()), ("golden_id", pa.string())])),
+            pa.table(
+                {
+                    "cluster_key": pa.array(list(assignment.golden_of_cluster), pa.string()),
+                    "golden_id": pa.array(list(assignment.golden_of_cluster.values()), pa.string()),
+                }
+            ),
+        ]
+    )
+    at_key = pc.index_in(result.assignment["cluster_key"], value_set=gid_of["cluster_key"])
+    regrouped = result.assignment.append_column("golden_id", pc.take(gid_of["golden_id"], at_key))
     con.register("regrouped", regrouped)
     con.execute("""
         CREATE TABLE membership_all AS
@@ -458,8 +484,8 @@ def _resolve(
                 con, rebuilt, lh.dataset("gold", "golden_customers")
             )
         report.golden_changed = golden.num_rows
-        now_ids = set(gid_col.to_pylist())
-        gone = sorted(set(previous.values()) - now_ids)
+        now_ids = set(regrouped["golden_id"].to_pylist())
+        gone = sorted(group_live - now_ids)
         with part("golden.write"):
             lh.merge(
                 "gold",
