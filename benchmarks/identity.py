@@ -89,7 +89,8 @@ def _drop(workspace: Any, root: Path) -> None:
     print(
         f"identity incr.    {time.perf_counter() - t:8.1f} s  {inc.records} records,"
         f" {inc.new_or_changed} new/changed, {inc.records - full_records} new records,"
-        f" {inc.pairs_scored} pairs scored, {inc.records_reclustered} re-clustered",
+        f" {inc.pairs_scored} pairs scored, {inc.records_reclustered} re-clustered;"
+        f" events {inc.events}",
         flush=True,
     )
     _steps(inc)
