@@ -94,3 +94,29 @@ def test_an_absorbed_id_is_taken_back_only_once() -> None:
     assert ids["k1"] == "GS"
     assert sorted([ids["k2"], ids["k3"]]).count("GX") == 1
     assert len(set(ids.values())) == 3
+
+
+def test_unchanged_clusters_left_out_change_no_answer() -> None:
+    """The pipeline leaves out the clusters that keep their id (``ids.unchanged``) and
+    passes the group's previous ids as ``live``: the others get what the whole call gives
+    them, a new person's ``create`` event included when only new records are left."""
+    clusters = {"k1": ["a1", "a2"], "k2": ["b1", "b2"], "k3": ["n1"], "k4": ["c1", "d1"]}
+    previous = {"a1": "GA", "a2": "GA", "b1": "GB", "b2": "GB", "c1": "GC", "d1": "GD"}
+    issued = {"GA", "GB", "GC", "GD"}
+    whole = assign(clusters, previous, issued, run_id="r2", at=AT)
+    assert sorted(e["event_type"] for e in whole.events) == ["create", "merge"]
+    # k1 and k2 keep GA and GB untouched; k3 is a new person, k4 merged GC and GD
+    left = {"k3": ["n1"], "k4": ["c1", "d1"]}
+    part = assign(
+        left,
+        {"c1": "GC", "d1": "GD"},
+        issued,
+        run_id="r2",
+        at=AT,
+        live=set(previous.values()),
+    )
+    assert part.golden_of_cluster == {k: whole.golden_of_cluster[k] for k in left}
+    assert part.events == whole.events
+    # only the new person left: still a create event, since ids were issued before
+    alone = assign({"k3": ["n1"]}, {}, issued, run_id="r2", at=AT, live=set(previous.values()))
+    assert [e["event_type"] for e in alone.events] == ["create"]

@@ -125,7 +125,7 @@ def assign(
                     moved,
                     f"{len(moved)} record(s) of {origin} no longer resolve with it{back}",
                 )
-        elif previous:
+        elif live:  # not the first run: a new person
             event("create", gid, None, clusters[key], "new person")
     # merges: previous ids that now have no cluster of their own
     fresh = {golden[k] for k in clusters if golden[k] not in taken}
