@@ -120,3 +120,16 @@ def test_unchanged_clusters_left_out_change_no_answer() -> None:
     # only the new person left: still a create event, since ids were issued before
     alone = assign({"k3": ["n1"]}, {}, issued, run_id="r2", at=AT, live=set(previous.values()))
     assert [e["event_type"] for e in alone.events] == ["create"]
+
+
+def test_new_people_alone_are_created_and_a_first_run_creates_nobody() -> None:
+    """A drop whose re-clustered group holds only new records (nobody it touches had an
+    id) still records each new person's ``create`` event; a first run (no id ever
+    issued) records none."""
+    drop = assign(
+        {"k1": ["n1"], "k2": ["n2", "n3"]}, {}, {"GA", "GB"}, run_id="r2", at=AT, live=set()
+    )
+    assert [e["event_type"] for e in drop.events] == ["create", "create"]
+    assert set(drop.golden_of_cluster.values()).isdisjoint({"GA", "GB"})
+    first = assign({"k1": ["n1"], "k2": ["n2", "n3"]}, {}, set(), run_id="r1", at=AT)
+    assert first.events == []

@@ -54,6 +54,16 @@ def test_new_drop_keeps_existing_ids_and_incremental_equals_full(
     }
     moved = {r for r, g in before.items() if after[r] != g}
     assert all(any(r in e["record_ids"] for e in merged_away) for r in moved)
+    # every golden id the drop brought is in the event log as a new person, with its records
+    created = {
+        e["golden_id"]: set(e["record_ids"])
+        for e in ws.lakehouse.read("gold", "identity_events").to_pylist()
+        if e["event_type"] == "create"
+    }
+    brought = set(after.values()) - set(before.values())
+    assert brought and set(created) == brought
+    assert report.events["create"] == len(brought)
+    assert all(after[r] == g for g, records in created.items() for r in records)
     incremental = _clusters(ws)
     ws.identity.run(full=True)
     assert _clusters(ws) == incremental

@@ -87,6 +87,7 @@ def assign(
         taken.add(gid)
     regained = _regain(clusters, golden, absorbed, issued)
     golden.update(regained)
+    first_run = not issued  # no golden id was ever issued: nobody is "new"
     issued = set(issued)
     events: list[dict[str, Any]] = []
 
@@ -125,7 +126,7 @@ def assign(
                     moved,
                     f"{len(moved)} record(s) of {origin} no longer resolve with it{back}",
                 )
-        elif live:  # not the first run: a new person
+        elif not first_run:  # a new person
             event("create", gid, None, clusters[key], "new person")
     # merges: previous ids that now have no cluster of their own
     fresh = {golden[k] for k in clusters if golden[k] not in taken}

@@ -415,12 +415,11 @@ def _resolve(
     kept = unchanged(con, "clustered", "group_previous")
     con.register("kept", kept)
     changed = con.query("SELECT * FROM clustered ANTI JOIN kept USING (cluster_key)")
+    con.register("changed", changed)
     prev_rows = compute.tuples(
-        con.query("""
-            SELECT p.record_id, p.golden_id FROM group_previous p
-            SEMI JOIN (SELECT record_id FROM clustered ANTI JOIN kept USING (cluster_key)) c
-                USING (record_id)
-        """)
+        con.query(
+            "SELECT record_id, golden_id FROM group_previous SEMI JOIN changed USING (record_id)"
+        )
     )
     previous = {str(r): str(g) for r, g in prev_rows}
     group_live = {
