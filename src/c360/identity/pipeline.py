@@ -343,11 +343,17 @@ def _resolve(
     if incremental:
         with part("score.kept_pairs"):
             con.register("prev_pairs", lh.dataset("silver", "identity_pairs"))
+            # a stored pair stays unless one of its records is new, changed or gone: a
+            # probe of the few such records, not two joins of every pair with the party
             pairs = con.query("""
+                WITH redo AS (
+                    SELECT record_id FROM party WHERE is_new
+                    UNION ALL SELECT record_id FROM prev_party ANTI JOIN party USING (record_id)
+                )
                 SELECT * FROM fresh
                 UNION ALL SELECT p.* FROM prev_pairs p
-                    JOIN party a ON a.record_id = p.record_id_l AND NOT a.is_new
-                    JOIN party b ON b.record_id = p.record_id_r AND NOT b.is_new
+                WHERE p.record_id_l NOT IN (SELECT record_id FROM redo)
+                    AND p.record_id_r NOT IN (SELECT record_id FROM redo)
             """)
             pairs = conform(pairs, PAIRS, "silver.identity_pairs")
     else:
