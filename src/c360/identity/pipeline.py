@@ -172,16 +172,19 @@ def run_identity(
     fingerprint = training.fingerprint(st)
     report.retrain_reason = training.before_run(models, loaded, fingerprint, retrain=retrain)
     retrain = retrain or (loaded is not None and report.retrain_reason is not None)
-    prev_party = read_or_empty(ws, "silver", "party_records", PARTY_RECORDS)
     prev_status = read_or_empty(ws, "silver", "identity_generic", STATUS)
     incremental = (
         not full
         and not retrain
         and loaded is not None
-        and prev_party.num_rows > 0
+        and lh.exists("silver", "party_records")
+        and lh.count("silver", "party_records") > 0
         and set(STATUS.names) <= set(prev_status.column_names)
         and lh.exists("silver", "identity_components")
     )
+    # the previous records are read only by a run that can reuse them (a million records
+    # are seconds to read and 400 MB to hold)
+    prev_party = lh.read("silver", "party_records") if incremental else PARTY_RECORDS.empty_table()
     report.full = not incremental
     start = _Start(
         silver, prev_party, prev_status, incremental, retrain, loaded, models, fingerprint, at
