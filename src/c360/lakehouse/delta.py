@@ -253,7 +253,7 @@ class Lakehouse:
             self.append(zone, name, stored, batch_id=batch_id)
             return {"num_target_rows_inserted": stored.num_rows}
         dt = self.table(zone, name)
-        current = normalise(dt.to_pyarrow_table(), pa.schema(dt.schema().to_arrow()))
+        current = normalise(dt.to_pyarrow_dataset().to_table(), pa.schema(dt.schema().to_arrow()))
         kept = current.take(_untouched(current, data, keys))
         # the table's types win over the batch's (e.g. tz "Etc/UTC" from DuckDB vs "UTC")
         target = pa.schema(
@@ -303,7 +303,7 @@ class Lakehouse:
             self._rewrite(
                 zone,
                 name,
-                normalise(dt.to_pyarrow_table(), pa.schema(dt.schema().to_arrow())),
+                normalise(dt.to_pyarrow_dataset().to_table(), pa.schema(dt.schema().to_arrow())),
                 batch_id,
             )
         return int(res.get("num_deleted_rows", 0))
