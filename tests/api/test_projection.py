@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -160,11 +161,9 @@ def _lakehouse_keys(ws: Any) -> set[tuple[str, str, str]]:
 
 
 def test_stored_digests_are_of_the_values_and_the_keys_in_kind_value_order(world):
-    """Each stored digest is sha256 of the record's JSON and its keys sorted by (kind,
-    value): the definition a stored projection was built with, so a newer c360 rewrites
-    none of its records for a digest computed another way."""
-    import hashlib
-
+    """Each stored digest is the 64-bit hash of the record's row and that of its keys
+    sorted by (kind, value), as hex (ADR 0081): recomputed here from the lakehouse and
+    the links, with the keys gathered and sorted in Python."""
     from sqlalchemy import select
 
     from c360.engine import local_engine
@@ -174,27 +173,86 @@ def test_stored_digests_are_of_the_values_and_the_keys_in_kind_value_order(world
     ws = world["ws"]
     serving.refresh(ws)
     golden = ws.lakehouse.read("gold", "golden_customers")
-    with local_engine() as engine:
-        engine.execute("SET TimeZone = 'UTC'")
-        engine.register("g", golden)
-        rows = engine.query("SELECT golden_id, CAST(to_json(g) AS VARCHAR) AS v FROM g")
-    values = dict(zip(rows["golden_id"].to_pylist(), rows["v"].to_pylist(), strict=True))
     keys: dict[str, list[tuple[str, str]]] = {}
     for kind, value, gid in _lakehouse_keys(ws):
         keys.setdefault(gid, []).append((kind, value))
+    ids = golden["golden_id"].to_pylist()
+    sorted_keys = pa.table(
+        {
+            "golden_id": ids,
+            "k": [[k + "\x1f" + x for k, x in sorted(keys.get(g, []))] for g in ids],
+        },
+        schema=pa.schema([("golden_id", pa.string()), ("k", pa.list_(pa.string()))]),
+    )
+    with local_engine() as engine:
+        engine.register("g", golden)
+        engine.register("sk", sorted_keys)
+        rows = engine.query(
+            "SELECT golden_id, hash(g) AS v, hash(sk.k) AS k FROM g JOIN sk USING (golden_id)"
+        )
     expected = {
-        gid: hashlib.sha256(
-            (
-                v + "\x1d" + "\x1e".join(k + "\x1f" + x for k, x in sorted(keys.get(gid, [])))
-            ).encode()
-        ).hexdigest()
-        for gid, v in values.items()
+        gid: f"{v:016x}{k:016x}"
+        for gid, v, k in zip(*(rows[c].to_pylist() for c in ("golden_id", "v", "k")), strict=True)
     }
     with ws.store.engine.connect() as conn:
         stored = dict(conn.execute(select(profiles.c.golden_id, profiles.c.digest)).all())
     assert len(stored) == len(expected) > 100
     assert any(len(ks) >= 3 for ks in keys.values())  # records with several kinds of key
     assert stored == expected
+    assert len(set(stored.values())) == len(stored)  # no two records share a digest
+
+
+def test_a_change_in_any_column_changes_only_that_records_digest(world):
+    """The digest covers every column, nested lists included: one value changed in one
+    record, column by column, gives that record a new digest and no other."""
+    from c360.identity.serving import _Diff
+
+    ws = world["ws"]
+    golden = ws.lakehouse.read("gold", "golden_customers").slice(0, 40)
+    links = ws.identity.links()
+
+    def digests(table: pa.Table) -> dict[str, str]:
+        diff = _Diff(table, links)
+        try:
+            d = diff._engine.query("SELECT golden_id, d FROM digests")
+        finally:
+            diff.close()
+        return dict(zip(d["golden_id"].to_pylist(), d["d"].to_pylist(), strict=True))
+
+    def changed(value: Any, t: pa.DataType) -> Any:
+        if pa.types.is_list(t):
+            return [*(value or []), changed(None, t.value_type)]
+        if pa.types.is_struct(t):  # its first field, at any depth (provenance.name.source)
+            inner = dict(value or {f.name: None for f in t})
+            inner[t.field(0).name] = changed(inner[t.field(0).name], t.field(0).type)
+            return inner
+        if pa.types.is_string(t):
+            return (value or "") + "x"
+        if pa.types.is_boolean(t):
+            return not value
+        if pa.types.is_integer(t) or pa.types.is_floating(t):
+            return (value or 0) + 1
+        if pa.types.is_timestamp(t) or pa.types.is_date(t):
+            base = value if value is not None else datetime(2020, 1, 1, tzinfo=UTC).date()
+            if pa.types.is_timestamp(t) and not isinstance(base, datetime):
+                base = datetime(2020, 1, 1, tzinfo=UTC)
+            return base + timedelta(days=1)
+        raise AssertionError(f"no change defined for {t}")
+
+    before = digests(golden)
+    rows = golden.to_pylist()
+    gid = rows[3]["golden_id"]
+    for field in golden.schema:
+        if field.name == "golden_id":
+            continue
+        row = dict(rows[3])
+        row[field.name] = changed(row[field.name], field.type)
+        edited = pa.Table.from_pylist([*rows[:3], row, *rows[4:]], schema=golden.schema)
+        after = digests(edited)
+        assert after[gid] != before[gid], field.name
+        assert {g: d for g, d in after.items() if g != gid} == {
+            g: d for g, d in before.items() if g != gid
+        }, field.name
 
 
 def test_a_changed_record_keeps_only_its_current_keys(world):
