@@ -92,10 +92,21 @@ class Copies:
             key=lambda t: (t[0] not in FIRST, FIRST.index(t[0]) if t[0] in FIRST else 0, t[0]),
         )
         found: dict[str, Found] = {}
+        # each table is opened once per scan, and asked again only when its question
+        # changed: a round that added e-mails alone leaves a table searched by source key
+        # with the answer it had (the tables do not change during a scan)
+        data: dict[str, Any] = {}
+        asked: dict[str, str] = {}
         for _ in range(ROUNDS):
             grew = False
             for name, decl in tables:
-                rows, conds = _query(self.engine, lh.dataset(*name.split(".", 1)), decl, ids)
+                if name not in data:
+                    data[name] = lh.dataset(*name.split(".", 1))
+                question = where(conditions(decl, data[name].schema, ids), lists=False)
+                if asked.get(name) == question:
+                    continue
+                asked[name] = question
+                rows, conds = _query(self.engine, data[name], decl, ids)
                 if rows.num_rows:
                     found[name] = Found(decl, name, rows, conds)
                     grew |= expand(ids, decl, rows, self.engine)
