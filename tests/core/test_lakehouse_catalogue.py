@@ -46,3 +46,28 @@ def test_catalogue_versions_match_delta_rs(tmp_path: Path) -> None:
     assert purged["silver.things"] > seen[0]["silver.things"]  # the vacuum commits
     lh.append("silver", "things", t)
     assert _versions(lh, count_rows=False)["silver.things"] == purged["silver.things"] + 1
+
+
+def test_a_daily_table_is_checkpointed_every_ten_commits(tmp_path: Path) -> None:
+    """A table appended to every day is opened from a checkpoint and at most nine commits
+    (ADR 0082), with every commit still in its history; a purge leaves one checkpoint."""
+    import json
+
+    from deltalake import DeltaTable
+
+    lh = Lakehouse(tmp_path / "lake", _Own())
+    for day in range(25):
+        lh.append("silver", "things", pa.table({"k": [day], "v": [f"d{day}"]}), batch_id=f"b{day}")
+    log = lh.path("silver", "things") / "_delta_log"
+    checkpoints = sorted(p.name for p in log.iterdir() if ".checkpoint." in p.name)
+    assert checkpoints == [f"{v:020d}.checkpoint.parquet" for v in (9, 19)]
+    assert json.loads((log / "_last_checkpoint").read_text())["version"] == 19
+    assert lh.read("silver", "things").num_rows == 25
+    assert lh.committed_batches("silver", "things") == {f"b{d}" for d in range(25)}
+    assert DeltaTable(str(lh.path("silver", "things"))).metadata().configuration == {
+        "delta.checkpointInterval": "10"
+    }
+    lh.delete("silver", "things", "k < 5")
+    lh.purge_history("silver", "things")
+    left = sorted(p.name for p in log.iterdir() if ".checkpoint." in p.name)
+    assert len(left) == 1 and lh.read("silver", "things").num_rows == 20
