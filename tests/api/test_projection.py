@@ -255,6 +255,37 @@ def test_a_change_in_any_column_changes_only_that_records_digest(world):
         }, field.name
 
 
+def test_a_refresh_that_rewrites_every_record_packs_them_in_workers(world, monkeypatch):
+    """Every stored digest outdated (a survivorship change, an older c360's digests): every
+    record is rewritten, packed in worker processes started once the compare knows, the
+    old rows deleted in one statement, and no key is written or deleted."""
+    from sqlalchemy import update
+
+    from c360.identity import pack, serving
+    from c360.identity.serving import profiles
+
+    ws = world["ws"]
+    serving.refresh(ws)
+    keys = _stored_keys(ws)
+    with ws.store.begin() as conn:
+        conn.execute(update(profiles).values(digest="outdated"))
+    monkeypatch.setattr(pack, "PROCESS_MIN", 10)  # this world's few hundred records
+    started: list[int] = []
+    real_start = pack.start
+    monkeypatch.setattr(
+        pack,
+        "start",
+        lambda batch, positions: started.append(len(positions)) or real_start(batch, positions),
+    )
+    out = serving.refresh(ws)
+    assert out["written"] == out["records"] > 100 and not out["rebuilt"]
+    assert started == [out["records"]]
+    assert out["keys_written"] == out["keys_deleted"] == 0
+    assert _stored_keys(ws) == keys == _lakehouse_keys(ws)
+    _assert_same_as_lakehouse(ws)
+    assert serving.refresh(ws)["written"] == 0
+
+
 def test_a_changed_record_keeps_only_its_current_keys(world):
     """A golden record whose e-mail changed: the refresh deletes the old key and adds the
     new one, and leaves the record's other keys where they are."""

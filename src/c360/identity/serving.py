@@ -253,19 +253,21 @@ def refresh(ws: Workspace, run_id: str | None = None) -> dict[str, Any]:
     links = ws.identity.links()
     # a first build or a schema change writes every record: packing them (the longest
     # part) starts now, in golden id order, while the digests and keys are computed
-    early = None
+    packing: list[pack.Packing] = []
     if batch is not None and len(ids) >= pack.PROCESS_MIN and _schema(ws) != schema_bytes:
-        early = pack.start(batch, pc.sort_indices(golden["golden_id"]).to_pylist())
+        packing.append(pack.start(batch, pc.sort_indices(golden["golden_id"]).to_pylist()))
     clock.step("read")
     diff = _Diff(golden, links)
     clock.step("diff")
     try:
         with gc_paused():  # a full rebuild makes a Python object of every record's bytes
-            out = _apply(ws, diff, (batch, ids, early), schema_bytes, source_version, run_id, clock)
+            out = _apply(
+                ws, diff, (batch, ids, packing), schema_bytes, source_version, run_id, clock
+            )
     finally:
         diff.close()
-        if early is not None:
-            early.result()  # never leave workers behind, even when the refresh failed
+        for started in packing:
+            started.result()  # never leave workers behind, even when the refresh failed
     out["seconds"] = clock.seconds  # wall seconds of the refresh's parts
     return out
 
@@ -280,13 +282,13 @@ def _schema(ws: Workspace) -> bytes | None:
 def _apply(
     ws: Workspace,
     diff: _Diff,
-    rows: tuple[pa.RecordBatch | None, list[str], pack.Packing | None],
+    rows: tuple[pa.RecordBatch | None, list[str], list[pack.Packing]],
     schema_bytes: bytes,
     source_version: int,
     run_id: str | None,
     clock: StepClock,
 ) -> dict[str, Any]:
-    batch, ids, early = rows
+    batch, ids, packing = rows
     now = datetime.now(UTC)
     with ws.store.begin() as conn:
         state = conn.execute(select(profile_state).where(profile_state.c.id == 1)).first()
@@ -302,11 +304,23 @@ def _apply(
         changed = [position[g] for g in write["golden_id"].to_pylist()]
         digests = write["digest"].to_pylist()
         stale = write.filter(write["stale"])["golden_id"].to_pylist()
+        started = any(p.positions == changed for p in packing)
+        if batch is not None and len(changed) >= pack.PROCESS_MIN and not started:
+            # most records changed (a survivorship setting, digests of an older c360):
+            # they are packed while the old ones are deleted and the keys diffed
+            packing.append(pack.start(batch, changed))
         clock.step("compare")
         # a vanished record's keys go with it; a changed one's are diffed (key_changes)
-        _delete_in(conn, profiles, profiles.c.golden_id, stale + gone)
+        every = stored.num_rows > 0 and len(stale) + len(gone) == stored.num_rows
+        if every:  # one statement, not the ids in chunks
+            conn.execute(delete(profiles))
+        else:
+            _delete_in(conn, profiles, profiles.c.golden_id, stale + gone)
         _delete_in(conn, profile_keys, profile_keys.c.golden_id, gone)
-        add, drop = diff.key_changes(write["golden_id"], _stored_keys(conn, stale))
+        # when every record goes, the keys left are all the stale records'
+        add, drop = diff.key_changes(
+            write["golden_id"], _stored_keys(conn, None if every else stale)
+        )
         if drop.num_rows:
             conn.execute(
                 delete(profile_keys).where(
@@ -326,10 +340,8 @@ def _apply(
         else:
             bulk_insert(conn, profile_keys, add)
         clock.step("write_keys")
-        if early is not None and early.positions == changed:
-            packed = early.result()
-        else:
-            packed = pack.pack(batch, changed)
+        ready = next((p for p in packing if p.positions == changed), None)
+        packed = ready.result() if ready is not None else pack.pack(batch, changed)
         clock.step("serialise")
         _insert_records(
             conn,
@@ -391,8 +403,10 @@ def _insert_records(conn: Connection, rows: list[tuple[str, bytes, str]], at: da
     )
 
 
-def _stored_keys(conn: Connection, golden_ids: list[str]) -> pa.Table:
-    """The projection's keys of ``golden_ids`` (kind, value, golden_id)."""
+def _stored_keys(conn: Connection, golden_ids: list[str] | None) -> pa.Table:
+    """The projection's keys of ``golden_ids`` (kind, value, golden_id); None: every key."""
+    if golden_ids is None:
+        return fetch_arrow(conn, "SELECT kind, value, golden_id FROM profile_keys", {}, _KEYS)
     rows: list[Any] = []
     for start in range(0, len(golden_ids), _CHUNK):
         chunk = golden_ids[start : start + _CHUNK]
