@@ -272,11 +272,12 @@ def test_a_refresh_that_rewrites_every_record_packs_them_in_workers(world, monke
     monkeypatch.setattr(pack, "PROCESS_MIN", 10)  # this world's few hundred records
     started: list[int] = []
     real_start = pack.start
-    monkeypatch.setattr(
-        pack,
-        "start",
-        lambda batch, positions: started.append(len(positions)) or real_start(batch, positions),
-    )
+
+    def start(batch: pa.RecordBatch, positions: list[int]) -> pack.Packing:
+        started.append(len(positions))  # the real workers still pack
+        return real_start(batch, positions)
+
+    monkeypatch.setattr(pack, "start", start)
     out = serving.refresh(ws)
     assert out["written"] == out["records"] > 100 and not out["rebuilt"]
     assert started == [out["records"]]

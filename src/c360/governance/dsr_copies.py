@@ -56,10 +56,13 @@ class Found:
 def _query(
     engine: Engine, data: Any, decl: Declaration, ids: Identifiers
 ) -> tuple[pa.Table, list[Condition]]:
-    schema = data.schema
-    conds = conditions(decl, schema, ids)
+    return _select(engine, data, conditions(decl, data.schema, ids))
+
+
+def _select(engine: Engine, data: Any, conds: list[Condition]) -> tuple[pa.Table, list[Condition]]:
+    """The rows of ``data`` a scalar condition of ``conds`` matches (none: no rows)."""
     if not conds:
-        return schema.empty_table(), []
+        return data.schema.empty_table(), []
     with engine.temp_views(t=data):
         rows = engine.query(f"SELECT * FROM t WHERE {where(conds, lists=False)}")
     return rows, conds
@@ -102,11 +105,12 @@ class Copies:
             for name, decl in tables:
                 if name not in data:
                     data[name] = lh.dataset(*name.split(".", 1))
-                question = where(conditions(decl, data[name].schema, ids), lists=False)
+                conds = conditions(decl, data[name].schema, ids)
+                question = where(conds, lists=False)
                 if asked.get(name) == question:
                     continue
                 asked[name] = question
-                rows, conds = _query(self.engine, data[name], decl, ids)
+                rows, conds = _select(self.engine, data[name], conds)
                 if rows.num_rows:
                     found[name] = Found(decl, name, rows, conds)
                     grew |= expand(ids, decl, rows, self.engine)

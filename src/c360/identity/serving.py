@@ -304,11 +304,12 @@ def _apply(
         changed = [position[g] for g in write["golden_id"].to_pylist()]
         digests = write["digest"].to_pylist()
         stale = write.filter(write["stale"])["golden_id"].to_pylist()
-        started = any(p.positions == changed for p in packing)
-        if batch is not None and len(changed) >= pack.PROCESS_MIN and not started:
+        ready = next((p for p in packing if p.positions == changed), None)
+        if ready is None and batch is not None and len(changed) >= pack.PROCESS_MIN:
             # most records changed (a survivorship setting, digests of an older c360):
             # they are packed while the old ones are deleted and the keys diffed
-            packing.append(pack.start(batch, changed))
+            ready = pack.start(batch, changed)
+            packing.append(ready)
         clock.step("compare")
         # a vanished record's keys go with it; a changed one's are diffed (key_changes)
         every = stored.num_rows > 0 and len(stale) + len(gone) == stored.num_rows
@@ -340,7 +341,6 @@ def _apply(
         else:
             bulk_insert(conn, profile_keys, add)
         clock.step("write_keys")
-        ready = next((p for p in packing if p.positions == changed), None)
         packed = ready.result() if ready is not None else pack.pack(batch, changed)
         clock.step("serialise")
         _insert_records(
